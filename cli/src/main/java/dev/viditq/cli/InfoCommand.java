@@ -1,0 +1,32 @@
+package dev.viditq.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.viditq.core.kernels.KernelBackend;
+import dev.viditq.core.parallel.Parallel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.util.concurrent.Callable;
+
+@Command(name = "info", description = "Version, JDK, CPU features and the kernel backends in use.%n"
+        + "Example: ./viditq info --json")
+final class InfoCommand implements Callable<Integer> {
+    @Option(names = "--json", description = "Print one JSON object on stdout.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        ObjectNode o = Json.object();
+        o.put("version", new Main.Version().getVersion()[0]);
+        o.put("jdk", System.getProperty("java.vm.name") + " " + Runtime.version());
+        o.put("os_arch", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
+        o.put("threads", Parallel.threads());
+        o.put("float_kernels", KernelBackend.get().name());
+        if (json) {
+            Json.print(o);
+        } else {
+            o.fields().forEachRemaining(e -> System.out.printf("%-14s %s%n", e.getKey(), e.getValue().asText()));
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,57 @@
+package dev.viditq.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code ./viditq <command>}. Each command is its own class; register it in {@code subcommands} below.
+ * Errors a user can cause (bad file, bad shape, bad config) print one line naming the problem and exit 1;
+ * the stack trace is shown only with --verbose.
+ */
+@Command(name = "viditq", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Run, quantize (ViDiT-Q) and measure diffusion transformers.",
+        subcommands = {
+                InfoCommand.class,
+                ParityCommand.class,
+                CommandLine.HelpCommand.class,
+        })
+public final class Main implements Runnable {
+    @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT, description = "Show stack traces on errors.")
+    static boolean verbose;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.err);
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    public static int execute(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            Throwable root = ex;
+            if (verbose) {
+                ex.printStackTrace(System.err);
+            } else {
+                String msg = root.getMessage() == null ? root.toString() : root.getMessage();
+                System.err.println("error: " + msg);
+            }
+            return 1;
+        });
+        return cl.execute(args);
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[]{"viditq " + (v == null ? "dev" : v)};
+        }
+    }
+}

@@ -1,0 +1,72 @@
+package dev.viditq.core.kernels;
+
+import dev.viditq.core.tensor.Tensor;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The float kernels every model runs on. Activations are F32 segments, row-major, little-endian; weights are
+ * tensors (F32, BF16 or F16) used in place, never expanded. Implementations: {@link ScalarKernels} (the oracle,
+ * obvious loops) and the Vector API one. {@link KernelBackend#get()} returns the one chosen at start-up.
+ *
+ * <p>Segments passed as {@code out} may be the same as the input only where a method says so.
+ */
+public interface Kernels {
+    String name();
+
+    /** out[m, n] = x[m, k] · w[n, k]ᵀ (+ bias[n]). {@code w} is [n, k] F32/BF16/F16; {@code bias} F32 [n] or null. */
+    void gemm(MemorySegment x, int m, int k, Tensor w, MemorySegment bias, MemorySegment out);
+
+    /**
+     * LayerNorm over the last dimension of {@code rows × dim}; {@code gamma}/{@code beta} F32 [dim] or null
+     * (no affine). In place allowed (out == x).
+     */
+    void layerNorm(MemorySegment x, int rows, int dim, MemorySegment gamma, MemorySegment beta, float eps, MemorySegment out);
+
+    /** RMSNorm (T5 / qk-norm): x / sqrt(mean(x²) + eps) · gamma; gamma may be null. In place allowed. */
+    void rmsNorm(MemorySegment x, int rows, int dim, MemorySegment gamma, float eps, MemorySegment out);
+
+    /**
+     * GroupNorm of one sample laid out [channels, spatial]: statistics per group of channels/groups channels.
+     * gamma/beta F32 [channels] or null. In place allowed.
+     */
+    void groupNorm(MemorySegment x, int channels, int spatial, int groups, MemorySegment gamma, MemorySegment beta,
+                   float eps, MemorySegment out);
+
+    /** In place: x = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) — GELU, tanh approximation. */
+    void geluTanh(MemorySegment x, long n);
+
+    /** In place: exact GELU, 0.5·x·(1 + erf(x/√2)). */
+    void geluErf(MemorySegment x, long n);
+
+    /** In place: x·sigmoid(x). */
+    void silu(MemorySegment x, long n);
+
+    /** In place softmax over each row of {@code rows × cols}. */
+    void softmax(MemorySegment x, int rows, int cols);
+
+    /** out[i] = a[i] + b[i]; out may alias a or b. */
+    void add(MemorySegment a, MemorySegment b, MemorySegment out, long n);
+
+    /** out[i] = a[i] · b[i]; out may alias a or b. */
+    void mul(MemorySegment a, MemorySegment b, MemorySegment out, long n);
+
+    /**
+     * Multi-head attention, softmax(q·kᵀ·scale + bias)·v, per head, without materialising the full score matrix
+     * in fast implementations. Rows of q/k/v/out are tokens; head h occupies columns [h·headDim, (h+1)·headDim)
+     * starting at each row, rows {@code qStride}/{@code kStride}/{@code vStride}/{@code oStride} floats apart
+     * (so a fused qkv buffer can be read in place).
+     *
+     * @param bias additive bias, see {@link AttentionBias}; {@link AttentionBias#NONE} for none
+     */
+    void attention(MemorySegment q, int qStride, MemorySegment k, int kStride, MemorySegment v, int vStride,
+                   MemorySegment out, int oStride, int lq, int lk, int heads, int headDim, float scale,
+                   AttentionBias bias);
+
+    /**
+     * 2D convolution of one sample: x [cin, h, w] → out [cout, oh, ow], weight [cout, cin, kh, kw] (F32/BF16/F16),
+     * bias F32 [cout] or null, square stride and zero padding.
+     */
+    void conv2d(MemorySegment x, int cin, int h, int w, Tensor weight, MemorySegment bias, int stride, int padding,
+                MemorySegment out);
+}

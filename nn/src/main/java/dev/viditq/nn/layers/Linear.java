@@ -1,0 +1,73 @@
+package dev.viditq.nn.layers;
+
+import dev.viditq.core.kernels.KernelBackend;
+import dev.viditq.core.tensor.Tensor;
+
+/**
+ * Every matrix multiply with weights goes through here: y = x·Wᵀ + b over the last dimension.
+ * The weight stays as stored (F32/BF16/F16, memory-mapped). Quantization swaps how a Linear executes
+ * ({@link #setExecutor}); models never mention it. {@link #name()} is the checkpoint key without ".weight",
+ * the address that quantization configs match with regexes.
+ */
+public final class Linear {
+    /** How a Linear computes out[m, out] from x[m, in]: float by default, quantized when a plan says so. */
+    public interface Executor {
+        void forward(Linear layer, Tensor x2d, Tensor out2d);
+    }
+
+    private static final Executor FLOAT = (layer, x, out) ->
+            KernelBackend.get().gemm(x.data(), x.size(0), layer.in, layer.weight,
+                    layer.bias == null ? null : layer.bias.data(), out.data());
+
+    private final String name;
+    private final Tensor weight;
+    private final Tensor bias;
+    private final int in;
+    private final int out;
+    private Executor executor = FLOAT;
+
+    public Linear(String name, Tensor weight, Tensor bias) {
+        if (weight.rank() != 2) throw new IllegalArgumentException(name + ": linear weight must be 2-D, is " + weight);
+        this.name = name;
+        this.weight = weight;
+        this.out = weight.size(0);
+        this.in = weight.size(1);
+        this.bias = bias == null ? null : bias.toF32();
+        if (this.bias != null && this.bias.numel() != out) {
+            throw new IllegalArgumentException(name + ": bias of " + this.bias.numel() + " for " + out + " outputs");
+        }
+    }
+
+    /** Loads {@code key.weight} [out, in] and, when present, {@code key.bias}. */
+    public static Linear load(Weights w, String key, int in, int out) {
+        return load(w, key, in, out, true);
+    }
+
+    public static Linear load(Weights w, String key, int in, int out, boolean hasBias) {
+        Tensor weight = w.take(key + ".weight", out, in);
+        Tensor bias = hasBias ? w.takeF32(key + ".bias", out) : null;
+        return new Linear(key, weight, bias);
+    }
+
+    public String name() { return name; }
+    public Tensor weight() { return weight; }
+    public Tensor bias() { return bias; }
+    public int inFeatures() { return in; }
+    public int outFeatures() { return out; }
+    public Executor executor() { return executor; }
+
+    public void setExecutor(Executor executor) {
+        this.executor = executor == null ? FLOAT : executor;
+    }
+
+    /** y[..., out] = x[..., in]·Wᵀ + b. */
+    public Tensor forward(Tensor x) {
+        if (x.dim(-1) != in) throw new IllegalArgumentException(name + " expects last dim " + in + ", got " + x);
+        long rows = x.numel() / in;
+        long[] shape = x.shape();
+        shape[shape.length - 1] = out;
+        Tensor y = Tensor.zeros(shape);
+        executor.forward(this, x.reshape(rows, in), y.reshape(rows, out));
+        return y;
+    }
+}
