@@ -20,7 +20,10 @@ if [ ${#sources[@]} -eq 0 ]; then
   exit 0
 fi
 mkdir -p "$out"
-gcc -O3 -std=c11 -fPIC -shared -fno-strict-aliasing -Wall -Wno-unused-function \
+# -ffp-contract=off: every implementation (C per ISA and Java) must evaluate the same float operations in the
+# same order, so their outputs are bitwise equal; gcc must not fuse a multiply and an add on its own.
+# -fno-math-errno lets the portable quantizer's nearbyintf vectorize.
+gcc -O3 -std=c11 -fPIC -shared -fno-strict-aliasing -ffp-contract=off -fno-math-errno -Wall -Wno-unused-function \
     -o "$out/libviditq.so.tmp" "${sources[@]}" -lm
 mv "$out/libviditq.so.tmp" "$out/libviditq.so"
 echo "[viditq-native] built $out/libviditq.so"

@@ -22,6 +22,7 @@ final class InfoCommand implements Callable<Integer> {
         o.put("os_arch", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
         o.put("threads", Parallel.threads());
         o.put("float_kernels", KernelBackend.get().name());
+        o.put("int_kernels", dev.viditq.core.kernels.quant.IntKernelBackend.description());
         if (json) {
             Json.print(o);
         } else {

@@ -14,6 +14,10 @@ import picocli.CommandLine.Option;
         subcommands = {
                 InfoCommand.class,
                 ParityCommand.class,
+                ForwardCommand.class,
+                InspectCommand.class,
+                ConvertCommand.class,
+                BenchCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {

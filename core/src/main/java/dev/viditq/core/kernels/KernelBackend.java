@@ -28,7 +28,18 @@ public final class KernelBackend {
     private static Kernels choose() {
         String wanted = System.getProperty("viditq.kernels", "java");
         if (wanted.equals("scalar")) return new ScalarKernels();
-        // The Vector API implementation is plugged in here when present.
+        if (!wanted.equals("java")) {
+            System.err.println("viditq: unknown -Dviditq.kernels=" + wanted + " (scalar|java); using java");
+        }
+        String reason;
+        try {
+            reason = JavaKernels.unsupportedReason();
+            if (reason == null) return new JavaKernels();
+        } catch (LinkageError e) {
+            // jdk.incubator.vector not resolved: the JVM was started without --add-modules jdk.incubator.vector
+            reason = "the Vector API module is missing (start java with --add-modules jdk.incubator.vector): " + e;
+        }
+        System.err.println("viditq: float kernels fall back to the slow scalar oracle: " + reason);
         return new ScalarKernels();
     }
 }

@@ -59,6 +59,16 @@ public final class Weights {
         return take(key, shape).toF32();
     }
 
+    /**
+     * Size of dimension {@code axis} of the stored tensor {@code key}, or {@code fallback} when the key or axis is
+     * absent: for sizes no config states (the timestep sinusoid width), so they follow the checkpoint.
+     */
+    public int storedDim(String key, int axis, int fallback) {
+        if (!has(key)) return fallback;
+        long[] shape = file.get(prefix + key).shape();
+        return axis < shape.length ? Math.toIntExact(shape[axis]) : fallback;
+    }
+
     /** Optional tensor: null when absent. */
     public Tensor takeOptional(String key, long... shape) {
         return has(key) ? take(key, shape) : null;

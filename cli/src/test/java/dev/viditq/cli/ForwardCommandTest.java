@@ -1,0 +1,86 @@
+package dev.viditq.cli;
+
+import dev.viditq.core.io.Safetensors;
+import dev.viditq.nn.parity.GoldenCase;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** {@code viditq forward} on golden folders: the written 'out' must match the official output. */
+class ForwardCommandTest {
+    private static final Path GOLDEN = Path.of(System.getProperty("viditq.golden", "../shared/golden"));
+
+    @TempDir
+    Path tmp;
+
+    private static Path caseDir(String name) {
+        Path dir = GOLDEN.resolve(name);
+        Assumptions.assumeTrue(Files.isDirectory(dir), "no golden folder " + dir.toAbsolutePath());
+        return dir;
+    }
+
+    private void assertWrittenMatches(Path dir, Path written, String expected) {
+        try (Safetensors ours = Safetensors.open(written); Safetensors io = Safetensors.open(dir.resolve("io.safetensors"))) {
+            assertArrayEquals(io.get(expected).shape(), ours.get("out").shape(), "output shape");
+            double err = GoldenCase.relErr(ours.get("out").toFloatArray(), io.get(expected).toFloatArray());
+            assertTrue(err < 1e-4, "rel_err " + err);
+        }
+    }
+
+    @Test
+    void forwardOnTextToVideoGoldenWritesTheOfficialOutput() {
+        Path dir = caseDir("stdit_v1");
+        Path out = tmp.resolve("out.safetensors");
+        int rc = Main.execute("forward", "--model", dir.toString(), "--inputs", dir.resolve("io.safetensors").toString(),
+                "--out", out.toString(), "--expect", "out");
+        assertEquals(0, rc);
+        assertWrittenMatches(dir, out, "out");
+    }
+
+    @Test
+    void cfgWithPrefixReproducesForwardWithCfg() {
+        Path dir = caseDir("dit");
+        Path out = tmp.resolve("cfg.safetensors");
+        int rc = Main.execute("forward", "--model", dir.toString(), "--inputs", dir.resolve("io.safetensors").toString(),
+                "--out", out.toString(), "--prefix", "cfg_", "--cfg");
+        assertEquals(0, rc);
+        assertWrittenMatches(dir, out, "cfg_out");
+    }
+
+    @Test
+    void failsWhenTheExpectedTensorDiffers() {
+        Path dir = caseDir("dit");
+        // the CFG output is not what a plain forward gives: --expect must report the mismatch with exit code 1
+        int rc = Main.execute("forward", "--model", dir.toString(), "--inputs", dir.resolve("io.safetensors").toString(),
+                "--out", tmp.resolve("o.safetensors").toString(), "--prefix", "cfg_", "--expect", "cfg_out");
+        assertEquals(1, rc);
+    }
+
+    @Test
+    void missingInputIsOneClearError() {
+        Path dir = caseDir("dit");
+        PrintStream saved = System.err;
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int rc;
+        try {
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            rc = Main.execute("forward", "--model", dir.toString(), "--inputs", dir.resolve("io.safetensors").toString(),
+                    "--out", tmp.resolve("o.safetensors").toString(), "--prefix", "nope_");
+        } finally {
+            System.setErr(saved);
+        }
+        assertEquals(1, rc);
+        String message = err.toString(StandardCharsets.UTF_8);
+        assertTrue(message.contains("nope_x"), message);
+        assertEquals(1, message.strip().lines().count(), "one line: " + message);
+        assertFalse(Files.exists(tmp.resolve("o.safetensors")), "nothing written on error");
+    }
+}

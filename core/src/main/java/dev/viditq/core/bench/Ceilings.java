@@ -1,0 +1,143 @@
+package dev.viditq.core.bench;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CyclicBarrier;
+import java.util.function.IntToDoubleFunction;
+
+/**
+ * What the machine can do at most, measured the same way the kernels run (Java, this JVM, t threads at once):
+ * <ul>
+ *   <li>{@link #FP32_FMA}: GFLOP/s of a register-only loop of independent {@code FloatVector.fma} chains
+ *       (no memory traffic: the peak a float kernel can approach);</li>
+ *   <li>{@link #COPY_BANDWIDTH}: GB/s (bytes read + written) copying buffers far larger than the caches.</li>
+ * </ul>
+ * Ask through {@link BenchConfig#ceiling} (see {@link #fp32Fma}) so a run measures each once.
+ */
+public final class Ceilings {
+    public static final String FP32_FMA = "fp32-fma";
+    public static final String COPY_BANDWIDTH = "copy-bandwidth";
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    /** Independent accumulator chains: more than FMA latency × FMA ports on any current x86 or ARM core. */
+    private static final int CHAINS = 12;
+    private static final int LOOP_ITERATIONS = 1 << 16;
+
+    private Ceilings() {}
+
+    public static double fp32Fma(BenchConfig config, int threads) {
+        return config.ceiling(FP32_FMA, threads, t -> measureFma(t, config.quick()));
+    }
+
+    public static double copyBandwidth(BenchConfig config, int threads) {
+        return config.ceiling(COPY_BANDWIDTH, threads, t -> measureCopy(t, config.quick()));
+    }
+
+    /** FP32 FMA GFLOP/s of {@code threads} threads running the register loop together; median of 5 rounds. */
+    static double measureFma(int threads, boolean quick) {
+        double seconds = quick ? 0.02 : 0.25;
+        concurrently(threads, t -> fmaFor(0.1));   // warm-up: C2 compiles the loop
+        double[] rounds = new double[5];
+        for (int r = 0; r < rounds.length; r++) {
+            long t0 = System.nanoTime();
+            double flops = sum(concurrently(threads, t -> fmaFor(seconds)));
+            rounds[r] = flops / ((System.nanoTime() - t0) / 1e9) / 1e9;
+        }
+        return BenchConfig.median(rounds);
+    }
+
+    /** Runs the FMA loop for about {@code seconds}; returns the flops done. */
+    private static double fmaFor(double seconds) {
+        long end = System.nanoTime() + (long) (seconds * 1e9);
+        long loops = 0;
+        float sink = 0;
+        do {
+            sink += fmaLoop(LOOP_ITERATIONS, loops);
+            loops++;
+        } while (System.nanoTime() < end);
+        if (sink == 42.4242f) System.out.print("");   // keep the result alive
+        return (double) loops * LOOP_ITERATIONS * CHAINS * S.length() * 2;
+    }
+
+    /** CHAINS independent chains a = a·m + c, all in registers. */
+    static float fmaLoop(int iterations, long seed) {
+        FloatVector m = FloatVector.broadcast(S, 0.999999f), c = FloatVector.broadcast(S, 1e-7f);
+        FloatVector a0 = FloatVector.broadcast(S, seed), a1 = a0.add(1), a2 = a0.add(2), a3 = a0.add(3);
+        FloatVector a4 = a0.add(4), a5 = a0.add(5), a6 = a0.add(6), a7 = a0.add(7);
+        FloatVector a8 = a0.add(8), a9 = a0.add(9), a10 = a0.add(10), a11 = a0.add(11);
+        for (int i = 0; i < iterations; i++) {
+            a0 = a0.fma(m, c); a1 = a1.fma(m, c); a2 = a2.fma(m, c); a3 = a3.fma(m, c);
+            a4 = a4.fma(m, c); a5 = a5.fma(m, c); a6 = a6.fma(m, c); a7 = a7.fma(m, c);
+            a8 = a8.fma(m, c); a9 = a9.fma(m, c); a10 = a10.fma(m, c); a11 = a11.fma(m, c);
+        }
+        return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).add(a8).add(a9).add(a10).add(a11)
+                .reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Copy GB/s (2 × bytes copied per second) of {@code threads} threads, each copying its own buffers. */
+    static double measureCopy(int threads, boolean quick) {
+        long bytes = quick ? 8L << 20 : 64L << 20;   // per thread, per buffer: well beyond the L3
+        try (Arena arena = Arena.ofShared()) {
+            List<MemorySegment[]> buffers = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                MemorySegment src = arena.allocate(bytes, 64), dst = arena.allocate(bytes, 64);
+                src.fill((byte) 1);
+                dst.fill((byte) 2);
+                buffers.add(new MemorySegment[]{src, dst});
+            }
+            int passes = quick ? 2 : 4;
+            double[] rounds = new double[5];
+            for (int r = -1; r < rounds.length; r++) {
+                long t0 = System.nanoTime();
+                concurrently(threads, t -> {
+                    for (int p = 0; p < passes; p++) buffers.get(t)[1].copyFrom(buffers.get(t)[0]);
+                    return 0;
+                });
+                double gbs = 2.0 * bytes * passes * threads / ((System.nanoTime() - t0) / 1e9) / 1e9;
+                if (r >= 0) rounds[r] = gbs;
+            }
+            return BenchConfig.median(rounds);
+        }
+    }
+
+    /** Runs {@code body(t)} on {@code threads} fresh threads started together; returns their results. */
+    private static double[] concurrently(int threads, IntToDoubleFunction body) {
+        double[] results = new double[threads];
+        CyclicBarrier start = new CyclicBarrier(threads);
+        List<Thread> started = new ArrayList<>();
+        RuntimeException[] failure = new RuntimeException[1];
+        for (int t = 0; t < threads; t++) {
+            int id = t;
+            started.add(Thread.ofPlatform().start(() -> {
+                try {
+                    start.await();
+                    results[id] = body.applyAsDouble(id);
+                } catch (Exception e) {
+                    failure[0] = new IllegalStateException("ceiling measurement failed", e);
+                }
+            }));
+        }
+        for (Thread th : started) {
+            try {
+                th.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
+        if (failure[0] != null) throw failure[0];
+        return results;
+    }
+
+    private static double sum(double[] v) {
+        double s = 0;
+        for (double x : v) s += x;
+        return s;
+    }
+}

@@ -1,0 +1,18 @@
+package dev.viditq.core.bench;
+
+import java.util.List;
+
+/**
+ * One family of kernel measurements for {@code ./viditq bench kernels}. To add one: implement this interface
+ * (a public no-argument constructor) and list the class in
+ * {@code META-INF/services/dev.viditq.core.bench.KernelBenchmark} of its module; {@link KernelBenchmarks}
+ * finds it with {@link java.util.ServiceLoader}. Use {@link BenchConfig#seconds} for timings (warm-up, median)
+ * and {@link BenchConfig#ceiling} to share a ceiling measurement (e.g. {@link Ceilings#FP32_FMA}) with others.
+ */
+public interface KernelBenchmark {
+    /** Short name, used by {@code --only} filters and in progress messages. */
+    String name();
+
+    /** Measures every shape at every thread count of {@code config.threads()}; small shapes when {@code quick}. */
+    List<BenchResult> run(BenchConfig config);
+}

@@ -1,0 +1,141 @@
+package dev.viditq.core.io;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Stream;
+
+/**
+ * Opens any checkpoint this project reads, choosing the reader by the file's first bytes, not its name:
+ * a zip ({@code PK\3\4}) or a pickle ({@code \x80}) is a PyTorch file ({@link PthFile}), anything else must be
+ * safetensors ({@link Safetensors}). A directory is searched for its one checkpoint ({@link #findIn(Path)}).
+ */
+public final class Checkpoints {
+    /** File names tried first in a directory, in this order (diffusers, then transformers layouts). */
+    static final List<String> CANONICAL_NAMES = List.of(
+            "diffusion_pytorch_model.safetensors", "model.safetensors",
+            "diffusion_pytorch_model.safetensors.index.json", "model.safetensors.index.json",
+            "diffusion_pytorch_model.bin", "pytorch_model.bin");
+    /** Otherwise, file name endings tried tier by tier: one match in a tier wins, several are ambiguous. */
+    private static final List<List<String>> SUFFIX_TIERS = List.of(
+            List.of(".index.json"), List.of(".safetensors"), List.of(".pth", ".pt", ".bin", ".ckpt"));
+
+    private Checkpoints() {}
+
+    /** The checkpoint at {@code path} (a file, or a directory holding one); the choice for .pth files is automatic. */
+    public static TensorFile open(Path path) {
+        return open(path, null);
+    }
+
+    /**
+     * Like {@link #open(Path)}; {@code pthEntry} picks the state dict inside a PyTorch file
+     * (see {@link PthFile#open(Path, String)}; null: automatic) and is refused for other formats.
+     */
+    public static TensorFile open(Path path, String pthEntry) {
+        if (path == null) throw new IllegalArgumentException("no checkpoint path given");
+        Path file = Files.isDirectory(path) ? findIn(path) : path;
+        requireReadableFile(file);
+        if (file.getFileName().toString().endsWith(".index.json")) {
+            refuseEntry(file, pthEntry);
+            return ShardedCheckpoint.open(file);
+        }
+        return switch (sniff(file)) {
+            case PYTORCH -> PthFile.open(file, pthEntry);
+            case SAFETENSORS -> {
+                refuseEntry(file, pthEntry);
+                yield Safetensors.open(file);
+            }
+        };
+    }
+
+    private static void refuseEntry(Path file, String pthEntry) {
+        if (pthEntry != null) {
+            throw new CheckpointException(file, "is not a PyTorch checkpoint, so there is no entry '" + pthEntry + "' to choose");
+        }
+    }
+
+    enum Format { SAFETENSORS, PYTORCH }
+
+    /** The format by content: zip or pickle magic means PyTorch, anything else is left to the safetensors reader. */
+    static Format sniff(Path file) {
+        byte[] head = new byte[4];
+        int n;
+        try (InputStream in = Files.newInputStream(file)) {
+            n = in.readNBytes(head, 0, 4);
+        } catch (IOException e) {
+            throw new CheckpointException(file, "cannot read: " + e.getMessage(), e);
+        }
+        boolean zip = n == 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4;
+        boolean pickle = n >= 2 && (head[0] & 0xFF) == 0x80 && head[1] >= 2 && head[1] <= 5;
+        return zip || pickle ? Format.PYTORCH : Format.SAFETENSORS;
+    }
+
+    /**
+     * The one checkpoint file in {@code dir}: the first of {@link #CANONICAL_NAMES} present, otherwise the single
+     * shard index (*.index.json), else the single *.safetensors, else the single .pth/.pt/.bin/.ckpt. Several
+     * candidates of the same tier are ambiguous and refused, listing them.
+     */
+    public static Path findIn(Path dir) {
+        for (String name : CANONICAL_NAMES) {
+            Path p = dir.resolve(name);
+            if (Files.isRegularFile(p)) return p;
+        }
+        List<Path> files = list(dir);
+        for (List<String> suffixes : SUFFIX_TIERS) {
+            List<Path> found = files.stream().filter(f -> endsWithAny(f, suffixes)).toList();
+            if (found.size() == 1) return found.getFirst();
+            if (found.size() > 1) {
+                throw new CheckpointException(dir, "holds several checkpoints " + names(found)
+                        + "; name the file to use");
+            }
+        }
+        String hint = Files.isDirectory(dir.resolve("transformer"))
+                ? " (a diffusers pipeline? point at its transformer/ folder)" : "";
+        throw new CheckpointException(dir, "holds no checkpoint: looked for " + CANONICAL_NAMES
+                + " and files ending in " + SUFFIX_TIERS.stream().flatMap(List::stream).toList() + hint);
+    }
+
+    private static List<Path> list(Path dir) {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(Files::isRegularFile).sorted().toList();
+        } catch (IOException e) {
+            throw new CheckpointException(dir, "cannot list directory: " + e.getMessage(), e);
+        }
+    }
+
+    private static boolean endsWithAny(Path f, List<String> suffixes) {
+        String name = f.getFileName().toString().toLowerCase(Locale.ROOT);
+        return !name.startsWith(".") && suffixes.stream().anyMatch(name::endsWith);
+    }
+
+    private static List<String> names(List<Path> files) {
+        List<String> out = new ArrayList<>();
+        for (Path f : files) out.add(f.getFileName().toString());
+        return out;
+    }
+
+    /** Throws a {@link CheckpointException} unless {@code path} is an existing, readable regular file. */
+    static void requireReadableFile(Path path) {
+        if (!Files.exists(path)) throw new CheckpointException(path, "no such file");
+        if (Files.isDirectory(path)) throw new CheckpointException(path, "is a directory, expected a checkpoint file");
+        if (!Files.isRegularFile(path)) throw new CheckpointException(path, "is not a regular file");
+        if (!Files.isReadable(path)) throw new CheckpointException(path, "is not readable (permissions?)");
+    }
+
+    /** The whole file mapped read-only into {@code arena}, as one 64-bit segment. */
+    static MemorySegment mapReadOnly(Path path, Arena arena) {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            return ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
+        } catch (IOException e) {
+            throw new CheckpointException(path, "cannot map: " + e.getMessage(), e);
+        }
+    }
+}

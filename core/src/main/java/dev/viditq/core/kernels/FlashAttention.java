@@ -1,0 +1,173 @@
+package dev.viditq.core.kernels;
+
+import dev.viditq.core.parallel.Parallel;
+import jdk.incubator.vector.FloatVector;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+import static dev.viditq.core.kernels.MicroKernel.L;
+import static dev.viditq.core.kernels.MicroKernel.MR;
+import static dev.viditq.core.kernels.MicroKernel.NR;
+import static dev.viditq.core.kernels.MicroKernel.S;
+import static dev.viditq.core.tensor.Tensor.F32_LE;
+
+/**
+ * Multi-head attention, tiled with an online softmax (flash attention): memory stays O(tile), never lq × lk.
+ *
+ * <p>A task is one head and a tile of NR queries. It works on transposed tiles so that every step is a
+ * {@link MicroKernel} product and the softmax runs down columns with no horizontal reductions:
+ * <ol>
+ *   <li>Sᵀ[keys, queries] = bias + K_block · (scale·Q)ᵀ: x = K rows, panel = the query tile packed once;</li>
+ *   <li>per query (a lane): running max m, rescale factor α = e^(m_old - m_new), P = e^(S - m_new) in place,
+ *       running sum l = α·l + Σ P;</li>
+ *   <li>Oᵀ[headDim, queries] = α·Oᵀ + Vᵀ_block · P: x = V read transposed (row = one dimension, step = one key).</li>
+ * </ol>
+ * K and V of a group of heads are first copied (not transposed) to the heap, since the micro-kernel reads x
+ * from arrays; the group is sized so these copies stay within {@link #STAGE_FLOATS}.
+ */
+final class FlashAttention {
+    /** Keys per block: the score tile (128 × 48 floats, 24 KiB) and the K/V rows it needs stay in L1/L2. */
+    static final int BK = 128;
+    /** Most floats of K (and again of V) staged at once: 16 MiB each. */
+    static final int STAGE_FLOATS = 4 << 20;
+
+    private FlashAttention() {}
+
+    static void attention(MemorySegment q, int qStride, MemorySegment k, int kStride, MemorySegment v, int vStride,
+                          MemorySegment out, int oStride, int lq, int lk, int heads, int headDim, float scale,
+                          AttentionBias bias) {
+        check(q, qStride, lq, heads, headDim, "q");
+        check(k, kStride, lk, heads, headDim, "k");
+        check(v, vStride, lk, heads, headDim, "v");
+        check(out, oStride, lq, heads, headDim, "out");
+        if (bias.perKey() != null) Gemm.need(bias.perKey(), lk, "attention per-key bias [" + lk + "]");
+        if (bias.perHead() != null) Gemm.need(bias.perHead(), (long) heads * lq * lk, "attention per-head bias [" + heads + ", " + lq + ", " + lk + "]");
+        if (lq == 0 || heads == 0 || headDim == 0) return;
+
+        int lkPad = Gemm.roundUp(lk, MR);
+        // one head's staged rows, plus slack for reading the padded head dimensions of the last key
+        long perHead = (long) lkPad * headDim + MR;
+        int group = (int) Math.max(1, Math.min(heads, STAGE_FLOATS / perHead));
+        int queryTiles = (lq + NR - 1) / NR;
+        for (int h0 = 0; h0 < heads; h0 += group) {
+            int first = h0, count = Math.min(group, heads - h0);
+            float[] keys = Scratch.floats(Scratch.Slot.KEYS, count * perHead);
+            float[] values = Scratch.floats(Scratch.Slot.VALUES, count * perHead);
+            Parallel.forEach(count, g -> {
+                stage(k, kStride, lk, first + g, headDim, keys, (int) (g * perHead), (int) perHead);
+                stage(v, vStride, lk, first + g, headDim, values, (int) (g * perHead), (int) perHead);
+            });
+            Parallel.forEach(count * queryTiles, task -> {
+                int g = task / queryTiles, q0 = task % queryTiles * NR;
+                new Tile(first + g, q0, Math.min(NR, lq - q0), lq, lk, headDim, scale, bias)
+                        .run(q, qStride, keys, values, (int) (g * perHead), out, oStride);
+            });
+        }
+    }
+
+    private static void check(MemorySegment s, int stride, int rows, int heads, int headDim, String name) {
+        if (rows == 0) return;
+        if (stride < heads * headDim) {
+            throw new IllegalArgumentException("attention " + name + " row stride " + stride + " < heads·headDim " + heads * headDim);
+        }
+        Gemm.need(s, (long) (rows - 1) * stride + (long) heads * headDim, "attention " + name + " (" + rows + " rows)");
+    }
+
+    /** dst[at + j·headDim + d] = src[j·stride + head·headDim + d]; zeros after the last key up to {@code size}. */
+    private static void stage(MemorySegment src, int stride, int lk, int head, int headDim, float[] dst, int at, int size) {
+        for (int j = 0; j < lk; j++) {
+            MemorySegment.copy(src, F32_LE, ((long) j * stride + (long) head * headDim) * Float.BYTES,
+                    dst, at + j * headDim, headDim);
+        }
+        Arrays.fill(dst, at + lk * headDim, at + size, 0f);
+    }
+
+    /** One head × up to NR queries. */
+    private record Tile(int head, int q0, int nq, int lq, int lk, int headDim, float scale, AttentionBias bias) {
+        void run(MemorySegment q, int qStride, float[] keys, float[] values, int staged, MemorySegment out, int oStride) {
+            int hd = headDim, hdPad = Gemm.roundUp(hd, MR);
+            float[] queries = Scratch.floats(Scratch.Slot.PANEL, (long) hd * NR);
+            float[] scores = Scratch.floats(Scratch.Slot.STRIP, (long) BK * NR);
+            float[] acc = Scratch.floats(Scratch.Slot.ACC, (long) hdPad * NR);
+            float[] stats = Scratch.floats(Scratch.Slot.STATS, 2L * NR);
+            packQueries(q, qStride, queries);
+            Arrays.fill(acc, 0, hdPad * NR, 0f);
+            Arrays.fill(stats, 0, NR, Float.NEGATIVE_INFINITY);
+            Arrays.fill(stats, NR, 2 * NR, 0f);
+            for (int key0 = 0; key0 < lk; key0 += BK) {
+                int kb = Math.min(BK, lk - key0), kbPad = Gemm.roundUp(kb, MR);
+                initScores(scores, key0, kb, kbPad);
+                for (int j = 0; j < kbPad; j += MR) {
+                    MicroKernel.tileToArray(keys, staged + (key0 + j) * hd, hd, 1, queries, hd, scores, j * NR, NR);
+                }
+                for (int col = 0; col < NR; col += L) softmaxColumns(scores, kbPad, acc, hdPad, stats, col);
+                for (int d0 = 0; d0 < hdPad; d0 += MR) {
+                    MicroKernel.tileToArray(values, staged + key0 * hd + d0, 1, hd, scores, kbPad, acc, d0 * NR, NR);
+                }
+            }
+            writeOut(acc, stats, out, oStride);
+        }
+
+        /** queries[d·NR + c] = scale · q[q0 + c, head·hd + d]; missing queries of a last tile are zero. */
+        private void packQueries(MemorySegment q, int qStride, float[] queries) {
+            int hd = headDim;
+            Arrays.fill(queries, 0, hd * NR, 0f);
+            for (int c = 0; c < nq; c++) {
+                long row = (long) (q0 + c) * qStride + (long) head * hd;
+                for (int d = 0; d < hd; d++) queries[d * NR + c] = scale * q.getAtIndex(F32_LE, row + d);
+            }
+        }
+
+        /** Scores start at the bias; keys past the end (rows kb..kbPad) at -inf so they get zero weight. */
+        private void initScores(float[] scores, int key0, int kb, int kbPad) {
+            MemorySegment perKey = bias.perKey(), perHead = bias.perHead();
+            for (int j = 0; j < kb; j++) {
+                float b = perKey == null ? 0f : perKey.getAtIndex(F32_LE, key0 + j);
+                Arrays.fill(scores, j * NR, (j + 1) * NR, b);
+            }
+            if (perHead != null) {
+                for (int c = 0; c < nq; c++) {
+                    long row = ((long) head * lq + q0 + c) * lk + key0;
+                    for (int j = 0; j < kb; j++) scores[j * NR + c] += perHead.getAtIndex(F32_LE, row + j);
+                }
+            }
+            Arrays.fill(scores, kb * NR, kbPad * NR, Float.NEGATIVE_INFINITY);
+        }
+
+        private void writeOut(float[] acc, float[] stats, MemorySegment out, int oStride) {
+            for (int c = 0; c < nq; c++) {
+                float inv = 1f / stats[NR + c];
+                long row = (long) (q0 + c) * oStride + (long) head * headDim;
+                for (int d = 0; d < headDim; d++) out.setAtIndex(F32_LE, row + d, acc[d * NR + c] * inv);
+            }
+        }
+    }
+
+    /**
+     * Online-softmax step for the L queries in columns [col, col + L) of a score tile of {@code rows} keys:
+     * turns scores into weights in place and rescales the running sum and output accumulator.
+     */
+    static void softmaxColumns(float[] scores, int rows, float[] acc, int accRows, float[] stats, int col) {
+        FloatVector max = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        for (int j = 0; j < rows; j++) max = max.max(FloatVector.fromArray(S, scores, j * NR + col));
+        FloatVector oldMax = FloatVector.fromArray(S, stats, col);
+        FloatVector newMax = oldMax.max(max);
+        // a query that has seen only -inf so far keeps weights 0 instead of e^(-inf - -inf) = NaN
+        FloatVector ref = newMax.blend(0f, newMax.eq(Float.NEGATIVE_INFINITY));
+        FloatVector alpha = VectorMath.exp(oldMax.sub(ref));
+        FloatVector sum = FloatVector.zero(S);
+        for (int j = 0; j < rows; j++) {
+            FloatVector p = VectorMath.exp(FloatVector.fromArray(S, scores, j * NR + col).sub(ref));
+            p.intoArray(scores, j * NR + col);
+            sum = sum.add(p);
+        }
+        FloatVector.fromArray(S, stats, NR + col).fma(alpha, sum).intoArray(stats, NR + col);
+        newMax.intoArray(stats, col);
+        if (!alpha.eq(1f).allTrue()) {
+            for (int d = 0; d < accRows; d++) {
+                FloatVector.fromArray(S, acc, d * NR + col).mul(alpha).intoArray(acc, d * NR + col);
+            }
+        }
+    }
+}

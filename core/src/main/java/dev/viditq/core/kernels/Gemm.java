@@ -1,0 +1,136 @@
+package dev.viditq.core.kernels;
+
+import dev.viditq.core.parallel.Parallel;
+import dev.viditq.core.tensor.Tensor;
+import jdk.incubator.vector.FloatVector;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+
+import static dev.viditq.core.kernels.MicroKernel.L;
+import static dev.viditq.core.kernels.MicroKernel.MR;
+import static dev.viditq.core.kernels.MicroKernel.NR;
+import static dev.viditq.core.kernels.MicroKernel.S;
+import static dev.viditq.core.tensor.Tensor.F32_LE;
+
+/**
+ * out[m, n] = x[m, k] · w[n, k]ᵀ (+ bias) on {@link MicroKernel} tiles.
+ *
+ * <p>Blocking: rows of x are copied to a heap block (at most {@link #X_BLOCK_FLOATS}); the threads share it and
+ * take the weight's output columns in panels of NR. For each panel and each slice of {@link #KC} along k, the
+ * weight slice is widened and transposed into a panel that stays in L1 while every 8-row tile of the block
+ * streams past it; the output tile is accumulated in place in {@code out}. Each weight element is therefore
+ * widened once per x block, and x is read from L2/L3 at a few bytes per FMA.
+ */
+final class Gemm {
+    /** Depth of a packed panel: 128 × 48 floats = 24 KiB, within a 32-48 KiB L1 next to the x rows. */
+    static final int KC = Integer.getInteger("viditq.gemm.kc", 128);
+    /** Most floats of x copied to the heap at once (16 MiB); larger inputs are done in row blocks. */
+    static final int X_BLOCK_FLOATS = 4 << 20;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    private Gemm() {}
+
+    static void gemm(MemorySegment x, int m, int k, Tensor w, MemorySegment bias, MemorySegment out) {
+        int n = check(x, m, k, w, bias, out);
+        if (m == 0 || n == 0) return;
+        if (m < MR) {
+            SmallGemm.gemm(x, m, k, w, bias, out);
+            return;
+        }
+        int blockRows = Math.max(MR, X_BLOCK_FLOATS / Math.max(1, k) / MR * MR);
+        for (int row0 = 0; row0 < m; row0 += blockRows) {
+            int rows = Math.min(blockRows, m - row0);
+            int padded = roundUp(rows, MR);
+            float[] xa = Scratch.floats(Scratch.Slot.X, (long) padded * k);
+            MemorySegment.copy(x, F32_LE, (long) row0 * k * Float.BYTES, xa, 0, rows * k);
+            Arrays.fill(xa, rows * k, padded * k, 0f);
+            multiplyBlock(xa, rows, k, w, bias, out, row0);
+        }
+    }
+
+    /** Returns n after checking every size, so a wrong call fails with a message instead of reading garbage. */
+    static int check(MemorySegment x, int m, int k, Tensor w, MemorySegment bias, MemorySegment out) {
+        WeightRows.checkFloatWeight(w, "gemm weight");
+        if (w.rank() != 2 || w.dim(1) != k) throw new IllegalArgumentException("gemm weight " + w + " does not take k=" + k);
+        int n = w.size(0);
+        need(x, (long) m * k, "gemm input x [" + m + ", " + k + "]");
+        need(out, (long) m * n, "gemm output [" + m + ", " + n + "]");
+        if (bias != null) need(bias, n, "gemm bias [" + n + "]");
+        return n;
+    }
+
+    static void need(MemorySegment s, long floats, String what) {
+        if (s.byteSize() < floats * Float.BYTES) {
+            throw new IllegalArgumentException(what + " needs " + floats * Float.BYTES + " bytes, segment has " + s.byteSize());
+        }
+    }
+
+    static int roundUp(int v, int multiple) {
+        return (v + multiple - 1) / multiple * multiple;
+    }
+
+    /**
+     * out rows [outRow0, outRow0 + rows) = xa · wᵀ + bias, where xa holds {@code rows} rows of k floats followed
+     * by zero rows up to a multiple of MR. Threads take column panels.
+     */
+    static void multiplyBlock(float[] xa, int rows, int k, Tensor w, MemorySegment bias, MemorySegment out, long outRow0) {
+        int n = w.size(0);
+        int panels = (n + NR - 1) / NR;
+        Parallel.forEach(panels, jp -> panel(xa, rows, k, w, bias, out, outRow0, jp));
+    }
+
+    private static void panel(float[] xa, int rows, int k, Tensor w, MemorySegment bias, MemorySegment out,
+                              long outRow0, int jp) {
+        int n = w.size(0), j0 = jp * NR, nr = Math.min(NR, n - j0);
+        int padded = roundUp(rows, MR);
+        // Tiles that fit the destination are accumulated there; the rest (last columns, last rows) in a strip.
+        int directRows = nr == NR ? rows / MR * MR : 0;
+        int stripRows = padded - directRows;
+        long outRowBytes = (long) n * Float.BYTES;
+        float[] packed = Scratch.floats(Scratch.Slot.PANEL, (long) Math.min(KC, k) * NR);
+        float[] rowBuf = Scratch.floats(Scratch.Slot.ROW, Math.min(KC, k));
+        float[] strip = stripRows > 0 ? Scratch.floats(Scratch.Slot.STRIP, (long) stripRows * NR) : null;
+
+        initDirect(out, outRow0, directRows, n, j0, bias);
+        if (strip != null) initStrip(strip, stripRows, nr, j0, bias);
+        for (int p0 = 0; p0 < k; p0 += KC) {
+            int kc = Math.min(KC, k - p0);
+            WeightRows.packPanel(w, j0, nr, p0, kc, packed, rowBuf);
+            for (int i = 0; i < directRows; i += MR) {
+                MicroKernel.tileToSegment(xa, i * k + p0, k, 1, packed, kc,
+                        out, ((outRow0 + i) * n + j0) * Float.BYTES, outRowBytes);
+            }
+            for (int i = directRows; i < padded; i += MR) {
+                MicroKernel.tileToArray(xa, i * k + p0, k, 1, packed, kc, strip, (i - directRows) * NR, NR);
+            }
+        }
+        for (int r = 0; r < rows - directRows; r++) {
+            MemorySegment.copy(strip, r * NR, out, F32_LE, ((outRow0 + directRows + r) * n + j0) * Float.BYTES, nr);
+        }
+    }
+
+    /** Starts the full tiles of a panel at the bias (or zero). */
+    private static void initDirect(MemorySegment out, long outRow0, int rows, int n, int j0, MemorySegment bias) {
+        if (rows == 0) return;
+        FloatVector b0 = FloatVector.zero(S), b1 = b0, b2 = b0;
+        if (bias != null) {
+            long at = (long) j0 * Float.BYTES;
+            b0 = FloatVector.fromMemorySegment(S, bias, at, LE);
+            b1 = FloatVector.fromMemorySegment(S, bias, at + (long) L * Float.BYTES, LE);
+            b2 = FloatVector.fromMemorySegment(S, bias, at + 2L * L * Float.BYTES, LE);
+        }
+        for (int r = 0; r < rows; r++) {
+            long at = ((outRow0 + r) * n + j0) * Float.BYTES;
+            b0.intoMemorySegment(out, at, LE);
+            b1.intoMemorySegment(out, at + (long) L * Float.BYTES, LE);
+            b2.intoMemorySegment(out, at + 2L * L * Float.BYTES, LE);
+        }
+    }
+
+    private static void initStrip(float[] strip, int rows, int nr, int j0, MemorySegment bias) {
+        for (int c = 0; c < NR; c++) strip[c] = bias != null && c < nr ? bias.getAtIndex(F32_LE, j0 + c) : 0f;
+        for (int r = 1; r < rows; r++) System.arraycopy(strip, 0, strip, r * NR, NR);
+    }
+}

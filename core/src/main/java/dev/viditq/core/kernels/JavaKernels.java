@@ -1,0 +1,306 @@
+package dev.viditq.core.kernels;
+
+import dev.viditq.core.parallel.Parallel;
+import dev.viditq.core.tensor.Tensor;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
+/**
+ * The float kernels in pure Java with the Vector API, multi-threaded through {@link Parallel}. Matrix products
+ * (GEMM, attention, convolution) run on the register tile of {@link MicroKernel}; see {@link Gemm},
+ * {@link FlashAttention}, {@link Conv2d}. Element-wise and row-wise kernels are here: one vector loop each plus a
+ * masked last step, split over threads in chunks of {@link #CHUNK} elements or whole rows.
+ * Accuracy: float arithmetic throughout, within a few ulps of {@link ScalarKernels} per element for the
+ * element-wise kernels; sums over a row or k are float sums in vector lanes.
+ */
+public final class JavaKernels implements Kernels {
+    private static final VectorSpecies<Float> S = MicroKernel.S;
+    private static final int L = S.length();
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /** Elements per task: 64 KiB of floats, far above the cost of handing out a task. */
+    private static final int CHUNK = 16384;
+
+    /**
+     * Null when this JVM can run these kernels, else why not (the caller falls back to {@link ScalarKernels}
+     * and says so). Needs a preferred vector of at least 4 floats: below that the Vector API runs as slow Java.
+     */
+    public static String unsupportedReason() {
+        int lanes = FloatVector.SPECIES_PREFERRED.length();
+        if (lanes < 4) return "the preferred float vector here holds " + lanes + " lane(s); the Vector API would not be faster than scalar";
+        return null;
+    }
+
+    @Override
+    public String name() {
+        return "java-vector (" + S.vectorBitSize() + "-bit, " + L + " float lanes)";
+    }
+
+    @Override
+    public void gemm(MemorySegment x, int m, int k, Tensor w, MemorySegment bias, MemorySegment out) {
+        Gemm.gemm(x, m, k, w, bias, out);
+    }
+
+    @Override
+    public void attention(MemorySegment q, int qStride, MemorySegment k, int kStride, MemorySegment v, int vStride,
+                          MemorySegment out, int oStride, int lq, int lk, int heads, int headDim, float scale,
+                          AttentionBias bias) {
+        FlashAttention.attention(q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim, scale,
+                bias == null ? AttentionBias.NONE : bias);
+    }
+
+    @Override
+    public void conv2d(MemorySegment x, int cin, int h, int w, Tensor weight, MemorySegment bias, int stride, int padding,
+                       MemorySegment out) {
+        Conv2d.conv2d(x, cin, h, w, weight, bias, stride, padding, out);
+    }
+
+    // ---- row-wise kernels ----
+
+    @Override
+    public void layerNorm(MemorySegment x, int rows, int dim, MemorySegment gamma, MemorySegment beta, float eps, MemorySegment out) {
+        checkRows(x, out, rows, dim, "layerNorm");
+        forRows(rows, dim, r -> layerNormRow(x, (long) r * dim, dim, gamma, beta, eps, out));
+    }
+
+    private static void layerNormRow(MemorySegment x, long row, int dim, MemorySegment gamma, MemorySegment beta, float eps,
+                                     MemorySegment out) {
+        long base = row * Float.BYTES;
+        float mean = sum(x, base, dim) / dim;
+        FloatVector sq = FloatVector.zero(S);
+        int i = 0;
+        for (; i <= dim - L; i += L) {
+            FloatVector d = load(x, base, i).sub(mean);
+            sq = d.fma(d, sq);
+        }
+        if (i < dim) {
+            VectorMask<Float> m = S.indexInRange(i, dim);
+            FloatVector d = load(x, base, i, m).sub(mean);
+            sq = sq.add(d.mul(d), m);
+        }
+        float inv = (float) (1.0 / Math.sqrt(sq.reduceLanes(VectorOperators.ADD) / dim + eps));
+        for (i = 0; i < dim; i += L) {
+            VectorMask<Float> m = S.indexInRange(i, dim);
+            FloatVector y = load(x, base, i, m).sub(mean).mul(inv);
+            if (gamma != null) y = y.mul(load(gamma, 0, i, m));
+            if (beta != null) y = y.add(load(beta, 0, i, m));
+            y.intoMemorySegment(out, base + (long) i * Float.BYTES, LE, m);
+        }
+    }
+
+    @Override
+    public void rmsNorm(MemorySegment x, int rows, int dim, MemorySegment gamma, float eps, MemorySegment out) {
+        checkRows(x, out, rows, dim, "rmsNorm");
+        forRows(rows, dim, r -> {
+            long base = (long) r * dim * Float.BYTES;
+            float inv = (float) (1.0 / Math.sqrt(sumOfSquares(x, base, dim) / dim + eps));
+            for (int i = 0; i < dim; i += L) {
+                VectorMask<Float> m = S.indexInRange(i, dim);
+                FloatVector y = load(x, base, i, m).mul(inv);
+                if (gamma != null) y = y.mul(load(gamma, 0, i, m));
+                y.intoMemorySegment(out, base + (long) i * Float.BYTES, LE, m);
+            }
+        });
+    }
+
+    @Override
+    public void groupNorm(MemorySegment x, int channels, int spatial, int groups, MemorySegment gamma, MemorySegment beta,
+                          float eps, MemorySegment out) {
+        if (groups <= 0 || channels % groups != 0) throw new IllegalArgumentException(channels + " channels in " + groups + " groups");
+        checkRows(x, out, channels, spatial, "groupNorm");
+        int per = channels / groups;
+        long count = (long) per * spatial;
+        if (count > Integer.MAX_VALUE) throw new IllegalArgumentException("groupNorm group of " + count + " elements is too large");
+        Parallel.forEach(groups, g -> {
+            long base = (long) g * per * spatial * Float.BYTES;
+            float mean = sum(x, base, (int) count) / count;
+            float var = centredSumOfSquares(x, base, (int) count, mean) / count;
+            float inv = (float) (1.0 / Math.sqrt(var + eps));
+            for (int c = g * per; c < (g + 1) * per; c++) {
+                float scale = inv * (gamma == null ? 1f : gamma.getAtIndex(Tensor.F32_LE, c));
+                float shift = (beta == null ? 0f : beta.getAtIndex(Tensor.F32_LE, c)) - mean * scale;
+                long at = (long) c * spatial * Float.BYTES;
+                for (int i = 0; i < spatial; i += L) {
+                    VectorMask<Float> m = S.indexInRange(i, spatial);
+                    load(x, at, i, m).fma(scale, shift).intoMemorySegment(out, at + (long) i * Float.BYTES, LE, m);
+                }
+            }
+        });
+    }
+
+    @Override
+    public void softmax(MemorySegment x, int rows, int cols) {
+        checkRows(x, x, rows, cols, "softmax");
+        forRows(rows, cols, r -> {
+            long base = (long) r * cols * Float.BYTES;
+            FloatVector max = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+            for (int i = 0; i < cols; i += L) {
+                VectorMask<Float> m = S.indexInRange(i, cols);
+                max = max.lanewise(VectorOperators.MAX, load(x, base, i, m), m);
+            }
+            float mx = max.reduceLanes(VectorOperators.MAX);
+            FloatVector sum = FloatVector.zero(S);
+            for (int i = 0; i < cols; i += L) {
+                VectorMask<Float> m = S.indexInRange(i, cols);
+                FloatVector e = VectorMath.exp(load(x, base, i, m).sub(mx));
+                e.intoMemorySegment(x, base + (long) i * Float.BYTES, LE, m);
+                sum = sum.add(e, m);
+            }
+            float inv = 1f / sum.reduceLanes(VectorOperators.ADD);
+            for (int i = 0; i < cols; i += L) {
+                VectorMask<Float> m = S.indexInRange(i, cols);
+                load(x, base, i, m).mul(inv).intoMemorySegment(x, base + (long) i * Float.BYTES, LE, m);
+            }
+        });
+    }
+
+    // ---- element-wise kernels ----
+
+    // Each activation has its own loop: a shared loop taking the function as a lambda would make the call
+    // megamorphic, C2 would stop inlining it, and every vector would be boxed on the heap.
+
+    @Override
+    public void geluTanh(MemorySegment x, long n) {
+        checkLength(n, "geluTanh", x);
+        forChunks(n, (from, to) -> {
+            for (long i = from; i < to; i += L) {
+                VectorMask<Float> m = S.indexInRange(i, to);
+                VectorMath.geluTanh(load(x, i * Float.BYTES, m)).intoMemorySegment(x, i * Float.BYTES, LE, m);
+            }
+        });
+    }
+
+    @Override
+    public void geluErf(MemorySegment x, long n) {
+        checkLength(n, "geluErf", x);
+        forChunks(n, (from, to) -> {
+            for (long i = from; i < to; i += L) {
+                VectorMask<Float> m = S.indexInRange(i, to);
+                VectorMath.geluErf(load(x, i * Float.BYTES, m)).intoMemorySegment(x, i * Float.BYTES, LE, m);
+            }
+        });
+    }
+
+    @Override
+    public void silu(MemorySegment x, long n) {
+        checkLength(n, "silu", x);
+        forChunks(n, (from, to) -> {
+            for (long i = from; i < to; i += L) {
+                VectorMask<Float> m = S.indexInRange(i, to);
+                VectorMath.silu(load(x, i * Float.BYTES, m)).intoMemorySegment(x, i * Float.BYTES, LE, m);
+            }
+        });
+    }
+
+    @Override
+    public void add(MemorySegment a, MemorySegment b, MemorySegment out, long n) {
+        checkLength(n, "add", a, b, out);
+        forChunks(n, (from, to) -> {
+            for (long i = from; i < to; i += L) {
+                VectorMask<Float> m = S.indexInRange(i, to);
+                long at = i * Float.BYTES;
+                load(a, at, m).add(load(b, at, m)).intoMemorySegment(out, at, LE, m);
+            }
+        });
+    }
+
+    @Override
+    public void mul(MemorySegment a, MemorySegment b, MemorySegment out, long n) {
+        checkLength(n, "mul", a, b, out);
+        forChunks(n, (from, to) -> {
+            for (long i = from; i < to; i += L) {
+                VectorMask<Float> m = S.indexInRange(i, to);
+                long at = i * Float.BYTES;
+                load(a, at, m).mul(load(b, at, m)).intoMemorySegment(out, at, LE, m);
+            }
+        });
+    }
+
+    // ---- helpers ----
+
+    private interface Range {
+        void run(long from, long to);
+    }
+
+    /** Splits [0, n) into chunks of CHUNK (a multiple of the lane count) over the threads. */
+    private static void forChunks(long n, Range body) {
+        long chunks = (n + CHUNK - 1) / CHUNK;
+        if (chunks > Integer.MAX_VALUE) throw new IllegalArgumentException(n + " elements");
+        Parallel.forEach((int) chunks, c -> body.run((long) c * CHUNK, Math.min(n, (long) (c + 1) * CHUNK)));
+    }
+
+    /** Runs body(row) for every row, a task taking enough rows to be about CHUNK elements. */
+    private static void forRows(int rows, int rowLength, java.util.function.IntConsumer body) {
+        int perTask = Math.max(1, CHUNK / Math.max(1, rowLength));
+        int tasks = (rows + perTask - 1) / perTask;
+        Parallel.forEach(tasks, t -> {
+            for (int r = t * perTask, end = Math.min(rows, r + perTask); r < end; r++) body.accept(r);
+        });
+    }
+
+    private static FloatVector load(MemorySegment s, long byteOffset) {
+        return FloatVector.fromMemorySegment(S, s, byteOffset, LE);
+    }
+
+    private static FloatVector load(MemorySegment s, long byteOffset, VectorMask<Float> m) {
+        return FloatVector.fromMemorySegment(S, s, byteOffset, LE, m);
+    }
+
+    private static FloatVector load(MemorySegment s, long base, int i) {
+        return FloatVector.fromMemorySegment(S, s, base + (long) i * Float.BYTES, LE);
+    }
+
+    private static FloatVector load(MemorySegment s, long base, int i, VectorMask<Float> m) {
+        return FloatVector.fromMemorySegment(S, s, base + (long) i * Float.BYTES, LE, m);
+    }
+
+    private static float sum(MemorySegment x, long base, int n) {
+        FloatVector acc = FloatVector.zero(S);
+        int i = 0;
+        for (; i <= n - L; i += L) acc = acc.add(load(x, base, i));
+        if (i < n) acc = acc.add(load(x, base, i, S.indexInRange(i, n)));
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    private static float sumOfSquares(MemorySegment x, long base, int n) {
+        FloatVector acc = FloatVector.zero(S);
+        int i = 0;
+        for (; i <= n - L; i += L) {
+            FloatVector v = load(x, base, i);
+            acc = v.fma(v, acc);
+        }
+        if (i < n) {
+            FloatVector v = load(x, base, i, S.indexInRange(i, n));
+            acc = v.fma(v, acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    private static float centredSumOfSquares(MemorySegment x, long base, int n, float mean) {
+        FloatVector acc = FloatVector.zero(S);
+        int i = 0;
+        for (; i <= n - L; i += L) {
+            FloatVector d = load(x, base, i).sub(mean);
+            acc = d.fma(d, acc);
+        }
+        if (i < n) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            FloatVector d = load(x, base, i, m).sub(mean);
+            acc = acc.add(d.mul(d), m);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    private static void checkRows(MemorySegment x, MemorySegment out, int rows, int dim, String what) {
+        Gemm.need(x, (long) rows * dim, what + " input [" + rows + ", " + dim + "]");
+        Gemm.need(out, (long) rows * dim, what + " output [" + rows + ", " + dim + "]");
+    }
+
+    private static void checkLength(long n, String what, MemorySegment... segments) {
+        for (MemorySegment s : segments) Gemm.need(s, n, what + " of " + n + " elements");
+    }
+}

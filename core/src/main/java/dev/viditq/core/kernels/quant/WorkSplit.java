@@ -1,0 +1,48 @@
+package dev.viditq.core.kernels.quant;
+
+import dev.viditq.core.parallel.Parallel;
+
+/**
+ * How one GEMM call is cut for the thread pool: by column panels when there are at least as many panels as
+ * threads (each thread streams its own weights against all activations), else by row blocks of 8. Calls too
+ * small to pay for a fork run on the caller's thread.
+ */
+record WorkSplit(int tasks, boolean byColumns, int rows, int panels) {
+    /** Below this many multiply-adds a call runs on one thread. */
+    static final long MIN_PARALLEL_MACS = 1L << 20;
+
+    static WorkSplit of(int rows, int n, int k) {
+        int panels = Math.ceilDiv(n, PackedLayout.NR);
+        int threads = Parallel.threads();
+        if (threads == 1 || (long) rows * n * k < MIN_PARALLEL_MACS) return new WorkSplit(1, true, rows, panels);
+        if (panels >= threads) return new WorkSplit(threads, true, rows, panels);
+        return new WorkSplit(Math.min(threads, Math.ceilDiv(rows, 8)), false, rows, panels);
+    }
+
+    /** First column of task i (a panel boundary); columns end at n. */
+    int colStart(int i) {
+        return byColumns ? (int) ((long) panels * i / tasks) * PackedLayout.NR : 0;
+    }
+
+    int colEnd(int i, int n) {
+        return byColumns ? Math.min(n, (int) ((long) panels * (i + 1) / tasks) * PackedLayout.NR) : n;
+    }
+
+    int rowStart(int i) {
+        return byColumns ? 0 : rowBoundary(i);
+    }
+
+    int rowEnd(int i) {
+        return byColumns ? rows : rowBoundary(i + 1);
+    }
+
+    private int rowBoundary(int i) {
+        if (i >= tasks) return rows;
+        return Math.min(rows, (int) ((long) Math.ceilDiv(rows, 8) * i / tasks) * 8);
+    }
+
+    /** Row ranges for the quantizer: rows split evenly over the threads (one task when small). */
+    static int quantizeTasks(int rows, int k) {
+        return (long) rows * k < (1 << 16) ? 1 : Math.min(Parallel.threads(), rows);
+    }
+}

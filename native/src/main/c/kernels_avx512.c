@@ -1,0 +1,381 @@
+/*
+ * AVX-512 VNNI implementation. Every function in this file is compiled with the target of VQ_TARGET_AVX512
+ * (the pragma below applies that target attribute to each function, including the inline helpers of
+ * quant_common.h), and runs only after dispatch.c has checked the CPU flags.
+ *
+ * GEMM: register tiles of 8 rows x 48 columns (24 zmm int32 accumulators). One k-step loads the panel's
+ * 3 weight vectors (u8) and broadcasts 4 activation bytes (s8) per row; vpdpbusd multiplies and adds 4 products
+ * per lane. int4 weights are unpacked in registers: low nibbles (vpand) hold k..k+3, high nibbles
+ * (vpsrlw 4, vpand) k+4..k+7. Grouped int4 uses 4 x 48 tiles: 12 int32 accumulators for the running group
+ * plus 12 float sums of the finished groups.
+ */
+#if defined(__x86_64__)
+
+#include <immintrin.h>
+
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma,bmi2")
+
+#include "quant_common.h"
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* acc += u8(b) . s8(x) in groups of 4. Inline asm, not _mm512_dpbusd_epi32: gcc 12 copies the accumulator
+ * around every intrinsic call (and spills the tile), which cost half the speed. */
+#define DPBUSD(acc, b, x) __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(b), "v"(x))
+
+static inline int32_t load_i32(const void *p) {
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline __mmask16 tail_mask(int n) {
+    return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+}
+
+/* ---------------------------------------------------------------- quantizer */
+
+/* Stages h = 1, 2, 4, 8 of the Walsh-Hadamard butterflies inside one vector: lane i takes x[i] + x[i^h]
+ * where bit h of i is clear and x[i^h] - x[i] where it is set, exactly the scalar a + b, a - b. */
+static inline __m512 fwht16(__m512 x) {
+    __m512 p = _mm512_permute_ps(x, 0xB1);
+    x = _mm512_mask_sub_ps(_mm512_add_ps(x, p), 0xAAAA, p, x);
+    p = _mm512_permute_ps(x, 0x4E);
+    x = _mm512_mask_sub_ps(_mm512_add_ps(x, p), 0xCCCC, p, x);
+    p = _mm512_shuffle_f32x4(x, x, 0xB1);
+    x = _mm512_mask_sub_ps(_mm512_add_ps(x, p), 0xF0F0, p, x);
+    p = _mm512_shuffle_f32x4(x, x, 0x4E);
+    x = _mm512_mask_sub_ps(_mm512_add_ps(x, p), 0xFF00, p, x);
+    return x;
+}
+
+static void fwht_avx512(float *v, int p) {
+    if (p < 16) {
+        vq_fwht(v, p);
+        return;
+    }
+    for (int i = 0; i < p; i += 16) _mm512_storeu_ps(v + i, fwht16(_mm512_loadu_ps(v + i)));
+    for (int h = 16; h < p; h <<= 1) {
+        for (int i = 0; i < p; i += h << 1) {
+            for (int j = i; j < i + h; j += 16) {
+                __m512 a = _mm512_loadu_ps(v + j), b = _mm512_loadu_ps(v + j + h);
+                _mm512_storeu_ps(v + j, _mm512_add_ps(a, b));
+                _mm512_storeu_ps(v + j + h, _mm512_sub_ps(a, b));
+            }
+        }
+    }
+}
+
+/* vq_mix for hp a multiple of 16: the +-1 multiplier is exact, so fmadd rounds once like the scalar add. */
+static void mix_avx512(const float *z, float *y, int hm, int hp, const float *hmat) {
+    for (int a2 = 0; a2 < hm; a2++) {
+        float *yo = y + (size_t)a2 * hp;
+        for (int b = 0; b < hp; b += 16) {
+            __m512 acc = _mm512_mul_ps(_mm512_set1_ps(hmat[a2]), _mm512_loadu_ps(z + b));
+            for (int a = 1; a < hm; a++) {
+                acc = _mm512_fmadd_ps(_mm512_set1_ps(hmat[(size_t)a * hm + a2]),
+                                      _mm512_loadu_ps(z + (size_t)a * hp + b), acc);
+            }
+            _mm512_storeu_ps(yo + b, acc);
+        }
+    }
+}
+
+static void multiply_avx512(const float *x, const float *d, float *out, int n) {
+    int i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, _mm512_mul_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(d + i)));
+    if (i < n) {
+        __mmask16 m = tail_mask(n - i);
+        _mm512_mask_storeu_ps(out + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, d + i)));
+    }
+}
+
+static const float *transform_row_avx512(const vq_quant_args *a, const float *x, float *row, float *tmp) {
+    if (!a->diag && !a->hblock) return x;
+    if (!a->hblock) {
+        multiply_avx512(x, a->diag, row, a->k);
+        return row;
+    }
+    int b = a->hblock, hp = b / a->hm;
+    for (int o = 0; o < a->k; o += b) {
+        float *work = a->hm == 1 ? row + o : tmp;
+        if (a->diag) multiply_avx512(x + o, a->diag + o, work, b);
+        else memcpy(work, x + o, (size_t)b * sizeof(float));
+        for (int s = 0; s < a->hm; s++) fwht_avx512(work + (size_t)s * hp, hp);
+        if (a->hm > 1) {
+            if (hp % 16 == 0) mix_avx512(work, row + o, a->hm, hp, a->hmat);
+            else vq_mix(work, row + o, a->hm, hp, a->hmat);
+        }
+    }
+    return row;
+}
+
+static void quantize_row_avx512(const float *y, int k, float post, int8_t *q, int64_t ldq, float *scale,
+                                int32_t *rowsum) {
+    __m512 vmax = _mm512_setzero_ps();
+    int i = 0;
+    for (; i + 16 <= k; i += 16) vmax = _mm512_max_ps(vmax, _mm512_abs_ps(_mm512_loadu_ps(y + i)));
+    __mmask16 tail = tail_mask(k - i);
+    if (i < k) vmax = _mm512_max_ps(vmax, _mm512_abs_ps(_mm512_maskz_loadu_ps(tail, y + i)));
+    float amax = _mm512_reduce_max_ps(vmax);
+    __m512 inv = _mm512_set1_ps(vq_inverse_step(amax));
+    const __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127);
+    __m512i sum = _mm512_setzero_si512();
+    for (i = 0; i + 16 <= k; i += 16) {
+        __m512i qi = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(y + i), inv));  /* round half to even */
+        qi = _mm512_min_epi32(_mm512_max_epi32(qi, lo), hi);
+        sum = _mm512_add_epi32(sum, qi);
+        _mm_storeu_si128((__m128i *)(q + i), _mm512_cvtsepi32_epi8(qi));
+    }
+    if (i < k) {
+        __m512i qi = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(tail, y + i), inv));
+        qi = _mm512_min_epi32(_mm512_max_epi32(qi, lo), hi);
+        sum = _mm512_add_epi32(sum, qi);
+        _mm512_mask_cvtsepi32_storeu_epi8(q + i, tail, qi);
+    }
+    memset(q + k, 0, (size_t)(ldq - k));
+    *scale = vq_scale(amax, post);
+    *rowsum = _mm512_reduce_add_epi32(sum);
+}
+
+static void quantize_avx512(const vq_quant_args *a) {
+    float *scratch = vq_scratch(a);
+    float *row = scratch, *tmp = scratch + a->k;
+    for (int r = 0; r < a->rows; r++) {
+        const float *y = transform_row_avx512(a, a->x + r * a->ldx, row, tmp);
+        quantize_row_avx512(y, a->k, a->post, a->q + r * a->ldq, a->ldq, a->scales + r, a->rowsums + r);
+    }
+    free(scratch);
+}
+
+static void group_sums_avx512(const int8_t *q, int64_t ldq, int rows, int k, int group, int groups, int32_t *out) {
+    vq_group_sums_body(q, ldq, rows, k, group, groups, out);
+}
+
+/* ---------------------------------------------------------------- GEMM */
+
+/*
+ * The tile epilogues are macros, not functions: a tile array passed to a function has its address taken, and
+ * gcc then keeps the whole tile in memory (stack loads/stores around every vpdpbusd).
+ *
+ * STORE_ROWS: out = f * sx + bias for MR x NV vectors of per-column sums f (already times the weight scale).
+ */
+#define STORE_ROWS(MR, NV, f, a, r0, c0)                                                            \
+    do {                                                                                            \
+        int cols_ = (a)->col1 - (c0);                                                               \
+        _Pragma("GCC unroll 3") for (int v = 0; v < (NV); v++) {                                    \
+            __mmask16 m_ = tail_mask(cols_ - 16 * v);                                               \
+            __m512 bias_ = (a)->bias ? _mm512_maskz_loadu_ps(m_, (a)->bias + (c0) + 16 * v)         \
+                                     : _mm512_setzero_ps();                                         \
+            _Pragma("GCC unroll 8") for (int r = 0; r < (MR); r++) {                                \
+                __m512 o_ = _mm512_mul_ps(f[r][v], _mm512_set1_ps((a)->sx[(r0) + r]));              \
+                if ((a)->bias) o_ = _mm512_add_ps(o_, bias_);                                       \
+                _mm512_mask_storeu_ps((a)->out + ((r0) + r) * (a)->ldo + (c0) + 16 * v, m_, o_);    \
+            }                                                                                       \
+        }                                                                                           \
+    } while (0)
+
+/* f = (float)(acc - wz * qsum) * ws, then stored: the per-channel epilogue of int8 and int4 weights. */
+#define FINISH_PER_CHANNEL(MR, NV, acc, a, r0, c0)                                                  \
+    do {                                                                                            \
+        __m512 f_[8][3];                                                                            \
+        _Pragma("GCC unroll 3") for (int v = 0; v < (NV); v++) {                                    \
+            __m512i wz_ = _mm512_loadu_si512((a)->wz + (c0) + 16 * v);                              \
+            __m512 ws_ = _mm512_loadu_ps((a)->ws + (c0) + 16 * v);                                  \
+            _Pragma("GCC unroll 8") for (int r = 0; r < (MR); r++) {                                \
+                __m512i corr_ = _mm512_mullo_epi32(wz_, _mm512_set1_epi32((a)->qsum[(r0) + r]));    \
+                f_[r][v] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][v], corr_)), ws_); \
+            }                                                                                       \
+        }                                                                                           \
+        STORE_ROWS(MR, NV, f_, a, r0, c0);                                                          \
+    } while (0)
+
+ALWAYS_INLINE void w8_tile(const int MR, const int NV, const vq_gemm_args *a, int r0, int c0, const uint8_t *wp) {
+    const int steps = a->kpad / 4;
+    const int8_t *q = a->q + r0 * a->ldq;
+    const int64_t ldq = a->ldq;
+    __m512i acc[8][3];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_si512();
+    for (int s = 0; s < steps; s++) {
+        const uint8_t *ws = wp + (size_t)s * VQ_STEP_BYTES;
+        __m512i b[3];
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++) b[v] = _mm512_loadu_si512(ws + 64 * v);
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++) {
+            __m512i x = _mm512_set1_epi32(load_i32(q + r * ldq + 4 * s));
+#pragma GCC unroll 3
+            for (int v = 0; v < NV; v++) DPBUSD(acc[r][v], b[v], x);
+        }
+    }
+    FINISH_PER_CHANNEL(MR, NV, acc, a, r0, c0);
+}
+
+/* The int4 k-step: 3 loads, 6 nibble vectors, 2 * MR * NV vpdpbusd. */
+#define W4_STEP(MR, NV, acc, q, ldq, ws, s)                                                     \
+    do {                                                                                        \
+        const __m512i nib = _mm512_set1_epi8(0x0F);                                             \
+        __m512i lo[3], hi[3];                                                                   \
+        _Pragma("GCC unroll 3") for (int v = 0; v < NV; v++) {                                  \
+            __m512i raw = _mm512_loadu_si512((ws) + 64 * v);                                    \
+            lo[v] = _mm512_and_si512(raw, nib);                                                 \
+            hi[v] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), nib);                           \
+        }                                                                                       \
+        _Pragma("GCC unroll 8") for (int r = 0; r < MR; r++) {                                  \
+            __m512i x0 = _mm512_set1_epi32(load_i32((q) + r * (ldq) + 8 * (s)));                \
+            __m512i x1 = _mm512_set1_epi32(load_i32((q) + r * (ldq) + 8 * (s) + 4));            \
+            _Pragma("GCC unroll 3") for (int v = 0; v < NV; v++) {                              \
+                DPBUSD(acc[r][v], lo[v], x0);                                                   \
+                DPBUSD(acc[r][v], hi[v], x1);                                                   \
+            }                                                                                   \
+        }                                                                                       \
+    } while (0)
+
+ALWAYS_INLINE void w4_tile(const int MR, const int NV, const vq_gemm_args *a, int r0, int c0, const uint8_t *wp) {
+    const int steps = a->kpad / 8;
+    const int8_t *q = a->q + r0 * a->ldq;
+    const int64_t ldq = a->ldq;
+    __m512i acc[8][3];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_si512();
+    for (int s = 0; s < steps; s++) {
+        const uint8_t *ws = wp + (size_t)s * VQ_STEP_BYTES;
+        W4_STEP(MR, NV, acc, q, ldq, ws, s);
+    }
+    FINISH_PER_CHANNEL(MR, NV, acc, a, r0, c0);
+}
+
+ALWAYS_INLINE void w4_grouped_tile(const int MR, const int NV, const vq_gemm_args *a, int r0, int c0,
+                                   const uint8_t *wp) {
+    const int steps = a->kpad / 8;
+    const int8_t *q = a->q + r0 * a->ldq;
+    const int64_t ldq = a->ldq;
+    __m512 f[8][3];
+    __m512i acc[8][3];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++) f[r][v] = _mm512_setzero_ps();
+    for (int g = 0; g < a->groups; g++) {
+        int s0 = g * a->group_steps, s1 = s0 + a->group_steps < steps ? s0 + a->group_steps : steps;
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++)
+#pragma GCC unroll 3
+            for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_si512();
+        for (int s = s0; s < s1; s++) {
+            const uint8_t *ws = wp + (size_t)s * VQ_STEP_BYTES;
+            W4_STEP(MR, NV, acc, q, ldq, ws, s);
+        }
+        const float *sg = a->ws + (size_t)g * a->npad + c0;
+        const int32_t *zg = a->wz + (size_t)g * a->npad + c0;
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++) {
+            __m512i wz = _mm512_loadu_si512(zg + 16 * v);
+            __m512 ws = _mm512_loadu_ps(sg + 16 * v);
+#pragma GCC unroll 8
+            for (int r = 0; r < MR; r++) {
+                __m512i corr = _mm512_mullo_epi32(wz, _mm512_set1_epi32(a->qsum[(int64_t)(r0 + r) * a->groups + g]));
+                __m512 t = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][v], corr));
+                f[r][v] = _mm512_fmadd_ps(t, ws, f[r][v]);
+            }
+        }
+    }
+    STORE_ROWS(MR, NV, f, a, r0, c0);
+}
+
+/* Instantiates TILE(MR, NV, ...) for every row count 1..MAXR and vector count 1..3. */
+#define DISPATCH_NV(TILE, MR, nv, ...)                    \
+    switch (nv) {                                         \
+        case 1: TILE(MR, 1, __VA_ARGS__); break;          \
+        case 2: TILE(MR, 2, __VA_ARGS__); break;          \
+        default: TILE(MR, 3, __VA_ARGS__); break;         \
+    }
+
+#define DISPATCH_TILE8(TILE, mr, nv, ...)                        \
+    switch (mr) {                                                \
+        case 8: DISPATCH_NV(TILE, 8, nv, __VA_ARGS__) break;     \
+        case 7: DISPATCH_NV(TILE, 7, nv, __VA_ARGS__) break;     \
+        case 6: DISPATCH_NV(TILE, 6, nv, __VA_ARGS__) break;     \
+        case 5: DISPATCH_NV(TILE, 5, nv, __VA_ARGS__) break;     \
+        case 4: DISPATCH_NV(TILE, 4, nv, __VA_ARGS__) break;     \
+        case 3: DISPATCH_NV(TILE, 3, nv, __VA_ARGS__) break;     \
+        case 2: DISPATCH_NV(TILE, 2, nv, __VA_ARGS__) break;     \
+        default: DISPATCH_NV(TILE, 1, nv, __VA_ARGS__) break;    \
+    }
+
+#define DISPATCH_TILE4(TILE, mr, nv, ...)                        \
+    switch (mr) {                                                \
+        case 4: DISPATCH_NV(TILE, 4, nv, __VA_ARGS__) break;     \
+        case 3: DISPATCH_NV(TILE, 3, nv, __VA_ARGS__) break;     \
+        case 2: DISPATCH_NV(TILE, 2, nv, __VA_ARGS__) break;     \
+        default: DISPATCH_NV(TILE, 1, nv, __VA_ARGS__) break;    \
+    }
+
+static void w8_any(int mr, int nv, const vq_gemm_args *a, int r0, int c0, const uint8_t *wp) {
+    DISPATCH_TILE8(w8_tile, mr, nv, a, r0, c0, wp)
+}
+
+static void w4_any(int mr, int nv, const vq_gemm_args *a, int r0, int c0, const uint8_t *wp) {
+    DISPATCH_TILE8(w4_tile, mr, nv, a, r0, c0, wp)
+}
+
+static void w4_grouped_any(int mr, int nv, const vq_gemm_args *a, int r0, int c0, const uint8_t *wp) {
+    DISPATCH_TILE4(w4_grouped_tile, mr, nv, a, r0, c0, wp)
+}
+
+typedef void (*tile_fn)(int mr, int nv, const vq_gemm_args *a, int r0, int c0, const uint8_t *wp);
+
+/* Blocks of VQ_MC rows; in each, every panel of the column range against all rows of the block. */
+static void gemm_blocked(const vq_gemm_args *a, tile_fn tile, int tile_rows, size_t panel_bytes) {
+    for (int m0 = 0; m0 < a->rows; m0 += VQ_MC) {
+        int m1 = m0 + VQ_MC < a->rows ? m0 + VQ_MC : a->rows;
+        for (int c0 = a->col0; c0 < a->col1; c0 += VQ_NR) {
+            const uint8_t *wp = a->w + (size_t)(c0 / VQ_NR) * panel_bytes;
+            int cols = a->col1 - c0 < VQ_NR ? a->col1 - c0 : VQ_NR;
+            int nv = (cols + 15) / 16;
+            for (int r0 = m0; r0 < m1; r0 += tile_rows) {
+                int mr = m1 - r0 < tile_rows ? m1 - r0 : tile_rows;
+                tile(mr, nv, a, r0, c0, wp);
+            }
+        }
+    }
+}
+
+static void gemm_w8a8_avx512(const vq_gemm_args *a) {
+    gemm_blocked(a, w8_any, 8, (size_t)VQ_NR * a->kpad);
+}
+
+static void gemm_w4a8_avx512(const vq_gemm_args *a) {
+    if (a->groups == 1) gemm_blocked(a, w4_any, 8, (size_t)VQ_NR * a->kpad / 2);
+    else gemm_blocked(a, w4_grouped_any, 4, (size_t)VQ_NR * a->kpad / 2);
+}
+
+/* ---------------------------------------------------------------- ceiling */
+
+int64_t vq_vnni_peak_avx512(int64_t iters) {
+    __m512i acc[16];
+    const __m512i u = _mm512_set1_epi32(0x01020304), s = _mm512_set1_epi32(0x01FF01FF);
+#pragma GCC unroll 16
+    for (int j = 0; j < 16; j++) acc[j] = _mm512_set1_epi32(j);
+    for (int64_t i = 0; i < iters; i++) {
+#pragma GCC unroll 16
+        for (int j = 0; j < 16; j++) DPBUSD(acc[j], u, s);
+    }
+    __m512i t = acc[0];
+#pragma GCC unroll 16
+    for (int j = 1; j < 16; j++) t = _mm512_add_epi32(t, acc[j]);
+    return _mm512_reduce_add_epi32(t);
+}
+
+const vq_impl vq_impl_avx512vnni = {"avx512-vnni", quantize_avx512, gemm_w8a8_avx512, gemm_w4a8_avx512,
+                                    group_sums_avx512};
+
+#pragma GCC pop_options
+
+#endif

@@ -1,0 +1,87 @@
+/*
+ * viditq native integer kernels: shared declarations.
+ *
+ * Layouts (the Java side, dev.viditq.core.kernels.quant, builds them; keep both in step):
+ *
+ *  Activations: int8 q[rows][ldq], symmetric, q = clamp(rint(y / scale), -127, 127), ldq a multiple of 64,
+ *  bytes past k are zero. scales[rows] float, rowsums[rows] int32 = sum of q over the row.
+ *
+ *  Weights are stored unsigned: u = q + 128 (int8) or u = q + 8 (int4), zero points likewise, so that
+ *  W = s * (u - z) and the u8 x s8 instruction vpdpbusd takes weights as its unsigned operand and activations
+ *  (broadcast) as its signed one. The zero-point term is subtracted once per output:
+ *      sum_k q[k] * (u[k] - z) = sum_k q[k] * u[k] - z * sum_k q[k].
+ *
+ *  Both weight layouts are cut into panels of VQ_NR = 48 output columns (n padded with zero columns).
+ *  One panel is a sequence of k-steps of VQ_NR * 4 = 192 bytes; in a step, column c owns bytes [4c, 4c + 4):
+ *    int8: step s holds k = 4s .. 4s+3, byte j of column c = u8 of W[c][4s + j]          (kpad = k rounded to 4)
+ *    int4: step s holds k = 8s .. 8s+7, byte j of column c = u4 of W[c][8s + j] in the low nibble and
+ *          u4 of W[c][8s + 4 + j] in the high nibble                                  (kpad = k rounded to 8)
+ *  Padding (columns >= n, k >= k) holds u = 0, so it adds nothing to the sums.
+ *
+ *  Weight scales and zero points: ws[g * npad + c], wz[g * npad + c] for group g (int8: one group).
+ *  Output: out[r * ldo + c] = (float)(acc) * ws * sx[r] + bias[c]; grouped int4 sums the groups first:
+ *      f = sum_g fma((float)(acc_g - z_g * gsum[r][g]), ws_g, f);  out = f * sx[r] + bias[c].
+ *  Every implementation (C per ISA, Java) evaluates exactly these float operations in this order, so their
+ *  outputs are bitwise equal.
+ */
+#ifndef VIDITQ_H
+#define VIDITQ_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#define VQ_ABI_VERSION 1
+#define VQ_NR 48                       /* output columns per weight panel */
+#define VQ_STEP_BYTES (VQ_NR * 4)      /* bytes per k-step of one panel */
+#define VQ_MC 64                       /* rows per block: keeps a block of activations in L2 */
+
+/* Per-token activation quantization with optional diagonal multiplier and block Hadamard rotation. */
+typedef struct {
+    const float *x;        /* [rows][ldx] */
+    int64_t ldx;
+    int rows, k;
+    const float *diag;     /* [k]: balancing vector times random signs, or NULL */
+    int hblock;            /* Hadamard block size b dividing k, or 0 for no rotation */
+    int hm;                /* b = hm * hp with hp a power of two; hm == 1: Sylvester only */
+    const float *hmat;     /* [hm][hm] entries +-1 (rows: input index), NULL when hm == 1 */
+    float post;            /* multiplies the scale: 1/sqrt(b) with rotation, else 1 */
+    int8_t *q;             /* [rows][ldq] */
+    int64_t ldq;
+    float *scales;         /* [rows] */
+    int32_t *rowsums;      /* [rows] */
+} vq_quant_args;
+
+/* One GEMM call: rows [0, rows) of the activations against output columns [col0, col1). */
+typedef struct {
+    const int8_t *q; int64_t ldq;
+    const float *sx;       /* [rows] activation scales */
+    const int32_t *qsum;   /* [rows][groups] sums of q per weight group (row sums when groups == 1) */
+    int rows;
+    const uint8_t *w;      /* packed panels */
+    int kpad, npad;
+    int group_steps;       /* k-steps per group (int8: kpad / 4, int4 per channel: kpad / 8) */
+    int groups;
+    const float *ws;       /* [groups][npad] */
+    const int32_t *wz;     /* [groups][npad], unsigned domain */
+    const float *bias;     /* [n] or NULL */
+    int n, col0, col1;     /* col0 a multiple of VQ_NR, col1 <= n */
+    float *out; int64_t ldo;
+} vq_gemm_args;
+
+typedef struct {
+    const char *name;
+    void (*quantize)(const vq_quant_args *a);
+    void (*gemm_w8a8)(const vq_gemm_args *a);
+    void (*gemm_w4a8)(const vq_gemm_args *a);
+    void (*group_sums)(const int8_t *q, int64_t ldq, int rows, int k, int group, int groups, int32_t *out);
+} vq_impl;
+
+extern const vq_impl vq_impl_portable;
+extern const vq_impl vq_impl_avx2;
+extern const vq_impl vq_impl_avx512vnni;
+
+/* Target attribute strings: every function with intrinsics of one ISA carries exactly one of these. */
+#define VQ_TARGET_AVX2 __attribute__((target("avx2,fma,bmi2")))
+#define VQ_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma,bmi2")))
+
+#endif

@@ -1,0 +1,87 @@
+package dev.viditq.nn.layers;
+
+import dev.viditq.core.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Multi-head cross-attention from image/video tokens to caption tokens, scale headDim^-0.5. Projections in the
+ * original layout ({@code q_linear}, {@code kv_linear} [2H, H] with K rows then V rows, {@code proj}) or the
+ * diffusers one ({@code to_q}, {@code to_k}, {@code to_v}, {@code to_out.0}). All tokens of sample b (all its
+ * frames) attend to caption b, filtered by a {@link CaptionMask}.
+ */
+public final class CrossAttention {
+    private final Linear q;
+    private final Linear kv;
+    private final Linear k, v;
+    private final Linear out;
+    private final int heads;
+    private final int dim;
+
+    private CrossAttention(Linear q, Linear kv, Linear k, Linear v, Linear out, int heads) {
+        this.q = q;
+        this.kv = kv;
+        this.k = k;
+        this.v = v;
+        this.out = out;
+        this.heads = heads;
+        this.dim = q.outFeatures();
+        if (dim % heads != 0) throw new IllegalArgumentException(q.name() + ": width " + dim + " not divisible by " + heads + " heads");
+    }
+
+    /** Original layout under {@code prefix} (PixArt / Open-Sora {@code cross_attn}); context width = dim. */
+    public static CrossAttention loadFused(Weights w, String prefix, int dim, int heads) {
+        return new CrossAttention(Linear.load(w, prefix + ".q_linear", dim, dim), Linear.load(w, prefix + ".kv_linear", dim, 2 * dim),
+                null, null, Linear.load(w, prefix + ".proj", dim, dim), heads);
+    }
+
+    /** diffusers layout ({@code attn2}); keys and values come from a context of width {@code contextDim}. */
+    public static CrossAttention loadSplit(Weights w, String prefix, int dim, int contextDim, int heads, boolean qkvBias, boolean outBias) {
+        return new CrossAttention(Linear.load(w, prefix + ".to_q", dim, dim, qkvBias), null,
+                Linear.load(w, prefix + ".to_k", contextDim, dim, qkvBias), Linear.load(w, prefix + ".to_v", contextDim, dim, qkvBias),
+                Linear.load(w, prefix + ".to_out.0", dim, dim, outBias), heads);
+    }
+
+    public List<Linear> linears() {
+        List<Linear> all = new ArrayList<>(List.of(q));
+        if (kv != null) all.add(kv); else all.addAll(List.of(k, v));
+        all.add(out);
+        return all;
+    }
+
+    /**
+     * @param x       queries [rows, H], the rows of each of the {@code batch} samples contiguous
+     * @param context caption tokens [batch, L, C] (already projected by the caption embedder)
+     */
+    public Tensor forward(Tensor x, int batch, Tensor context, CaptionMask mask) {
+        int rows = Rows.rows(x);
+        if (rows % batch != 0) throw new IllegalArgumentException(rows + " query rows do not split into " + batch + " samples");
+        if (context.rank() != 3 || context.dim(0) != batch) {
+            throw new IllegalArgumentException("caption context must be [" + batch + ", L, C], got " + context);
+        }
+        mask.checkBatch(batch);
+        int perSample = rows / batch, captionTokens = context.size(1);
+        Tensor qs = q.forward(x);
+        Tensor attended = Tensor.zeros(x.shape());
+        List<AttentionRunner.Task> tasks = new ArrayList<>();
+        for (int b = 0; b < batch; b++) {
+            if (mask.attendsToNothing(b)) continue; // its rows of `attended` stay zero
+            AttentionRunner.addBlocks(tasks, (long) b * perSample, 1, perSample, (long) b * captionTokens, 1,
+                    captionTokens, mask.bias(b));
+        }
+        AttentionRunner.View qv = new AttentionRunner.View(qs.data(), 0, dim);
+        AttentionRunner.View o = new AttentionRunner.View(attended.data(), 0, dim);
+        int headDim = dim / heads;
+        if (kv != null) {
+            Tensor fused = kv.forward(context);
+            AttentionRunner.run(tasks, qv, new AttentionRunner.View(fused.data(), 0, 2 * dim),
+                    new AttentionRunner.View(fused.data(), dim, 2 * dim), o, heads, headDim);
+        } else {
+            Tensor ks = k.forward(context), vs = v.forward(context);
+            AttentionRunner.run(tasks, qv, new AttentionRunner.View(ks.data(), 0, dim),
+                    new AttentionRunner.View(vs.data(), 0, dim), o, heads, headDim);
+        }
+        return out.forward(attended);
+    }
+}

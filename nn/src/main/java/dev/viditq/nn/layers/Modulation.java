@@ -1,0 +1,106 @@
+package dev.viditq.nn.layers;
+
+import dev.viditq.core.tensor.Tensor;
+
+import java.lang.foreign.MemorySegment;
+
+import static dev.viditq.core.tensor.Tensor.F32_LE;
+
+/**
+ * adaLN parameters of one block for every sample: {@code n} vectors of width H per sample
+ * (shift, scale, gate, ... in checkpoint order), F32 [batch, n, H].
+ *
+ * <p>Each sample's vectors apply to all of that sample's tokens, which are contiguous rows of the activation
+ * (rows / batch per sample) in every layout used here: image tokens, (frame, patch) and (patch, frame) orders.
+ */
+public final class Modulation {
+    private final float[] values;
+    private final int batch;
+    private final int n;
+    private final int dim;
+
+    private Modulation(float[] values, int batch, int n, int dim) {
+        this.values = values;
+        this.batch = batch;
+        this.n = n;
+        this.dim = dim;
+    }
+
+    /** DiT's adaLN-Zero: the output [batch, n·H] of {@code adaLN_modulation(c)}, chunked into n vectors. */
+    public static Modulation chunks(Tensor projected, int n) {
+        int batch = projected.size(0);
+        int width = Math.toIntExact(projected.numel() / batch);
+        if (width % n != 0) throw new IllegalArgumentException("cannot chunk " + projected + " into " + n);
+        return new Modulation(projected.toFloatArray(), batch, n, width / n);
+    }
+
+    /**
+     * PixArt's adaLN-single: {@code table[None] + t.reshape(B, n, H)}, with {@code table} [n, H] and
+     * {@code t} [B, n·H] (the shared {@code t_block} output), or {@code t} [B, H] added to each of the n rows
+     * (the final layer, which adds the raw timestep embedding).
+     */
+    public static Modulation tablePlus(Tensor table, Tensor t) {
+        int n = table.size(0), dim = table.size(1);
+        int batch = t.size(0);
+        long perSample = t.numel() / batch;
+        boolean broadcast = perSample == dim;
+        if (!broadcast && perSample != (long) n * dim) {
+            throw new IllegalArgumentException("modulation table " + Rows.shape(table) + " does not fit " + t);
+        }
+        float[] tab = table.toFloatArray();
+        float[] tv = t.toFloatArray();
+        float[] out = new float[batch * n * dim];
+        for (int b = 0; b < batch; b++) {
+            for (int k = 0; k < n; k++) {
+                for (int c = 0; c < dim; c++) {
+                    int src = broadcast ? b * dim + c : (b * n + k) * dim + c;
+                    out[(b * n + k) * dim + c] = tab[k * dim + c] + tv[src];
+                }
+            }
+        }
+        return new Modulation(out, batch, n, dim);
+    }
+
+    public int batch() { return batch; }
+    public int count() { return n; }
+    public int dim() { return dim; }
+
+    /** In place: x = x·(1 + scale) + shift, with vectors {@code shiftIdx} and {@code scaleIdx} of each sample. */
+    public void modulate(Tensor x, int shiftIdx, int scaleIdx) {
+        int rowsPerSample = rowsPerSample(x);
+        MemorySegment s = x.data();
+        for (int b = 0; b < batch; b++) {
+            int sh = (b * n + shiftIdx) * dim, sc = (b * n + scaleIdx) * dim;
+            for (int r = b * rowsPerSample; r < (b + 1) * rowsPerSample; r++) {
+                long o = (long) r * dim;
+                for (int c = 0; c < dim; c++) {
+                    float v = s.getAtIndex(F32_LE, o + c);
+                    s.setAtIndex(F32_LE, o + c, v * (1 + values[sc + c]) + values[sh + c]);
+                }
+            }
+        }
+    }
+
+    /** In place: residual += gate ⊙ y, with vector {@code gateIdx} of each sample. */
+    public void gatedAdd(Tensor residual, Tensor y, int gateIdx) {
+        int rowsPerSample = rowsPerSample(residual);
+        if (y.numel() != residual.numel()) throw new IllegalArgumentException("cannot add " + y + " to " + residual);
+        MemorySegment r = residual.data(), ys = y.data();
+        for (int b = 0; b < batch; b++) {
+            int g = (b * n + gateIdx) * dim;
+            for (int row = b * rowsPerSample; row < (b + 1) * rowsPerSample; row++) {
+                long o = (long) row * dim;
+                for (int c = 0; c < dim; c++) {
+                    r.setAtIndex(F32_LE, o + c, r.getAtIndex(F32_LE, o + c) + values[g + c] * ys.getAtIndex(F32_LE, o + c));
+                }
+            }
+        }
+    }
+
+    private int rowsPerSample(Tensor x) {
+        if (x.dim(-1) != dim) throw new IllegalArgumentException("modulation of width " + dim + " applied to " + x);
+        int rows = Rows.rows(x);
+        if (rows % batch != 0) throw new IllegalArgumentException(rows + " rows do not split into " + batch + " samples");
+        return rows / batch;
+    }
+}

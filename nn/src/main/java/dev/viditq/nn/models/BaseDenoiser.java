@@ -1,0 +1,57 @@
+package dev.viditq.nn.models;
+
+import dev.viditq.core.io.TensorFile;
+import dev.viditq.core.tensor.Tensor;
+import dev.viditq.nn.layers.Linear;
+
+import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** What every family shares: the open checkpoint, the info, the named linears and the checks of x. */
+abstract class BaseDenoiser implements Denoiser {
+    private final TensorFile file;
+    private final ModelInfo info;
+    private final Map<String, Linear> linears = new LinkedHashMap<>();
+
+    BaseDenoiser(TensorFile file, ModelInfo info) {
+        this.file = file;
+        this.info = info;
+    }
+
+    @Override
+    public final ModelInfo info() {
+        return info;
+    }
+
+    @Override
+    public final Map<String, Linear> linears() {
+        return Collections.unmodifiableMap(linears);
+    }
+
+    /** Adds linears in execution order; a name given twice is a bug in the family's code. */
+    final void register(Collection<Linear> layers) {
+        for (Linear l : layers) {
+            if (linears.put(l.name(), l) != null) throw new IllegalStateException("linear " + l.name() + " registered twice");
+        }
+    }
+
+    /** Checks x against the model: rank (image or video) and channels; returns it as F32. */
+    final Tensor checkLatent(Tensor x) {
+        int rank = info.video() ? 5 : 4;
+        if (x.rank() != rank) {
+            throw new IllegalArgumentException(info.family() + " takes x as " + (info.video() ? "[B, C, T, H, W]" : "[B, C, H, W]")
+                    + ", got " + x);
+        }
+        if (x.dim(1) != info.inChannels()) {
+            throw new IllegalArgumentException(info.family() + " takes " + info.inChannels() + " latent channels, x is " + x);
+        }
+        return x.toF32();
+    }
+
+    @Override
+    public void close() {
+        file.close();
+    }
+}

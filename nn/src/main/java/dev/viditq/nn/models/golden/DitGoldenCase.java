@@ -1,0 +1,8 @@
+package dev.viditq.nn.models.golden;
+
+/** Golden folder `dit`: facebookresearch/DiT `DiT`, forward and forward_with_cfg. */
+public final class DitGoldenCase extends DenoiserGoldenCase {
+    public DitGoldenCase() {
+        super("dit", "dit", "original");
+    }
+}

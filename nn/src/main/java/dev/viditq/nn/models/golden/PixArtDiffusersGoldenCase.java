@@ -1,0 +1,8 @@
+package dev.viditq.nn.models.golden;
+
+/** Golden folder `pixart_diffusers`: diffusers `PixArtTransformer2DModel` with a caption mask. */
+public final class PixArtDiffusersGoldenCase extends DenoiserGoldenCase {
+    public PixArtDiffusersGoldenCase() {
+        super("pixart_diffusers", "pixart", "diffusers");
+    }
+}

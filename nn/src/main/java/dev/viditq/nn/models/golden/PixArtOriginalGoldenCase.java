@@ -1,0 +1,8 @@
+package dev.viditq.nn.models.golden;
+
+/** Golden folder `pixart_original`: PixArt-alpha `PixArtMS` with micro-conditions and a caption mask. */
+public final class PixArtOriginalGoldenCase extends DenoiserGoldenCase {
+    public PixArtOriginalGoldenCase() {
+        super("pixart_original", "pixart", "original");
+    }
+}

@@ -1,0 +1,8 @@
+package dev.viditq.nn.models.golden;
+
+/** Golden folder `stdit_v1`: Open-Sora v1.0 `STDiT` on video with a caption mask. */
+public final class StditV1GoldenCase extends DenoiserGoldenCase {
+    public StditV1GoldenCase() {
+        super("stdit_v1", "stdit", "original");
+    }
+}

@@ -1,0 +1,92 @@
+package dev.viditq.nn.text;
+
+import dev.viditq.core.io.CheckpointException;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+
+/**
+ * Text → token ids, as the text encoder of a pipeline needs them: the model's segmentation, the special tokens its
+ * post-processor adds (T5: {@code </s>} at the end), truncation that keeps those special tokens, and padding with an
+ * attention mask. Implementations: {@link HfTokenizer} (Hugging Face {@code tokenizer.json}) and
+ * {@link SentencePieceTokenizer} ({@code spiece.model}).
+ */
+public interface Tokenizer {
+    /** Ids of {@code text} without special tokens, neither truncated nor padded. */
+    int[] tokenize(String text);
+
+    /** {@code content} with the special tokens of a single sequence added (T5: EOS appended). */
+    int[] addSpecialTokens(int[] content);
+
+    /** How many ids {@link #addSpecialTokens} adds, so that truncation leaves room for them. */
+    int numSpecialTokens();
+
+    /** The id written into padded positions. */
+    int padId();
+
+    int vocabSize();
+
+    /** The piece (token text) of {@code id}, for messages and tests. */
+    String piece(int id);
+
+    /** Ids of {@code text} with special tokens, untruncated. */
+    default int[] encode(String text) {
+        return addSpecialTokens(tokenize(text));
+    }
+
+    /**
+     * Ids of {@code text} with special tokens, truncated on the right so that the special tokens still fit
+     * (as transformers does with {@code truncation=True}), then padded to exactly {@code maxLength}.
+     */
+    default Encoding encode(String text, int maxLength) {
+        int room = maxLength - numSpecialTokens();
+        if (room < 0) {
+            throw new IllegalArgumentException("max length " + maxLength + " leaves no room for the "
+                    + numSpecialTokens() + " special tokens");
+        }
+        int[] content = tokenize(text);
+        if (content.length > room) content = Arrays.copyOf(content, room);
+        int[] real = addSpecialTokens(content);
+        int[] ids = Arrays.copyOf(real, maxLength);
+        int[] mask = new int[maxLength];
+        Arrays.fill(ids, real.length, maxLength, padId());
+        Arrays.fill(mask, 0, real.length, 1);
+        return new Encoding(ids, mask);
+    }
+
+    /** Ids padded to a fixed length and the attention mask (1 = real token, 0 = padding). */
+    record Encoding(int[] ids, int[] attentionMask) {
+        public Encoding {
+            if (ids.length != attentionMask.length) {
+                throw new IllegalArgumentException(ids.length + " ids but " + attentionMask.length + " mask entries");
+            }
+        }
+
+        /** Number of real (unpadded) tokens. */
+        public int validLength() {
+            int n = 0;
+            for (int m : attentionMask) n += m;
+            return n;
+        }
+    }
+
+    /**
+     * The tokenizer in {@code path}: a {@code tokenizer.json} or {@code spiece.model} file, or a directory holding
+     * one (tokenizer.json preferred; a diffusers pipeline's {@code tokenizer/} subfolder is looked into).
+     */
+    static Tokenizer load(Path path) {
+        if (!Files.exists(path)) throw new CheckpointException(path, "no such tokenizer file or directory");
+        if (Files.isDirectory(path)) {
+            for (Path dir : new Path[]{path, path.resolve("tokenizer")}) {
+                if (Files.isRegularFile(dir.resolve("tokenizer.json"))) return HfTokenizer.load(dir.resolve("tokenizer.json"));
+                if (Files.isRegularFile(dir.resolve("spiece.model"))) return SentencePieceTokenizer.load(dir.resolve("spiece.model"));
+            }
+            throw new CheckpointException(path, "holds no tokenizer.json or spiece.model (nor does its tokenizer/ folder)");
+        }
+        String name = path.getFileName().toString();
+        if (name.endsWith(".json")) return HfTokenizer.load(path);
+        if (name.endsWith(".model")) return SentencePieceTokenizer.load(path);
+        throw new CheckpointException(path, "is neither a tokenizer.json nor a SentencePiece .model file");
+    }
+}

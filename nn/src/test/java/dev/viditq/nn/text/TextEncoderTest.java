@@ -1,0 +1,45 @@
+package dev.viditq.nn.text;
+
+import dev.viditq.core.tensor.Tensor;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The facade on the golden T5 weights with the tiny SentencePiece vocabulary of {@link SentencePieceTokenizerTest}. */
+class TextEncoderTest {
+    private static final Path GOLDEN = Path.of(System.getProperty("viditq.golden", "../shared/golden"), "t5_encoder");
+
+    @Test
+    void encodesPromptsToMaskedEmbeddings(@TempDir Path tmp) throws Exception {
+        Assumptions.assumeTrue(Files.isDirectory(GOLDEN), "no golden t5_encoder case");
+        // diffusers pipeline layout: text_encoder/ and tokenizer/
+        Path enc = Files.createDirectories(tmp.resolve("text_encoder"));
+        for (String f : new String[]{"config.json", "model.safetensors"}) Files.copy(GOLDEN.resolve(f), enc.resolve(f));
+        Path tok = Files.createDirectories(tmp.resolve("tokenizer"));
+        Files.write(tok.resolve("spiece.model"), TokenizerFixtures.spmModel(SentencePieceTokenizerTest.vocab(), null, true));
+
+        try (TextEncoder te = TextEncoder.load(tmp)) {
+            TextEncoder.Embeddings e = te.encode(List.of("ab", "abc a"), 5);
+            assertArrayEquals(new int[]{6, 1, 0, 0, 0}, e.ids()[0]);
+            assertArrayEquals(new int[]{4, 9, 4, 1, 0}, e.ids()[1]);
+            assertArrayEquals(new int[]{2, 4}, e.validLengths());
+            assertArrayEquals(new long[]{2, 5, te.width()}, e.hidden().shape());
+            assertArrayEquals(new float[]{1, 1, 0, 0, 0, 1, 1, 1, 1, 0}, e.mask().toFloatArray());
+
+            // each prompt's embedding is what the encoder gives it alone: batching does not mix samples
+            int d = te.width();
+            Tensor alone = te.encoder().forward(new int[][]{e.ids()[1]}, new int[][]{{1, 1, 1, 1, 0}});
+            float[] batched = Arrays.copyOfRange(e.hidden().toFloatArray(), 5 * d, 10 * d);
+            assertArrayEquals(alone.toFloatArray(), batched, 1e-5f);
+
+            assertThrows(IllegalArgumentException.class, () -> te.encode(List.of(), 5));
+        }
+    }
+}
