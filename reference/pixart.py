@@ -92,8 +92,10 @@ class PixArt(nn.Module):
         h, w = x.shape[-2] // self.patch_size, x.shape[-1] // self.patch_size
         pos = self.pos_embed if h * w == self.pos_embed.shape[1] and h == w else \
             self._pos_embed(h, w, self.pos_embed.shape[-1]).to(x.device)
-        # keep the residual stream in the buffers' precision (fp32) even under bf16 autocast
-        x = self.x_embedder(x).to(self.pos_embed.dtype) + pos.to(self.pos_embed.dtype)
+        # patch embedding and output layer in the buffers' precision (fp32) even under bf16 autocast: at high noise
+        # eps ~ x_t must be reproduced to ~0.1%, which bf16 rounding of the input/output alone would prevent
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            x = self.x_embedder(x.to(self.pos_embed.dtype)) + pos.to(self.pos_embed.dtype)
         te = self.t_embedder(t)
         if self.micro_condition:
             csize = self.csize_embedder(data_info["img_hw"], B)
@@ -105,7 +107,8 @@ class PixArt(nn.Module):
         keep = key_padding_keep(mask)
         for block in self.blocks:
             x = block(x, y, t6, keep)
-        x = self.final_layer(x, te)
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            x = self.final_layer(x, te.to(x.dtype))
         return self.unpatchify(x, h, w)
 
     def unpatchify(self, x, h, w):

@@ -101,8 +101,10 @@ class STDiT(nn.Module):
         """x [B, C, T, H, W], t [B], y [B,1,L,D] or [B,L,D], mask [B,L]. Returns [B, out_channels, T, H, W]."""
         B = x.shape[0]
         T, S = self.num_temporal, self.num_spatial
-        # keep the residual stream in the buffers' precision (fp32) even under bf16 autocast
-        x = self.x_embedder(x).to(self.pos_embed.dtype)
+        # patch embedding and output layer in the buffers' precision (fp32) even under bf16 autocast: at high noise
+        # eps ~ x_t must be reproduced to ~0.1%, which bf16 rounding of the input/output alone would prevent
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            x = self.x_embedder(x.to(self.pos_embed.dtype))
         C = x.shape[-1]
         x = (x.reshape(B, T, S, C) + self.pos_embed).reshape(B, T * S, C)
         te = self.t_embedder(t)
@@ -112,7 +114,8 @@ class STDiT(nn.Module):
         keep = key_padding_keep(mask)
         for i, block in enumerate(self.blocks):
             x = block(x, y, t6, keep, self.pos_embed_temporal if i == 0 else None)
-        x = self.final_layer(x, te)
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            x = self.final_layer(x, te.to(x.dtype))
         return self.unpatchify(x)
 
     def unpatchify(self, x):

@@ -133,8 +133,12 @@ def make_batch(data, idx, device):
     return x.contiguous(), data["ids"][idx].to(device), data["mask"][idx].to(device)
 
 
-def loss_fn(model, coefs, x0, ids, mask, p_uncond):
-    """coefs: (sqrt(abar), sqrt(1 - abar)) as float32 tensors [1000] on the device."""
+def loss_fn(model, coefs, x0, ids, mask, p_uncond, p2_gamma=0.0):
+    """-> (loss to minimise, plain epsilon MSE for the log). coefs: (sqrt(abar), sqrt(1 - abar)) as float32
+    tensors [1000] on the device.
+
+    p2_gamma > 0 weights each sample's epsilon MSE by (1 + SNR_t)^-gamma (P2 weighting, Choi et al. 2022), which
+    shifts the emphasis from the nearly clean steps to the noisy ones where layout and motion are decided."""
     B = x0.shape[0]
     t = torch.randint(0, coefs[0].shape[0], (B,), device=x0.device)
     noise = torch.randn_like(x0)
@@ -146,7 +150,20 @@ def loss_fn(model, coefs, x0, ids, mask, p_uncond):
     # the T5 still runs on the real caption; dropped rows are replaced after it by the null caption
     y = model.t5(ids, mask)
     eps = model.dit(x_t, t.float(), y, mask=mask_used, drop_ids=drop)
-    return F.mse_loss(eps.float(), noise)
+    per_sample = (eps.float() - noise).pow(2).flatten(1).mean(1)
+    mse = per_sample.mean()
+    if not p2_gamma:
+        return mse, mse.detach()
+    snr = coefs[0][t].pow(2) / coefs[1][t].pow(2)
+    return (per_sample * (1 + snr).pow(-p2_gamma)).mean(), mse.detach()
+
+
+def forward_backward(step_fn, model, opt, coefs, x0, ids, mask, p_uncond, p2_gamma, device):
+    opt.zero_grad(set_to_none=True)
+    with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=device == "cuda"):
+        loss, mse = step_fn(model, coefs, x0, ids, mask, p_uncond, p2_gamma)
+    loss.backward()
+    return mse
 
 
 def snapshot(args, model, ema, log, step, seen, wall, run_loss):
@@ -173,6 +190,7 @@ def main():
     ap.add_argument("--weight-decay", type=float, default=0.01)
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--p-uncond", type=float, default=0.1)
+    ap.add_argument("--p2-gamma", type=float, default=0.0, help="P2 loss weighting (1 + SNR)^-gamma; 0 = plain MSE")
     ap.add_argument("--resume", help="prefix of EMA shards to start from")
     ap.add_argument("--tiny", action="store_true")
     ap.add_argument("--compile", action="store_true")
@@ -235,17 +253,14 @@ def main():
             g["lr"] = lr
         idx = torch.randint(0, n, (args.batch,), device=device, generator=gen)
         x0, b_ids, b_mask = make_batch(data, idx, device)
-        with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=device == "cuda"):
-            try:
-                loss = step_fn(model, coefs, x0, b_ids, b_mask, args.p_uncond)
-            except Exception as e:  # noqa: BLE001 - a compiled step that fails once falls back to eager
-                if step_fn is loss_fn:
-                    raise
-                print(f"[{args.task}] compiled step failed ({type(e).__name__}: {e}); eager", flush=True)
-                step_fn = loss_fn
-                loss = step_fn(model, coefs, x0, b_ids, b_mask, args.p_uncond)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
+        try:
+            loss = forward_backward(step_fn, model, opt, coefs, x0, b_ids, b_mask, args.p_uncond, args.p2_gamma, device)
+        except Exception as e:  # noqa: BLE001 - a compiled step that fails falls back to eager
+            if step_fn is loss_fn:
+                raise
+            print(f"[{args.task}] compiled step failed ({type(e).__name__}: {e}); eager", flush=True)
+            step_fn = loss_fn
+            loss = forward_backward(step_fn, model, opt, coefs, x0, b_ids, b_mask, args.p_uncond, args.p2_gamma, device)
         gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         ema.update(args.ema)

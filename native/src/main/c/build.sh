@@ -23,7 +23,7 @@ mkdir -p "$out"
 # -ffp-contract=off: every implementation (C per ISA and Java) must evaluate the same float operations in the
 # same order, so their outputs are bitwise equal; gcc must not fuse a multiply and an add on its own.
 # -fno-math-errno lets the portable quantizer's nearbyintf vectorize.
-gcc -O3 -std=c11 -fPIC -shared -fno-strict-aliasing -ffp-contract=off -fno-math-errno -Wall -Wno-unused-function \
+gcc -O3 -std=c11 -fPIC -shared -fvisibility=hidden -fno-strict-aliasing -ffp-contract=off -fno-math-errno -Wall -Wno-unused-function \
     -o "$out/libviditq.so.tmp" "${sources[@]}" -lm
 mv "$out/libviditq.so.tmp" "$out/libviditq.so"
 echo "[viditq-native] built $out/libviditq.so"

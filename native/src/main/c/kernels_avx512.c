@@ -67,17 +67,42 @@ static void fwht_avx512(float *v, int p) {
     }
 }
 
-/* vq_mix for hp a multiple of 16: the +-1 multiplier is exact, so fmadd rounds once like the scalar add. */
+/*
+ * vq_mix for hp a multiple of 16. Four outputs a2 .. a2+3 at once: each loaded z vector feeds four independent
+ * FMA chains (one chain alone would wait on the FMA latency). The +-1 multiplier is exact, so each fmadd
+ * rounds once like the scalar add, and every output still sums a = 0, 1, ... in order.
+ */
 static void mix_avx512(const float *z, float *y, int hm, int hp, const float *hmat) {
-    for (int a2 = 0; a2 < hm; a2++) {
-        float *yo = y + (size_t)a2 * hp;
+    int a2 = 0;
+    for (; a2 + 4 <= hm; a2 += 4) {
+        for (int b = 0; b < hp; b += 16) {
+            __m512 z0 = _mm512_loadu_ps(z + b);
+            __m512 acc0 = _mm512_mul_ps(_mm512_set1_ps(hmat[a2]), z0);
+            __m512 acc1 = _mm512_mul_ps(_mm512_set1_ps(hmat[a2 + 1]), z0);
+            __m512 acc2 = _mm512_mul_ps(_mm512_set1_ps(hmat[a2 + 2]), z0);
+            __m512 acc3 = _mm512_mul_ps(_mm512_set1_ps(hmat[a2 + 3]), z0);
+            for (int a = 1; a < hm; a++) {
+                const float *h = hmat + (size_t)a * hm + a2;
+                __m512 za = _mm512_loadu_ps(z + (size_t)a * hp + b);
+                acc0 = _mm512_fmadd_ps(_mm512_set1_ps(h[0]), za, acc0);
+                acc1 = _mm512_fmadd_ps(_mm512_set1_ps(h[1]), za, acc1);
+                acc2 = _mm512_fmadd_ps(_mm512_set1_ps(h[2]), za, acc2);
+                acc3 = _mm512_fmadd_ps(_mm512_set1_ps(h[3]), za, acc3);
+            }
+            _mm512_storeu_ps(y + (size_t)a2 * hp + b, acc0);
+            _mm512_storeu_ps(y + (size_t)(a2 + 1) * hp + b, acc1);
+            _mm512_storeu_ps(y + (size_t)(a2 + 2) * hp + b, acc2);
+            _mm512_storeu_ps(y + (size_t)(a2 + 3) * hp + b, acc3);
+        }
+    }
+    for (; a2 < hm; a2++) {
         for (int b = 0; b < hp; b += 16) {
             __m512 acc = _mm512_mul_ps(_mm512_set1_ps(hmat[a2]), _mm512_loadu_ps(z + b));
             for (int a = 1; a < hm; a++) {
                 acc = _mm512_fmadd_ps(_mm512_set1_ps(hmat[(size_t)a * hm + a2]),
                                       _mm512_loadu_ps(z + (size_t)a * hp + b), acc);
             }
-            _mm512_storeu_ps(yo + b, acc);
+            _mm512_storeu_ps(y + (size_t)a2 * hp + b, acc);
         }
     }
 }

@@ -80,6 +80,9 @@ extern const vq_impl vq_impl_portable;
 extern const vq_impl vq_impl_avx2;
 extern const vq_impl vq_impl_avx512vnni;
 
+/* The functions Java binds; everything else is hidden (build.sh compiles with -fvisibility=hidden). */
+#define VQ_EXPORT __attribute__((visibility("default")))
+
 /* Target attribute strings: every function with intrinsics of one ISA carries exactly one of these. */
 #define VQ_TARGET_AVX2 __attribute__((target("avx2,fma,bmi2")))
 #define VQ_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma,bmi2")))

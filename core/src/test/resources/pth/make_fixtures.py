@@ -83,6 +83,8 @@ save("protocol4.pth", p4, p4, pickle_protocol=4)
 legacy = {"x": torch.randn(2, 3), "y": torch.arange(10, dtype=torch.int64)[2:7], "h": torch.randn(3).half()}
 legacy["x_view"] = legacy["x"][1]
 save("legacy.pth", legacy, legacy, _use_new_zipfile_serialization=False)
+legacy4 = {"z": torch.randn(4).bfloat16()}
+save("legacy_protocol4.pth", legacy4, legacy4, _use_new_zipfile_serialization=False, pickle_protocol=4)
 
 
 class Evil:

@@ -15,10 +15,11 @@ import java.nio.file.Path;
 import java.util.*;
 import java.util.concurrent.Callable;
 
-@Command(name = "convert", description = {
-        "Write a checkpoint (.pth/.pt/.bin, .safetensors, a shard index or a folder) as one .safetensors file.",
-        "OUT is replaced atomically: it appears complete or not at all. Tensors are streamed one at a time.",
-        "Example: ./viditq convert PixArt-XL-2-512x512.pth pixart-512.safetensors --dtype bf16"})
+@Command(name = "convert", mixinStandardHelpOptions = true, description = {
+        "Write a checkpoint (.pth/.pt/.bin, .safetensors, a shard index or a folder)",
+        "as one .safetensors file, streaming one tensor at a time. OUT is replaced",
+        "atomically: it appears complete or not at all.",
+        "Example: ./viditq convert PixArt-XL-2-512x512.pth pixart.safetensors --dtype bf16"})
 final class ConvertCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "IN", description = "Checkpoint file or folder to read.")
     Path input;

@@ -16,10 +16,10 @@ import java.nio.file.Path;
 import java.util.*;
 import java.util.concurrent.Callable;
 
-@Command(name = "inspect", description = {
-        "List the tensors of a checkpoint with dtype, shape and bytes, the totals and the metadata.",
-        "FILE is a .safetensors, a PyTorch .pth/.pt/.bin (zip or legacy), a *.safetensors.index.json of shards,",
-        "or a folder holding one of these (diffusers layout).",
+@Command(name = "inspect", mixinStandardHelpOptions = true, description = {
+        "List the tensors of a checkpoint (dtype, shape, bytes), the totals and the metadata.",
+        "FILE: a .safetensors, a PyTorch .pth/.pt/.bin (zip or legacy), a shard index",
+        "(*.index.json) or a folder holding one of these (diffusers layout).",
         "Example: ./viditq inspect PixArt-XL-2-512x512.pth --json"})
 final class InspectCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "FILE", description = "Checkpoint file or folder.")
@@ -53,7 +53,8 @@ final class InspectCommand implements Callable<Integer> {
 
         @Override
         public String toString() {
-            return tensors + " tensors, " + parameters + " parameters, " + bytes + " bytes (" + human(bytes) + ")";
+            return tensors + " tensors, " + parameters + " parameters, " + bytes + " bytes"
+                    + (bytes >= 1024 ? " (" + human(bytes) + ")" : "");
         }
     }
 

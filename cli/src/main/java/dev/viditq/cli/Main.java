@@ -18,6 +18,8 @@ import picocli.CommandLine.Option;
                 InspectCommand.class,
                 ConvertCommand.class,
                 BenchCommand.class,
+                ShapesCommand.class,
+                GenerateCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {
@@ -37,6 +39,7 @@ public final class Main implements Runnable {
     }
 
     public static int execute(String... args) {
+        verbose = false; // static: picocli would keep a previous call's --verbose as the "initial" value
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             Throwable root = ex;

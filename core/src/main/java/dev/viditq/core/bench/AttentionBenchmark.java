@@ -22,7 +22,7 @@ public final class AttentionBenchmark implements KernelBenchmark {
 
     @Override
     public List<BenchResult> run(BenchConfig config) {
-        int tokens = config.quick() ? 200 : 4096, heads = config.quick() ? 2 : 16, headDim = config.quick() ? 40 : 72;
+        int tokens = config.quick() ? 20 : 4096, heads = config.quick() ? 2 : 16, headDim = config.quick() ? 8 : 72;
         int width = heads * headDim, stride = 3 * width;
         MemorySegment qkv = BenchData.floats((long) tokens * stride, 5);
         MemorySegment q = qkv, k = qkv.asSlice((long) width * Float.BYTES), v = qkv.asSlice(2L * width * Float.BYTES);

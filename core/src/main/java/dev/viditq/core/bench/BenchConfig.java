@@ -37,7 +37,7 @@ public final class BenchConfig {
 
     /** Repetitions whose median is reported. */
     public int repetitions() {
-        return quick ? 3 : 7;
+        return quick ? 2 : 7;
     }
 
     /** Sets the kernel thread pool to {@code t} threads (benchmarks call this before each measurement). */
@@ -51,7 +51,7 @@ public final class BenchConfig {
      * a few milliseconds are batched so each sample is long enough for the clock.
      */
     public double seconds(Runnable work) {
-        double warmupSeconds = quick ? 0.05 : 0.5, minSample = quick ? 0.001 : 0.02;
+        double warmupSeconds = quick ? 0 : 0.5, minSample = quick ? 0 : 0.02;
         long start = System.nanoTime();
         int calls = 0;
         double oneCall;
@@ -60,7 +60,7 @@ public final class BenchConfig {
             work.run();
             oneCall = (System.nanoTime() - t0) / 1e9;
             calls++;
-        } while (calls < 3 || (System.nanoTime() - start) / 1e9 < warmupSeconds);
+        } while (calls < (quick ? 1 : 3) || (System.nanoTime() - start) / 1e9 < warmupSeconds);
         int batch = (int) Math.max(1, Math.min(1_000_000, Math.ceil(minSample / Math.max(oneCall, 1e-9))));
         double[] samples = new double[repetitions()];
         for (int i = 0; i < samples.length; i++) {

@@ -27,7 +27,7 @@ public final class Ceilings {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     /** Independent accumulator chains: more than FMA latency × FMA ports on any current x86 or ARM core. */
     private static final int CHAINS = 12;
-    private static final int LOOP_ITERATIONS = 1 << 16;
+    private static final int LOOP_ITERATIONS = 1 << 12;
 
     private Ceilings() {}
 
@@ -41,9 +41,9 @@ public final class Ceilings {
 
     /** FP32 FMA GFLOP/s of {@code threads} threads running the register loop together; median of 5 rounds. */
     static double measureFma(int threads, boolean quick) {
-        double seconds = quick ? 0.02 : 0.25;
-        concurrently(threads, t -> fmaFor(0.1));   // warm-up: C2 compiles the loop
-        double[] rounds = new double[5];
+        double seconds = quick ? 0.002 : 0.25;
+        concurrently(threads, t -> fmaFor(quick ? 0.002 : 0.1));   // warm-up: C2 compiles the loop
+        double[] rounds = new double[quick ? 2 : 5];
         for (int r = 0; r < rounds.length; r++) {
             long t0 = System.nanoTime();
             double flops = sum(concurrently(threads, t -> fmaFor(seconds)));
@@ -82,7 +82,7 @@ public final class Ceilings {
 
     /** Copy GB/s (2 × bytes copied per second) of {@code threads} threads, each copying its own buffers. */
     static double measureCopy(int threads, boolean quick) {
-        long bytes = quick ? 8L << 20 : 64L << 20;   // per thread, per buffer: well beyond the L3
+        long bytes = quick ? 1L << 20 : 64L << 20;   // per thread, per buffer: well beyond the L3
         try (Arena arena = Arena.ofShared()) {
             List<MemorySegment[]> buffers = new ArrayList<>();
             for (int t = 0; t < threads; t++) {
@@ -91,8 +91,8 @@ public final class Ceilings {
                 dst.fill((byte) 2);
                 buffers.add(new MemorySegment[]{src, dst});
             }
-            int passes = quick ? 2 : 4;
-            double[] rounds = new double[5];
+            int passes = quick ? 1 : 4;
+            double[] rounds = new double[quick ? 2 : 5];
             for (int r = -1; r < rounds.length; r++) {
                 long t0 = System.nanoTime();
                 concurrently(threads, t -> {

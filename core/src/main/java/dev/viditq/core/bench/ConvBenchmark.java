@@ -25,7 +25,7 @@ public final class ConvBenchmark implements KernelBenchmark {
     @Override
     public List<BenchResult> run(BenchConfig config) {
         List<Case> cases = config.quick()
-                ? List.of(new Case("conv2d-patch2", 4, 16, 64, 2, 2, 0), new Case("conv2d-3x3", 16, 16, 16, 3, 1, 1))
+                ? List.of(new Case("conv2d-patch2", 2, 4, 8, 2, 2, 0), new Case("conv2d-3x3", 2, 4, 8, 3, 1, 1))
                 : List.of(new Case("conv2d-patch2", 4, 64, 1152, 2, 2, 0), new Case("conv2d-3x3", 128, 64, 128, 3, 1, 1));
         Kernels kernels = KernelBackend.get();
         List<BenchResult> results = new ArrayList<>();

@@ -41,7 +41,7 @@ public final class ElementwiseBenchmark implements KernelBenchmark {
 
     @Override
     public List<BenchResult> run(BenchConfig config) {
-        int rows = config.quick() ? 64 : 16384, cols = 1152;
+        int rows = config.quick() ? 2 : 16384, cols = config.quick() ? 40 : 1152;
         long n = (long) rows * cols;
         MemorySegment a = BenchData.floats(n, 11), out = BenchData.floats(n, 12);
         MemorySegment b = BenchData.floats(cols, 13), large = BenchData.floats(n, 14);

@@ -22,8 +22,8 @@ public final class GemmBenchmark implements KernelBenchmark {
 
     @Override
     public List<BenchResult> run(BenchConfig config) {
-        int m = config.quick() ? 64 : 1024, k = config.quick() ? 96 : 1152;
-        int[] ns = config.quick() ? new int[]{144} : new int[]{1152, 4608};
+        int m = config.quick() ? 9 : 1024, k = config.quick() ? 20 : 1152;
+        int[] ns = config.quick() ? new int[]{50} : new int[]{1152, 4608};
         Kernels kernels = KernelBackend.get();
         List<BenchResult> out = new ArrayList<>();
         MemorySegment x = BenchData.floats((long) m * k, 1);

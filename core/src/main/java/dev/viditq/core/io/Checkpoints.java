@@ -15,7 +15,7 @@ import java.util.stream.Stream;
 
 /**
  * Opens any checkpoint this project reads, choosing the reader by the file's first bytes, not its name:
- * a zip ({@code PK\3\4}) or a pickle ({@code \x80}) is a PyTorch file ({@link PthFile}), anything else must be
+ * a zip or a torch pickle is a PyTorch file ({@link PthFile}, see {@link #sniff}), anything else must be
  * safetensors ({@link Safetensors}). A directory is searched for its one checkpoint ({@link #findIn(Path)}).
  */
 public final class Checkpoints {
@@ -64,18 +64,26 @@ public final class Checkpoints {
 
     enum Format { SAFETENSORS, PYTORCH }
 
-    /** The format by content: zip or pickle magic means PyTorch, anything else is left to the safetensors reader. */
+    /**
+     * The format by content. A zip ({@code PK\3\4}) or a legacy torch pickle ({@code \x80 proto} then the LONG1
+     * magic number or a FRAME) is PyTorch; anything else is left to the safetensors reader. The patterns are chosen
+     * so that no valid safetensors header length (little-endian, under 100 MB) can match them.
+     */
     static Format sniff(Path file) {
-        byte[] head = new byte[4];
+        byte[] h = new byte[8];
         int n;
         try (InputStream in = Files.newInputStream(file)) {
-            n = in.readNBytes(head, 0, 4);
+            n = in.readNBytes(h, 0, h.length);
         } catch (IOException e) {
             throw new CheckpointException(file, "cannot read: " + e.getMessage(), e);
         }
-        boolean zip = n == 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4;
-        boolean pickle = n >= 2 && (head[0] & 0xFF) == 0x80 && head[1] >= 2 && head[1] <= 5;
-        return zip || pickle ? Format.PYTORCH : Format.SAFETENSORS;
+        if (n < 8) return Format.SAFETENSORS; // too short for either; the safetensors reader says so
+        boolean zip = h[0] == 'P' && h[1] == 'K' && h[2] == 3 && h[3] == 4 && (h[4] | h[5] | h[6] | h[7]) != 0;
+        boolean proto = (h[0] & 0xFF) == 0x80 && h[1] >= 2 && h[1] <= 5;
+        boolean legacyMagic = proto && (h[2] & 0xFF) == 0x8a && h[3] == 0x0a; // LONG1, 10 bytes
+        // FRAME with a short first frame (13 bytes for torch's magic number): as a header length that is > 100 MB
+        boolean framed = proto && h[1] >= 4 && (h[2] & 0xFF) == 0x95 && (h[3] & 0xFF) >= 7 && (h[4] | h[5] | h[6] | h[7]) == 0;
+        return zip || legacyMagic || framed ? Format.PYTORCH : Format.SAFETENSORS;
     }
 
     /**

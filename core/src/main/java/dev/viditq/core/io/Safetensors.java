@@ -64,7 +64,7 @@ public final class Safetensors implements TensorFile {
             long headerLen = whole.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
             if (headerLen < 2 || headerLen > MAX_HEADER || headerLen > size - 8) {
                 throw new CheckpointException(path, "header length " + headerLen + " is impossible for a file of "
-                        + size + " bytes (truncated, or not a safetensors file)");
+                        + size + " bytes (" + notSafetensorsHint(whole) + ")");
             }
             JsonNode header = parseHeader(path, whole.asSlice(8, headerLen));
             MemorySegment body = whole.asSlice(8 + headerLen);
@@ -75,6 +75,14 @@ public final class Safetensors implements TensorFile {
             arena.close();
             throw e;
         }
+    }
+
+    /** Why a file may not be safetensors at all, from its first bytes, for the error message. */
+    private static String notSafetensorsHint(MemorySegment whole) {
+        int b0 = whole.get(ValueLayout.JAVA_BYTE, 0) & 0xFF, b1 = whole.get(ValueLayout.JAVA_BYTE, 1);
+        if (b0 == 0x80 && b1 >= 2 && b1 <= 5) return "it starts like a Python pickle, but not one torch.save writes";
+        if (b0 == 'P' && b1 == 'K') return "it looks like a zip archive, but not a PyTorch one";
+        return "truncated, or not a safetensors file";
     }
 
     private static JsonNode parseHeader(Path path, MemorySegment bytes) {

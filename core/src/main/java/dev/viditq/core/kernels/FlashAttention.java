@@ -88,7 +88,7 @@ final class FlashAttention {
         void run(MemorySegment q, int qStride, float[] keys, float[] values, int staged, MemorySegment out, int oStride) {
             int hd = headDim, hdPad = Gemm.roundUp(hd, MR);
             float[] queries = Scratch.floats(Scratch.Slot.PANEL, (long) hd * NR);
-            float[] scores = Scratch.floats(Scratch.Slot.STRIP, (long) BK * NR);
+            float[] scores = Scratch.floats(Scratch.Slot.STRIP, (long) (BK + 1) * NR);   // + the row for α
             float[] acc = Scratch.floats(Scratch.Slot.ACC, (long) hdPad * NR);
             float[] stats = Scratch.floats(Scratch.Slot.STATS, 2L * NR);
             packQueries(q, qStride, queries);
@@ -146,7 +146,10 @@ final class FlashAttention {
 
     /**
      * Online-softmax step for the L queries in columns [col, col + L) of a score tile of {@code rows} keys:
-     * turns scores into weights in place and rescales the running sum and output accumulator.
+     * turns scores into weights in place and rescales the running sum and output accumulator. The tile has one
+     * spare row after the scores, used to compute the rescale factor α = e^(m_old - m_new) in the same exp call
+     * as the weights: with a second inlined exp this method outgrew C2's inlining budget, and C2 then boxed
+     * every vector of the loop on the heap (20× slower).
      */
     static void softmaxColumns(float[] scores, int rows, float[] acc, int accRows, float[] stats, int col) {
         FloatVector max = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
@@ -155,14 +158,17 @@ final class FlashAttention {
         FloatVector newMax = oldMax.max(max);
         // a query that has seen only -inf so far keeps weights 0 instead of e^(-inf - -inf) = NaN
         FloatVector ref = newMax.blend(0f, newMax.eq(Float.NEGATIVE_INFINITY));
-        FloatVector alpha = VectorMath.exp(oldMax.sub(ref));
+        oldMax.intoArray(scores, rows * NR + col);
         FloatVector sum = FloatVector.zero(S);
-        for (int j = 0; j < rows; j++) {
+        for (int j = 0; j <= rows; j++) {
             FloatVector p = VectorMath.exp(FloatVector.fromArray(S, scores, j * NR + col).sub(ref));
             p.intoArray(scores, j * NR + col);
             sum = sum.add(p);
         }
-        FloatVector.fromArray(S, stats, NR + col).fma(alpha, sum).intoArray(stats, NR + col);
+        FloatVector alpha = FloatVector.fromArray(S, scores, rows * NR + col);
+        // sum - α loses at most half an ulp of 1 (α ≤ 1), against a running sum that is at least 1 (the max key
+        // weighs e^0) as soon as any key is unmasked
+        FloatVector.fromArray(S, stats, NR + col).fma(alpha, sum.sub(alpha)).intoArray(stats, NR + col);
         newMax.intoArray(stats, col);
         if (!alpha.eq(1f).allTrue()) {
             for (int d = 0; d < accRows; d++) {

@@ -90,14 +90,14 @@ final class Gemm {
         int stripRows = padded - directRows;
         long outRowBytes = (long) n * Float.BYTES;
         float[] packed = Scratch.floats(Scratch.Slot.PANEL, (long) Math.min(KC, k) * NR);
-        float[] rowBuf = Scratch.floats(Scratch.Slot.ROW, Math.min(KC, k));
+        float[] widened = Scratch.floats(Scratch.Slot.ROW, (long) Math.min(KC, k) * NR);
         float[] strip = stripRows > 0 ? Scratch.floats(Scratch.Slot.STRIP, (long) stripRows * NR) : null;
 
         initDirect(out, outRow0, directRows, n, j0, bias);
         if (strip != null) initStrip(strip, stripRows, nr, j0, bias);
         for (int p0 = 0; p0 < k; p0 += KC) {
             int kc = Math.min(KC, k - p0);
-            WeightRows.packPanel(w, j0, nr, p0, kc, packed, rowBuf);
+            WeightRows.packPanel(w, j0, nr, p0, kc, packed, widened);
             for (int i = 0; i < directRows; i += MR) {
                 MicroKernel.tileToSegment(xa, i * k + p0, k, 1, packed, kc,
                         out, ((outRow0 + i) * n + j0) * Float.BYTES, outRowBytes);

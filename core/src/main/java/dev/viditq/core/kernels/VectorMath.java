@@ -3,6 +3,7 @@ package dev.viditq.core.kernels;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Vector exp and the activations built on it, in a few FMAs each, accurate to a few float ulps over the range
@@ -11,43 +12,71 @@ import jdk.incubator.vector.VectorOperators;
  * The methods are small so C2 inlines them into the kernel loops (where the vectors then stay in registers).
  */
 final class VectorMath {
+    private static final VectorSpecies<Float> S = MicroKernel.S;
     /** Below this e^x is under the smallest normal float: the result is 0 (also for -inf, as masks need). */
     private static final float EXP_LO = -87.33654f;
     /** Above this 2^n would overflow the exponent field: inputs are clamped (e^88.37 ≈ 2.4e38). */
     private static final float EXP_HI = 88.37626f;
     private static final float LOG2E = 1.44269504088896341f;
-    /** ln 2 split in a part exact in float and a remainder (Cody-Waite), so x - n·ln2 loses nothing. */
-    private static final float LN2_HI = 0.693359375f;
-    private static final float LN2_LO = -2.12194440e-4f;
     /** 1.5·2^23: adding it rounds to an integer held in the low mantissa bits. */
     private static final float ROUNDER = 12582912f;
     private static final int ROUNDER_BITS = 0x4B400000;
     private static final float SQRT_2_OVER_PI = 0.7978845608028654f;
     private static final float FRAC_1_SQRT_2 = 0.7071067811865476f;
 
-    private VectorMath() {}
+    // Constants as vectors: C2 folds them, where a broadcast per use would add nodes to every kernel that
+    // inlines exp, and a kernel that runs out of its node budget stops inlining and boxes its vectors.
+    /** -ln 2 split in a part exact in float and a remainder (Cody-Waite), so x - n·ln2 loses nothing. */
+    private static final FloatVector NEG_LN2_HI = FloatVector.broadcast(S, -0.693359375f);
+    private static final FloatVector NEG_LN2_LO = FloatVector.broadcast(S, 2.12194440e-4f);
+    /** Taylor coefficients of e^r to r^7: on |r| <= ln2/2 the truncation error is below 1e-8. */
+    private static final FloatVector E7 = FloatVector.broadcast(S, 1f / 5040), E6 = FloatVector.broadcast(S, 1f / 720),
+            E5 = FloatVector.broadcast(S, 1f / 120), E4 = FloatVector.broadcast(S, 1f / 24),
+            E3 = FloatVector.broadcast(S, 1f / 6), E2 = FloatVector.broadcast(S, 0.5f), ONE = FloatVector.broadcast(S, 1f);
 
-    private static FloatVector c(float v) {
-        return FloatVector.broadcast(MicroKernel.S, v);
-    }
+    /** Chebyshev fit of erfc (Numerical Recipes erfcc): erfc(z) = t·e^(-z² + R(t)), t = 1 / (1 + z/2). */
+    private static final FloatVector R7 = FloatVector.broadcast(S, 1.48851587f), R6 = FloatVector.broadcast(S, -1.13520398f),
+            R5 = FloatVector.broadcast(S, 0.27886807f), R4 = FloatVector.broadcast(S, -0.18628806f),
+            R3 = FloatVector.broadcast(S, 0.09678418f), R2 = FloatVector.broadcast(S, 0.37409196f),
+            R1 = FloatVector.broadcast(S, 1.00002368f), R0 = FloatVector.broadcast(S, -1.26551223f);
+
+    private VectorMath() {}
 
     /** e^x; 0 below -87.3 (and for -inf); NaN stays NaN. */
     static FloatVector exp(FloatVector x) {
-        FloatVector xc = x.max(EXP_LO).min(EXP_HI);
-        FloatVector t = xc.fma(LOG2E, ROUNDER);
+        FloatVector t = x.max(EXP_LO).min(EXP_HI).fma(LOG2E, ROUNDER);
         FloatVector n = t.sub(ROUNDER);
-        FloatVector r = n.fma(c(-LN2_HI), xc);
-        r = n.fma(c(-LN2_LO), r);
-        // Taylor series of e^r to r^7 on |r| <= ln2/2: truncation error below 1e-8
-        FloatVector p = r.fma(1f / 5040, 1f / 720);
-        p = p.fma(r, c(1f / 120));
-        p = p.fma(r, c(1f / 24));
-        p = p.fma(r, c(1f / 6));
-        p = p.fma(r, c(0.5f));
-        p = p.fma(r, c(1f));
-        p = p.fma(r, c(1f));
-        IntVector twoToN = t.reinterpretAsInts().add(127 - ROUNDER_BITS).lanewise(VectorOperators.LSHL, 23);
-        return p.mul(twoToN.reinterpretAsFloats()).blend(0f, x.lt(EXP_LO));
+        FloatVector r = n.fma(NEG_LN2_HI, x.max(EXP_LO).min(EXP_HI));
+        r = n.fma(NEG_LN2_LO, r);
+        return series(r).mul(twoTo(t)).blend(0f, x.lt(EXP_LO));
+    }
+
+    /**
+     * e^(a + b) for an exact a of any size and a small b (|b| of order 1), keeping the bits that rounding a + b
+     * would lose: the reduction is (a - n·ln2) + b. For arguments that do not overflow (a + b below 88).
+     */
+    static FloatVector expOfSum(FloatVector a, FloatVector b) {
+        FloatVector sum = a.add(b);
+        FloatVector t = sum.max(EXP_LO).min(EXP_HI).fma(LOG2E, ROUNDER);
+        FloatVector n = t.sub(ROUNDER);
+        FloatVector r = n.fma(NEG_LN2_HI, a).add(b);
+        r = n.fma(NEG_LN2_LO, r);
+        return series(r).mul(twoTo(t)).blend(0f, sum.lt(EXP_LO));
+    }
+
+    private static FloatVector series(FloatVector r) {
+        FloatVector p = r.fma(E7, E6);
+        p = p.fma(r, E5);
+        p = p.fma(r, E4);
+        p = p.fma(r, E3);
+        p = p.fma(r, E2);
+        p = p.fma(r, ONE);
+        return p.fma(r, ONE);
+    }
+
+    /** 2^n from t = n + ROUNDER: n sits in the low mantissa bits of t; move it to the exponent field. */
+    private static FloatVector twoTo(FloatVector t) {
+        return t.reinterpretAsInts().add(127 - ROUNDER_BITS).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
     }
 
     /** x·sigmoid(x) = x / (1 + e^-x). */
@@ -71,18 +100,21 @@ final class VectorMath {
      */
     static FloatVector geluErf(FloatVector x) {
         FloatVector z = x.abs().mul(FRAC_1_SQRT_2);
-        FloatVector t = z.fma(0.5f, 1f);
-        t = c(1f).div(t);
+        FloatVector t = ONE.div(z.fma(0.5f, 1f));
         FloatVector p = t.fma(0.17087277f, -0.82215223f);
-        p = p.fma(t, c(1.48851587f));
-        p = p.fma(t, c(-1.13520398f));
-        p = p.fma(t, c(0.27886807f));
-        p = p.fma(t, c(-0.18628806f));
-        p = p.fma(t, c(0.09678418f));
-        p = p.fma(t, c(0.37409196f));
-        p = p.fma(t, c(1.00002368f));
-        p = p.fma(t, c(-1.26551223f));
-        FloatVector halfErfc = t.mul(exp(p.sub(z.mul(z)))).mul(0.5f);
+        p = p.fma(t, R7);
+        p = p.fma(t, R6);
+        p = p.fma(t, R5);
+        p = p.fma(t, R4);
+        p = p.fma(t, R3);
+        p = p.fma(t, R2);
+        p = p.fma(t, R1);
+        p = p.fma(t, R0);
+        // erfc(z) = t·e^(-z² + p). erfc falls like e^(-z²), so z² rounded in float (1e-6 relative at x = -4)
+        // would show: use -z² = -x²/2 with x² = hi + lo exactly (lo from an FMA); -hi/2 is exact
+        FloatVector hi = x.mul(x);
+        FloatVector lo = x.fma(x, hi.neg());
+        FloatVector halfErfc = t.mul(expOfSum(hi.mul(-0.5f), p.sub(lo.mul(0.5f)))).mul(0.5f);
         FloatVector phi = halfErfc.neg().add(1f).blend(halfErfc, x.lt(0f));
         return x.mul(phi);
     }

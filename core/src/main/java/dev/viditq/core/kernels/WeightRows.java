@@ -83,16 +83,30 @@ final class WeightRows {
 
     /**
      * Packs the transposed block w[j0 .. j0+nr, p0 .. p0+kc] as {@code panel[p·NR + c] = w[j0 + c, p0 + p]};
-     * columns nr .. NR are zero. {@code rowBuf} holds at least kc floats.
+     * columns nr .. NR are zero. The rows are first widened side by side into {@code rows} (NR·kc floats, fast
+     * vector copies), then each panel row is gathered from them, one vector of L columns at a time: a vector
+     * gather costs about a cycle per element, a scalar transpose several (strided stores).
      */
-    static void packPanel(Tensor w, int j0, int nr, int p0, int kc, float[] panel, float[] rowBuf) {
+    static void packPanel(Tensor w, int j0, int nr, int p0, int kc, float[] panel, float[] rows) {
         int k = w.size(1), stride = MicroKernel.NR;
-        for (int c = 0; c < nr; c++) {
-            widen(w, (long) (j0 + c) * k + p0, kc, rowBuf, 0);
-            for (int p = 0, at = c; p < kc; p++, at += stride) panel[at] = rowBuf[p];
-        }
-        if (nr < stride) {
-            for (int p = 0; p < kc; p++) java.util.Arrays.fill(panel, p * stride + nr, (p + 1) * stride, 0f);
+        for (int c = 0; c < nr; c++) widen(w, (long) (j0 + c) * k + p0, kc, rows, c * kc);
+        if (nr < stride) java.util.Arrays.fill(rows, nr * kc, stride * kc, 0f);
+        int[] columnStarts = columnStarts(kc);
+        for (int p = 0; p < kc; p++) {
+            for (int c = 0; c < stride; c += L) {
+                FloatVector.fromArray(F, rows, c * kc + p, columnStarts, 0).intoArray(panel, p * stride + c);
+            }
         }
     }
+
+    /** {0, kc, 2·kc, ...}: where L consecutive widened rows start, for the gather; cached per thread. */
+    private static int[] columnStarts(int kc) {
+        int[] starts = COLUMN_STARTS.get();
+        if (starts[1] != kc) {
+            for (int i = 0; i < L; i++) starts[i] = i * kc;
+        }
+        return starts;
+    }
+
+    private static final ThreadLocal<int[]> COLUMN_STARTS = ThreadLocal.withInitial(() -> new int[Math.max(2, L)]);
 }

@@ -25,15 +25,17 @@ import static org.junit.jupiter.api.Assertions.*;
 /**
  * Corrupted checkpoints (random byte flips, truncations, edited headers and pickles) must either load, with every
  * tensor readable, or fail with a {@link CheckpointException}: never another exception, never a JVM crash.
- * Seeds are fixed so a failure reproduces; the failing iteration and mutation are in the message.
+ * The seed is fixed (-Dviditq.fuzzSeed to change it) so a failure reproduces; the failing round and mutation are
+ * in the message and the input is kept.
  */
 class CheckpointFuzzTest {
-    private static final int ROUNDS = 240;
+    /** Inputs per file: few by default to keep the suite fast; a long campaign: -Dviditq.fuzzRounds=20000. */
+    private static final int ROUNDS = Integer.getInteger("viditq.fuzzRounds", 150);
 
     @TempDir
     Path dir;
 
-    private final Random rnd = new Random(20240601);
+    private final Random rnd = new Random(Long.getLong("viditq.fuzzSeed", 20240601));
 
     @Test
     void corruptedSafetensorsLoadOrFailCleanly() throws IOException {
@@ -80,7 +82,7 @@ class CheckpointFuzzTest {
             } catch (CheckpointException expected) {
                 assertTrue(expected.getMessage().startsWith(file.toString()), expected.getMessage());
             } catch (Throwable t) {
-                Path keep = dir.resolve("failing-" + what);
+                Path keep = Files.createDirectories(Path.of("target", "fuzz-failures")).resolve(what + "-round" + round);
                 Files.write(keep, bytes);
                 fail(what + " round " + round + " (mutation " + kind + ") threw " + t + "; input kept at " + keep, t);
             }

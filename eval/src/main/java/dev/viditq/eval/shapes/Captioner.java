@@ -1,6 +1,5 @@
 package dev.viditq.eval.shapes;
 
-import java.util.List;
 import java.util.stream.Stream;
 
 /**
@@ -71,9 +70,5 @@ public final class Captioner {
                 Stream.of(Direction.values()).flatMap(d -> Stream.of(d.word(), d.phrase())),
                 Stream.of(Speed.values()).flatMap(s -> Stream.of(s.words()))).flatMap(s -> s);
         return Stream.concat(templates, words);
-    }
-
-    static List<String> templates(Kind kind, int objects) {
-        return List.of(kind == Kind.VIDEO ? (objects == 2 ? VIDEO_TWO : VIDEO_ONE) : (objects == 2 ? IMAGE_TWO : IMAGE_ONE));
     }
 }

@@ -91,6 +91,18 @@ public final class ImageFiles {
         meta.setFromTree(format, root);
     }
 
+    /** The frames side by side, left to right, one column of mid gray between neighbours: a video as one picture. */
+    public static RgbImage filmstrip(RgbVideo video) {
+        int w = video.width(), h = video.height(), n = video.length(), stripWidth = n * (w + 1) - 1;
+        RgbImage strip = RgbImage.filled(stripWidth, h, new float[]{0.5f, 0.5f, 0.5f});
+        for (int t = 0; t < n; t++) {
+            for (int y = 0; y < h; y++) {
+                System.arraycopy(video.frame(t).data(), y * w * 3, strip.data(), (y * stripWidth + t * (w + 1)) * 3, w * 3);
+            }
+        }
+        return strip;
+    }
+
     static BufferedImage toBuffered(RgbImage img, int scale) {
         if (scale < 1) throw new IllegalArgumentException("scale must be >= 1, got " + scale);
         BufferedImage b = new BufferedImage(img.width() * scale, img.height() * scale, BufferedImage.TYPE_INT_RGB);

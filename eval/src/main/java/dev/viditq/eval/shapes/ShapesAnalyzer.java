@@ -71,6 +71,7 @@ public final class ShapesAnalyzer {
         ObjectColor color = paletteColor(img, bg, c.pixels());
         float[] core = coreColor(img, bg, c.pixels());
         float[] coverage = coverage(img, bg, core, c, labels);
+        if (sum(coverage) < c.pixels().length / 4.0) coverage = binary(c, coverage.length);
         int w = img.width();
         double area = 0, sx = 0, sy = 0;
         for (int i = 0; i < coverage.length; i++) {
@@ -149,6 +150,22 @@ public final class ShapesAnalyzer {
             }
         }
         return out;
+    }
+
+    /**
+     * A plain mask of the component: the fallback coverage when projecting on the core color explains little of
+     * the object (pixels on both sides of the background color, as a broken output might show).
+     */
+    private static float[] binary(Segmenter.Component c, int size) {
+        float[] out = new float[size];
+        for (int p : c.pixels()) out[p] = 1f;
+        return out;
+    }
+
+    private static double sum(float[] values) {
+        double s = 0;
+        for (float v : values) s += v;
+        return s;
     }
 
     private static boolean near(int[] labels, int label, int x, int y, int w, int h) {

@@ -70,6 +70,21 @@ class ShapesAnalyzerTest {
     }
 
     @Test
+    void anObjectWhoseMeanColorIsTheBackgroundStillHasACenter() {
+        // half white, half black on mid gray: projecting on the mean "core" color explains nothing
+        RgbImage img = RgbImage.filled(32, 32, new float[]{0.5f, 0.5f, 0.5f});
+        for (int y = 10; y < 20; y++) {
+            for (int x = 10; x < 20; x++) {
+                for (int c = 0; c < 3; c++) img.set(x, y, c, x < 15 ? 1f : 0f);
+            }
+        }
+        List<DetectedObject> objects = ShapesAnalyzer.analyzeImage(img).objects();
+        assertEquals(1, objects.size());
+        assertEquals(15, objects.getFirst().x(), 1.0);
+        assertEquals(15, objects.getFirst().y(), 1.0);
+    }
+
+    @Test
     void emptyFrameHasNoObjects() {
         RgbImage blank = RgbImage.filled(32, 32, Background.LIGHT_GRAY.rgb01());
         ImageAnalysis a = ShapesAnalyzer.analyzeImage(blank);

@@ -7,7 +7,8 @@ import java.util.List;
 
 /**
  * The PixArt transformer block (adaLN-single), shared by PixArt (both layouts), Latte's spatial and temporal
- * blocks and, step by step, Open-Sora's STDiT block:
+ * blocks, Open-Sora 1.2's spatial and temporal blocks and, step by step, Open-Sora 1.0's STDiT block; DiT's block
+ * is the same without table and cross-attention (its modulation comes from its own linear):
  * <pre>
  *   (sh1, sc1, g1, sh2, sc2, g2) = scale_shift_table + t6[b]          (t6 = the model's shared adaLN linear)
  *   x += g1 · SelfAttn(LN(x)·(1 + sc1) + sh1)
@@ -52,6 +53,18 @@ public final class AdaLnSingleBlock {
     public static AdaLnSingleBlock loadOriginal(Weights w, String prefix, int dim, int heads, int mlpHidden) {
         return new AdaLnSingleBlock(w.takeF32(prefix + ".scale_shift_table", 6, dim), LayerNorm.plain(1e-6f),
                 SelfAttention.loadFused(w, prefix + ".attn", dim, heads),
+                CrossAttention.loadFused(w, prefix + ".cross_attn", dim, heads), LayerNorm.plain(1e-6f),
+                Mlp.load(w, prefix + ".mlp.fc1", prefix + ".mlp.fc2", dim, mlpHidden, dim, Mlp.Activation.GELU_TANH));
+    }
+
+    /**
+     * Open-Sora 1.2 {@code STDiT3Block} under {@code prefix}: the original layout, attention with optional per-head
+     * q/k RMSNorm and, in temporal blocks, RoPE over frames.
+     */
+    public static AdaLnSingleBlock loadOpenSora3(Weights w, String prefix, int dim, int heads, int mlpHidden,
+                                                 boolean qkNorm, Rope rope) {
+        return new AdaLnSingleBlock(w.takeF32(prefix + ".scale_shift_table", 6, dim), LayerNorm.plain(1e-6f),
+                SelfAttention.loadFusedQkNorm(w, prefix + ".attn", dim, heads, qkNorm, rope),
                 CrossAttention.loadFused(w, prefix + ".cross_attn", dim, heads), LayerNorm.plain(1e-6f),
                 Mlp.load(w, prefix + ".mlp.fc1", prefix + ".mlp.fc2", dim, mlpHidden, dim, Mlp.Activation.GELU_TANH));
     }

@@ -3,22 +3,19 @@ package dev.viditq.nn.layers;
 import dev.viditq.core.kernels.AttentionBias;
 import dev.viditq.core.kernels.KernelBackend;
 import dev.viditq.core.kernels.Kernels;
-import dev.viditq.core.parallel.Parallel;
 
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
- * Runs {@link Kernels#attention} over many independent (query block, key sequence) pairs in parallel, reading
- * q/k/v in place from projection buffers through row strides (a fused qkv buffer, or tokens of one sequence
- * spread over the rows of a video activation). Long query sequences are split into blocks so that a batch of two
- * images still keeps every core busy.
+ * Maps the attention of a block onto as few {@link Kernels#attention} calls as possible, reading q/k/v in place
+ * through row strides. Calls are made one after the other: the kernels parallelise inside a call (over heads and
+ * query tiles), and nesting a second level of parallelism around them would only oversubscribe the pool.
+ *
+ * <p>Temporal attention has many short sequences (one per patch position). The kernel sees them as extra heads:
+ * for one sample, "row" t holds frame t of every patch (S·H floats), and patch s, head h is pseudo-head s·heads + h,
+ * so a single call covers all S sequences. This needs q/k/v/out rows that are exactly heads·headDim wide.
  */
 final class AttentionRunner {
-    /** Query rows per task: large enough to amortise a task, small enough to balance 2-16 threads. */
-    private static final int QUERY_BLOCK = 128;
-
     /** A matrix of rows inside a buffer: row r starts at float {@code offset + r·rowWidth}. */
     record View(MemorySegment data, long offset, int rowWidth) {
         MemorySegment from(long row) {
@@ -26,37 +23,42 @@ final class AttentionRunner {
         }
     }
 
-    /** One attention problem: {@code lq} queries from row {@code qRow} by {@code qStep}, keys likewise. */
-    record Task(long qRow, int qStep, int lq, long kRow, int kStep, int lk, AttentionBias bias) {}
-
     private AttentionRunner() {}
 
-    /** Splits a query sequence into blocks, all attending to the same keys. */
-    static void addBlocks(List<Task> tasks, long qRow, int qStep, int lq, long kRow, int kStep, int lk, AttentionBias bias) {
-        for (int start = 0; start < lq; start += QUERY_BLOCK) {
-            int n = Math.min(QUERY_BLOCK, lq - start);
-            tasks.add(new Task(qRow + (long) start * qStep, qStep, n, kRow, kStep, lk, bias));
-        }
-    }
-
-    static void run(List<Task> tasks, View q, View k, View v, View out, int heads, int headDim) {
+    /** Self-attention within each of {@code seqs}. TEMPORAL groupings need dense views (rowWidth = heads·headDim). */
+    static void self(View q, View k, View v, View out, Sequences seqs, int heads, int headDim) {
         Kernels kernels = KernelBackend.get();
-        float scale = (float) (1.0 / Math.sqrt(headDim));
-        Parallel.forEach(tasks.size(), i -> {
-            Task t = tasks.get(i);
-            kernels.attention(q.from(t.qRow()), t.qStep() * q.rowWidth(), k.from(t.kRow()), t.kStep() * k.rowWidth(),
-                    v.from(t.kRow()), t.kStep() * v.rowWidth(), out.from(t.qRow()), t.qStep() * out.rowWidth(),
-                    t.lq(), t.lk(), heads, headDim, scale, t.bias());
-        });
-    }
-
-    /** Self-attention tasks: each sequence attends to itself. */
-    static List<Task> selfTasks(Sequences seqs) {
-        List<Task> tasks = new ArrayList<>();
+        float scale = scale(headDim);
+        if (seqs.kind() == Sequences.Kind.TEMPORAL) {
+            int dim = heads * headDim;
+            for (View view : new View[]{q, k, v, out}) {
+                if (view.rowWidth() != dim) throw new IllegalArgumentException("temporal attention needs dense q/k/v rows");
+            }
+            int perFrame = seqs.tokensPerFrame(), frames = seqs.framesPerSample();
+            int samples = seqs.count() / perFrame;
+            int frameStride = perFrame * dim;
+            for (int b = 0; b < samples; b++) {
+                long row = (long) b * frames * perFrame;
+                kernels.attention(q.from(row), frameStride, k.from(row), frameStride, v.from(row), frameStride,
+                        out.from(row), frameStride, frames, frames, heads * perFrame, headDim, scale, AttentionBias.NONE);
+            }
+            return;
+        }
         for (int i = 0; i < seqs.count(); i++) {
             long first = seqs.first(i);
-            addBlocks(tasks, first, seqs.step(), seqs.length(), first, seqs.step(), seqs.length(), AttentionBias.NONE);
+            kernels.attention(q.from(first), q.rowWidth(), k.from(first), k.rowWidth(), v.from(first), v.rowWidth(),
+                    out.from(first), out.rowWidth(), seqs.length(), seqs.length(), heads, headDim, scale, AttentionBias.NONE);
         }
-        return tasks;
+    }
+
+    /** Queries rows [qRow, qRow + lq) attend to key rows [kRow, kRow + lk). */
+    static void cross(View q, long qRow, int lq, View k, View v, long kRow, int lk, View out, int heads, int headDim,
+                      AttentionBias bias) {
+        KernelBackend.get().attention(q.from(qRow), q.rowWidth(), k.from(kRow), k.rowWidth(), v.from(kRow), v.rowWidth(),
+                out.from(qRow), out.rowWidth(), lq, lk, heads, headDim, scale(headDim), bias);
+    }
+
+    private static float scale(int headDim) {
+        return (float) (1.0 / Math.sqrt(headDim));
     }
 }

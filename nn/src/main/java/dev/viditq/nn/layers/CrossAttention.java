@@ -61,26 +61,24 @@ public final class CrossAttention {
             throw new IllegalArgumentException("caption context must be [" + batch + ", L, C], got " + context);
         }
         mask.checkBatch(batch);
-        int perSample = rows / batch, captionTokens = context.size(1);
+        int perSample = rows / batch, captionTokens = context.size(1), headDim = dim / heads;
         Tensor qs = q.forward(x);
         Tensor attended = Tensor.zeros(x.shape());
-        List<AttentionRunner.Task> tasks = new ArrayList<>();
-        for (int b = 0; b < batch; b++) {
-            if (mask.attendsToNothing(b)) continue; // its rows of `attended` stay zero
-            AttentionRunner.addBlocks(tasks, (long) b * perSample, 1, perSample, (long) b * captionTokens, 1,
-                    captionTokens, mask.bias(b));
-        }
         AttentionRunner.View qv = new AttentionRunner.View(qs.data(), 0, dim);
         AttentionRunner.View o = new AttentionRunner.View(attended.data(), 0, dim);
-        int headDim = dim / heads;
+        AttentionRunner.View keys, values;
         if (kv != null) {
             Tensor fused = kv.forward(context);
-            AttentionRunner.run(tasks, qv, new AttentionRunner.View(fused.data(), 0, 2 * dim),
-                    new AttentionRunner.View(fused.data(), dim, 2 * dim), o, heads, headDim);
+            keys = new AttentionRunner.View(fused.data(), 0, 2 * dim);
+            values = new AttentionRunner.View(fused.data(), dim, 2 * dim);
         } else {
-            Tensor ks = k.forward(context), vs = v.forward(context);
-            AttentionRunner.run(tasks, qv, new AttentionRunner.View(ks.data(), 0, dim),
-                    new AttentionRunner.View(vs.data(), 0, dim), o, heads, headDim);
+            keys = new AttentionRunner.View(k.forward(context).data(), 0, dim);
+            values = new AttentionRunner.View(v.forward(context).data(), 0, dim);
+        }
+        for (int b = 0; b < batch; b++) {
+            if (mask.attendsToNothing(b)) continue; // its rows of `attended` stay zero
+            AttentionRunner.cross(qv, (long) b * perSample, perSample, keys, values, (long) b * captionTokens, captionTokens,
+                    o, heads, headDim, mask.bias(b));
         }
         return out.forward(attended);
     }

@@ -1,5 +1,6 @@
 package dev.viditq.nn.layers;
 
+import dev.viditq.core.kernels.KernelBackend;
 import dev.viditq.core.tensor.Tensor;
 
 import java.util.ArrayList;
@@ -9,6 +10,8 @@ import java.util.List;
  * Multi-head self-attention, scale headDim^-0.5, no mask. Projections either fused (the original repos'
  * {@code qkv} [3H, H], rows [Q | K | V], heads contiguous) or split (diffusers' {@code to_q/to_k/to_v}); then the
  * output projection ({@code proj} / {@code to_out.0}). The fused buffer is read in place, never split.
+ * Open-Sora 1.2 options: per-head RMSNorm of q and k ({@code q_norm}, {@code k_norm}, weight [headDim]), then RoPE
+ * over each sequence's positions.
  */
 public final class SelfAttention {
     private final Linear qkv;
@@ -16,8 +19,20 @@ public final class SelfAttention {
     private final Linear out;
     private final int heads;
     private final int dim;
+    private final Tensor qNorm, kNorm; // RMSNorm weights [headDim], or null
+    private final float normEps;
+    private final Rope rope;           // or null
 
     private SelfAttention(Linear qkv, Linear q, Linear k, Linear v, Linear out, int heads) {
+        this(qkv, q, k, v, out, heads, null, null, 0, null);
+    }
+
+    private SelfAttention(Linear qkv, Linear q, Linear k, Linear v, Linear out, int heads,
+                          Tensor qNorm, Tensor kNorm, float normEps, Rope rope) {
+        this.qNorm = qNorm;
+        this.kNorm = kNorm;
+        this.normEps = normEps;
+        this.rope = rope;
         this.qkv = qkv;
         this.q = q;
         this.k = k;
@@ -32,6 +47,19 @@ public final class SelfAttention {
     public static SelfAttention loadFused(Weights w, String prefix, int dim, int heads) {
         return new SelfAttention(Linear.load(w, prefix + ".qkv", dim, 3 * dim), null, null, null,
                 Linear.load(w, prefix + ".proj", dim, dim), heads);
+    }
+
+    /**
+     * Open-Sora STDiT3 layout: {@code prefix.qkv}, {@code prefix.proj}, and when {@code qkNorm} the RMSNorm weights
+     * {@code prefix.q_norm.weight} / {@code prefix.k_norm.weight} [headDim] (eps 1e-6, LlamaRMSNorm); RoPE after the
+     * norms when {@code rope} is not null.
+     */
+    public static SelfAttention loadFusedQkNorm(Weights w, String prefix, int dim, int heads, boolean qkNorm, Rope rope) {
+        int headDim = dim / heads;
+        Tensor qn = qkNorm ? w.takeF32(prefix + ".q_norm.weight", headDim) : null;
+        Tensor kn = qkNorm ? w.takeF32(prefix + ".k_norm.weight", headDim) : null;
+        return new SelfAttention(Linear.load(w, prefix + ".qkv", dim, 3 * dim), null, null, null,
+                Linear.load(w, prefix + ".proj", dim, dim), heads, qn, kn, 1e-6f, rope);
     }
 
     /** diffusers layout: {@code prefix.to_q|to_k|to_v} (biases when {@code qkvBias}) and {@code prefix.to_out.0}. */
@@ -55,18 +83,57 @@ public final class SelfAttention {
         }
         Tensor attended = Tensor.zeros(x.shape());
         AttentionRunner.View o = new AttentionRunner.View(attended.data(), 0, dim);
-        List<AttentionRunner.Task> tasks = AttentionRunner.selfTasks(seqs);
         int headDim = dim / heads;
-        if (qkv != null) {
+        // temporal attention batches its sequences as extra heads, which needs dense q/k/v rows
+        boolean dense = transformsQk() || seqs.kind() == Sequences.Kind.TEMPORAL;
+        if (qkv != null && !dense) {
             Tensor fused = qkv.forward(x);
-            AttentionRunner.run(tasks, new AttentionRunner.View(fused.data(), 0, 3 * dim),
+            AttentionRunner.self(new AttentionRunner.View(fused.data(), 0, 3 * dim),
                     new AttentionRunner.View(fused.data(), dim, 3 * dim),
-                    new AttentionRunner.View(fused.data(), 2L * dim, 3 * dim), o, heads, headDim);
+                    new AttentionRunner.View(fused.data(), 2L * dim, 3 * dim), o, seqs, heads, headDim);
         } else {
-            Tensor qs = q.forward(x), ks = k.forward(x), vs = v.forward(x);
-            AttentionRunner.run(tasks, new AttentionRunner.View(qs.data(), 0, dim),
-                    new AttentionRunner.View(ks.data(), 0, dim), new AttentionRunner.View(vs.data(), 0, dim), o, heads, headDim);
+            Tensor[] qkvs = denseQkv(x);
+            if (transformsQk()) transformQk(qkvs[0], qkvs[1], seqs);
+            AttentionRunner.self(new AttentionRunner.View(qkvs[0].data(), 0, dim), new AttentionRunner.View(qkvs[1].data(), 0, dim),
+                    new AttentionRunner.View(qkvs[2].data(), 0, dim), o, seqs, heads, headDim);
         }
         return out.forward(attended);
+    }
+
+    /** q, k, v as three [rows, H] tensors: the split projections, or the fused buffer's columns copied out. */
+    private Tensor[] denseQkv(Tensor x) {
+        if (qkv == null) return new Tensor[]{q.forward(x), k.forward(x), v.forward(x)};
+        Tensor fused = qkv.forward(x);
+        return new Tensor[]{columns(fused, 0), columns(fused, dim), columns(fused, 2 * dim)};
+    }
+
+    private boolean transformsQk() {
+        return qNorm != null || rope != null;
+    }
+
+    /** Columns [from, from + dim) of the fused [rows, 3·dim] buffer as a new [rows, dim] tensor. */
+    private Tensor columns(Tensor fused, int from) {
+        long rows = Rows.rows(fused);
+        Tensor out = Tensor.zeros(rows, dim);
+        long rowBytes = (long) dim * Float.BYTES;
+        for (long r = 0; r < rows; r++) {
+            out.data().asSlice(r * rowBytes, rowBytes).copyFrom(fused.data().asSlice((r * 3 * dim + from) * Float.BYTES, rowBytes));
+        }
+        return out;
+    }
+
+    /** In place on q and k [rows, dim]: per-head RMSNorm (when configured), then RoPE by position in sequence. */
+    private void transformQk(Tensor qs, Tensor ks, Sequences seqs) {
+        int headDim = dim / heads;
+        long rows = Rows.rows(qs);
+        if (qNorm != null) {
+            int headRows = Math.toIntExact(rows * heads);
+            KernelBackend.get().rmsNorm(qs.data(), headRows, headDim, qNorm.data(), normEps, qs.data());
+            KernelBackend.get().rmsNorm(ks.data(), headRows, headDim, kNorm.data(), normEps, ks.data());
+        }
+        if (rope != null) {
+            rope.apply(qs.data(), rows, dim, 0, heads, headDim, seqs::positionOf);
+            rope.apply(ks.data(), rows, dim, 0, heads, headDim, seqs::positionOf);
+        }
     }
 }

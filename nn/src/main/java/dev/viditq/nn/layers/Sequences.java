@@ -34,6 +34,14 @@ public record Sequences(int count, int length, int step, int framesPerSample, in
         };
     }
 
+    /** Position of the token at {@code row} inside its sequence (RoPE's position). */
+    public int positionOf(long row) {
+        return switch (kind) {
+            case WHOLE, SPATIAL -> (int) (row % length);
+            case TEMPORAL -> (int) ((row / tokensPerFrame) % framesPerSample);
+        };
+    }
+
     /** Total rows covered. */
     public long rows() {
         return (long) count * length;

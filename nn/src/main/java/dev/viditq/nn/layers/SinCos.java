@@ -48,9 +48,20 @@ public final class SinCos {
      * The first dim/2 channels encode the column coordinate, the second half the row (as MAE's meshgrid does).
      */
     public static float[] grid2d(int dim, int gh, int gw, double baseSize, double scale) {
+        return grid2d(dim, axisPositions(gh, baseSize, scale), axisPositions(gw, baseSize, scale));
+    }
+
+    /**
+     * Open-Sora 1.2's {@code PositionEmbedding2D}: the same table with positions computed in the other order,
+     * (i / scale)·(baseSize / g), in float32.
+     */
+    public static float[] grid2dScaleFirst(int dim, int gh, int gw, double baseSize, double scale) {
+        return grid2d(dim, scaleFirstPositions(gh, baseSize, scale), scaleFirstPositions(gw, baseSize, scale));
+    }
+
+    private static float[] grid2d(int dim, double[] rowPos, double[] colPos) {
         if (dim % 4 != 0) throw new IllegalArgumentException("2D sincos embedding needs a width divisible by 4, got " + dim);
-        double[] rowPos = axisPositions(gh, baseSize, scale);
-        double[] colPos = axisPositions(gw, baseSize, scale);
+        int gh = rowPos.length, gw = colPos.length;
         int half = dim / 2;
         double[] omega = omega(half);
         float[] out = new float[gh * gw * dim];
@@ -62,6 +73,13 @@ public final class SinCos {
             }
         }
         return out;
+    }
+
+    private static double[] scaleFirstPositions(int cells, double baseSize, double scale) {
+        double[] pos = new double[cells];
+        float factor = (float) (baseSize / cells);
+        for (int i = 0; i < cells; i++) pos[i] = ((float) i / (float) scale) * factor;
+        return pos;
     }
 
     /** 1D positional embedding [length, dim] of positions i / scale (float64), channels [sin, cos]. */

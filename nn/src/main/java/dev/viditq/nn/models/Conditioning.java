@@ -13,10 +13,17 @@ import dev.viditq.core.tensor.Tensor;
  * @param caption     caption embeddings [B, L, Dt] (the original repos' [B, 1, L, Dt] is accepted), any float dtype
  * @param captionMask [B, L] or [B, 1, 1, L]; non-zero = valid token; null = every token valid. How masked tokens are
  *                    excluded follows the family's official code ({@link ModelInfo#masking()})
- * @param imageHw     PixArt micro-condition: [B, 2] image height and width in pixels (not latent cells)
+ * @param imageHw     PixArt micro-condition: [B, 2] image height and width in pixels (not latent cells); also
+ *                    Open-Sora 1.2's height/width, which set its positional-embedding scale
  * @param aspectRatio PixArt micro-condition: [B, 1] (or [B]) height / width
+ * @param fps         Open-Sora 1.2 (STDiT3): frames per second [B] (or [1]); null for the other families
  */
-public record Conditioning(Tensor classLabels, Tensor caption, Tensor captionMask, Tensor imageHw, Tensor aspectRatio) {
+public record Conditioning(Tensor classLabels, Tensor caption, Tensor captionMask, Tensor imageHw, Tensor aspectRatio,
+                           Tensor fps) {
+    public Conditioning(Tensor classLabels, Tensor caption, Tensor captionMask, Tensor imageHw, Tensor aspectRatio) {
+        this(classLabels, caption, captionMask, imageHw, aspectRatio, null);
+    }
+
     /** DiT: one class label per sample. */
     public static Conditioning classLabels(Tensor labels) {
         return new Conditioning(labels, null, null, null, null);
@@ -29,6 +36,14 @@ public record Conditioning(Tensor classLabels, Tensor caption, Tensor captionMas
 
     /** The same conditioning plus PixArt's resolution and aspect-ratio micro-conditions. */
     public Conditioning withMicroConditions(Tensor imageHw, Tensor aspectRatio) {
-        return new Conditioning(classLabels, caption, captionMask, imageHw, aspectRatio);
+        return new Conditioning(classLabels, caption, captionMask, imageHw, aspectRatio, fps);
+    }
+
+    /**
+     * Open-Sora 1.2: the video's height and width in pixels ([B, 2] or [1, 2]; only the first row is used, as
+     * the official code does) and its frame rate [B].
+     */
+    public Conditioning withVideoConditions(Tensor heightWidth, Tensor fps) {
+        return new Conditioning(classLabels, caption, captionMask, heightWidth, aspectRatio, fps);
     }
 }

@@ -19,12 +19,22 @@ package dev.viditq.nn.models;
  * @param captionChannels width Dt of the caption embeddings (0 for DiT)
  * @param captionTokens   caption length the model was trained with (model_max_length; 120 PixArt-α, 300 Σ);
  *                        0 where the config does not state it
- * @param microConditions the model needs {@link Conditioning#imageHw()} and {@link Conditioning#aspectRatio()}
+ * @param microConditions PixArt: the model needs {@link Conditioning#imageHw()} and {@link Conditioning#aspectRatio()}
  * @param masking         how a caption mask is applied
+ * @param videoConditions Open-Sora 1.2: the model needs {@link Conditioning#imageHw()} (video height, width in pixels)
+ *                        and {@link Conditioning#fps()}
  */
 public record ModelInfo(String family, String layout, int inChannels, int outChannels, boolean video, int patchSize,
                         int sampleSize, int frames, int hidden, int depth, int heads, int numClasses,
-                        int captionChannels, int captionTokens, boolean microConditions, Masking masking) {
+                        int captionChannels, int captionTokens, boolean microConditions, Masking masking,
+                        boolean videoConditions) {
+    /** Every family but Open-Sora 1.2. */
+    public ModelInfo(String family, String layout, int inChannels, int outChannels, boolean video, int patchSize,
+                     int sampleSize, int frames, int hidden, int depth, int heads, int numClasses,
+                     int captionChannels, int captionTokens, boolean microConditions, Masking masking) {
+        this(family, layout, inChannels, outChannels, video, patchSize, sampleSize, frames, hidden, depth, heads,
+                numClasses, captionChannels, captionTokens, microConditions, masking, false);
+    }
 
     /** The official code's treatment of padded caption tokens. */
     public enum Masking {

@@ -13,8 +13,8 @@ import java.util.Set;
  * model .safetensors, a shard index, or a .pth; see {@link Checkpoints#findIn}).
  *
  * <p>The family is recognised from the checkpoint's keys (each layout has keys no other has) and, when the config
- * names one ({@code _class_name} as diffusers saves it, or {@code family} in the original-layout configs of this
- * project), the two must agree. Every missing, unexpected or mis-shaped key is reported in one error.
+ * names one ({@code _class_name} as diffusers saves it, {@code model_type} "STDiT3" as Open-Sora 1.2's
+ * PretrainedConfig saves it, or {@code family} in the original-layout configs of this project), the two must agree. Every missing, unexpected or mis-shaped key is reported in one error.
  */
 public final class ModelLoader {
     /** The supported families and layouts. */
@@ -66,7 +66,7 @@ public final class ModelLoader {
             case PIXART -> PixArt.load(cfg, file);
             case PIXART_DIFFUSERS -> PixArtDiffusers.load(cfg, file);
             case STDIT -> STDiT.load(cfg, file);
-            case STDIT3 -> throw cfg.error("STDiT3 is not implemented yet");
+            case STDIT3 -> STDiT3.load(cfg, file);
             case LATTE_DIFFUSERS -> Latte.load(cfg, file);
         };
     }
@@ -111,6 +111,8 @@ public final class ModelLoader {
                         + "PixArtTransformer2DModel, LatteTransformer3DModel, or the original DiT / PixArt / STDiT layouts");
             };
         }
+        // Open-Sora 1.2 saves a transformers PretrainedConfig
+        if (cfg.getString("model_type", "").equals("STDiT3")) return Family.STDIT3;
         if (cfg.has("family")) {
             String family = cfg.getString("family", "").toLowerCase(Locale.ROOT);
             return switch (family) {

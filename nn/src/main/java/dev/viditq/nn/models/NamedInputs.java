@@ -17,6 +17,7 @@ import java.util.List;
  *   caption       y (text models) | encoder_hidden_states | caption   [B, L, Dt] or [B, 1, L, Dt]
  *   caption mask  mask | encoder_attention_mask | caption_mask    [B, L] or [B, 1, 1, L], 1 = keep
  *   micro-conds   img_hw | resolution ([B, 2] pixels),  aspect_ratio ([B, 1])
+ *   Open-Sora 1.2 height, width ([B] pixels), fps ([B])
  * </pre>
  */
 public final class NamedInputs {
@@ -27,6 +28,9 @@ public final class NamedInputs {
     public static final List<String> MASK = List.of("mask", "encoder_attention_mask", "caption_mask");
     public static final List<String> IMAGE_HW = List.of("img_hw", "resolution");
     public static final List<String> ASPECT_RATIO = List.of("aspect_ratio");
+    public static final List<String> HEIGHT = List.of("height");
+    public static final List<String> WIDTH = List.of("width");
+    public static final List<String> FPS = List.of("fps");
 
     /** One forward call's arguments. */
     public record Call(Tensor x, Tensor timesteps, Conditioning cond) {}
@@ -42,12 +46,28 @@ public final class NamedInputs {
             cond = Conditioning.classLabels(require(io, prefix, LABELS, "class labels"));
         } else {
             cond = Conditioning.caption(require(io, prefix, CAPTION, "caption embeddings"), optional(io, prefix, MASK));
+            if (info.videoConditions()) {
+                cond = cond.withVideoConditions(heightWidth(require(io, prefix, HEIGHT, "height"), require(io, prefix, WIDTH, "width")),
+                        require(io, prefix, FPS, "fps"));
+            }
             if (info.microConditions()) {
                 cond = cond.withMicroConditions(require(io, prefix, IMAGE_HW, "image size"),
                         require(io, prefix, ASPECT_RATIO, "aspect ratio"));
             }
         }
         return new Call(x, t, cond);
+    }
+
+    /** [B] heights and [B] widths → [B, 2] (height, width). */
+    static Tensor heightWidth(Tensor height, Tensor width) {
+        if (height.numel() != width.numel()) throw new IllegalArgumentException("height " + height + " and width " + width + " differ in size");
+        int n = Math.toIntExact(height.numel());
+        float[] hw = new float[2 * n];
+        for (int i = 0; i < n; i++) {
+            hw[2 * i] = height.getFloat(i);
+            hw[2 * i + 1] = width.getFloat(i);
+        }
+        return Tensor.of(hw, n, 2);
     }
 
     /** The one tensor among {@code names}; an error listing the accepted names when absent or ambiguous. */

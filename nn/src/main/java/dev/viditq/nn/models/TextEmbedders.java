@@ -18,15 +18,17 @@ import java.util.List;
 final class TextEmbedders {
     /** Key names of one layout. */
     record Keys(String t1, String t2, String tBlock, String caption1, String caption2,
-                String size1, String size2, String ar1, String ar2) {
+                String size1, String size2, String ar1, String ar2, String fps1, String fps2) {
         static final Keys ORIGINAL = new Keys("t_embedder.mlp.0", "t_embedder.mlp.2", "t_block.1",
                 "y_embedder.y_proj.fc1", "y_embedder.y_proj.fc2",
-                "csize_embedder.mlp.0", "csize_embedder.mlp.2", "ar_embedder.mlp.0", "ar_embedder.mlp.2");
+                "csize_embedder.mlp.0", "csize_embedder.mlp.2", "ar_embedder.mlp.0", "ar_embedder.mlp.2",
+                "fps_embedder.mlp.0", "fps_embedder.mlp.2");
         static final Keys DIFFUSERS = new Keys("adaln_single.emb.timestep_embedder.linear_1",
                 "adaln_single.emb.timestep_embedder.linear_2", "adaln_single.linear",
                 "caption_projection.linear_1", "caption_projection.linear_2",
                 "adaln_single.emb.resolution_embedder.linear_1", "adaln_single.emb.resolution_embedder.linear_2",
-                "adaln_single.emb.aspect_ratio_embedder.linear_1", "adaln_single.emb.aspect_ratio_embedder.linear_2");
+                "adaln_single.emb.aspect_ratio_embedder.linear_1", "adaln_single.emb.aspect_ratio_embedder.linear_2",
+                null, null);
     }
 
     /** te plus the adaLN-single projection of it. */
@@ -35,12 +37,19 @@ final class TextEmbedders {
     private final TimestepEmbedder timestep;
     private final TimestepEmbedder size;        // null without micro-conditions
     private final TimestepEmbedder aspectRatio; // null without micro-conditions
+    private final TimestepEmbedder fps;         // Open-Sora 1.2 only
     private final Linear tBlock;
     private final Mlp caption;
     private final int captionChannels;
 
     TextEmbedders(Weights w, Keys keys, int hidden, int captionChannels, boolean microConditions) {
+        this(w, keys, hidden, captionChannels, microConditions, false);
+    }
+
+    /** @param fpsConditioning Open-Sora 1.2: te also gets the frame-rate embedding (fps_embedder, width H) */
+    TextEmbedders(Weights w, Keys keys, int hidden, int captionChannels, boolean microConditions, boolean fpsConditioning) {
         this.captionChannels = captionChannels;
+        fps = fpsConditioning ? TimestepEmbedder.load(w, keys.fps1(), keys.fps2(), hidden) : null;
         timestep = TimestepEmbedder.load(w, keys.t1(), keys.t2(), hidden);
         if (microConditions) {
             if (hidden % 3 != 0) {
@@ -62,18 +71,22 @@ final class TextEmbedders {
             all.addAll(size.linears());
             all.addAll(aspectRatio.linears());
         }
+        if (fps != null) all.addAll(fps.linears());
         all.add(tBlock);
         all.addAll(caption.linears());
         return all;
     }
 
-    /** te = t_emb(t) (+ cat(size(img_hw), ar(aspect_ratio))), t6 = Linear(SiLU(te)). */
+    /** te = t_emb(t) (+ cat(size(img_hw), ar(aspect_ratio))) (+ fps_emb(fps)), t6 = Linear(SiLU(te)). */
     Time time(Tensor timesteps, Conditioning cond, int batch) {
         Tensor te = timestep.embed(Inputs.timesteps(timesteps, batch));
         if (size != null) {
             Tensor sizes = size.embedScalars(Inputs.perSampleScalars(cond.imageHw(), batch, 2, "image size (img_hw)"), batch, 2);
             Tensor ar = aspectRatio.embedScalars(Inputs.perSampleScalars(cond.aspectRatio(), batch, 1, "aspect_ratio"), batch, 1);
             Rows.addInPlace(te, concatColumns(sizes, ar));
+        }
+        if (fps != null) {
+            Rows.addInPlace(te, fps.embedScalars(Inputs.perSampleScalars(cond.fps(), batch, 1, "fps"), batch, 1));
         }
         return new Time(te, tBlock.forward(Rows.silu(te)));
     }

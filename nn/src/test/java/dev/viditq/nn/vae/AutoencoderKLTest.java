@@ -77,6 +77,19 @@ class AutoencoderKLTest {
         }
     }
 
+    /** Another shape: 3 blocks, 2 layers each, 4 groups, no mid attention, no quant convs; keys must fit exactly. */
+    @Test
+    void otherConfigurationsLoadAndKeepShapes(@TempDir Path tmp) throws Exception {
+        VaeMemoryCheck.write(tmp, java.util.List.of(8, 16, 16), 2, 4, false, false);
+        try (AutoencoderKL vae = AutoencoderKL.load(tmp)) {
+            assertEquals(4, vae.config().downscale());
+            Tensor img = vae.decode(random(new Random(1), 2, 4, 3, 5));
+            assertArrayEquals(new long[]{2, 3, 12, 20}, img.shape());
+            assertArrayEquals(new long[]{2, 4, 3, 5}, vae.encodeMean(img).shape());
+            for (float v : img.toFloatArray()) assertTrue(Float.isFinite(v));
+        }
+    }
+
     /** Band-wise upsampling equals materialising the 2x nearest image and convolving it, for every band size. */
     @Test
     void bandedUpsampleConvMatchesWholeImage() {

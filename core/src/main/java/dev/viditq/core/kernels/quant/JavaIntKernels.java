@@ -2,10 +2,12 @@ package dev.viditq.core.kernels.quant;
 
 import dev.viditq.core.parallel.Parallel;
 import dev.viditq.core.tensor.Tensor;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -17,12 +19,16 @@ import java.nio.ByteOrder;
  * packed layout as the C kernels and evaluate the same float operations in the same order, so their results
  * equal the native ones bit for bit. The Vector API has no integer dot product (no vpdpbusd / vpmaddwd), so
  * int8 here runs at about FP32 speed: each int lane holds the 4 bytes of one column and k-step, the bytes are
- * extracted with shifts and masks and multiplied in 32-bit lanes. Tiles: 4 rows × one vector of columns.
+ * extracted with shifts and masks and multiplied in 32-bit lanes. Tiles: 2 rows × one vector of columns (with
+ * 4 rows C2 stops inlining the vector helpers and boxes every vector: 15× slower).
  */
 public final class JavaIntKernels implements IntKernels {
     private static final VectorSpecies<Integer> IS = IntVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
     private static final int L = IS.length();
+    /** Bytes of one int vector after narrowing (at least 64 bits: the smallest vector shape). */
+    private static final VectorSpecies<Byte> BS = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, 8 * L)));
+    private static final VectorMask<Byte> BYTE_LANES = BS.indexInRange(0, L);
     private static final ValueLayout.OfInt I32 = Tensor.I32_LE;
     private static final ValueLayout.OfLong I64 = Tensor.I64_LE;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -65,11 +71,22 @@ public final class JavaIntKernels implements IntKernels {
         }
     }
 
+    /** 1.5 · 2^23: (v + R) − R rounds |v| < 2^22 to an integer, half to even, like Math.rint. */
+    private static final float ROUND = 12582912f;
+
     private static void quantizeRow(float[] y, int k, float post, byte[] q, QuantizedActivations out, int r) {
         float amax = absMax(y, k);
         float inv = amax > 0f ? 127f / amax : 0f;
-        int sum = 0;
-        for (int i = 0; i < k; i++) {
+        IntVector sums = IntVector.zero(IS);
+        int i = 0;
+        for (; i + L <= k; i += L) {
+            FloatVector v = FloatVector.fromArray(FS, y, i).mul(inv).add(ROUND).sub(ROUND).max(-127f).min(127f);
+            IntVector qi = (IntVector) v.convert(VectorOperators.F2I, 0);
+            sums = sums.add(qi);
+            ((ByteVector) qi.convertShape(VectorOperators.I2B, BS, 0)).intoArray(q, i, BYTE_LANES);
+        }
+        int sum = sums.reduceLanes(VectorOperators.ADD);
+        for (; i < k; i++) {
             int v = (int) Math.max(-127.0, Math.min(127.0, Math.rint(y[i] * inv)));
             q[i] = (byte) v;
             sum += v;
@@ -146,8 +163,8 @@ public final class JavaIntKernels implements IntKernels {
     private static void columnBlock(Call c, int r0, int r1, int col, boolean int4) {
         long wBase = (long) (col / PackedLayout.NR) * c.panelBytes(int4) + 4L * (col % PackedLayout.NR);
         int r = r0;
-        for (; r + 4 <= r1; r += 4) {
-            if (int4) w4Tile4(c, r, col, wBase); else w8Tile4(c, r, col, wBase);
+        for (; r + 2 <= r1; r += 2) {
+            if (int4) w4Tile2(c, r, col, wBase); else w8Tile2(c, r, col, wBase);
         }
         for (; r < r1; r++) {
             if (int4) w4Tile1(c, r, col, wBase); else w8Tile1(c, r, col, wBase);
@@ -164,9 +181,9 @@ public final class JavaIntKernels implements IntKernels {
         return acc.add(b0.mul((byte) x)).add(b1.mul((byte) (x >> 8))).add(b2.mul((byte) (x >> 16))).add(b3.mul(x >> 24));
     }
 
-    private static void w8Tile4(Call c, int r, int col, long wBase) {
-        IntVector a0 = IntVector.zero(IS), a1 = a0, a2 = a0, a3 = a0;
-        long q0 = r * c.ldq, q1 = q0 + c.ldq, q2 = q1 + c.ldq, q3 = q2 + c.ldq;
+    private static void w8Tile2(Call c, int r, int col, long wBase) {
+        IntVector a0 = IntVector.zero(IS), a1 = a0;
+        long q0 = r * c.ldq, q1 = q0 + c.ldq;
         int steps = c.kpad / 4;
         for (int s = 0; s < steps; s++) {
             IntVector w = IntVector.fromMemorySegment(IS, c.w, wBase + (long) s * PackedLayout.STEP_BYTES, LE);
@@ -174,13 +191,9 @@ public final class JavaIntKernels implements IntKernels {
             long o = 4L * s;
             a0 = dot4(a0, b0, b1, b2, b3, c.q.get(I32, q0 + o));
             a1 = dot4(a1, b0, b1, b2, b3, c.q.get(I32, q1 + o));
-            a2 = dot4(a2, b0, b1, b2, b3, c.q.get(I32, q2 + o));
-            a3 = dot4(a3, b0, b1, b2, b3, c.q.get(I32, q3 + o));
         }
         store(c, r, col, perChannel(c, a0, r, col, 0));
         store(c, r + 1, col, perChannel(c, a1, r + 1, col, 0));
-        store(c, r + 2, col, perChannel(c, a2, r + 2, col, 0));
-        store(c, r + 3, col, perChannel(c, a3, r + 3, col, 0));
     }
 
     private static void w8Tile1(Call c, int r, int col, long wBase) {
@@ -205,12 +218,12 @@ public final class JavaIntKernels implements IntKernels {
         return dot4(dot4(acc, n0, n1, n2, n3, (int) x), n4, n5, n6, n7, (int) (x >>> 32));
     }
 
-    private static void w4Tile4(Call c, int r, int col, long wBase) {
-        FloatVector f0 = FloatVector.zero(FS), f1 = f0, f2 = f0, f3 = f0;
-        long q0 = r * c.ldq, q1 = q0 + c.ldq, q2 = q1 + c.ldq, q3 = q2 + c.ldq;
+    private static void w4Tile2(Call c, int r, int col, long wBase) {
+        FloatVector f0 = FloatVector.zero(FS), f1 = f0;
+        long q0 = r * c.ldq, q1 = q0 + c.ldq;
         int steps = c.kpad / 8, groupSteps = c.groups == 1 ? steps : c.groupSize / 8;
         for (int g = 0; g < c.groups; g++) {
-            IntVector a0 = IntVector.zero(IS), a1 = a0, a2 = a0, a3 = a0;
+            IntVector a0 = IntVector.zero(IS), a1 = a0;
             for (int s = g * groupSteps; s < Math.min(steps, (g + 1) * groupSteps); s++) {
                 IntVector w = IntVector.fromMemorySegment(IS, c.w, wBase + (long) s * PackedLayout.STEP_BYTES, LE);
                 IntVector n0 = nibble(w, 0), n1 = nibble(w, 8), n2 = nibble(w, 16), n3 = nibble(w, 24);
@@ -218,18 +231,12 @@ public final class JavaIntKernels implements IntKernels {
                 long o = 8L * s;
                 a0 = dot8(a0, n0, n1, n2, n3, n4, n5, n6, n7, c.q.get(I64, q0 + o));
                 a1 = dot8(a1, n0, n1, n2, n3, n4, n5, n6, n7, c.q.get(I64, q1 + o));
-                a2 = dot8(a2, n0, n1, n2, n3, n4, n5, n6, n7, c.q.get(I64, q2 + o));
-                a3 = dot8(a3, n0, n1, n2, n3, n4, n5, n6, n7, c.q.get(I64, q3 + o));
             }
             f0 = addGroup(c, f0, a0, r, col, g);
             f1 = addGroup(c, f1, a1, r + 1, col, g);
-            f2 = addGroup(c, f2, a2, r + 2, col, g);
-            f3 = addGroup(c, f3, a3, r + 3, col, g);
         }
         store(c, r, col, f0);
         store(c, r + 1, col, f1);
-        store(c, r + 2, col, f2);
-        store(c, r + 3, col, f3);
     }
 
     private static void w4Tile1(Call c, int r, int col, long wBase) {

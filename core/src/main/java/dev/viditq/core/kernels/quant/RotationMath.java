@@ -1,6 +1,8 @@
 package dev.viditq.core.kernels.quant;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -14,9 +16,44 @@ final class RotationMath {
 
     private RotationMath() {}
 
+    // Stages h < L run inside one vector: lane i takes v[i] + v[i^h] where bit h of i is clear and
+    // v[i^h] − v[i] where it is set — exactly the scalar a + b, a − b.
+    private static final VectorShuffle<Float> X1 = partner(1), X2 = partner(2), X4 = partner(4), X8 = partner(8);
+    private static final VectorMask<Float> M1 = upper(1), M2 = upper(2), M4 = upper(4), M8 = upper(8);
+
+    private static VectorShuffle<Float> partner(int h) {
+        return h < L ? VectorShuffle.fromOp(FS, i -> i ^ h) : null;
+    }
+
+    private static VectorMask<Float> upper(int h) {
+        if (h >= L) return null;
+        boolean[] bits = new boolean[L];
+        for (int i = 0; i < L; i++) bits[i] = (i & h) != 0;
+        return VectorMask.fromArray(FS, bits, 0);
+    }
+
+    private static FloatVector stage(FloatVector v, VectorShuffle<Float> partner, VectorMask<Float> upper) {
+        FloatVector p = v.rearrange(partner);
+        return v.add(p).blend(p.sub(v), upper);
+    }
+
+    /** Stages h = 1, 2, 4, 8 (those below L) of one vector. */
+    private static FloatVector inRegister(FloatVector v) {
+        if (L > 1) v = stage(v, X1, M1);
+        if (L > 2) v = stage(v, X2, M2);
+        if (L > 4) v = stage(v, X4, M4);
+        if (L > 8) v = stage(v, X8, M8);
+        return v;
+    }
+
     /** In-place unnormalized Walsh–Hadamard transform of v[off, off + p), p a power of two. */
     static void fwht(float[] v, int off, int p) {
-        for (int h = 1; h < p; h <<= 1) {
+        int h = 1;
+        if (p >= L && L <= 16) {
+            for (int i = off; i < off + p; i += L) inRegister(FloatVector.fromArray(FS, v, i)).intoArray(v, i);
+            h = L;
+        }
+        for (; h < p; h <<= 1) {
             for (int i = off; i < off + p; i += h << 1) {
                 int j = i;
                 if (h >= L) {
@@ -35,21 +72,39 @@ final class RotationMath {
         }
     }
 
-    /** y[a2][b] = Σ_a hmat[a][a2] · z[a][b], summed in the order a = 0, 1, ... (±1 products are exact). */
+    /**
+     * y[a2][b] = Σ_a hmat[a][a2] · z[a][b], summed in the order a = 0, 1, ... (±1 products are exact). Four
+     * outputs a2 at a time share each loaded vector of z, as in the C kernel.
+     */
     static void mix(float[] z, int zOff, float[] y, int yOff, int hm, int hp, float[] hmat) {
-        for (int a2 = 0; a2 < hm; a2++) {
-            int yo = yOff + a2 * hp;
-            float h0 = hmat[a2];
-            for (int b = 0; b < hp; b++) y[yo + b] = h0 * z[zOff + b];
-            for (int a = 1; a < hm; a++) {
-                float h = hmat[a * hm + a2];
-                int zo = zOff + a * hp;
-                int b = 0;
-                for (; b + L <= hp; b += L) {
-                    FloatVector acc = FloatVector.fromArray(FS, y, yo + b);
-                    acc.add(FloatVector.fromArray(FS, z, zo + b).mul(h)).intoArray(y, yo + b);
+        int a2 = 0;
+        if (hp % L == 0) {
+            for (; a2 + 4 <= hm; a2 += 4) {
+                for (int b = 0; b < hp; b += L) {
+                    FloatVector z0 = FloatVector.fromArray(FS, z, zOff + b);
+                    FloatVector acc0 = z0.mul(hmat[a2]), acc1 = z0.mul(hmat[a2 + 1]);
+                    FloatVector acc2 = z0.mul(hmat[a2 + 2]), acc3 = z0.mul(hmat[a2 + 3]);
+                    for (int a = 1; a < hm; a++) {
+                        int h = a * hm + a2;
+                        FloatVector za = FloatVector.fromArray(FS, z, zOff + a * hp + b);
+                        acc0 = acc0.add(za.mul(hmat[h]));
+                        acc1 = acc1.add(za.mul(hmat[h + 1]));
+                        acc2 = acc2.add(za.mul(hmat[h + 2]));
+                        acc3 = acc3.add(za.mul(hmat[h + 3]));
+                    }
+                    acc0.intoArray(y, yOff + a2 * hp + b);
+                    acc1.intoArray(y, yOff + (a2 + 1) * hp + b);
+                    acc2.intoArray(y, yOff + (a2 + 2) * hp + b);
+                    acc3.intoArray(y, yOff + (a2 + 3) * hp + b);
                 }
-                for (; b < hp; b++) y[yo + b] = y[yo + b] + h * z[zo + b];
+            }
+        }
+        for (; a2 < hm; a2++) {
+            int yo = yOff + a2 * hp;
+            for (int b = 0; b < hp; b++) {
+                float acc = hmat[a2] * z[zOff + b];
+                for (int a = 1; a < hm; a++) acc = acc + hmat[a * hm + a2] * z[zOff + a * hp + b];
+                y[yo + b] = acc;
             }
         }
     }

@@ -1,0 +1,194 @@
+package dev.viditq.core.kernels.quant;
+
+import dev.viditq.core.bench.BenchConfig;
+import dev.viditq.core.bench.BenchData;
+import dev.viditq.core.bench.BenchResult;
+import dev.viditq.core.bench.Ceilings;
+import dev.viditq.core.bench.KernelBenchmark;
+import dev.viditq.core.tensor.Tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.CyclicBarrier;
+
+/**
+ * The integer kernels of {@link IntKernelBackend} at DiT-XL shapes (M = 1024 tokens, K = 1152,
+ * N = 1152 and 4608), in GOP/s = 2·M·N·K / time against the int8 ceiling: a register-only vpdpbusd loop in C
+ * (ceiling-int8-vnni, t threads at once; the FP32 FMA ceiling on CPUs without AVX-512 VNNI). Rows:
+ * <ul>
+ *   <li>w8a8+quant, w4a8+quant, w4a8-g128+quant: a whole quantized linear layer — per-token quantization of the
+ *       F32 input, then the GEMM with bias (int4: per channel, or groups of 128);</li>
+ *   <li>w8a8+quant+rot: the same with ViDiT-Q balancing and a randomized Hadamard rotation of 1152 = 36·32
+ *       fused into the quantization;</li>
+ *   <li>w8a8, w4a8: the GEMM alone;</li>
+ *   <li>quantize, quantize-rot128, quantize-rot1152: the quantizer alone, in GB/s of F32 input against the
+ *       copy bandwidth;</li>
+ *   <li>java:w8a8+quant: the pure Java fallback, for comparison.</li>
+ * </ul>
+ * Listed in META-INF/services/dev.viditq.core.bench.KernelBenchmark; run by {@code ./viditq bench kernels}.
+ */
+public final class IntKernelBenchmark implements KernelBenchmark {
+    public static final String VNNI_CEILING = "int8-vnni";
+
+    @Override
+    public String name() {
+        return "int8";
+    }
+
+    @Override
+    public List<BenchResult> run(BenchConfig config) {
+        boolean quick = config.quick();
+        int m = quick ? 9 : 1024, k = quick ? 144 : 1152;
+        int[] ns = quick ? new int[] {50} : new int[] {1152, 4608};
+        IntKernels kernels = IntKernelBackend.get();
+        List<BenchResult> out = new ArrayList<>();
+        for (int t : config.threads()) {
+            double c = config.ceiling(VNNI_CEILING, t, th -> measureVnni(th, quick));
+            if (c > 0) out.add(BenchResult.of("ceiling-int8-vnni", 0, 0, 0, t, c, "GOP/s", c));
+        }
+        MemorySegment x = BenchData.floats((long) m * k, 11);
+        QuantizedActivations qa = QuantizedActivations.allocate(m, k);
+        ActivationTransform rotation = balancedRotation(k, k);
+        for (int n : ns) {
+            SplittableRandom rnd = new SplittableRandom(n);
+            PackedInt8Weight w8 = int8(n, k, rnd);
+            PackedInt4Weight w4 = int4(n, k, 0, rnd), w4g = int4(n, k, 128, rnd);
+            MemorySegment bias = BenchData.floats(n, 12), y = Tensor.zeros(m, n).data();
+            for (int t : config.threads()) {
+                config.useThreads(t);
+                double ceiling = vnniCeiling(config, t);
+                out.add(gops(config, "w8a8+quant", m, n, k, t, ceiling, () -> {
+                    kernels.quantize(x, m, k, null, qa);
+                    kernels.gemmW8A8(qa, w8, bias, y);
+                }));
+                out.add(gops(config, "w8a8+quant+rot", m, n, k, t, ceiling, () -> {
+                    kernels.quantize(x, m, k, rotation, qa);
+                    kernels.gemmW8A8(qa, w8, bias, y);
+                }));
+                out.add(gops(config, "w4a8+quant", m, n, k, t, ceiling, () -> {
+                    kernels.quantize(x, m, k, null, qa);
+                    kernels.gemmW4A8(qa, w4, bias, y);
+                }));
+                out.add(gops(config, "w4a8-g128+quant", m, n, k, t, ceiling, () -> {
+                    kernels.quantize(x, m, k, null, qa);
+                    kernels.gemmW4A8(qa, w4g, bias, y);
+                }));
+                kernels.quantize(x, m, k, null, qa);
+                out.add(gops(config, "w8a8", m, n, k, t, ceiling, () -> kernels.gemmW8A8(qa, w8, bias, y)));
+                out.add(gops(config, "w4a8", m, n, k, t, ceiling, () -> kernels.gemmW4A8(qa, w4, bias, y)));
+            }
+        }
+        for (int t : config.threads()) {
+            config.useThreads(t);
+            double copy = Ceilings.copyBandwidth(config, t);
+            out.add(quantizer(config, "quantize", kernels, x, m, k, null, qa, t, copy));
+            if (k % 128 == 0) out.add(quantizer(config, "quantize-rot128", kernels, x, m, k, balancedRotation(k, 128), qa, t, copy));
+            out.add(quantizer(config, "quantize-rot" + k, kernels, x, m, k, rotation, qa, t, copy));
+        }
+        if (!(kernels instanceof JavaIntKernels)) {
+            IntKernels java = new JavaIntKernels();
+            int n = ns[0];
+            PackedInt8Weight w8 = int8(n, k, new SplittableRandom(n));
+            MemorySegment bias = BenchData.floats(n, 12), y = Tensor.zeros(m, n).data();
+            for (int t : config.threads()) {
+                config.useThreads(t);
+                out.add(gops(config, "java:w8a8+quant", m, n, k, t, vnniCeiling(config, t), () -> {
+                    java.quantize(x, m, k, null, qa);
+                    java.gemmW8A8(qa, w8, bias, y);
+                }));
+            }
+        }
+        return out;
+    }
+
+    private static BenchResult gops(BenchConfig config, String kernel, int m, int n, int k, int t, double ceiling, Runnable work) {
+        double seconds = config.seconds(work);
+        return BenchResult.of(kernel, m, n, k, t, 2.0 * m * n * k / seconds / 1e9, "GOP/s", ceiling);
+    }
+
+    private static BenchResult quantizer(BenchConfig config, String kernel, IntKernels kernels, MemorySegment x, int m,
+                                         int k, ActivationTransform transform, QuantizedActivations qa, int t, double copy) {
+        double seconds = config.seconds(() -> kernels.quantize(x, m, k, transform, qa));
+        return BenchResult.of(kernel, m, 0, k, t, (double) m * k * Float.BYTES / seconds / 1e9, "GB/s", copy);
+    }
+
+    /** Balancing vector and randomized Hadamard rotation with blocks of {@code block}. */
+    private static ActivationTransform balancedRotation(int k, int block) {
+        float[] smooth = new float[k];
+        SplittableRandom r = new SplittableRandom(5);
+        for (int i = 0; i < k; i++) smooth[i] = (float) (0.5 + r.nextDouble());
+        return ActivationTransform.of(k, smooth, HadamardRotation.randomized(k, block, 7));
+    }
+
+    private static PackedInt8Weight int8(int n, int k, SplittableRandom rnd) {
+        byte[] q = new byte[n * k];
+        for (int i = 0; i < q.length; i++) q[i] = (byte) rnd.nextInt(256);
+        float[] s = new float[n];
+        int[] z = new int[n];
+        for (int c = 0; c < n; c++) {
+            s[c] = (float) (0.001 + 0.01 * rnd.nextDouble());
+            z[c] = rnd.nextInt(256) - 128;
+        }
+        return PackedInt8Weight.pack(q, n, k, s, z);
+    }
+
+    private static PackedInt4Weight int4(int n, int k, int group, SplittableRandom rnd) {
+        byte[] q = new byte[n * k];
+        for (int i = 0; i < q.length; i++) q[i] = (byte) (rnd.nextInt(16) - 8);
+        int groups = PackedInt4Weight.groupCount(k, group);
+        float[] s = new float[n * groups];
+        for (int i = 0; i < s.length; i++) s[i] = (float) (0.01 + 0.1 * rnd.nextDouble());
+        return PackedInt4Weight.pack(q, n, k, group, s, null);
+    }
+
+    /**
+     * GOP/s of the register-only vpdpbusd loop on {@code threads} threads at once; without AVX-512 VNNI (or
+     * without the native library) the FP32 FMA ceiling, the best a kernel can do then.
+     */
+    public static double vnniCeiling(BenchConfig config, int threads) {
+        double vnni = config.ceiling(VNNI_CEILING, threads, t -> measureVnni(t, config.quick()));
+        return vnni > 0 ? vnni : Ceilings.fp32Fma(config, threads);
+    }
+
+    private static double measureVnni(int threads, boolean quick) {
+        try {
+            if (!NativeIntKernels.vnniPeak(1)) return 0;
+        } catch (IllegalStateException | NativeLibrary.Unavailable e) {
+            return 0;
+        }
+        long iters = quick ? 100_000 : 50_000_000;
+        double[] rounds = new double[quick ? 2 : 5];
+        for (int r = -1; r < rounds.length; r++) {
+            long t0 = System.nanoTime();
+            concurrently(threads, () -> NativeIntKernels.vnniPeak(iters));
+            double gops = (double) threads * iters * NativeIntKernels.VNNI_PEAK_OPS_PER_ITER / ((System.nanoTime() - t0) / 1e9) / 1e9;
+            if (r >= 0) rounds[r] = gops;
+        }
+        return BenchConfig.median(rounds);
+    }
+
+    private static void concurrently(int threads, Runnable body) {
+        CyclicBarrier start = new CyclicBarrier(threads);
+        List<Thread> started = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            started.add(Thread.ofPlatform().start(() -> {
+                try {
+                    start.await();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+                body.run();
+            }));
+        }
+        for (Thread th : started) {
+            try {
+                th.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+package dev.viditq.nn.models;
+
+import dev.viditq.core.io.TensorFile;
+import dev.viditq.core.tensor.Tensor;
+import dev.viditq.nn.layers.*;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Open-Sora v1.2 {@code STDiT3} (video, x [B, C, T, H, W]), from the v1.2 code and MODELS.md — no golden output
+ * exists, so only shapes, key loading and the shared layers are tested. Per depth index a spatial block
+ * ({@code spatial_blocks.i}, attention over the S patches of each frame) then a temporal block
+ * ({@code temporal_blocks.i}, attention over the T frames of each patch, RoPE after the per-head q/k RMSNorm); both
+ * are full PixArt-style blocks with cross-attention. No temporal PE; te = t_emb(t) + fps_emb(fps). The spatial
+ * positional embedding is scaled by sqrt(height·width) / input_sq_size of the first sample and uses
+ * base_size = round(sqrt(S)). Not supported: the image/video conditioning mask ({@code x_mask}).
+ */
+public final class STDiT3 extends BaseDenoiser {
+    private final PatchEmbed patchEmbed;
+    private final TextEmbedders embedders;
+    private final Tensor nullCaption;
+    private final List<AdaLnSingleBlock> spatialBlocks = new ArrayList<>();
+    private final List<AdaLnSingleBlock> temporalBlocks = new ArrayList<>();
+    private final FinalLayer finalLayer;
+    private final double inputSqSize;
+
+    private STDiT3(TensorFile file, ModelInfo info, Weights w, ModelConfig cfg) {
+        super(file, info);
+        int h = info.hidden(), p = info.patchSize(), heads = info.heads();
+        inputSqSize = cfg.getDouble("input_sq_size", 512);
+        boolean qkNorm = cfg.getBool("qk_norm", true);
+        int mlpHidden = (int) (h * cfg.getDouble("mlp_ratio", 4.0));
+        // RotaryEmbedding is a submodule whose frequencies are a (frozen) parameter: use them when stored
+        Tensor storedFreqs = w.takeOptional("rope.freqs", (h / heads) / 2);
+        Rope rope = storedFreqs != null ? new Rope(storedFreqs.toFloatArray()) : Rope.standard(h / heads);
+        patchEmbed = PatchEmbed.load3dFramewise(w, "x_embedder.proj", info.inChannels(), h, p);
+        embedders = new TextEmbedders(w, TextEmbedders.Keys.ORIGINAL, h, info.captionChannels(), false, true);
+        nullCaption = w.take("y_embedder.y_embedding", info.captionTokens(), info.captionChannels());
+        register(embedders.linears());
+        for (int i = 0; i < info.depth(); i++) {
+            AdaLnSingleBlock spatial = AdaLnSingleBlock.loadOpenSora3(w, "spatial_blocks." + i, h, heads, mlpHidden, qkNorm, null);
+            AdaLnSingleBlock temporal = AdaLnSingleBlock.loadOpenSora3(w, "temporal_blocks." + i, h, heads, mlpHidden, qkNorm, rope);
+            spatialBlocks.add(spatial);
+            temporalBlocks.add(temporal);
+            register(spatial.linears());
+            register(temporal.linears());
+        }
+        finalLayer = FinalLayer.loadTable(w, "final_layer.scale_shift_table", "final_layer.linear", h, p * p * info.outChannels());
+        register(finalLayer.linears());
+    }
+
+    static STDiT3 load(ModelConfig cfg, TensorFile file) {
+        int[] patch = cfg.has("patch_size") ? cfg.getIntList("patch_size") : new int[]{1, 2, 2};
+        if (patch.length != 3 || patch[0] != 1 || patch[1] != patch[2]) {
+            throw cfg.error("patch_size must be [1, p, p] (temporal patches are not supported), is " + java.util.Arrays.toString(patch));
+        }
+        int in = cfg.getInt("in_channels", 4);
+        boolean predSigma = cfg.getBool("pred_sigma", true);
+        int[] size = cfg.has("input_size") && cfg.node("input_size").isArray() && cfg.node("input_size").get(1).isNumber()
+                ? cfg.getIntList("input_size") : new int[]{0, 0, 0}; // the released config leaves sizes dynamic (null)
+        ModelInfo info = new ModelInfo("stdit3", "original", in, predSigma ? 2 * in : in, true, patch[1], size[1], size[0],
+                cfg.getInt("hidden_size", 1152), cfg.getInt("depth", 28), cfg.getInt("num_heads", 16), 0,
+                cfg.getInt("caption_channels", 4096), cfg.getInt("model_max_length", 300), false,
+                ModelInfo.Masking.DROP_MASKED, true);
+        Weights w = new Weights(file);
+        STDiT3 model = new STDiT3(file, info, w, cfg);
+        w.finish();
+        return model;
+    }
+
+    @Override
+    public Optional<Tensor> nullCaption() {
+        return Optional.of(nullCaption);
+    }
+
+    @Override
+    public Tensor forward(Tensor x, Tensor timesteps, Conditioning cond) {
+        Tensor xf = checkLatent(x);
+        PatchEmbed.Grid grid = patchEmbed.grid(xf);
+        int batch = grid.batch(), h = info().hidden(), frames = grid.frames(), perFrame = grid.tokensPerFrame();
+        Tensor tokens = patchEmbed.forward(xf);
+        Rows.addTableRows(tokens, SinCos.grid2dScaleFirst(h, grid.gh(), grid.gw(), Math.rint(Math.sqrt(perFrame)),
+                positionScale(cond)), h, r -> r % perFrame);
+
+        TextEmbedders.Time time = embedders.time(timesteps, cond, batch);
+        Tensor caption = embedders.caption(cond, batch);
+        CaptionMask mask = cond.captionMask() == null ? CaptionMask.none()
+                : CaptionMask.dropMasked(cond.captionMask(), caption.size(1));
+        Sequences spatial = Sequences.spatial(batch, frames, perFrame);
+        Sequences overTime = Sequences.temporal(batch, frames, perFrame);
+        for (int i = 0; i < spatialBlocks.size(); i++) {
+            spatialBlocks.get(i).forward(tokens, time.t6(), spatial, batch, caption, mask);
+            temporalBlocks.get(i).forward(tokens, time.t6(), overTime, batch, caption, mask);
+        }
+        Tensor out = finalLayer.forward(tokens, time.te());
+        return PatchEmbed.unpatchify(out, grid, info().patchSize(), info().outChannels(), true);
+    }
+
+    /** sqrt(height·width) of the first sample, in pixels, over input_sq_size. */
+    private double positionScale(Conditioning cond) {
+        Tensor hw = cond.imageHw();
+        if (hw == null || hw.numel() < 2) {
+            throw new IllegalArgumentException("Open-Sora 1.2 needs the video height and width in pixels (img_hw / height, width)");
+        }
+        return Math.sqrt((double) hw.getFloat(0) * hw.getFloat(1)) / inputSqSize;
+    }
+}
