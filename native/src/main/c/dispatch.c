@@ -54,11 +54,12 @@ VQ_EXPORT const char *viditq_impl_names(void) {
 #endif
 }
 
-VQ_EXPORT void viditq_quantize(const vq_impl *impl, const float *x, int64_t ldx, int32_t rows, int32_t k, const float *diag,
+/* 0, or -1 when the scratch buffer (k + hblock floats) cannot be allocated. */
+VQ_EXPORT int viditq_quantize(const vq_impl *impl, const float *x, int64_t ldx, int32_t rows, int32_t k, const float *diag,
                      int32_t hblock, int32_t hm, const float *hmat, float post, int8_t *q, int64_t ldq,
                      float *scales, int32_t *rowsums) {
     vq_quant_args a = {x, ldx, rows, k, diag, hblock, hm, hmat, post, q, ldq, scales, rowsums};
-    if (rows > 0) impl->quantize(&a);
+    return rows > 0 ? impl->quantize(&a) : 0;
 }
 
 /* out[r][g] = sum of q[r][i] over group g, i in [g * group, min((g + 1) * group, k)). */

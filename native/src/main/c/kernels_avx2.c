@@ -1,6 +1,7 @@
 /*
- * AVX2 implementation, for x86-64 CPUs without AVX-512 VNNI. Every function here is compiled with the target
- * of VQ_TARGET_AVX2 (through the pragma below). The quantizer is the portable code compiled for AVX2 (gcc
+ * AVX2 implementation, for x86-64 CPUs without AVX-512 VNNI. Every function here is compiled for the target
+ * "avx2,fma,bmi2" (the pragma below gives each function that target attribute) and runs only after dispatch.c
+ * has checked the CPU flags. The quantizer is the portable code compiled for AVX2 (gcc
  * vectorizes its loops); the GEMMs are hand-written.
  *
  * Without vpdpbusd, 4 weights (u8, zero-extended to s16) of one column are multiplied with 4 activations
@@ -26,8 +27,8 @@ static inline int32_t load_i32(const void *p) {
     return v;
 }
 
-static void quantize_avx2(const vq_quant_args *a) {
-    vq_quantize_portable_body(a);
+static int quantize_avx2(const vq_quant_args *a) {
+    return vq_quantize_portable_body(a);
 }
 
 static void group_sums_avx2(const int8_t *q, int64_t ldq, int rows, int k, int group, int groups, int32_t *out) {

@@ -1,7 +1,8 @@
 /*
- * AVX-512 VNNI implementation. Every function in this file is compiled with the target of VQ_TARGET_AVX512
- * (the pragma below applies that target attribute to each function, including the inline helpers of
- * quant_common.h), and runs only after dispatch.c has checked the CPU flags.
+ * AVX-512 VNNI implementation. Every function in this file is compiled for the target
+ * "avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma,bmi2" (the pragma below gives each function, including
+ * the inline helpers of quant_common.h, that target attribute) and runs only after dispatch.c has checked the
+ * CPU flags.
  *
  * GEMM: register tiles of 8 rows x 48 columns (24 zmm int32 accumulators). One k-step loads the panel's
  * 3 weight vectors (u8) and broadcasts 4 activation bytes (s8) per row; vpdpbusd multiplies and adds 4 products
@@ -164,14 +165,16 @@ static void quantize_row_avx512(const float *y, int k, float post, int8_t *q, in
     *rowsum = _mm512_reduce_add_epi32(sum);
 }
 
-static void quantize_avx512(const vq_quant_args *a) {
+static int quantize_avx512(const vq_quant_args *a) {
     float *scratch = vq_scratch(a);
+    if (!scratch) return -1;
     float *row = scratch, *tmp = scratch + a->k;
     for (int r = 0; r < a->rows; r++) {
         const float *y = transform_row_avx512(a, a->x + r * a->ldx, row, tmp);
         quantize_row_avx512(y, a->k, a->post, a->q + r * a->ldq, a->ldq, a->scales + r, a->rowsums + r);
     }
     free(scratch);
+    return 0;
 }
 
 static void group_sums_avx512(const int8_t *q, int64_t ldq, int rows, int k, int group, int groups, int32_t *out) {

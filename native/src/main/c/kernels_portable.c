@@ -1,8 +1,8 @@
 /* The portable implementation: plain C for any x86-64 (or other) CPU, and the reference for the fast ones. */
 #include "quant_common.h"
 
-static void quantize_portable(const vq_quant_args *a) {
-    vq_quantize_portable_body(a);
+static int quantize_portable(const vq_quant_args *a) {
+    return vq_quantize_portable_body(a);
 }
 
 static void gemm_w8a8_portable(const vq_gemm_args *a) {

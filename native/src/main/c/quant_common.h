@@ -105,14 +105,16 @@ static inline float *vq_scratch(const vq_quant_args *a) {
     return (float *)aligned_alloc(64, bytes);
 }
 
-static inline void vq_quantize_portable_body(const vq_quant_args *a) {
+static inline int vq_quantize_portable_body(const vq_quant_args *a) {
     float *scratch = vq_scratch(a);
+    if (!scratch) return -1;
     float *row = scratch, *tmp = scratch + a->k;
     for (int r = 0; r < a->rows; r++) {
         const float *y = vq_transform_row(a, a->x + r * a->ldx, row, tmp);
         vq_quantize_row_portable(y, a->k, a->post, a->q + r * a->ldq, a->ldq, a->scales + r, a->rowsums + r);
     }
     free(scratch);
+    return 0;
 }
 
 /* Sums of q per group of k, the zero-point term of grouped int4 weights. */

@@ -30,7 +30,7 @@
 #include <stdint.h>
 #include <stddef.h>
 
-#define VQ_ABI_VERSION 1
+#define VQ_ABI_VERSION 2   /* NativeLibrary.ABI_VERSION must match */
 #define VQ_NR 48                       /* output columns per weight panel */
 #define VQ_STEP_BYTES (VQ_NR * 4)      /* bytes per k-step of one panel */
 #define VQ_MC 64                       /* rows per block: keeps a block of activations in L2 */
@@ -70,7 +70,7 @@ typedef struct {
 
 typedef struct {
     const char *name;
-    void (*quantize)(const vq_quant_args *a);
+    int (*quantize)(const vq_quant_args *a);   /* 0, or -1 when scratch memory is unavailable */
     void (*gemm_w8a8)(const vq_gemm_args *a);
     void (*gemm_w4a8)(const vq_gemm_args *a);
     void (*group_sums)(const int8_t *q, int64_t ldq, int rows, int k, int group, int groups, int32_t *out);
@@ -83,8 +83,11 @@ extern const vq_impl vq_impl_avx512vnni;
 /* The functions Java binds; everything else is hidden (build.sh compiles with -fvisibility=hidden). */
 #define VQ_EXPORT __attribute__((visibility("default")))
 
-/* Target attribute strings: every function with intrinsics of one ISA carries exactly one of these. */
-#define VQ_TARGET_AVX2 __attribute__((target("avx2,fma,bmi2")))
-#define VQ_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma,bmi2")))
+/*
+ * Per-ISA code: kernels_avx512.c and kernels_avx2.c open with "#pragma GCC target(...)", which gives every
+ * function defined after it (their own and the inline helpers of quant_common.h) that target attribute, as
+ * __attribute__((target(...))) on each would. The library is built for baseline x86-64 (never -march=native)
+ * and dispatch.c picks an implementation at run time with __builtin_cpu_supports.
+ */
 
 #endif

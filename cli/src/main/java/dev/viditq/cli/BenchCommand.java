@@ -16,8 +16,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-@Command(name = "bench", description = "Benchmarks. See the subcommands.",
-        subcommands = {BenchCommand.KernelsCommand.class})
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks. See the subcommands.",
+        subcommands = {BenchCommand.KernelsCommand.class, BenchE2eCommand.class})
 final class BenchCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -27,23 +27,23 @@ final class BenchCommand implements Runnable {
         spec.commandLine().usage(System.err);
     }
 
-    @Command(name = "kernels", description = {
-            "Throughput of each kernel next to the machine's ceiling for that kind of work (FP32 FMA GFLOP/s from a",
-            "register-only loop, copy GB/s), measured in the same run: value, ceiling, ratio; median of several",
-            "repetitions after a warm-up.",
-            "Example: ./viditq bench kernels --threads 1,2 --json"})
+    @Command(name = "kernels", mixinStandardHelpOptions = true, description = "Throughput of each kernel next to the"
+            + " machine's ceiling for that kind of work, both measured in this run: FP32 FMA GFLOP/s of a register-only"
+            + " loop for compute kernels, copy GB/s for memory-bound ones. Prints value, ceiling and ratio; values are"
+            + " medians after a warm-up, ceilings the best of several rounds. Takes a few minutes; the machine should"
+            + " be otherwise idle.%nExample: ./viditq bench kernels --threads 1,2 --json")
     static final class KernelsCommand implements Callable<Integer> {
         @Option(names = "--json", description = "Print one JSON object {\"results\": [...]} on stdout; the table goes to stderr.")
         boolean json;
 
-        @Option(names = "--threads", split = ",", paramLabel = "N[,N...]",
+        @Option(names = "--threads", split = ",", paramLabel = "N",
                 description = "Thread counts to measure (default: 1 and all processors).")
         List<Integer> threads;
 
         @Option(names = "--quick", description = "Small shapes, few repetitions: a smoke run, figures not meaningful.")
         boolean quick;
 
-        @Option(names = "--only", split = ",", paramLabel = "NAME[,NAME...]",
+        @Option(names = "--only", split = ",", paramLabel = "NAME",
                 description = "Run only these benchmarks (ceilings, gemm, attention, conv2d, elementwise, ...).")
         List<String> only = new ArrayList<>();
 

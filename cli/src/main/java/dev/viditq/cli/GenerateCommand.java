@@ -35,7 +35,7 @@ import java.util.function.Consumer;
                 + "iddpm 100 steps cfg 7; Latte: DDIM 50 steps cfg 7.5).",
         "Several prompts (--prompts, or several rows of --caption-embeddings, or several --class-label) each run alone "
                 + "with seed + index, written to OUT with -0, -1, ... before the extension.",
-        "The same seed gives the same bytes on any thread count.",
+        "The noise comes only from --seed (SplitMix64 + Box-Muller), independent of the thread count.",
         "Examples:",
         "  ./viditq generate --model models/pixart-alpha-256 --prompt \"a red fox in snow\" --seed 1 --out fox.png",
         "  ./viditq generate --model models/dit-xl-256 --class-label 207 --steps 50 --out dog.png",
@@ -93,7 +93,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "Output file: .png, .gif or .mp4.")
     Path out;
 
-    @Option(names = "--json", description = "Print {outputs, settings, seconds} on stdout.")
+    @Option(names = "--json", description = "Print {outputs: [{file, seed}], settings (of the first output), seconds} on stdout.")
     boolean json;
 
     @Override
@@ -119,7 +119,7 @@ final class GenerateCommand implements Callable<Integer> {
                 Path file = outputPath(i, requests.size());
                 List<BufferedImage> frames = video ? Frames.video(g.pixels(), 0) : List.of(Frames.image(g.pixels(), 0));
                 MediaWriter.write(file, frames, fps);
-                outputs.add(file.toString());
+                outputs.addObject().put("file", file.toString()).put("seed", settings.seed());
                 if (!json) System.err.println("wrote " + file);
             }
         }

@@ -20,6 +20,8 @@ import picocli.CommandLine.Option;
                 BenchCommand.class,
                 ShapesCommand.class,
                 GenerateCommand.class,
+                CalibrateCommand.class,
+                QuantizeCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {

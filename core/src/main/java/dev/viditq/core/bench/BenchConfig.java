@@ -2,6 +2,7 @@ package dev.viditq.core.bench;
 
 import dev.viditq.core.parallel.Parallel;
 
+import java.lang.management.ManagementFactory;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -46,21 +47,13 @@ public final class BenchConfig {
     }
 
     /**
-     * Median wall time of one call of {@code work}, in seconds. Warms up first (until at least three calls and
-     * half a second, so C2 has compiled the kernel), then times {@link #repetitions()} samples; calls shorter than
-     * a few milliseconds are batched so each sample is long enough for the clock.
+     * Median wall time of one call of {@code work}, in seconds. Warms up first (see {@link #warmUp}), then times
+     * {@link #repetitions()} samples; calls shorter than a few milliseconds are batched so each sample is long
+     * enough for the clock.
      */
     public double seconds(Runnable work) {
-        double warmupSeconds = quick ? 0 : 0.5, minSample = quick ? 0 : 0.02;
-        long start = System.nanoTime();
-        int calls = 0;
-        double oneCall;
-        do {
-            long t0 = System.nanoTime();
-            work.run();
-            oneCall = (System.nanoTime() - t0) / 1e9;
-            calls++;
-        } while (calls < (quick ? 1 : 3) || (System.nanoTime() - start) / 1e9 < warmupSeconds);
+        double oneCall = warmUp(work);
+        double minSample = quick ? 0 : 0.02;
         int batch = (int) Math.max(1, Math.min(1_000_000, Math.ceil(minSample / Math.max(oneCall, 1e-9))));
         double[] samples = new double[repetitions()];
         for (int i = 0; i < samples.length; i++) {
@@ -69,6 +62,41 @@ public final class BenchConfig {
             samples[i] = (System.nanoTime() - t0) / 1e9 / batch;
         }
         return median(samples);
+    }
+
+    /**
+     * Calls {@code work} until the JIT has finished with it: at least three calls and half a second, and then
+     * until two calls in a row ran without any compilation happening in the JVM (at most {@link #MAX_WARMUP_S}).
+     * A fixed warm-up is not enough for Vector API code: until C2 has compiled a kernel it runs interpreted or
+     * in C1 code hundreds of times slower, and on a busy machine C2 can take seconds to get to it.
+     * Returns the duration of the last call.
+     */
+    public double warmUp(Runnable work) {
+        double minSeconds = quick ? 0 : 0.5;
+        int minCalls = quick ? 1 : 3;
+        long start = System.nanoTime();
+        int calls = 0, quietCalls = 0;
+        double last;
+        do {
+            long compiledBefore = compilationMillis();
+            long t0 = System.nanoTime();
+            work.run();
+            last = (System.nanoTime() - t0) / 1e9;
+            calls++;
+            quietCalls = compilationMillis() == compiledBefore ? quietCalls + 1 : 0;
+            double elapsed = (System.nanoTime() - start) / 1e9;
+            if (quick || elapsed > MAX_WARMUP_S) break;
+            if (calls >= minCalls && elapsed >= minSeconds && quietCalls >= 2) break;
+        } while (true);
+        return last;
+    }
+
+    /** Longest warm-up of one measurement, in seconds. */
+    public static final double MAX_WARMUP_S = 30;
+
+    private static long compilationMillis() {
+        var jit = ManagementFactory.getCompilationMXBean();
+        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
     }
 
     /**

@@ -20,7 +20,7 @@ import java.util.function.Function;
  * <p><b>Which dict is the state dict.</b> Training checkpoints wrap the weights, e.g.
  * {@code {"model": ..., "ema": ..., "opt": ..., "steps": 100}}. With no entry requested, the reader looks at the
  * top-level dict for the keys of {@link #AUTO_ENTRIES}, in that order, and descends into the first whose value
- * is a dict, repeating while one is found: EMA weights win over raw model weights because they are the ones
+ * is a non-empty dict, repeating while one is found: EMA weights win over raw model weights because they are the ones
  * published models sample with. The choice is reported by {@link #entry()} and the keys left out by
  * {@link #ignored()}. An explicit entry ({@code "model"}, {@code "state_dict/ema"}, or {@code ""} for the top level)
  * overrides this. Nested dicts inside the chosen one are flattened with dots; values that are not tensors are
@@ -119,7 +119,7 @@ public final class PthFile implements TensorFile {
 
     private static String firstWrapperKey(Map<?, ?> dict) {
         for (String key : AUTO_ENTRIES) {
-            if (dict.get(key) instanceof Map<?, ?>) return key;
+            if (dict.get(key) instanceof Map<?, ?> m && !m.isEmpty()) return key;
         }
         return null;
     }

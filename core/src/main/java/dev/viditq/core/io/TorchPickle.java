@@ -73,6 +73,10 @@ final class TorchPickle implements Unpickler.Resolver {
     private static final Set<String> TORCH_DTYPES = Set.of("float64", "float32", "float16", "bfloat16", "int64",
             "int32", "int16", "int8", "uint8", "bool", "double", "float", "half", "long", "int", "short");
 
+    /** torch dtypes without a storage class of their own (saved through _rebuild_tensor_v3) that we cannot hold. */
+    private static final java.util.regex.Pattern UNSUPPORTED_DTYPE =
+            java.util.regex.Pattern.compile("float8_\\w+|uint(16|32|64)|complex\\d*|c(float|double)|q(u?int\\w+)");
+
     private final Path file;
     private final Map<String, StorageType> storageTypes = new HashMap<>();
 
@@ -94,6 +98,9 @@ final class TorchPickle implements Unpickler.Resolver {
             return new StorageType(qualified, STORAGES.get(name));
         }
         if (module.equals("torch") && TORCH_DTYPES.contains(name)) return new Opaque(qualified);
+        if (module.equals("torch") && UNSUPPORTED_DTYPE.matcher(name).matches()) {
+            throw new CheckpointException(file, "holds tensors of dtype " + qualified + ", which is not supported");
+        }
         throw new CheckpointException(file, "pickle global '" + qualified + "' is not allowed: only state dicts of"
                 + " tensors can be read, and nothing in a checkpoint is ever executed"
                 + (module.equals("__main__") ? " (the file pickles a whole Python object; save model.state_dict())" : ""));

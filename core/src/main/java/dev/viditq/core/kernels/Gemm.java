@@ -33,13 +33,18 @@ final class Gemm {
     private Gemm() {}
 
     static void gemm(MemorySegment x, int m, int k, Tensor w, MemorySegment bias, MemorySegment out) {
+        gemm(x, m, k, w, bias, out, X_BLOCK_FLOATS);
+    }
+
+    /** As above with x copied in blocks of at most {@code blockFloats} (tests use small blocks). */
+    static void gemm(MemorySegment x, int m, int k, Tensor w, MemorySegment bias, MemorySegment out, int blockFloats) {
         int n = check(x, m, k, w, bias, out);
         if (m == 0 || n == 0) return;
         if (m < MR) {
             SmallGemm.gemm(x, m, k, w, bias, out);
             return;
         }
-        int blockRows = Math.max(MR, X_BLOCK_FLOATS / Math.max(1, k) / MR * MR);
+        int blockRows = Math.max(MR, blockFloats / Math.max(1, k) / MR * MR);
         for (int row0 = 0; row0 < m; row0 += blockRows) {
             int rows = Math.min(blockRows, m - row0);
             int padded = roundUp(rows, MR);

@@ -25,6 +25,11 @@ public final class JavaKernels implements Kernels {
     /** Elements per task: 64 KiB of floats, far above the cost of handing out a task. */
     private static final int CHUNK = 16384;
 
+    static {
+        JitDirectives.c2Only(JavaKernels.class, MicroKernel.class, Gemm.class, SmallGemm.class, WeightRows.class,
+                FlashAttention.class, Conv2d.class, VectorMath.class, Transpose16.class);
+    }
+
     /**
      * Null when this JVM can run these kernels, else why not (the caller falls back to {@link ScalarKernels}
      * and says so). Needs a preferred vector of at least 4 floats: below that the Vector API runs as slow Java.

@@ -84,15 +84,21 @@ final class WeightRows {
     /**
      * Packs the transposed block w[j0 .. j0+nr, p0 .. p0+kc] as {@code panel[p·NR + c] = w[j0 + c, p0 + p]};
      * columns nr .. NR are zero. The rows are first widened side by side into {@code rows} (NR·kc floats, fast
-     * vector copies), then each panel row is gathered from them, one vector of L columns at a time: a vector
-     * gather costs about a cycle per element, a scalar transpose several (strided stores).
+     * vector copies), then transposed 16×16 blocks at a time in registers ({@link Transpose16}, AVX-512); the
+     * rest (a k tail, or other vector sizes) is gathered one panel row at a time.
      */
     static void packPanel(Tensor w, int j0, int nr, int p0, int kc, float[] panel, float[] rows) {
         int k = w.size(1), stride = MicroKernel.NR;
         for (int c = 0; c < nr; c++) widen(w, (long) (j0 + c) * k + p0, kc, rows, c * kc);
         if (nr < stride) java.util.Arrays.fill(rows, nr * kc, stride * kc, 0f);
+        int p = 0;
+        if (L == 16) {
+            for (; p + 16 <= kc; p += 16) {
+                for (int c = 0; c < stride; c += 16) Transpose16.block(rows, c * kc + p, kc, panel, p * stride + c, stride);
+            }
+        }
         int[] columnStarts = columnStarts(kc);
-        for (int p = 0; p < kc; p++) {
+        for (; p < kc; p++) {
             for (int c = 0; c < stride; c += L) {
                 FloatVector.fromArray(F, rows, c * kc + p, columnStarts, 0).intoArray(panel, p * stride + c);
             }

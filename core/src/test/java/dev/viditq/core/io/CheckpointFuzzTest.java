@@ -30,7 +30,7 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class CheckpointFuzzTest {
     /** Inputs per file: few by default to keep the suite fast; a long campaign: -Dviditq.fuzzRounds=20000. */
-    private static final int ROUNDS = Integer.getInteger("viditq.fuzzRounds", 150);
+    private static final int ROUNDS = Integer.getInteger("viditq.fuzzRounds", 100);
 
     @TempDir
     Path dir;
@@ -47,7 +47,7 @@ class CheckpointFuzzTest {
 
     @Test
     void corruptedTorchZipsLoadOrFailCleanly() throws IOException {
-        for (String name : List.of("dtypes.pth", "nested_ema.pth", "protocol4.pth")) {
+        for (String name : List.of("dtypes.pth", "protocol4.pth")) {
             byte[] original = Files.readAllBytes(PthFileTest.fixture(name));
             Map<String, byte[]> entries = unzip(PthFileTest.fixture(name));
             fuzz(name, original, PthFile::open, List.of(

@@ -85,6 +85,8 @@ class UnpicklerTest {
         assertMalformedGlobal("80048c086275696c74696e73948c046576616c94932e", "pickle global 'builtins.eval' is not allowed");
         // GLOBAL '__main__\nNet\n'
         assertMalformedGlobal("8002635f5f6d61696e5f5f0a4e65740a2e", "save model.state_dict()");
+        // GLOBAL 'torch\nfloat8_e4m3fn\n': a dtype we cannot hold is named as such
+        assertMalformedGlobal("800263746f7263680a666c6f6174385f65346d33666e0a2e", "dtype torch.float8_e4m3fn, which is not supported");
     }
 
     void assertMalformedGlobal(String hex, String fragment) {

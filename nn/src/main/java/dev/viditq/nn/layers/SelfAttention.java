@@ -9,7 +9,8 @@ import java.util.List;
 /**
  * Multi-head self-attention, scale headDim^-0.5, no mask. Projections either fused (the original repos'
  * {@code qkv} [3H, H], rows [Q | K | V], heads contiguous) or split (diffusers' {@code to_q/to_k/to_v}); then the
- * output projection ({@code proj} / {@code to_out.0}). The fused buffer is read in place, never split.
+ * output projection ({@code proj} / {@code to_out.0}). The fused buffer is read in place through row strides,
+ * except where the kernel needs dense q/k/v rows (temporal attention, q/k normalisation), when it is copied out.
  * Open-Sora 1.2 options: per-head RMSNorm of q and k ({@code q_norm}, {@code k_norm}, weight [headDim]), then RoPE
  * over each sequence's positions.
  */

@@ -8,12 +8,15 @@ import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 
 /** What every family shares: the open checkpoint, the info, the named linears and the checks of x. */
 abstract class BaseDenoiser implements Denoiser {
     private final TensorFile file;
     private final ModelInfo info;
     private final Map<String, Linear> linears = new LinkedHashMap<>();
+    private final Map<String, float[]> tables = new ConcurrentHashMap<>();
 
     BaseDenoiser(TensorFile file, ModelInfo info) {
         this.file = file;
@@ -48,6 +51,14 @@ abstract class BaseDenoiser implements Denoiser {
             throw new IllegalArgumentException(info.family() + " takes " + info.inChannels() + " latent channels, x is " + x);
         }
         return x.toF32();
+    }
+
+    /**
+     * A fixed table (positional embedding) computed once per key: a sampling loop calls forward with the same
+     * sizes at every step.
+     */
+    final float[] table(String key, Supplier<float[]> compute) {
+        return tables.computeIfAbsent(key, k -> compute.get());
     }
 
     @Override

@@ -37,8 +37,8 @@ public final class DiT extends BaseDenoiser {
             AdaLnSingleBlock block = AdaLnSingleBlock.loadDiT(w, "blocks." + i, h, info.heads(), mlpHidden);
             blockAdaLn.add(adaLn);
             blocks.add(block);
-            register(block.linears());
             register(List.of(adaLn));
+            register(block.linears());
         }
         finalLayer = FinalLayer.loadAdaLnZero(w, "final_layer", h, p * p * info.outChannels());
         register(finalLayer.linears());
@@ -63,7 +63,7 @@ public final class DiT extends BaseDenoiser {
         PatchEmbed.Grid grid = patchEmbed.grid(xf);
         int batch = grid.batch(), h = info().hidden();
         Tensor tokens = patchEmbed.forward(xf);
-        Rows.addTableRows(tokens, SinCos.grid2d(h, grid.gh(), grid.gw(), Double.NaN, 1.0), h,
+        Rows.addTableRows(tokens, table("pos " + grid.gh() + "x" + grid.gw(), () -> SinCos.grid2d(h, grid.gh(), grid.gw(), Double.NaN, 1.0)), h,
                 r -> r % grid.tokensPerFrame());
 
         Tensor c = tEmbedder.embed(Inputs.timesteps(timesteps, batch));

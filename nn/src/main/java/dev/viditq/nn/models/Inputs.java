@@ -2,8 +2,6 @@ package dev.viditq.nn.models;
 
 import dev.viditq.core.tensor.Tensor;
 
-import java.util.Arrays;
-
 /** Validation and normalisation of the non-latent inputs, shared by the families; errors name the input. */
 final class Inputs {
     private Inputs() {}
@@ -65,9 +63,5 @@ final class Inputs {
             for (int j = 0; j < d; j++) out[b * d + j] = s.getFloat((long) (b % rows) * d + j);
         }
         return out;
-    }
-
-    static String shape(Tensor t) {
-        return Arrays.toString(t.shape());
     }
 }

@@ -74,7 +74,7 @@ public final class Latte extends BaseDenoiser {
         PatchEmbed.Grid grid = patchEmbed.grid(xf);
         int batch = grid.batch(), h = info().hidden(), frames = grid.frames(), perFrame = grid.tokensPerFrame();
         Tensor tokens = patchEmbed.forward(xf);
-        Rows.addTableRows(tokens, SinCos.grid2d(h, grid.gh(), grid.gw(), baseSize, interpolationScale), h, r -> r % perFrame);
+        Rows.addTableRows(tokens, table("pos " + grid.gh() + "x" + grid.gw(), () -> SinCos.grid2d(h, grid.gh(), grid.gw(), baseSize, interpolationScale)), h, r -> r % perFrame);
 
         TextEmbedders.Time time = embedders.time(timesteps, cond, batch);
         Tensor caption = embedders.caption(cond, batch);
@@ -83,7 +83,7 @@ public final class Latte extends BaseDenoiser {
         for (int i = 0; i < spatialBlocks.size(); i++) {
             spatialBlocks.get(i).forward(tokens, time.t6(), spatial, batch, caption, CaptionMask.none());
             if (i == 0 && frames > 1) {
-                Rows.addTableRows(tokens, SinCos.line1d(h, frames, 1.0), h, r -> (r / perFrame) % frames);
+                Rows.addTableRows(tokens, table("time " + frames, () -> SinCos.line1d(h, frames, 1.0)), h, r -> (r / perFrame) % frames);
             }
             temporalBlocks.get(i).forward(tokens, time.t6(), overTime, batch, null, CaptionMask.none());
         }

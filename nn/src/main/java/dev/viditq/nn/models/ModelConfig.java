@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Iterator;
 
 /**
  * A model's config.json (a diffusers config as saved, or the constructor arguments of an original model) with typed
@@ -31,15 +30,6 @@ public final class ModelConfig {
             return new ModelConfig(file, JSON.readTree(file.toFile()));
         } catch (IOException e) {
             throw new ModelConfigException(file, "is not valid JSON: " + e.getMessage());
-        }
-    }
-
-    /** An in-memory config (tests). */
-    public static ModelConfig parse(String json) {
-        try {
-            return new ModelConfig(Path.of("<config>"), JSON.readTree(json));
-        } catch (IOException e) {
-            throw new ModelConfigException(Path.of("<config>"), "is not valid JSON: " + e.getMessage());
         }
     }
 
@@ -97,10 +87,6 @@ public final class ModelConfig {
     /** The raw node (nested objects such as kv_compress_config), or null. */
     public JsonNode node(String key) {
         return has(key) ? root.get(key) : null;
-    }
-
-    public Iterator<String> keys() {
-        return root.fieldNames();
     }
 
     /** An error about this config, naming its file. */

@@ -44,6 +44,9 @@ public final class ModelLoader {
         if (!Files.isDirectory(modelDir)) {
             throw new IllegalArgumentException(modelDir + ": not a model folder (expected a directory with config.json and a checkpoint)");
         }
+        if (!Files.exists(modelDir.resolve("config.json")) && Files.isDirectory(modelDir.resolve("transformer"))) {
+            throw new IllegalArgumentException(modelDir + ": has no config.json (a diffusers pipeline? point at its transformer/ folder)");
+        }
         return load(modelDir.resolve("config.json"), Checkpoints.findIn(modelDir));
     }
 
@@ -52,7 +55,12 @@ public final class ModelLoader {
         ModelConfig cfg = ModelConfig.read(configFile);
         TensorFile file = Checkpoints.open(checkpoint);
         try {
-            return build(cfg, file);
+            // a quantized checkpoint (quant module) loads through here too; see CheckpointAdapter
+            CheckpointAdapter adapter = CheckpointAdapter.find(file);
+            if (adapter == null) return build(cfg, file);
+            Denoiser model = build(cfg, adapter.modelView(file));
+            adapter.install(model, file); // on failure the catch below releases the file the model holds
+            return model;
         } catch (RuntimeException e) {
             file.close();
             throw e;

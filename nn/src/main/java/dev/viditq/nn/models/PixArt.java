@@ -86,7 +86,7 @@ public final class PixArt extends BaseDenoiser {
         PatchEmbed.Grid grid = patchEmbed.grid(xf);
         int batch = grid.batch(), h = info().hidden();
         Tensor tokens = patchEmbed.forward(xf);
-        Rows.addTableRows(tokens, SinCos.grid2d(h, grid.gh(), grid.gw(), baseSize, peScale), h,
+        Rows.addTableRows(tokens, table("pos " + grid.gh() + "x" + grid.gw(), () -> SinCos.grid2d(h, grid.gh(), grid.gw(), baseSize, peScale)), h,
                 r -> r % grid.tokensPerFrame());
 
         TextEmbedders.Time time = embedders.time(timesteps, cond, batch);

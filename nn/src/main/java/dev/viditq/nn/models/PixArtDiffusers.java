@@ -81,7 +81,7 @@ public final class PixArtDiffusers extends BaseDenoiser {
         PatchEmbed.Grid grid = patchEmbed.grid(xf);
         int batch = grid.batch(), h = info().hidden();
         Tensor tokens = patchEmbed.forward(xf);
-        Rows.addTableRows(tokens, SinCos.grid2d(h, grid.gh(), grid.gw(), baseSize, interpolationScale), h,
+        Rows.addTableRows(tokens, table("pos " + grid.gh() + "x" + grid.gw(), () -> SinCos.grid2d(h, grid.gh(), grid.gw(), baseSize, interpolationScale)), h,
                 r -> r % grid.tokensPerFrame());
 
         TextEmbedders.Time time = embedders.time(timesteps, cond, batch);

@@ -85,8 +85,8 @@ public final class STDiT extends BaseDenoiser {
         PatchEmbed.Grid grid = patchEmbed.grid(xf);
         int batch = grid.batch(), h = info().hidden(), frames = grid.frames(), perFrame = grid.tokensPerFrame();
         Tensor tokens = patchEmbed.forward(xf);
-        Rows.addTableRows(tokens, SinCos.grid2d(h, grid.gh(), grid.gw(), Double.NaN, spaceScale), h, r -> r % perFrame);
-        float[] temporalPe = SinCos.line1d(h, frames, timeScale);
+        Rows.addTableRows(tokens, table("pos " + grid.gh() + "x" + grid.gw(), () -> SinCos.grid2d(h, grid.gh(), grid.gw(), Double.NaN, spaceScale)), h, r -> r % perFrame);
+        float[] temporalPe = table("time " + frames, () -> SinCos.line1d(h, frames, timeScale));
 
         TextEmbedders.Time time = embedders.time(timesteps, cond, batch);
         Tensor caption = embedders.caption(cond, batch);

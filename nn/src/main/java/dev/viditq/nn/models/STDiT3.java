@@ -81,8 +81,10 @@ public final class STDiT3 extends BaseDenoiser {
         PatchEmbed.Grid grid = patchEmbed.grid(xf);
         int batch = grid.batch(), h = info().hidden(), frames = grid.frames(), perFrame = grid.tokensPerFrame();
         Tensor tokens = patchEmbed.forward(xf);
-        Rows.addTableRows(tokens, SinCos.grid2dScaleFirst(h, grid.gh(), grid.gw(), Math.rint(Math.sqrt(perFrame)),
-                positionScale(cond)), h, r -> r % perFrame);
+        double scale = positionScale(cond);
+        float[] pos = table("pos " + grid.gh() + "x" + grid.gw() + " scale " + scale,
+                () -> SinCos.grid2dScaleFirst(h, grid.gh(), grid.gw(), Math.rint(Math.sqrt(perFrame)), scale));
+        Rows.addTableRows(tokens, pos, h, r -> r % perFrame);
 
         TextEmbedders.Time time = embedders.time(timesteps, cond, batch);
         Tensor caption = embedders.caption(cond, batch);

@@ -21,6 +21,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 
@@ -41,6 +42,8 @@ import java.util.List;
 public final class GenerationPipeline implements AutoCloseable {
     /** Caption length when neither the model nor its null caption states one (PixArt-α, Latte, Open-Sora 1.0). */
     private static final int DEFAULT_CAPTION_TOKENS = 120;
+    /** The frame rate Open-Sora 1.2 conditions on by default (its inference configs' fps = 24). */
+    private static final float OPEN_SORA_FPS = 24f;
 
     /** The family's own settings, used where a request leaves a field null. */
     public record Defaults(String sampler, int steps, double cfgScale, int height, int width, int frames, int captionTokens) {}
@@ -176,16 +179,40 @@ public final class GenerationPipeline implements AutoCloseable {
         if (!Double.isFinite(cfg)) throw new IllegalArgumentException("cfg scale must be a finite number, got " + cfg);
         int height = req.height() != null ? req.height() : d.height();
         int width = req.width() != null ? req.width() : d.width();
+        if (height == 0 || width == 0) {
+            throw new IllegalArgumentException("the model's config leaves its sample size open: give the size (--size HxW)");
+        }
         int multiple = pixelsPerLatent() * info.patchSize();
         if (height < multiple || width < multiple || height % multiple != 0 || width % multiple != 0) {
             throw new IllegalArgumentException("size " + height + "x" + width + " does not fit this model: height and width must be "
                     + "positive multiples of " + multiple + " (" + (vae == null ? "" : "VAE factor " + pixelsPerLatent() + " × ")
                     + "patch size " + info.patchSize() + ")");
         }
+        checkConditioningKind(req);
         int frames = req.frames() != null ? req.frames() : d.frames();
         if (!info.video() && frames != 1) throw new IllegalArgumentException("this is an image model: frames must be 1, got " + frames);
+        if (frames == 0 && req.frames() == null) {
+            throw new IllegalArgumentException("the model's config leaves its frame count open: give the frames (--frames N)");
+        }
         if (frames < 1) throw new IllegalArgumentException("frames must be at least 1, got " + frames);
-        return new Settings(sampler, steps, cfg, req.seed(), height, width, frames, CfgConvention.of(info, sampler));
+        Settings settings = new Settings(sampler, steps, cfg, req.seed(), height, width, frames, CfgConvention.of(info, sampler));
+        sampler(settings); // a sampler the model cannot drive, or a bad scheduler config, fails here, before any work
+        return settings;
+    }
+
+    /** Class labels for class-conditional models, text or caption embeddings for the others; prompts need a text encoder. */
+    private void checkConditioningKind(GenerationRequest req) {
+        ModelInfo info = info();
+        if (info.numClasses() > 0 && req.classLabels() == null) {
+            throw new IllegalArgumentException("this " + info.family() + " model is class-conditional: give class labels, not text");
+        }
+        if (info.numClasses() == 0 && req.classLabels() != null) {
+            throw new IllegalArgumentException("this " + info.family() + " model takes text, not class labels");
+        }
+        if (req.prompts() != null && text == null) {
+            throw new IllegalArgumentException("this model folder has no text encoder (text_encoder/ + tokenizer): give caption "
+                    + "embeddings instead of prompts");
+        }
     }
 
     /** Runs the request; {@code listener} hears every sampler step. */
@@ -229,18 +256,20 @@ public final class GenerationPipeline implements AutoCloseable {
         int b = req.batch();
         Conditioning cond, uncond;
         if (info.numClasses() > 0) {
-            if (req.classLabels() == null) {
-                throw new IllegalArgumentException("this " + info.family() + " model is class-conditional: give class labels, not text");
-            }
             cond = Conditioning.classLabels(labels(req.classLabels(), info.numClasses()));
             int[] nulls = new int[b];
-            java.util.Arrays.fill(nulls, info.numClasses());
+            Arrays.fill(nulls, info.numClasses());
             uncond = Conditioning.classLabels(labels(nulls, info.numClasses() + 1));
         } else {
-            if (req.classLabels() != null) throw new IllegalArgumentException("this " + info.family() + " model takes text, not class labels");
             Captions[] pair = captions(req);
             cond = Conditioning.caption(pair[0].embeddings(), pair[0].mask());
             uncond = Conditioning.caption(pair[1].embeddings(), pair[1].mask());
+        }
+        if (info.videoConditions()) { // Open-Sora 1.2: pixel size and frame rate condition the model
+            Tensor hw = Batches.repeat(Tensor.of(new float[]{s.height(), s.width()}, 2), b);
+            Tensor fps = Batches.repeat(Tensor.of(new float[]{OPEN_SORA_FPS}, 1), b).reshape(b);
+            cond = cond.withVideoConditions(hw, fps);
+            uncond = uncond.withVideoConditions(hw, fps);
         }
         if (info.microConditions()) {
             Tensor hw = Batches.repeat(Tensor.of(new float[]{s.height(), s.width()}, 2), b);
@@ -338,7 +367,7 @@ public final class GenerationPipeline implements AutoCloseable {
 
     private static Tensor ones(Captions c) {
         float[] v = new float[c.batch() * c.length()];
-        java.util.Arrays.fill(v, 1f);
+        Arrays.fill(v, 1f);
         return Tensor.of(v, c.batch(), c.length());
     }
 

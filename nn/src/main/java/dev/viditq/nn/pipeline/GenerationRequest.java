@@ -64,6 +64,9 @@ public record GenerationRequest(List<String> prompts, Captions captions, Caption
         public GenerationRequest build() {
             int given = (prompts != null ? 1 : 0) + (captions != null ? 1 : 0) + (classLabels != null ? 1 : 0);
             if (given != 1) throw new IllegalArgumentException("give exactly one of prompts, caption embeddings or class labels");
+            if ((prompts != null && prompts.isEmpty()) || (classLabels != null && classLabels.length == 0)) {
+                throw new IllegalArgumentException("nothing to generate: no prompts or class labels");
+            }
             return new GenerationRequest(prompts, captions, negativeCaptions, classLabels, negativePrompt, steps, cfgScale,
                     seed, height, width, frames, sampler, batching);
         }

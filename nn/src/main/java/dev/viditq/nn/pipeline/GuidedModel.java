@@ -91,6 +91,7 @@ public final class GuidedModel implements ModelFunction {
                 Batches.concat(first.caption(), second.caption()),
                 Batches.concat(first.captionMask(), second.captionMask()),
                 Batches.concat(first.imageHw(), second.imageHw()),
-                Batches.concat(first.aspectRatio(), second.aspectRatio()));
+                Batches.concat(first.aspectRatio(), second.aspectRatio()),
+                Batches.concat(first.fps(), second.fps()));
     }
 }

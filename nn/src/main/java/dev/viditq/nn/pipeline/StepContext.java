@@ -33,7 +33,10 @@ public record StepContext(int stepIndex, int totalSteps, double timestep, CfgHal
         /** A separate forward pass over the unconditional batch only. */
         UNCOND;
 
-        /** True when row {@code row} of a batch of {@code batch} samples is an unconditional one. */
+        /**
+         * True when sample {@code row} of a forward batch of {@code batch} samples is an unconditional one. Rows are
+         * samples along the batch dimension: for a Linear input of batch·N token rows, sample = tokenRow / N.
+         */
         public boolean isUncondRow(int row, int batch) {
             return switch (this) {
                 case NONE, COND -> false;

@@ -48,7 +48,8 @@ final class HfPipeline {
             case "NFKD" -> s -> Normalizer.normalize(s, Normalizer.Form.NFKD);
             case "StripAccents" -> s -> s.replaceAll("\\p{Mn}", "");
             case "Strip" -> {
-                boolean left = n.path("left").asBoolean(true), right = n.path("right").asBoolean(true);
+                boolean left = n.path("strip_left").asBoolean(n.path("left").asBoolean(true));
+                boolean right = n.path("strip_right").asBoolean(n.path("right").asBoolean(true));
                 yield s -> {
                     if (left) s = s.stripLeading();
                     if (right) s = s.stripTrailing();

@@ -110,7 +110,7 @@ class HfTokenizerTest {
         ObjectNode replace = JSON.createObjectNode().put("type", "Replace").put("content", " ");
         replace.putObject("pattern").put("Regex", " {2,}");
         norm.putArray("normalizers").add(JSON.createObjectNode().put("type", "Lowercase")).add(replace)
-                .add(JSON.createObjectNode().put("type", "Strip").put("left", true).put("right", true));
+                .add(JSON.createObjectNode().put("type", "Strip").put("strip_left", true).put("strip_right", true));
         root.putObject("pre_tokenizer").put("type", "Whitespace");
         ObjectNode post = root.putObject("post_processor").put("type", "TemplateProcessing");
         post.putArray("single").add(seq("A")).addObject().putObject("SpecialToken").put("id", "</s>").put("type_id", 0);
@@ -126,6 +126,10 @@ class HfTokenizerTest {
         HfTokenizer t = HfTokenizer.parse(wordLevel());
         // "hello", ",", "world", "!" (unknown) then EOS
         assertArrayEquals(new int[]{1, 5, 2, 0, 3}, t.encode("  Hello,   WORLD! "));
+        ObjectNode rightOnly = JSON.createObjectNode().put("type", "Strip").put("strip_left", false).put("strip_right", true);
+        assertEquals("  a", HfPipeline.normalizer(rightOnly).apply("  a \t"));
+        ObjectNode prepend = JSON.createObjectNode().put("type", "Prepend").put("prepend", "▁");
+        assertEquals("▁a", HfPipeline.normalizer(prepend).apply("a"));
         assertArrayEquals(new int[]{1, 3, 2}, t.tokenize("hello</s>world"));
         Tokenizer.Encoding e = t.encode("hello", 4);
         assertArrayEquals(new int[]{1, 3, 4, 4}, e.ids());

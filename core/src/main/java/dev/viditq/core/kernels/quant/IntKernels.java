@@ -37,6 +37,16 @@ public interface IntKernels {
      */
     void gemmW4A8(QuantizedActivations x, PackedInt4Weight w, MemorySegment bias, MemorySegment out);
 
+    /**
+     * A whole quantized linear layer: {@code quantize(x → scratch)} then {@link #gemm}. {@code scratch} holds at
+     * least {@code rows} rows of k = w.k() (reuse one per layer or per thread).
+     */
+    default void linear(MemorySegment x, int rows, ActivationTransform transform, QuantizedActivations scratch,
+                        PackedWeight w, MemorySegment bias, MemorySegment out) {
+        quantize(x, rows, w.k(), transform, scratch);
+        gemm(scratch, w, bias, out);
+    }
+
     /** {@link #gemmW8A8} or {@link #gemmW4A8}, by the weight's type. */
     default void gemm(QuantizedActivations x, PackedWeight w, MemorySegment bias, MemorySegment out) {
         switch (w) {

@@ -116,9 +116,10 @@ public final class NativeIntKernels implements IntKernels {
         Parallel.forEach(tasks, i -> {
             int r0 = (int) ((long) rows * i / tasks), r1 = (int) ((long) rows * (i + 1) / tasks);
             try {
-                lib.quantize.invokeExact(impl, xs.asSlice((long) r0 * k * Float.BYTES), (long) k, r1 - r0, k,
-                        diag, block, hm, hmat, post, out.qSegment().asSlice((long) r0 * out.ldq()),
+                int status = (int) lib.quantize.invokeExact(impl, xs.asSlice((long) r0 * k * Float.BYTES), (long) k,
+                        r1 - r0, k, diag, block, hm, hmat, post, out.qSegment().asSlice((long) r0 * out.ldq()),
                         (long) out.ldq(), out.scaleSegment().asSlice(4L * r0), out.rowSumSegment().asSlice(4L * r0));
+                if (status != 0) throw new OutOfMemoryError("native quantizer: no scratch memory for k=" + k);
             } catch (Throwable e) {
                 throw rethrow(e);
             }

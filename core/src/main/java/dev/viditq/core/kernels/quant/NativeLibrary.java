@@ -28,7 +28,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 final class NativeLibrary {
     /** Must match VQ_ABI_VERSION in native/src/main/c/viditq.h. */
-    static final int ABI_VERSION = 1;
+    static final int ABI_VERSION = 2;
 
     final Path path;
     final MethodHandle impl, implName, implNames, quantize, groupSums, gemmW8A8, gemmW4A8, vnniPeak;
@@ -50,7 +50,7 @@ final class NativeLibrary {
         impl = bind(linker, lookup, "viditq_impl", FunctionDescriptor.of(ADDRESS, ADDRESS));
         implName = bind(linker, lookup, "viditq_impl_name", FunctionDescriptor.of(ADDRESS, ADDRESS));
         implNames = bind(linker, lookup, "viditq_impl_names", FunctionDescriptor.of(ADDRESS));
-        quantize = bind(linker, lookup, "viditq_quantize", FunctionDescriptor.ofVoid(ADDRESS,
+        quantize = bind(linker, lookup, "viditq_quantize", FunctionDescriptor.of(JAVA_INT, ADDRESS,
                 ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, JAVA_FLOAT,
                 ADDRESS, JAVA_LONG, ADDRESS, ADDRESS));
         groupSums = bind(linker, lookup, "viditq_group_sums", FunctionDescriptor.ofVoid(ADDRESS,

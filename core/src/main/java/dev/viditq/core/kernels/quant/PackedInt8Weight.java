@@ -97,6 +97,13 @@ public final class PackedInt8Weight implements PackedWeight {
     }
 
     @Override
+    public byte[] values() {
+        byte[] v = new byte[n * k];
+        for (int r = 0; r < n; r++) for (int c = 0; c < k; c++) v[r * k + c] = (byte) q(r, c);
+        return v;
+    }
+
+    @Override
     public float dequantize(int row, int col) {
         return scale(row) * (q(row, col) - zeroPoint(row));
     }

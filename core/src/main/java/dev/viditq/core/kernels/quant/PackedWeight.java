@@ -19,4 +19,7 @@ public sealed interface PackedWeight permits PackedInt8Weight, PackedInt4Weight 
 
     /** The weight the integers stand for: scale · (q − zeroPoint). */
     float dequantize(int row, int col);
+
+    /** The integers q[row][col], row-major [n·k] (what {@code pack} took), e.g. to write a checkpoint. */
+    byte[] values();
 }

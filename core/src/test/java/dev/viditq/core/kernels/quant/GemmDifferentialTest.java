@@ -215,10 +215,8 @@ class GemmDifferentialTest {
         }
         PackedInt8Weight packed = PackedInt8Weight.pack(q, n, k, s, null);
         for (IntKernels impl : Implementations.fast()) {
-            QuantizedActivations qa = QuantizedActivations.allocate(m, k);
-            impl.quantize(x, m, k, t, qa);
             MemorySegment out = Tensor.zeros(m, n).data();
-            impl.gemmW8A8(qa, packed, null, out);
+            impl.linear(x, m, t, QuantizedActivations.allocate(m, k), packed, null, out);
             for (int r = 0; r < m; r++) {
                 double norm = 0;
                 for (int i = 0; i < k; i++) norm += Math.pow(x.getAtIndex(Tensor.F32_LE, (long) r * k + i), 2);

@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Test;
 import java.lang.foreign.ValueLayout;
 import java.util.Random;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -32,6 +33,7 @@ class PackedWeightTest {
                 assertEquals(s[r] * (q[r * k + c] - z[r]), w.dequantize(r, c));
             }
         }
+        assertArrayEquals(q, w.values());
         assertEquals(8, w.bits());
         assertTrue(w.byteSize() >= (long) n * k);
     }
@@ -57,6 +59,7 @@ class PackedWeightTest {
         for (Tensor t : new Tensor[] {i8, i4}) {
             PackedInt4Weight w = PackedInt4Weight.pack(t, group, s, z);
             assertEquals(groups, w.groups());
+            assertArrayEquals(q, w.values());
             for (int r = 0; r < n; r++) {
                 for (int c = 0; c < k; c++) {
                     assertEquals(q[r * k + c], w.q(r, c), t.dtype() + " (" + r + "," + c + ")");

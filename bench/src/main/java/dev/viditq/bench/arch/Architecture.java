@@ -1,0 +1,222 @@
+package dev.viditq.bench.arch;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * A diffusion transformer's architecture in the original (research repo) layout: enough to write a checkpoint with
+ * exactly the keys and shapes of the official one ({@link #tensors()}) and the config.json the model loader reads
+ * ({@link #configJson()}). The real-size presets are {@link #PRESETS}; tests build small ones with the same code.
+ *
+ * @param name            the preset name ({@code pixart-xl-2-256}, ...)
+ * @param family          "pixart", "stdit" (Open-Sora v1.0) or "dit"
+ * @param latent          latent height = width (image pixels / 8)
+ * @param frames          video frames (1 for image models)
+ * @param captionChannels caption width Dt (T5-XXL: 4096); 0 for DiT
+ * @param captionTokens   caption length Lt (PixArt-α and Open-Sora 1.0: 120); 0 for DiT
+ * @param numClasses      DiT only (ImageNet: 1000)
+ * @param microConditions PixArtMS: csize / aspect-ratio embedders
+ * @param sampler         the sampler the official inference uses (a {@code Samplers} name)
+ * @param cfgScale        its guidance scale
+ */
+public record Architecture(String name, String family, int depth, int hidden, int heads, int patch, int inChannels,
+                           int latent, int frames, int captionChannels, int captionTokens, int numClasses,
+                           boolean microConditions, String sampler, double cfgScale) {
+    /** Sinusoid width of every timestep / size embedder. */
+    public static final int FREQUENCY_DIM = 256;
+
+    public Architecture {
+        if (!List.of("pixart", "stdit", "dit").contains(family)) throw new IllegalArgumentException("unknown family " + family);
+        if (hidden % heads != 0) throw new IllegalArgumentException(name + ": hidden " + hidden + " not divisible by " + heads + " heads");
+        if (latent % patch != 0) throw new IllegalArgumentException(name + ": latent " + latent + " not a multiple of patch " + patch);
+        if (microConditions && hidden % 3 != 0) throw new IllegalArgumentException(name + ": micro-conditions need hidden % 3 == 0");
+    }
+
+    /**
+     * PixArt-α XL/2 at 256 and 512 px (PixArt-alpha configs, DPM-Solver 20 steps, cfg 4.5), Open-Sora v1.0
+     * STDiT-XL/2 at 16×256×256 (IDDPM, cfg 7) and DiT-XL/2 at 256 px (IDDPM 250 steps, cfg 4).
+     */
+    public static final Map<String, Architecture> PRESETS = List.of(
+            pixart("pixart-xl-2-256", 32),
+            pixart("pixart-xl-2-512", 64),
+            new Architecture("stdit-xl-2-16x256", "stdit", 28, 1152, 16, 2, 4, 32, 16, 4096, 120, 0, false, "iddpm", 7.0),
+            new Architecture("dit-xl-2-256", "dit", 28, 1152, 16, 2, 4, 32, 1, 0, 0, 1000, false, "iddpm", 4.0)
+    ).stream().collect(Collectors.toMap(Architecture::name, Function.identity(), (a, b) -> a, java.util.LinkedHashMap::new));
+
+    private static Architecture pixart(String name, int latent) {
+        return new Architecture(name, "pixart", 28, 1152, 16, 2, 4, latent, 1, 4096, 120, 0, false, "dpm-solver", 4.5);
+    }
+
+    /** The preset of that name, or an error listing the known ones. */
+    public static Architecture preset(String name) {
+        Architecture a = PRESETS.get(name);
+        if (a == null) {
+            throw new IllegalArgumentException("unknown architecture '" + name + "'; known: " + String.join(", ", PRESETS.keySet()));
+        }
+        return a;
+    }
+
+    public boolean video() {
+        return family.equals("stdit");
+    }
+
+    /** Output channels: ε and the learned variance. */
+    public int outChannels() {
+        return 2 * inChannels;
+    }
+
+    /** Patch tokens per frame. */
+    public int tokensPerFrame() {
+        return (latent / patch) * (latent / patch);
+    }
+
+    /** The latent of one sample: [C, H, W] or [C, T, H, W]. */
+    public long[] latentShape() {
+        return video() ? new long[]{inChannels, frames, latent, latent} : new long[]{inChannels, latent, latent};
+    }
+
+    /**
+     * One tensor of the checkpoint. {@code std} is the standard deviation of its random values: 1/√fan_in for
+     * weight matrices (activations keep unit scale through 28 blocks: no overflow, no denormals to slow the
+     * kernels), small for biases and tables, 1 for embedding tables.
+     */
+    public record TensorSpec(String name, long[] shape, double std) {
+        public long numel() {
+            long n = 1;
+            for (long d : shape) n *= d;
+            return n;
+        }
+
+        @Override
+        public String toString() {
+            return name + Arrays.toString(shape);
+        }
+    }
+
+    /** Every tensor of the official state_dict, in a stable order. */
+    public List<TensorSpec> tensors() {
+        List<TensorSpec> t = new ArrayList<>();
+        int h = hidden;
+        long[] patchKernel = video() ? new long[]{h, inChannels, 1, patch, patch} : new long[]{h, inChannels, patch, patch};
+        t.add(new TensorSpec("x_embedder.proj.weight", patchKernel, 1 / Math.sqrt((double) inChannels * patch * patch)));
+        t.add(bias("x_embedder.proj.bias", h));
+        t.add(new TensorSpec("pos_embed", new long[]{1, tokensPerFrame(), h}, 0.5));
+        if (video()) t.add(new TensorSpec("pos_embed_temporal", new long[]{1, frames, h}, 0.5));
+        mlp2(t, "t_embedder.mlp", FREQUENCY_DIM, h);
+        if (family.equals("dit")) {
+            t.add(new TensorSpec("y_embedder.embedding_table.weight", new long[]{numClasses + 1, h}, 1.0));
+        } else {
+            if (microConditions) {
+                mlp2(t, "csize_embedder.mlp", FREQUENCY_DIM, h / 3);
+                mlp2(t, "ar_embedder.mlp", FREQUENCY_DIM, h / 3);
+            }
+            linear(t, "t_block.1", h, 6 * h);
+            linear(t, "y_embedder.y_proj.fc1", captionChannels, h);
+            linear(t, "y_embedder.y_proj.fc2", h, h);
+            t.add(new TensorSpec("y_embedder.y_embedding", new long[]{captionTokens, captionChannels}, 1.0));
+        }
+        for (int i = 0; i < depth; i++) block(t, "blocks." + i);
+        if (family.equals("dit")) {
+            linear(t, "final_layer.adaLN_modulation.1", h, 2 * h);
+        } else {
+            t.add(new TensorSpec("final_layer.scale_shift_table", new long[]{2, h}, 0.02));
+        }
+        linear(t, "final_layer.linear", h, patch * patch * outChannels());
+        return t;
+    }
+
+    private void block(List<TensorSpec> t, String p) {
+        int h = hidden;
+        if (family.equals("dit")) linear(t, p + ".adaLN_modulation.1", h, 6 * h);
+        else t.add(new TensorSpec(p + ".scale_shift_table", new long[]{6, h}, 0.02));
+        linear(t, p + ".attn.qkv", h, 3 * h);
+        linear(t, p + ".attn.proj", h, h);
+        if (video()) {
+            linear(t, p + ".attn_temp.qkv", h, 3 * h);
+            linear(t, p + ".attn_temp.proj", h, h);
+        }
+        if (!family.equals("dit")) {
+            linear(t, p + ".cross_attn.q_linear", h, h);
+            linear(t, p + ".cross_attn.kv_linear", h, 2 * h);
+            linear(t, p + ".cross_attn.proj", h, h);
+        }
+        linear(t, p + ".mlp.fc1", h, 4 * h);
+        linear(t, p + ".mlp.fc2", 4 * h, h);
+    }
+
+    private static void mlp2(List<TensorSpec> t, String prefix, int in, int width) {
+        linear(t, prefix + ".0", in, width);
+        linear(t, prefix + ".2", width, width);
+    }
+
+    private static void linear(List<TensorSpec> t, String key, int in, int out) {
+        t.add(new TensorSpec(key + ".weight", new long[]{out, in}, 1 / Math.sqrt(in)));
+        t.add(bias(key + ".bias", out));
+    }
+
+    private static TensorSpec bias(String key, int n) {
+        return new TensorSpec(key, new long[]{n}, 0.02);
+    }
+
+    /** Parameters (elements) of the whole checkpoint. */
+    public long parameters() {
+        return tensors().stream().mapToLong(TensorSpec::numel).sum();
+    }
+
+    /** config.json in the form the model loader reads for this family's original layout. */
+    public String configJson() {
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode c = json.createObjectNode();
+        c.put("family", family);
+        c.put("source", "random weights in the layout of " + name + " (viditq bench)");
+        if (video()) {
+            c.putArray("input_size").add(frames).add(latent).add(latent);
+            c.putArray("patch_size").add(1).add(patch).add(patch);
+        } else {
+            c.put("input_size", latent);
+            c.put("patch_size", patch);
+        }
+        c.put("in_channels", inChannels);
+        c.put("hidden_size", hidden);
+        c.put("depth", depth);
+        c.put("num_heads", heads);
+        c.put("mlp_ratio", 4.0);
+        switch (family) {
+            case "dit" -> {
+                c.put("num_classes", numClasses);
+                c.put("learn_sigma", true);
+            }
+            case "pixart" -> {
+                c.put("caption_channels", captionChannels);
+                c.put("model_max_length", captionTokens);
+                c.put("lewei_scale", 1.0);
+                c.put("pred_sigma", true);
+                c.put("micro_condition", microConditions);
+            }
+            default -> { // stdit: Open-Sora v1.0 at 256 px uses space_scale 0.5
+                c.put("caption_channels", captionChannels);
+                c.put("model_max_length", captionTokens);
+                c.put("space_scale", latent <= 32 ? 0.5 : 1.0);
+                c.put("time_scale", 1.0);
+                c.put("pred_sigma", true);
+            }
+        }
+        try {
+            return json.writerWithDefaultPrettyPrinter().writeValueAsString(c);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A fingerprint of everything that decides the checkpoint's content, stored in it to validate a cached copy. */
+    public String fingerprint() {
+        return "v1 " + this + " " + tensors().size() + " tensors, " + parameters() + " parameters";
+    }
+}

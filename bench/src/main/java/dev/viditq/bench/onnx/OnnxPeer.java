@@ -1,0 +1,80 @@
+package dev.viditq.bench.onnx;
+
+import dev.viditq.bench.e2e.E2eBenchmark;
+import dev.viditq.bench.e2e.E2eRequest;
+import dev.viditq.bench.e2e.E2eResult;
+import dev.viditq.bench.profile.ProcessMemory;
+import dev.viditq.bench.profile.StepProfiler;
+import dev.viditq.core.tensor.Tensor;
+import dev.viditq.nn.models.Denoiser;
+import dev.viditq.nn.models.ModelInfo;
+import dev.viditq.nn.models.ModelLoader;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The ONNX Runtime side of {@code bench e2e --peer onnxruntime}: exports the same random checkpoint (cached beside it
+ * in {@code onnx-<setting>/model.onnx}), and runs the same sampling loop, shapes and thread count through
+ * {@link OrtDenoiser}. Not instrumented: the result has no GEMM/attention split.
+ */
+public final class OnnxPeer {
+    private OnnxPeer() {}
+
+    public static E2eResult run(E2eRequest req, Path modelDir, PrintStream log) {
+        if (req.setting().quantized()) {
+            throw new UnsupportedOperationException("the onnxruntime peer for " + req.setting().label()
+                    + " needs the quant module's packed weights, which are not available yet; only bf16 (exported as FP32) runs");
+        }
+        Path onnx = ensureExport(modelDir, log);
+        ModelInfo info;
+        Tensor nullCaption;
+        try (Denoiser ours = ModelLoader.load(modelDir)) {
+            info = ours.info();
+            nullCaption = ours.nullCaption().map(Tensor::toF32).orElse(null); // a copy: survives closing the checkpoint
+        }
+        long t0 = System.nanoTime();
+        try (OrtDenoiser model = new OrtDenoiser(onnx, info, nullCaption, req.threads())) {
+            double loadSeconds = (System.nanoTime() - t0) / 1e9;
+            ProcessMemory afterLoad = ProcessMemory.read();
+            log.printf("%s %s: %s loaded in %.1f s; sampling 1 + %d steps%n", req.arch().name(), req.setting().label(),
+                    model.describe(), loadSeconds, req.steps());
+            E2eBenchmark.Timed timed = E2eBenchmark.sample(model, req, () -> new StepProfiler.Snapshot(System.nanoTime(), 0, 0, 0), log);
+            ProcessMemory end = ProcessMemory.read();
+            return new E2eResult(req.arch().name(), req.setting().label(), req.engine().label(), req.threads(), req.steps(),
+                    E2eBenchmark.median(timed.totals()), timed.totals(), initializerBytes(onnx), end.peakRss(),
+                    afterLoad.rss(), end.rssFile(), end.rssAnon(), null, loadSeconds, model.describe());
+        }
+    }
+
+    /** The FP32 export of the checkpoint in {@code modelDir}, written when missing or older than the checkpoint. */
+    static Path ensureExport(Path modelDir, PrintStream log) {
+        Path dir = modelDir.resolve("onnx-fp32");
+        Path onnx = dir.resolve("model.onnx");
+        Path weights = modelDir.resolve("model.safetensors");
+        try {
+            if (Files.isRegularFile(onnx) && Files.isRegularFile(dir.resolve("model.onnx.data"))
+                    && Files.getLastModifiedTime(onnx).compareTo(Files.getLastModifiedTime(weights)) > 0) {
+                return onnx;
+            }
+            log.println("exporting " + modelDir + " to " + onnx + " (FP32) ...");
+            long t0 = System.nanoTime();
+            OnnxExport.Summary s = OnnxExport.export(modelDir, onnx);
+            log.printf("exported %.2f GB of initializers in %.1f s%n", s.initializerBytes() / 1e9, (System.nanoTime() - t0) / 1e9);
+            return onnx;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static long initializerBytes(Path onnx) {
+        try {
+            return Files.size(onnx.resolveSibling(onnx.getFileName() + ".data")) + Files.size(onnx);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,86 @@
+package dev.viditq.bench.profile;
+
+import dev.viditq.core.kernels.KernelBackend;
+import dev.viditq.core.kernels.Kernels;
+import dev.viditq.nn.layers.Linear;
+import dev.viditq.nn.models.Denoiser;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Splits a model's time into GEMM (every {@link Linear}, through {@link TimingExecutor}), attention and other kernels
+ * (through {@link TimingKernels}), and the rest (the Java code between kernels: modulation, residual adds, copies,
+ * allocation). {@link #open} installs the wrappers, {@link #close} removes them: nothing is timed outside a benchmark.
+ *
+ * <p>Install it after any quantization so that it wraps the quantized executors.
+ */
+public final class StepProfiler implements AutoCloseable {
+    private final Map<Linear, Linear.Executor> originals = new LinkedHashMap<>();
+    private final LongAdder gemmNanos = new LongAdder();
+    private final TimingKernels kernels;
+    private final Kernels previousKernels;
+
+    private StepProfiler(Denoiser model) {
+        for (Linear l : model.linears().values()) {
+            originals.put(l, l.executor());
+            l.setExecutor(new TimingExecutor(l.executor(), gemmNanos));
+        }
+        previousKernels = KernelBackend.get();
+        kernels = new TimingKernels(previousKernels);
+        KernelBackend.set(kernels);
+    }
+
+    public static StepProfiler open(Denoiser model) {
+        return new StepProfiler(model);
+    }
+
+    /** The counters so far; subtract two snapshots for one step. */
+    public Snapshot snapshot() {
+        return new Snapshot(System.nanoTime(), gemmNanos.sum(), kernels.attentionNanos.sum(), kernels.otherKernelNanos.sum());
+    }
+
+    @Override
+    public void close() {
+        originals.forEach(Linear::setExecutor);
+        KernelBackend.set(previousKernels);
+    }
+
+    /** Cumulative nanoseconds at one moment. */
+    public record Snapshot(long wallNanos, long gemmNanos, long attentionNanos, long otherKernelNanos) {
+        /** What happened between {@code earlier} and this snapshot. */
+        public Split since(Snapshot earlier) {
+            long wall = wallNanos - earlier.wallNanos;
+            long gemm = gemmNanos - earlier.gemmNanos;
+            long attention = attentionNanos - earlier.attentionNanos;
+            long other = otherKernelNanos - earlier.otherKernelNanos;
+            return new Split(wall / 1e9, gemm / 1e9, attention / 1e9, other / 1e9, (wall - gemm - attention - other) / 1e9);
+        }
+    }
+
+    /**
+     * Seconds of one interval: total wall time, GEMM, attention, the other kernels (norms, activations,
+     * elementwise, patch-embedding convolution), and the untimed rest (Java glue code, sampler).
+     */
+    public record Split(double total, double gemm, double attention, double otherKernels, double untimed) {
+        /** The time outside GEMM and attention. */
+        public double rest() {
+            return otherKernels + untimed;
+        }
+
+        /** Component-wise mean of several intervals. */
+        public static Split mean(java.util.List<Split> splits) {
+            double t = 0, g = 0, a = 0, o = 0, u = 0;
+            for (Split s : splits) {
+                t += s.total;
+                g += s.gemm;
+                a += s.attention;
+                o += s.otherKernels;
+                u += s.untimed;
+            }
+            int n = Math.max(1, splits.size());
+            return new Split(t / n, g / n, a / n, o / n, u / n);
+        }
+    }
+}

@@ -1,0 +1,122 @@
+package dev.viditq.bench.profile;
+
+import dev.viditq.core.kernels.AttentionBias;
+import dev.viditq.core.kernels.Kernels;
+import dev.viditq.core.tensor.Tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * A {@link Kernels} decorator that adds up the wall time of attention calls, and of the norm / activation /
+ * elementwise / convolution calls, around the real kernels. {@code gemm} is passed through untimed: weight
+ * matrix products are timed per {@link dev.viditq.nn.layers.Linear} by {@link TimingExecutor} (which also covers
+ * quantized executors that never reach these kernels). Installed only while benchmarking ({@link StepProfiler}).
+ *
+ * <p>Times are summed as seen by the calling thread; the models call kernels from one thread at a time (the kernels
+ * parallelise inside), so the sums are wall time.
+ */
+final class TimingKernels implements Kernels {
+    private final Kernels inner;
+    final LongAdder attentionNanos = new LongAdder();
+    final LongAdder otherKernelNanos = new LongAdder();
+
+    TimingKernels(Kernels inner) {
+        this.inner = inner;
+    }
+
+    Kernels inner() {
+        return inner;
+    }
+
+    @Override
+    public String name() {
+        return inner.name() + " (timed)";
+    }
+
+    @Override
+    public void gemm(MemorySegment x, int m, int k, Tensor w, MemorySegment bias, MemorySegment out) {
+        inner.gemm(x, m, k, w, bias, out);
+    }
+
+    @Override
+    public void attention(MemorySegment q, int qStride, MemorySegment k, int kStride, MemorySegment v, int vStride,
+                          MemorySegment out, int oStride, int lq, int lk, int heads, int headDim, float scale,
+                          AttentionBias bias) {
+        long t0 = System.nanoTime();
+        inner.attention(q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim, scale, bias);
+        attentionNanos.add(System.nanoTime() - t0);
+    }
+
+    @Override
+    public void layerNorm(MemorySegment x, int rows, int dim, MemorySegment gamma, MemorySegment beta, float eps, MemorySegment out) {
+        long t0 = System.nanoTime();
+        inner.layerNorm(x, rows, dim, gamma, beta, eps, out);
+        otherKernelNanos.add(System.nanoTime() - t0);
+    }
+
+    @Override
+    public void rmsNorm(MemorySegment x, int rows, int dim, MemorySegment gamma, float eps, MemorySegment out) {
+        long t0 = System.nanoTime();
+        inner.rmsNorm(x, rows, dim, gamma, eps, out);
+        otherKernelNanos.add(System.nanoTime() - t0);
+    }
+
+    @Override
+    public void groupNorm(MemorySegment x, int channels, int spatial, int groups, MemorySegment gamma, MemorySegment beta,
+                          float eps, MemorySegment out) {
+        long t0 = System.nanoTime();
+        inner.groupNorm(x, channels, spatial, groups, gamma, beta, eps, out);
+        otherKernelNanos.add(System.nanoTime() - t0);
+    }
+
+    @Override
+    public void geluTanh(MemorySegment x, long n) {
+        long t0 = System.nanoTime();
+        inner.geluTanh(x, n);
+        otherKernelNanos.add(System.nanoTime() - t0);
+    }
+
+    @Override
+    public void geluErf(MemorySegment x, long n) {
+        long t0 = System.nanoTime();
+        inner.geluErf(x, n);
+        otherKernelNanos.add(System.nanoTime() - t0);
+    }
+
+    @Override
+    public void silu(MemorySegment x, long n) {
+        long t0 = System.nanoTime();
+        inner.silu(x, n);
+        otherKernelNanos.add(System.nanoTime() - t0);
+    }
+
+    @Override
+    public void softmax(MemorySegment x, int rows, int cols) {
+        long t0 = System.nanoTime();
+        inner.softmax(x, rows, cols);
+        otherKernelNanos.add(System.nanoTime() - t0);
+    }
+
+    @Override
+    public void add(MemorySegment a, MemorySegment b, MemorySegment out, long n) {
+        long t0 = System.nanoTime();
+        inner.add(a, b, out, n);
+        otherKernelNanos.add(System.nanoTime() - t0);
+    }
+
+    @Override
+    public void mul(MemorySegment a, MemorySegment b, MemorySegment out, long n) {
+        long t0 = System.nanoTime();
+        inner.mul(a, b, out, n);
+        otherKernelNanos.add(System.nanoTime() - t0);
+    }
+
+    @Override
+    public void conv2d(MemorySegment x, int cin, int h, int w, Tensor weight, MemorySegment bias, int stride, int padding,
+                       MemorySegment out) {
+        long t0 = System.nanoTime();
+        inner.conv2d(x, cin, h, w, weight, bias, stride, padding, out);
+        otherKernelNanos.add(System.nanoTime() - t0);
+    }
+}

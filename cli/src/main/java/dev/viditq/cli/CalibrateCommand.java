@@ -1,0 +1,214 @@
+package dev.viditq.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.viditq.eval.shapes.Kind;
+import dev.viditq.eval.shapes.ShapesGenerator;
+import dev.viditq.eval.shapes.ShapesPrompt;
+import dev.viditq.eval.shapes.Split;
+import dev.viditq.nn.models.Denoiser;
+import dev.viditq.nn.models.ModelInfo;
+import dev.viditq.nn.models.ModelLoader;
+import dev.viditq.nn.pipeline.CaptionFile;
+import dev.viditq.nn.pipeline.GenerationPipeline;
+import dev.viditq.nn.pipeline.GuidedModel;
+import dev.viditq.nn.pipeline.ModelFolder;
+import dev.viditq.nn.sampling.Samplers;
+import dev.viditq.nn.sampling.Step;
+import dev.viditq.quant.calib.Calibration;
+import dev.viditq.quant.calib.CalibrationDriver;
+import dev.viditq.quant.calib.Calibrator;
+import dev.viditq.quant.calib.DenoiserDriver;
+import dev.viditq.quant.calib.PipelineDriver;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "calibrate", mixinStandardHelpOptions = true, description = {
+        "Record activation statistics for post-training quantization: runs the float model over calibration prompts "
+                + "through every sampling step, with an observer on every Linear recording per-input-channel abs-max and "
+                + "per-tensor min/max per step and per CFG half. Saves a safetensors file after every prompt; a run "
+                + "restarted with the same arguments resumes after the last finished prompt.",
+        "Inputs: a model folder with text encoder and VAE takes text prompts (--prompts, default: the Shapes "
+                + "calibration split); a class-conditional model takes class labels (--class-labels, default 0, 1, 2, ...); "
+                + "a bare text denoiser takes caption embeddings (--caption-embeddings, one prompt per row).",
+        "Examples:",
+        "  ./viditq calibrate --model assets/models/shapes-t2i --count 16 --out shapes-t2i.calib.safetensors",
+        "  ./viditq calibrate --model models/dit --class-labels 0,1,2,3 --steps 20 --out dit.calib.safetensors"})
+final class CalibrateCommand implements Callable<Integer> {
+    private static final int DENOISER_DEFAULT_STEPS = 20;
+
+    @Option(names = "--model", required = true, description = "Model folder (float).")
+    Path model;
+
+    @Option(names = "--prompts", description = "Text file, one prompt per line (# comments and blank lines skipped).")
+    Path promptsFile;
+
+    @Option(names = "--count", description = "Number of prompts (default: all of --prompts, or the Shapes calibration "
+            + "split's standard size: 64 image / 16 video prompts).")
+    Integer count;
+
+    @Option(names = "--class-labels", split = ",", description = "Class labels of a class-conditional model.")
+    int[] classLabels;
+
+    @Option(names = "--caption-embeddings", description = "Safetensors with 'caption' [B,L,D] (+ 'mask', 'negative_caption', "
+            + "'negative_mask'): one calibration prompt per row, for models without a text encoder.")
+    Path captionFile;
+
+    @Option(names = "--steps", description = "Sampling steps (default: the family's for full folders, "
+            + DENOISER_DEFAULT_STEPS + " for bare denoisers).")
+    Integer steps;
+
+    @Option(names = "--cfg", description = "Guidance scale (default: the family's).")
+    Double cfg;
+
+    @Option(names = "--sampler", description = "Sampler (default: the family's; ddim or rflow for bare denoisers).")
+    String sampler;
+
+    @Option(names = "--size", description = "HxW in pixels for full folders, latent cells (H = W) for bare denoisers.")
+    String size;
+
+    @Option(names = "--frames", description = "Frames of a video model (default: the model's).")
+    Integer frames;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Seed; prompt i uses seed + i (default ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--separate-cfg", description = "Run the two CFG halves as separate forward passes.")
+    boolean separateCfg;
+
+    @Option(names = "--out", required = true, description = "Calibration file to write (.safetensors); resumed when it exists.")
+    Path out;
+
+    @Option(names = "--json", description = "Print a JSON summary on stdout.")
+    boolean json;
+
+    @Override
+    public Integer call() throws IOException {
+        if (sampler != null && !Samplers.NAMES.contains(sampler)) {
+            throw new IllegalArgumentException("unknown sampler '" + sampler + "' (known: " + String.join(", ", Samplers.NAMES) + ")");
+        }
+        GuidedModel.Batching batching = separateCfg ? GuidedModel.Batching.SEPARATE : GuidedModel.Batching.BATCHED;
+        ModelFolder folder = ModelFolder.resolve(model);
+        long start = System.nanoTime();
+        Calibration cal;
+        try (Denoiser probe = ModelLoader.load(folder.denoiser())) {
+            if (probe.linears().values().stream().anyMatch(l -> !l.weight().dtype().isFloating())) {
+                throw new IllegalArgumentException(model + ": this model is already quantized; calibrate the float model");
+            }
+        }
+        if (useTextPipeline(folder)) {
+            try (GenerationPipeline pipeline = GenerationPipeline.load(model)) {
+                Integer[] hw = GenerateCommand.parseSize(size);
+                cal = run(new PipelineDriver(pipeline, textPrompts(pipeline.info()), steps, cfg, sampler, hw[0], hw[1], frames, seed, batching));
+            }
+        } else {
+            try (Denoiser denoiser = ModelLoader.load(folder.denoiser())) {
+                cal = run(denoiserDriver(denoiser, batching));
+            }
+        }
+        report(cal, (System.nanoTime() - start) / 1e9);
+        return 0;
+    }
+
+    /** Text prompts go through the full pipeline; labels and given embeddings through the bare denoiser. */
+    private boolean useTextPipeline(ModelFolder folder) {
+        if (classLabels != null || captionFile != null) return false;
+        return folder.textEncoder() != null && folder.vae() != null;
+    }
+
+    private List<String> textPrompts(ModelInfo info) throws IOException {
+        if (promptsFile != null) {
+            if (!Files.isRegularFile(promptsFile)) throw new IllegalArgumentException(promptsFile + ": no such prompts file");
+            List<String> all = Files.readAllLines(promptsFile).stream().map(String::strip)
+                    .filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
+            if (all.isEmpty()) throw new IllegalArgumentException(promptsFile + ": no prompts in the file");
+            return count == null ? all : all.subList(0, Math.min(count, all.size()));
+        }
+        Kind kind = info.video() ? Kind.VIDEO : Kind.IMAGE;
+        int n = count != null ? count : ShapesGenerator.standardCount(kind, Split.CALIB);
+        return ShapesGenerator.fixed(kind, Split.CALIB, n).stream().map(ShapesPrompt::caption).toList();
+    }
+
+    private CalibrationDriver denoiserDriver(Denoiser denoiser, GuidedModel.Batching batching) {
+        ModelInfo info = denoiser.info();
+        List<DenoiserDriver.Input> inputs = new ArrayList<>();
+        if (info.numClasses() > 0) {
+            if (captionFile != null || promptsFile != null) throw new IllegalArgumentException("this " + info.family() + " model is class-conditional: give --class-labels");
+            if (classLabels != null) {
+                for (int l : classLabels) inputs.add(new DenoiserDriver.ClassLabel(l));
+            } else {
+                int n = count != null ? count : Math.min(info.numClasses(), 16);
+                for (int i = 0; i < n; i++) inputs.add(new DenoiserDriver.ClassLabel(i % info.numClasses()));
+            }
+        } else {
+            if (captionFile == null) {
+                throw new IllegalArgumentException(model + ": a text model without text_encoder/ and vae/ takes --caption-embeddings "
+                        + "(or give a complete model folder to calibrate on text prompts)");
+            }
+            CaptionFile file = CaptionFile.read(captionFile);
+            int rows = file.captions().batch();
+            for (int r = 0; r < (count == null ? rows : Math.min(count, rows)); r++) {
+                CaptionFile row = file.row(r);
+                inputs.add(new DenoiserDriver.Caption(row.captions(), row.negative(), captionFile.getFileName() + " row " + r));
+            }
+        }
+        Integer latent = size == null ? null : GenerateCommand.parseSize(size)[0];
+        String s = sampler != null ? sampler : DenoiserDriver.defaultSampler(info);
+        return new DenoiserDriver(denoiser, inputs, s, steps != null ? steps : DENOISER_DEFAULT_STEPS,
+                cfg != null ? cfg : familyCfg(info), seed, latent, frames, batching);
+    }
+
+    private static double familyCfg(ModelInfo info) {
+        return switch (info.family()) {
+            case "dit" -> 4.0;
+            case "stdit", "stdit3" -> 7.0;
+            case "latte" -> 7.5;
+            default -> 4.5;
+        };
+    }
+
+    private Calibration run(CalibrationDriver driver) {
+        Calibration.Settings s = driver.settings();
+        try (ProgressBar bar = new ProgressBarBuilder().setTaskName("calibrate").setInitialMax((long) driver.prompts().size() * s.steps())
+                .setConsumer(new ConsoleProgressBarConsumer(System.err)).setUnit(" steps", 1).showSpeed().build()) {
+            return Calibrator.run(driver, out, new Calibrator.Progress() {
+                @Override
+                public void start(int prompts, int alreadyDone, int steps) {
+                    bar.stepTo((long) alreadyDone * steps);
+                    if (alreadyDone > 0) bar.setExtraMessage("resumed after " + alreadyDone + " prompts");
+                }
+
+                @Override
+                public void step(int prompt, Step step) {
+                    bar.step();
+                }
+            });
+        }
+    }
+
+    private void report(Calibration cal, double seconds) {
+        if (json) {
+            ObjectNode o = Json.object();
+            o.put("out", out.toString());
+            o.put("prompts", cal.done());
+            o.put("layers", cal.layers().size());
+            o.put("steps", cal.steps());
+            o.put("sampler", cal.settings().sampler());
+            o.put("cfg_scale", cal.settings().cfgScale());
+            o.put("seconds", seconds);
+            Json.print(o);
+        } else {
+            System.err.printf("wrote %s: %d prompts × %d steps, %d linears (%.1f s)%n", out, cal.done(), cal.steps(),
+                    cal.layers().size(), seconds);
+        }
+    }
+}

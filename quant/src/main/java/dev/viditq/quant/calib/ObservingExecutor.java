@@ -1,0 +1,34 @@
+package dev.viditq.quant.calib;
+
+import dev.viditq.core.tensor.Tensor;
+import dev.viditq.nn.layers.Linear;
+import dev.viditq.nn.pipeline.StepContext;
+
+/**
+ * Calibration's observer: runs the Linear as before (the wrapped executor) and records its input into
+ * {@link LayerStats}, keyed by the {@link StepContext} the pipeline sets around every model call. A call outside
+ * a sampling loop is an error: calibration statistics without a step would be misfiled.
+ */
+public final class ObservingExecutor implements Linear.Executor {
+    private final Linear.Executor inner;
+    private final LayerStats stats;
+
+    public ObservingExecutor(Linear.Executor inner, LayerStats stats) {
+        this.inner = inner;
+        this.stats = stats;
+    }
+
+    public Linear.Executor inner() {
+        return inner;
+    }
+
+    @Override
+    public void forward(Linear layer, Tensor x2d, Tensor out2d) {
+        inner.forward(layer, x2d, out2d);
+        StepContext ctx = StepContext.current();
+        if (!ctx.active()) {
+            throw new IllegalStateException(layer.name() + " was called outside a sampling loop during calibration");
+        }
+        stats.record(x2d.data(), x2d.size(0), ctx.stepIndex(), ctx.cfgHalf());
+    }
+}

@@ -1,0 +1,243 @@
+package dev.viditq.quant.checkpoint;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.viditq.core.io.CheckpointException;
+import dev.viditq.core.io.Checkpoints;
+import dev.viditq.core.io.SafetensorsWriter;
+import dev.viditq.core.io.TensorFile;
+import dev.viditq.core.tensor.DType;
+import dev.viditq.core.tensor.Tensor;
+import dev.viditq.nn.pipeline.ModelFolder;
+import dev.viditq.quant.plan.LayerPlan;
+import dev.viditq.quant.plan.PlanJson;
+import dev.viditq.quant.plan.QuantPlan;
+import dev.viditq.quant.runtime.QuantizedLayer;
+import dev.viditq.quant.runtime.QuantizedModel;
+import dev.viditq.quant.runtime.QuantizedWeight;
+
+import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.stream.Stream;
+
+/**
+ * Quantized model folders: the input folder's layout (config.json, vae/, text_encoder/, tokenizer, scheduler/ —
+ * hard-linked when the file system allows, copied otherwise) with the denoiser's checkpoint replaced by one
+ * safetensors file holding every float tensor the model keeps, the packed integer weights of the quantized layers
+ * ({@link QuantizedTensors}), and the plan as JSON under the metadata key {@value #METADATA_KEY}. Written into a
+ * temporary folder beside the target and renamed into place when complete, so a failure leaves nothing behind.
+ * Loaded by the ordinary {@link dev.viditq.nn.models.ModelLoader} through {@link QuantizedCheckpointAdapter}.
+ */
+public final class QuantizedCheckpoint {
+    public static final String METADATA_KEY = "viditq.quantization";
+    static final int FORMAT = 1;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private QuantizedCheckpoint() {}
+
+    /** What was written. */
+    public record Written(Path folder, Path checkpoint, long checkpointBytes) {}
+
+    /**
+     * Writes the quantized version of the model folder {@code source} to {@code target} (which must not exist unless
+     * {@code replace}).
+     */
+    public static Written write(Path source, QuantizedModel model, Path target, boolean replace) {
+        ModelFolder folder = ModelFolder.resolve(source);
+        Path sourceCheckpoint = Checkpoints.findIn(folder.denoiser());
+        if (Files.exists(target) && !replace) {
+            throw new IllegalArgumentException(target + ": already exists; remove it or pass --force to replace it");
+        }
+        Path parent = target.toAbsolutePath().getParent();
+        Path tmp = parent.resolve("." + target.getFileName() + ".tmp-" + UUID.randomUUID());
+        try {
+            Files.createDirectories(parent);
+            copyLayout(folder.root(), tmp, skipped(folder.denoiser(), sourceCheckpoint));
+            Path denoiserDir = tmp.resolve(folder.root().relativize(folder.denoiser()).toString());
+            Files.createDirectories(denoiserDir);
+            Path checkpoint = denoiserDir.resolve(checkpointName(folder, sourceCheckpoint));
+            try (TensorFile in = Checkpoints.open(sourceCheckpoint)) {
+                writeCheckpoint(in, model, checkpoint);
+            }
+            long bytes = Files.size(checkpoint);
+            moveIntoPlace(tmp, target, replace);
+            return new Written(target, target.resolve(tmp.relativize(checkpoint).toString()), bytes);
+        } catch (IOException e) {
+            throw new CheckpointException(target, "cannot write the quantized model: " + e, e);
+        } finally {
+            deleteTree(tmp);
+        }
+    }
+
+    /** The safetensors tensors of a quantized checkpoint, in the source's order. */
+    static void writeCheckpoint(TensorFile in, QuantizedModel model, Path out) {
+        Map<String, QuantizedLayer> byWeightKey = new LinkedHashMap<>();
+        model.layers().forEach((name, l) -> byWeightKey.put(name + ".weight", l));
+        Set<String> seen = new HashSet<>();
+        List<SafetensorsWriter.Entry> entries = new ArrayList<>();
+        for (String name : in.names()) {
+            QuantizedLayer q = byWeightKey.get(name);
+            if (q == null) {
+                if (QuantizedTensors.EXTRA.matcher(name).matches()) {
+                    throw new CheckpointException(in.path(), "tensor '" + name + "' has a name this format reserves; is the source already quantized?");
+                }
+                entries.add(SafetensorsWriter.Entry.of(name, in.get(name)));
+                continue;
+            }
+            seen.add(name);
+            if (!in.get(name).dtype().isFloating()) {
+                throw CheckpointException.tensor(in.path(), name, "is " + in.get(name).dtype() + "; quantize a float model");
+            }
+            if (q.plan().needsFloatWeight()) entries.add(SafetensorsWriter.Entry.of(name, in.get(name)));
+            addLayer(entries, q);
+        }
+        for (String key : byWeightKey.keySet()) {
+            if (!seen.contains(key)) throw CheckpointException.tensor(in.path(), key, "is missing: the plan quantizes a layer the checkpoint does not have");
+        }
+        Map<String, String> metadata = new LinkedHashMap<>(in.metadata());
+        ObjectNode meta = JSON.createObjectNode();
+        meta.put("format", FORMAT);
+        meta.set("plan", PlanJson.toJson(model.plan()));
+        metadata.put(METADATA_KEY, meta.toString());
+        SafetensorsWriter.writeEntries(out, entries, metadata);
+    }
+
+    private static void addLayer(List<SafetensorsWriter.Entry> entries, QuantizedLayer q) {
+        String name = q.plan().name();
+        for (QuantizedWeight w : q.weights().values()) {
+            entries.add(lazy(QuantizedTensors.q(name, w.bits()), w.int4() ? DType.I4 : DType.I8, new long[]{w.n(), w.k()},
+                    () -> QuantizedTensors.encode(w.q(), w.n(), w.k(), w.int4())));
+            entries.add(SafetensorsWriter.Entry.of(QuantizedTensors.scale(name, w.bits()), Tensor.of(w.scales(), w.n(), w.groups())));
+            if (w.zeros() != null) {
+                entries.add(SafetensorsWriter.Entry.of(QuantizedTensors.zero(name, w.bits()), QuantizedTensors.bytes(w.zeros(), w.n(), w.groups())));
+            }
+        }
+        LayerPlan p = q.plan();
+        if (p.smooth() != null) entries.add(SafetensorsWriter.Entry.of(QuantizedTensors.smooth(name), Tensor.of(p.smooth(), p.in())));
+        if (p.ranges() != null) {
+            float[] r = p.ranges().absmax();
+            entries.add(SafetensorsWriter.Entry.of(QuantizedTensors.actRange(name), Tensor.of(r, r.length)));
+        }
+    }
+
+    private static SafetensorsWriter.Entry lazy(String name, DType dtype, long[] shape, java.util.function.Supplier<Tensor> make) {
+        return new SafetensorsWriter.Entry(name, dtype, shape, arena -> make.get());
+    }
+
+    /** The plan JSON of a checkpoint, or null when it is not a quantized one. */
+    static JsonNode planJson(TensorFile file) {
+        String meta = file.metadata().get(METADATA_KEY);
+        if (meta == null) return null;
+        try {
+            JsonNode o = JSON.readTree(meta);
+            if (o.path("format").asInt() != FORMAT) {
+                throw new CheckpointException(file.path(), "quantized checkpoint format " + o.path("format") + ", this build reads " + FORMAT);
+            }
+            return o.get("plan");
+        } catch (IOException e) {
+            throw new CheckpointException(file.path(), "its quantization metadata is not valid JSON: " + e.getMessage(), e);
+        }
+    }
+
+    /** True when {@code dir} (a model folder) holds a quantized checkpoint. */
+    public static boolean isQuantized(Path dir) {
+        ModelFolder folder = ModelFolder.resolve(dir);
+        try (TensorFile f = Checkpoints.open(Checkpoints.findIn(folder.denoiser()))) {
+            return f.metadata().containsKey(METADATA_KEY);
+        }
+    }
+
+    /** The plan stored in a quantized folder's checkpoint. */
+    public static QuantPlan readPlan(Path dir) {
+        ModelFolder folder = ModelFolder.resolve(dir);
+        try (TensorFile f = Checkpoints.open(Checkpoints.findIn(folder.denoiser()))) {
+            return QuantizedCheckpointAdapter.plan(f);
+        }
+    }
+
+    // ------------------------------------------------------------------ folder layout
+
+    private static String checkpointName(ModelFolder folder, Path source) {
+        String name = source.getFileName().toString();
+        if (name.endsWith(".safetensors")) return name;
+        return folder.denoiser().equals(folder.root()) ? "model.safetensors" : "diffusion_pytorch_model.safetensors";
+    }
+
+    /** The source checkpoint and, for a sharded one, its shards: not copied (the new checkpoint replaces them). */
+    private static Set<Path> skipped(Path denoiserDir, Path checkpoint) throws IOException {
+        Set<Path> skip = new HashSet<>();
+        skip.add(checkpoint.toAbsolutePath().normalize());
+        if (checkpoint.getFileName().toString().endsWith(".index.json")) {
+            JsonNode index = JSON.readTree(checkpoint.toFile()).path("weight_map");
+            index.forEach(shard -> skip.add(denoiserDir.resolve(shard.asText()).toAbsolutePath().normalize()));
+        }
+        return skip;
+    }
+
+    private static void copyLayout(Path from, Path to, Set<Path> skip) throws IOException {
+        try (Stream<Path> walk = Files.walk(from)) {
+            for (Path p : (Iterable<Path>) walk::iterator) {
+                Path rel = from.relativize(p);
+                if (rel.toString().startsWith(".") && !rel.toString().isEmpty()) continue; // temp folders, hidden files
+                Path dest = to.resolve(rel.toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(dest);
+                } else if (!skip.contains(p.toAbsolutePath().normalize())) {
+                    linkOrCopy(p, dest);
+                }
+            }
+        }
+    }
+
+    private static void linkOrCopy(Path src, Path dest) throws IOException {
+        Files.createDirectories(dest.getParent());
+        try {
+            Files.createLink(dest, src);
+        } catch (IOException | UnsupportedOperationException e) {
+            Files.copy(src, dest, StandardCopyOption.COPY_ATTRIBUTES);
+        }
+    }
+
+    private static void moveIntoPlace(Path tmp, Path target, boolean replace) throws IOException {
+        Path old = null;
+        if (Files.exists(target)) {
+            if (!replace) throw new FileAlreadyExistsException(target.toString());
+            old = target.resolveSibling("." + target.getFileName() + ".old-" + UUID.randomUUID());
+            Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
+        }
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        if (old != null) deleteTree(old);
+    }
+
+    private static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) return;
+        try (Stream<Path> walk = Files.walk(dir)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException ignored) {
+                    // best effort: a leftover temporary folder is hidden and harmless
+                }
+            });
+        } catch (IOException ignored) {
+            // as above
+        }
+    }
+
+    static String shape(Tensor t) {
+        return Arrays.toString(t.shape());
+    }
+}

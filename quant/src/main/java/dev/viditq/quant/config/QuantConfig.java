@@ -1,0 +1,113 @@
+package dev.viditq.quant.config;
+
+import java.util.List;
+
+/**
+ * A quantization recipe, as read from YAML ({@link QuantConfigReader}, schema in docs/QUANT_CONFIG.md) or a named
+ * preset ({@link Presets}). It says what to do to every Linear of a model, by name; the model is not needed to read
+ * it, only to {@link ConfigValidator validate} it.
+ *
+ * @param method     how activations and weights are prepared before quantization
+ * @param weight     weight bits and grouping (the default of every quantized layer)
+ * @param activation activation bits, granularity, static or dynamic
+ * @param balancing  static channel balancing (SmoothQuant / ViDiT-Q), or null for none
+ * @param rotation   randomized Hadamard rotation of the layer inputs, or null for none
+ * @param keepFloat  patterns of layers kept in floating point, in addition to the family defaults when
+ *                   {@code keepFloatDefaults}
+ * @param keepFloatDefaults keep the layers the reference keeps in float (embedders, adaLN, final layer)
+ * @param bitMap     per-layer (and per step range) overrides of the bits, applied in order, later rules winning
+ * @param source     where the config came from (file or preset name), for messages
+ * @param notes      keys of the reference configs that were accepted but have no effect, or changed meaning
+ */
+public record QuantConfig(Method method, WeightSpec weight, ActivationSpec activation, Balancing balancing,
+                          Rotation rotation, List<LayerPattern> keepFloat, boolean keepFloatDefaults,
+                          List<BitRule> bitMap, String source, List<String> notes) {
+    public QuantConfig {
+        keepFloat = List.copyOf(keepFloat);
+        bitMap = List.copyOf(bitMap);
+        notes = List.copyOf(notes);
+    }
+
+    /** The four post-training quantization methods. */
+    public enum Method {
+        /** Plain min/max PTQ: no balancing, no rotation; usually static per-tensor activation ranges. */
+        NAIVE,
+        /** SmoothQuant: per-channel balancing s_j = max|X_j|^α / max|W_j|^(1−α), no rotation. */
+        SMOOTHQUANT,
+        /** QuaRot: randomized Hadamard rotation only, per-token dynamic activations. */
+        QUAROT,
+        /** ViDiT-Q: per-token dynamic activations, static balancing (weight exponent α) then Hadamard rotation. */
+        VIDITQ;
+
+        public String id() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** How weights are grouped for their scales. */
+    public enum WeightGranularity { TENSOR, CHANNEL, GROUP }
+
+    /** How activations are grouped for their scales. */
+    public enum ActivationGranularity { TOKEN, TENSOR }
+
+    /**
+     * @param bits      2..8; 5–8 run on the int8 kernel (values stored in int8 containers), 2–4 on the int4 kernel
+     * @param symmetric absmax (zero point 0) or min/max with a zero point (ViDiT-Q's released configs)
+     * @param groupSize inputs per scale with {@link WeightGranularity#GROUP} (a multiple of 8, 4-bit weights only)
+     */
+    public record WeightSpec(int bits, boolean symmetric, WeightGranularity granularity, int groupSize) {}
+
+    /**
+     * Activations are always quantized symmetrically (the integer kernels take no activation zero point).
+     *
+     * @param bits         2..8; 8 runs the fused native quantizer, fewer bits clamp to ±(2^(bits−1) − 1)
+     * @param dynamic      scales computed at run time from the data, or fixed by calibration
+     * @param perTimestep  static ranges: one set per calibrated step (nearest timestep at run time)
+     * @param cfgSplit     static ranges: separate ranges for the conditional and unconditional CFG halves
+     */
+    public record ActivationSpec(int bits, ActivationGranularity granularity, boolean dynamic, boolean perTimestep,
+                                 boolean cfgSplit) {}
+
+    /**
+     * @param alpha  the exponent of the method's formula (SmoothQuant: of the activation maximum; ViDiT-Q: of the
+     *               weight maximum — see docs/QUANT_CONFIG.md)
+     * @param layers which quantized layers are balanced; empty = all of them
+     */
+    public record Balancing(double alpha, List<LayerPattern> layers) {
+        public Balancing {
+            layers = List.copyOf(layers);
+        }
+    }
+
+    /**
+     * @param seed   seed of the random ±1 signs (see {@link dev.viditq.core.kernels.quant.HadamardRotation})
+     * @param layers which quantized layers are rotated; empty = all of them (whose input size has a Hadamard order)
+     */
+    public record Rotation(long seed, List<LayerPattern> layers) {
+        public Rotation {
+            layers = List.copyOf(layers);
+        }
+    }
+
+    /**
+     * One entry of the bit map: for the layers matching {@code layers} and the steps in range (all steps when both
+     * ranges are null), use these bits, or keep the layer in float when {@code keepFloat}.
+     *
+     * @param weightBits     null: unchanged
+     * @param activationBits null: unchanged
+     * @param steps          sampling step indices [first, end), or null
+     * @param timesteps      model times [low, high] inclusive (0..1000 scale), or null
+     */
+    public record BitRule(LayerPattern layers, Integer weightBits, Integer activationBits, boolean keepFloat,
+                          int[] steps, double[] timesteps, String origin) {
+        /** True when the rule holds for every step (no range). */
+        public boolean allSteps() {
+            return steps == null && timesteps == null;
+        }
+    }
+
+    /** True when any static activation range is needed (so calibration is). */
+    public boolean needsCalibration() {
+        return !activation.dynamic() || balancing != null;
+    }
+}

@@ -1,0 +1,80 @@
+package dev.viditq.quant.runtime;
+
+import dev.viditq.core.kernels.KernelBackend;
+import dev.viditq.core.kernels.quant.ActivationTransform;
+import dev.viditq.core.kernels.quant.IntKernelBackend;
+import dev.viditq.core.kernels.quant.IntKernels;
+import dev.viditq.core.kernels.quant.PackedWeight;
+import dev.viditq.core.kernels.quant.QuantizedActivations;
+import dev.viditq.core.tensor.Tensor;
+import dev.viditq.nn.layers.Linear;
+import dev.viditq.nn.pipeline.StepContext;
+import dev.viditq.quant.plan.LayerPlan;
+import dev.viditq.quant.plan.Precision;
+import dev.viditq.quant.plan.QuantPlan;
+
+import java.lang.foreign.MemorySegment;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * A quantized Linear on the integer kernels: per call, the precision of the current step (bit map), then
+ * activation quantization — the fused native quantizer (balancing + rotation + per-token int8) for dynamic A8,
+ * {@link ActivationQuantizer} otherwise (A&lt;8, static or per-tensor scales) — and the W8A8 / W4A8 GEMM over the
+ * packed weights. Steps the bit map keeps in float run the float GEMM on the layer's float weight.
+ * One forward at a time (the activation buffer is reused), as for every {@link dev.viditq.nn.models.Denoiser}.
+ */
+final class IntegerExecutor implements Linear.Executor {
+    private final LayerPlan plan;
+    private final QuantPlan.ActivationScheme scheme;
+    private final Map<Integer, PackedWeight> packed = new HashMap<>();
+    private final ActivationTransform transform;
+    private final ActivationQuantizer javaQuantizer;
+    private final Tensor floatWeight;
+    private QuantizedActivations buffer;
+
+    /** @param floatWeight the float weight for float steps, or null when the plan has none */
+    IntegerExecutor(QuantizedLayer layer, QuantPlan.ActivationScheme scheme, Tensor floatWeight) {
+        this.plan = layer.plan();
+        this.scheme = scheme;
+        layer.weights().forEach((bits, w) -> packed.put(bits, w.pack()));
+        this.transform = layer.transform();
+        this.javaQuantizer = new ActivationQuantizer(plan.in(), plan.smooth(), layer.rotation());
+        this.floatWeight = floatWeight;
+        if (plan.needsFloatWeight() && floatWeight == null) throw new IllegalArgumentException(plan.name() + ": float steps need the float weight");
+    }
+
+    /** Off-heap bytes of the packed weights. */
+    long packedBytes() {
+        return packed.values().stream().mapToLong(PackedWeight::byteSize).sum();
+    }
+
+    @Override
+    public void forward(Linear layer, Tensor x2d, Tensor out2d) {
+        StepContext ctx = StepContext.current();
+        Precision p = plan.precisionAt(ctx);
+        int rows = x2d.size(0), k = plan.in();
+        MemorySegment bias = layer.bias() == null ? null : layer.bias().data();
+        if (p.isFloat()) {
+            KernelBackend.get().gemm(x2d.data(), rows, k, floatWeight, bias, out2d.data());
+            return;
+        }
+        QuantizedActivations q = buffer(rows);
+        IntKernels kernels = IntKernelBackend.get();
+        if (p.activationBits() == 8 && scheme.dynamic() && scheme.granularity() == dev.viditq.quant.config.QuantConfig.ActivationGranularity.TOKEN) {
+            kernels.quantize(x2d.data(), rows, k, transform, q);
+        } else {
+            byte[] values = new byte[rows * k];
+            float[] scales = new float[rows];
+            javaQuantizer.quantize(x2d.data(), rows, p.activationBits(), Activations.ranges(plan, scheme, ctx, rows),
+                    Activations.tensorDynamic(scheme), values, scales);
+            q.set(rows, values, scales);
+        }
+        kernels.gemm(q, packed.get(p.weightBits()), bias, out2d.data());
+    }
+
+    private QuantizedActivations buffer(int rows) {
+        if (buffer == null || buffer.capacity() < rows) buffer = QuantizedActivations.allocate(Math.max(rows, 16), plan.in());
+        return buffer;
+    }
+}

@@ -1,0 +1,53 @@
+package dev.viditq.quant.runtime;
+
+import dev.viditq.core.kernels.quant.ActivationTransform;
+import dev.viditq.core.tensor.Tensor;
+import dev.viditq.nn.layers.Linear;
+import dev.viditq.nn.models.Denoiser;
+import dev.viditq.quant.plan.LayerPlan;
+import dev.viditq.quant.plan.QuantPlan;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Applies a plan to a float model's weights: each quantized layer's weight W [out, in] becomes (W / m)·Q (balancing,
+ * rotation — the same {@link ActivationTransform} the activations get online), and only then is quantized, once per
+ * bit width its bit map uses. The model itself is left untouched (install the result with
+ * {@link QuantizedModel#install}).
+ */
+public final class Quantizer {
+    private Quantizer() {}
+
+    public static QuantizedModel quantize(Denoiser model, QuantPlan plan) {
+        Map<String, QuantizedLayer> layers = new LinkedHashMap<>();
+        Map<String, Linear> linears = model.linears();
+        for (LayerPlan lp : plan.layers().values()) {
+            Linear l = linears.get(lp.name());
+            if (l == null) throw new IllegalArgumentException("the plan names layer '" + lp.name() + "', which this model does not have");
+            if (l.inFeatures() != lp.in() || l.outFeatures() != lp.out()) {
+                throw new IllegalArgumentException("the plan's layer " + lp.name() + " is [" + lp.out() + ", " + lp.in()
+                        + "], the model's [" + l.outFeatures() + ", " + l.inFeatures() + "]");
+            }
+            layers.put(lp.name(), quantizeLayer(l.weight(), lp, plan));
+        }
+        return new QuantizedModel(plan, layers);
+    }
+
+    static QuantizedLayer quantizeLayer(Tensor weight, LayerPlan lp, QuantPlan plan) {
+        if (!weight.dtype().isFloating()) {
+            throw new IllegalArgumentException(lp.name() + ": weight is " + weight.dtype() + "; quantize a float model");
+        }
+        int n = lp.out(), k = lp.in();
+        float[] w = weight.toFloatArray();
+        ActivationTransform t = lp.smooth() == null && lp.rotation() == null ? null : transform(lp);
+        if (t != null) for (int r = 0; r < n; r++) t.transformWeightRow(w, r * k);
+        Map<Integer, QuantizedWeight> weights = new LinkedHashMap<>();
+        for (int bits : lp.weightBits()) weights.put(bits, WeightQuantizer.quantize(w, n, k, bits, plan.weights()));
+        return new QuantizedLayer(lp, weights);
+    }
+
+    private static ActivationTransform transform(LayerPlan lp) {
+        return ActivationTransform.of(lp.in(), lp.smooth(), lp.rotation() == null ? null : lp.rotation().build(lp.in()));
+    }
+}
