@@ -149,9 +149,9 @@ static inline void vq_gemm_w8a8_portable_body(const vq_gemm_args *a) {
             memset(acc, 0, sizeof acc);
             for (int s = 0; s < steps; s++) {
                 const uint8_t *ws = wp + (size_t)s * VQ_STEP_BYTES;
-                for (int j = 0; j < 4; j++) {
-                    int32_t x = qr[4 * s + j];
-                    for (int c = 0; c < VQ_NR; c++) acc[c] += (int32_t)ws[4 * c + j] * x;
+                int32_t x0 = qr[4 * s], x1 = qr[4 * s + 1], x2 = qr[4 * s + 2], x3 = qr[4 * s + 3];
+                for (int c = 0; c < VQ_NR; c++) {   /* 4 consecutive bytes per column: vectorizes over c */
+                    acc[c] += ws[4 * c] * x0 + ws[4 * c + 1] * x1 + ws[4 * c + 2] * x2 + ws[4 * c + 3] * x3;
                 }
             }
             for (int c = 0; c < cols; c++) {
@@ -178,12 +178,11 @@ static inline void vq_gemm_w4a8_portable_body(const vq_gemm_args *a) {
                 memset(acc, 0, sizeof acc);
                 for (int s = s0; s < s1; s++) {
                     const uint8_t *ws = wp + (size_t)s * VQ_STEP_BYTES;
-                    for (int j = 0; j < 4; j++) {
-                        int32_t lo = qr[8 * s + j], hi = qr[8 * s + 4 + j];
-                        for (int c = 0; c < VQ_NR; c++) {
-                            uint8_t b = ws[4 * c + j];
-                            acc[c] += (int32_t)(b & 15) * lo + (int32_t)(b >> 4) * hi;
-                        }
+                    const int8_t *x = qr + 8 * s;
+                    for (int c = 0; c < VQ_NR; c++) {   /* low nibbles: k = 8s + j, high: 8s + 4 + j */
+                        const uint8_t *b = ws + 4 * c;
+                        acc[c] += (b[0] & 15) * x[0] + (b[1] & 15) * x[1] + (b[2] & 15) * x[2] + (b[3] & 15) * x[3]
+                                + (b[0] >> 4) * x[4] + (b[1] >> 4) * x[5] + (b[2] >> 4) * x[6] + (b[3] >> 4) * x[7];
                     }
                 }
                 const float *sg = a->ws + (size_t)g * a->npad + c0;

@@ -17,7 +17,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks. See the subcommands.",
-        subcommands = {BenchCommand.KernelsCommand.class, BenchE2eCommand.class})
+        subcommands = {BenchCommand.KernelsCommand.class, BenchE2eCommand.class, BenchGemmPeerCommand.class})
 final class BenchCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

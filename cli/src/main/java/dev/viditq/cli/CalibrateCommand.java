@@ -122,7 +122,7 @@ final class CalibrateCommand implements Callable<Integer> {
     /** Text prompts go through the full pipeline; labels and given embeddings through the bare denoiser. */
     private boolean useTextPipeline(ModelFolder folder) {
         if (classLabels != null || captionFile != null) return false;
-        return folder.textEncoder() != null && folder.vae() != null;
+        return folder.textEncoder() != null;
     }
 
     private List<String> textPrompts(ModelInfo info) throws IOException {
@@ -151,7 +151,7 @@ final class CalibrateCommand implements Callable<Integer> {
             }
         } else {
             if (captionFile == null) {
-                throw new IllegalArgumentException(model + ": a text model without text_encoder/ and vae/ takes --caption-embeddings "
+                throw new IllegalArgumentException(model + ": a text model without text_encoder/ takes --caption-embeddings "
                         + "(or give a complete model folder to calibrate on text prompts)");
             }
             CaptionFile file = CaptionFile.read(captionFile);

@@ -18,10 +18,13 @@ import picocli.CommandLine.Option;
                 InspectCommand.class,
                 ConvertCommand.class,
                 BenchCommand.class,
+                ExportCommand.class,
                 ShapesCommand.class,
                 GenerateCommand.class,
                 CalibrateCommand.class,
                 QuantizeCommand.class,
+                EvalCommand.class,
+                DemoCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {

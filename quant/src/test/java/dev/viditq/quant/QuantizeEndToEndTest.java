@@ -6,6 +6,8 @@ import dev.viditq.quant.calib.Calibration;
 import dev.viditq.quant.checkpoint.QuantizedCheckpoint;
 import dev.viditq.quant.config.Presets;
 import dev.viditq.quant.config.QuantConfig;
+import dev.viditq.quant.config.QuantConfigReader;
+import dev.viditq.nn.pipeline.StepContext;
 import dev.viditq.quant.method.QuantMethod;
 import dev.viditq.quant.plan.QuantPlan;
 import dev.viditq.quant.runtime.ExecutionMode;
@@ -14,8 +16,12 @@ import dev.viditq.quant.runtime.Quantizer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -56,20 +62,43 @@ class QuantizeEndToEndTest {
         assertTrue(pixart < 2e-2, "pixart " + pixart);
     }
 
-    @Test
-    void checkpointRoundTripGivesIdenticalOutputs() {
-        QuantConfig cfg = Presets.load("viditq-w4a8");
-        Path out = tmp.resolve("pixart-w4a8");
-        Tensor inMemory;
+    /**
+     * Quantize, save, load: the loaded model gives the same outputs as the quantized model in memory, bit for bit,
+     * for a dynamic preset, for static ranges per timestep and CFG half, and for a bit map with step ranges and
+     * float steps (forward passes inside a sampling-step context at an early and a late timestep).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"preset: viditq-w4a8",
+            "preset: naive-w8a8\nactivation: {per_timestep: true, cfg_split: true}",
+            "preset: viditq-w4a8\nbit_map: [{layers: '.*mlp.*', weight_bits: 8}, {layers: '.*', weight_bits: 8, timesteps: [750, 1000]},"
+                    + " {layers: 'blocks\\.1\\.mlp\\.fc2', float: true, steps: [1, 2]}]"})
+    void checkpointRoundTripGivesIdenticalOutputs(String yaml) {
+        QuantConfig cfg = QuantConfigReader.parse(yaml, "round-trip", null);
+        Path out = tmp.resolve("pixart-" + Integer.toHexString(yaml.hashCode()));
+        List<float[]> inMemory;
         try (Denoiser model = GoldenModels.load(GoldenModels.PIXART)) {
             QuantizedModel q = Quantizer.quantize(model, QuantMethod.of(cfg.method()).plan(model, pixartCalibration, cfg));
             QuantizedCheckpoint.write(GoldenModels.PIXART, q, out, false);
             q.install(model, ExecutionMode.INTEGER);
-            inMemory = GoldenModels.forward(model, GoldenModels.PIXART);
+            inMemory = stepOutputs(model);
         }
         try (Denoiser loaded = GoldenModels.load(out)) {
-            Tensor reloaded = GoldenModels.forward(loaded, GoldenModels.PIXART);
-            assertArrayEquals(inMemory.toFloatArray(), reloaded.toFloatArray());
+            List<float[]> reloaded = stepOutputs(loaded);
+            for (int i = 0; i < inMemory.size(); i++) assertArrayEquals(inMemory.get(i), reloaded.get(i), "pass " + i);
         }
+    }
+
+    /** Forward passes outside a sampling loop, and at steps 0, 1 and 3 of 4 (timesteps 900, 600, 100). */
+    private static List<float[]> stepOutputs(Denoiser model) {
+        List<float[]> out = new ArrayList<>();
+        out.add(GoldenModels.forward(model, GoldenModels.PIXART).toFloatArray());
+        double[] times = {900, 600, 300, 100};
+        for (int step : new int[]{0, 1, 3}) {
+            StepContext ctx = new StepContext(step, 4, times[step], StepContext.CfgHalf.BATCH_COND_FIRST);
+            try (StepContext.Scope ignored = StepContext.enter(ctx)) {
+                out.add(GoldenModels.forward(model, GoldenModels.PIXART).toFloatArray());
+            }
+        }
+        return out;
     }
 }

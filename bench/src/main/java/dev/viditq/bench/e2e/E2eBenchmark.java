@@ -3,9 +3,11 @@ package dev.viditq.bench.e2e;
 import dev.viditq.bench.arch.Architecture;
 import dev.viditq.bench.arch.RandomCheckpoint;
 import dev.viditq.bench.onnx.OnnxPeer;
+import dev.viditq.bench.profile.MachineState;
 import dev.viditq.bench.profile.ProcessMemory;
 import dev.viditq.bench.profile.StepProfiler;
 import dev.viditq.core.kernels.KernelBackend;
+import dev.viditq.core.kernels.quant.IntKernelBackend;
 import dev.viditq.core.parallel.Parallel;
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
@@ -51,12 +53,15 @@ public final class E2eBenchmark {
     }
 
     private static E2eResult runOurs(E2eRequest req, Path modelDir, PrintStream log) {
+        Path measuredDir = QuantizedSettings.prepare(req, modelDir, log);
         long t0 = System.nanoTime();
-        try (Denoiser model = ModelLoader.load(modelDir)) {
-            QuantizedSettings.apply(model, req.setting(), log);
+        try (Denoiser model = ModelLoader.load(measuredDir)) {
             double loadSeconds = (System.nanoTime() - t0) / 1e9;
-            long modelBytes = ModelBytes.of(model, modelDir);
+            long modelBytes = ModelBytes.of(measuredDir);
             ProcessMemory afterLoad = ProcessMemory.read();
+            String load = MachineState.loadAverage();
+            double ceiling = MachineState.fmaCeilingGflops(req.threads());
+            log.printf("load average %s; FP32 FMA ceiling now %.0f GFLOP/s on %d threads%n", load, ceiling, req.threads());
             log.printf("%s %s: loaded in %.1f s, %.1f MB of weights; sampling 1 + %d steps on %d threads (%s)%n",
                     req.arch().name(), req.setting().label(), loadSeconds, modelBytes / 1e6, req.steps(), req.threads(),
                     KernelBackend.get().name());
@@ -68,7 +73,8 @@ public final class E2eBenchmark {
             return new E2eResult(req.arch().name(), req.setting().label(), req.engine().label(), req.threads(), req.steps(),
                     median(timed.totals()), timed.totals(), modelBytes, end.peakRss(), afterLoad.rss(), end.rssFile(),
                     end.rssAnon(), timed.splitMap(), loadSeconds, "viditq kernels: " + KernelBackend.get().name()
-                    + "; " + Runtime.version());
+                    + ", int " + IntKernelBackend.description() + "; " + Runtime.version(),
+                    timed.meanSplit() == null ? null : timed.meanSplit().gemmGflops(), ceiling, load, MachineState.jvmOptions());
         }
     }
 
@@ -134,7 +140,7 @@ public final class E2eBenchmark {
         return new Conditioning[]{Conditioning.caption(caption, null), Conditioning.caption(nullCaption, null)};
     }
 
-    static double median(List<Double> values) {
+    public static double median(List<Double> values) {
         double[] v = values.stream().mapToDouble(Double::doubleValue).toArray();
         Arrays.sort(v);
         int n = v.length;

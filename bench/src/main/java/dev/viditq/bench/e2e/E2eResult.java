@@ -24,12 +24,18 @@ import java.util.Map;
  *                     untimed); null for ONNX Runtime, which is not instrumented
  * @param engine       "viditq" or "onnxruntime"
  * @param runtime      kernel backend / ONNX Runtime version and thread settings
+ * @param gemmGflops   achieved GEMM rate over the measured steps (GOP/s for integer layers); null when not instrumented
+ * @param fmaCeilingGflops the FP32 FMA loop's rate on the same threads just before sampling: on a shared machine
+ *                     the fraction of the nominal ceiling that was available
+ * @param loadAverage  /proc/loadavg (1, 5, 15 min) before sampling
+ * @param jvmOptions   the measuring JVM's options
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record E2eResult(String arch, String setting, String engine, int threads, int steps, double secPerStep,
                         List<Double> stepSeconds, long modelBytes, long peakRssBytes, long rssAfterLoadBytes,
                         long rssFileBytes, long rssAnonBytes, Map<String, Double> split, double loadSeconds,
-                        String runtime) {
+                        String runtime, Double gemmGflops, Double fmaCeilingGflops, String loadAverage,
+                        String jvmOptions) {
     /** snake_case JSON, as printed by {@code bench e2e --json} and passed between worker and parent. */
     public static final ObjectMapper JSON = new ObjectMapper()
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)

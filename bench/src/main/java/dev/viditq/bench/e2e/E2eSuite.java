@@ -36,12 +36,29 @@ public final class E2eSuite {
             for (Setting setting : settings) {
                 for (E2eRequest.Engine engine : engines) {
                     E2eRequest req = new E2eRequest(arch, setting, steps, threads, engine, cacheRoot);
+                    String error = engine == E2eRequest.Engine.VIDITQ ? prepare(req, table) : null;
+                    if (error != null) { // quantized here, so that quantizing never counts in a worker's RSS
+                        outcomes.add(new Outcome(req, null, error));
+                        continue;
+                    }
                     outcomes.add(measure(req, fork, extraJvmOptions, table));
                 }
             }
         }
         printTable(outcomes, table);
         return outcomes;
+    }
+
+    /** Makes the setting's model folder; returns why it could not, or null. */
+    private static String prepare(E2eRequest req, PrintStream log) {
+        try {
+            QuantizedSettings.prepare(req, RandomCheckpoint.ensure(req.arch(), req.cacheRoot(), log), log);
+            return null;
+        } catch (RuntimeException e) {
+            String error = e.getMessage() == null ? e.toString() : e.getMessage();
+            log.println("error: " + req.arch().name() + " " + req.setting().label() + ": " + error);
+            return error;
+        }
     }
 
     private static Outcome measure(E2eRequest req, boolean fork, List<String> extraJvmOptions, PrintStream log) {
@@ -57,8 +74,8 @@ public final class E2eSuite {
 
     static void printTable(List<Outcome> outcomes, PrintStream out) {
         out.println();
-        out.printf(Locale.ROOT, "%-18s %-8s %-11s %3s %9s %9s %10s %8s %8s %8s%n", "arch", "setting", "engine", "thr",
-                "s/step", "model MB", "peakRSS MB", "gemm s", "attn s", "rest s");
+        out.printf(Locale.ROOT, "%-18s %-8s %-11s %3s %9s %9s %10s %8s %8s %8s %9s %9s%n", "arch", "setting", "engine", "thr",
+                "s/step", "model MB", "peakRSS MB", "gemm s", "attn s", "rest s", "gemm GF/s", "FMA GF/s");
         for (Outcome o : outcomes) {
             E2eRequest q = o.request();
             if (!o.ok()) {
@@ -69,8 +86,9 @@ public final class E2eSuite {
             E2eResult r = o.result();
             String split = r.split() == null ? String.format("%8s %8s %8s", "-", "-", "-")
                     : String.format(Locale.ROOT, "%8.3f %8.3f %8.3f", r.split().get("gemm"), r.split().get("attention"), r.split().get("rest"));
-            out.printf(Locale.ROOT, "%-18s %-8s %-11s %3d %9.3f %9.1f %10.1f %s%n", r.arch(), r.setting(), r.engine(),
-                    r.threads(), r.secPerStep(), r.modelBytes() / 1e6, r.peakRssBytes() / 1e6, split);
+            out.printf(Locale.ROOT, "%-18s %-8s %-11s %3d %9.3f %9.1f %10.1f %s %9s %9.0f%n", r.arch(), r.setting(), r.engine(),
+                    r.threads(), r.secPerStep(), r.modelBytes() / 1e6, r.peakRssBytes() / 1e6, split,
+                    r.gemmGflops() == null ? "-" : String.format(Locale.ROOT, "%.1f", r.gemmGflops()), r.fmaCeilingGflops());
         }
         for (Outcome ours : outcomes) {
             if (!ours.ok() || ours.request().engine() != E2eRequest.Engine.VIDITQ) continue;

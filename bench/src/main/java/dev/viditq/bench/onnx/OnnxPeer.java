@@ -3,6 +3,7 @@ package dev.viditq.bench.onnx;
 import dev.viditq.bench.e2e.E2eBenchmark;
 import dev.viditq.bench.e2e.E2eRequest;
 import dev.viditq.bench.e2e.E2eResult;
+import dev.viditq.bench.profile.MachineState;
 import dev.viditq.bench.profile.ProcessMemory;
 import dev.viditq.bench.profile.StepProfiler;
 import dev.viditq.core.tensor.Tensor;
@@ -40,13 +41,17 @@ public final class OnnxPeer {
         try (OrtDenoiser model = new OrtDenoiser(onnx, info, nullCaption, req.threads())) {
             double loadSeconds = (System.nanoTime() - t0) / 1e9;
             ProcessMemory afterLoad = ProcessMemory.read();
+            String load = MachineState.loadAverage();
+            double ceiling = MachineState.fmaCeilingGflops(req.threads());
+            log.printf("load average %s; FP32 FMA ceiling now %.0f GFLOP/s on %d threads%n", load, ceiling, req.threads());
             log.printf("%s %s: %s loaded in %.1f s; sampling 1 + %d steps%n", req.arch().name(), req.setting().label(),
                     model.describe(), loadSeconds, req.steps());
-            E2eBenchmark.Timed timed = E2eBenchmark.sample(model, req, () -> new StepProfiler.Snapshot(System.nanoTime(), 0, 0, 0), log);
+            E2eBenchmark.Timed timed = E2eBenchmark.sample(model, req, StepProfiler.Snapshot::wallOnly, log);
             ProcessMemory end = ProcessMemory.read();
             return new E2eResult(req.arch().name(), req.setting().label(), req.engine().label(), req.threads(), req.steps(),
                     E2eBenchmark.median(timed.totals()), timed.totals(), initializerBytes(onnx), end.peakRss(),
-                    afterLoad.rss(), end.rssFile(), end.rssAnon(), null, loadSeconds, model.describe());
+                    afterLoad.rss(), end.rssFile(), end.rssAnon(), null, loadSeconds, model.describe(), null, ceiling, load,
+                    MachineState.jvmOptions());
         }
     }
 

@@ -19,13 +19,14 @@ import java.util.concurrent.atomic.LongAdder;
 public final class StepProfiler implements AutoCloseable {
     private final Map<Linear, Linear.Executor> originals = new LinkedHashMap<>();
     private final LongAdder gemmNanos = new LongAdder();
+    private final LongAdder gemmFlops = new LongAdder();
     private final TimingKernels kernels;
     private final Kernels previousKernels;
 
     private StepProfiler(Denoiser model) {
         for (Linear l : model.linears().values()) {
             originals.put(l, l.executor());
-            l.setExecutor(new TimingExecutor(l.executor(), gemmNanos));
+            l.setExecutor(new TimingExecutor(l.executor(), gemmNanos, gemmFlops));
         }
         previousKernels = KernelBackend.get();
         kernels = new TimingKernels(previousKernels);
@@ -38,7 +39,8 @@ public final class StepProfiler implements AutoCloseable {
 
     /** The counters so far; subtract two snapshots for one step. */
     public Snapshot snapshot() {
-        return new Snapshot(System.nanoTime(), gemmNanos.sum(), kernels.attentionNanos.sum(), kernels.otherKernelNanos.sum());
+        return new Snapshot(System.nanoTime(), gemmNanos.sum(), kernels.attentionNanos.sum(), kernels.otherKernelNanos.sum(),
+                gemmFlops.sum());
     }
 
     @Override
@@ -47,32 +49,46 @@ public final class StepProfiler implements AutoCloseable {
         KernelBackend.set(previousKernels);
     }
 
-    /** Cumulative nanoseconds at one moment. */
-    public record Snapshot(long wallNanos, long gemmNanos, long attentionNanos, long otherKernelNanos) {
+    /** Cumulative nanoseconds (and GEMM operations) at one moment. */
+    public record Snapshot(long wallNanos, long gemmNanos, long attentionNanos, long otherKernelNanos, long gemmFlops) {
+        /** A clock without counters, for engines that are not instrumented. */
+        public static Snapshot wallOnly() {
+            return new Snapshot(System.nanoTime(), 0, 0, 0, 0);
+        }
+
         /** What happened between {@code earlier} and this snapshot. */
         public Split since(Snapshot earlier) {
             long wall = wallNanos - earlier.wallNanos;
             long gemm = gemmNanos - earlier.gemmNanos;
             long attention = attentionNanos - earlier.attentionNanos;
             long other = otherKernelNanos - earlier.otherKernelNanos;
-            return new Split(wall / 1e9, gemm / 1e9, attention / 1e9, other / 1e9, (wall - gemm - attention - other) / 1e9);
+            return new Split(wall / 1e9, gemm / 1e9, attention / 1e9, other / 1e9, (wall - gemm - attention - other) / 1e9,
+                    gemmFlops - earlier.gemmFlops);
         }
     }
 
     /**
      * Seconds of one interval: total wall time, GEMM, attention, the other kernels (norms, activations,
-     * elementwise, patch-embedding convolution), and the untimed rest (Java glue code, sampler).
+     * elementwise, patch-embedding convolution), and the untimed rest (Java glue code, sampler); and the GEMM
+     * operations (2·rows·in·out summed over the Linears).
      */
-    public record Split(double total, double gemm, double attention, double otherKernels, double untimed) {
+    public record Split(double total, double gemm, double attention, double otherKernels, double untimed, long gemmFlops) {
         /** The time outside GEMM and attention. */
         public double rest() {
             return otherKernels + untimed;
         }
 
+        /** GEMM throughput in GFLOP/s (GOP/s for integer layers). */
+        public double gemmGflops() {
+            return gemm > 0 ? gemmFlops / gemm / 1e9 : 0;
+        }
+
         /** Component-wise mean of several intervals. */
         public static Split mean(java.util.List<Split> splits) {
             double t = 0, g = 0, a = 0, o = 0, u = 0;
+            long f = 0;
             for (Split s : splits) {
+                f += s.gemmFlops;
                 t += s.total;
                 g += s.gemm;
                 a += s.attention;
@@ -80,7 +96,7 @@ public final class StepProfiler implements AutoCloseable {
                 u += s.untimed;
             }
             int n = Math.max(1, splits.size());
-            return new Split(t / n, g / n, a / n, o / n, u / n);
+            return new Split(t / n, g / n, a / n, o / n, u / n, f / n);
         }
     }
 }

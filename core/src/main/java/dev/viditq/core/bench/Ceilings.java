@@ -33,7 +33,7 @@ public final class Ceilings {
     private static final int LOOP_ITERATIONS = 1 << 12;
 
     static {
-        JitDirectives.c2Only(Ceilings.class);   // the FMA loop in C1 code would measure C1, not the machine
+        JitDirectives.c2Only(Ceilings.class, "fmaLoop");   // the FMA loop in C1 code would measure C1, not the machine
     }
 
     private Ceilings() {}
@@ -92,7 +92,10 @@ public final class Ceilings {
                 .reduceLanes(VectorOperators.ADD);
     }
 
-    /** Copy GB/s (2 × bytes copied per second) of {@code threads} threads, each copying its own buffers; best of 5. */
+    /**
+     * Copy GB/s (2 × bytes copied per second) of {@code threads} threads, each copying its own buffers with
+     * {@code MemorySegment.copyFrom} (the C library's copy: faster here than a Vector API copy loop); best of 5.
+     */
     static double measureCopy(int threads, boolean quick) {
         long bytes = quick ? 1L << 20 : 64L << 20;   // per thread, per buffer: well beyond the L3
         try (Arena arena = Arena.ofShared()) {
@@ -105,7 +108,7 @@ public final class Ceilings {
             }
             int passes = quick ? 1 : 4;
             double[] rounds = new double[quick ? 2 : 5];
-            for (int r = -1; r < rounds.length; r++) {
+            for (int r = -1; r < rounds.length; r++) {   // round -1 warms up
                 long t0 = System.nanoTime();
                 concurrently(threads, t -> {
                     for (int p = 0; p < passes; p++) buffers.get(t)[1].copyFrom(buffers.get(t)[0]);

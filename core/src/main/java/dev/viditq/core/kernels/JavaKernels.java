@@ -26,8 +26,15 @@ public final class JavaKernels implements Kernels {
     private static final int CHUNK = 16384;
 
     static {
-        JitDirectives.c2Only(JavaKernels.class, MicroKernel.class, Gemm.class, SmallGemm.class, WeightRows.class,
-                FlashAttention.class, Conv2d.class, VectorMath.class, Transpose16.class);
+        // the hot Vector API loops; drivers called a few times per kernel call keep the normal tiers
+        JitDirectives.c2Only(MicroKernel.class, "*");
+        JitDirectives.c2Only(Transpose16.class, "*");
+        JitDirectives.c2Only(VectorMath.class, "*");
+        JitDirectives.c2Only(WeightRows.class, "widenBf16", "widenF16", "packPanel");
+        JitDirectives.c2Only(SmallGemm.class, "dot");
+        JitDirectives.c2Only(FlashAttention.class, "softmaxColumns");
+        JitDirectives.c2Only(JavaKernels.class, "lambda$*", "layerNormRow", "rmsNormRow", "scaleShift", "max",
+                "expMinusMaxInPlace", "sum", "sumOfSquares", "centredSumOfSquares");
     }
 
     /**
@@ -65,30 +72,28 @@ public final class JavaKernels implements Kernels {
     }
 
     // ---- row-wise kernels ----
+    // Every loop is an unmasked vector loop plus one masked step for the tail: masked loads and stores on every
+    // step cost 1.5-3× here.
 
     @Override
     public void layerNorm(MemorySegment x, int rows, int dim, MemorySegment gamma, MemorySegment beta, float eps, MemorySegment out) {
         checkRows(x, out, rows, dim, "layerNorm");
-        forRows(rows, dim, r -> layerNormRow(x, (long) r * dim, dim, gamma, beta, eps, out));
+        forRows(rows, dim, r -> layerNormRow(x, (long) r * dim * Float.BYTES, dim, gamma, beta, eps, out));
     }
 
-    private static void layerNormRow(MemorySegment x, long row, int dim, MemorySegment gamma, MemorySegment beta, float eps,
+    /** Mean, then the variance around it (two passes: no cancellation), then the output; the row stays in L1. */
+    private static void layerNormRow(MemorySegment x, long base, int dim, MemorySegment gamma, MemorySegment beta, float eps,
                                      MemorySegment out) {
-        long base = row * Float.BYTES;
         float mean = sum(x, base, dim) / dim;
-        FloatVector sq = FloatVector.zero(S);
+        float inv = (float) (1.0 / Math.sqrt(centredSumOfSquares(x, base, dim, mean) / dim + eps));
         int i = 0;
         for (; i <= dim - L; i += L) {
-            FloatVector d = load(x, base, i).sub(mean);
-            sq = d.fma(d, sq);
+            FloatVector y = load(x, base, i).sub(mean).mul(inv);
+            if (gamma != null) y = y.mul(load(gamma, 0, i));
+            if (beta != null) y = y.add(load(beta, 0, i));
+            y.intoMemorySegment(out, base + (long) i * Float.BYTES, LE);
         }
         if (i < dim) {
-            VectorMask<Float> m = S.indexInRange(i, dim);
-            FloatVector d = load(x, base, i, m).sub(mean);
-            sq = sq.add(d.mul(d), m);
-        }
-        float inv = (float) (1.0 / Math.sqrt(sq.reduceLanes(VectorOperators.ADD) / dim + eps));
-        for (i = 0; i < dim; i += L) {
             VectorMask<Float> m = S.indexInRange(i, dim);
             FloatVector y = load(x, base, i, m).sub(mean).mul(inv);
             if (gamma != null) y = y.mul(load(gamma, 0, i, m));
@@ -100,16 +105,23 @@ public final class JavaKernels implements Kernels {
     @Override
     public void rmsNorm(MemorySegment x, int rows, int dim, MemorySegment gamma, float eps, MemorySegment out) {
         checkRows(x, out, rows, dim, "rmsNorm");
-        forRows(rows, dim, r -> {
-            long base = (long) r * dim * Float.BYTES;
-            float inv = (float) (1.0 / Math.sqrt(sumOfSquares(x, base, dim) / dim + eps));
-            for (int i = 0; i < dim; i += L) {
-                VectorMask<Float> m = S.indexInRange(i, dim);
-                FloatVector y = load(x, base, i, m).mul(inv);
-                if (gamma != null) y = y.mul(load(gamma, 0, i, m));
-                y.intoMemorySegment(out, base + (long) i * Float.BYTES, LE, m);
-            }
-        });
+        forRows(rows, dim, r -> rmsNormRow(x, (long) r * dim * Float.BYTES, dim, gamma, eps, out));
+    }
+
+    private static void rmsNormRow(MemorySegment x, long base, int dim, MemorySegment gamma, float eps, MemorySegment out) {
+        float inv = (float) (1.0 / Math.sqrt(sumOfSquares(x, base, dim) / dim + eps));
+        int i = 0;
+        for (; i <= dim - L; i += L) {
+            FloatVector y = load(x, base, i).mul(inv);
+            if (gamma != null) y = y.mul(load(gamma, 0, i));
+            y.intoMemorySegment(out, base + (long) i * Float.BYTES, LE);
+        }
+        if (i < dim) {
+            VectorMask<Float> m = S.indexInRange(i, dim);
+            FloatVector y = load(x, base, i, m).mul(inv);
+            if (gamma != null) y = y.mul(load(gamma, 0, i, m));
+            y.intoMemorySegment(out, base + (long) i * Float.BYTES, LE, m);
+        }
     }
 
     @Override
@@ -128,53 +140,75 @@ public final class JavaKernels implements Kernels {
             for (int c = g * per; c < (g + 1) * per; c++) {
                 float scale = inv * (gamma == null ? 1f : gamma.getAtIndex(Tensor.F32_LE, c));
                 float shift = (beta == null ? 0f : beta.getAtIndex(Tensor.F32_LE, c)) - mean * scale;
-                long at = (long) c * spatial * Float.BYTES;
-                for (int i = 0; i < spatial; i += L) {
-                    VectorMask<Float> m = S.indexInRange(i, spatial);
-                    load(x, at, i, m).fma(scale, shift).intoMemorySegment(out, at + (long) i * Float.BYTES, LE, m);
-                }
+                scaleShift(x, (long) c * spatial * Float.BYTES, spatial, scale, shift, out);
             }
         });
+    }
+
+    /** out = x·scale + shift over n floats from byte offset base. */
+    private static void scaleShift(MemorySegment x, long base, int n, float scale, float shift, MemorySegment out) {
+        int i = 0;
+        for (; i <= n - L; i += L) load(x, base, i).fma(scale, shift).intoMemorySegment(out, base + (long) i * Float.BYTES, LE);
+        if (i < n) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            load(x, base, i, m).fma(scale, shift).intoMemorySegment(out, base + (long) i * Float.BYTES, LE, m);
+        }
     }
 
     @Override
     public void softmax(MemorySegment x, int rows, int cols) {
         checkRows(x, x, rows, cols, "softmax");
-        forRows(rows, cols, r -> {
-            long base = (long) r * cols * Float.BYTES;
-            FloatVector max = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-            for (int i = 0; i < cols; i += L) {
-                VectorMask<Float> m = S.indexInRange(i, cols);
-                max = max.lanewise(VectorOperators.MAX, load(x, base, i, m), m);
-            }
-            float mx = max.reduceLanes(VectorOperators.MAX);
-            FloatVector sum = FloatVector.zero(S);
-            for (int i = 0; i < cols; i += L) {
-                VectorMask<Float> m = S.indexInRange(i, cols);
-                FloatVector e = VectorMath.exp(load(x, base, i, m).sub(mx));
-                e.intoMemorySegment(x, base + (long) i * Float.BYTES, LE, m);
-                sum = sum.add(e, m);
-            }
-            float inv = 1f / sum.reduceLanes(VectorOperators.ADD);
-            for (int i = 0; i < cols; i += L) {
-                VectorMask<Float> m = S.indexInRange(i, cols);
-                load(x, base, i, m).mul(inv).intoMemorySegment(x, base + (long) i * Float.BYTES, LE, m);
-            }
-        });
+        forRows(rows, cols, r -> softmaxRow(x, (long) r * cols * Float.BYTES, cols));
+    }
+
+    private static void softmaxRow(MemorySegment x, long base, int cols) {
+        float max = max(x, base, cols);
+        float inv = 1f / expMinusMaxInPlace(x, base, cols, max);
+        scaleShift(x, base, cols, inv, 0f, x);
+    }
+
+    private static float max(MemorySegment x, long base, int n) {
+        FloatVector max = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        int i = 0;
+        for (; i <= n - L; i += L) max = max.max(load(x, base, i));
+        float m = max.reduceLanes(VectorOperators.MAX);
+        for (; i < n; i++) m = Math.max(m, x.get(Tensor.F32_LE, base + (long) i * Float.BYTES));
+        return m;
+    }
+
+    /** x = e^(x - max) in place; returns the sum. The tail is scalar, so exp is inlined once. */
+    private static float expMinusMaxInPlace(MemorySegment x, long base, int n, float max) {
+        FloatVector sum = FloatVector.zero(S);
+        int i = 0;
+        for (; i <= n - L; i += L) {
+            FloatVector e = VectorMath.exp(load(x, base, i).sub(max));
+            e.intoMemorySegment(x, base + (long) i * Float.BYTES, LE);
+            sum = sum.add(e);
+        }
+        float total = sum.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            long at = base + (long) i * Float.BYTES;
+            float e = (float) Math.exp(x.get(Tensor.F32_LE, at) - max);
+            x.set(Tensor.F32_LE, at, e);
+            total += e;
+        }
+        return total;
     }
 
     // ---- element-wise kernels ----
-
-    // Each activation has its own loop: a shared loop taking the function as a lambda would make the call
-    // megamorphic, C2 would stop inlining it, and every vector would be boxed on the heap.
+    // Each activation has its own loops: a shared loop taking the function as a lambda would make the call
+    // megamorphic, C2 would stop inlining it, and every vector would be boxed on the heap. The exp is inlined
+    // twice (main loop and tail), which fits C2's budget for these small loops.
 
     @Override
     public void geluTanh(MemorySegment x, long n) {
         checkLength(n, "geluTanh", x);
         forChunks(n, (from, to) -> {
-            for (long i = from; i < to; i += L) {
+            long i = from;
+            for (; i <= to - L; i += L) VectorMath.geluTanh(load(x, i * 4)).intoMemorySegment(x, i * 4, LE);
+            if (i < to) {
                 VectorMask<Float> m = S.indexInRange(i, to);
-                VectorMath.geluTanh(load(x, i * Float.BYTES, m)).intoMemorySegment(x, i * Float.BYTES, LE, m);
+                VectorMath.geluTanh(load(x, i * 4, m)).intoMemorySegment(x, i * 4, LE, m);
             }
         });
     }
@@ -183,9 +217,11 @@ public final class JavaKernels implements Kernels {
     public void geluErf(MemorySegment x, long n) {
         checkLength(n, "geluErf", x);
         forChunks(n, (from, to) -> {
-            for (long i = from; i < to; i += L) {
+            long i = from;
+            for (; i <= to - L; i += L) VectorMath.geluErf(load(x, i * 4)).intoMemorySegment(x, i * 4, LE);
+            if (i < to) {
                 VectorMask<Float> m = S.indexInRange(i, to);
-                VectorMath.geluErf(load(x, i * Float.BYTES, m)).intoMemorySegment(x, i * Float.BYTES, LE, m);
+                VectorMath.geluErf(load(x, i * 4, m)).intoMemorySegment(x, i * 4, LE, m);
             }
         });
     }
@@ -194,9 +230,11 @@ public final class JavaKernels implements Kernels {
     public void silu(MemorySegment x, long n) {
         checkLength(n, "silu", x);
         forChunks(n, (from, to) -> {
-            for (long i = from; i < to; i += L) {
+            long i = from;
+            for (; i <= to - L; i += L) VectorMath.silu(load(x, i * 4)).intoMemorySegment(x, i * 4, LE);
+            if (i < to) {
                 VectorMask<Float> m = S.indexInRange(i, to);
-                VectorMath.silu(load(x, i * Float.BYTES, m)).intoMemorySegment(x, i * Float.BYTES, LE, m);
+                VectorMath.silu(load(x, i * 4, m)).intoMemorySegment(x, i * 4, LE, m);
             }
         });
     }
@@ -205,10 +243,11 @@ public final class JavaKernels implements Kernels {
     public void add(MemorySegment a, MemorySegment b, MemorySegment out, long n) {
         checkLength(n, "add", a, b, out);
         forChunks(n, (from, to) -> {
-            for (long i = from; i < to; i += L) {
+            long i = from;
+            for (; i <= to - L; i += L) load(a, i * 4).add(load(b, i * 4)).intoMemorySegment(out, i * 4, LE);
+            if (i < to) {
                 VectorMask<Float> m = S.indexInRange(i, to);
-                long at = i * Float.BYTES;
-                load(a, at, m).add(load(b, at, m)).intoMemorySegment(out, at, LE, m);
+                load(a, i * 4, m).add(load(b, i * 4, m)).intoMemorySegment(out, i * 4, LE, m);
             }
         });
     }
@@ -217,10 +256,11 @@ public final class JavaKernels implements Kernels {
     public void mul(MemorySegment a, MemorySegment b, MemorySegment out, long n) {
         checkLength(n, "mul", a, b, out);
         forChunks(n, (from, to) -> {
-            for (long i = from; i < to; i += L) {
+            long i = from;
+            for (; i <= to - L; i += L) load(a, i * 4).mul(load(b, i * 4)).intoMemorySegment(out, i * 4, LE);
+            if (i < to) {
                 VectorMask<Float> m = S.indexInRange(i, to);
-                long at = i * Float.BYTES;
-                load(a, at, m).mul(load(b, at, m)).intoMemorySegment(out, at, LE, m);
+                load(a, i * 4, m).mul(load(b, i * 4, m)).intoMemorySegment(out, i * 4, LE, m);
             }
         });
     }

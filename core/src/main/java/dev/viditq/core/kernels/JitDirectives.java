@@ -27,16 +27,15 @@ public final class JitDirectives {
     private JitDirectives() {}
 
     /**
-     * Excludes every method of the given classes (binary names, e.g. {@code dev.viditq.core.kernels.Gemm}; nested
-     * classes and lambdas are matched by the {@code $} suffix) from C1. Idempotent per class; call it from the
-     * static initialiser of the classes that use the kernels, before their first call.
+     * Excludes the named methods of {@code owner} from C1 ({@code "*"}: all of them; a trailing {@code *} matches a
+     * prefix, e.g. {@code "lambda$*"} for the lambda bodies). Meant for methods whose loops are Vector API code and
+     * that run often (micro-kernels, per-chunk loops); leave out drivers called a few times per kernel call: without
+     * C1 they stay interpreted until C2 takes them. Idempotent; call it from a static initialiser before the first
+     * call.
      */
-    public static synchronized void c2Only(Class<?>... classes) {
-        Set<String> patterns = Arrays.stream(classes)
-                .flatMap(c -> {
-                    String name = c.getName().replace('.', '/');
-                    return java.util.stream.Stream.of(name + ".*", name + "$*.*");
-                })
+    public static synchronized void c2Only(Class<?> owner, String... methods) {
+        String type = owner.getName().replace('.', '/');
+        Set<String> patterns = Arrays.stream(methods).map(m -> type + "." + m)
                 .filter(added::add)
                 .collect(Collectors.toCollection(java.util.LinkedHashSet::new));
         if (patterns.isEmpty()) return;

@@ -42,6 +42,7 @@ public final class Calibration {
     private final double[] timesteps;
     private final Map<String, LayerStats> layers;
     private int done;
+    private Path file;   // where it was read from or last written, for messages
 
     private Calibration(ModelIdentity model, Settings settings, List<String> prompts, double[] timesteps,
                         Map<String, LayerStats> layers, int done) {
@@ -68,6 +69,8 @@ public final class Calibration {
     /** Prompts whose statistics are included. */
     public int done() { return done; }
     public int steps() { return settings.steps(); }
+    /** The file this was read from or last written to ("the calibration" before that), for messages. */
+    public String describe() { return file == null ? "the calibration" : file.toString(); }
     public Map<String, LayerStats> layers() { return Collections.unmodifiableMap(layers); }
 
     /** The model time of every step (NaN for steps never run). */
@@ -132,6 +135,7 @@ public final class Calibration {
             entries.add(SafetensorsWriter.Entry.of(s.name() + ".rows", i64(s.rowsArray(), steps, LayerStats.HALVES)));
         }
         SafetensorsWriter.writeEntries(file, entries, Map.of(METADATA_KEY, metadata()));
+        this.file = file;
     }
 
     private String metadata() {
@@ -167,7 +171,9 @@ public final class Calibration {
             for (Map.Entry<String, int[]> e : model.linears().entrySet()) {
                 layers.put(e.getKey(), readLayer(f, file, e.getKey(), e.getValue()[1], steps));
             }
-            return new Calibration(model, settings, prompts, timesteps, layers, o.get("done").asInt());
+            Calibration cal = new Calibration(model, settings, prompts, timesteps, layers, o.get("done").asInt());
+            cal.file = file;
+            return cal;
         } catch (JsonProcessingException | RuntimeException e) {
             if (e instanceof CheckpointException c) throw c;
             throw new CheckpointException(file, "is not a readable calibration file: " + e.getMessage(), e);

@@ -48,8 +48,8 @@ abstract class PlanningMethod implements QuantMethod {
                         + (config.activation().dynamic() ? "balancing" : "static activation ranges")
                         + " needs calibration statistics: give --calibration FILE (made by ./viditq calibrate)");
             }
-            calibration.model().checkSameModel(ModelIdentity.of(model), "the calibration file");
-            if (calibration.done() == 0) throw new IllegalArgumentException("the calibration file holds no finished prompt");
+            calibration.model().checkSameModel(ModelIdentity.of(model), calibration.describe());
+            if (calibration.done() == 0) throw new IllegalArgumentException(calibration.describe() + ": holds no finished prompt");
         }
         List<String> notes = new ArrayList<>(config.notes());
         LayerSelection selection = new LayerSelection(config, linears, notes);

@@ -46,6 +46,19 @@ public record QuantizedModel(QuantPlan plan, Map<String, QuantizedLayer> layers)
         return bytes;
     }
 
+    /**
+     * Off-heap bytes the quantized executors installed on {@code model} hold: packed integer weights (integer mode)
+     * or dequantized F32 copies (simulated mode). Float weights of the model are not included.
+     */
+    public static long residentBytes(Denoiser model) {
+        long bytes = 0;
+        for (Linear l : model.linears().values()) {
+            if (l.executor() instanceof IntegerExecutor e) bytes += e.packedBytes();
+            if (l.executor() instanceof SimulatedExecutor e) bytes += e.dequantizedBytes();
+        }
+        return bytes;
+    }
+
     /** Bytes of the stored integer weights, scales and zero points (the checkpoint's share of quantized layers). */
     public long storedWeightBytes() {
         long b = 0;

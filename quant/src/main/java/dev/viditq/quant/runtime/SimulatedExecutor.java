@@ -33,6 +33,10 @@ final class SimulatedExecutor implements Linear.Executor {
         if (plan.needsFloatWeight() && floatWeight == null) throw new IllegalArgumentException(plan.name() + ": float steps need the float weight");
     }
 
+    long dequantizedBytes() {
+        return dequantized.values().stream().mapToLong(Tensor::byteSize).sum();
+    }
+
     @Override
     public void forward(Linear layer, Tensor x2d, Tensor out2d) {
         StepContext ctx = StepContext.current();

@@ -1,0 +1,145 @@
+package dev.viditq.bench.onnx;
+
+import dev.viditq.bench.arch.Architecture;
+import dev.viditq.bench.arch.RandomCheckpoint;
+import dev.viditq.core.io.Checkpoints;
+import dev.viditq.core.io.TensorFile;
+import dev.viditq.core.tensor.DType;
+import dev.viditq.core.tensor.Tensor;
+import dev.viditq.nn.models.Conditioning;
+import dev.viditq.nn.models.Denoiser;
+import dev.viditq.nn.models.ModelLoader;
+import dev.viditq.nn.sampling.SeededGaussian;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** The exported graph, run by ONNX Runtime, against our models and against the official code's golden outputs. */
+class OnnxExportTest {
+    private static final Path GOLDEN = Path.of(System.getProperty("viditq.golden", "../shared/golden"));
+    private static final double TOLERANCE = 1e-4;
+
+    @Test
+    void pixartWithMicroConditionsMatchesOurModel(@TempDir Path tmp) {
+        var arch = new Architecture("t-pixart-ms", "pixart", 2, 48, 4, 2, 4, 6, 1, 40, 7, 0, true, "dpm-solver", 4.5);
+        assertMatchesOurs(arch, tmp);
+    }
+
+    @Test
+    void pixartMatchesOurModelOnANonSquareLatent(@TempDir Path tmp) {
+        var arch = new Architecture("t-pixart", "pixart", 3, 64, 4, 2, 4, 8, 1, 32, 5, 0, false, "dpm-solver", 4.5);
+        Path dir = RandomCheckpoint.ensure(arch, tmp, System.err);
+        Path onnx = tmp.resolve("wide.onnx");
+        OnnxExport.export(dir, onnx, 6, 10, 0);
+        try (Denoiser ours = ModelLoader.load(dir);
+             OrtDenoiser ort = new OrtDenoiser(onnx, ours.info(), null, 1)) {
+            Tensor x = new SeededGaussian(5).next(2, 4, 6, 10);
+            compare(ours, ort, x, conditioning(arch, ours), "pixart 6x10");
+        }
+    }
+
+    @Test
+    void stditMatchesOurModel(@TempDir Path tmp) {
+        var arch = new Architecture("t-stdit", "stdit", 2, 64, 4, 2, 4, 6, 3, 24, 5, 0, false, "iddpm", 7);
+        assertMatchesOurs(arch, tmp);
+    }
+
+    @Test
+    void ditMatchesOurModel(@TempDir Path tmp) {
+        var arch = new Architecture("t-dit", "dit", 2, 64, 4, 2, 4, 8, 1, 0, 0, 10, false, "iddpm", 4);
+        assertMatchesOurs(arch, tmp);
+    }
+
+    private static void assertMatchesOurs(Architecture arch, Path tmp) {
+        Path dir = RandomCheckpoint.ensure(arch, tmp, System.err);
+        Path onnx = tmp.resolve(arch.name() + ".onnx");
+        OnnxExport.Summary s = OnnxExport.export(dir, onnx);
+        assertTrue(Files.isRegularFile(s.model()) && Files.isRegularFile(s.data()));
+        try (Denoiser ours = ModelLoader.load(dir);
+             OrtDenoiser ort = new OrtDenoiser(onnx, ours.info(), ours.nullCaption().map(Tensor::toF32).orElse(null), 2)) {
+            long[] latent = arch.latentShape();
+            long[] shape = new long[latent.length + 1];
+            shape[0] = 2;
+            System.arraycopy(latent, 0, shape, 1, latent.length);
+            compare(ours, ort, new SeededGaussian(3).next(shape), conditioning(arch, ours), arch.name());
+        }
+    }
+
+    /** Two samples; text models get a second caption with its last tokens masked; PixArtMS gets micro-conditions. */
+    private static Conditioning conditioning(Architecture arch, Denoiser ours) {
+        if (arch.family().equals("dit")) return Conditioning.classLabels(longs(3, arch.numClasses()));
+        Tensor caption = new SeededGaussian(4).next(2, arch.captionTokens(), arch.captionChannels());
+        Tensor mask = Tensor.zeros(DType.I64, 2, arch.captionTokens());
+        for (int i = 0; i < arch.captionTokens(); i++) {
+            mask.setFloat(i, 1);
+            mask.setFloat(arch.captionTokens() + i, i < 2 ? 1 : 0);
+        }
+        Conditioning c = Conditioning.caption(caption, mask);
+        if (ours.info().microConditions()) {
+            c = c.withMicroConditions(Tensor.of(new float[]{256, 256, 512, 384}, 2, 2), Tensor.of(new float[]{1f, 0.75f}, 2, 1));
+        }
+        return c;
+    }
+
+    private static void compare(Denoiser ours, OrtDenoiser ort, Tensor x, Conditioning c, String what) {
+        Tensor t = Tensor.of(new float[]{999f, 321.5f}, 2);
+        Tensor expected = ours.forward(x, t, c);
+        Tensor actual = ort.forward(x, t, c);
+        assertArrayEquals(expected.shape(), actual.shape(), what);
+        double err = relativeL2(actual, expected);
+        System.err.printf("%s: ONNX Runtime vs ours, relative L2 %.2e%n", what, err);
+        assertTrue(err < TOLERANCE, what + ": relative L2 error " + err);
+    }
+
+    @Test
+    void goldenCasesOfTheOfficialCode(@TempDir Path tmp) {
+        golden("pixart_original", tmp, (io, info) -> Conditioning.caption(io.get("y").reshape(2, 6, 48), io.get("mask").reshape(2, 6))
+                .withMicroConditions(io.get("img_hw"), io.get("aspect_ratio")));
+        golden("stdit_v1", tmp, (io, info) -> Conditioning.caption(io.get("y").reshape(2, 6, 48), io.get("mask")));
+        golden("dit", tmp, (io, info) -> Conditioning.classLabels(io.get("y")));
+    }
+
+    private interface GoldenConditioning {
+        Conditioning of(TensorFile io, dev.viditq.nn.models.ModelInfo info);
+    }
+
+    private static void golden(String name, Path tmp, GoldenConditioning cond) {
+        Path dir = GOLDEN.resolve(name);
+        assumeTrue(Files.isDirectory(dir), "golden case " + name + " not available");
+        Path onnx = tmp.resolve(name + ".onnx");
+        try (TensorFile io = Checkpoints.open(dir.resolve("io.safetensors"));
+             Denoiser ours = ModelLoader.load(dir)) {
+            Tensor x = io.get("x").toF32();
+            int rank = x.rank();
+            OnnxExport.export(dir, onnx, x.size(rank - 2), x.size(rank - 1), rank == 5 ? x.size(2) : 0);
+            try (OrtDenoiser ort = new OrtDenoiser(onnx, ours.info(), null, 1)) {
+                Tensor out = ort.forward(x, io.get("t").toF32(), cond.of(io, ours.info()));
+                double err = relativeL2(out, io.get("out"));
+                System.err.printf("%s: ONNX Runtime vs official code, relative L2 %.2e%n", name, err);
+                assertTrue(err < TOLERANCE, name + ": ONNX Runtime vs official code, relative L2 error " + err);
+            }
+        }
+    }
+
+    private static Tensor longs(long... v) {
+        Tensor t = Tensor.zeros(DType.I64, v.length);
+        for (int i = 0; i < v.length; i++) t.setFloat(i, v[i]);
+        return t;
+    }
+
+    static double relativeL2(Tensor a, Tensor b) {
+        assertEquals(a.numel(), b.numel());
+        double num = 0, den = 0;
+        for (long i = 0; i < a.numel(); i++) {
+            double d = a.getFloat(i) - b.getFloat(i);
+            num += d * d;
+            den += (double) b.getFloat(i) * b.getFloat(i);
+        }
+        return Math.sqrt(num / den);
+    }
+}

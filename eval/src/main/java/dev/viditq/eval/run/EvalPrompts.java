@@ -1,0 +1,54 @@
+package dev.viditq.eval.run;
+
+import dev.viditq.eval.shapes.Kind;
+import dev.viditq.eval.shapes.ShapesGenerator;
+import dev.viditq.eval.shapes.ShapesPrompt;
+import dev.viditq.eval.shapes.Split;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Where the prompts of an evaluation come from: a fixed Shapes split (with ground truth) or a caption file (without). */
+public final class EvalPrompts {
+    private EvalPrompts() {}
+
+    /**
+     * The first {@code count} prompts of a fixed split (calib or eval), each with its ground-truth scene; null
+     * count: the split's standard size (eval 200 images / 64 videos, calib 64 / 16).
+     */
+    public static List<EvalPrompt> shapes(Kind kind, Split split, Integer count) {
+        int n = count != null ? count : ShapesGenerator.standardCount(kind, split);
+        if (n < 1) throw new IllegalArgumentException("the prompt count must be positive, got " + n);
+        List<EvalPrompt> out = new ArrayList<>(n);
+        for (ShapesPrompt p : ShapesGenerator.fixed(kind, split, n)) out.add(new EvalPrompt((int) p.index(), p.caption(), p.scene()));
+        return out;
+    }
+
+    /**
+     * One caption per line (blank lines and lines starting with # skipped), without ground truth; at most
+     * {@code count} of them when count is given.
+     */
+    public static List<EvalPrompt> file(Path file, Integer count) {
+        if (count != null && count < 1) throw new IllegalArgumentException("the prompt count must be positive, got " + count);
+        if (!Files.isRegularFile(file)) throw new IllegalArgumentException(file + ": no such prompts file");
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException(file + ": cannot read the prompts: " + e.getMessage(), e);
+        }
+        List<EvalPrompt> out = new ArrayList<>();
+        for (String line : lines) {
+            String caption = line.strip();
+            if (caption.isEmpty() || caption.startsWith("#")) continue;
+            if (count != null && out.size() == count) break;
+            out.add(new EvalPrompt(out.size(), caption, null));
+        }
+        if (out.isEmpty()) throw new IllegalArgumentException(file + ": no prompts in the file");
+        return out;
+    }
+}

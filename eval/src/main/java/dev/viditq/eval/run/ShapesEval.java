@@ -1,0 +1,99 @@
+package dev.viditq.eval.run;
+
+import dev.viditq.eval.shapes.Kind;
+import dev.viditq.eval.shapes.Scene;
+import dev.viditq.eval.shapes.Split;
+import dev.viditq.nn.pipeline.GenerationPipeline;
+import dev.viditq.nn.pipeline.GenerationRequest;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The evaluation protocol of {@code ./viditq eval}: generate the prompts of a fixed Shapes split (or of a caption
+ * file) with a model, score them with the analyzer against their ground-truth scenes, and, given a reference
+ * model, generate the same prompts with the same seeds, batches and sampler settings through it and measure the
+ * fidelity of the model's samples to the reference's. Models are loaded only through
+ * {@link GenerationPipeline#load}, so any folder the pipeline loads (float or quantized) is evaluated alike.
+ */
+public final class ShapesEval {
+    /**
+     * @param reference   a model folder to compare against, or null
+     * @param split       calib or eval (ignored with a prompts file)
+     * @param promptsFile captions without ground truth, or null for the split
+     * @param count       prompts to use; null: the split's standard size, or the whole file
+     * @param saveDir     where to write the samples, contact sheets and report.json, or null
+     * @param sheetCount  how many samples the contact sheets show
+     */
+    public record Request(Path model, Path reference, Split split, Path promptsFile, Integer count, EvalSettings settings,
+                          Path saveDir, int sheetCount) {
+        public Request {
+            if (split == Split.TRAIN) throw new IllegalArgumentException("evaluate on a fixed split (calib or eval), not train");
+            if (sheetCount < 0) throw new IllegalArgumentException("the contact sheet count must be >= 0, got " + sheetCount);
+        }
+    }
+
+    private ShapesEval() {}
+
+    public static EvalReport run(Request req, BatchGenerator.Progress progress) {
+        long start = System.nanoTime();
+        Recipe recipe = Recipe.of(req.model());
+        EvalSettings settings = req.settings().withDefaults(recipe);
+        List<EvalPrompt> prompts;
+        Kind kind;
+        BatchGenerator.Run run;
+        try (GenerationPipeline pipeline = GenerationPipeline.load(req.model())) {
+            kind = pipeline.info().video() ? Kind.VIDEO : Kind.IMAGE;
+            prompts = req.promptsFile() != null ? EvalPrompts.file(req.promptsFile(), req.count())
+                    : EvalPrompts.shapes(kind, req.split(), req.count());
+            if (prompts.getFirst().hasTruth()) checkShapesSize(pipeline.resolve(firstRequest(prompts, settings)), kind, req.model());
+            run = BatchGenerator.generate(pipeline, prompts, settings, "model", progress);
+        }
+        BatchGenerator.Run reference = req.reference() == null ? null : runReference(req, prompts, run, kind, progress);
+        long scoring = System.nanoTime();
+        boolean truth = prompts.getFirst().hasTruth();
+        ShapesScores scores = truth ? ShapesScores.of(run.samples()) : null;
+        ShapesScores referenceScores = truth && reference != null ? ShapesScores.of(reference.samples()) : null;
+        FidelityScores fidelity = reference == null ? null : FidelityScores.of(reference.samples(), run.samples());
+        double scoringSeconds = (System.nanoTime() - scoring) / 1e9;
+        String source = req.promptsFile() != null ? "file " + req.promptsFile() : "shapes " + req.split().id() + " split";
+        EvalReport report = new EvalReport(req.model(), req.reference(), kind, source, truth, recipe, run, reference,
+                scores, referenceScores, fidelity, scoringSeconds, (System.nanoTime() - start) / 1e9, req.saveDir());
+        if (req.saveDir() != null) EvalFiles.save(report, req.saveDir(), req.sheetCount());
+        return report;
+    }
+
+    /** The reference runs exactly the model's resolved sampler, steps and cfg, so only the weights differ. */
+    private static BatchGenerator.Run runReference(Request req, List<EvalPrompt> prompts, BatchGenerator.Run run, Kind kind,
+                                                   BatchGenerator.Progress progress) {
+        GenerationPipeline.Settings used = run.settings();
+        EvalSettings same = new EvalSettings(used.sampler(), used.steps(), used.cfgScale(), req.settings().seed(), run.batch());
+        try (GenerationPipeline pipeline = GenerationPipeline.load(req.reference())) {
+            Kind refKind = pipeline.info().video() ? Kind.VIDEO : Kind.IMAGE;
+            GenerationPipeline.Settings refUsed = pipeline.resolve(firstRequest(prompts, same));
+            if (refKind != kind || refUsed.height() != used.height() || refUsed.width() != used.width() || refUsed.frames() != used.frames()) {
+                throw new IllegalArgumentException("the reference " + req.reference() + " generates " + describe(refKind, refUsed)
+                        + ", the model " + describe(kind, used) + "; fidelity needs outputs of the same shape");
+            }
+            return BatchGenerator.generate(pipeline, prompts, same, "reference", progress);
+        }
+    }
+
+    private static GenerationRequest firstRequest(List<EvalPrompt> prompts, EvalSettings s) {
+        return GenerationRequest.builder().prompt(prompts.getFirst().caption()).sampler(s.sampler())
+                .steps(s.steps()).cfgScale(s.cfgScale()).seed(s.seed()).build();
+    }
+
+    /** Shapes ground truth is 32×32 (videos 16 frames); scoring another size would measure nothing. */
+    private static void checkShapesSize(GenerationPipeline.Settings s, Kind kind, Path model) {
+        if (s.height() != Scene.HEIGHT || s.width() != Scene.WIDTH || s.frames() != kind.frames()) {
+            throw new IllegalArgumentException(model + " generates " + describe(kind, s) + " but the Shapes benchmark is "
+                    + Scene.WIDTH + "x" + Scene.HEIGHT + (kind == Kind.VIDEO ? " with " + kind.frames() + " frames" : "")
+                    + "; evaluate free-text prompts (--prompts FILE) against a reference instead");
+        }
+    }
+
+    private static String describe(Kind kind, GenerationPipeline.Settings s) {
+        return s.width() + "x" + s.height() + (kind == Kind.VIDEO ? "x" + s.frames() + "-frame videos" : " images");
+    }
+}
