@@ -2,6 +2,7 @@ package dev.viditq.bench.e2e;
 
 import dev.viditq.bench.arch.Architecture;
 import dev.viditq.bench.arch.RandomCheckpoint;
+import dev.viditq.bench.onnx.OnnxPeer;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -36,8 +37,8 @@ public final class E2eSuite {
             for (Setting setting : settings) {
                 for (E2eRequest.Engine engine : engines) {
                     E2eRequest req = new E2eRequest(arch, setting, steps, threads, engine, cacheRoot);
-                    String error = engine == E2eRequest.Engine.VIDITQ ? prepare(req, table) : null;
-                    if (error != null) { // quantized here, so that quantizing never counts in a worker's RSS
+                    String error = prepare(req, table);
+                    if (error != null) { // quantized and exported here, so that neither counts in a worker's RSS
                         outcomes.add(new Outcome(req, null, error));
                         continue;
                     }
@@ -49,10 +50,11 @@ public final class E2eSuite {
         return outcomes;
     }
 
-    /** Makes the setting's model folder; returns why it could not, or null. */
+    /** Makes the setting's model folder (and the peer's ONNX graph); returns why it could not, or null. */
     private static String prepare(E2eRequest req, PrintStream log) {
         try {
-            QuantizedSettings.prepare(req, RandomCheckpoint.ensure(req.arch(), req.cacheRoot(), log), log);
+            Path dir = QuantizedSettings.prepare(req, RandomCheckpoint.ensure(req.arch(), req.cacheRoot(), log), log);
+            if (req.engine() == E2eRequest.Engine.ONNXRUNTIME) OnnxPeer.ensureExport(dir, log);
             return null;
         } catch (RuntimeException e) {
             String error = e.getMessage() == null ? e.toString() : e.getMessage();

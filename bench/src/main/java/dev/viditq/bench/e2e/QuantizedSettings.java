@@ -34,13 +34,13 @@ import java.util.List;
  *
  * <p>Cached as {@code <cache root>/<arch>-<setting>/}, rebuilt when older than the float checkpoint.
  */
-final class QuantizedSettings {
+public final class QuantizedSettings {
     static final int CALIBRATION_STEPS = 2;
 
     private QuantizedSettings() {}
 
     /** The folder to load for {@code req}: {@code floatDir} itself, or the quantized folder (made when missing). */
-    static Path prepare(E2eRequest req, Path floatDir, PrintStream log) {
+    public static Path prepare(E2eRequest req, Path floatDir, PrintStream log) {
         if (!req.setting().quantized()) return floatDir;
         Path dir = req.cacheRoot().resolve(req.arch().name() + "-" + req.setting().label());
         if (isCurrent(dir, floatDir)) return dir;

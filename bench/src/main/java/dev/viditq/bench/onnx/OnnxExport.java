@@ -8,6 +8,8 @@ import dev.viditq.nn.models.Denoiser;
 import dev.viditq.nn.models.ModelConfig;
 import dev.viditq.nn.models.ModelInfo;
 import dev.viditq.nn.models.ModelLoader;
+import dev.viditq.quant.checkpoint.QuantizedCheckpoint;
+import dev.viditq.quant.checkpoint.QuantizedCheckpointAdapter;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -17,7 +19,8 @@ import java.util.Map;
  * Writes a denoiser as an ONNX graph (opset {@value OnnxGraph#OPSET}) that ONNX Runtime runs: the original layouts
  * of PixArt-α/Σ (with or without micro-conditions), Open-Sora v1.0 STDiT and DiT. The graph is built for one latent
  * size (positional embeddings are constants); the batch is symbolic. Weights become FP32 initializers in
- * {@code <out>.data}.
+ * {@code <out>.data}. A quantized checkpoint of the quant module is exported with integer operators
+ * ({@link QuantizedLinearEmitter}: DynamicQuantizeMatMul for 8-bit, MatMulNBits for 4-bit weights).
  *
  * <p>Graph inputs, all FP32 unless noted: {@code x} [B, C, H, W] (STDiT: [B, C, T, H, W]); {@code timestep} [B];
  * text models {@code caption} [B, L, Dt] and {@code caption_mask} [B, L] (1 = valid token; masked tokens get an
@@ -27,7 +30,7 @@ import java.util.Map;
  */
 public final class OnnxExport {
     /** What was written. */
-    public record Summary(Path model, Path data, String family, long initializerBytes, long[] latentShape) {}
+    public record Summary(Path model, Path data, String family, long initializerBytes, long[] latentShape, String precision) {}
 
     private OnnxExport() {}
 
@@ -57,11 +60,14 @@ public final class OnnxExport {
         }
         try (TensorFile file = Checkpoints.open(Checkpoints.findIn(modelDir));
              OnnxGraph g = new OnnxGraph(out, info.family())) {
-            Builder b = new Builder(new LayerOps(g, file, LinearEmitter.FLOAT), info, cfg, h, w, t);
+            boolean quantized = file.metadata().containsKey(QuantizedCheckpoint.METADATA_KEY);
+            LinearEmitter linears = quantized ? new QuantizedLinearEmitter(QuantizedCheckpointAdapter.read(file)) : LinearEmitter.FLOAT;
+            Builder b = new Builder(new LayerOps(g, file, linears), info, cfg, h, w, t);
             b.build();
             g.save("viditq export onnx");
             long[] latent = info.video() ? new long[]{info.inChannels(), t, h, w} : new long[]{info.inChannels(), h, w};
-            return new Summary(out, out.resolveSibling(out.getFileName() + ".data"), info.family(), g.externalBytes(), latent);
+            return new Summary(out, out.resolveSibling(out.getFileName() + ".data"), info.family(), g.externalBytes(), latent,
+                    quantized ? "quantized (" + QuantizedCheckpointAdapter.plan(file).method() + ")" : "float");
         }
     }
 

@@ -3,6 +3,8 @@ package dev.viditq.bench.onnx;
 import dev.viditq.bench.e2e.E2eBenchmark;
 import dev.viditq.bench.e2e.E2eRequest;
 import dev.viditq.bench.e2e.E2eResult;
+import dev.viditq.bench.e2e.QuantizedSettings;
+import dev.viditq.core.io.Checkpoints;
 import dev.viditq.bench.profile.MachineState;
 import dev.viditq.bench.profile.ProcessMemory;
 import dev.viditq.bench.profile.StepProfiler;
@@ -18,22 +20,19 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * The ONNX Runtime side of {@code bench e2e --peer onnxruntime}: exports the same random checkpoint (cached beside it
- * in {@code onnx-<setting>/model.onnx}), and runs the same sampling loop, shapes and thread count through
+ * The ONNX Runtime side of {@code bench e2e --peer onnxruntime}: exports the same checkpoint (the random float one,
+ * or its quantized version for a quantized setting; cached beside it in {@code onnx/model.onnx}), and runs the same sampling loop, shapes and thread count through
  * {@link OrtDenoiser}. Not instrumented: the result has no GEMM/attention split.
  */
 public final class OnnxPeer {
     private OnnxPeer() {}
 
     public static E2eResult run(E2eRequest req, Path modelDir, PrintStream log) {
-        if (req.setting().quantized()) {
-            throw new UnsupportedOperationException("the onnxruntime peer for " + req.setting().label()
-                    + " needs the quant module's packed weights, which are not available yet; only bf16 (exported as FP32) runs");
-        }
-        Path onnx = ensureExport(modelDir, log);
+        Path measuredDir = QuantizedSettings.prepare(req, modelDir, log);
+        Path onnx = ensureExport(measuredDir, log);
         ModelInfo info;
         Tensor nullCaption;
-        try (Denoiser ours = ModelLoader.load(modelDir)) {
+        try (Denoiser ours = ModelLoader.load(measuredDir)) {
             info = ours.info();
             nullCaption = ours.nullCaption().map(Tensor::toF32).orElse(null); // a copy: survives closing the checkpoint
         }
@@ -55,20 +54,24 @@ public final class OnnxPeer {
         }
     }
 
-    /** The FP32 export of the checkpoint in {@code modelDir}, written when missing or older than the checkpoint. */
-    static Path ensureExport(Path modelDir, PrintStream log) {
-        Path dir = modelDir.resolve("onnx-fp32");
+    /**
+     * The export of the checkpoint in {@code modelDir} (float, or integer operators for a quantized one), cached in
+     * {@code modelDir/onnx/}, written when missing or older than the checkpoint.
+     */
+    public static Path ensureExport(Path modelDir, PrintStream log) {
+        Path dir = modelDir.resolve("onnx");
         Path onnx = dir.resolve("model.onnx");
-        Path weights = modelDir.resolve("model.safetensors");
+        Path weights = Checkpoints.findIn(modelDir);
         try {
             if (Files.isRegularFile(onnx) && Files.isRegularFile(dir.resolve("model.onnx.data"))
                     && Files.getLastModifiedTime(onnx).compareTo(Files.getLastModifiedTime(weights)) > 0) {
                 return onnx;
             }
-            log.println("exporting " + modelDir + " to " + onnx + " (FP32) ...");
+            log.println("exporting " + modelDir + " to " + onnx + " ...");
             long t0 = System.nanoTime();
             OnnxExport.Summary s = OnnxExport.export(modelDir, onnx);
-            log.printf("exported %.2f GB of initializers in %.1f s%n", s.initializerBytes() / 1e9, (System.nanoTime() - t0) / 1e9);
+            log.printf("exported %s, %.2f GB of initializers, in %.1f s%n", s.precision(), s.initializerBytes() / 1e9,
+                    (System.nanoTime() - t0) / 1e9);
             return onnx;
         } catch (IOException e) {
             throw new UncheckedIOException(e);

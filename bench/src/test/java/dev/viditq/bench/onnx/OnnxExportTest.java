@@ -2,6 +2,9 @@ package dev.viditq.bench.onnx;
 
 import dev.viditq.bench.arch.Architecture;
 import dev.viditq.bench.arch.RandomCheckpoint;
+import dev.viditq.bench.e2e.E2eRequest;
+import dev.viditq.bench.e2e.QuantizedSettings;
+import dev.viditq.bench.e2e.Setting;
 import dev.viditq.core.io.Checkpoints;
 import dev.viditq.core.io.TensorFile;
 import dev.viditq.core.tensor.DType;
@@ -53,6 +56,33 @@ class OnnxExportTest {
     void ditMatchesOurModel(@TempDir Path tmp) {
         var arch = new Architecture("t-dit", "dit", 2, 64, 4, 2, 4, 8, 1, 0, 0, 10, false, "iddpm", 4);
         assertMatchesOurs(arch, tmp);
+    }
+
+    @Test
+    void quantizedCheckpointsRunOnOrtIntegerOperators(@TempDir Path tmp) {
+        var arch = new Architecture("t-pixart-q", "pixart", 2, 128, 4, 2, 4, 8, 1, 32, 6, 0, false, "dpm-solver", 4.5);
+        Path floatDir = RandomCheckpoint.ensure(arch, tmp, System.err);
+        for (Setting setting : new Setting[]{Setting.W8A8, Setting.W4A8}) {
+            Path dir = QuantizedSettings.prepare(new E2eRequest(arch, setting, 1, 1, E2eRequest.Engine.VIDITQ, tmp), floatDir, System.err);
+            Path onnx = tmp.resolve(setting.label() + ".onnx");
+            assertTrue(OnnxExport.export(dir, onnx).precision().startsWith("quantized"));
+            try (Denoiser ours = ModelLoader.load(dir);
+                 Denoiser reference = ModelLoader.load(floatDir);
+                 OrtDenoiser ort = new OrtDenoiser(onnx, ours.info(), null, 1)) {
+                Tensor x = new SeededGaussian(3).next(2, 4, 8, 8);
+                Tensor t = Tensor.of(new float[]{999f, 321.5f}, 2);
+                Conditioning c = conditioning(arch, ours);
+                Tensor fromOrt = ort.forward(x, t, c), fromOurs = ours.forward(x, t, c), fromFloat = reference.forward(x, t, c);
+                double ortVsOurs = relativeL2(fromOrt, fromOurs), oursVsFloat = relativeL2(fromOurs, fromFloat);
+                System.err.printf("%s: ORT vs ours %.2e, ours vs float %.2e, ORT vs float %.2e%n", setting.label(), ortVsOurs,
+                        oursVsFloat, relativeL2(fromOrt, fromFloat));
+                // same integer weights and transforms; only the activation quantization differs (ORT per tensor,
+                // ours per token), so the two sit as close to each other as each sits to the float model
+                assertTrue(ortVsOurs < 2 * oursVsFloat + 1e-3, setting.label() + ": ORT vs ours " + ortVsOurs + ", ours vs float " + oursVsFloat);
+                // and a wrong balancing / rotation / zero point would put ORT far from the float model
+                assertTrue(relativeL2(fromOrt, fromFloat) < 1.5 * oursVsFloat + 1e-3, setting.label() + ": ORT vs float");
+            }
+        }
     }
 
     private static void assertMatchesOurs(Architecture arch, Path tmp) {

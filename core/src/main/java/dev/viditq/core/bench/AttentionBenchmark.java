@@ -32,10 +32,12 @@ public final class AttentionBenchmark implements KernelBenchmark {
         List<BenchResult> results = new ArrayList<>();
         for (int t : config.threads()) {
             config.useThreads(t);
-            double seconds = config.seconds(() -> kernels.attention(q, stride, k, stride, v, stride, out, width,
-                    tokens, tokens, heads, headDim, scale, AttentionBias.NONE));
-            double gflops = 4.0 * tokens * tokens * headDim * heads / seconds / 1e9;
-            results.add(BenchResult.of("attention", tokens, tokens, width, t, gflops, "GFLOP/s", Ceilings.fp32Fma(config, t)));
+            int threads = t;
+            BenchConfig.Measured r = config.secondsAndCeiling(() -> kernels.attention(q, stride, k, stride, v, stride,
+                    out, width, tokens, tokens, heads, headDim, scale, AttentionBias.NONE),
+                    () -> Ceilings.fp32FmaSample(config, threads));
+            double gflops = 4.0 * tokens * tokens * headDim * heads / r.seconds() / 1e9;
+            results.add(BenchResult.of("attention", tokens, tokens, width, t, gflops, "GFLOP/s", r.ceiling()));
         }
         return results;
     }

@@ -7,6 +7,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.DoubleSupplier;
 import java.util.function.IntToDoubleFunction;
 
 /**
@@ -52,16 +53,29 @@ public final class BenchConfig {
      * enough for the clock.
      */
     public double seconds(Runnable work) {
+        return secondsAndCeiling(work, () -> 0).seconds();
+    }
+
+    /** A kernel's median time per call, and the median of the ceiling samples taken between its samples. */
+    public record Measured(double seconds, double ceiling) {}
+
+    /**
+     * As {@link #seconds}, taking one sample of a ceiling after each sample of {@code work}, so that the kernel
+     * and its ceiling are measured under the same load: on a machine shared with other work, a ceiling measured
+     * once a minute earlier can make a ratio off by a factor of two.
+     */
+    public Measured secondsAndCeiling(Runnable work, DoubleSupplier ceilingSample) {
         double oneCall = warmUp(work);
         double minSample = quick ? 0 : 0.02;
         int batch = (int) Math.max(1, Math.min(1_000_000, Math.ceil(minSample / Math.max(oneCall, 1e-9))));
-        double[] samples = new double[repetitions()];
+        double[] samples = new double[repetitions()], ceilings = new double[repetitions()];
         for (int i = 0; i < samples.length; i++) {
             long t0 = System.nanoTime();
             for (int b = 0; b < batch; b++) work.run();
             samples[i] = (System.nanoTime() - t0) / 1e9 / batch;
+            ceilings[i] = ceilingSample.getAsDouble();
         }
-        return median(samples);
+        return new Measured(median(samples), median(ceilings));
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.viditq.core.bench;
 
 import dev.viditq.core.kernels.JitDirectives;
+import dev.viditq.core.parallel.Parallel;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -44,6 +45,46 @@ public final class Ceilings {
 
     public static double copyBandwidth(BenchConfig config, int threads) {
         return config.ceiling(COPY_BANDWIDTH, threads, t -> measureCopy(t, config.quick()));
+    }
+
+    /**
+     * One short round (50 ms) of the FMA loop on {@code threads} threads, GFLOP/s: a sample to take next to a
+     * kernel's samples ({@link BenchConfig#secondsAndCeiling}). The first call per run warms the loop up.
+     */
+    public static double fp32FmaSample(BenchConfig config, int threads) {
+        fp32Fma(config, threads);   // measured (and so compiled) once per run
+        double seconds = config.quick() ? 0.002 : 0.05;
+        long t0 = System.nanoTime();
+        double flops = sum(concurrently(threads, t -> fmaFor(seconds)));
+        return flops / ((System.nanoTime() - t0) / 1e9) / 1e9;
+    }
+
+    /** One copy of 32 MiB per thread (own buffers, kept for the run), GB/s: a sample for memory-bound kernels. */
+    public static double copySample(BenchConfig config, int threads) {
+        copyBandwidth(config, threads);
+        long bytes = config.quick() ? 1L << 20 : 32L << 20;
+        MemorySegment[][] buffers = new MemorySegment[threads][];
+        for (int t = 0; t < threads; t++) buffers[t] = sampleBuffers(t, bytes);
+        long t0 = System.nanoTime();
+        concurrently(threads, t -> {
+            buffers[t][1].copyFrom(buffers[t][0]);
+            return 0;
+        });
+        return 2.0 * bytes * threads / ((System.nanoTime() - t0) / 1e9) / 1e9;
+    }
+
+    private static final List<MemorySegment[]> SAMPLE_BUFFERS = new ArrayList<>();
+
+    private static synchronized MemorySegment[] sampleBuffers(int thread, long bytes) {
+        while (SAMPLE_BUFFERS.size() <= thread) SAMPLE_BUFFERS.add(null);
+        MemorySegment[] b = SAMPLE_BUFFERS.get(thread);
+        if (b == null || b[0].byteSize() != bytes) {
+            b = new MemorySegment[]{Arena.ofAuto().allocate(bytes, 64), Arena.ofAuto().allocate(bytes, 64)};
+            b[0].fill((byte) 1);
+            b[1].fill((byte) 2);
+            SAMPLE_BUFFERS.set(thread, b);
+        }
+        return b;
     }
 
     /** FP32 FMA GFLOP/s of {@code threads} threads running the register loop together; best of 5 rounds. */
@@ -121,32 +162,25 @@ public final class Ceilings {
         }
     }
 
-    /** Runs {@code body(t)} on {@code threads} fresh threads started together; returns their results. */
+    /**
+     * Runs {@code body(t)} for t in [0, threads) at the same time, one per thread of the kernels' own pool
+     * ({@link Parallel}, resized to {@code threads}); returns the results. The kernels' threads, not fresh ones:
+     * on a machine shared with other processes the scheduler favours threads that sleep between bursts (as pool
+     * threads do) over new ones, and a ceiling measured on fresh threads came out at half of what the kernels got.
+     * A barrier makes sure no thread runs two bodies one after the other.
+     */
     private static double[] concurrently(int threads, IntToDoubleFunction body) {
+        Parallel.setThreads(threads);
         double[] results = new double[threads];
         CyclicBarrier start = new CyclicBarrier(threads);
-        List<Thread> started = new ArrayList<>();
-        RuntimeException[] failure = new RuntimeException[1];
-        for (int t = 0; t < threads; t++) {
-            int id = t;
-            started.add(Thread.ofPlatform().start(() -> {
-                try {
-                    start.await();
-                    results[id] = body.applyAsDouble(id);
-                } catch (Exception e) {
-                    failure[0] = new IllegalStateException("ceiling measurement failed", e);
-                }
-            }));
-        }
-        for (Thread th : started) {
+        Parallel.forEach(threads, t -> {
             try {
-                th.join();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
+                start.await();
+            } catch (Exception e) {
+                throw new IllegalStateException("ceiling measurement interrupted", e);
             }
-        }
-        if (failure[0] != null) throw failure[0];
+            results[t] = body.applyAsDouble(t);
+        });
         return results;
     }
 

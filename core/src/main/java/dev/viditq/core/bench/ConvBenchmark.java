@@ -37,10 +37,11 @@ public final class ConvBenchmark implements KernelBenchmark {
             MemorySegment bias = BenchData.floats(c.cout(), 9), out = BenchData.floats(c.cout() * pixels, 10);
             for (int t : config.threads()) {
                 config.useThreads(t);
-                double seconds = config.seconds(() -> kernels.conv2d(x, c.cin(), c.size(), c.size(), w, bias,
-                        c.stride(), c.padding(), out));
-                double gflops = 2.0 * c.cout() * pixels * depth / seconds / 1e9;
-                results.add(BenchResult.of(c.name(), c.cout(), pixels, depth, t, gflops, "GFLOP/s", Ceilings.fp32Fma(config, t)));
+                int threads = t;
+                BenchConfig.Measured r = config.secondsAndCeiling(() -> kernels.conv2d(x, c.cin(), c.size(), c.size(),
+                        w, bias, c.stride(), c.padding(), out), () -> Ceilings.fp32FmaSample(config, threads));
+                double gflops = 2.0 * c.cout() * pixels * depth / r.seconds() / 1e9;
+                results.add(BenchResult.of(c.name(), c.cout(), pixels, depth, t, gflops, "GFLOP/s", r.ceiling()));
             }
         }
         return results;

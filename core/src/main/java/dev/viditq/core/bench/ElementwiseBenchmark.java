@@ -52,9 +52,11 @@ public final class ElementwiseBenchmark implements KernelBenchmark {
             for (int t : config.threads()) {
                 config.useThreads(t);
                 out.copyFrom(c.activation() ? large : a);
-                double seconds = config.seconds(() -> c.op().run(kernels, a, b, out, rows, cols));
-                double gbs = (double) c.streams() * n * Float.BYTES / seconds / 1e9;
-                results.add(BenchResult.of(c.name(), rows, cols, 0, t, gbs, "GB/s", Ceilings.copyBandwidth(config, t)));
+                int threads = t;
+                BenchConfig.Measured r = config.secondsAndCeiling(() -> c.op().run(kernels, a, b, out, rows, cols),
+                        () -> Ceilings.copySample(config, threads));
+                double gbs = (double) c.streams() * n * Float.BYTES / r.seconds() / 1e9;
+                results.add(BenchResult.of(c.name(), rows, cols, 0, t, gbs, "GB/s", r.ceiling()));
             }
         }
         return results;

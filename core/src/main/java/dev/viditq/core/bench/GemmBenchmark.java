@@ -33,10 +33,11 @@ public final class GemmBenchmark implements KernelBenchmark {
                 Tensor w = BenchData.tensor(dtype, 4, n, k);
                 for (int t : config.threads()) {
                     config.useThreads(t);
-                    double seconds = config.seconds(() -> kernels.gemm(x, m, k, w, bias, y));
-                    double gflops = 2.0 * m * n * k / seconds / 1e9;
-                    out.add(BenchResult.of("gemm-" + dtype.name().toLowerCase(), m, n, k, t, gflops, "GFLOP/s",
-                            Ceilings.fp32Fma(config, t)));
+                    int threads = t;
+                    BenchConfig.Measured r = config.secondsAndCeiling(() -> kernels.gemm(x, m, k, w, bias, y),
+                            () -> Ceilings.fp32FmaSample(config, threads));
+                    double gflops = 2.0 * m * n * k / r.seconds() / 1e9;
+                    out.add(BenchResult.of("gemm-" + dtype.name().toLowerCase(), m, n, k, t, gflops, "GFLOP/s", r.ceiling()));
                 }
             }
         }

@@ -6,8 +6,9 @@ import java.util.List;
  * One family of kernel measurements for {@code ./viditq bench kernels}. To add one: implement this interface
  * (a public no-argument constructor) and list the class in
  * {@code META-INF/services/dev.viditq.core.bench.KernelBenchmark} of its module; {@link KernelBenchmarks}
- * finds it with {@link java.util.ServiceLoader}. Use {@link BenchConfig#seconds} for timings (warm-up, median)
- * and {@link BenchConfig#ceiling} to share a ceiling measurement (e.g. {@link Ceilings#FP32_FMA}) with others.
+ * finds it with {@link java.util.ServiceLoader}. Time with {@link BenchConfig#secondsAndCeiling} (warm-up, median,
+ * and a ceiling sampled between the kernel's samples, e.g. {@link Ceilings#fp32FmaSample}) or
+ * {@link BenchConfig#seconds}; share a once-per-run ceiling with {@link BenchConfig#ceiling}.
  */
 public interface KernelBenchmark {
     /** Short name, used by {@code --only} filters and in progress messages. */

@@ -39,6 +39,15 @@ public final class BatchGenerator {
         public double secondsPerStep() {
             return secondsPerSample() / settings.steps();
         }
+
+        /**
+         * Seconds per prompt after the first batch, whose time includes the JIT compiling the kernels (on a busy
+         * 2-core machine that first batch can take several times as long as the next); NaN with a single batch.
+         */
+        public double steadySecondsPerSample() {
+            int rest = samples.size() - Math.min(batch, samples.size());
+            return rest == 0 ? Double.NaN : (seconds - firstBatchSeconds) / rest;
+        }
     }
 
     private BatchGenerator() {}

@@ -62,6 +62,10 @@ public record EvalReport(Path model, Path reference, Kind kind, String promptSou
         ObjectNode timing = o.putObject("timing");
         timing.put("generate_s", run.seconds());
         timing.put("first_batch_s", run.firstBatchSeconds());
+        if (!Double.isNaN(run.steadySecondsPerSample())) {
+            timing.put("steady_seconds_per_sample", run.steadySecondsPerSample());
+            timing.put("steady_seconds_per_step", run.steadySecondsPerSample() / run.settings().steps());
+        }
         if (referenceRun != null) {
             timing.put("reference_generate_s", referenceRun.seconds());
             timing.put("reference_seconds_per_sample", referenceRun.secondsPerSample());
@@ -129,6 +133,10 @@ public record EvalReport(Path model, Path reference, Kind kind, String promptSou
         b.append(note()).append(System.lineSeparator());
         b.append(String.format(Locale.ROOT, "time: %.3f s/sample, %.4f s/step per sample (generation %.1f s, first batch %.1f s), total %.1f s%n",
                 run.secondsPerSample(), run.secondsPerStep(), run.seconds(), run.firstBatchSeconds(), seconds));
+        if (!Double.isNaN(run.steadySecondsPerSample())) {
+            b.append(String.format(Locale.ROOT, "  after the first batch (JIT warm-up): %.3f s/sample, %.4f s/step per sample%n",
+                    run.steadySecondsPerSample(), run.steadySecondsPerSample() / run.settings().steps()));
+        }
         if (saveDir != null) b.append("saved samples, contact sheet and report.json in ").append(saveDir).append(System.lineSeparator());
         return b.toString();
     }
