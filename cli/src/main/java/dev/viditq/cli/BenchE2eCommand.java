@@ -18,7 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-@Command(name = "e2e", description = {
+@Command(name = "e2e", mixinStandardHelpOptions = true, description = {
         "Seconds per sampling step (CFG, batch 2), model bytes, peak RSS and the GEMM / attention / rest split of a",
         "real-size denoiser on random weights (written once as BF16 safetensors under the cache folder, loaded",
         "memory-mapped). Each (arch, setting, engine) runs in a fresh JVM so peak RSS figures do not mix.",

@@ -11,7 +11,7 @@ import java.io.PrintStream;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-@Command(name = "gemm-peer", description = {
+@Command(name = "gemm-peer", mixinStandardHelpOptions = true, description = {
         "One linear layer (M tokens, K = 1152, N = 1152 and 4608) ours vs ONNX Runtime on the same weights and threads:",
         "fp32, w8a8 (ORT DynamicQuantizeMatMul), w4a8 with groups of 128 (ORT MatMulNBits, accuracy_level 4);",
         "median over rounds that alternate both sides; prints the outputs' relative difference as a check.",

@@ -21,7 +21,7 @@ final class ExportCommand implements Runnable {
         spec.commandLine().usage(System.err);
     }
 
-    @Command(name = "onnx", description = {
+    @Command(name = "onnx", mixinStandardHelpOptions = true, description = {
             "The denoiser as an ONNX graph (opset 20) that ONNX Runtime runs: PixArt-α/Σ, Open-Sora STDiT v1.0 and DiT",
             "in their original layouts. Weights become FP32 initializers in OUT.data beside OUT; the graph is built",
             "for one latent size (default: the config's input_size), the batch is symbolic. Inputs: x, timestep,",

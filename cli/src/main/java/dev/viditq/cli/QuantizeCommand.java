@@ -8,6 +8,7 @@ import dev.viditq.nn.models.Denoiser;
 import dev.viditq.nn.models.ModelLoader;
 import dev.viditq.nn.pipeline.ModelFolder;
 import dev.viditq.quant.calib.Calibration;
+import dev.viditq.quant.calib.ModelIdentity;
 import dev.viditq.quant.checkpoint.QuantizedCheckpoint;
 import dev.viditq.quant.config.Presets;
 import dev.viditq.quant.config.QuantConfig;
@@ -83,6 +84,7 @@ final class QuantizeCommand implements Callable<Integer> {
                         + (config.activation().dynamic() ? "(balancing)" : "(static activation ranges)")
                         + ": give --calibration FILE, made by ./viditq calibrate --model " + model);
             }
+            if (cal != null) cal.model().checkSameModel(ModelIdentity.of(denoiser), cal.describe()); // even when unused
             QuantPlan plan = QuantMethod.of(config.method()).plan(denoiser, config.needsCalibration() ? cal : null, config);
             quantized = Quantizer.quantize(denoiser, plan);
             written = QuantizedCheckpoint.write(model, quantized, out, force);

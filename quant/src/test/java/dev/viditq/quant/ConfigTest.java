@@ -49,7 +49,7 @@ class ConfigTest {
                 weight: {bits: 4, symmetric: true, granularity: group, group_size: 64}
                 activation: {bits: 6}
                 balancing: {alpha: 0.3, layers: ['blocks\\.\\d+\\.mlp\\.fc2']}
-                rotation: {seed: 42}
+                rotation: {seed: 42, block: 128}
                 keep_float: ['blocks\\.0\\..*']
                 bit_map:
                   - {layers: '.*attn.*', weight_bits: 8, steps: [0, 5]}
@@ -61,6 +61,7 @@ class ConfigTest {
         assertTrue(c.activation().dynamic());
         assertEquals(0.3, c.balancing().alpha());
         assertEquals(42, c.rotation().seed());
+        assertEquals(128, c.rotation().block());
         assertEquals(3, c.bitMap().size());
         assertTrue(c.bitMap().get(1).keepFloat());
     }
@@ -162,5 +163,6 @@ class ConfigTest {
         assertTrue(refusal("weight: {bits: 8}\n").contains("'method' is missing"));
         assertTrue(refusal("preset: viditq-w2a2\n").contains("unknown preset"));
         assertTrue(refusal("method: viditq\nbit_map: [{layers: '.*'}]\n").contains("changes nothing"));
+        assertTrue(refusal("method: quarot\nrotation: {block: 18}\n").contains("'rotation.block' is 18"));
     }
 }

@@ -24,6 +24,7 @@ final class GoldenModels {
     static final Path ROOT = Path.of(System.getProperty("viditq.golden", "../shared/golden"));
     static final Path DIT = ROOT.resolve("dit");
     static final Path PIXART = ROOT.resolve("pixart_original");
+    static final Path STDIT = ROOT.resolve("stdit_v1");
     static final int CALIBRATION_STEPS = 4;
 
     private GoldenModels() {}

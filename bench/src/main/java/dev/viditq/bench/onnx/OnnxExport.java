@@ -4,10 +4,8 @@ import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import dev.viditq.core.io.Checkpoints;
 import dev.viditq.core.io.TensorFile;
 import dev.viditq.nn.layers.SinCos;
-import dev.viditq.nn.models.Denoiser;
 import dev.viditq.nn.models.ModelConfig;
 import dev.viditq.nn.models.ModelInfo;
-import dev.viditq.nn.models.ModelLoader;
 import dev.viditq.quant.checkpoint.QuantizedCheckpoint;
 import dev.viditq.quant.checkpoint.QuantizedCheckpointAdapter;
 
@@ -44,10 +42,7 @@ public final class OnnxExport {
      * @param frames video frames (0: the config's; ignored for image models)
      */
     public static Summary export(Path modelDir, Path out, int height, int width, int frames) {
-        ModelInfo info;
-        try (Denoiser model = ModelLoader.load(modelDir)) { // validates the checkpoint, resolves config defaults
-            info = model.info();
-        }
+        ModelInfo info = ModelFacts.read(modelDir).info(); // validates the checkpoint, resolves config defaults
         ModelConfig cfg = ModelConfig.read(modelDir.resolve("config.json"));
         int h = height > 0 ? height : info.sampleSize(), w = width > 0 ? width : info.sampleSize();
         int t = info.video() ? (frames > 0 ? frames : info.frames()) : 1;

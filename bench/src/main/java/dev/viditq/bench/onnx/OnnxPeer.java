@@ -8,10 +8,6 @@ import dev.viditq.core.io.Checkpoints;
 import dev.viditq.bench.profile.MachineState;
 import dev.viditq.bench.profile.ProcessMemory;
 import dev.viditq.bench.profile.StepProfiler;
-import dev.viditq.core.tensor.Tensor;
-import dev.viditq.nn.models.Denoiser;
-import dev.viditq.nn.models.ModelInfo;
-import dev.viditq.nn.models.ModelLoader;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -30,14 +26,9 @@ public final class OnnxPeer {
     public static E2eResult run(E2eRequest req, Path modelDir, PrintStream log) {
         Path measuredDir = QuantizedSettings.prepare(req, modelDir, log);
         Path onnx = ensureExport(measuredDir, log);
-        ModelInfo info;
-        Tensor nullCaption;
-        try (Denoiser ours = ModelLoader.load(measuredDir)) {
-            info = ours.info();
-            nullCaption = ours.nullCaption().map(Tensor::toF32).orElse(null); // a copy: survives closing the checkpoint
-        }
+        ModelFacts facts = ModelFacts.read(measuredDir);
         long t0 = System.nanoTime();
-        try (OrtDenoiser model = new OrtDenoiser(onnx, info, nullCaption, req.threads())) {
+        try (OrtDenoiser model = new OrtDenoiser(onnx, facts.info(), facts.nullCaption(), req.threads())) {
             double loadSeconds = (System.nanoTime() - t0) / 1e9;
             ProcessMemory afterLoad = ProcessMemory.read();
             String load = MachineState.loadAverage();

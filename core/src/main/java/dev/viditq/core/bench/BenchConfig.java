@@ -66,6 +66,8 @@ public final class BenchConfig {
      */
     public Measured secondsAndCeiling(Runnable work, DoubleSupplier ceilingSample) {
         double oneCall = warmUp(work);
+        // the ceiling loop too: loading the kernel's classes can make HotSpot drop its compiled code
+        warmUp(ceilingSample::getAsDouble);
         double minSample = quick ? 0 : 0.02;
         int batch = (int) Math.max(1, Math.min(1_000_000, Math.ceil(minSample / Math.max(oneCall, 1e-9))));
         double[] samples = new double[repetitions()], ceilings = new double[repetitions()];

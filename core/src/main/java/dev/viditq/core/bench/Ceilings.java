@@ -116,8 +116,9 @@ public final class Ceilings {
     }
 
     /**
-     * CHAINS independent chains a = a·m + c, all in registers. The seed is a float on purpose: with
-     * {@code FloatVector.broadcast(species, long)} C2 compiled this loop at half the speed.
+     * CHAINS independent chains a = a·m + c, all in registers. Kept a small method of its own: with the clock
+     * check folded into the same method C2 compiled the chains at half the speed, and likewise with a {@code long}
+     * seed ({@code FloatVector.broadcast(species, long)}).
      */
     static float fmaLoop(int iterations, float seed) {
         FloatVector m = FloatVector.broadcast(S, 0.999999f), c = FloatVector.broadcast(S, 1e-7f);

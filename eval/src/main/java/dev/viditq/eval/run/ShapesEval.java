@@ -41,15 +41,21 @@ public final class ShapesEval {
         EvalSettings settings = req.settings().withDefaults(recipe);
         List<EvalPrompt> prompts;
         Kind kind;
-        BatchGenerator.Run run;
-        try (GenerationPipeline pipeline = GenerationPipeline.load(req.model())) {
+        BatchGenerator.Run run, reference = null;
+        // both folders open at once (weights are memory-mapped): a reference that cannot be compared fails before any work
+        try (GenerationPipeline pipeline = GenerationPipeline.load(req.model());
+             GenerationPipeline referencePipeline = req.reference() == null ? null : GenerationPipeline.load(req.reference())) {
             kind = pipeline.info().video() ? Kind.VIDEO : Kind.IMAGE;
             prompts = req.promptsFile() != null ? EvalPrompts.file(req.promptsFile(), req.count())
                     : EvalPrompts.shapes(kind, req.split(), req.count());
-            if (prompts.getFirst().hasTruth()) checkShapesSize(pipeline.resolve(firstRequest(prompts, settings)), kind, req.model());
+            GenerationPipeline.Settings used = pipeline.resolve(firstRequest(prompts, settings));
+            if (prompts.getFirst().hasTruth()) checkShapesSize(used, kind, req.model());
+            // the reference runs exactly the model's resolved sampler, steps and cfg, so only the weights differ
+            EvalSettings same = new EvalSettings(used.sampler(), used.steps(), used.cfgScale(), settings.seed(), settings.batch());
+            if (referencePipeline != null) checkComparable(referencePipeline, req.reference(), prompts, same, kind, used);
             run = BatchGenerator.generate(pipeline, prompts, settings, "model", progress);
+            if (referencePipeline != null) reference = BatchGenerator.generate(referencePipeline, prompts, same, "reference", progress);
         }
-        BatchGenerator.Run reference = req.reference() == null ? null : runReference(req, prompts, run, kind, progress);
         long scoring = System.nanoTime();
         boolean truth = prompts.getFirst().hasTruth();
         ShapesScores scores = truth ? ShapesScores.of(run.samples()) : null;
@@ -63,19 +69,13 @@ public final class ShapesEval {
         return report;
     }
 
-    /** The reference runs exactly the model's resolved sampler, steps and cfg, so only the weights differ. */
-    private static BatchGenerator.Run runReference(Request req, List<EvalPrompt> prompts, BatchGenerator.Run run, Kind kind,
-                                                   BatchGenerator.Progress progress) {
-        GenerationPipeline.Settings used = run.settings();
-        EvalSettings same = new EvalSettings(used.sampler(), used.steps(), used.cfgScale(), req.settings().seed(), run.batch());
-        try (GenerationPipeline pipeline = GenerationPipeline.load(req.reference())) {
-            Kind refKind = pipeline.info().video() ? Kind.VIDEO : Kind.IMAGE;
-            GenerationPipeline.Settings refUsed = pipeline.resolve(firstRequest(prompts, same));
-            if (refKind != kind || refUsed.height() != used.height() || refUsed.width() != used.width() || refUsed.frames() != used.frames()) {
-                throw new IllegalArgumentException("the reference " + req.reference() + " generates " + describe(refKind, refUsed)
-                        + ", the model " + describe(kind, used) + "; fidelity needs outputs of the same shape");
-            }
-            return BatchGenerator.generate(pipeline, prompts, same, "reference", progress);
+    private static void checkComparable(GenerationPipeline reference, Path dir, List<EvalPrompt> prompts, EvalSettings same,
+                                        Kind kind, GenerationPipeline.Settings used) {
+        Kind refKind = reference.info().video() ? Kind.VIDEO : Kind.IMAGE;
+        GenerationPipeline.Settings refUsed = reference.resolve(firstRequest(prompts, same));
+        if (refKind != kind || refUsed.height() != used.height() || refUsed.width() != used.width() || refUsed.frames() != used.frames()) {
+            throw new IllegalArgumentException("the reference " + dir + " generates " + describe(refKind, refUsed)
+                    + ", the model " + describe(kind, used) + "; fidelity needs outputs of the same shape");
         }
     }
 

@@ -81,9 +81,10 @@ public record QuantConfig(Method method, WeightSpec weight, ActivationSpec activ
 
     /**
      * @param seed   seed of the random ±1 signs (see {@link dev.viditq.core.kernels.quant.HadamardRotation})
+     * @param block  Hadamard block size (block-diagonal rotation, cheaper online), or 0 for the full input size
      * @param layers which quantized layers are rotated; empty = all of them (whose input size has a Hadamard order)
      */
-    public record Rotation(long seed, List<LayerPattern> layers) {
+    public record Rotation(long seed, int block, List<LayerPattern> layers) {
         public Rotation {
             layers = List.copyOf(layers);
         }

@@ -215,11 +215,11 @@ public final class QuantConfigReader {
     private Rotation rotation(ConfigNode root, Method method, Balancing balancing) {
         JsonNode raw = root.raw("rotation");
         boolean wanted = method == Method.QUAROT || method == Method.VIDITQ;
-        if (raw == null) return wanted ? new Rotation(0, List.of()) : null;
+        if (raw == null) return wanted ? new Rotation(0, 0, List.of()) : null;
         if (raw.isBoolean()) {
             if (raw.asBoolean() && !wanted) throw root.errorAt("rotation", "is not part of method " + method.id() + " (use quarot or viditq)");
             if (!raw.asBoolean() && method == Method.QUAROT) throw root.errorAt("rotation", "cannot be off for quarot, whose only transform it is");
-            return raw.asBoolean() ? new Rotation(0, List.of()) : null;
+            return raw.asBoolean() ? new Rotation(0, 0, List.of()) : null;
         }
         ConfigNode n = root.child("rotation");
         boolean enabled = n.bool("enabled", true);
@@ -229,6 +229,11 @@ public final class QuantConfigReader {
             if (!seedNode.isIntegralNumber()) throw n.errorAt("seed", "should be an integer, is " + seedNode);
             seed = seedNode.asLong();
         }
+        int block = n.integer("block", 0);
+        if (block != 0 && !dev.viditq.core.kernels.quant.Hadamard.isSupported(block)) {
+            throw n.errorAt("block", "is " + block + ", which has no Hadamard matrix here (supported: powers of two, and m·2^j for "
+                    + "Paley orders m such as 12, 20, 28, 36)");
+        }
         List<LayerPattern> layers = patterns(n.texts("layers"), n.path() + ".layers");
         n.finish();
         if (!enabled) {
@@ -236,7 +241,7 @@ public final class QuantConfigReader {
             return null;
         }
         if (!wanted) throw root.errorAt("rotation", "is not part of method " + method.id() + " (use quarot or viditq)");
-        return new Rotation(seed, layers);
+        return new Rotation(seed, block, layers);
     }
 
     private Balancing methodBalancing(Method method, Balancing b) {

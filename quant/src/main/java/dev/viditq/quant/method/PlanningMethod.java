@@ -64,7 +64,7 @@ abstract class PlanningMethod implements QuantMethod {
             float[] smooth = config.balancing() != null && selection.balanced(l.name())
                     ? balancingVector(l, calibration.layer(l.name()), config.balancing().alpha()) : null;
             RotationSpec rotation = config.rotation() != null && selection.rotated(l.name())
-                    ? rotation(l, config.rotation().seed(), notes) : null;
+                    ? rotation(l, config.rotation(), notes) : null;
             StaticRanges ranges = config.activation().dynamic() ? null
                     : ranges(calibration, calibration.layer(l.name()), smooth, config.activation());
             layers.put(l.name(), new LayerPlan(l.name(), l.inFeatures(), l.outFeatures(), smooth, rotation, base, overrides, ranges));
@@ -108,9 +108,15 @@ abstract class PlanningMethod implements QuantMethod {
         return out;
     }
 
-    /** The full-size Hadamard when the input size has one, else the largest block with one (block-diagonal). */
-    private static RotationSpec rotation(Linear l, long seed, List<String> notes) {
+    /**
+     * The configured block when it divides the input size; else the full-size Hadamard when the input size has one,
+     * else the largest block with one (block-diagonal).
+     */
+    private static RotationSpec rotation(Linear l, QuantConfig.Rotation cfg, List<String> notes) {
         int k = l.inFeatures();
+        long seed = cfg.seed();
+        if (cfg.block() > 0 && k % cfg.block() == 0) return new RotationSpec(cfg.block(), seed);
+        if (cfg.block() > 0) notes.add(l.name() + ": rotation block " + cfg.block() + " does not divide its input size " + k);
         if (Hadamard.isSupported(k)) return new RotationSpec(k, seed);
         for (int b = k / 2; b >= 2; b--) {
             if (k % b == 0 && Hadamard.isSupported(b)) {

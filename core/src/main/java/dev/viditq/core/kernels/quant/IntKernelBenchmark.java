@@ -16,7 +16,9 @@ import java.util.concurrent.CyclicBarrier;
 /**
  * The integer kernels of {@link IntKernelBackend} at DiT-XL shapes (M = 1024 tokens, K = 1152,
  * N = 1152 and 4608), in GOP/s = 2·M·N·K / time against the int8 ceiling: a register-only vpdpbusd loop in C
- * (ceiling-int8-vnni, t threads at once; the FP32 FMA ceiling on CPUs without AVX-512 VNNI). Rows:
+ * (ceiling-int8-vnni, t threads at once; the FP32 FMA ceiling on CPUs without AVX-512 VNNI). Each GOP/s row
+ * pairs every kernel sample with a ceiling sample taken right after it (see {@link #gops}), so its ratio
+ * holds on a loaded machine. Rows:
  * <ul>
  *   <li>w8a8+quant, w4a8+quant, w4a8-g128+quant: a whole quantized linear layer — per-token quantization of the
  *       F32 input, then the GEMM with bias (int4: per channel, or groups of 128);</li>
@@ -103,9 +105,28 @@ public final class IntKernelBenchmark implements KernelBenchmark {
         return out;
     }
 
+    /**
+     * GOP/s of {@code work} and its ratio to the int8 ceiling, measured in pairs: each timed sample of the kernel
+     * is followed at once by a sample of the vpdpbusd loop of about the same length on as many threads, and the
+     * reported ratio is the median of the per-pair ratios. On a shared machine the load changes from second to
+     * second; a ceiling measured once per run would make the ratios noise. The ceiling column is then
+     * value / ratio. Without VNNI: the FP32 FMA ceiling of the run, unpaired.
+     */
     private static BenchResult gops(BenchConfig config, String kernel, int m, int n, int k, int t, double ceiling, Runnable work) {
-        double seconds = config.seconds(work);
-        return BenchResult.of(kernel, m, n, k, t, 2.0 * m * n * k / seconds / 1e9, "GOP/s", ceiling);
+        double ops = 2.0 * m * n * k;
+        double oneCall = config.seconds(work);   // warm-up, and the length of a call
+        if (!hasVnni() || config.quick()) return BenchResult.of(kernel, m, n, k, t, ops / oneCall / 1e9, "GOP/s", ceiling);
+        int batch = (int) Math.max(1, Math.ceil(0.05 / oneCall));
+        double[] values = new double[config.repetitions()], ratios = new double[values.length];
+        for (int i = 0; i < values.length; i++) {
+            long t0 = System.nanoTime();
+            for (int b = 0; b < batch; b++) work.run();
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            values[i] = ops * batch / seconds / 1e9;
+            ratios[i] = values[i] / vnniSample(t, seconds);
+        }
+        double value = BenchConfig.median(values), ratio = BenchConfig.median(ratios);
+        return BenchResult.of(kernel, m, n, k, t, value, "GOP/s", value / ratio);
     }
 
     private static BenchResult quantizer(BenchConfig config, String kernel, IntKernels kernels, MemorySegment x, int m,
@@ -152,21 +173,35 @@ public final class IntKernelBenchmark implements KernelBenchmark {
         return vnni > 0 ? vnni : Ceilings.fp32Fma(config, threads);
     }
 
-    private static double measureVnni(int threads, boolean quick) {
+    private static boolean hasVnni() {
         try {
-            if (!NativeIntKernels.vnniPeak(1)) return 0;
+            return NativeIntKernels.vnniPeak(1);
         } catch (IllegalStateException | NativeLibrary.Unavailable e) {
-            return 0;
+            return false;
         }
-        long iters = quick ? 100_000 : 50_000_000;
+    }
+
+    private static double measureVnni(int threads, boolean quick) {
+        if (!hasVnni()) return 0;
         double[] rounds = new double[quick ? 2 : 5];
         for (int r = -1; r < rounds.length; r++) {
-            long t0 = System.nanoTime();
-            concurrently(threads, () -> NativeIntKernels.vnniPeak(iters));
-            double gops = (double) threads * iters * NativeIntKernels.VNNI_PEAK_OPS_PER_ITER / ((System.nanoTime() - t0) / 1e9) / 1e9;
+            double gops = vnniSample(threads, quick ? 0.001 : 0.2);
             if (r >= 0) rounds[r] = gops;
         }
         return BenchConfig.median(rounds);
+    }
+
+    /** Iterations of the vpdpbusd loop per second of one thread, from the last sample (a first guess: 4e8). */
+    private static volatile double itersPerSecond = 4e8;
+
+    /** GOP/s of the vpdpbusd loop on {@code threads} threads at once, run for about {@code seconds}. */
+    private static double vnniSample(int threads, double seconds) {
+        long iters = Math.max(1000, (long) (itersPerSecond * seconds));
+        long t0 = System.nanoTime();
+        concurrently(threads, () -> NativeIntKernels.vnniPeak(iters));
+        double elapsed = (System.nanoTime() - t0) / 1e9;
+        itersPerSecond = iters / elapsed;
+        return (double) threads * iters * NativeIntKernels.VNNI_PEAK_OPS_PER_ITER / elapsed / 1e9;
     }
 
     private static void concurrently(int threads, Runnable body) {
