@@ -44,6 +44,11 @@ final class BenchE2eCommand implements Callable<Integer> {
                     + "inter-op 1, sequential) and print ours/peer ratios.")
     String peer;
 
+    @Option(names = "--interleaved", description = "With --peer: time ours and ONNX Runtime in this JVM, one CFG forward "
+            + "pass each in turn per round (--steps rounds after a warm-up), and report the median of the per-round "
+            + "ratios: robust to a machine load that drifts between forked runs. No memory figures.")
+    boolean interleaved;
+
     @Option(names = "--cache", paramLabel = "DIR",
             description = "Where random checkpoints and exported graphs are kept (default: -Dviditq.bench.cache, "
                     + "$VIDITQ_BENCH_CACHE or <tmpdir>/viditq-bench).")
@@ -70,6 +75,17 @@ final class BenchE2eCommand implements Callable<Integer> {
         int t = threads != null ? threads : Parallel.threads();
         Path root = cache != null ? cache : RandomCheckpoint.defaultCacheRoot();
         PrintStream table = json ? System.err : System.out;
+        if (interleaved) {
+            if (peer == null) throw new IllegalArgumentException("--interleaved needs --peer onnxruntime");
+            var results = E2eSuite.runInterleaved(archList, settingList, steps, t, root, table);
+            if (json) {
+                ObjectNode rootNode = Json.object();
+                ArrayNode list = rootNode.putArray("results");
+                for (var r : results) list.add(E2eResult.JSON.valueToTree(r));
+                Json.print(rootNode);
+            }
+            return results.size() == archList.size() * settingList.size() ? 0 : 1;
+        }
         List<E2eSuite.Outcome> outcomes = E2eSuite.run(archList, settingList, steps, t, engines, root, !noFork,
                 jfrOptions(), table);
         if (json) printJson(outcomes);

@@ -29,7 +29,7 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--images", defaultValue = "8", description = "Images to generate (default ${DEFAULT-VALUE}).")
     int images;
 
-    @Option(names = "--videos", defaultValue = "2", description = "Videos to generate (default ${DEFAULT-VALUE}).")
+    @Option(names = "--videos", defaultValue = "1", description = "Videos to generate (default ${DEFAULT-VALUE}).")
     int videos;
 
     @Option(names = "--steps", description = "Denoising steps (default: each model's recipe, 20).")

@@ -25,7 +25,7 @@ import java.util.Map;
  * @param engine       "viditq" or "onnxruntime"
  * @param runtime      kernel backend / ONNX Runtime version and thread settings
  * @param gemmGflops   achieved GEMM rate over the measured steps (GOP/s for integer layers); null when not instrumented
- * @param fmaCeilingGflops the FP32 FMA loop's rate on the same threads just before sampling: on a shared machine
+ * @param fmaCeilingGflops the FP32 FMA loop's rate on the same threads right after sampling: on a shared machine
  *                     the fraction of the nominal ceiling that was available
  * @param loadAverage  /proc/loadavg (1, 5, 15 min) before sampling
  * @param jvmOptions   the measuring JVM's options

@@ -19,6 +19,8 @@ final class LayerOps {
     final OnnxGraph g;
     final TensorFile file;
     private final LinearEmitter linears;
+    /** Names of the constants shared by many nodes (ones, zeros, frequency tables), each added once. */
+    private final java.util.Set<String> shared = new java.util.HashSet<>();
 
     LayerOps(OnnxGraph g, TensorFile file, LinearEmitter linears) {
         this.g = g;
@@ -78,8 +80,6 @@ final class LayerOps {
         return g.op("LayerNormalization", List.of(x, ones, zeros), Map.of("axis", -1L, "epsilon", eps));
     }
 
-    private final java.util.Set<String> shared = new java.util.HashSet<>();
-
     private static float[] filled(int n, float v) {
         float[] a = new float[n];
         java.util.Arrays.fill(a, v);
@@ -109,10 +109,6 @@ final class LayerOps {
         return g.opN("Split", "", List.of(x), parts, Map.of("axis", (long) axis, "num_outputs", (long) parts));
     }
 
-    String squeeze(String x, long axis) {
-        return g.op("Squeeze", x, g.shape(axis));
-    }
-
     String unsqueeze(String x, long axis) {
         return g.op("Unsqueeze", x, g.shape(axis));
     }
@@ -139,7 +135,7 @@ final class LayerOps {
         return transpose(reshape(x, 0, -1, heads, headDim), 0, 2, 1, 3);
     }
 
-    /** Columns [index·width, (index+1)·width) of a fused projection [S, L, parts·width]. */
+    /** A fused projection [S, L, parts·width] (qkv, kv) split into its parts along the last axis. */
     String[] chunks(String fused, int parts) {
         return split(fused, 2, parts);
     }

@@ -27,6 +27,9 @@ import java.util.Map;
  * Output {@code out} [B, 2C, ...] as the model's forward returns it.
  */
 public final class OnnxExport {
+    /** Changes whenever the exported graph changes, so cached exports of an older form are redone. */
+    public static final String VERSION = "2 (opset 20; Kronecker-factored Hadamard for quantized layers)";
+
     /** What was written. */
     public record Summary(Path model, Path data, String family, long initializerBytes, long[] latentShape, String precision) {}
 

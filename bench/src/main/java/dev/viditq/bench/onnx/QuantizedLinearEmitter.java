@@ -1,6 +1,7 @@
 package dev.viditq.bench.onnx;
 
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
+import dev.viditq.core.kernels.quant.Hadamard;
 import dev.viditq.core.kernels.quant.HadamardRotation;
 import dev.viditq.nn.pipeline.StepContext;
 import dev.viditq.quant.plan.Precision;
@@ -16,8 +17,9 @@ import java.util.Map;
  * The quantized linears of a quant-module checkpoint as ONNX Runtime's integer operators, on exactly the stored
  * integer weights:
  * <ul>
- *   <li>the activation transform first, in float: x ⊙ (balancing ⊙ signs), then the block Hadamard as a MatMul
- *       with its [b, b] block over x reshaped to [..., K/b, b] (ours fuses this into the quantizer);</li>
+ *   <li>the activation transform first, in float: x ⊙ (balancing ⊙ signs), then each Hadamard block b = m·P as
+ *       its Kronecker factors H_m ⊗ H_P, two small MatMuls (ours fuses all of this into the quantizer; a dense
+ *       [b, b] MatMul would cost as much as the layer itself);</li>
  *   <li>8-bit weights: {@code com.microsoft.DynamicQuantizeMatMul} (int8 weights [K, N], per-column scales and zero
  *       points, bias) — activations quantized per tensor (uint8), ORT's only dynamic int8 MatMul, where ViDiT-Q and
  *       our kernels quantize per token;</li>
@@ -60,27 +62,27 @@ final class QuantizedLinearEmitter implements LinearEmitter {
         }
         String y = ops.mul(x, ops.g.floats(key + ".act_diag", diag, k));
         if (rotation == null) return y;
-        int b = rotation.block();
-        String h = ops.g.floats(key + ".act_hadamard", blockMatrix(rotation, b), b, b);
-        String blocks = ops.reshape(y, 0, 0, k / b, b);
-        return ops.reshape(ops.g.op("MatMul", blocks, h), 0, 0, k);
+        // a Hadamard block of b = m·P is H_m ⊗ H_P (Hadamard.dense): over x viewed as [..., K/b, m, P],
+        // y = H_mᵀ · (x · H_P·norm) — two small MatMuls instead of a dense [b, b] one
+        Hadamard.Order order = rotation.order();
+        int b = order.n(), m = order.m(), pw = order.p();
+        String view = ops.reshape(y, 0, 0, k / b, m, pw);
+        String rows = ops.g.op("MatMul", view, ops.g.floats(key + ".act_sylvester", sylvester(pw, rotation.normalization()), pw, pw));
+        if (m > 1) rows = ops.g.op("MatMul", ops.g.floats(key + ".act_hadamard_m", transposed(Hadamard.baseMatrix(m), m), m, m), rows);
+        return ops.reshape(rows, 0, 0, k);
     }
 
-    /**
-     * The normalised Hadamard block H with row·H = the rotation of a row (signs excluded): rotating the unit
-     * vectors e_0..e_{b-1} of a sign-free copy gives H's rows.
-     */
-    private static float[] blockMatrix(HadamardRotation rotation, int b) {
-        HadamardRotation plain = HadamardRotation.plain(rotation.dim(), b);
-        float[] h = new float[b * b];
-        float[] row = new float[rotation.dim()];
-        for (int i = 0; i < b; i++) {
-            java.util.Arrays.fill(row, 0f);
-            row[i] = 1f;
-            plain.rotate(row, 0);
-            System.arraycopy(row, 0, h, i * b, b);
-        }
+    /** The Sylvester Hadamard matrix of order n (a power of two), entries ±scale: (-1)^popcount(i & j). */
+    static float[] sylvester(int n, float scale) {
+        float[] h = new float[n * n];
+        for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) h[i * n + j] = (Integer.bitCount(i & j) % 2 == 0 ? 1 : -1) * scale;
         return h;
+    }
+
+    private static float[] transposed(float[] a, int n) {
+        float[] t = new float[n * n];
+        for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) t[j * n + i] = a[i * n + j];
+        return t;
     }
 
     private static String int8(LayerOps ops, String x, QuantizedWeight w, String key, String bias) {

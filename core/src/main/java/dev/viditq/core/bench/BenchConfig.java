@@ -81,14 +81,14 @@ public final class BenchConfig {
     }
 
     /**
-     * Calls {@code work} until the JIT has finished with it: at least three calls and half a second, and then
+     * Calls {@code work} until the JIT has finished with it: at least three calls and a second, and then
      * until two calls in a row ran without any compilation happening in the JVM (at most {@link #MAX_WARMUP_S}).
      * A fixed warm-up is not enough for Vector API code: until C2 has compiled a kernel it runs interpreted or
      * in C1 code hundreds of times slower, and on a busy machine C2 can take seconds to get to it.
      * Returns the duration of the last call.
      */
     public double warmUp(Runnable work) {
-        double minSeconds = quick ? 0 : 0.5;
+        double minSeconds = quick ? 0 : 1.0;
         int minCalls = quick ? 1 : 3;
         long start = System.nanoTime();
         int calls = 0, quietCalls = 0;

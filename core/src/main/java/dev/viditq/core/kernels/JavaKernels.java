@@ -26,15 +26,17 @@ public final class JavaKernels implements Kernels {
     private static final int CHUNK = 16384;
 
     static {
-        // the hot Vector API loops; drivers called a few times per kernel call keep the normal tiers
+        // the hot Vector API loops; drivers called a few times per kernel call (the forChunks/forRows lambdas,
+        // Gemm.panel, packPanel, ...) keep the normal tiers: without C1 they would stay interpreted for long
         JitDirectives.c2Only(MicroKernel.class, "*");
         JitDirectives.c2Only(Transpose16.class, "*");
         JitDirectives.c2Only(VectorMath.class, "*");
-        JitDirectives.c2Only(WeightRows.class, "widenBf16", "widenF16", "packPanel");
+        JitDirectives.c2Only(WeightRows.class, "widenBf16", "widenF16");
         JitDirectives.c2Only(SmallGemm.class, "dot");
         JitDirectives.c2Only(FlashAttention.class, "softmaxColumns");
-        JitDirectives.c2Only(JavaKernels.class, "lambda$*", "layerNormRow", "rmsNormRow", "scaleShift", "max",
-                "expMinusMaxInPlace", "sum", "sumOfSquares", "centredSumOfSquares");
+        JitDirectives.c2Only(JavaKernels.class, "lambda$gelu*", "lambda$silu*", "lambda$add*", "lambda$mul*",
+                "layerNormRow", "rmsNormRow", "scaleShift", "max", "expMinusMaxInPlace", "sum", "sumOfSquares",
+                "centredSumOfSquares");
     }
 
     /**

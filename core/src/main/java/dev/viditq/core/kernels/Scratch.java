@@ -3,7 +3,11 @@ package dev.viditq.core.kernels;
 /**
  * Per-thread scratch arrays for the Java kernels (packed panels, copies of activation blocks), grown on demand
  * and kept, so steady-state kernels allocate nothing. Each slot is used by one kernel phase at a time; a kernel
- * must not hold two uses of the same slot at once.
+ * must not hold two uses of the same slot at once. A kernel's calling thread may hand its X / KEYS / VALUES
+ * arrays to the pool's threads (read-only); the per-task slots (PANEL, ROW, STRIP, ACC, STATS) stay with the
+ * thread that runs the task, the caller included. At most a few tens of MiB per thread: X is bounded by
+ * {@link Gemm#X_BLOCK_FLOATS}, attention's KEYS/VALUES by {@link FlashAttention#STAGE_FLOATS} (or one head),
+ * conv2d's widened weights by the size of its kernel.
  */
 final class Scratch {
     enum Slot {
@@ -11,7 +15,7 @@ final class Scratch {
         X,
         /** GEMM: the packed weight panel; attention: the packed query panel; conv2d: the im2col panel. */
         PANEL,
-        /** GEMM: one weight row chunk widened to float. */
+        /** GEMM: the NR weight rows of a panel slice, widened side by side; small-m GEMM: one widened weight row. */
         ROW,
         /** GEMM: output tiles that do not fit the destination (tails); attention: the score tile. */
         STRIP,

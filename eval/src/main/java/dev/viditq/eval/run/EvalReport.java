@@ -3,6 +3,7 @@ package dev.viditq.eval.run;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.viditq.eval.metrics.AlignmentSummary;
 import dev.viditq.eval.metrics.Attribute;
 import dev.viditq.eval.metrics.TemporalConsistency;
 import dev.viditq.eval.shapes.Kind;
@@ -94,6 +95,10 @@ public record EvalReport(Path model, Path reference, Kind kind, String promptSou
         o.put("alignment", s.alignment());
         ObjectNode by = o.putObject("alignment_by_attribute");
         for (Map.Entry<Attribute, Double> e : s.summary().perAttribute().entrySet()) by.put(e.getKey().id(), e.getValue());
+        ObjectNode objects = o.putObject("alignment_by_objects");
+        for (Map.Entry<Integer, AlignmentSummary> e : s.byObjects().entrySet()) {
+            objects.putObject(e.getKey().toString()).put("count", e.getValue().count()).put("alignment", e.getValue().mean());
+        }
         if (s.temporal() != null) {
             o.put("motion_accuracy", s.motionAccuracy());
             putTemporal(o.putObject("temporal"), s.temporal(), s.untracked());
@@ -149,6 +154,9 @@ public record EvalReport(Path model, Path reference, Kind kind, String promptSou
             sep = ", ";
         }
         b.append(')');
+        for (Map.Entry<Integer, AlignmentSummary> e : s.byObjects().entrySet()) {
+            b.append(String.format(Locale.ROOT, "%n  %d-object prompts: %d, alignment %.4f", e.getKey(), e.getValue().count(), e.getValue().mean()));
+        }
         if (s.temporal() != null) {
             TemporalConsistency t = s.temporal();
             b.append(String.format(Locale.ROOT, "%n  motion accuracy %.4f; temporal: trajectory %.3f px, color drift %.4f, size var %.4f, "

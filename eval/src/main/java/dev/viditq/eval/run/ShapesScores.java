@@ -11,7 +11,10 @@ import dev.viditq.eval.shapes.VideoAnalysis;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -24,9 +27,11 @@ import java.util.function.ToDoubleFunction;
  * @param temporal       videos: each {@link TemporalConsistency} measure averaged over the videos where it is
  *                       defined; null for images
  * @param untracked      videos in which the analyzer followed no object (their object measures are undefined)
+ * @param byObjects      objects in the prompt (1 or 2) → alignment of those prompts: attribute binding across two
+ *                       objects is the hard part for a small model, and this separates it from drawing one object
  */
 public record ShapesScores(AlignmentSummary summary, List<AlignmentScore> perSample, double motionAccuracy,
-                           TemporalConsistency temporal, int untracked) {
+                           TemporalConsistency temporal, int untracked, SortedMap<Integer, AlignmentSummary> byObjects) {
 
     /** Analyses every sample (in parallel); each needs a ground-truth scene. */
     public static ShapesScores of(List<Sample> samples) {
@@ -45,11 +50,15 @@ public record ShapesScores(AlignmentSummary summary, List<AlignmentScore> perSam
             }
         });
         AlignmentSummary summary = new AlignmentSummary();
-        for (AlignmentScore s : scores) summary.add(s);
+        SortedMap<Integer, AlignmentSummary> byObjects = new TreeMap<>();
+        for (int i = 0; i < n; i++) {
+            summary.add(scores[i]);
+            byObjects.computeIfAbsent(samples.get(i).prompt().truth().objects().size(), k -> new AlignmentSummary()).add(scores[i]);
+        }
         boolean video = !samples.getFirst().isImage();
         int untracked = video ? (int) Arrays.stream(temporal).filter(t -> Double.isNaN(t.trackCoverage())).count() : 0;
         return new ShapesScores(summary, List.of(scores), video ? motionAccuracy(scores) : Double.NaN,
-                video ? meanTemporal(temporal) : null, untracked);
+                video ? meanTemporal(temporal) : null, untracked, Collections.unmodifiableSortedMap(byObjects));
     }
 
     public double alignment() {

@@ -1,5 +1,6 @@
 package dev.viditq.eval.run;
 
+import dev.viditq.eval.metrics.AlignmentSummary;
 import dev.viditq.eval.metrics.Attribute;
 import dev.viditq.eval.shapes.Kind;
 import dev.viditq.eval.shapes.Renderer;
@@ -35,6 +36,8 @@ class ShapesScoresTest {
         assertNull(s.temporal());
         assertTrue(s.summary().perAttribute().containsKey(Attribute.POSITION));
         assertFalse(s.summary().perAttribute().containsKey(Attribute.DIRECTION));
+        assertEquals(24, s.byObjects().values().stream().mapToInt(AlignmentSummary::count).sum());
+        assertEquals(java.util.Set.of(1, 2), s.byObjects().keySet(), "the eval split mixes one- and two-object prompts");
     }
 
     @Test

@@ -3,7 +3,6 @@ package dev.viditq.quant.calib;
 import dev.viditq.nn.layers.Linear;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.nn.sampling.Step;
-import dev.viditq.nn.sampling.StepListener;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -9,6 +9,7 @@ import dev.viditq.core.kernels.quant.QuantizedActivations;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.Linear;
 import dev.viditq.nn.pipeline.StepContext;
+import dev.viditq.quant.config.QuantConfig;
 import dev.viditq.quant.plan.LayerPlan;
 import dev.viditq.quant.plan.Precision;
 import dev.viditq.quant.plan.QuantPlan;
@@ -61,7 +62,7 @@ final class IntegerExecutor implements Linear.Executor {
         }
         QuantizedActivations q = buffer(rows);
         IntKernels kernels = IntKernelBackend.get();
-        if (p.activationBits() == 8 && scheme.dynamic() && scheme.granularity() == dev.viditq.quant.config.QuantConfig.ActivationGranularity.TOKEN) {
+        if (p.activationBits() == 8 && scheme.dynamic() && scheme.granularity() == QuantConfig.ActivationGranularity.TOKEN) {
             kernels.quantize(x2d.data(), rows, k, transform, q);
         } else {
             byte[] values = new byte[rows * k];

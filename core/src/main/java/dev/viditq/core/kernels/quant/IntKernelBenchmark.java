@@ -8,6 +8,8 @@ import dev.viditq.core.bench.KernelBenchmark;
 import dev.viditq.core.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -17,8 +19,8 @@ import java.util.concurrent.CyclicBarrier;
  * The integer kernels of {@link IntKernelBackend} at DiT-XL shapes (M = 1024 tokens, K = 1152,
  * N = 1152 and 4608), in GOP/s = 2·M·N·K / time against the int8 ceiling: a register-only vpdpbusd loop in C
  * (ceiling-int8-vnni, t threads at once; the FP32 FMA ceiling on CPUs without AVX-512 VNNI). Each GOP/s row
- * pairs every kernel sample with a ceiling sample taken right after it (see {@link #gops}), so its ratio
- * holds on a loaded machine. Rows:
+ * pairs every kernel sample with a ceiling sample taken right after it, and 1-thread rows count CPU time, not
+ * wall time (see {@link #gops}), so the ratios hold on a loaded, shared machine. Rows:
  * <ul>
  *   <li>w8a8+quant, w4a8+quant, w4a8-g128+quant: a whole quantized linear layer — per-token quantization of the
  *       F32 input, then the GEMM with bias (int4: per channel, or groups of 128);</li>
@@ -108,25 +110,33 @@ public final class IntKernelBenchmark implements KernelBenchmark {
     /**
      * GOP/s of {@code work} and its ratio to the int8 ceiling, measured in pairs: each timed sample of the kernel
      * is followed at once by a sample of the vpdpbusd loop of about the same length on as many threads, and the
-     * reported ratio is the median of the per-pair ratios. On a shared machine the load changes from second to
-     * second; a ceiling measured once per run would make the ratios noise. The ceiling column is then
-     * value / ratio. Without VNNI: the FP32 FMA ceiling of the run, unpaired.
+     * reported ratio is the median of the per-pair ratios (the ceiling column is value / ratio). At 1 thread
+     * both are timed by the calling thread's CPU time ({@link dev.viditq.core.parallel.Parallel} runs the work
+     * inline then), so time slices taken by other processes on a shared machine do not count; at more threads
+     * by wall time. Without VNNI: the FP32 FMA ceiling of the run, unpaired.
      */
     private static BenchResult gops(BenchConfig config, String kernel, int m, int n, int k, int t, double ceiling, Runnable work) {
         double ops = 2.0 * m * n * k;
         double oneCall = config.seconds(work);   // warm-up, and the length of a call
         if (!hasVnni() || config.quick()) return BenchResult.of(kernel, m, n, k, t, ops / oneCall / 1e9, "GOP/s", ceiling);
+        Clock clock = t == 1 && CPU.isCurrentThreadCpuTimeSupported() ? CPU::getCurrentThreadCpuTime : System::nanoTime;
         int batch = (int) Math.max(1, Math.ceil(0.05 / oneCall));
         double[] values = new double[config.repetitions()], ratios = new double[values.length];
         for (int i = 0; i < values.length; i++) {
-            long t0 = System.nanoTime();
+            long t0 = clock.nanos();
             for (int b = 0; b < batch; b++) work.run();
-            double seconds = (System.nanoTime() - t0) / 1e9;
+            double seconds = (clock.nanos() - t0) / 1e9;
             values[i] = ops * batch / seconds / 1e9;
-            ratios[i] = values[i] / vnniSample(t, seconds);
+            ratios[i] = values[i] / vnniSample(t, seconds, clock);
         }
         double value = BenchConfig.median(values), ratio = BenchConfig.median(ratios);
         return BenchResult.of(kernel, m, n, k, t, value, "GOP/s", value / ratio);
+    }
+
+    private static final ThreadMXBean CPU = ManagementFactory.getThreadMXBean();
+
+    private interface Clock {
+        long nanos();
     }
 
     private static BenchResult quantizer(BenchConfig config, String kernel, IntKernels kernels, MemorySegment x, int m,
@@ -181,11 +191,13 @@ public final class IntKernelBenchmark implements KernelBenchmark {
         }
     }
 
+    /** Median of 5 samples; 1 thread by CPU time (as the 1-thread kernel rows), more by wall time. */
     private static double measureVnni(int threads, boolean quick) {
         if (!hasVnni()) return 0;
+        Clock clock = threads == 1 && CPU.isCurrentThreadCpuTimeSupported() ? CPU::getCurrentThreadCpuTime : System::nanoTime;
         double[] rounds = new double[quick ? 2 : 5];
         for (int r = -1; r < rounds.length; r++) {
-            double gops = vnniSample(threads, quick ? 0.001 : 0.2);
+            double gops = vnniSample(threads, quick ? 0.001 : 0.2, clock);
             if (r >= 0) rounds[r] = gops;
         }
         return BenchConfig.median(rounds);
@@ -194,12 +206,16 @@ public final class IntKernelBenchmark implements KernelBenchmark {
     /** Iterations of the vpdpbusd loop per second of one thread, from the last sample (a first guess: 4e8). */
     private static volatile double itersPerSecond = 4e8;
 
-    /** GOP/s of the vpdpbusd loop on {@code threads} threads at once, run for about {@code seconds}. */
-    private static double vnniSample(int threads, double seconds) {
+    /**
+     * GOP/s of the vpdpbusd loop on {@code threads} threads at once, run for about {@code seconds}; one thread
+     * runs on the caller, timed by {@code clock}.
+     */
+    private static double vnniSample(int threads, double seconds, Clock clock) {
         long iters = Math.max(1000, (long) (itersPerSecond * seconds));
-        long t0 = System.nanoTime();
-        concurrently(threads, () -> NativeIntKernels.vnniPeak(iters));
-        double elapsed = (System.nanoTime() - t0) / 1e9;
+        long t0 = clock.nanos();
+        if (threads == 1) NativeIntKernels.vnniPeak(iters);
+        else concurrently(threads, () -> NativeIntKernels.vnniPeak(iters));
+        double elapsed = (clock.nanos() - t0) / 1e9;
         itersPerSecond = iters / elapsed;
         return (double) threads * iters * NativeIntKernels.VNNI_PEAK_OPS_PER_ITER / elapsed / 1e9;
     }
