@@ -31,6 +31,13 @@ public final class Main implements Runnable {
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT, description = "Show stack traces on errors.")
     static boolean verbose;
 
+    /** Quantized folders then run their plan quantize-dequantize in float instead of on the integer kernels. */
+    @Option(names = "--simulate", scope = CommandLine.ScopeType.INHERIT,
+            description = "Run quantized models in float simulation (same plan, quantize-dequantize) instead of integer kernels.")
+    void simulate(boolean on) {
+        if (on) System.setProperty("viditq.quant.mode", "simulate");
+    }
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 

@@ -32,7 +32,7 @@ import java.util.concurrent.Callable;
                 + "a quantized model folder — the same layout, the denoiser checkpoint holding packed INT8/INT4 weights, "
                 + "scales, zero points, balancing vectors, rotation seeds and the plan. generate, forward and eval load it "
                 + "like any model folder and run the quantized Linears on the integer kernels "
-                + "(VIDITQ_JAVA_OPTS=-Dviditq.quant.mode=simulate: simulated in float instead).",
+                + "(--simulate: simulated in float instead).",
         "Config: a YAML file (docs/QUANT_CONFIG.md; ViDiT-Q's released configs are accepted) or a preset: "
                 + "naive-w8a8, naive-w4a8, smoothquant-w8a8, quarot-w8a8, viditq-w8a8, viditq-w6a6, viditq-w4a8, viditq-w4a8-mp.",
         "Examples:",
