@@ -26,7 +26,7 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--video-model", description = "Text-to-video model folder (default: the bundled assets/models/shapes-t2v).")
     Path videoModel;
 
-    @Option(names = "--images", defaultValue = "8", description = "Images to generate (default ${DEFAULT-VALUE}).")
+    @Option(names = "--images", defaultValue = "4", description = "Images to generate (default ${DEFAULT-VALUE}).")
     int images;
 
     @Option(names = "--videos", defaultValue = "1", description = "Videos to generate (default ${DEFAULT-VALUE}).")

@@ -23,10 +23,12 @@ final class ExportCommand implements Runnable {
 
     @Command(name = "onnx", mixinStandardHelpOptions = true, description = {
             "The denoiser as an ONNX graph (opset 20) that ONNX Runtime runs: PixArt-α/Σ, Open-Sora STDiT v1.0 and DiT",
-            "in their original layouts. Weights become FP32 initializers in OUT.data beside OUT; the graph is built",
+            "in their original layouts. Weights become initializers in OUT.data beside OUT (FP32 for a float model); the graph is built",
             "for one latent size (default: the config's input_size), the batch is symbolic. Inputs: x, timestep,",
             "caption + caption_mask (text models; + img_hw, aspect_ratio with micro-conditions) or class_labels (DiT);",
-            "output: out.",
+            "output: out. A quantized model folder (./viditq quantize) is written with ONNX Runtime's integer operators:",
+            "8-bit weights as com.microsoft DynamicQuantizeMatMul, 4-bit as MatMulNBits (accuracy_level 4), the ViDiT-Q",
+            "balancing and Hadamard rotation as float ops before them.",
             "Example: ./viditq export onnx --model models/pixart --out pixart.onnx"})
     static final class OnnxCommand implements Callable<Integer> {
         @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model folder (config.json + checkpoint).")
@@ -57,10 +59,11 @@ final class ExportCommand implements Runnable {
                 o.put("family", s.family());
                 o.put("initializer_bytes", s.initializerBytes());
                 o.put("latent_shape", Arrays.toString(s.latentShape()));
+                o.put("precision", s.precision());
                 Json.print(o);
             } else {
-                System.out.printf("wrote %s (%s, latent %s) and %s (%.1f MB of FP32 initializers)%n", s.model(), s.family(),
-                        Arrays.toString(s.latentShape()), s.data(), s.initializerBytes() / 1e6);
+                System.out.printf("wrote %s (%s, %s, latent %s) and %s (%.1f MB of initializers)%n", s.model(), s.family(),
+                        s.precision(), Arrays.toString(s.latentShape()), s.data(), s.initializerBytes() / 1e6);
             }
             return 0;
         }

@@ -80,8 +80,10 @@ class EvalCommandTest {
     }
 
     @Test
-    void videosReportMotionTemporalAndPerFrameFidelity() throws Exception {
-        JsonNode j = json(run("eval", "--model", T2V.toString(), "--reference", T2V.toString(), "--count", "1", "--steps", "2", "--json"));
+    void videosReportMotionTemporalAndPerFrameFidelity(@TempDir Path tmp) throws Exception {
+        Path save = tmp.resolve("saved");
+        JsonNode j = json(run("eval", "--model", T2V.toString(), "--reference", T2V.toString(), "--count", "1", "--steps", "2", "--json",
+                "--save", save.toString()));
         assertEquals("video", j.get("kind").asText());
         assertEquals(1, j.get("count").asInt());
         double motion = j.get("motion_accuracy").asDouble();
@@ -90,6 +92,11 @@ class EvalCommandTest {
         assertTrue(j.get("temporal").has("trajectory_residual_px"));
         assertEquals(16, j.get("psnr_per_frame").size());
         assertEquals(16, j.get("ssim_per_frame").size());
+        BufferedImage strip = ImageIO.read(save.resolve("samples/000-frames.png").toFile());
+        assertEquals(16 * 33 - 1, strip.getWidth(), "16 exact 32-px frames, 1 px apart");
+        for (String f : new String[]{"samples/000.gif", "reference/000.gif", "contact-sheet.png", "contact-sheet.gif", "reference-sheet.png"}) {
+            assertTrue(Files.isRegularFile(save.resolve(f)), f);
+        }
     }
 
     @Test

@@ -20,6 +20,9 @@ import java.nio.file.Path;
  */
 record ModelFacts(ModelInfo info, Tensor nullCaption) {
     static ModelFacts read(Path modelDir) {
+        if (!java.nio.file.Files.isDirectory(modelDir)) {
+            throw new IllegalArgumentException(modelDir + ": not a model folder (expected a directory with config.json and a checkpoint)");
+        }
         ModelConfig cfg = ModelConfig.read(modelDir.resolve("config.json"));
         TensorFile file = Checkpoints.open(Checkpoints.findIn(modelDir));
         TensorFile view;

@@ -71,7 +71,7 @@ final class Conv2d {
         float[] strip = stripRows > 0 ? Scratch.floats(Scratch.Slot.STRIP, (long) stripRows * NR) : null;
 
         for (int co = 0; co < directRows; co++) {
-            FloatVector b = FloatVector.broadcast(S, bias == null ? 0f : bias.getAtIndex(F32_LE, co));
+            FloatVector b = VectorMath.zeros().add(bias == null ? 0f : bias.getAtIndex(F32_LE, co));
             long at = ((long) co * pixels + pix0) * Float.BYTES;
             for (int c = 0; c < NR; c += S.length()) b.intoMemorySegment(out, at + (long) c * Float.BYTES, LE);
         }

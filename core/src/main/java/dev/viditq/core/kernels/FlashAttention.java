@@ -152,23 +152,23 @@ final class FlashAttention {
      * every vector of the loop on the heap (20× slower).
      */
     static void softmaxColumns(float[] scores, int rows, float[] acc, int accRows, float[] stats, int col) {
-        FloatVector max = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-        for (int j = 0; j < rows; j++) max = max.max(FloatVector.fromArray(S, scores, j * NR + col));
+        FloatVector max = VectorMath.negativeInfinities();
+        for (int j = 0; j < rows; j++) max = FloatVector.fromArray(S, scores, j * NR + col).max(max);
         FloatVector oldMax = FloatVector.fromArray(S, stats, col);
         FloatVector newMax = oldMax.max(max);
         // a query that has seen only -inf so far keeps weights 0 instead of e^(-inf - -inf) = NaN
         FloatVector ref = newMax.blend(0f, newMax.eq(Float.NEGATIVE_INFINITY));
         oldMax.intoArray(scores, rows * NR + col);
-        FloatVector sum = FloatVector.zero(S);
+        FloatVector sum = VectorMath.zeros();
         for (int j = 0; j <= rows; j++) {
             FloatVector p = VectorMath.exp(FloatVector.fromArray(S, scores, j * NR + col).sub(ref));
             p.intoArray(scores, j * NR + col);
-            sum = sum.add(p);
+            sum = p.add(sum);
         }
         FloatVector alpha = FloatVector.fromArray(S, scores, rows * NR + col);
         // sum - α loses at most half an ulp of 1 (α ≤ 1), against a running sum that is at least 1 (the max key
         // weighs e^0) as soon as any key is unmasked
-        FloatVector.fromArray(S, stats, NR + col).fma(alpha, sum.sub(alpha)).intoArray(stats, NR + col);
+        FloatVector.fromArray(S, stats, NR + col).fma(alpha, alpha.neg().add(sum)).intoArray(stats, NR + col);
         newMax.intoArray(stats, col);
         if (!alpha.eq(1f).allTrue()) {
             for (int d = 0; d < accRows; d++) {

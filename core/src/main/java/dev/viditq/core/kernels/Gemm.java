@@ -119,7 +119,7 @@ final class Gemm {
     /** Starts the full tiles of a panel at the bias (or zero). */
     private static void initDirect(MemorySegment out, long outRow0, int rows, int n, int j0, MemorySegment bias) {
         if (rows == 0) return;
-        FloatVector b0 = FloatVector.zero(S), b1 = b0, b2 = b0;
+        FloatVector b0 = VectorMath.zeros(), b1 = b0, b2 = b0;
         if (bias != null) {
             long at = (long) j0 * Float.BYTES;
             b0 = FloatVector.fromMemorySegment(S, bias, at, LE);

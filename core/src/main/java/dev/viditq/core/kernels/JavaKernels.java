@@ -170,9 +170,9 @@ public final class JavaKernels implements Kernels {
     }
 
     private static float max(MemorySegment x, long base, int n) {
-        FloatVector max = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        FloatVector max = VectorMath.negativeInfinities();
         int i = 0;
-        for (; i <= n - L; i += L) max = max.max(load(x, base, i));
+        for (; i <= n - L; i += L) max = load(x, base, i).max(max);
         float m = max.reduceLanes(VectorOperators.MAX);
         for (; i < n; i++) m = Math.max(m, x.get(Tensor.F32_LE, base + (long) i * Float.BYTES));
         return m;
@@ -180,12 +180,12 @@ public final class JavaKernels implements Kernels {
 
     /** x = e^(x - max) in place; returns the sum. The tail is scalar, so exp is inlined once. */
     private static float expMinusMaxInPlace(MemorySegment x, long base, int n, float max) {
-        FloatVector sum = FloatVector.zero(S);
+        FloatVector sum = VectorMath.zeros();
         int i = 0;
         for (; i <= n - L; i += L) {
             FloatVector e = VectorMath.exp(load(x, base, i).sub(max));
             e.intoMemorySegment(x, base + (long) i * Float.BYTES, LE);
-            sum = sum.add(e);
+            sum = e.add(sum);
         }
         float total = sum.reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) {
@@ -305,16 +305,19 @@ public final class JavaKernels implements Kernels {
         return FloatVector.fromMemorySegment(S, s, base + (long) i * Float.BYTES, LE, m);
     }
 
+    // Accumulators start from VectorMath.zeros() and each step is called on the freshly loaded vector, so that
+    // C2 knows every receiver's exact vector class (see VectorMath.zeros).
+
     private static float sum(MemorySegment x, long base, int n) {
-        FloatVector acc = FloatVector.zero(S);
+        FloatVector acc = VectorMath.zeros();
         int i = 0;
-        for (; i <= n - L; i += L) acc = acc.add(load(x, base, i));
-        if (i < n) acc = acc.add(load(x, base, i, S.indexInRange(i, n)));
+        for (; i <= n - L; i += L) acc = load(x, base, i).add(acc);
+        if (i < n) acc = load(x, base, i, S.indexInRange(i, n)).add(acc);   // masked lanes load as 0
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
     private static float sumOfSquares(MemorySegment x, long base, int n) {
-        FloatVector acc = FloatVector.zero(S);
+        FloatVector acc = VectorMath.zeros();
         int i = 0;
         for (; i <= n - L; i += L) {
             FloatVector v = load(x, base, i);
@@ -328,7 +331,7 @@ public final class JavaKernels implements Kernels {
     }
 
     private static float centredSumOfSquares(MemorySegment x, long base, int n, float mean) {
-        FloatVector acc = FloatVector.zero(S);
+        FloatVector acc = VectorMath.zeros();
         int i = 0;
         for (; i <= n - L; i += L) {
             FloatVector d = load(x, base, i).sub(mean);
@@ -336,8 +339,8 @@ public final class JavaKernels implements Kernels {
         }
         if (i < n) {
             VectorMask<Float> m = S.indexInRange(i, n);
-            FloatVector d = load(x, base, i, m).sub(mean);
-            acc = acc.add(d.mul(d), m);
+            FloatVector d = load(x, base, i, m).sub(mean).blend(0f, m.not());
+            acc = d.fma(d, acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }

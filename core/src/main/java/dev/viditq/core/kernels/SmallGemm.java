@@ -39,7 +39,7 @@ final class SmallGemm {
 
     /** a[aOff, aOff + k) · b[0, k), with four independent accumulators to hide the FMA latency. */
     static float dot(float[] a, int aOff, float[] b, int k) {
-        FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
+        FloatVector s0 = VectorMath.zeros(), s1 = s0, s2 = s0, s3 = s0;
         int p = 0;
         for (int bound = k - 4 * L; p <= bound; p += 4 * L) {
             s0 = FloatVector.fromArray(S, a, aOff + p).fma(FloatVector.fromArray(S, b, p), s0);

@@ -67,7 +67,7 @@ public record Demo(Path imageModel, Path videoModel, Path out, int images, int v
             log.accept("wrote " + frames + " (first, middle and last frames)");
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        Output o = new Output(file, kind.id() + "s", count, scores.alignment(), seconds);
+        Output o = new Output(file, kind.id() + (count == 1 ? "" : "s"), count, scores.alignment(), seconds);
         log.accept(String.format(Locale.ROOT, "wrote %s: %d %s from %s, %s %d steps, caption alignment %.2f, %.1f s",
                 file, count, o.what(), model, run.settings().sampler(), run.settings().steps(), scores.alignment(), seconds));
         for (int i = 0; i < count; i++) log.accept("  " + captions.get(i));

@@ -17,7 +17,8 @@ import java.util.Locale;
 /**
  * What {@code ./viditq eval --save DIR} writes:
  * <pre>
- * DIR/samples/000.png ...        each sample at its native size (videos: 000.gif, 8 frames per second)
+ * DIR/samples/000.png ...        each sample at its native size; videos: 000.gif (8 frames per second, for viewing:
+ *                                GIF palettes may round colors) and 000-frames.png (the exact frames side by side)
  * DIR/reference/000.png ...      the reference's samples, when there is a reference
  * DIR/contact-sheet.png          the first N samples, 4x upscaled, captioned (videos: first/middle/last frames)
  * DIR/contact-sheet.gif          videos: the same samples animated in one grid
@@ -51,13 +52,16 @@ public final class EvalFiles {
         }
     }
 
-    /** Each sample as NNN.png (images) or NNN.gif (videos) at its native size. */
+    /** Each sample as NNN.png (images) or NNN.gif + NNN-frames.png (videos) at its native size. */
     public static void writeSamples(List<Sample> samples, Path dir) throws IOException {
         Files.createDirectories(dir);
         for (Sample s : samples) {
             String name = String.format(Locale.ROOT, "%03d", s.prompt().index());
             if (s.isImage()) ImageFiles.writePng(s.image(), dir.resolve(name + ".png"), 1);
-            else ImageFiles.writeGif(s.video(), dir.resolve(name + ".gif"), 1, (int) Math.round(1000 / FPS));
+            else {
+                ImageFiles.writeGif(s.video(), dir.resolve(name + ".gif"), 1, (int) Math.round(1000 / FPS));
+                ImageFiles.writePng(ImageFiles.filmstrip(s.video()), dir.resolve(name + "-frames.png"), 1);
+            }
         }
     }
 

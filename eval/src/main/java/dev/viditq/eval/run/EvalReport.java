@@ -71,6 +71,10 @@ public record EvalReport(Path model, Path reference, Kind kind, String promptSou
             timing.put("reference_generate_s", referenceRun.seconds());
             timing.put("reference_seconds_per_sample", referenceRun.secondsPerSample());
             timing.put("reference_seconds_per_step", referenceRun.secondsPerStep());
+            // the reference runs second, in a JVM the model's run has warmed up: compare steady figures
+            if (!Double.isNaN(referenceRun.steadySecondsPerSample())) {
+                timing.put("reference_steady_seconds_per_sample", referenceRun.steadySecondsPerSample());
+            }
         }
         timing.put("scoring_s", scoringSeconds);
         timing.put("total_s", seconds);

@@ -9,8 +9,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * What a model generated for one prompt, as the 8-bit picture a saved PNG/GIF holds (values k/255): scores are
- * computed on exactly what a user gets, so re-analysing a saved file gives the same result.
+ * What a model generated for one prompt, as the 8-bit picture a saved PNG holds (values k/255): scores are
+ * computed on exactly what a user gets, so re-analysing a saved PNG (or a video's frames PNG) gives the same result.
  *
  * @param video the frames; an image is a one-frame video
  */
