@@ -12,7 +12,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 @Command(name = "demo", description = {
-        "Generate a few images and videos with the bundled Shapes models (assets/models/shapes-t2i, shapes-t2v) from "
+        "Generate a few images and a video with the bundled Shapes models (assets/models/shapes-t2i, shapes-t2v) from "
                 + "held-out prompts, write a captioned contact sheet (PNG) and an animated grid (GIF), and score every "
                 + "output against its prompt with the Shapes analyzer.",
         "Example: ./viditq demo --out out/demo"})

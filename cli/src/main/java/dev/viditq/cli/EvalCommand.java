@@ -27,7 +27,7 @@ import java.util.concurrent.Callable;
                 + "starting at prompt i runs with seed S + i.",
         "Examples:",
         "  ./viditq eval --model assets/models/shapes-t2i --json",
-        "  ./viditq eval --model out/shapes-t2i-w8a8 --reference assets/models/shapes-t2i --count 64 --save out/eval-w8a8",
+        "  ./viditq eval --model out/t2i-w8a8 --reference assets/models/shapes-t2i --count 64",
         "  ./viditq eval --model assets/models/shapes-t2v --split calib --steps 10"})
 final class EvalCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Model folder (float or quantized).")

@@ -1,6 +1,5 @@
 package dev.viditq.core.bench;
 
-import dev.viditq.core.kernels.JitDirectives;
 import dev.viditq.core.parallel.Parallel;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -32,10 +31,6 @@ public final class Ceilings {
     /** Independent accumulator chains: more than FMA latency × FMA ports on any current x86 or ARM core. */
     private static final int CHAINS = 12;
     private static final int LOOP_ITERATIONS = 1 << 12;
-
-    static {
-        JitDirectives.c2Only(Ceilings.class, "fmaLoop");   // the FMA loop in C1 code would measure C1, not the machine
-    }
 
     private Ceilings() {}
 

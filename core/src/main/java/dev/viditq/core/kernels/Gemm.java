@@ -19,13 +19,19 @@ import static dev.viditq.core.tensor.Tensor.F32_LE;
  *
  * <p>Blocking: rows of x are copied to a heap block (at most {@link #X_BLOCK_FLOATS}); the threads share it and
  * take the weight's output columns in panels of NR. For each panel and each slice of {@link #KC} along k, the
- * weight slice is widened and transposed into a panel that stays in L1 while every 8-row tile of the block
+ * weight slice is widened and transposed into a panel that stays in L2 while every 8-row tile of the block
  * streams past it; the output tile is accumulated in place in {@code out}. Each weight element is therefore
  * widened once per x block, and x is read from L2/L3 at a few bytes per FMA.
  */
 final class Gemm {
-    /** Depth of a packed panel: 128 × 48 floats = 24 KiB, within a 32-48 KiB L1 next to the x rows. */
-    static final int KC = Integer.getInteger("viditq.gemm.kc", 128);
+    /**
+     * Depth of a packed panel (1152 × 48 floats = 216 KiB, in L2). Measured on Zen 4 at M=1024, K=1152:
+     * 128 (an L1-sized panel) reached 0.75-0.80 of the FMA peak, 384 0.88-0.92, 1152 0.91-0.93. What a deep
+     * panel saves is re-reading and re-writing the output tile once per slice: its 8 rows are 4.6-18 KiB apart,
+     * one page each, and those loads and stores cost more than streaming the panel from L2. Overridable with
+     * -Dviditq.gemm.kc for experiments.
+     */
+    static final int KC = Integer.getInteger("viditq.gemm.kc", 1152);
     /** Most floats of x copied to the heap at once (16 MiB); larger inputs are done in row blocks. */
     static final int X_BLOCK_FLOATS = 4 << 20;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -33,11 +39,15 @@ final class Gemm {
     private Gemm() {}
 
     static void gemm(MemorySegment x, int m, int k, Tensor w, MemorySegment bias, MemorySegment out) {
-        gemm(x, m, k, w, bias, out, X_BLOCK_FLOATS);
+        gemm(x, m, k, w, bias, out, X_BLOCK_FLOATS, KC);
     }
 
-    /** As above with x copied in blocks of at most {@code blockFloats} (tests use small blocks). */
-    static void gemm(MemorySegment x, int m, int k, Tensor w, MemorySegment bias, MemorySegment out, int blockFloats) {
+    /**
+     * As above with x copied in blocks of at most {@code blockFloats} and panels {@code kc} deep (tests use small
+     * values to cross every block boundary).
+     */
+    static void gemm(MemorySegment x, int m, int k, Tensor w, MemorySegment bias, MemorySegment out, int blockFloats,
+                     int kc) {
         int n = check(x, m, k, w, bias, out);
         if (m == 0 || n == 0) return;
         if (m < MR) {
@@ -51,7 +61,7 @@ final class Gemm {
             float[] xa = Scratch.floats(Scratch.Slot.X, (long) padded * k);
             MemorySegment.copy(x, F32_LE, (long) row0 * k * Float.BYTES, xa, 0, rows * k);
             Arrays.fill(xa, rows * k, padded * k, 0f);
-            multiplyBlock(xa, rows, k, w, bias, out, row0);
+            multiplyBlock(xa, rows, k, w, bias, out, row0, kc);
         }
     }
 
@@ -78,30 +88,31 @@ final class Gemm {
 
     /**
      * out rows [outRow0, outRow0 + rows) = xa · wᵀ + bias, where xa holds {@code rows} rows of k floats followed
-     * by zero rows up to a multiple of MR. Threads take column panels.
+     * by zero rows up to a multiple of MR. Threads take column panels; k is done in slices of {@code depth}.
      */
-    static void multiplyBlock(float[] xa, int rows, int k, Tensor w, MemorySegment bias, MemorySegment out, long outRow0) {
+    static void multiplyBlock(float[] xa, int rows, int k, Tensor w, MemorySegment bias, MemorySegment out, long outRow0,
+                              int depth) {
         int n = w.size(0);
         int panels = (n + NR - 1) / NR;
-        Parallel.forEach(panels, jp -> panel(xa, rows, k, w, bias, out, outRow0, jp));
+        Parallel.forEach(panels, jp -> panel(xa, rows, k, w, bias, out, outRow0, depth, jp));
     }
 
     private static void panel(float[] xa, int rows, int k, Tensor w, MemorySegment bias, MemorySegment out,
-                              long outRow0, int jp) {
+                              long outRow0, int depth, int jp) {
         int n = w.size(0), j0 = jp * NR, nr = Math.min(NR, n - j0);
         int padded = roundUp(rows, MR);
         // Tiles that fit the destination are accumulated there; the rest (last columns, last rows) in a strip.
         int directRows = nr == NR ? rows / MR * MR : 0;
         int stripRows = padded - directRows;
         long outRowBytes = (long) n * Float.BYTES;
-        float[] packed = Scratch.floats(Scratch.Slot.PANEL, (long) Math.min(KC, k) * NR);
-        float[] widened = Scratch.floats(Scratch.Slot.ROW, (long) Math.min(KC, k) * NR);
+        float[] packed = Scratch.floats(Scratch.Slot.PANEL, (long) Math.min(depth, k) * NR);
+        float[] widened = Scratch.floats(Scratch.Slot.ROW, (long) Math.min(depth, k) * NR);
         float[] strip = stripRows > 0 ? Scratch.floats(Scratch.Slot.STRIP, (long) stripRows * NR) : null;
 
         initDirect(out, outRow0, directRows, n, j0, bias);
         if (strip != null) initStrip(strip, stripRows, nr, j0, bias);
-        for (int p0 = 0; p0 < k; p0 += KC) {
-            int kc = Math.min(KC, k - p0);
+        for (int p0 = 0; p0 < k; p0 += depth) {
+            int kc = Math.min(depth, k - p0);
             WeightRows.packPanel(w, j0, nr, p0, kc, packed, widened);
             for (int i = 0; i < directRows; i += MR) {
                 MicroKernel.tileToSegment(xa, i * k + p0, k, 1, packed, kc,

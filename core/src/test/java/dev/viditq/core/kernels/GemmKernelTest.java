@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -31,7 +32,8 @@ class GemmKernelTest {
 
     /**
      * Sizes around every boundary of the implementation: fewer rows than a tile (the small-m path), rows and
-     * columns not multiples of the 8 × 48 tile, k shorter than a vector, and k crossing the 128-deep panel.
+     * columns not multiples of the 8 × 48 tile, k shorter than a vector and k of a few hundred (slices along k:
+     * see kIsSlicedIntoPanels).
      */
     static Stream<Arguments> shapes() {
         int[][] mnk = {
@@ -69,8 +71,24 @@ class GemmKernelTest {
         Tensor w = unalignedWeight(r, DType.BF16, n, k);
         MemorySegment bias = random(r, n), expected = zeros((long) m * n), actual = zeros((long) m * n);
         ORACLE.gemm(x, m, k, w, bias, expected);
-        Gemm.gemm(x, m, k, w, bias, actual, 16 * k + 5);   // blocks of 16 rows, the last of 3
+        Gemm.gemm(x, m, k, w, bias, actual, 16 * k + 5, Gemm.KC);   // blocks of 16 rows, the last of 3
         assertClose(expected, actual, (long) m * n, RTOL, "gemm over x blocks of 16 rows");
+    }
+
+    /** k done in slices (the default slice is deeper than these k): the output tile must accumulate across them. */
+    @ParameterizedTest(name = "k slices of {0}")
+    @ValueSource(ints = {1, 16, 48, 129})
+    void kIsSlicedIntoPanels(int depth) {
+        int m = 17, n = 50, k = 130;
+        for (DType dtype : new DType[]{DType.F32, DType.BF16, DType.F16}) {
+            SplittableRandom r = new SplittableRandom(depth);
+            MemorySegment x = random(r, (long) m * k);
+            Tensor w = unalignedWeight(r, dtype, n, k);
+            MemorySegment bias = random(r, n), expected = zeros((long) m * n), actual = zeros((long) m * n);
+            ORACLE.gemm(x, m, k, w, bias, expected);
+            Gemm.gemm(x, m, k, w, bias, actual, Gemm.X_BLOCK_FLOATS, depth);
+            assertClose(expected, actual, (long) m * n, RTOL, "gemm with k slices of " + depth + ", " + dtype);
+        }
     }
 
     @Test

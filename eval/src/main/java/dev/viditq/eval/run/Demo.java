@@ -46,31 +46,41 @@ public record Demo(Path imageModel, Path videoModel, Path out, int images, int v
 
     private Output part(Path model, Kind kind, int count, String fileName, Consumer<String> log) {
         long start = System.nanoTime();
-        List<EvalPrompt> prompts = EvalPrompts.shapes(kind, Split.EVAL, count);
-        EvalSettings settings = new EvalSettings(null, steps, null, seed, count).withDefaults(Recipe.of(model));
-        BatchGenerator.Run run;
-        try (GenerationPipeline pipeline = GenerationPipeline.load(model)) {
-            Kind actual = pipeline.info().video() ? Kind.VIDEO : Kind.IMAGE;
-            if (actual != kind) throw new IllegalArgumentException(model + " is a text-to-" + actual.id() + " model, the demo needs a text-to-" + kind.id() + " one");
-            run = BatchGenerator.generate(pipeline, prompts, settings, kind.id(), BatchGenerator.Progress.NONE);
-        }
+        BatchGenerator.Run run = generate(model, kind, EvalPrompts.shapes(kind, Split.EVAL, count));
         ShapesScores scores = ShapesScores.of(run.samples());
         List<String> captions = new ArrayList<>();
         for (int i = 0; i < count; i++) captions.add(Sheets.caption(run.samples().get(i), scores.perSample().get(i), Double.NaN));
         Path file = out.resolve(fileName);
-        if (kind == Kind.IMAGE) {
-            MediaWriter.writePng(file, Sheets.sheet(run.samples(), captions));
-        } else {
-            MediaWriter.writeGif(file, Sheets.animatedGrid(run.samples(), captions), EvalFiles.FPS);
-            Path frames = out.resolve("video-frames.png");
-            MediaWriter.writePng(frames, Sheets.sheet(run.samples(), captions));
-            log.accept("wrote " + frames + " (first, middle and last frames)");
-        }
+        write(file, run.samples(), captions, log);
         double seconds = (System.nanoTime() - start) / 1e9;
         Output o = new Output(file, kind.id() + (count == 1 ? "" : "s"), count, scores.alignment(), seconds);
         log.accept(String.format(Locale.ROOT, "wrote %s: %d %s from %s, %s %d steps, caption alignment %.2f, %.1f s",
                 file, count, o.what(), model, run.settings().sampler(), run.settings().steps(), scores.alignment(), seconds));
-        for (int i = 0; i < count; i++) log.accept("  " + captions.get(i));
+        for (String caption : captions) log.accept("  " + caption);
         return o;
+    }
+
+    /** All prompts in one batch, with the model's recipe (and the demo's step count, if given). */
+    private BatchGenerator.Run generate(Path model, Kind kind, List<EvalPrompt> prompts) {
+        EvalSettings settings = new EvalSettings(null, steps, null, seed, prompts.size()).withDefaults(Recipe.of(model));
+        try (GenerationPipeline pipeline = GenerationPipeline.load(model)) {
+            Kind actual = pipeline.info().video() ? Kind.VIDEO : Kind.IMAGE;
+            if (actual != kind) {
+                throw new IllegalArgumentException(model + " is a text-to-" + actual.id() + " model, the demo needs a text-to-" + kind.id() + " one");
+            }
+            return BatchGenerator.generate(pipeline, prompts, settings, kind.id(), BatchGenerator.Progress.NONE);
+        }
+    }
+
+    /** Images: one captioned sheet. Videos: an animated grid, plus a sheet of their first, middle and last frames. */
+    private void write(Path file, List<Sample> samples, List<String> captions, Consumer<String> log) {
+        if (samples.getFirst().isImage()) {
+            MediaWriter.writePng(file, Sheets.sheet(samples, captions));
+            return;
+        }
+        MediaWriter.writeGif(file, Sheets.animatedGrid(samples, captions), EvalFiles.FPS);
+        Path frames = out.resolve("video-frames.png");
+        MediaWriter.writePng(frames, Sheets.sheet(samples, captions));
+        log.accept("wrote " + frames + " (first, middle and last frames)");
     }
 }

@@ -19,7 +19,7 @@ import java.util.Locale;
 public final class Sheets {
     /** 32 px outputs become 128 px cells. */
     public static final int SCALE = 4;
-    private static final int FONT = 11, IMAGE_COLUMNS = 4, VIDEO_COLUMNS = 2, IMAGE_CAPTION_LINES = 8, VIDEO_CAPTION_LINES = 3;
+    private static final int FONT = 11, IMAGE_COLUMNS = 4, VIDEO_COLUMNS = 2, IMAGE_CAPTION_LINES = 10, VIDEO_CAPTION_LINES = 3;
 
     private Sheets() {}
 
