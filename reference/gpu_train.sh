@@ -1,69 +1,57 @@
 #!/bin/bash
 # Runs on the GPU machine (device tool), from the repository root, with .train-data/ carried along:
-#   .train-data/shapes-image.safetensors.gz, shapes-video.safetensors.gz  (Java Shapes exports)
+#   .train-data/shapes-image.safetensors.gz, shapes-video.safetensors.gz  (Java Shapes exports, train split)
+#   .train-data/eval-image.safetensors.gz, eval-video.safetensors.gz      (eval split: probes only)
 #   .train-data/tokenizer.json, .train-data/eval-captions-{image,video}.txt
-#   .train-data/resume/{t2i,t2v}_ema-*.safetensors  (optional: continue from an earlier call)
-# Checks the Hugging Face cross-references, trains t2i and t2v concurrently on the one GPU for $MINUTES, samples
-# grids, and leaves in $OUT: {t2i,t2v}_ema-*.safetensors, {t2i,t2v}_log.json, train.out, samples.tar.
+# Starts every job of $JOBS at once ("NAME TASK GPU MINUTES TRAIN.PY-ARGS..." separated by ';'; jobs on one GPU share
+# it), waits, probes (reference/probe.py) and samples each result, and leaves in $OUT: NAME_ema-*.safetensors
+# (EMA weights) and extras.tar (train logs, probe results, sample grids, train.out).
+# Resume: pass --resume PREFIX_OR_BUNDLED_FOLDER in a job's arguments (e.g. assets/models/shapes-t2v).
 set -u
 cd "$(dirname "$0")/.."
-MINUTES=${MINUTES:-7}
-MINUTES_I=${MINUTES_I:-$MINUTES}   # t2i may stop earlier: t2v then has the GPU to itself
-MINUTES_V=${MINUTES_V:-$MINUTES}
-ARGS_I=${ARGS_I:-}                  # more train.py arguments per task (e.g. --p2-gamma 0.5)
-ARGS_V=${ARGS_V:-}
-TASKS=${TASKS:-"t2i t2v"}           # which models to train and sample
-LR_I=${LR_I:-3e-4}
-LR_V=${LR_V:-3e-4}
-WARMUP=${WARMUP:-300}
-COMPILE=${COMPILE:---compile}
-BATCH_I=${BATCH_I:-512}
-BATCH_V=${BATCH_V:-128}
-EXTRA=${EXTRA:-}   # --tiny for local smoke tests
 D=${D:-.train-data}
-DATA_I=${DATA_I:-$D/shapes-image.safetensors.gz}
-DATA_V=${DATA_V:-$D/shapes-video.safetensors.gz}
+EXTRA=${EXTRA:-}   # --tiny for local smoke tests
+COMPILE=${COMPILE:---compile}
 export PYTHONUNBUFFERED=1
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
-python3 -c 'import torch; print("torch", torch.__version__, torch.cuda.get_device_name())'
-
-resume() { ls $D/resume/$1_ema-*.safetensors >/dev/null 2>&1 && echo "--resume $D/resume/$1_ema"; }
-P1=
-P2=
-want() { case " $TASKS " in *" $1 "*) return 0;; esac; return 1; }
-want t2i && python3 reference/train.py --task t2i --data "$DATA_I" --tokenizer $D/tokenizer.json $EXTRA \
-    --out "$OUT" --minutes "$MINUTES_I" --batch "$BATCH_I" --lr "$LR_I" --warmup "$WARMUP" $COMPILE $(resume t2i) $ARGS_I \
-    >>"$OUT/train.out" 2>&1 &
-want t2i && P1=$!
-want t2v && python3 reference/train.py --task t2v --data "$DATA_V" --tokenizer $D/tokenizer.json $EXTRA \
-    --out "$OUT" --minutes "$MINUTES_V" --batch "$BATCH_V" --lr "$LR_V" --warmup "$WARMUP" $COMPILE $(resume t2v) $ARGS_V \
-    >>"$OUT/train.out" 2>&1 &
-want t2v && P2=$!
-# the Hugging Face cross-checks need no GPU: run them while training starts
-python3 reference/verify_hf.py $D/tokenizer.json $D/eval-captions-image.txt $D/eval-captions-video.txt \
-    2>&1 | grep -v Warning | tail -8
-# progress into the reply while both run
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null
+python3 -c 'import torch; print("torch", torch.__version__, torch.cuda.is_available() and torch.cuda.get_device_name())'
+W=${W:-/tmp/work}; rm -rf $W; mkdir -p $W
+NAMES=(); TASKS_OF=(); PIDS=()
+IFS=';' read -ra LINES <<<"$JOBS"
+for line in "${LINES[@]}"; do
+    read -r name task gpu minutes args <<<"$line"
+    [ -z "$name" ] && continue
+    kind=$([ $task = t2i ] && echo image || echo video)
+    mkdir -p $W/$name
+    CUDA_VISIBLE_DEVICES=$gpu python3 reference/train.py --task $task --data $D/shapes-$kind.safetensors.gz \
+        --tokenizer $D/tokenizer.json --out $W/$name --minutes $minutes $COMPILE $EXTRA $args \
+        >$W/$name/train.out 2>&1 &
+    PIDS+=($!); NAMES+=($name); TASKS_OF+=($task)
+done
 TICK=0
-while { [ -n "$P1" ] && kill -0 $P1 2>/dev/null; } || { [ -n "$P2" ] && kill -0 $P2 2>/dev/null; }; do
-    sleep 5
-    TICK=$((TICK + 5))
+while true; do
+    alive=0
+    for p in "${PIDS[@]}"; do kill -0 $p 2>/dev/null && alive=1; done
+    [ $alive = 0 ] && break
+    sleep 5; TICK=$((TICK + 5))
     if [ $((TICK % ${POLL:-60})) -eq 0 ]; then
-        grep -E 'step [0-9]+ ' "$OUT/train.out" | tail -2
-        nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader
+        for n in "${NAMES[@]}"; do grep -E 'step [0-9]+ ' $W/$n/train.out | tail -1; done
+        nvidia-smi --query-gpu=index,utilization.gpu,memory.used --format=csv,noheader 2>/dev/null
     fi
 done
-R1=-; R2=-
-[ -n "$P1" ] && { wait $P1; R1=$?; }
-[ -n "$P2" ] && { wait $P2; R2=$?; }
-echo "exit codes t2i $R1 t2v $R2"
-grep -vE 'step [0-9]+ ' "$OUT/train.out" | grep -v Warning | tail -30
-
-S=/tmp/samples; mkdir -p $S
-# sample grids from the final EMA weights (default captions and the first eval captions)
-for task in $TASKS; do
-    kind=$([ $task = t2i ] && echo image || echo video)
-    python3 reference/sample.py --ema "$OUT/${task}_ema" --task $task --tokenizer $D/tokenizer.json $EXTRA \
-        --captions $D/eval-captions-$kind.txt --cfg 2,4.5 --out $S/$task 2>&1 | grep -v Warning
+for i in "${!NAMES[@]}"; do
+    n=${NAMES[$i]}; task=${TASKS_OF[$i]}; kind=$([ $task = t2i ] && echo image || echo video)
+    wait ${PIDS[$i]}; echo "$n exit $?"; grep -vE 'step [0-9]+ ' $W/$n/train.out | grep -v Warning | tail -6
+    for f in $W/$n/${task}_ema-*.safetensors; do cp $f "$OUT/${n}_$(basename $f | sed "s/^${task}_//")"; done
+    python3 reference/probe.py --ema $W/$n/${task}_ema --task $task --tokenizer $D/tokenizer.json $EXTRA \
+        --data $D/eval-$kind.safetensors.gz --json $W/$n/probe.json 2>&1 | grep -v Warning &
 done
-tar cf "$OUT/samples.tar" -C $S .
+wait
+for i in "${!NAMES[@]}"; do
+    n=${NAMES[$i]}; task=${TASKS_OF[$i]}; kind=$([ $task = t2i ] && echo image || echo video)
+    python3 reference/sample.py --ema $W/$n/${task}_ema --task $task --tokenizer $D/tokenizer.json $EXTRA \
+        --captions $D/eval-captions-$kind.txt --cfg 4.5 --out $W/$n/samples 2>&1 | grep -v Warning &
+done
+wait
+tar cf "$OUT/extras.tar" -C $W --exclude='*.safetensors' .
 ls -la "$OUT"

@@ -7,6 +7,7 @@ import dev.viditq.bench.arch.RandomCheckpoint;
 import dev.viditq.bench.e2e.E2eRequest;
 import dev.viditq.bench.e2e.E2eResult;
 import dev.viditq.bench.e2e.E2eSuite;
+import dev.viditq.bench.e2e.InterleavedRun;
 import dev.viditq.bench.e2e.Setting;
 import dev.viditq.core.parallel.Parallel;
 import picocli.CommandLine.Command;
@@ -30,7 +31,8 @@ final class BenchE2eCommand implements Callable<Integer> {
     List<String> archs = new ArrayList<>(List.of("pixart-xl-2-256"));
 
     @Option(names = "--setting", split = ",", paramLabel = "S[,S...]",
-            description = "bf16, w8a8, w4a8, w4a8-mp (the quantized ones use the quant module's ViDiT-Q presets). Default: bf16.")
+            description = "bf16, w8a8, w4a8, w4a8-mp (w8a8/w4a8: the quant module's ViDiT-Q presets; w4a8-mp: the "
+                    + "benchmark's generic plan, viditq-w4a8 with 8-bit attention output projections, 4.5 bits). Default: bf16.")
     List<String> settings = new ArrayList<>(List.of("bf16"));
 
     @Option(names = "--steps", description = "Measured steps, after one warm-up step (default ${DEFAULT-VALUE}).")
@@ -44,10 +46,15 @@ final class BenchE2eCommand implements Callable<Integer> {
                     + "inter-op 1, sequential) and print ours/peer ratios.")
     String peer;
 
-    @Option(names = "--interleaved", description = "With --peer: time ours and ONNX Runtime in this JVM, one CFG forward "
-            + "pass each in turn per round (--steps rounds after a warm-up), and report the median of the per-round "
-            + "ratios: robust to a machine load that drifts between forked runs. No memory figures.")
+    @Option(names = "--interleaved", description = "Time every --setting (and with --peer, ONNX Runtime on each "
+            + "setting's graph) in this JVM, one CFG forward pass each in turn per round (--steps rounds after a warm-up), "
+            + "and report the medians of the per-round ratios (speed-up over bf16, ours/ONNX Runtime): robust to a "
+            + "machine load that drifts between forked runs. No memory figures.")
     boolean interleaved;
+
+    @Option(names = "--prepare-only", description = "Only write the random checkpoints, quantized folders (and with "
+            + "--peer the ONNX exports) that a later run needs; measure nothing.")
+    boolean prepareOnly;
 
     @Option(names = "--cache", paramLabel = "DIR",
             description = "Where random checkpoints and exported graphs are kept (default: -Dviditq.bench.cache, "
@@ -75,16 +82,21 @@ final class BenchE2eCommand implements Callable<Integer> {
         int t = threads != null ? threads : Parallel.threads();
         Path root = cache != null ? cache : RandomCheckpoint.defaultCacheRoot();
         PrintStream table = json ? System.err : System.out;
+        if (prepareOnly) {
+            boolean ok = E2eSuite.prepareAll(archList, settingList, engines, root, table);
+            if (json) Json.print(Json.object().put("prepared", ok));
+            return ok ? 0 : 1;
+        }
         if (interleaved) {
-            if (peer == null) throw new IllegalArgumentException("--interleaved needs --peer onnxruntime");
-            var results = E2eSuite.runInterleaved(archList, settingList, steps, t, root, table);
-            if (json) {
-                ObjectNode rootNode = Json.object();
-                ArrayNode list = rootNode.putArray("results");
-                for (var r : results) list.add(E2eResult.JSON.valueToTree(r));
-                Json.print(rootNode);
+            ObjectNode rootNode = Json.object();
+            ArrayNode list = rootNode.putArray("results");
+            for (Architecture arch : archList) {
+                InterleavedRun.Result r = InterleavedRun.run(arch, settingList, peer != null, steps, t, root, table);
+                InterleavedRun.print(r, table);
+                list.add(E2eResult.JSON.valueToTree(r));
             }
-            return results.size() == archList.size() * settingList.size() ? 0 : 1;
+            if (json) Json.print(rootNode);
+            return 0;
         }
         List<E2eSuite.Outcome> outcomes = E2eSuite.run(archList, settingList, steps, t, engines, root, !noFork,
                 jfrOptions(), table);

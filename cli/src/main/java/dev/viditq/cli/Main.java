@@ -23,8 +23,12 @@ import picocli.CommandLine.Option;
                 GenerateCommand.class,
                 CalibrateCommand.class,
                 QuantizeCommand.class,
+                SensitivityCommand.class,
+                SearchCommand.class,
                 EvalCommand.class,
                 DemoCommand.class,
+                SweepCommand.class,
+                ReportCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {

@@ -48,6 +48,9 @@ final class QuantizeCommand implements Callable<Integer> {
 
         @Option(names = "--preset", description = "A named config (see above).")
         String preset;
+
+        @Option(names = "--plan", description = "A mixed-precision plan from ./viditq search (a config file: same as --config).")
+        Path plan;
     }
 
     @ArgGroup(exclusive = true, multiplicity = "1")
@@ -68,7 +71,8 @@ final class QuantizeCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         long start = System.nanoTime();
-        QuantConfig config = recipe.config != null ? QuantConfigReader.read(recipe.config) : Presets.load(recipe.preset);
+        Path configFile = recipe.config != null ? recipe.config : recipe.plan;
+        QuantConfig config = configFile != null ? QuantConfigReader.read(configFile) : Presets.load(recipe.preset);
         for (String note : config.notes()) System.err.println("note: " + note);
         ModelFolder folder = ModelFolder.resolve(model);
         Calibration cal = calibration == null ? null : Calibration.read(calibration);

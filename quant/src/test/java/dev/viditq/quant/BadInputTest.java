@@ -124,6 +124,30 @@ class BadInputTest {
         m = assertThrows(CheckpointException.class, () -> GoldenModels.load(negative).close()).getMessage();
         assertTrue(m.contains("blocks.0.mlp.fc1.w8.q") && m.contains("scale -1.0"), m);
 
+        // well-formed but other values (a doubled scale, a flipped weight): only the checksum written with them sees it
+        Path doubled = corrupt(good, "blocks.1.mlp.fc2.w8.scale", t -> {
+            Tensor c = t.copy();
+            c.setFloat(5, 2 * c.getFloat(5));
+            return c;
+        });
+        m = assertThrows(CheckpointException.class, () -> GoldenModels.load(doubled).close()).getMessage();
+        assertTrue(m.contains("quantized layer blocks.1.mlp.fc2") && m.contains("blocks.1.mlp.fc2.w8.scale")
+                && m.contains("do not match the checksum"), m);
+        Path flipped = corrupt(good, "blocks.0.attn.qkv.w8.q", t -> {
+            Tensor c = t.copy();
+            c.data().set(java.lang.foreign.ValueLayout.JAVA_BYTE, 7, (byte) ~c.data().get(java.lang.foreign.ValueLayout.JAVA_BYTE, 7));
+            return c;
+        });
+        for (String mode : new String[]{"integer", "simulate"}) {
+            System.setProperty("viditq.quant.mode", mode);
+            try {
+                m = assertThrows(CheckpointException.class, () -> GoldenModels.load(flipped).close()).getMessage();
+            } finally {
+                System.clearProperty("viditq.quant.mode");
+            }
+            assertTrue(m.contains("quantized layer blocks.0.attn.qkv") && m.contains("do not match the checksum"), mode + ": " + m);
+        }
+
         Path missing = corrupt(good, "blocks.0.attn.qkv.smooth", null);
         m = assertThrows(CheckpointException.class, () -> GoldenModels.load(missing).close()).getMessage();
         assertTrue(m.contains("blocks.0.attn.qkv.smooth") && m.contains("missing"), m);

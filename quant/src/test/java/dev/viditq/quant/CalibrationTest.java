@@ -75,6 +75,38 @@ class CalibrationTest {
         }
     }
 
+    /**
+     * Caption padding (tokens beyond each caption's mask) is projected by kv_linear but never attended to: it is not
+     * recorded, so the key/value inputs' rows are the valid tokens only; making every caption token padding-free
+     * (no mask) records them all.
+     */
+    @Test
+    void captionPaddingIsNotRecorded() {
+        try (Denoiser model = GoldenModels.load(GoldenModels.PIXART)) {
+            List<DenoiserDriver.Input> inputs = GoldenModels.inputs(model, GoldenModels.PIXART, 2);
+            long valid = 0, tokens = 0;
+            for (DenoiserDriver.Input in : inputs) {
+                var caption = ((DenoiserDriver.Caption) in).caption();
+                tokens += caption.length();
+                for (long j = 0; j < caption.mask().numel(); j++) if (caption.mask().getFloat(j) != 0) valid++;
+            }
+            assertTrue(valid < tokens, "the golden captions have padding");
+            Calibration cal = Calibrator.run(driver(model, 2, GuidedModel.Batching.BATCHED), tmp.resolve("p.safetensors"), Calibrator.Progress.NONE);
+            for (int half = 0; half < 2; half++) {
+                assertEquals(valid, cal.layer("blocks.0.cross_attn.kv_linear").rows(0, half), "half " + half);
+                assertEquals(2 * 16, cal.layer("blocks.0.cross_attn.q_linear").rows(0, half), "image tokens are all real");
+            }
+            List<DenoiserDriver.Input> unmasked = new ArrayList<>();
+            for (DenoiserDriver.Input in : inputs) {
+                var caption = ((DenoiserDriver.Caption) in).caption();
+                unmasked.add(new DenoiserDriver.Caption(new dev.viditq.nn.pipeline.Captions(caption.embeddings(), null), null, "unmasked"));
+            }
+            Calibration all = Calibrator.run(new DenoiserDriver(model, unmasked, "ddim", 3, 4.5, 1, null, null, GuidedModel.Batching.BATCHED),
+                    tmp.resolve("u.safetensors"), Calibrator.Progress.NONE);
+            assertEquals(tokens, all.layer("blocks.0.cross_attn.kv_linear").rows(0, 0));
+        }
+    }
+
     @Test
     void cfgHalvesAreTheSameBatchedOrSeparate() {
         try (Denoiser model = GoldenModels.load(GoldenModels.PIXART)) {

@@ -76,7 +76,8 @@ public final class E2eBenchmark {
                     median(timed.totals()), timed.totals(), modelBytes, end.peakRss(), afterLoad.rss(), end.rssFile(),
                     end.rssAnon(), timed.splitMap(), loadSeconds, "viditq kernels: " + KernelBackend.get().name()
                     + ", int " + IntKernelBackend.description() + "; " + Runtime.version(),
-                    timed.meanSplit() == null ? null : timed.meanSplit().gemmGflops(), ceiling, load, MachineState.jvmOptions());
+                    timed.meanSplit() == null ? null : timed.meanSplit().gemmGflops(), ceiling, load, MachineState.jvmOptions(),
+                    QuantizedSettings.averageWeightBits(req.setting(), measuredDir));
         }
     }
 

@@ -29,13 +29,15 @@ import java.util.Map;
  *                     the fraction of the nominal ceiling that was available
  * @param loadAverage  /proc/loadavg (1, 5, 15 min) before sampling
  * @param jvmOptions   the measuring JVM's options
+ * @param avgWeightBits quantized settings: parameter-weighted mean weight bits of the quantized Linears (null for
+ *                     bf16)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record E2eResult(String arch, String setting, String engine, int threads, int steps, double secPerStep,
                         List<Double> stepSeconds, long modelBytes, long peakRssBytes, long rssAfterLoadBytes,
                         long rssFileBytes, long rssAnonBytes, Map<String, Double> split, double loadSeconds,
                         String runtime, Double gemmGflops, Double fmaCeilingGflops, String loadAverage,
-                        String jvmOptions) {
+                        String jvmOptions, Double avgWeightBits) {
     /** snake_case JSON, as printed by {@code bench e2e --json} and passed between worker and parent. */
     public static final ObjectMapper JSON = new ObjectMapper()
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)

@@ -2,7 +2,6 @@ package dev.viditq.bench.e2e;
 
 import dev.viditq.bench.arch.Architecture;
 import dev.viditq.bench.arch.RandomCheckpoint;
-import dev.viditq.bench.onnx.InterleavedPeer;
 import dev.viditq.bench.onnx.OnnxPeer;
 
 import java.io.PrintStream;
@@ -51,6 +50,21 @@ public final class E2eSuite {
         return outcomes;
     }
 
+    /** {@code --prepare-only}: every folder (and export) the requests need; false when one could not be made. */
+    public static boolean prepareAll(List<Architecture> archs, List<Setting> settings, List<E2eRequest.Engine> engines,
+                                     Path cacheRoot, PrintStream log) {
+        boolean ok = true;
+        for (Architecture arch : archs) {
+            RandomCheckpoint.ensure(arch, cacheRoot, log);
+            for (Setting setting : settings) {
+                for (E2eRequest.Engine engine : engines) {
+                    ok &= prepare(new E2eRequest(arch, setting, 1, 1, engine, cacheRoot), log) == null;
+                }
+            }
+        }
+        return ok;
+    }
+
     /** Makes the setting's model folder (and the peer's ONNX graph); returns why it could not, or null. */
     private static String prepare(E2eRequest req, PrintStream log) {
         try {
@@ -73,30 +87,6 @@ public final class E2eSuite {
             log.println("error: " + req.arch().name() + " " + req.setting().label() + " (" + req.engine().label() + "): " + msg);
             return new Outcome(req, null, msg);
         }
-    }
-
-    /** {@code --interleaved}: ours and ONNX Runtime alternating forward passes in this JVM (see {@link InterleavedPeer}). */
-    public static List<InterleavedPeer.Result> runInterleaved(List<Architecture> archs, List<Setting> settings, int rounds,
-                                                              int threads, Path cacheRoot, PrintStream table) {
-        List<InterleavedPeer.Result> results = new ArrayList<>();
-        for (Architecture arch : archs) {
-            for (Setting setting : settings) {
-                E2eRequest req = new E2eRequest(arch, setting, rounds, threads, E2eRequest.Engine.ONNXRUNTIME, cacheRoot);
-                try {
-                    results.add(InterleavedPeer.run(req, rounds, table));
-                } catch (RuntimeException e) {
-                    table.println("error: " + arch.name() + " " + setting.label() + ": " + e.getMessage());
-                }
-            }
-        }
-        table.println();
-        table.printf(Locale.ROOT, "%-18s %-8s %3s %14s %14s %16s%n", "arch", "setting", "thr", "ours s/fwd", "ORT s/fwd", "median ours/ORT");
-        for (InterleavedPeer.Result r : results) {
-            table.printf(Locale.ROOT, "%-18s %-8s %3d %14.3f %14.3f %16.2f%n", r.arch(), r.setting(), r.threads(),
-                    r.oursSeconds(), r.ortSeconds(), r.medianRatio());
-        }
-        if (!results.isEmpty()) table.println("peer: " + results.getFirst().peer());
-        return results;
     }
 
     static void printTable(List<Outcome> outcomes, PrintStream out) {

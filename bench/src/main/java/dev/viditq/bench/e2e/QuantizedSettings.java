@@ -10,9 +10,11 @@ import dev.viditq.quant.calib.Calibration;
 import dev.viditq.quant.calib.Calibrator;
 import dev.viditq.quant.calib.DenoiserDriver;
 import dev.viditq.quant.checkpoint.QuantizedCheckpoint;
-import dev.viditq.quant.config.Presets;
 import dev.viditq.quant.config.QuantConfig;
 import dev.viditq.quant.method.QuantMethod;
+import dev.viditq.nn.pipeline.StepContext;
+import dev.viditq.quant.plan.LayerPlan;
+import dev.viditq.quant.plan.Precision;
 import dev.viditq.quant.plan.QuantPlan;
 import dev.viditq.quant.runtime.QuantizedModel;
 import dev.viditq.quant.runtime.Quantizer;
@@ -29,32 +31,95 @@ import java.util.List;
  * version for w8a8 / w4a8 / w4a8-mp, made once with the quant module exactly as {@code ./viditq quantize} makes it
  * (preset → plan → quantized weights → quantized checkpoint, loaded back through the ordinary model loader onto the
  * integer kernels). Presets with channel balancing need calibration statistics; a random model has no meaningful
- * data, so a synthetic calibration is run: one random caption (or class), {@link #CALIBRATION_STEPS} sampling steps.
+ * data, so a synthetic calibration is run: one random caption (or class), {@link #CALIBRATION_STEPS} sampling step (one is enough for the channel maxima the balancing needs; STDiT-XL steps take minutes).
  * Speed and memory do not depend on the statistics' values.
  *
  * <p>Cached as {@code <cache root>/<arch>-<setting>/}, rebuilt when older than the float checkpoint.
  */
 public final class QuantizedSettings {
-    static final int CALIBRATION_STEPS = 2;
+    static final int CALIBRATION_STEPS = 1;
 
     private QuantizedSettings() {}
 
     /** The folder to load for {@code req}: {@code floatDir} itself, or the quantized folder (made when missing). */
     public static Path prepare(E2eRequest req, Path floatDir, PrintStream log) {
         if (!req.setting().quantized()) return floatDir;
-        Path dir = req.cacheRoot().resolve(req.arch().name() + "-" + req.setting().label());
+        Path dir = folderFor(req);
         if (isCurrent(dir, floatDir)) return dir;
-        QuantConfig config = Presets.load(req.setting().preset());
+        QuantConfig config = req.setting().config();
         long t0 = System.nanoTime();
         try (Denoiser model = ModelLoader.load(floatDir)) {
             Calibration cal = config.needsCalibration() ? calibrate(req.arch(), model, floatDir, log) : null;
-            log.printf("quantizing %s with preset %s ...%n", req.arch().name(), req.setting().preset());
+            log.printf("quantizing %s with %s ...%n", req.arch().name(), req.setting().configName());
             QuantPlan plan = QuantMethod.of(config.method()).plan(model, cal, config);
+            double bits = averageWeightBits(plan);
+            log.printf("%s: average weight bits %.2f over the quantized Linears%n", req.setting().configName(), bits);
             QuantizedModel quantized = Quantizer.quantize(model, plan);
             QuantizedCheckpoint.Written w = QuantizedCheckpoint.write(floatDir, quantized, dir, true);
+            writeFacts(dir, req.setting().configName(), bits);
             log.printf("wrote %s (%.1f MB) in %.1f s%n", w.checkpoint(), w.checkpointBytes() / 1e6, (System.nanoTime() - t0) / 1e9);
         }
         return dir;
+    }
+
+    /**
+     * {@code <cache>/<arch>-<setting>}; for the benchmark's own plans a fingerprint of the plan text is appended, so
+     * that editing the plan makes a new folder instead of reusing a stale one.
+     */
+    static Path folderFor(E2eRequest req) {
+        String name = req.arch().name() + "-" + req.setting().label();
+        if (req.setting().configName().startsWith("bench:")) {
+            name += "-" + Integer.toHexString(req.setting().configText().hashCode());
+        }
+        return req.cacheRoot().resolve(name);
+    }
+
+    /**
+     * Parameter-weighted mean of the weight bits over the quantized Linears, averaged over a 20-step run with
+     * timesteps spread evenly over 999..0 (step-ranged bit-map rules count for the steps they cover).
+     */
+    static double averageWeightBits(QuantPlan plan) {
+        final int steps = 20;
+        double bits = 0, params = 0;
+        for (LayerPlan layer : plan.layers().values()) {
+            double p = (double) layer.in() * layer.out();
+            for (int i = 0; i < steps; i++) {
+                StepContext ctx = new StepContext(i, steps, 999.0 * (steps - i) / steps, StepContext.CfgHalf.NONE);
+                Precision precision = layer.precisionAt(ctx);
+                bits += p * (precision.isFloat() ? 16 : precision.weightBits()) / steps;
+            }
+            params += p;
+        }
+        return params == 0 ? 0 : bits / params;
+    }
+
+    private static final String FACTS = "bench-setting.json";
+
+    private static void writeFacts(Path dir, String configName, double avgBits) {
+        try {
+            Files.writeString(dir.resolve(FACTS), String.format(java.util.Locale.ROOT,
+                    "{\"config\": \"%s\", \"avg_weight_bits\": %.4f}%n", configName, avgBits));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + dir.resolve(FACTS), e);
+        }
+    }
+
+    /**
+     * The average weight bits of a setting's folder: recorded when it was made; for a folder made before that was
+     * recorded, the config's bits when it has no bit map; else null. Null for the float setting.
+     */
+    static Double averageWeightBits(Setting setting, Path dir) {
+        if (!setting.quantized()) return null;
+        Path f = dir.resolve(FACTS);
+        if (!Files.isRegularFile(f)) {
+            QuantConfig config = setting.config();
+            return config.bitMap().isEmpty() ? (double) config.weight().bits() : null;
+        }
+        try {
+            return E2eResult.JSON.readTree(f.toFile()).path("avg_weight_bits").asDouble();
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     private static boolean isCurrent(Path dir, Path floatDir) {

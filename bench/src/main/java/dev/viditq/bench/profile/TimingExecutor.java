@@ -26,6 +26,19 @@ final class TimingExecutor implements Linear.Executor {
     }
 
     @Override
+    public boolean writesEveryOutput() {
+        return inner.writesEveryOutput();
+    }
+
+    @Override
+    public void forward(Linear layer, Tensor x2d, Tensor out2d, java.util.function.IntPredicate realRows) {
+        long t0 = System.nanoTime();
+        inner.forward(layer, x2d, out2d, realRows);
+        nanos.add(System.nanoTime() - t0);
+        flops.add(2L * x2d.size(0) * layer.inFeatures() * layer.outFeatures());
+    }
+
+    @Override
     public void forward(Linear layer, Tensor x2d, Tensor out2d) {
         long t0 = System.nanoTime();
         inner.forward(layer, x2d, out2d);

@@ -42,12 +42,23 @@ class E2eBenchmarkTest {
     }
 
     @Test
+    void mixedPrecisionPlanAveragesAtMostFourAndAHalfBits(@TempDir Path cache) {
+        E2eResult mp = E2eBenchmark.run(new E2eRequest(PIXART, Setting.W4A8_MP, 1, 1, E2eRequest.Engine.VIDITQ, cache), QUIET);
+        E2eResult w4 = E2eBenchmark.run(new E2eRequest(PIXART, Setting.W4A8, 1, 1, E2eRequest.Engine.VIDITQ, cache), QUIET);
+        assertNotNull(mp.avgWeightBits());
+        assertTrue(mp.avgWeightBits() > 4 && mp.avgWeightBits() <= 4.5 + 1e-9, "average bits " + mp.avgWeightBits());
+        assertEquals(4.0, w4.avgWeightBits(), 1e-9);
+        assertTrue(mp.modelBytes() > w4.modelBytes(), "8-bit layers make it larger than w4a8");
+        assertTrue(mp.modelBytes() < 1.2 * w4.modelBytes(), mp.modelBytes() + " vs " + w4.modelBytes());
+    }
+
+    @Test
     void requestsAndResultsSurviveTheTripToAWorker(@TempDir Path cache) {
         E2eRequest req = new E2eRequest(Architecture.preset("stdit-xl-2-16x256"), Setting.W4A8_MP, 4, 2,
                 E2eRequest.Engine.ONNXRUNTIME, cache);
         assertEquals(req, E2eRequest.fromArgs(req.toArgs()));
         E2eResult r = new E2eResult("a", "bf16", "viditq", 2, 2, 1.5, List.of(1.5, 1.6), 10, 20, 5, 6, 7,
-                java.util.Map.of("gemm", 1.0), 0.1, "x", 12.5, 500.0, "1.0 2.0 3.0", "-Xmx1g");
+                java.util.Map.of("gemm", 1.0), 0.1, "x", 12.5, 500.0, "1.0 2.0 3.0", "-Xmx1g", 4.5);
         assertEquals(r, E2eResult.fromJson(r.toJson()));
         assertTrue(r.toJson().contains("\"sec_per_step\""));
         assertThrows(IllegalArgumentException.class, () -> Setting.parse("w2a2"));

@@ -109,13 +109,20 @@ final class FlashAttention {
             writeOut(acc, stats, out, oStride);
         }
 
-        /** queries[d·NR + c] = scale · q[q0 + c, head·hd + d]; missing queries of a last tile are zero. */
+        /**
+         * queries[d·NR + c] = scale · q[q0 + c, head·hd + d]; missing queries of a last tile are zero. The rows are
+         * first copied to a heap array in bulk: element-wise segment reads (bounds and alignment checks each) cost
+         * as much as the transpose itself at short sequences.
+         */
         private void packQueries(MemorySegment q, int qStride, float[] queries) {
             int hd = headDim;
-            Arrays.fill(queries, 0, hd * NR, 0f);
+            float[] rows = Scratch.floats(Scratch.Slot.ROW, (long) NR * hd);
             for (int c = 0; c < nq; c++) {
-                long row = (long) (q0 + c) * qStride + (long) head * hd;
-                for (int d = 0; d < hd; d++) queries[d * NR + c] = scale * q.getAtIndex(F32_LE, row + d);
+                MemorySegment.copy(q, F32_LE, ((long) (q0 + c) * qStride + (long) head * hd) * Float.BYTES, rows, c * hd, hd);
+            }
+            if (nq < NR) Arrays.fill(queries, 0, hd * NR, 0f);
+            for (int c = 0; c < nq; c++) {
+                for (int d = 0; d < hd; d++) queries[d * NR + c] = scale * rows[c * hd + d];
             }
         }
 
@@ -135,11 +142,16 @@ final class FlashAttention {
             Arrays.fill(scores, kb * NR, kbPad * NR, Float.NEGATIVE_INFINITY);
         }
 
+        /** out[q0 + c, head·hd + d] = acc[d·NR + c] / l[c], through a heap row buffer copied out in bulk. */
         private void writeOut(float[] acc, float[] stats, MemorySegment out, int oStride) {
+            int hd = headDim;
+            float[] rows = Scratch.floats(Scratch.Slot.ROW, (long) NR * hd);
             for (int c = 0; c < nq; c++) {
                 float inv = 1f / stats[NR + c];
-                long row = (long) (q0 + c) * oStride + (long) head * headDim;
-                for (int d = 0; d < headDim; d++) out.setAtIndex(F32_LE, row + d, acc[d * NR + c] * inv);
+                for (int d = 0; d < hd; d++) rows[c * hd + d] = acc[d * NR + c] * inv;
+            }
+            for (int c = 0; c < nq; c++) {
+                MemorySegment.copy(rows, c * hd, out, F32_LE, ((long) (q0 + c) * oStride + (long) head * hd) * Float.BYTES, hd);
             }
         }
     }

@@ -15,7 +15,8 @@ final class Scratch {
         X,
         /** GEMM: the packed weight panel; attention: the packed query panel; conv2d: the im2col panel. */
         PANEL,
-        /** GEMM: the NR weight rows of a panel slice, widened side by side; small-m GEMM: one widened weight row. */
+        /** GEMM: the NR weight rows of a panel slice, widened side by side; small-m GEMM: one widened weight row;
+         *  attention: the query rows of a tile before packing, and its output rows. */
         ROW,
         /** GEMM: output tiles that do not fit the destination (tails); attention: the score tile. */
         STRIP,

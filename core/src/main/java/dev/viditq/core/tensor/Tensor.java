@@ -1,6 +1,5 @@
 package dev.viditq.core.tensor;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -36,10 +35,12 @@ public final class Tensor {
         }
     }
 
-    /** A zero-filled off-heap tensor, freed by the garbage collector when unreachable. */
+    /**
+     * A zero-filled off-heap tensor, freed by the garbage collector when unreachable. Large ones come from
+     * {@link dev.viditq.core.kernels.ActivationPool}, which recycles their memory instead of mapping it afresh.
+     */
     public static Tensor zeros(DType dtype, long... shape) {
-        return new Tensor(dtype, shape, Arena.ofAuto().allocate(Math.max(1, dtype.byteSize(numel(shape))), ALIGNMENT)
-                .asSlice(0, dtype.byteSize(numel(shape))));
+        return new Tensor(dtype, shape, dev.viditq.core.kernels.ActivationPool.allocate(dtype.byteSize(numel(shape)), true));
     }
 
     /** A zero-filled F32 tensor. */

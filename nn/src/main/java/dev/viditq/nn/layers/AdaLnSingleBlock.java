@@ -25,6 +25,9 @@ public final class AdaLnSingleBlock {
     private final CrossAttention cross;
     private final LayerNorm norm2;
     private final Mlp mlp;
+    /** Folding seams for the two modulated inputs: of the attention (qkv / q, k, v) and of the MLP (fc1). */
+    private final InputScaling attnInput;
+    private final InputScaling mlpInput;
 
     /**
      * @param table [6, H], or null when the caller supplies the modulation (DiT computes it with its own linear)
@@ -37,6 +40,8 @@ public final class AdaLnSingleBlock {
         this.cross = cross;
         this.norm2 = norm2;
         this.mlp = mlp;
+        this.attnInput = new InputScaling(attn.inputLinears().getFirst().name(), attn.inputLinears());
+        this.mlpInput = new InputScaling(mlp.inputLinear().name(), List.of(mlp.inputLinear()));
     }
 
     /** DiT's block body under {@code prefix}: attn.qkv|proj and mlp.fc1|fc2, no table, no cross-attention. */
@@ -94,6 +99,15 @@ public final class AdaLnSingleBlock {
         return all;
     }
 
+    /**
+     * Where a per-channel scale of a Linear's input can be folded: the modulation before the attention and the one
+     * before the MLP (LN without affine, then x·(1 + scale) + shift, whose vectors absorb m). The cross-attention's
+     * inputs (residual stream, caption) and fc2's (GELU output) have no such producer.
+     */
+    public List<InputScaling> inputScalings() {
+        return List.of(attnInput, mlpInput);
+    }
+
     /** This block's (shift, scale, gate) ×2 for every sample: table + t6. */
     public Modulation modulation(Tensor t6) {
         if (table == null) throw new IllegalStateException("this block has no scale_shift_table; pass its modulation");
@@ -115,7 +129,7 @@ public final class AdaLnSingleBlock {
     /** x += g1 · SelfAttn(modulate(LN(x))). Returns nothing: STDiT inserts its temporal branch after this. */
     public void selfAttention(Tensor x, Modulation mod, Sequences seqs) {
         Tensor h = norm1.forward(x);
-        mod.modulate(h, SHIFT_MSA, SCALE_MSA);
+        mod.modulate(h, SHIFT_MSA, SCALE_MSA, attnInput.scale());
         mod.gatedAdd(x, attn.forward(h, seqs), GATE_MSA);
     }
 
@@ -129,7 +143,7 @@ public final class AdaLnSingleBlock {
     /** x += g2 · MLP(modulate(LN(x))). */
     public void mlp(Tensor x, Modulation mod) {
         Tensor h = norm2.forward(x);
-        mod.modulate(h, SHIFT_MLP, SCALE_MLP);
+        mod.modulate(h, SHIFT_MLP, SCALE_MLP, mlpInput.scale());
         mod.gatedAdd(x, mlp.forward(h), GATE_MLP);
     }
 

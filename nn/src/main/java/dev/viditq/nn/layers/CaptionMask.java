@@ -5,6 +5,7 @@ import dev.viditq.core.tensor.Tensor;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.function.IntPredicate;
 
 import static dev.viditq.core.tensor.Tensor.F32_LE;
 
@@ -26,15 +27,17 @@ public final class CaptionMask {
 
     private final MemorySegment[] biases; // per mask row, null = no bias
     private final boolean[] empty;        // per mask row: attends to nothing
+    private final boolean[][] kept;       // per mask row: which tokens are real (not padding); null row = all
 
-    private CaptionMask(MemorySegment[] biases, boolean[] empty) {
+    private CaptionMask(MemorySegment[] biases, boolean[] empty, boolean[][] kept) {
         this.biases = biases;
         this.empty = empty;
+        this.kept = kept;
     }
 
     /** Every token of every caption is seen. */
     public static CaptionMask none() {
-        return new CaptionMask(new MemorySegment[]{null}, new boolean[]{false});
+        return new CaptionMask(new MemorySegment[]{null}, new boolean[]{false}, new boolean[1][]);
     }
 
     /** Original repos: masked tokens are removed. {@code mask} has {@code tokens} values per row. */
@@ -54,7 +57,7 @@ public final class CaptionMask {
             empty[r] = valid == 0;
             biases[r] = valid == tokens ? null : segment(bias);
         }
-        return new CaptionMask(biases, empty);
+        return new CaptionMask(biases, empty, keptTokens(m, tokens));
     }
 
     /** diffusers: bias (1 - m)·{@code maskedBias} on every key (-10000 in PixArt). */
@@ -67,7 +70,36 @@ public final class CaptionMask {
             for (int j = 0; j < tokens; j++) bias[j] = (1 - m[r * tokens + j]) * maskedBias;
             biases[r] = segment(bias);
         }
-        return new CaptionMask(biases, new boolean[rows]);
+        return new CaptionMask(biases, new boolean[rows], keptTokens(m, tokens));
+    }
+
+    /** Per mask row, which tokens are real (mask non-zero); null for a row without padding. */
+    private static boolean[][] keptTokens(float[] m, int tokens) {
+        int rows = m.length / tokens;
+        boolean[][] kept = new boolean[rows][];
+        for (int r = 0; r < rows; r++) {
+            boolean[] k = new boolean[tokens];
+            boolean all = true;
+            for (int j = 0; j < tokens; j++) all &= k[j] = m[r * tokens + j] != 0;
+            kept[r] = all ? null : k;
+        }
+        return kept;
+    }
+
+    /**
+     * Which rows of the caption context [batch · tokens, C] are real tokens rather than padding, or null when every
+     * row is. Padding rows are projected to keys and values like the others but never attended to (removed, or
+     * biased by -10000); calibration must not record them ({@link Linear#forward(Tensor, IntPredicate)}).
+     */
+    public IntPredicate realTokenRows(int batch, int tokens) {
+        checkBatch(batch);
+        boolean anyPadding = false;
+        for (boolean[] k : kept) anyPadding |= k != null;
+        if (!anyPadding) return null;
+        return row -> {
+            boolean[] k = kept[row(row / tokens)];
+            return k == null || k[row % tokens];
+        };
     }
 
     /** The mask row sample {@code b} uses (rows tile over the batch). */

@@ -4,6 +4,7 @@ import dev.viditq.core.tensor.Tensor;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntPredicate;
 
 /**
  * Multi-head cross-attention from image/video tokens to caption tokens, scale headDim^-0.5. Projections in the
@@ -67,13 +68,14 @@ public final class CrossAttention {
         AttentionRunner.View qv = new AttentionRunner.View(qs.data(), 0, dim);
         AttentionRunner.View o = new AttentionRunner.View(attended.data(), 0, dim);
         AttentionRunner.View keys, values;
+        IntPredicate realTokens = mask.realTokenRows(batch, captionTokens); // padding is projected, never attended to
         if (kv != null) {
-            Tensor fused = kv.forward(context);
+            Tensor fused = kv.forward(context, realTokens);
             keys = new AttentionRunner.View(fused.data(), 0, 2 * dim);
             values = new AttentionRunner.View(fused.data(), dim, 2 * dim);
         } else {
-            keys = new AttentionRunner.View(k.forward(context).data(), 0, dim);
-            values = new AttentionRunner.View(v.forward(context).data(), 0, dim);
+            keys = new AttentionRunner.View(k.forward(context, realTokens).data(), 0, dim);
+            values = new AttentionRunner.View(v.forward(context, realTokens).data(), 0, dim);
         }
         for (int b = 0; b < batch; b++) {
             if (mask.attendsToNothing(b)) continue; // its rows of `attended` stay zero

@@ -1,7 +1,11 @@
 package dev.viditq.nn.layers;
 
+import dev.viditq.core.kernels.ActivationPool;
 import dev.viditq.core.kernels.KernelBackend;
+import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
+
+import java.util.function.IntPredicate;
 
 /**
  * Every matrix multiply with weights goes through here: y = x·Wᵀ + b over the last dimension.
@@ -13,11 +17,39 @@ public final class Linear {
     /** How a Linear computes out[m, out] from x[m, in]: float by default, quantized when a plan says so. */
     public interface Executor {
         void forward(Linear layer, Tensor x2d, Tensor out2d);
+
+        /**
+         * The same, told which rows of x are real tokens ({@code realRows}: row index → true; padding rows still get
+         * an output, which nothing reads). Executors that compute ignore it; observers (calibration) record only
+         * the real rows.
+         */
+        default void forward(Linear layer, Tensor x2d, Tensor out2d, IntPredicate realRows) {
+            forward(layer, x2d, out2d);
+        }
+
+        /**
+         * True when {@link #forward} writes every element of {@code out2d} without reading it (a GEMM with or without
+         * bias): the output buffer then need not be zeroed first. Default false (zeroed), for executors that
+         * accumulate or skip rows.
+         */
+        default boolean writesEveryOutput() {
+            return false;
+        }
     }
 
-    private static final Executor FLOAT = (layer, x, out) ->
+    /** The float GEMM: {@link dev.viditq.core.kernels.Kernels#gemm} writes every output element. */
+    private static final Executor FLOAT = new Executor() {
+        @Override
+        public void forward(Linear layer, Tensor x, Tensor out) {
             KernelBackend.get().gemm(x.data(), x.size(0), layer.in, layer.weight,
                     layer.bias == null ? null : layer.bias.data(), out.data());
+        }
+
+        @Override
+        public boolean writesEveryOutput() {
+            return true;
+        }
+    };
 
     private final String name;
     private final Tensor weight;
@@ -62,12 +94,24 @@ public final class Linear {
 
     /** y[..., out] = x[..., in]·Wᵀ + b. */
     public Tensor forward(Tensor x) {
+        return forward(x, null);
+    }
+
+    /**
+     * y = x·Wᵀ + b where only the rows {@code realRows} accepts carry meaning (the others are padding: caption
+     * tokens beyond a caption's mask); null: every row. The output is computed for every row. It lives in
+     * {@link ActivationPool} memory (recycled after the GC collects it, instead of mapped, faulted in and zeroed
+     * afresh on every call: ~1 GB/s here, docs/BENCHMARKS.md issue 7), zeroed first only when the executor does not
+     * write every element.
+     */
+    public Tensor forward(Tensor x, IntPredicate realRows) {
         if (x.dim(-1) != in) throw new IllegalArgumentException(name + " expects last dim " + in + ", got " + x);
         long rows = x.numel() / in;
         long[] shape = x.shape();
         shape[shape.length - 1] = out;
-        Tensor y = Tensor.zeros(shape);
-        executor.forward(this, x.reshape(rows, in), y.reshape(rows, out));
+        Tensor y = ActivationPool.tensor(DType.F32, !executor.writesEveryOutput(), shape);
+        if (realRows == null) executor.forward(this, x.reshape(rows, in), y.reshape(rows, out));
+        else executor.forward(this, x.reshape(rows, in), y.reshape(rows, out), realRows);
         return y;
     }
 }

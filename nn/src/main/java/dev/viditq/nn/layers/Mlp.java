@@ -47,6 +47,11 @@ public final class Mlp {
         return List.of(first, second);
     }
 
+    /** The Linear that reads the MLP's input (fc1 / ff.net.0.proj). */
+    public Linear inputLinear() {
+        return first;
+    }
+
     public Tensor forward(Tensor x) {
         Tensor h = first.forward(x);
         switch (activation) {

@@ -1,10 +1,9 @@
 package dev.viditq.nn.layers;
 
+import dev.viditq.core.kernels.RowKernels;
 import dev.viditq.core.tensor.Tensor;
 
-import java.lang.foreign.MemorySegment;
 
-import static dev.viditq.core.tensor.Tensor.F32_LE;
 
 /**
  * adaLN parameters of one block for every sample: {@code n} vectors of width H per sample
@@ -67,17 +66,26 @@ public final class Modulation {
 
     /** In place: x = x·(1 + scale) + shift, with vectors {@code shiftIdx} and {@code scaleIdx} of each sample. */
     public void modulate(Tensor x, int shiftIdx, int scaleIdx) {
+        modulate(x, shiftIdx, scaleIdx, null);
+    }
+
+    /**
+     * In place: x = (x·(1 + scale) + shift) ⊙ m, with m folded into the per-sample vectors first
+     * (x·((1 + scale) ⊙ m) + shift ⊙ m), so the pass over x costs what {@link #modulate(Tensor, int, int)} costs.
+     * {@code m} null: plain modulation. See {@link InputScaling}.
+     */
+    public void modulate(Tensor x, int shiftIdx, int scaleIdx, float[] m) {
+        if (m != null && m.length != dim) throw new IllegalArgumentException("input scale of " + m.length + " for a modulation of width " + dim);
         int rowsPerSample = rowsPerSample(x);
-        MemorySegment s = x.data();
+        float[] mul = new float[dim], add = new float[dim];
         for (int b = 0; b < batch; b++) {
             int sh = (b * n + shiftIdx) * dim, sc = (b * n + scaleIdx) * dim;
-            for (int r = b * rowsPerSample; r < (b + 1) * rowsPerSample; r++) {
-                long o = (long) r * dim;
-                for (int c = 0; c < dim; c++) {
-                    float v = s.getAtIndex(F32_LE, o + c);
-                    s.setAtIndex(F32_LE, o + c, v * (1 + values[sc + c]) + values[sh + c]);
-                }
+            for (int c = 0; c < dim; c++) {
+                mul[c] = m == null ? 1 + values[sc + c] : (1 + values[sc + c]) * m[c];
+                add[c] = m == null ? values[sh + c] : values[sh + c] * m[c];
             }
+            // vectorised and threaded (a scalar one-thread loop here was ~5% of a W8A8 step, docs/BENCHMARKS.md issue 7)
+            RowKernels.affineRows(x.data(), b * rowsPerSample, (b + 1) * rowsPerSample, dim, mul, add);
         }
     }
 
@@ -85,15 +93,10 @@ public final class Modulation {
     public void gatedAdd(Tensor residual, Tensor y, int gateIdx) {
         int rowsPerSample = rowsPerSample(residual);
         if (y.numel() != residual.numel()) throw new IllegalArgumentException("cannot add " + y + " to " + residual);
-        MemorySegment r = residual.data(), ys = y.data();
         for (int b = 0; b < batch; b++) {
             int g = (b * n + gateIdx) * dim;
-            for (int row = b * rowsPerSample; row < (b + 1) * rowsPerSample; row++) {
-                long o = (long) row * dim;
-                for (int c = 0; c < dim; c++) {
-                    r.setAtIndex(F32_LE, o + c, r.getAtIndex(F32_LE, o + c) + values[g + c] * ys.getAtIndex(F32_LE, o + c));
-                }
-            }
+            float[] gate = java.util.Arrays.copyOfRange(values, g, g + dim);
+            RowKernels.gatedAddRows(residual.data(), y.data(), b * rowsPerSample, (b + 1) * rowsPerSample, dim, gate);
         }
     }
 

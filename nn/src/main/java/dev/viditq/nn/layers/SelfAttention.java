@@ -77,6 +77,11 @@ public final class SelfAttention {
         return all;
     }
 
+    /** The Linears that read the attention's input x (qkv, or to_q / to_k / to_v), not the output projection. */
+    public List<Linear> inputLinears() {
+        return qkv != null ? List.of(qkv) : List.of(q, k, v);
+    }
+
     /** x [rows, H] (any leading shape) → attention within each of {@code seqs}, projected, same shape as x. */
     public Tensor forward(Tensor x, Sequences seqs) {
         if (seqs.rows() != Rows.rows(x)) {

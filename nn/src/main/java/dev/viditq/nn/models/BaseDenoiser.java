@@ -2,11 +2,15 @@ package dev.viditq.nn.models;
 
 import dev.viditq.core.io.TensorFile;
 import dev.viditq.core.tensor.Tensor;
+import dev.viditq.nn.layers.AdaLnSingleBlock;
+import dev.viditq.nn.layers.InputScaling;
 import dev.viditq.nn.layers.Linear;
 
 import java.util.Collection;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
@@ -17,6 +21,7 @@ abstract class BaseDenoiser implements Denoiser {
     private final ModelInfo info;
     private final Map<String, Linear> linears = new LinkedHashMap<>();
     private final Map<String, float[]> tables = new ConcurrentHashMap<>();
+    private final List<InputScaling> inputScalings = new ArrayList<>();
 
     BaseDenoiser(TensorFile file, ModelInfo info) {
         this.file = file;
@@ -38,6 +43,17 @@ abstract class BaseDenoiser implements Denoiser {
         for (Linear l : layers) {
             if (linears.put(l.name(), l) != null) throw new IllegalStateException("linear " + l.name() + " registered twice");
         }
+    }
+
+    /** Adds a block's linears and its {@link InputScaling folding seams}. */
+    final void register(AdaLnSingleBlock block) {
+        register(block.linears());
+        inputScalings.addAll(block.inputScalings());
+    }
+
+    @Override
+    public final List<InputScaling> inputScalings() {
+        return Collections.unmodifiableList(inputScalings);
     }
 
     /** Checks x against the model: rank (image or video) and channels; returns it as F32. */

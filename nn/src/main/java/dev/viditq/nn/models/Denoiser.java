@@ -1,8 +1,10 @@
 package dev.viditq.nn.models;
 
 import dev.viditq.core.tensor.Tensor;
+import dev.viditq.nn.layers.InputScaling;
 import dev.viditq.nn.layers.Linear;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -30,6 +32,15 @@ public interface Denoiser extends AutoCloseable {
      * {@link Linear#setExecutor executors}; the models never notice. The patch-embedding convolution is not a Linear.
      */
     Map<String, Linear> linears();
+
+    /**
+     * The places where a per-channel scale of some Linears' input can be folded into the operation producing it
+     * (the adaLN modulations before attention and MLP), in execution order; empty where a family has none.
+     * Quantization folds balancing vectors there ({@link InputScaling}).
+     */
+    default List<InputScaling> inputScalings() {
+        return List.of();
+    }
 
     /**
      * The learned null caption [L, Dt] for classifier-free guidance, where the checkpoint has one (the original

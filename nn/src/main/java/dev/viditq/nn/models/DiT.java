@@ -38,7 +38,7 @@ public final class DiT extends BaseDenoiser {
             blockAdaLn.add(adaLn);
             blocks.add(block);
             register(List.of(adaLn));
-            register(block.linears());
+            register(block);
         }
         finalLayer = FinalLayer.loadAdaLnZero(w, "final_layer", h, p * p * info.outChannels());
         register(finalLayer.linears());

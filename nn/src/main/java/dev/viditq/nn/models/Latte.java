@@ -39,8 +39,8 @@ public final class Latte extends BaseDenoiser {
             AdaLnSingleBlock temporal = AdaLnSingleBlock.loadDiffusers(w, "temporal_transformer_blocks." + i, opts, false);
             spatialBlocks.add(spatial);
             temporalBlocks.add(temporal);
-            register(spatial.linears());
-            register(temporal.linears());
+            register(spatial);
+            register(temporal);
         }
         finalLayer = FinalLayer.loadTable(w, "scale_shift_table", "proj_out", h,
                 info.patchSize() * info.patchSize() * info.outChannels());

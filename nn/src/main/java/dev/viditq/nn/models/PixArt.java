@@ -42,7 +42,7 @@ public final class PixArt extends BaseDenoiser {
         for (int i = 0; i < info.depth(); i++) {
             AdaLnSingleBlock block = AdaLnSingleBlock.loadOriginal(w, "blocks." + i, h, info.heads(), mlpHidden);
             blocks.add(block);
-            register(block.linears());
+            register(block);
         }
         finalLayer = FinalLayer.loadTable(w, "final_layer.scale_shift_table", "final_layer.linear", h,
                 info.patchSize() * info.patchSize() * info.outChannels());

@@ -35,7 +35,7 @@ public final class PixArtDiffusers extends BaseDenoiser {
         for (int i = 0; i < info.depth(); i++) {
             AdaLnSingleBlock block = AdaLnSingleBlock.loadDiffusers(w, "transformer_blocks." + i, opts, true);
             blocks.add(block);
-            register(block.linears());
+            register(block);
         }
         finalLayer = FinalLayer.loadTable(w, "scale_shift_table", "proj_out", h,
                 info.patchSize() * info.patchSize() * info.outChannels());

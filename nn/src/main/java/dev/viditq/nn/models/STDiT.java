@@ -48,7 +48,7 @@ public final class STDiT extends BaseDenoiser {
             SelfAttention attnTemp = SelfAttention.loadFused(w, "blocks." + i + ".attn_temp", h, info.heads());
             blocks.add(block);
             temporal.add(attnTemp);
-            register(block.linears());
+            register(block);
             register(attnTemp.linears());
         }
         finalLayer = FinalLayer.loadTable(w, "final_layer.scale_shift_table", "final_layer.linear", h, p * p * info.outChannels());

@@ -44,8 +44,8 @@ public final class STDiT3 extends BaseDenoiser {
             AdaLnSingleBlock temporal = AdaLnSingleBlock.loadOpenSora3(w, "temporal_blocks." + i, h, heads, mlpHidden, qkNorm, rope);
             spatialBlocks.add(spatial);
             temporalBlocks.add(temporal);
-            register(spatial.linears());
-            register(temporal.linears());
+            register(spatial);
+            register(temporal);
         }
         finalLayer = FinalLayer.loadTable(w, "final_layer.scale_shift_table", "final_layer.linear", h, p * p * info.outChannels());
         register(finalLayer.linears());

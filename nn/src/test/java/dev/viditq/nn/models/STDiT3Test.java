@@ -29,7 +29,7 @@ class STDiT3Test {
     Path tmp;
 
     /** The state_dict of STDiT3(depth=2, hidden_size=48, num_heads=4, caption_channels=24, model_max_length=5). */
-    private static Map<String, Tensor> officialKeys(Random rnd) {
+    static Map<String, Tensor> officialKeys(Random rnd) {
         Map<String, Tensor> w = new LinkedHashMap<>();
         w.put("x_embedder.proj.weight", random(rnd, H, C, 1, P, P));
         w.put("x_embedder.proj.bias", random(rnd, H));
@@ -83,7 +83,7 @@ class STDiT3Test {
     }
 
     /** The config as Open-Sora 1.2's PretrainedConfig saves it (sizes dynamic). */
-    private static final String CONFIG = """
+    static final String CONFIG = """
             {"architectures": ["STDiT3"], "model_type": "STDiT3", "input_size": [null, null, null],
              "input_sq_size": 512, "in_channels": 4, "patch_size": [1, 2, 2], "hidden_size": 48, "depth": 2,
              "num_heads": 4, "mlp_ratio": 4.0, "class_dropout_prob": 0.1, "pred_sigma": true, "drop_path": 0.0,

@@ -5,6 +5,7 @@ import dev.viditq.nn.pipeline.StepContext;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import java.util.function.IntPredicate;
 
 /**
  * What calibration records about one Linear's input, per sampling step and per CFG half (0 = conditional,
@@ -55,12 +56,21 @@ public final class LayerStats {
     long[] rowsArray() { return rows; }
 
     /** Records x [rows, k] (F32) seen at {@code step}; rows are split into CFG halves as {@code half} says. */
-    public synchronized void record(MemorySegment x, int rowCount, int step, StepContext.CfgHalf half) {
+    public void record(MemorySegment x, int rowCount, int step, StepContext.CfgHalf half) {
+        record(x, rowCount, step, half, null);
+    }
+
+    /**
+     * Records the rows of x [rows, k] that {@code realRows} accepts (null: all) — padding tokens would widen the
+     * ranges with values the model never uses. The CFG half of a row is decided by its index among all rows.
+     */
+    public synchronized void record(MemorySegment x, int rowCount, int step, StepContext.CfgHalf half, IntPredicate realRows) {
         if (step < 0 || step >= steps) {
             throw new IllegalStateException(name + ": step " + step + " outside the " + steps + " steps being calibrated");
         }
         float[] row = new float[k];
         for (int r = 0; r < rowCount; r++) {
+            if (realRows != null && !realRows.test(r)) continue;
             MemorySegment.copy(x, Tensor.F32_LE, (long) r * k * Float.BYTES, row, 0, k);
             int h = half.isUncondRow(r, rowCount) ? 1 : 0;
             int slot = step * HALVES + h;

@@ -31,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 /**
@@ -88,6 +89,8 @@ public final class QuantizedCheckpoint {
         model.layers().forEach((name, l) -> byWeightKey.put(name + ".weight", l));
         Set<String> seen = new HashSet<>();
         List<SafetensorsWriter.Entry> entries = new ArrayList<>();
+        ObjectNode checksums = JSON.createObjectNode();
+        boolean symmetric = model.plan().weights().symmetric();
         for (String name : in.names()) {
             QuantizedLayer q = byWeightKey.get(name);
             if (q == null) {
@@ -102,7 +105,9 @@ public final class QuantizedCheckpoint {
                 throw CheckpointException.tensor(in.path(), name, "is " + in.get(name).dtype() + "; quantize a float model");
             }
             if (q.plan().needsFloatWeight()) entries.add(SafetensorsWriter.Entry.of(name, in.get(name)));
-            addLayer(entries, q);
+            Map<String, LayerTensor> tensors = layerTensors(q);
+            tensors.values().forEach(t -> entries.add(new SafetensorsWriter.Entry(t.name, t.dtype, t.shape, arena -> t.make.get())));
+            checksums.put(q.plan().name(), LayerChecksums.of(q.plan(), symmetric, n -> tensors.get(n).make.get()));
         }
         for (String key : byWeightKey.keySet()) {
             if (!seen.contains(key)) throw CheckpointException.tensor(in.path(), key, "is missing: the plan quantizes a layer the checkpoint does not have");
@@ -111,30 +116,50 @@ public final class QuantizedCheckpoint {
         ObjectNode meta = JSON.createObjectNode();
         meta.put("format", FORMAT);
         meta.set("plan", PlanJson.toJson(model.plan()));
+        meta.set("checksums", checksums);
         metadata.put(METADATA_KEY, meta.toString());
         SafetensorsWriter.writeEntries(out, entries, metadata);
     }
 
-    private static void addLayer(List<SafetensorsWriter.Entry> entries, QuantizedLayer q) {
+    /** A tensor the checkpoint stores for a quantized layer, made on demand (the integers are encoded when written). */
+    private record LayerTensor(String name, DType dtype, long[] shape, Supplier<Tensor> make) {}
+
+    private static Map<String, LayerTensor> layerTensors(QuantizedLayer q) {
         String name = q.plan().name();
+        Map<String, LayerTensor> out = new LinkedHashMap<>();
         for (QuantizedWeight w : q.weights().values()) {
-            entries.add(lazy(QuantizedTensors.q(name, w.bits()), w.int4() ? DType.I4 : DType.I8, new long[]{w.n(), w.k()},
-                    () -> QuantizedTensors.encode(w.q(), w.n(), w.k(), w.int4())));
-            entries.add(SafetensorsWriter.Entry.of(QuantizedTensors.scale(name, w.bits()), Tensor.of(w.scales(), w.n(), w.groups())));
+            put(out, QuantizedTensors.q(name, w.bits()), w.int4() ? DType.I4 : DType.I8, new long[]{w.n(), w.k()},
+                    () -> QuantizedTensors.encode(w.q(), w.n(), w.k(), w.int4()));
+            put(out, QuantizedTensors.scale(name, w.bits()), DType.F32, new long[]{w.n(), w.groups()},
+                    () -> Tensor.of(w.scales(), w.n(), w.groups()));
             if (w.zeros() != null) {
-                entries.add(SafetensorsWriter.Entry.of(QuantizedTensors.zero(name, w.bits()), QuantizedTensors.bytes(w.zeros(), w.n(), w.groups())));
+                put(out, QuantizedTensors.zero(name, w.bits()), DType.I8, new long[]{w.n(), w.groups()},
+                        () -> QuantizedTensors.bytes(w.zeros(), w.n(), w.groups()));
             }
         }
         LayerPlan p = q.plan();
-        if (p.smooth() != null) entries.add(SafetensorsWriter.Entry.of(QuantizedTensors.smooth(name), Tensor.of(p.smooth(), p.in())));
+        if (p.smooth() != null) put(out, QuantizedTensors.smooth(name), DType.F32, new long[]{p.in()}, () -> Tensor.of(p.smooth(), p.in()));
         if (p.ranges() != null) {
             float[] r = p.ranges().absmax();
-            entries.add(SafetensorsWriter.Entry.of(QuantizedTensors.actRange(name), Tensor.of(r, r.length)));
+            put(out, QuantizedTensors.actRange(name), DType.F32, new long[]{r.length}, () -> Tensor.of(r, r.length));
         }
+        return out;
     }
 
-    private static SafetensorsWriter.Entry lazy(String name, DType dtype, long[] shape, java.util.function.Supplier<Tensor> make) {
-        return new SafetensorsWriter.Entry(name, dtype, shape, arena -> make.get());
+    private static void put(Map<String, LayerTensor> out, String name, DType dtype, long[] shape, Supplier<Tensor> make) {
+        out.put(name, new LayerTensor(name, dtype, shape, make));
+    }
+
+    /** The per-layer checksums of a quantized checkpoint (empty for checkpoints written before they existed). */
+    static Map<String, String> checksums(TensorFile file) {
+        Map<String, String> out = new LinkedHashMap<>();
+        try {
+            JsonNode o = JSON.readTree(file.metadata().get(METADATA_KEY)).path("checksums");
+            o.properties().forEach(e -> out.put(e.getKey(), e.getValue().asText()));
+        } catch (IOException e) {
+            throw new CheckpointException(file.path(), "its quantization metadata is not valid JSON: " + e.getMessage(), e);
+        }
+        return out;
     }
 
     /** The plan JSON of a checkpoint, or null when it is not a quantized one. */

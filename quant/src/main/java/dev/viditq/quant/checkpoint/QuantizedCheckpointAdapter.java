@@ -12,6 +12,7 @@ import dev.viditq.quant.plan.LayerPlan;
 import dev.viditq.quant.plan.PlanJson;
 import dev.viditq.quant.plan.QuantPlan;
 import dev.viditq.quant.runtime.ExecutionMode;
+import dev.viditq.quant.runtime.Folding;
 import dev.viditq.quant.runtime.QuantizedLayer;
 import dev.viditq.quant.runtime.QuantizedModel;
 import dev.viditq.quant.runtime.QuantizedWeight;
@@ -19,6 +20,7 @@ import dev.viditq.quant.runtime.QuantizedWeight;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
@@ -41,14 +43,42 @@ public final class QuantizedCheckpointAdapter implements CheckpointAdapter {
         return new ModelView(file, plan(file));
     }
 
+    /**
+     * Integer mode packs each layer straight from the mapped checkpoint and releases the pages it read, one layer
+     * at a time: what stays resident is the packed weights (plus the float layers), not a heap copy of the integers
+     * beside the mapping. Simulated mode dequantizes to F32 through {@link #read}.
+     */
     @Override
     public void install(Denoiser model, TensorFile file) {
-        QuantizedModel q = read(file);
         ExecutionMode mode = ExecutionMode.fromEnvironment();
-        long bytes = q.install(model, mode);
-        System.err.printf("[viditq] quantized model (%s, %d layers): %s%n", q.plan().method(), q.layers().size(),
+        boolean fold = Folding.enabledFromEnvironment();
+        QuantPlan plan = plan(file);
+        QuantizedModel.Installed installed = mode == ExecutionMode.SIMULATE
+                ? read(file).install(model, mode, fold)
+                : QuantizedModel.installPacked(model, plan, packedFrom(file, plan), fold);
+        System.err.printf("[viditq] quantized model (%s, %d layers): %s%s%n", plan.method(), plan.layers().size(),
                 mode == ExecutionMode.SIMULATE ? "simulated in float (viditq.quant.mode=simulate)"
-                        : "integer kernels " + IntKernelBackend.description() + String.format(", %.1f MiB packed", bytes / 1048576.0));
+                        : "integer kernels " + IntKernelBackend.description()
+                        + String.format(", %.1f MiB packed", installed.packedBytes() / 1048576.0),
+                installed.folded().isEmpty() ? "" : "; balancing of " + installed.folded().size() + " folded into the adaLN modulation");
+    }
+
+    /** Packs a layer's weights from the file, after checking its tensors and their checksum. */
+    private static QuantizedModel.PackedSource packedFrom(TensorFile file, QuantPlan plan) {
+        Map<String, String> checksums = QuantizedCheckpoint.checksums(file);
+        Set<String> verified = new HashSet<>();
+        return (lp, bits) -> {
+            StoredWeight w = StoredWeight.read(file, lp, bits, plan);
+            if (verified.add(lp.name())) verify(file, lp, plan, checksums);
+            return w.pack();
+        };
+    }
+
+    private static void verify(TensorFile file, LayerPlan lp, QuantPlan plan, Map<String, String> checksums) {
+        if (checksums.isEmpty()) return; // written before checksums existed
+        String expected = checksums.get(lp.name());
+        if (expected == null) throw new CheckpointException(file.path(), "quantized layer " + lp.name() + " has no checksum in the metadata");
+        LayerChecksums.verify(file, lp, plan.weights().symmetric(), expected);
     }
 
     /** The plan of a quantized checkpoint, with its vectors checked. */
@@ -67,56 +97,19 @@ public final class QuantizedCheckpointAdapter implements CheckpointAdapter {
     /** The plan and quantized weights of a quantized checkpoint, every tensor checked against the plan. */
     public static QuantizedModel read(TensorFile file) {
         QuantPlan plan = plan(file);
+        Map<String, String> checksums = QuantizedCheckpoint.checksums(file);
         Map<String, QuantizedLayer> layers = new LinkedHashMap<>();
         for (LayerPlan lp : plan.layers().values()) {
             Map<Integer, QuantizedWeight> weights = new LinkedHashMap<>();
-            for (int bits : lp.weightBits()) weights.put(bits, weight(file, lp, bits, plan));
+            for (int bits : lp.weightBits()) weights.put(bits, StoredWeight.read(file, lp, bits, plan).decode());
+            verify(file, lp, plan, checksums);
             layers.put(lp.name(), new QuantizedLayer(lp, weights));
         }
         return new QuantizedModel(plan, layers);
     }
 
-    private static QuantizedWeight weight(TensorFile file, LayerPlan lp, int bits, QuantPlan plan) {
-        Path path = file.path();
-        String qName = QuantizedTensors.q(lp.name(), bits);
-        Tensor q = need(file, qName);
-        DType expected = bits <= 4 ? DType.I4 : DType.I8;
-        if (q.dtype() != expected || !Arrays.equals(q.shape(), new long[]{lp.out(), lp.in()})) {
-            throw CheckpointException.tensor(path, qName, "is " + q.dtype() + " " + QuantizedCheckpoint.shape(q) + "; the plan says "
-                    + bits + "-bit weights " + expected + " [" + lp.out() + ", " + lp.in() + "]");
-        }
-        int groupSize = plan.weights().granularity() == dev.viditq.quant.config.QuantConfig.WeightGranularity.GROUP
-                ? Math.min(plan.weights().groupSize(), lp.in()) : lp.in();
-        int groups = Math.ceilDiv(lp.in(), groupSize);
-        long[] scaleShape = {lp.out(), groups};
-        Tensor scale = need(file, QuantizedTensors.scale(lp.name(), bits));
-        if (scale.dtype() != DType.F32 || !Arrays.equals(scale.shape(), scaleShape)) {
-            throw CheckpointException.tensor(path, QuantizedTensors.scale(lp.name(), bits), "is " + scale.dtype() + " "
-                    + QuantizedCheckpoint.shape(scale) + " but its weights " + QuantizedCheckpoint.shape(q) + " need F32 "
-                    + Arrays.toString(scaleShape) + " scales");
-        }
-        byte[] zeros = null;
-        String zName = QuantizedTensors.zero(lp.name(), bits);
-        if (!plan.weights().symmetric()) {
-            Tensor z = need(file, zName);
-            if (z.dtype() != DType.I8 || !Arrays.equals(z.shape(), scaleShape)) {
-                throw CheckpointException.tensor(path, zName, "is " + z.dtype() + " " + QuantizedCheckpoint.shape(z)
-                        + " but its weights " + QuantizedCheckpoint.shape(q) + " need I8 " + Arrays.toString(scaleShape) + " zero points");
-            }
-            zeros = QuantizedTensors.decode(z);
-        } else if (file.contains(zName)) {
-            throw CheckpointException.tensor(path, zName, "exists but the plan says the weights are symmetric");
-        }
-        try {
-            return new QuantizedWeight(bits, lp.out(), lp.in(), groupSize, QuantizedTensors.decode(q), scale.toFloatArray(), zeros);
-        } catch (IllegalArgumentException e) {
-            throw CheckpointException.tensor(path, qName, "does not hold valid " + bits + "-bit weights: " + e.getMessage());
-        }
-    }
-
     private static Tensor need(TensorFile file, String name) {
-        if (!file.contains(name)) throw CheckpointException.tensor(file.path(), name, "is missing from the quantized checkpoint");
-        return file.get(name);
+        return StoredWeight.need(file, name);
     }
 
     /** The balancing vectors and static ranges of the plan, read from their tensors with shape checks. */

@@ -31,23 +31,43 @@ final class IntegerExecutor implements Linear.Executor {
     private final Map<Integer, PackedWeight> packed = new HashMap<>();
     private final ActivationTransform transform;
     private final ActivationQuantizer javaQuantizer;
+    private final boolean balancingFolded;
     private final Tensor floatWeight;
-    private QuantizedActivations buffer;
 
-    /** @param floatWeight the float weight for float steps, or null when the plan has none */
-    IntegerExecutor(QuantizedLayer layer, QuantPlan.ActivationScheme scheme, Tensor floatWeight) {
-        this.plan = layer.plan();
+    /**
+     * @param packed          the packed weights by bit width (every width the plan's bit map selects)
+     * @param balancingFolded the model already multiplies this layer's input by its balancing vector ({@link Folding})
+     * @param floatWeight     the float weight for float steps, or null when the plan has none
+     */
+    IntegerExecutor(LayerPlan plan, QuantPlan.ActivationScheme scheme, Map<Integer, PackedWeight> packed,
+                    boolean balancingFolded, Tensor floatWeight) {
+        this.plan = plan;
         this.scheme = scheme;
-        layer.weights().forEach((bits, w) -> packed.put(bits, w.pack()));
-        this.transform = layer.transform();
-        this.javaQuantizer = new ActivationQuantizer(plan.in(), plan.smooth(), layer.rotation());
+        this.packed.putAll(packed);
+        if (!packed.keySet().equals(plan.weightBits())) {
+            throw new IllegalArgumentException(plan.name() + ": packed weights for " + packed.keySet() + " bits, the plan needs " + plan.weightBits());
+        }
+        this.transform = QuantizedLayer.transform(plan, balancingFolded);
+        this.javaQuantizer = new ActivationQuantizer(plan.in(), balancingFolded ? null : plan.smooth(), QuantizedLayer.rotation(plan));
+        this.balancingFolded = balancingFolded;
         this.floatWeight = floatWeight;
         if (plan.needsFloatWeight() && floatWeight == null) throw new IllegalArgumentException(plan.name() + ": float steps need the float weight");
+    }
+
+    /** True when the model multiplies the input by the balancing vector (this executor does not). */
+    boolean balancingFolded() {
+        return balancingFolded;
     }
 
     /** Off-heap bytes of the packed weights. */
     long packedBytes() {
         return packed.values().stream().mapToLong(PackedWeight::byteSize).sum();
+    }
+
+    /** Both the float and the integer GEMMs write every output element (bias included): no zeroing needed. */
+    @Override
+    public boolean writesEveryOutput() {
+        return true;
     }
 
     @Override
@@ -74,8 +94,21 @@ final class IntegerExecutor implements Linear.Executor {
         kernels.gemm(q, packed.get(p.weightBits()), bias, out2d.data());
     }
 
+    /**
+     * The quantized-activation buffer for {@code rows} tokens of this layer's input width, shared by every executor
+     * of this thread with the same width: it lives only inside one {@link #forward} call. One buffer per layer cost
+     * rows × k bytes each, 3.2 GB for STDiT-XL's 252 layers at 8192 tokens (beyond the launcher's direct-memory
+     * limit: docs/BENCHMARKS.md issue 7); shared, two (k = 1152 and 4608) are needed.
+     */
     private QuantizedActivations buffer(int rows) {
-        if (buffer == null || buffer.capacity() < rows) buffer = QuantizedActivations.allocate(Math.max(rows, 16), plan.in());
-        return buffer;
+        Map<Integer, QuantizedActivations> byWidth = SHARED_BUFFERS.get();
+        QuantizedActivations b = byWidth.get(plan.in());
+        if (b == null || b.capacity() < rows) {
+            b = QuantizedActivations.allocate(Math.max(rows, 16), plan.in());
+            byWidth.put(plan.in(), b);
+        }
+        return b;
     }
+
+    private static final ThreadLocal<Map<Integer, QuantizedActivations>> SHARED_BUFFERS = ThreadLocal.withInitial(HashMap::new);
 }

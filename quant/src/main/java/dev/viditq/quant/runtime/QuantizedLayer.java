@@ -28,12 +28,25 @@ public record QuantizedLayer(LayerPlan plan, Map<Integer, QuantizedWeight> weigh
 
     /** The layer's rotation, or null. */
     public HadamardRotation rotation() {
-        return plan.rotation() == null ? null : plan.rotation().build(plan.in());
+        return rotation(plan);
     }
 
     /** The fused quantizer's transform (balancing, then rotation), or null when there is none. */
     public ActivationTransform transform() {
-        if (plan.smooth() == null && plan.rotation() == null) return null;
-        return ActivationTransform.of(plan.in(), plan.smooth(), rotation());
+        return transform(plan, false);
+    }
+
+    static HadamardRotation rotation(LayerPlan plan) {
+        return plan.rotation() == null ? null : plan.rotation().build(plan.in());
+    }
+
+    /**
+     * What the quantizer applies online: balancing (unless {@code balancingFolded}: the model already scaled the
+     * input, see {@link Folding}) and rotation; null when nothing is left.
+     */
+    static ActivationTransform transform(LayerPlan plan, boolean balancingFolded) {
+        float[] smooth = balancingFolded ? null : plan.smooth();
+        if (smooth == null && plan.rotation() == null) return null;
+        return ActivationTransform.of(plan.in(), smooth, rotation(plan));
     }
 }

@@ -1,49 +1,100 @@
 package dev.viditq.quant.runtime;
 
+import dev.viditq.core.kernels.quant.PackedWeight;
+import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.Linear;
 import dev.viditq.nn.models.Denoiser;
+import dev.viditq.quant.plan.LayerPlan;
 import dev.viditq.quant.plan.QuantPlan;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A plan with its quantized weights: what {@code ./viditq quantize} writes and what loading a quantized folder
  * reads back. {@link #install} swaps the executors of the named Linears of a model built from the same checkpoint
- * layout; the models never notice.
+ * layout; the models never notice. Balancing vectors are folded into the models' adaLN modulations where the
+ * algebra allows ({@link Folding}).
  */
 public record QuantizedModel(QuantPlan plan, Map<String, QuantizedLayer> layers) {
     public QuantizedModel {
         layers = Collections.unmodifiableMap(new LinkedHashMap<>(layers));
     }
 
-    /** Installs integer or simulated executors on the model's Linears; returns the packed bytes now resident. */
+    /** Where the packed weights of a layer come from (the in-memory quantized weights, or a mapped checkpoint). */
+    @FunctionalInterface
+    public interface PackedSource {
+        PackedWeight pack(LayerPlan layer, int bits);
+    }
+
+    /** What an installation did. */
+    public record Installed(long packedBytes, Set<String> folded) {}
+
+    /**
+     * Installs integer or simulated executors on the model's Linears, folding balancing where allowed unless
+     * -Dviditq.quant.fold=false; returns the packed bytes now resident (0 when simulated).
+     */
     public long install(Denoiser model, ExecutionMode mode) {
-        Map<String, Linear> linears = model.linears();
-        long bytes = 0;
+        return install(model, mode, Folding.enabledFromEnvironment()).packedBytes();
+    }
+
+    /** As {@link #install(Denoiser, ExecutionMode)}, with folding chosen by {@code fold}. */
+    public Installed install(Denoiser model, ExecutionMode mode, boolean fold) {
+        if (mode == ExecutionMode.INTEGER) {
+            return installPacked(model, plan, (lp, bits) -> layers.get(lp.name()).weights().get(bits).pack(), fold);
+        }
+        Map<String, Linear> linears = checkedLinears(model, plan);
+        Set<String> folded = Folding.apply(model, plan.layers(), fold);
         for (QuantizedLayer q : layers.values()) {
             Linear l = linears.get(q.plan().name());
-            if (l == null) throw new IllegalArgumentException("quantized layer '" + q.plan().name() + "' is not a Linear of this model");
-            if (l.inFeatures() != q.plan().in() || l.outFeatures() != q.plan().out()) {
-                throw new IllegalArgumentException("quantized layer " + q.plan().name() + " is [" + q.plan().out() + ", " + q.plan().in()
-                        + "], the model's Linear [" + l.outFeatures() + ", " + l.inFeatures() + "]");
-            }
-            var floatWeight = q.plan().needsFloatWeight() ? l.weight() : null;
-            if (floatWeight != null && !floatWeight.dtype().isFloating()) {
-                throw new IllegalArgumentException(q.plan().name() + ": the plan runs some steps in float but the weight is " + floatWeight.dtype());
-            }
-            Linear.Executor ex;
-            if (mode == ExecutionMode.SIMULATE) {
-                ex = new SimulatedExecutor(q, plan.activations(), floatWeight);
-            } else {
-                IntegerExecutor ie = new IntegerExecutor(q, plan.activations(), floatWeight);
-                bytes += ie.packedBytes();
-                ex = ie;
-            }
+            l.setExecutor(new SimulatedExecutor(q, plan.activations(), folded.contains(q.plan().name()), floatWeight(l, q.plan())));
+        }
+        return new Installed(0, folded);
+    }
+
+    /**
+     * Installs integer executors for {@code plan} on the model, one layer at a time: {@code source} packs each
+     * layer's weights as it is reached, so a loader can pack straight from a mapped checkpoint and release what it
+     * read before the next layer (nothing but the packed weights stays resident).
+     */
+    public static Installed installPacked(Denoiser model, QuantPlan plan, PackedSource source, boolean fold) {
+        Map<String, Linear> linears = checkedLinears(model, plan);
+        Set<String> folded = Folding.apply(model, plan.layers(), fold);
+        long bytes = 0;
+        for (LayerPlan lp : plan.layers().values()) {
+            Linear l = linears.get(lp.name());
+            Map<Integer, PackedWeight> packed = new LinkedHashMap<>();
+            for (int bits : lp.weightBits()) packed.put(bits, source.pack(lp, bits));
+            IntegerExecutor ex = new IntegerExecutor(lp, plan.activations(), packed, folded.contains(lp.name()), floatWeight(l, lp));
+            bytes += ex.packedBytes();
             l.setExecutor(ex);
         }
-        return bytes;
+        return new Installed(bytes, folded);
+    }
+
+    /** The model's Linears, each quantized one checked against its plan. */
+    private static Map<String, Linear> checkedLinears(Denoiser model, QuantPlan plan) {
+        Map<String, Linear> linears = model.linears();
+        for (LayerPlan lp : plan.layers().values()) {
+            Linear l = linears.get(lp.name());
+            if (l == null) throw new IllegalArgumentException("quantized layer '" + lp.name() + "' is not a Linear of this model");
+            if (l.inFeatures() != lp.in() || l.outFeatures() != lp.out()) {
+                throw new IllegalArgumentException("quantized layer " + lp.name() + " is [" + lp.out() + ", " + lp.in()
+                        + "], the model's Linear [" + l.outFeatures() + ", " + l.inFeatures() + "]");
+            }
+        }
+        return linears;
+    }
+
+    private static Tensor floatWeight(Linear l, LayerPlan lp) {
+        if (!lp.needsFloatWeight()) return null;
+        Tensor w = l.weight();
+        if (!w.dtype().isFloating()) {
+            throw new IllegalArgumentException(lp.name() + ": the plan runs some steps in float but the weight is " + w.dtype());
+        }
+        return w;
     }
 
     /**
@@ -57,6 +108,16 @@ public record QuantizedModel(QuantPlan plan, Map<String, QuantizedLayer> layers)
             if (l.executor() instanceof SimulatedExecutor e) bytes += e.dequantizedBytes();
         }
         return bytes;
+    }
+
+    /** Names of the quantized Linears of {@code model} whose balancing the model's modulations apply (folded). */
+    public static Set<String> foldedLayers(Denoiser model) {
+        Set<String> out = new java.util.LinkedHashSet<>();
+        for (Linear l : model.linears().values()) {
+            if (l.executor() instanceof IntegerExecutor e && e.balancingFolded()) out.add(l.name());
+            if (l.executor() instanceof SimulatedExecutor e && e.balancingFolded()) out.add(l.name());
+        }
+        return out;
     }
 
     /** Bytes of the stored integer weights, scales and zero points (the checkpoint's share of quantized layers). */

@@ -23,14 +23,21 @@ final class SimulatedExecutor implements Linear.Executor {
     private final Map<Integer, Tensor> dequantized = new HashMap<>();
     private final ActivationQuantizer quantizer;
     private final Tensor floatWeight;
+    private final boolean balancingFolded;
 
-    SimulatedExecutor(QuantizedLayer layer, QuantPlan.ActivationScheme scheme, Tensor floatWeight) {
+    /** @param balancingFolded the model already multiplies this layer's input by its balancing vector ({@link Folding}) */
+    SimulatedExecutor(QuantizedLayer layer, QuantPlan.ActivationScheme scheme, boolean balancingFolded, Tensor floatWeight) {
         this.plan = layer.plan();
         this.scheme = scheme;
         layer.weights().forEach((bits, w) -> dequantized.put(bits, Tensor.of(w.dequantize(), w.n(), w.k())));
-        this.quantizer = new ActivationQuantizer(plan.in(), plan.smooth(), layer.rotation());
+        this.quantizer = new ActivationQuantizer(plan.in(), balancingFolded ? null : plan.smooth(), layer.rotation());
         this.floatWeight = floatWeight;
+        this.balancingFolded = balancingFolded;
         if (plan.needsFloatWeight() && floatWeight == null) throw new IllegalArgumentException(plan.name() + ": float steps need the float weight");
+    }
+
+    boolean balancingFolded() {
+        return balancingFolded;
     }
 
     long dequantizedBytes() {

@@ -72,6 +72,29 @@ public final class PackedInt4Weight implements PackedWeight {
         if (n < 1 || k < 1 || (long) n * k != q.length) {
             throw new IllegalArgumentException(q.length + " weight values do not make a [" + n + ", " + k + "] matrix");
         }
+        return pack(i -> q[(int) i], n, k, groupSize, scales, zeroPoints);
+    }
+
+    /**
+     * Packs row-major values stored as I4 (two per byte, low nibble first, as checkpoints hold them) read straight
+     * from a segment (e.g. a memory-mapped tensor), without a heap copy; the segment is read, not kept.
+     */
+    public static PackedInt4Weight packNibbles(MemorySegment q, int n, int k, int groupSize, float[] scales, int[] zeroPoints) {
+        if (n < 1 || k < 1 || q.byteSize() != ((long) n * k + 1) / 2) {
+            throw new IllegalArgumentException(q.byteSize() + " bytes of int4 values do not make a [" + n + ", " + k + "] matrix");
+        }
+        return pack(i -> {
+            int b = q.get(ValueLayout.JAVA_BYTE, i >>> 1);
+            return (i & 1) == 0 ? (b << 28) >> 28 : (b << 24) >> 28;   // sign-extend the nibble
+        }, n, k, groupSize, scales, zeroPoints);
+    }
+
+    /** The value at row-major index i. */
+    private interface Values {
+        int at(long i);
+    }
+
+    private static PackedInt4Weight pack(Values q, int n, int k, int groupSize, float[] scales, int[] zeroPoints) {
         PackedInt4Weight w = new PackedInt4Weight(n, k, groupSize);
         int expected = n * w.groups;
         if (scales.length != expected) throw new IllegalArgumentException(scales.length + " scales, expected " + n + "×" + w.groups);
@@ -88,7 +111,7 @@ public final class PackedInt4Weight implements PackedWeight {
                 w.zeros.setAtIndex(Tensor.I32_LE, (long) g * w.npad + r, zero + 8);
             }
             for (int c = 0; c < k; c++) {
-                int v = q[r * k + c];
+                int v = q.at((long) r * k + c);
                 if (v < -8 || v > 7) throw new IllegalArgumentException("int4 weight " + v + " at (" + r + ", " + c + ") outside [-8, 7]");
                 long off = PackedLayout.offset4(r, c, w.kpad);
                 int old = w.packed.get(ValueLayout.JAVA_BYTE, off) & 0xFF;

@@ -40,13 +40,24 @@ public final class PackedInt8Weight implements PackedWeight {
             throw new IllegalArgumentException("int8 weights must be an I8 tensor [n, k], got " + q.dtype() + " " + Arrays.toString(q.shape()));
         }
         int n = q.size(0), k = q.size(1);
-        byte[] values = q.data().toArray(ValueLayout.JAVA_BYTE);
-        return pack(values, n, k, scales, zeroPoints);
+        return pack(q.data(), n, k, scales, zeroPoints);
     }
 
     /** Packs row-major values q[r·k + c]. */
     public static PackedInt8Weight pack(byte[] q, int n, int k, float[] scales, int[] zeroPoints) {
         checkShape(q.length, n, k, scales, zeroPoints);
+        return pack(MemorySegment.ofArray(q), n, k, scales, zeroPoints);
+    }
+
+    /**
+     * Packs row-major I8 values q[r·k + c] read straight from a segment (e.g. a memory-mapped checkpoint tensor),
+     * without a heap copy; the segment is read, not kept.
+     */
+    public static PackedInt8Weight pack(MemorySegment q, int n, int k, float[] scales, int[] zeroPoints) {
+        if (n < 1 || k < 1 || q.byteSize() != (long) n * k) {
+            throw new IllegalArgumentException(q.byteSize() + " weight values do not make a [" + n + ", " + k + "] matrix");
+        }
+        checkShape(n * k, n, k, scales, zeroPoints);
         PackedInt8Weight w = new PackedInt8Weight(n, k);
         for (int r = 0; r < n; r++) {
             int zero = zeroPoints == null ? 0 : zeroPoints[r];
@@ -54,8 +65,9 @@ public final class PackedInt8Weight implements PackedWeight {
             if (!Float.isFinite(scales[r])) throw new IllegalArgumentException("scale of channel " + r + " is " + scales[r]);
             w.scales.setAtIndex(Tensor.F32_LE, r, scales[r]);
             w.zeros.setAtIndex(Tensor.I32_LE, r, zero + 128);
+            long row = (long) r * k;
             for (int c = 0; c < k; c++) {
-                w.packed.set(ValueLayout.JAVA_BYTE, PackedLayout.offset8(r, c, w.kpad), (byte) (q[r * k + c] + 128));
+                w.packed.set(ValueLayout.JAVA_BYTE, PackedLayout.offset8(r, c, w.kpad), (byte) (q.get(ValueLayout.JAVA_BYTE, row + c) + 128));
             }
         }
         return w;

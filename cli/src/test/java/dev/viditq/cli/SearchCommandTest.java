@@ -1,0 +1,218 @@
+package dev.viditq.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.viditq.core.io.Safetensors;
+import dev.viditq.core.io.TensorFile;
+import dev.viditq.core.tensor.Tensor;
+import dev.viditq.nn.models.Conditioning;
+import dev.viditq.nn.models.Denoiser;
+import dev.viditq.nn.models.ModelLoader;
+import dev.viditq.nn.pipeline.StepContext;
+import dev.viditq.quant.runtime.QuantizedModel;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * {@code search} → {@code quantize --plan} → the quantized folder on the integer kernels, on the golden STDiT (random
+ * weights, 2 blocks with spatial, temporal and cross attention and MLP): the plan's byte count is what quantize
+ * stores, and at every step range the mixed-precision model computes exactly what a model quantized uniformly with
+ * that range's precisions computes.
+ */
+class SearchCommandTest {
+    private static final Path GOLDEN = Path.of(System.getProperty("viditq.golden", "../shared/golden"));
+    private static final Path STDIT = GOLDEN.resolve("stdit_v1");
+    private static final String[] MODULES = {"attn", "attn_temp", "cross_attn", "mlp"};
+    private static final String[] KINDS = {"self_attn", "temporal_attn", "cross_attn", "mlp"};
+    private static final String[] METRICS = {"fidelity", "temporal", "alignment", "fidelity"};
+
+    @TempDir
+    static Path tmp;
+
+    @BeforeAll
+    static void needGolden() {
+        assumeTrue(Files.isDirectory(STDIT), "golden cases not found under " + GOLDEN.toAbsolutePath());
+    }
+
+    private record Run(int code, String out, String err) {}
+
+    private static Run run(String... args) {
+        PrintStream stdout = System.out, stderr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int code = Main.execute(args);
+            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(stdout);
+            System.setErr(stderr);
+        }
+    }
+
+    /** A sensitivity.json for the golden STDiT: its 8 groups, 4 ranges of 5 steps, random deltas. */
+    private static Path sensitivity(Path dir, String sha) throws Exception {
+        ObjectNode root = Json.object();
+        root.put("model", STDIT.toString());
+        root.put("model_sha256", sha);
+        root.put("steps", 20);
+        root.putArray("candidates").add("W4A8").add("W6A8").add("W8A8");
+        ArrayNode ranges = root.putArray("ranges");
+        for (int r = 0; r < 4; r++) {
+            ObjectNode n = ranges.addObject();
+            n.put("index", r);
+            n.putArray("steps").add(5 * r).add(5 * r + 5);
+        }
+        ArrayNode groups = root.putArray("groups"), entries = root.putArray("entries");
+        Random rnd = new Random(7);
+        try (Denoiser m = ModelLoader.load(STDIT)) {
+            for (int b = 0; b < 2; b++) {
+                for (int k = 0; k < MODULES.length; k++) {
+                    String name = "blocks." + b + "." + MODULES[k];
+                    ObjectNode g = groups.addObject();
+                    g.put("name", name);
+                    g.put("kind", KINDS[k]);
+                    ArrayNode layers = g.putArray("layers");
+                    long params = 0;
+                    for (var l : m.linears().values()) {
+                        if (l.name().startsWith(name + ".")) {
+                            layers.add(l.name());
+                            params += (long) l.inFeatures() * l.outFeatures();
+                        }
+                    }
+                    g.put("weight_params", params);
+                    for (int r = 0; r < 4; r++) {
+                        double base = rnd.nextDouble();
+                        for (int c = 0; c < 3; c++) {
+                            ObjectNode e = entries.addObject();
+                            e.put("group", name).put("range", r).put("precision", "W" + (4 + 2 * c) + "A8");
+                            e.put("metric", METRICS[k]).put("metric_delta", base / (1 + 4 * c)).put("mse", base * 1e-3 / (1 + 5 * c));
+                        }
+                    }
+                }
+            }
+        }
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("sensitivity.json"), Json.MAPPER.writeValueAsString(root));
+        return dir;
+    }
+
+    @Test
+    void planRoundTripThroughQuantizeRunsEachRangeAtItsPrecision() throws Exception {
+        Path model = STDIT;
+        Path sens = sensitivity(tmp.resolve("sens"), SearchCommand.sha256(model.resolve("model.safetensors")));
+        Path plan = tmp.resolve("plan.yaml");
+        // quarot: rotation only, so no calibration is needed and every quantization is reproducible
+        Run s = run("search", "--sensitivity", sens.toString(), "--budget", "5.2", "--preset", "quarot-w8a8",
+                "--out", plan.toString(), "--json");
+        assertEquals(0, s.code(), s.err());
+        JsonNode sj = Json.MAPPER.readTree(s.out());
+        JsonNode chosen = null;
+        for (JsonNode r : sj.get("results")) if (r.get("method").asText().equals(sj.get("chosen").asText())) chosen = r;
+        assertNotNull(chosen);
+        assertTrue(chosen.get("average_weight_bits").asDouble() <= 5.2 + 1e-12);
+        String yaml = Files.readString(plan);
+        assertTrue(yaml.startsWith("# ViDiT-Q-MP plan"), yaml);
+        assertTrue(yaml.contains("Stored quantized weights: " + chosen.get("stored_bytes").asLong() + " bytes"), yaml);
+
+        Path q = tmp.resolve("q-mp");
+        Run qr = run("quantize", "--model", model.toString(), "--plan", plan.toString(), "--out", q.toString(), "--json");
+        assertEquals(0, qr.code(), qr.err());
+        JsonNode qj = Json.MAPPER.readTree(qr.out());
+        assertEquals(chosen.get("stored_bytes").asLong(), qj.get("packed_weight_bytes").asLong(),
+                "the search's byte count is what quantize stores");
+
+        Map<String, List<String>> allocation = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> e : chosen.get("allocation").properties()) {
+            List<String> p = new ArrayList<>();
+            e.getValue().forEach(v -> p.add(v.asText()));
+            allocation.put(e.getKey(), p);
+        }
+        assertTrue(allocation.values().stream().anyMatch(p -> p.stream().distinct().count() > 1),
+                "the fixture should make some group change precision between ranges: " + allocation);
+        try (Denoiser mp = ModelLoader.load(q)) {
+            long resident = QuantizedModel.residentBytes(mp);
+            assertTrue(resident >= qj.get("packed_weight_bytes").asLong() * 0.9, "resident " + resident);
+            List<Tensor> perRange = new ArrayList<>();
+            for (int r = 0; r < 4; r++) {
+                Tensor uniform = uniformOutput(model, allocation, r);
+                for (int step : new int[]{5 * r, 5 * r + 4}) {
+                    Tensor got;
+                    try (var scope = StepContext.enter(new StepContext(step, 20, 999 - 50.0 * step, StepContext.CfgHalf.NONE))) {
+                        got = forward(mp);
+                    }
+                    assertTrue(relErr(got, uniform) < 1e-5, "range " + r + " step " + step + ": " + relErr(got, uniform));
+                }
+                perRange.add(uniform);
+            }
+            boolean differs = false;
+            for (int r = 1; r < 4; r++) differs |= relErr(perRange.get(r), perRange.get(0)) > 1e-3;
+            assertTrue(differs, "ranges at different precisions should give different outputs");
+        }
+    }
+
+    /** Output of the model quantized with range r's precisions at every step (a plan without step ranges). */
+    private static Tensor uniformOutput(Path model, Map<String, List<String>> allocation, int r) throws Exception {
+        StringBuilder y = new StringBuilder("preset: quarot-w8a8\nweight: {bits: 4}\nactivation: {bits: 8}\nbit_map:\n");
+        allocation.forEach((group, precisions) -> {
+            int bits = precisions.get(r).charAt(1) - '0';
+            if (bits != 4) y.append("  - {layers: '").append(group.replace(".", "\\.")).append("\\..*', weight_bits: ").append(bits).append("}\n");
+        });
+        Path cfg = tmp.resolve("uniform-" + r + ".yaml");
+        Files.writeString(cfg, y.toString().endsWith("bit_map:\n") ? y.toString().replace("bit_map:\n", "") : y.toString());
+        Path out = tmp.resolve("q-uniform-" + r);
+        Run qr = run("quantize", "--model", model.toString(), "--config", cfg.toString(), "--out", out.toString());
+        assertEquals(0, qr.code(), qr.err());
+        try (Denoiser m = ModelLoader.load(out)) {
+            return forward(m);
+        }
+    }
+
+    private static Tensor forward(Denoiser model) {
+        try (TensorFile io = Safetensors.open(STDIT.resolve("io.safetensors"))) {
+            return model.forward(io.get("x").copy(), io.get("t").copy(), Conditioning.caption(io.get("y").copy(), io.get("mask").copy()));
+        }
+    }
+
+    private static double relErr(Tensor a, Tensor b) {
+        float[] x = a.toFloatArray(), z = b.toFloatArray();
+        double num = 0, den = 0;
+        for (int i = 0; i < x.length; i++) {
+            num += (x[i] - z[i]) * (double) (x[i] - z[i]);
+            den += z[i] * (double) z[i];
+        }
+        return Math.sqrt(num / Math.max(den, 1e-30));
+    }
+
+    @Test
+    void refusals() throws Exception {
+        Path sens = sensitivity(tmp.resolve("sens2"), "deadbeef");
+        Run sha = run("search", "--sensitivity", sens.toString(), "--budget", "4.5", "--out", tmp.resolve("p.yaml").toString());
+        assertEquals(1, sha.code());
+        assertTrue(sha.err().contains("was measured on weights with sha256 deadbeef"), sha.err());
+        Path good = sensitivity(tmp.resolve("sens3"), SearchCommand.sha256(STDIT.resolve("model.safetensors")));
+        Run low = run("search", "--sensitivity", good.toString(), "--budget", "3.9", "--out", tmp.resolve("p.yaml").toString());
+        assertEquals(1, low.code());
+        assertTrue(low.err().contains("the minimum is 4.000 average weight bits"), low.err());
+        Run method = run("search", "--sensitivity", good.toString(), "--budget", "4.5", "--method", "ilp", "--out", tmp.resolve("p.yaml").toString());
+        assertEquals(1, method.code());
+        assertTrue(method.err().contains("choose viditq, knapsack or both"), method.err());
+        assertFalse(Files.exists(tmp.resolve("p.yaml")), "nothing written on failure");
+    }
+}
