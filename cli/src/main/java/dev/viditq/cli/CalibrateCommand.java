@@ -1,6 +1,7 @@
 package dev.viditq.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.viditq.eval.run.Recipe;
 import dev.viditq.eval.shapes.Kind;
 import dev.viditq.eval.shapes.ShapesGenerator;
 import dev.viditq.eval.shapes.ShapesPrompt;
@@ -63,14 +64,14 @@ final class CalibrateCommand implements Callable<Integer> {
             + "'negative_mask'): one calibration prompt per row, for models without a text encoder.")
     Path captionFile;
 
-    @Option(names = "--steps", description = "Sampling steps (default: the family's for full folders, "
+    @Option(names = "--steps", description = "Sampling steps (default: the model folder's recipe, else the family's for full folders, "
             + DENOISER_DEFAULT_STEPS + " for bare denoisers).")
     Integer steps;
 
-    @Option(names = "--cfg", description = "Guidance scale (default: the family's).")
+    @Option(names = "--cfg", description = "Guidance scale (default: the model folder's recipe, else the family's).")
     Double cfg;
 
-    @Option(names = "--sampler", description = "Sampler (default: the family's; ddim or rflow for bare denoisers).")
+    @Option(names = "--sampler", description = "Sampler (default: the model folder's recipe, else the family's; ddim or rflow for bare denoisers).")
     String sampler;
 
     @Option(names = "--size", description = "HxW in pixels for full folders, latent cells (H = W) for bare denoisers.")
@@ -108,7 +109,11 @@ final class CalibrateCommand implements Callable<Integer> {
         if (useTextPipeline(folder)) {
             try (GenerationPipeline pipeline = GenerationPipeline.load(model)) {
                 Integer[] hw = GenerateCommand.parseSize(size);
-                cal = run(new PipelineDriver(pipeline, textPrompts(pipeline.info()), steps, cfg, sampler, hw[0], hw[1], frames, seed, batching));
+                // Calibrate on the trajectories the model will be run on: eval and generate follow the folder's
+                // recipe (config.json "pipeline" block), so the statistics must come from the same sampler and steps.
+                Recipe recipe = Recipe.of(model);
+                cal = run(new PipelineDriver(pipeline, textPrompts(pipeline.info()), orElse(steps, recipe.steps()),
+                        orElse(cfg, recipe.cfgScale()), orElse(sampler, recipe.sampler()), hw[0], hw[1], frames, seed, batching));
             }
         } else {
             try (Denoiser denoiser = ModelLoader.load(folder.denoiser())) {
@@ -210,5 +215,9 @@ final class CalibrateCommand implements Callable<Integer> {
             System.err.printf("wrote %s: %d prompts × %d steps, %d linears (%.1f s)%n", out, cal.done(), cal.steps(),
                     cal.layers().size(), seconds);
         }
+    }
+
+    private static <T> T orElse(T given, T fallback) {
+        return given != null ? given : fallback;
     }
 }

@@ -31,13 +31,13 @@ import java.util.List;
  * version for w8a8 / w4a8 / w4a8-mp, made once with the quant module exactly as {@code ./viditq quantize} makes it
  * (preset → plan → quantized weights → quantized checkpoint, loaded back through the ordinary model loader onto the
  * integer kernels). Presets with channel balancing need calibration statistics; a random model has no meaningful
- * data, so a synthetic calibration is run: one random caption (or class), {@link #CALIBRATION_STEPS} sampling step (one is enough for the channel maxima the balancing needs; STDiT-XL steps take minutes).
+ * data, so a synthetic calibration is run: one random caption (or class), {@link #CALIBRATION_STEPS} sampling steps (the fewest the order-2 samplers accept: more would add little to the channel maxima the balancing needs, and STDiT-XL steps take minutes).
  * Speed and memory do not depend on the statistics' values.
  *
  * <p>Cached as {@code <cache root>/<arch>-<setting>/}, rebuilt when older than the float checkpoint.
  */
 public final class QuantizedSettings {
-    static final int CALIBRATION_STEPS = 1;
+    static final int CALIBRATION_STEPS = 2;
 
     private QuantizedSettings() {}
 

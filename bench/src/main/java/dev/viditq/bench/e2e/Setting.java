@@ -16,7 +16,7 @@ import java.util.stream.Collectors;
  * quantized from the random BF16 model, activations per-token dynamic int8). w8a8 and w4a8 are the quant module's
  * presets; w4a8-mp is the benchmark's own generic mixed-precision plan ({@code plans/xl-w4a8-mp.yaml} in this
  * module's resources: viditq-w4a8 with 8-bit attention output projections, 4.5 average weight bits), because the
- * preset viditq-w4a8-mp (MLPs at 8 bits) averages about 6.7 bits on these architectures.
+ * preset viditq-w4a8-mp (MLPs at 8 bits) averages about 6.5 bits on these architectures.
  */
 public enum Setting {
     BF16("bf16", null, null),

@@ -186,6 +186,30 @@ class SearchTest {
         assertTrue(e.getMessage().contains("--max-bytes 100 is infeasible: the minimum is 5760 stored weight bytes"), e.getMessage());
     }
 
+    /** One precision per group: every group uniform over its ranges, limits kept, exact = brute force over uniform plans. */
+    @ParameterizedTest
+    @CsvSource({"51, 4.5", "52, 5.5", "53, 20KiB"})
+    void samePrecisionForAllRanges(long seed, String budget) {
+        SearchInput in = SearchInput.parse(fixture(seed, 2, 4), "fixture");
+        SearchProblem p = new SearchProblem(in, null, SearchBudget.parse(budget), storage(in), 0).withSameForAllRanges(true);
+        SearchAllocation exact = SearchKnapsack.solve(p), greedy = SearchGreedy.solve(p);
+        for (SearchAllocation a : List.of(exact, greedy)) {
+            for (int[] row : a.choice()) assertEquals(1, java.util.Arrays.stream(row).distinct().count(), a.method());
+            assertTrue(a.cost() <= p.budgetUnits(), a.method());
+            assertEquals(0, a.layersWithTwoOrMoreWidths());
+        }
+        assertTrue(exact.predictedLoss() <= greedy.predictedLoss() + 1e-12);
+        double best = Double.POSITIVE_INFINITY;
+        for (int code = 0; code < Math.pow(3, p.groups()); code++) {
+            int[][] choice = new int[p.groups()][p.ranges()];
+            int v = code;
+            for (int g = 0; g < p.groups(); g++, v /= 3) java.util.Arrays.fill(choice[g], v % 3);
+            SearchAllocation a = SearchAllocation.of("brute", p, choice);
+            if (a.cost() <= p.budgetUnits()) best = Math.min(best, a.predictedLoss());
+        }
+        assertEquals(best, exact.predictedLoss(), 1e-9);
+    }
+
     @Test
     void anInfeasibleBudgetNamesTheMinimum() {
         SearchProblem bits = problem(1, 2, 4, "3.5");
