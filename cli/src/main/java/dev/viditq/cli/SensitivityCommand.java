@@ -28,7 +28,8 @@ import java.util.concurrent.Callable;
         "Examples:",
         "  ./viditq calibrate --model assets/models/shapes-t2i --count 8 --out t2i.calib.safetensors",
         "  ./viditq sensitivity --model assets/models/shapes-t2i --calibration t2i.calib.safetensors --out out/sens-t2i",
-        "  ./viditq sensitivity --model assets/models/shapes-t2v --calibration t2v.calib.safetensors --candidates W4A8,W8A8 --ranges 2 --out out/sens-t2v"})
+        "  ./viditq sensitivity --model assets/models/shapes-t2v --calibration t2v.calib.safetensors --candidates W4A8,W8A8 --ranges 2 --out out/sens-t2v",
+        "  ./viditq sensitivity --model assets/models/shapes-t2i --calibration t2i.calib.safetensors --around W4A8 --ranges 1 --out out/sens-t2i-w4"})
 final class SensitivityCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Float model folder (with text encoder).")
     Path model;
@@ -71,6 +72,12 @@ final class SensitivityCommand implements Callable<Integer> {
             + "(complete: false; candidates lists those measured everywhere); a rerun resumes.")
     Double maxMinutes;
 
+    @Option(names = "--around", paramLabel = "WxAy", description = "Measure at an operating point instead of in isolation: "
+            + "every other group runs at this precision (e.g. W4A8) and each entry changes one group. Sampling is not "
+            + "additive in the groups' errors, so plans searched around the precision they start from predict better. "
+            + "Use with --ranges 1 (precision switches between steps hurt multistep samplers: docs/RESULTS.md).")
+    String around;
+
     @Option(names = "--out", required = true, description = "Output folder (resumed when it holds a run with the same settings).")
     Path out;
 
@@ -81,7 +88,7 @@ final class SensitivityCommand implements Callable<Integer> {
     public Integer call() {
         Sensitivity.Request request = new Sensitivity.Request(model, calibration,
                 candidates == null ? Sensitivity.DEFAULT_CANDIDATES : candidates, ranges, groups, count, seed,
-                ShapesCommand.split(split), preset, steps, out, maxMinutes);
+                ShapesCommand.split(split), preset, steps, out, maxMinutes, around);
         Sensitivity.Result result;
         try (Bar bar = new Bar()) {
             result = Sensitivity.run(request, bar);

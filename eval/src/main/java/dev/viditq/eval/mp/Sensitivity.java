@@ -72,12 +72,19 @@ public final class Sensitivity {
      * @param quantConfig a preset name or a YAML config file (method, balancing, rotation; bits come from the candidates)
      * @param steps       sampling steps; null: the model's recipe
      * @param maxMinutes  stop starting entries after this many minutes (the files then say complete: false); null: no limit
+     * @param around      null: every other group runs in float (the paper's isolation); a precision like "W4A8": every
+     *                    other group runs at it, so each entry measures one group changed at the operating point
      */
     public record Request(Path model, Path calibration, List<String> candidates, int ranges, String groups, Integer count,
-                          long seed, Split split, String quantConfig, Integer steps, Path out, Double maxMinutes) {
+                          long seed, Split split, String quantConfig, Integer steps, Path out, Double maxMinutes, String around) {
         public Request(Path model, Path calibration, List<String> candidates, int ranges, String groups, Integer count,
                        long seed, Split split, String quantConfig, Integer steps, Path out) {
-            this(model, calibration, candidates, ranges, groups, count, seed, split, quantConfig, steps, out, null);
+            this(model, calibration, candidates, ranges, groups, count, seed, split, quantConfig, steps, out, null, null);
+        }
+
+        public Request(Path model, Path calibration, List<String> candidates, int ranges, String groups, Integer count,
+                       long seed, Split split, String quantConfig, Integer steps, Path out, Double maxMinutes) {
+            this(model, calibration, candidates, ranges, groups, count, seed, split, quantConfig, steps, out, maxMinutes, null);
         }
 
         public Request {
@@ -87,6 +94,9 @@ public final class Sensitivity {
             if (count != null && count < 1) throw new IllegalArgumentException("--count must be positive, got " + count);
             if (steps != null && steps < 1) throw new IllegalArgumentException("--steps must be positive, got " + steps);
             if (split == Split.TRAIN) throw new IllegalArgumentException("--split must be calib or eval, not train");
+            if (around != null && Candidate.parse(around).isFloat()) {
+                throw new IllegalArgumentException("--around float is the default isolation; give a precision like W4A8 or leave it out");
+            }
             candidates = List.copyOf(candidates);
         }
     }
@@ -218,6 +228,8 @@ public final class Sensitivity {
         private final String modelSha;
         private final String calibrationSha;
         private final Kind kind;
+        /** The operating point every other group runs at, or null (float). */
+        private final Candidate around;
 
         Run(Request req, List<Candidate> candidates, QuantConfig config, Calibration calibration, ModelFolder folder, Denoiser model,
             TextEncoder text, AutoencoderKL vae, Progress progress) {
@@ -242,6 +254,11 @@ public final class Sensitivity {
             this.ranges = Sensitivity.ranges(settings.steps(), req.ranges());
             this.modelSha = sha256(Checkpoints.findIn(folder.denoiser()));
             this.calibrationSha = sha256(req.calibration());
+            this.around = req.around() == null ? null : Candidate.parse(req.around());
+            if (around != null && candidates.stream().anyMatch(Candidate::isFloat)) {
+                throw new IllegalArgumentException("--around " + around.name() + ": candidates must be quantized precisions (float is the "
+                        + "isolation mode's noise floor and no choice of the search)");
+            }
         }
 
         private static com.fasterxml.jackson.databind.JsonNode schedulerConfig(ModelFolder folder) {
@@ -262,9 +279,15 @@ public final class Sensitivity {
         Result execute(long start) {
             SensitivityStore store = SensitivityStore.open(req.out(), settingsJson());
             long t0 = System.nanoTime();
-            replay.record();
+            if (around == null) replay.record(); // the float run is also what earlier steps replay
             SensitivityScoring.Outcome reference = generate();
             double floatSeconds = (System.nanoTime() - t0) / 1e9;
+            SensitivityScoring.Outcome base = null;
+            if (around != null) { // every group at the operating point: what entries replay, and the unchanged entry
+                Quantizer.quantize(model, uniformPlan(around)).install(model, mode, false);
+                replay.record();
+                base = generate();
+            }
             int total = groups.size() * candidates.size() * ranges.size();
             int done = 0, measured = 0;
             for (SensitivityGroups.Group g : groups) for (Candidate c : candidates) for (Range r : ranges) {
@@ -283,8 +306,13 @@ public final class Sensitivity {
                             stopped = true;
                             break;
                         }
-                        if (weights == null && !c.isFloat()) weights = Quantizer.quantize(model, groupPlan(g, c, null));
-                        SensitivityEntry e = measure(g, c, r, weights, reference);
+                        SensitivityEntry e;
+                        if (around != null && c.equals(around)) {
+                            e = SensitivityScoring.entry(reference, base, g, r.index(), c.name(), c.weightBits(), c.activationBits(), 0);
+                        } else {
+                            if (weights == null && !c.isFloat()) weights = Quantizer.quantize(model, groupPlan(g, c, anyPartialRange()));
+                            e = measure(g, c, r, weights, reference);
+                        }
                         store.add(e);
                         measured++;
                         done++;
@@ -322,20 +350,46 @@ public final class Sensitivity {
             return SensitivityScoring.outcome(gen.pixels(), prompts);
         }
 
-        /** The group's layers at the candidate's bits; outside {@code range} (when given) in float. */
+        /**
+         * The group's layers at the candidate's bits; outside {@code range} (when given) in float, or at the operating
+         * point with {@code --around}.
+         */
         private QuantPlan groupPlan(SensitivityGroups.Group g, Candidate c, Range range) {
             Map<String, LayerPlan> layers = new LinkedHashMap<>();
             List<BitOverride> overrides = new ArrayList<>();
-            if (range != null && range.first() > 0) overrides.add(new BitOverride(null, null, true, new int[]{0, range.first()}, null));
-            if (range != null && range.end() < settings.steps()) {
-                overrides.add(new BitOverride(null, null, true, new int[]{range.end(), settings.steps()}, null));
-            }
+            if (range != null && range.first() > 0) overrides.add(outsideRange(new int[]{0, range.first()}));
+            if (range != null && range.end() < settings.steps()) overrides.add(outsideRange(new int[]{range.end(), settings.steps()}));
             for (String name : g.layers()) {
                 LayerPlan lp = fullPlan.layers().get(name);
                 layers.put(name, new LayerPlan(name, lp.in(), lp.out(), lp.smooth(), lp.rotation(),
                         new Precision(c.weightBits(), c.activationBits()), overrides, lp.ranges()));
             }
             return new QuantPlan(fullPlan.method(), fullPlan.source() + " (sensitivity of " + g.name() + ")", fullPlan.weights(),
+                    fullPlan.activations(), layers, List.of());
+        }
+
+        /** What a group runs outside its measured range: float, or the operating point. */
+        private BitOverride outsideRange(int[] steps) {
+            return around == null ? new BitOverride(null, null, true, steps, null)
+                    : new BitOverride(around.weightBits(), around.activationBits(), false, steps, null);
+        }
+
+        /**
+         * A range short of all steps when there is one (its plan needs every bit width the group's weights are stored at:
+         * the candidate's and, with --around, the operating point's), else null.
+         */
+        private Range anyPartialRange() {
+            return ranges.size() > 1 ? ranges.get(0) : null;
+        }
+
+        /** Every quantized layer at one precision for all steps: the --around operating point. */
+        private QuantPlan uniformPlan(Candidate c) {
+            Map<String, LayerPlan> layers = new LinkedHashMap<>();
+            for (LayerPlan lp : fullPlan.layers().values()) {
+                layers.put(lp.name(), new LayerPlan(lp.name(), lp.in(), lp.out(), lp.smooth(), lp.rotation(),
+                        new Precision(c.weightBits(), c.activationBits()), List.of(), lp.ranges()));
+            }
+            return new QuantPlan(fullPlan.method(), fullPlan.source() + " (sensitivity operating point " + c.name() + ")", fullPlan.weights(),
                     fullPlan.activations(), layers, List.of());
         }
 
@@ -354,6 +408,7 @@ public final class Sensitivity {
             o.put("model_sha256", modelSha);
             o.put("calibration_sha256", calibrationSha);
             o.put("quant_config", req.quantConfig());
+            if (around != null) o.put("around", around.name());
             o.put("execution", mode.name().toLowerCase(java.util.Locale.ROOT));
             o.put("sampler", settings.sampler());
             o.put("steps", settings.steps());
@@ -383,6 +438,8 @@ public final class Sensitivity {
             o.put("kind", kind.id());
             o.put("family", model.info().family());
             o.put("preset", req.quantConfig());
+            if (around != null) o.put("around", around.name()); // entries: one group changed, the others at this precision
+            else o.putNull("around"); // entries: one group quantized, the others float
             ObjectNode method = o.putObject("method");
             method.put("name", config.method().id());
             method.put("weight_symmetric", config.weight().symmetric());

@@ -35,6 +35,7 @@ final class SensitivityHeatmap {
     static List<Path> writeAll(Path dir, List<SensitivityGroups.Group> groups, List<Sensitivity.Candidate> candidates,
                                List<Sensitivity.Range> ranges, List<SensitivityEntry> entries, ObjectNode header) throws IOException {
         System.setProperty("java.awt.headless", "true");
+        if (!dev.viditq.nn.media.Fonts.available()) return List.of(); // labels are the point of a heat map: none without fonts
         String model = Path.of(header.get("model").asText()).getFileName().toString();
         Map<String, List<SensitivityGroups.Group>> byMetric = new LinkedHashMap<>();
         for (String metric : List.of("alignment", "temporal", "fidelity")) {

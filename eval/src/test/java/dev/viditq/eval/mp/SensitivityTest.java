@@ -139,6 +139,40 @@ class SensitivityTest {
         assertTrue(Files.isRegularFile(out.resolve("heatmap-W4A8-mse.png")), "maps of what there is (grey cells)");
     }
 
+    /**
+     * --around W4A8: the other group runs at W4A8 too, so the W4A8 entries are all the one operating point (measured
+     * once, not per entry) and a W8A8 entry changes one group from there; float is refused as a candidate.
+     */
+    @Test
+    void aroundAnOperatingPointChangesOneGroupFromIt() throws Exception {
+        Path out = tmp.resolve("around");
+        Sensitivity.Request r = request(out, 0);
+        Sensitivity.Request around = new Sensitivity.Request(r.model(), r.calibration(), List.of("W4A8", "W8A8"), 2, r.groups(), r.count(),
+                r.seed(), r.split(), r.quantConfig(), r.steps(), out, null, "W4A8");
+        Sensitivity.Result result = Sensitivity.run(around, Sensitivity.Progress.NONE);
+        assertEquals(8, result.entries(), "2 groups × 2 candidates × 2 ranges");
+        JsonNode j = JSON.readTree(out.resolve("sensitivity.json").toFile());
+        assertEquals("W4A8", j.get("around").asText());
+        Set<Double> operatingPoint = new HashSet<>(), changed = new HashSet<>();
+        for (JsonNode e : j.get("entries")) {
+            double mse = e.get("mse").asDouble();
+            assertTrue(mse > 0, "every entry has quantized groups: " + e);
+            if (e.get("precision").asText().equals("W4A8")) {
+                operatingPoint.add(mse);
+                assertEquals(0.0, e.get("seconds").asDouble(), "the operating point is generated once: " + e);
+            } else {
+                changed.add(mse);
+            }
+        }
+        assertEquals(1, operatingPoint.size(), "all W4A8 entries are the operating point itself");
+        assertFalse(changed.contains(operatingPoint.iterator().next()), "raising one group to W8A8 changes the output");
+
+        Sensitivity.Request withFloat = new Sensitivity.Request(r.model(), r.calibration(), List.of("float", "W4A8"), 2, r.groups(), r.count(),
+                r.seed(), r.split(), r.quantConfig(), r.steps(), tmp.resolve("around-float"), null, "W4A8");
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> Sensitivity.run(withFloat, Sensitivity.Progress.NONE));
+        assertTrue(bad.getMessage().contains("--around"), bad.getMessage());
+    }
+
     @Test
     void rangesTileTheStepsAndBadInputIsNamed() {
         assertEquals(List.of(new Sensitivity.Range(0, 0, 6), new Sensitivity.Range(1, 6, 11), new Sensitivity.Range(2, 11, 16)),

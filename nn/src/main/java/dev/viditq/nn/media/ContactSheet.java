@@ -69,6 +69,7 @@ public final class ContactSheet {
         if (captions != null && captions.size() != images.size()) {
             throw new IllegalArgumentException(captions.size() + " captions for " + images.size() + " images");
         }
+        if (captions != null && !Fonts.available()) captions = null; // a bare server: the grid alone
         int cellW = 0, cellH = 0;
         for (BufferedImage img : images) {
             cellW = Math.max(cellW, img.getWidth());
@@ -78,7 +79,7 @@ public final class ContactSheet {
         int cols = Math.min(columns, images.size());
         int rows = (images.size() + cols - 1) / cols;
         BufferedImage sheet = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB);
-        FontMetrics fm = sheet.createGraphics().getFontMetrics(font);
+        FontMetrics fm = captions == null ? null : sheet.createGraphics().getFontMetrics(font);
         int captionH = captions == null ? 0 : captionLines * fm.getHeight() + padding;
         int width = padding + cols * (cellW + padding);
         int height = padding + rows * (cellH + captionH + padding);
@@ -88,7 +89,7 @@ public final class ContactSheet {
             g.setColor(background);
             g.fillRect(0, 0, width, height);
             g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
-            g.setFont(font);
+            if (fm != null) g.setFont(font);
             g.setColor(textColor);
             for (int i = 0; i < images.size(); i++) {
                 BufferedImage img = images.get(i);
