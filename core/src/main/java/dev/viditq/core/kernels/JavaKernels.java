@@ -187,7 +187,7 @@ public final class JavaKernels implements Kernels {
             e.intoMemorySegment(x, base + (long) i * Float.BYTES, LE);
             sum = e.add(sum);
         }
-        float total = sum.reduceLanes(VectorOperators.ADD);
+        float total = VectorMath.sumLanes(sum);
         for (; i < n; i++) {
             long at = base + (long) i * Float.BYTES;
             float e = (float) Math.exp(x.get(Tensor.F32_LE, at) - max);
@@ -313,7 +313,7 @@ public final class JavaKernels implements Kernels {
         int i = 0;
         for (; i <= n - L; i += L) acc = load(x, base, i).add(acc);
         if (i < n) acc = load(x, base, i, S.indexInRange(i, n)).add(acc);   // masked lanes load as 0
-        return acc.reduceLanes(VectorOperators.ADD);
+        return VectorMath.sumLanes(acc);
     }
 
     private static float sumOfSquares(MemorySegment x, long base, int n) {
@@ -327,7 +327,7 @@ public final class JavaKernels implements Kernels {
             FloatVector v = load(x, base, i, S.indexInRange(i, n));
             acc = v.fma(v, acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return VectorMath.sumLanes(acc);
     }
 
     private static float centredSumOfSquares(MemorySegment x, long base, int n, float mean) {
@@ -342,7 +342,7 @@ public final class JavaKernels implements Kernels {
             FloatVector d = load(x, base, i, m).sub(mean).blend(0f, m.not());
             acc = d.fma(d, acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return VectorMath.sumLanes(acc);
     }
 
     private static void checkRows(MemorySegment x, MemorySegment out, int rows, int dim, String what) {

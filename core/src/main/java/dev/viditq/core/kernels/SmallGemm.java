@@ -50,7 +50,7 @@ final class SmallGemm {
         for (int bound = k - L; p <= bound; p += L) {
             s0 = FloatVector.fromArray(S, a, aOff + p).fma(FloatVector.fromArray(S, b, p), s0);
         }
-        float sum = s0.add(s1).add(s2).add(s3).reduceLanes(VectorOperators.ADD);
+        float sum = VectorMath.sumLanes(s0.add(s1).add(s2).add(s3));
         for (; p < k; p++) sum += a[aOff + p] * b[p];
         return sum;
     }

@@ -3,6 +3,7 @@ package dev.viditq.core.kernels;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -40,6 +41,8 @@ final class VectorMath {
             R3 = FloatVector.broadcast(S, 0.09678418f), R2 = FloatVector.broadcast(S, 0.37409196f),
             R1 = FloatVector.broadcast(S, 1.00002368f), R0 = FloatVector.broadcast(S, -1.26551223f);
 
+    /** SUM_STEPS[i]: lane j takes lane j + (L >> (i + 1)) (wrapping), the shuffles of {@link #sumLanes}'s tree. */
+    private static final VectorShuffle<Float>[] SUM_STEPS = sumSteps();
     private static final float[] ZERO_LANES = new float[S.length()];
     private static final float[] NEG_INF_LANES = new float[S.length()];
 
@@ -65,6 +68,26 @@ final class VectorMath {
     }
 
     /** e^x; 0 below -87.3 (and for -inf); NaN stays NaN. */
+    /**
+     * The sum of the lanes, associated in a fixed tree: lane j + lane j + L/2, then + the partner L/4 away, …, read
+     * from lane 0. {@code reduceLanes(ADD)} may associate differently in the interpreter (lane by lane) and once C2
+     * has compiled it (a tree of its own), so the same input summed before and after JIT compilation differed in the
+     * last bits — and with it norms, softmax weights, calibration ranges and whole sampled images, run to run. Every
+     * step here is a lane-wise IEEE add, which no tier can reorder.
+     */
+    static float sumLanes(FloatVector v) {
+        for (VectorShuffle<Float> step : SUM_STEPS) v = v.add(v.rearrange(step));
+        return v.lane(0);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Float>[] sumSteps() {
+        int lanes = S.length(), n = Integer.numberOfTrailingZeros(lanes);
+        VectorShuffle<Float>[] steps = new VectorShuffle[n];
+        for (int i = 0; i < n; i++) steps[i] = VectorShuffle.iota(S, lanes >> (i + 1), 1, true);
+        return steps;
+    }
+
     static FloatVector exp(FloatVector x) {
         FloatVector t = x.max(EXP_LO).min(EXP_HI).fma(LOG2E, ROUNDER);
         FloatVector n = t.sub(ROUNDER);
