@@ -160,10 +160,26 @@ public final class GemmPeer {
             return rows;
         }
 
+        /**
+         * Quiet time before each timed call. ONNX Runtime's intra-op threads spin-wait for a while after a run returns;
+         * a call timed right after one shared the two cores with those spinning threads (ours measured at half
+         * speed in those rounds, 2026-11-26). Sleeping first lets whichever engine ran last go idle.
+         */
+        static final long SETTLE_MILLIS = Long.getLong("viditq.bench.settle-ms", 20);
+
         private static double time(Runnable r) {
+            settle();
             long t0 = System.nanoTime();
             r.run();
             return (System.nanoTime() - t0) / 1e9;
+        }
+
+        private static void settle() {
+            try {
+                Thread.sleep(SETTLE_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
 
         /** One session.run on the shared input; the output is copied out only when asked (not in timed runs). */
