@@ -86,17 +86,11 @@ class RepeatabilityTest {
             k.layerNorm(x, rows, dim, gamma, beta, 1e-6f, ln);
             k.rmsNorm(x, rows, dim, gamma, 1e-6f, rms);
             k.softmax(soft, rows, dim);
-            Tensor w = Tensor.of(floats(random(r, 5L * dim), 5 * dim), 5, dim);
+            Tensor w = Tensor.of(KernelTestSupport.floats(random(r, 5L * dim), 5L * dim), 5, dim);
             k.gemm(x, rows, dim, w, null, small); // fewer rows than the register tile: the dot-product path
             HexFormat hex = HexFormat.of();
             return String.join(" ", hex.formatHex(bytes(ln)), hex.formatHex(bytes(rms)), hex.formatHex(bytes(soft)),
                     hex.formatHex(bytes(small)));
-        }
-
-        private static float[] floats(MemorySegment s, int n) {
-            float[] a = new float[n];
-            MemorySegment.copy(s, Tensor.F32_LE, 0, a, 0, n);
-            return a;
         }
 
         private static byte[] bytes(MemorySegment s) {
