@@ -66,7 +66,8 @@ public final class E2eBenchmark {
                     KernelBackend.get().name());
             Timed timed;
             try (StepProfiler profiler = StepProfiler.open(model)) {
-                timed = sample(model, req, profiler::snapshot, log);
+                timed = sample(model, req, profiler::snapshot, profiler::clearShapes, log);
+                profiler.printShapes(log);
             }
             ProcessMemory end = ProcessMemory.read();
             // after sampling, when the JIT has compiled the model's kernels and is free to compile the ceiling loop
@@ -92,6 +93,7 @@ public final class E2eBenchmark {
             m.put("rest", meanSplit.rest());
             m.put("other_kernels", meanSplit.otherKernels());
             m.put("untimed", meanSplit.untimed());
+            m.put("quantize", meanSplit.quantize());
             return m;
         }
     }
@@ -101,6 +103,12 @@ public final class E2eBenchmark {
      * snapshots (wall time plus counters); without a profiler pass a clock with zero counters.
      */
     public static Timed sample(Denoiser model, E2eRequest req, Supplier<StepProfiler.Snapshot> clock, PrintStream log) {
+        return sample(model, req, clock, () -> {}, log);
+    }
+
+    /** As above, calling {@code afterWarmUp} once the warm-up step is done. */
+    public static Timed sample(Denoiser model, E2eRequest req, Supplier<StepProfiler.Snapshot> clock, Runnable afterWarmUp,
+                               PrintStream log) {
         Architecture arch = req.arch();
         Sampler sampler = Samplers.create(arch.sampler(), Samplers.Options.DEFAULT);
         Conditioning[] cu = conditioningFor(arch, model);
@@ -115,6 +123,7 @@ public final class E2eBenchmark {
             marks.add(clock.get());
             StepProfiler.Split s = marks.getLast().since(marks.get(marks.size() - 2));
             log.printf("  step %d/%d%s: %.3f s%n", step.index() + 1, step.total(), step.index() == 0 ? " (warm-up)" : "", s.total());
+            if (step.index() == 0) afterWarmUp.run();
         });
         List<Double> totals = new ArrayList<>();
         List<StepProfiler.Split> splits = new ArrayList<>();

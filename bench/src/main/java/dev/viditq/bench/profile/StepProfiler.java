@@ -2,6 +2,8 @@ package dev.viditq.bench.profile;
 
 import dev.viditq.core.kernels.KernelBackend;
 import dev.viditq.core.kernels.Kernels;
+import dev.viditq.core.kernels.quant.IntKernelBackend;
+import dev.viditq.core.kernels.quant.IntKernels;
 import dev.viditq.nn.layers.Linear;
 import dev.viditq.nn.models.Denoiser;
 
@@ -20,17 +22,23 @@ public final class StepProfiler implements AutoCloseable {
     private final Map<Linear, Linear.Executor> originals = new LinkedHashMap<>();
     private final LongAdder gemmNanos = new LongAdder();
     private final LongAdder gemmFlops = new LongAdder();
+    private final GemmShapes gemmShapes = new GemmShapes();
     private final TimingKernels kernels;
     private final Kernels previousKernels;
+    private final TimingIntKernels intKernels;
+    private final IntKernels previousIntKernels;
 
     private StepProfiler(Denoiser model) {
         for (Linear l : model.linears().values()) {
             originals.put(l, l.executor());
-            l.setExecutor(new TimingExecutor(l.executor(), gemmNanos, gemmFlops));
+            l.setExecutor(new TimingExecutor(l.executor(), gemmNanos, gemmFlops, gemmShapes));
         }
         previousKernels = KernelBackend.get();
         kernels = new TimingKernels(previousKernels);
         KernelBackend.set(kernels);
+        previousIntKernels = IntKernelBackend.get();
+        intKernels = new TimingIntKernels(previousIntKernels);
+        IntKernelBackend.set(intKernels);
     }
 
     public static StepProfiler open(Denoiser model) {
@@ -40,20 +48,32 @@ public final class StepProfiler implements AutoCloseable {
     /** The counters so far; subtract two snapshots for one step. */
     public Snapshot snapshot() {
         return new Snapshot(System.nanoTime(), gemmNanos.sum(), kernels.attentionNanos.sum(), kernels.otherKernelNanos.sum(),
-                gemmFlops.sum());
+                intKernels.quantizeNanos.sum(), gemmFlops.sum());
+    }
+
+    /** Prints the GEMM time per shape accumulated since {@link #open} or the last {@link #clearShapes}. */
+    public void printShapes(java.io.PrintStream log) {
+        gemmShapes.print(log);
+    }
+
+    /** Forgets the GEMM shapes so far (after a warm-up step, whose JIT compilation would skew them). */
+    public void clearShapes() {
+        gemmShapes.clear();
     }
 
     @Override
     public void close() {
         originals.forEach(Linear::setExecutor);
         KernelBackend.set(previousKernels);
+        IntKernelBackend.set(previousIntKernels);
     }
 
     /** Cumulative nanoseconds (and GEMM operations) at one moment. */
-    public record Snapshot(long wallNanos, long gemmNanos, long attentionNanos, long otherKernelNanos, long gemmFlops) {
+    public record Snapshot(long wallNanos, long gemmNanos, long attentionNanos, long otherKernelNanos, long quantizeNanos,
+                           long gemmFlops) {
         /** A clock without counters, for engines that are not instrumented. */
         public static Snapshot wallOnly() {
-            return new Snapshot(System.nanoTime(), 0, 0, 0, 0);
+            return new Snapshot(System.nanoTime(), 0, 0, 0, 0, 0);
         }
 
         /** What happened between {@code earlier} and this snapshot. */
@@ -63,16 +83,17 @@ public final class StepProfiler implements AutoCloseable {
             long attention = attentionNanos - earlier.attentionNanos;
             long other = otherKernelNanos - earlier.otherKernelNanos;
             return new Split(wall / 1e9, gemm / 1e9, attention / 1e9, other / 1e9, (wall - gemm - attention - other) / 1e9,
-                    gemmFlops - earlier.gemmFlops);
+                    (quantizeNanos - earlier.quantizeNanos) / 1e9, gemmFlops - earlier.gemmFlops);
         }
     }
 
     /**
      * Seconds of one interval: total wall time, GEMM, attention, the other kernels (norms, activations,
-     * elementwise, patch-embedding convolution), and the untimed rest (Java glue code, sampler); and the GEMM
-     * operations (2·rows·in·out summed over the Linears).
+     * elementwise, patch-embedding convolution), and the untimed rest (Java glue code, sampler); the activation
+     * quantization of integer layers (a part of gemm); and the GEMM operations (2·rows·in·out summed over the Linears).
      */
-    public record Split(double total, double gemm, double attention, double otherKernels, double untimed, long gemmFlops) {
+    public record Split(double total, double gemm, double attention, double otherKernels, double untimed,
+                        double quantize, long gemmFlops) {
         /** The time outside GEMM and attention. */
         public double rest() {
             return otherKernels + untimed;
@@ -85,7 +106,7 @@ public final class StepProfiler implements AutoCloseable {
 
         /** Component-wise mean of several intervals. */
         public static Split mean(java.util.List<Split> splits) {
-            double t = 0, g = 0, a = 0, o = 0, u = 0;
+            double t = 0, g = 0, a = 0, o = 0, u = 0, q = 0;
             long f = 0;
             for (Split s : splits) {
                 f += s.gemmFlops;
@@ -94,9 +115,10 @@ public final class StepProfiler implements AutoCloseable {
                 a += s.attention;
                 o += s.otherKernels;
                 u += s.untimed;
+                q += s.quantize;
             }
             int n = Math.max(1, splits.size());
-            return new Split(t / n, g / n, a / n, o / n, u / n, f / n);
+            return new Split(t / n, g / n, a / n, o / n, u / n, q / n, f / n);
         }
     }
 }

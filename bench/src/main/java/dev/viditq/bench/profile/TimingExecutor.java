@@ -14,11 +14,13 @@ final class TimingExecutor implements Linear.Executor {
     private final Linear.Executor inner;
     private final LongAdder nanos;
     private final LongAdder flops;
+    private final GemmShapes shapes;
 
-    TimingExecutor(Linear.Executor inner, LongAdder nanos, LongAdder flops) {
+    TimingExecutor(Linear.Executor inner, LongAdder nanos, LongAdder flops, GemmShapes shapes) {
         this.inner = inner;
         this.nanos = nanos;
         this.flops = flops;
+        this.shapes = shapes;
     }
 
     Linear.Executor inner() {
@@ -34,15 +36,20 @@ final class TimingExecutor implements Linear.Executor {
     public void forward(Linear layer, Tensor x2d, Tensor out2d, java.util.function.IntPredicate realRows) {
         long t0 = System.nanoTime();
         inner.forward(layer, x2d, out2d, realRows);
-        nanos.add(System.nanoTime() - t0);
-        flops.add(2L * x2d.size(0) * layer.inFeatures() * layer.outFeatures());
+        record(layer, x2d.size(0), System.nanoTime() - t0);
     }
 
     @Override
     public void forward(Linear layer, Tensor x2d, Tensor out2d) {
         long t0 = System.nanoTime();
         inner.forward(layer, x2d, out2d);
-        nanos.add(System.nanoTime() - t0);
-        flops.add(2L * x2d.size(0) * layer.inFeatures() * layer.outFeatures());
+        record(layer, x2d.size(0), System.nanoTime() - t0);
+    }
+
+    private void record(Linear layer, int rows, long elapsed) {
+        long ops = 2L * rows * layer.inFeatures() * layer.outFeatures();
+        nanos.add(elapsed);
+        flops.add(ops);
+        shapes.add(rows, layer.inFeatures(), layer.outFeatures(), elapsed, ops);
     }
 }

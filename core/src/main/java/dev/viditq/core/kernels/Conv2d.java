@@ -74,7 +74,7 @@ final class Conv2d {
             int kc = Math.min(Gemm.KC, depth - p0);
             im2col(x, s, p0, kc, pix0, np, packed);
             for (int co = 0; co < coutPad; co += MR) {
-                MicroKernel.tileToArray(weights, co * depth + p0, depth, 1, packed, kc, strip, co * NR, NR);
+                MicroKernel.tileToArray(weights, co * depth + p0, depth, packed, kc, strip, co * NR, NR);
             }
         }
         for (int co = 0; co < cout; co++) {

@@ -27,10 +27,15 @@ import static dev.viditq.core.tensor.Tensor.F32_LE;
  * from arrays; the group is sized so these copies stay within {@link #STAGE_FLOATS}.
  */
 final class FlashAttention {
-    /** Keys per block: the score tile (128 × 48 floats, 24 KiB) and the K/V rows it needs stay in L1/L2. */
-    static final int BK = 128;
+    /**
+     * Keys per block, a multiple of MR (key rows are tiles of x): the score tile (132 × 32 floats, 17 KiB) and the
+     * K/V rows it needs stay in L1/L2.
+     */
+    static final int BK = 11 * MR;
     /** Most floats of K (and again of V) staged at once: 16 MiB each. */
     static final int STAGE_FLOATS = 4 << 20;
+    /** Key rows per staging task. */
+    private static final int STAGE_ROWS = 64;
 
     private FlashAttention() {}
 
@@ -54,10 +59,17 @@ final class FlashAttention {
             int first = h0, count = Math.min(group, heads - h0);
             float[] keys = Scratch.floats(Scratch.Slot.KEYS, count * perHead);
             float[] values = Scratch.floats(Scratch.Slot.VALUES, count * perHead);
-            Parallel.forEach(count, g -> {
-                stage(k, kStride, lk, first + g, headDim, keys, (int) (g * perHead), (int) perHead);
-                stage(v, vStride, lk, first + g, headDim, values, (int) (g * perHead), (int) perHead);
+            int chunks = Math.ceilDiv(lk, STAGE_ROWS);
+            Parallel.forEach(chunks, c -> {
+                int j0 = c * STAGE_ROWS, j1 = Math.min(lk, j0 + STAGE_ROWS);
+                stage(k, kStride, j0, j1, first, count, headDim, keys, (int) perHead);
+                stage(v, vStride, j0, j1, first, count, headDim, values, (int) perHead);
             });
+            for (int g = 0; g < count; g++) {
+                int from = (int) (g * perHead) + lk * headDim, to = (int) ((g + 1) * perHead);
+                Arrays.fill(keys, from, to, 0f);
+                Arrays.fill(values, from, to, 0f);
+            }
             Parallel.forEach(count * queryTiles, task -> {
                 int g = task / queryTiles, q0 = task % queryTiles * NR;
                 new Tile(first + g, q0, Math.min(NR, lq - q0), lq, lk, headDim, scale, bias)
@@ -74,13 +86,18 @@ final class FlashAttention {
         Gemm.need(s, (long) (rows - 1) * stride + (long) heads * headDim, "attention " + name + " (" + rows + " rows)");
     }
 
-    /** dst[at + j·headDim + d] = src[j·stride + head·headDim + d]; zeros after the last key up to {@code size}. */
-    private static void stage(MemorySegment src, int stride, int lk, int head, int headDim, float[] dst, int at, int size) {
-        for (int j = 0; j < lk; j++) {
-            MemorySegment.copy(src, F32_LE, ((long) j * stride + (long) head * headDim) * Float.BYTES,
-                    dst, at + j * headDim, headDim);
+    /**
+     * Key rows [j0, j1) of heads [first, first + count) into per-head blocks: dst[g·perHead + j·headDim + d] =
+     * src[j·stride + (first + g)·headDim + d]. Each source row is read with one bulk copy and split on the heap:
+     * a segment copy per head and row (16 per row) cost several times the bytes moved, in bounds and liveness checks.
+     */
+    private static void stage(MemorySegment src, int stride, int j0, int j1, int first, int count, int headDim,
+                              float[] dst, int perHead) {
+        float[] row = Scratch.floats(Scratch.Slot.ROW, (long) count * headDim);
+        for (int j = j0; j < j1; j++) {
+            MemorySegment.copy(src, F32_LE, ((long) j * stride + (long) first * headDim) * Float.BYTES, row, 0, count * headDim);
+            for (int g = 0; g < count; g++) System.arraycopy(row, g * headDim, dst, g * perHead + j * headDim, headDim);
         }
-        Arrays.fill(dst, at + lk * headDim, at + size, 0f);
     }
 
     /** One head × up to NR queries. */
@@ -99,11 +116,11 @@ final class FlashAttention {
                 int kb = Math.min(BK, lk - key0), kbPad = Gemm.roundUp(kb, MR);
                 initScores(scores, key0, kb, kbPad);
                 for (int j = 0; j < kbPad; j += MR) {
-                    MicroKernel.tileToArray(keys, staged + (key0 + j) * hd, hd, 1, queries, hd, scores, j * NR, NR);
+                    MicroKernel.tileToArray(keys, staged + (key0 + j) * hd, hd, queries, hd, scores, j * NR, NR);
                 }
                 for (int col = 0; col < NR; col += L) softmaxColumns(scores, kbPad, acc, hdPad, stats, col);
                 for (int d0 = 0; d0 < hdPad; d0 += MR) {
-                    MicroKernel.tileToArray(values, staged + key0 * hd + d0, 1, hd, scores, kbPad, acc, d0 * NR, NR);
+                    MicroKernel.tileToArrayDown(values, staged + key0 * hd + d0, hd, scores, kbPad, acc, d0 * NR, NR);
                 }
             }
             writeOut(acc, stats, out, oStride);
@@ -121,9 +138,8 @@ final class FlashAttention {
                 MemorySegment.copy(q, F32_LE, ((long) (q0 + c) * qStride + (long) head * hd) * Float.BYTES, rows, c * hd, hd);
             }
             if (nq < NR) Arrays.fill(queries, 0, hd * NR, 0f);
-            for (int c = 0; c < nq; c++) {
-                for (int d = 0; d < hd; d++) queries[d * NR + c] = scale * rows[c * hd + d];
-            }
+            Transpose16.matrix(rows, 0, hd, nq, hd, queries, 0, NR);
+            for (int i = 0; i < hd * NR; i += L) FloatVector.fromArray(S, queries, i).mul(scale).intoArray(queries, i);
         }
 
         /** Scores start at the bias; keys past the end (rows kb..kbPad) at -inf so they get zero weight. */
@@ -146,10 +162,11 @@ final class FlashAttention {
         private void writeOut(float[] acc, float[] stats, MemorySegment out, int oStride) {
             int hd = headDim;
             float[] rows = Scratch.floats(Scratch.Slot.ROW, (long) NR * hd);
-            for (int c = 0; c < nq; c++) {
-                float inv = 1f / stats[NR + c];
-                for (int d = 0; d < hd; d++) rows[c * hd + d] = acc[d * NR + c] * inv;
+            for (int col = 0; col < NR; col += L) {
+                FloatVector inv = FloatVector.fromArray(S, stats, NR + col);
+                for (int d = 0; d < hd; d++) FloatVector.fromArray(S, acc, d * NR + col).div(inv).intoArray(acc, d * NR + col);
             }
+            Transpose16.matrix(acc, 0, NR, hd, nq, rows, 0, hd);
             for (int c = 0; c < nq; c++) {
                 MemorySegment.copy(rows, c * hd, out, F32_LE, ((long) (q0 + c) * oStride + (long) head * hd) * Float.BYTES, hd);
             }

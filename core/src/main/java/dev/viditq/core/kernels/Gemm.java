@@ -19,7 +19,7 @@ import static dev.viditq.core.tensor.Tensor.F32_LE;
  *
  * <p>Blocking: rows of x are copied to a heap block (at most {@link #X_BLOCK_FLOATS}); the threads share it and
  * take the weight's output columns in panels of NR. For each panel and each slice of {@link #KC} along k, the
- * weight slice is widened and transposed into a panel that stays in L2 while every 8-row tile of the block
+ * weight slice is widened and transposed into a panel that stays in L2 while every MR-row tile of the block
  * streams past it; the output tile is accumulated in place in {@code out}. Each weight element is therefore
  * widened once per x block, and x is read from L2/L3 at a few bytes per FMA.
  */
@@ -27,7 +27,7 @@ final class Gemm {
     /**
      * Depth of a packed panel (1152 × 48 floats = 216 KiB, in L2). Measured on Zen 4 at M=1024, K=1152:
      * 128 (an L1-sized panel) reached 0.75-0.80 of the FMA peak, 384 0.88-0.92, 1152 0.91-0.93. What a deep
-     * panel saves is re-reading and re-writing the output tile once per slice: its 8 rows are 4.6-18 KiB apart,
+     * panel saves is re-reading and re-writing the output tile once per slice: its rows are 4.6-18 KiB apart,
      * one page each, and those loads and stores cost more than streaming the panel from L2. Overridable with
      * -Dviditq.gemm.kc for experiments.
      */
@@ -115,11 +115,11 @@ final class Gemm {
             int kc = Math.min(depth, k - p0);
             WeightRows.packPanel(w, j0, nr, p0, kc, packed, widened);
             for (int i = 0; i < directRows; i += MR) {
-                MicroKernel.tileToSegment(xa, i * k + p0, k, 1, packed, kc,
+                MicroKernel.tileToSegment(xa, i * k + p0, k, packed, kc,
                         out, ((outRow0 + i) * n + j0) * Float.BYTES, outRowBytes);
             }
             for (int i = directRows; i < padded; i += MR) {
-                MicroKernel.tileToArray(xa, i * k + p0, k, 1, packed, kc, strip, (i - directRows) * NR, NR);
+                MicroKernel.tileToArray(xa, i * k + p0, k, packed, kc, strip, (i - directRows) * NR, NR);
             }
         }
         for (int r = 0; r < rows - directRows; r++) {
@@ -127,21 +127,19 @@ final class Gemm {
         }
     }
 
-    /** Starts the full tiles of a panel at the bias (or zero). */
+    /** Starts the full tiles of a panel (NR = 2 vectors wide) at the bias (or zero). */
     private static void initDirect(MemorySegment out, long outRow0, int rows, int n, int j0, MemorySegment bias) {
         if (rows == 0) return;
-        FloatVector b0 = VectorMath.zeros(), b1 = b0, b2 = b0;
+        FloatVector b0 = VectorMath.zeros(), b1 = b0;
         if (bias != null) {
             long at = (long) j0 * Float.BYTES;
             b0 = FloatVector.fromMemorySegment(S, bias, at, LE);
             b1 = FloatVector.fromMemorySegment(S, bias, at + (long) L * Float.BYTES, LE);
-            b2 = FloatVector.fromMemorySegment(S, bias, at + 2L * L * Float.BYTES, LE);
         }
         for (int r = 0; r < rows; r++) {
             long at = ((outRow0 + r) * n + j0) * Float.BYTES;
             b0.intoMemorySegment(out, at, LE);
             b1.intoMemorySegment(out, at + (long) L * Float.BYTES, LE);
-            b2.intoMemorySegment(out, at + 2L * L * Float.BYTES, LE);
         }
     }
 

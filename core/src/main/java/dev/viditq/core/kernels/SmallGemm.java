@@ -12,7 +12,7 @@ import static dev.viditq.core.kernels.MicroKernel.S;
 import static dev.viditq.core.tensor.Tensor.F32_LE;
 
 /**
- * GEMM for fewer than 8 rows of x (timestep and class embeddings, a token at a time): the weight is streamed
+ * GEMM for fewer than {@link MicroKernel#MR} rows of x (timestep and class embeddings, a token at a time): the weight is streamed
  * once, row by row, each row widened into L1 and dotted with every row of x. Packing panels would cost more
  * than the arithmetic here, and the time is memory bandwidth anyway.
  */

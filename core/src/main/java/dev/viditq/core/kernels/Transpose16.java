@@ -90,4 +90,25 @@ final class Transpose16 {
         v14.intoArray(dst, dstOff + 14 * dstStride);
         v15.intoArray(dst, dstOff + 15 * dstStride);
     }
+
+    /**
+     * dst[dstOff + i·dstStride + j] = src[srcOff + j·srcStride + i] for j in [0, rows), i in [0, cols): a whole
+     * rows × cols matrix, 16×16 blocks in registers where the vector unit has 16 float lanes, the edges (and
+     * everything on other vector sizes) one element at a time.
+     */
+    static void matrix(float[] src, int srcOff, int srcStride, int rows, int cols, float[] dst, int dstOff, int dstStride) {
+        int rows16 = 0, cols16 = 0;
+        if (FloatVector.SPECIES_PREFERRED.length() == 16) {
+            rows16 = rows / 16 * 16;
+            cols16 = cols / 16 * 16;
+            for (int j = 0; j < rows16; j += 16) {
+                for (int i = 0; i < cols16; i += 16) {
+                    block(src, srcOff + j * srcStride + i, srcStride, dst, dstOff + i * dstStride + j, dstStride);
+                }
+            }
+        }
+        for (int j = 0; j < rows; j++) {
+            for (int i = j < rows16 ? cols16 : 0; i < cols; i++) dst[dstOff + i * dstStride + j] = src[srcOff + j * srcStride + i];
+        }
+    }
 }

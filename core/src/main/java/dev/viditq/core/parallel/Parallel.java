@@ -1,90 +1,189 @@
 package dev.viditq.core.parallel;
 
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.ForkJoinTask;
-import java.util.concurrent.ForkJoinWorkerThread;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntConsumer;
 
 /**
  * The one thread pool of the process. Kernels split work into coarse chunks (one per thread or a few) so that
- * the fork/join overhead stays far below the work. The thread count comes from {@code -Dviditq.threads}
+ * the hand-off overhead stays far below the work. The thread count comes from {@code -Dviditq.threads}
  * (default: available processors) and can be changed for benchmarks.
  *
- * <p>The calling thread works too: {@code forEach} with t threads hands t-1 workers to the pool and runs the
- * last itself, so a kernel on a 2-core machine keeps exactly 2 threads busy. A {@code forEach} called from
- * inside another one's body runs inline on that thread: the outer loop already occupies every thread, and
- * nested tasks waiting on each other could otherwise starve the pool.
+ * <p>The calling thread works too: {@code forEach} with t threads wakes t-1 helper threads and runs the last share
+ * itself, so a kernel on a 2-core machine keeps exactly 2 threads busy. A {@code forEach} called from inside
+ * another one's body runs inline on that thread: the outer loop already occupies every thread.
+ *
+ * <p>Why not a ForkJoinPool: handing a task to a parked pool worker and joining it cost 30-60 µs per call on the
+ * 2-vCPU machine of docs/BENCHMARKS.md (measured: {@code forEach(2, trivial)} back to back 31-44 µs, after 50 µs
+ * of serial work 56-68 µs), and a sampling step of PixArt-XL makes ~850 such calls (GEMMs, quantizers, attention,
+ * norms) — 25-50 ms of each step. Here helpers poll for the next job for {@link #SPIN_NANOS} after each job
+ * before they park, so the calls of one forward pass, microseconds apart, start without a wake-up; an idle pool
+ * parks and costs nothing.
  */
 public final class Parallel {
-    private static volatile ForkJoinPool pool = newPool(Integer.getInteger("viditq.threads",
-            Runtime.getRuntime().availableProcessors()));
+    /** How long an idle helper polls for the next job before parking. */
+    static final long SPIN_NANOS = 200_000;
+
+    private static volatile Pool pool = new Pool(Math.max(1, Integer.getInteger("viditq.threads",
+            Runtime.getRuntime().availableProcessors())));
 
     private Parallel() {}
 
-    private static ForkJoinPool newPool(int threads) {
-        return new ForkJoinPool(Math.max(1, threads));
-    }
-
     public static int threads() {
-        return pool.getParallelism();
+        return pool.threads;
     }
 
     /** Replaces the pool (benchmarks measure 1 and 2 threads in one run). */
     public static synchronized void setThreads(int threads) {
-        if (threads == pool.getParallelism()) return;
-        ForkJoinPool old = pool;
-        pool = newPool(threads);
+        int t = Math.max(1, threads);
+        if (t == pool.threads) return;
+        Pool old = pool;
+        pool = new Pool(t);
         old.shutdown();
     }
 
     /**
      * Runs {@code body(i)} for i in [0, n), i.e. each index once, spread over the pool's threads; indices are
-     * handed out dynamically so uneven chunks balance. Runs inline when n == 1, one thread is configured, or
-     * the caller is itself one of the pool's workers (a nested forEach). The first exception thrown by a body
-     * is rethrown after every thread has stopped; the others are attached to it as suppressed.
+     * handed out dynamically so uneven chunks balance. Runs inline when n == 1, one thread is configured, the
+     * caller is inside another forEach (a nested call), or another thread is using the pool at the moment. The
+     * first exception thrown by a body is rethrown after every thread has stopped; the others are attached to it
+     * as suppressed.
      */
     public static void forEach(int n, IntConsumer body) {
         if (n <= 0) return;
-        ForkJoinPool p = pool;
-        int t = Math.min(p.getParallelism(), n);
-        if (t == 1 || isWorkerOf(p) || inForEach.get()) {
+        Pool p = pool;
+        if (p.threads == 1 || n == 1 || inForEach.get() || !p.lock.tryLock()) {
             for (int i = 0; i < n; i++) body.accept(i);
             return;
         }
-        AtomicInteger next = new AtomicInteger();
-        Runnable worker = () -> {
-            for (int i; (i = next.getAndIncrement()) < n; ) body.accept(i);
-        };
-        ForkJoinTask<?>[] helpers = new ForkJoinTask<?>[t - 1];
-        for (int i = 0; i < helpers.length; i++) helpers[i] = p.submit(worker);
-        Throwable failure = null;
-        inForEach.set(true);
         try {
-            worker.run();
-        } catch (Throwable e) {
-            failure = e;
-            next.set(n);   // stop handing out indices
+            p.run(n, body);
         } finally {
-            inForEach.set(false);
+            p.lock.unlock();
         }
-        for (ForkJoinTask<?> h : helpers) {
-            try {
-                h.join();
-            } catch (Throwable e) {
-                if (failure == null) failure = e;
-                else if (failure != e) failure.addSuppressed(e);
-            }
-        }
-        if (failure instanceof RuntimeException r) throw r;
-        if (failure instanceof Error err) throw err;
-        if (failure != null) throw new IllegalStateException(failure);
     }
 
-    /** True on the calling thread while it runs its share of a forEach (so nested calls run inline). */
+    /** True on a thread while it runs its share of a forEach (so nested calls run inline). */
     private static final ThreadLocal<Boolean> inForEach = ThreadLocal.withInitial(() -> false);
 
-    private static boolean isWorkerOf(ForkJoinPool p) {
-        return Thread.currentThread() instanceof ForkJoinWorkerThread w && w.getPool() == p;
+    /**
+     * One forEach: the helpers that join it (those with index below {@code helpers}), indices handed out by
+     * {@code next}, the helpers still working, the first failure.
+     */
+    private static final class Job {
+        final int n;
+        final IntConsumer body;
+        final int helpers;
+        final AtomicInteger next = new AtomicInteger();
+        final AtomicInteger unfinished;
+        volatile Throwable failure;
+
+        Job(int n, IntConsumer body, int helpers) {
+            this.n = n;
+            this.body = body;
+            this.helpers = helpers;
+            this.unfinished = new AtomicInteger(helpers);
+        }
+
+        /** Takes indices until none are left; records a failure and stops the others from taking more. */
+        void work() {
+            inForEach.set(true);
+            try {
+                for (int i; (i = next.getAndIncrement()) < n; ) body.accept(i);
+            } catch (Throwable e) {
+                next.set(n);
+                synchronized (this) {
+                    if (failure == null) failure = e;
+                    else if (failure != e) failure.addSuppressed(e);
+                }
+            } finally {
+                inForEach.set(false);
+            }
+        }
+    }
+
+    /** t-1 helper threads that take the published job, and the lock that admits one caller at a time. */
+    private static final class Pool {
+        final int threads;
+        final ReentrantLock lock = new ReentrantLock();
+        private final Helper[] helpers;
+        /** The latest job; helpers notice a new one by reference. */
+        private volatile Job job;
+        private volatile boolean shutdown;
+
+        Pool(int threads) {
+            this.threads = threads;
+            helpers = new Helper[threads - 1];
+            for (int i = 0; i < helpers.length; i++) {
+                helpers[i] = new Helper(i);
+                helpers[i].start();
+            }
+        }
+
+        /** Publishes a job for min(n, threads) - 1 helpers, works on it, waits for them and rethrows a failure. */
+        void run(int n, IntConsumer body) {
+            int active = Math.min(n, threads) - 1;
+            Job j = new Job(n, body, active);
+            job = j;
+            for (int i = 0; i < active; i++) helpers[i].wake();
+            j.work();
+            while (j.unfinished.get() > 0) Thread.onSpinWait();
+            Throwable failure = j.failure;
+            if (failure instanceof RuntimeException r) throw r;
+            if (failure instanceof Error err) throw err;
+            if (failure != null) throw new IllegalStateException(failure);
+        }
+
+        void shutdown() {
+            shutdown = true;
+            for (Helper h : helpers) LockSupport.unpark(h);
+        }
+
+        private final class Helper extends Thread {
+            private final int index;
+            private volatile boolean parked;
+
+            Helper(int index) {
+                super("viditq-kernel-" + (index + 1));
+                this.index = index;
+                setDaemon(true);
+            }
+
+            void wake() {
+                if (parked) LockSupport.unpark(this);
+            }
+
+            @Override
+            public void run() {
+                Job seen = null;   // not the current job: the thread may start after the first job was published
+                while (!shutdown) {
+                    Job j = awaitNext(seen);
+                    if (j == seen) continue;
+                    seen = j;
+                    if (index >= j.helpers) continue;   // a job with fewer indices than threads
+                    try {
+                        j.work();
+                    } finally {
+                        j.unfinished.decrementAndGet();
+                    }
+                }
+            }
+
+            /** The job once it differs from {@code seen} (polling, then parked), or {@code seen} on shutdown. */
+            private Job awaitNext(Job seen) {
+                long deadline = System.nanoTime() + SPIN_NANOS;
+                while (job == seen && !shutdown) {
+                    if (System.nanoTime() < deadline) {
+                        Thread.onSpinWait();
+                    } else {
+                        parked = true;
+                        if (job == seen && !shutdown) LockSupport.park(this);
+                        parked = false;
+                    }
+                }
+                return shutdown ? seen : job;
+            }
+        }
     }
 }

@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ParallelTest {
     private final int before = Parallel.threads();
@@ -50,6 +51,43 @@ class ParallelTest {
         AtomicInteger count = new AtomicInteger();
         Parallel.forEach(10, i -> count.incrementAndGet());
         assertEquals(10, count.get());
+    }
+
+    @Test
+    @Timeout(20)
+    void callersOnSeveralThreadsAtOnceEachGetEveryIndex() throws Exception {
+        Parallel.setThreads(2);
+        int callers = 3, calls = 2000, n = 5;
+        AtomicInteger total = new AtomicInteger();
+        Thread[] threads = new Thread[callers];
+        for (int c = 0; c < callers; c++) {
+            threads[c] = new Thread(() -> {
+                for (int i = 0; i < calls; i++) Parallel.forEach(n, j -> total.incrementAndGet());
+            });
+            threads[c].start();
+        }
+        for (Thread t : threads) t.join();
+        assertEquals(callers * calls * n, total.get());
+    }
+
+    @Test
+    @Timeout(20)
+    void helpersThatParkedWakeForTheNextCall() throws Exception {
+        Parallel.setThreads(3);
+        for (int round = 0; round < 3; round++) {
+            Thread.sleep(5);   // far beyond the helpers' polling time: they park
+            java.util.Set<String> names = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            AtomicInteger count = new AtomicInteger();
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            Parallel.forEach(300, i -> {
+                names.add(Thread.currentThread().getName());
+                // hold every index until a second thread has joined in (or give up after 5 s: the assert says why)
+                while (names.size() < 2 && System.nanoTime() < deadline) Thread.onSpinWait();
+                count.incrementAndGet();
+            });
+            assertEquals(300, count.get());
+            assertTrue(names.size() >= 2, "work ran on " + names);
+        }
     }
 
     private static String rootMessage(Throwable t) {
