@@ -174,6 +174,25 @@ final class FlashAttention {
     }
 
     /**
+     * The maximum of rows [0, rows) of the L columns at {@code col}, in four independent chains: a Java-semantics
+     * vector max (NaN, signed zeros) is a sequence of several instructions, and one chain through it waited on
+     * their latency every row (measured ~12 cycles per row on Zen 4). Max is exact, so the order does not change
+     * the result.
+     */
+    static FloatVector columnMax(float[] scores, int rows, int col) {
+        FloatVector m0 = VectorMath.negativeInfinities(), m1 = m0, m2 = m0, m3 = m0;
+        int j = 0;
+        for (; j + 4 <= rows; j += 4) {
+            m0 = FloatVector.fromArray(S, scores, j * NR + col).max(m0);
+            m1 = FloatVector.fromArray(S, scores, (j + 1) * NR + col).max(m1);
+            m2 = FloatVector.fromArray(S, scores, (j + 2) * NR + col).max(m2);
+            m3 = FloatVector.fromArray(S, scores, (j + 3) * NR + col).max(m3);
+        }
+        for (; j < rows; j++) m0 = FloatVector.fromArray(S, scores, j * NR + col).max(m0);
+        return m0.max(m1).max(m2.max(m3));
+    }
+
+    /**
      * Online-softmax step for the L queries in columns [col, col + L) of a score tile of {@code rows} keys:
      * turns scores into weights in place and rescales the running sum and output accumulator. The tile has one
      * spare row after the scores, used to compute the rescale factor α = e^(m_old - m_new) in the same exp call
@@ -181,8 +200,7 @@ final class FlashAttention {
      * every vector of the loop on the heap (20× slower).
      */
     static void softmaxColumns(float[] scores, int rows, float[] acc, int accRows, float[] stats, int col) {
-        FloatVector max = VectorMath.negativeInfinities();
-        for (int j = 0; j < rows; j++) max = FloatVector.fromArray(S, scores, j * NR + col).max(max);
+        FloatVector max = columnMax(scores, rows, col);
         FloatVector oldMax = FloatVector.fromArray(S, stats, col);
         FloatVector newMax = oldMax.max(max);
         // a query that has seen only -inf so far keeps weights 0 instead of e^(-inf - -inf) = NaN

@@ -59,10 +59,22 @@ final class Gemm {
             int rows = Math.min(blockRows, m - row0);
             int padded = roundUp(rows, MR);
             float[] xa = Scratch.floats(Scratch.Slot.X, (long) padded * k);
-            MemorySegment.copy(x, F32_LE, (long) row0 * k * Float.BYTES, xa, 0, rows * k);
+            copyRows(x, row0, rows, k, xa);
             Arrays.fill(xa, rows * k, padded * k, 0f);
             multiplyBlock(xa, rows, k, w, bias, out, row0, kc);
         }
+    }
+
+    /**
+     * xa[0, rows·k) = rows [row0, row0 + rows) of x, in chunks of 256 KiB over the threads: a block is up to 16 MiB
+     * (9 MiB for PixArt-XL's fc2 at 512 tokens), and copied by the calling thread alone it kept the others waiting.
+     */
+    private static void copyRows(MemorySegment x, int row0, int rows, int k, float[] xa) {
+        int chunk = Math.max(1, (1 << 16) / Math.max(1, k));
+        Parallel.forEach(Math.ceilDiv(rows, chunk), c -> {
+            int r0 = c * chunk, r1 = Math.min(rows, r0 + chunk);
+            MemorySegment.copy(x, F32_LE, (long) (row0 + r0) * k * Float.BYTES, xa, r0 * k, (r1 - r0) * k);
+        });
     }
 
     /** Returns n after checking every size, so a wrong call fails with a message instead of reading garbage. */

@@ -33,7 +33,7 @@ public final class JavaKernels implements Kernels {
         JitDirectives.c2Only(VectorMath.class, "*");
         JitDirectives.c2Only(WeightRows.class, "widenBf16", "widenF16");
         JitDirectives.c2Only(SmallGemm.class, "dot");
-        JitDirectives.c2Only(FlashAttention.class, "softmaxColumns");
+        JitDirectives.c2Only(FlashAttention.class, "softmaxColumns", "columnMax");
         JitDirectives.c2Only(JavaKernels.class, "lambda$gelu*", "lambda$silu*", "lambda$add*", "lambda$mul*",
                 "layerNormRow", "rmsNormRow", "scaleShift", "max", "expMinusMaxInPlace", "sum", "sumOfSquares",
                 "centredSumOfSquares");

@@ -89,9 +89,10 @@ final class VectorMath {
     }
 
     static FloatVector exp(FloatVector x) {
-        FloatVector t = x.max(EXP_LO).min(EXP_HI).fma(LOG2E, ROUNDER);
+        FloatVector clamped = clampExpArgument(x);
+        FloatVector t = clamped.fma(LOG2E, ROUNDER);
         FloatVector n = t.sub(ROUNDER);
-        FloatVector r = n.fma(NEG_LN2_HI, x.max(EXP_LO).min(EXP_HI));
+        FloatVector r = n.fma(NEG_LN2_HI, clamped);
         r = n.fma(NEG_LN2_LO, r);
         return series(r).mul(twoTo(t)).blend(0f, x.lt(EXP_LO));
     }
@@ -102,11 +103,21 @@ final class VectorMath {
      */
     static FloatVector expOfSum(FloatVector a, FloatVector b) {
         FloatVector sum = a.add(b);
-        FloatVector t = sum.max(EXP_LO).min(EXP_HI).fma(LOG2E, ROUNDER);
+        FloatVector t = clampExpArgument(sum).fma(LOG2E, ROUNDER);
         FloatVector n = t.sub(ROUNDER);
         FloatVector r = n.fma(NEG_LN2_HI, a).add(b);
         r = n.fma(NEG_LN2_LO, r);
         return series(r).mul(twoTo(t)).blend(0f, sum.lt(EXP_LO));
+    }
+
+    /**
+     * x clamped to [EXP_LO, EXP_HI], NaN kept: the same values as {@code x.max(EXP_LO).min(EXP_HI)}, by compare and
+     * blend. Why: the Vector API's max/min follow Math.max/min (NaN and signed zeros), which C2 emits as a
+     * multi-instruction sequence; the two clamps cost more than the rest of exp (measured on Zen 4: a softmax
+     * pass 24.8 → see docs/BENCHMARKS.md "attention").
+     */
+    private static FloatVector clampExpArgument(FloatVector x) {
+        return x.blend(EXP_LO, x.lt(EXP_LO)).blend(EXP_HI, x.compare(VectorOperators.GT, EXP_HI));
     }
 
     private static FloatVector series(FloatVector r) {
