@@ -21,7 +21,8 @@ import java.util.Map;
  * @param rssFileBytes / rssAnonBytes the resident set at the end split into file-backed (mapped checkpoints) and
  *                     anonymous (heap, native buffers, activations) pages
  * @param split        seconds per step (mean over the measured steps): gemm, attention, rest (= other_kernels +
- *                     untimed); null for ONNX Runtime, which is not instrumented
+ *                     untimed), and quantize (the activation quantization of integer layers, a part of gemm);
+ *                     null for ONNX Runtime, which is not instrumented
  * @param engine       "viditq" or "onnxruntime"
  * @param runtime      kernel backend / ONNX Runtime version and thread settings
  * @param gemmGflops   achieved GEMM rate over the measured steps (GOP/s for integer layers); null when not instrumented

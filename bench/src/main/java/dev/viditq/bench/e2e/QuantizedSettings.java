@@ -31,7 +31,9 @@ import java.util.List;
  * version for w8a8 / w4a8 / w4a8-mp, made once with the quant module exactly as {@code ./viditq quantize} makes it
  * (preset → plan → quantized weights → quantized checkpoint, loaded back through the ordinary model loader onto the
  * integer kernels). Presets with channel balancing need calibration statistics; a random model has no meaningful
- * data, so a synthetic calibration is run: one random caption (or class), {@link #CALIBRATION_STEPS} sampling steps (the fewest the order-2 samplers accept: more would add little to the channel maxima the balancing needs, and STDiT-XL steps take minutes).
+ * data, so a synthetic calibration is run: one random caption (or class), {@link #CALIBRATION_STEPS} sampling steps
+ * (the fewest the order-2 samplers accept: more would add little to the channel maxima the balancing needs, and
+ * STDiT-XL steps take minutes).
  * Speed and memory do not depend on the statistics' values.
  *
  * <p>Cached as {@code <cache root>/<arch>-<setting>/}, rebuilt when older than the float checkpoint.
@@ -142,6 +144,9 @@ public final class QuantizedSettings {
         DenoiserDriver driver = new DenoiserDriver(model, List.of(input), arch.sampler(), CALIBRATION_STEPS, arch.cfgScale(), 7,
                 null, null, GuidedModel.Batching.BATCHED);
         log.printf("synthetic calibration of %s: 1 random input, %d steps ...%n", arch.name(), CALIBRATION_STEPS);
-        return Calibrator.run(driver, floatDir.resolve("calibration.safetensors"), Calibrator.Progress.NONE);
+        // named by its step count: a file from a run with other settings is not resumable (the calibrator refuses
+        // it), and caches made by earlier versions of this class used other counts
+        Path file = floatDir.resolve("calibration-" + CALIBRATION_STEPS + "steps.safetensors");
+        return Calibrator.run(driver, file, Calibrator.Progress.NONE);
     }
 }

@@ -32,13 +32,14 @@ class GemmKernelTest {
 
     /**
      * Sizes around every boundary of the implementation: fewer rows than a tile (the small-m path), rows and
-     * columns not multiples of the 8 × 48 tile, k shorter than a vector and k of a few hundred (slices along k:
+     * columns not multiples of the MR × NR = 12 × 32 tile (and of the former 8 × 48 one), k shorter than a vector and k of a few hundred (slices along k:
      * see kIsSlicedIntoPanels).
      */
     static Stream<Arguments> shapes() {
         int[][] mnk = {
                 {1, 1, 1}, {1, 67, 130}, {3, 17, 33}, {7, 130, 17}, {8, 48, 16}, {8, 1, 3},
                 {17, 33, 67}, {33, 130, 1}, {67, 17, 130}, {130, 67, 33}, {24, 96, 300}, {130, 130, 257},
+                {11, 32, 40}, {12, 32, 16}, {13, 65, 72}, {25, 31, 19},
         };
         List<Arguments> out = new ArrayList<>();
         int seed = 0;
