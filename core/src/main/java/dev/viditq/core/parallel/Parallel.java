@@ -40,7 +40,7 @@ public final class Parallel {
         if (t == pool.threads) return;
         Pool old = pool;
         pool = new Pool(t);
-        old.shutdown();
+        old.shutdown();   // waits for a forEach running on it
     }
 
     /**
@@ -58,7 +58,11 @@ public final class Parallel {
             return;
         }
         try {
-            p.run(n, body);
+            if (p.isShutdown()) {   // replaced by setThreads after this caller read it: its helpers are gone
+                for (int i = 0; i < n; i++) body.accept(i);
+            } else {
+                p.run(n, body);
+            }
         } finally {
             p.lock.unlock();
         }
@@ -135,9 +139,19 @@ public final class Parallel {
             if (failure != null) throw new IllegalStateException(failure);
         }
 
+        /** Stops the helpers once no forEach is running on this pool (it takes the lock, as forEach does). */
         void shutdown() {
-            shutdown = true;
-            for (Helper h : helpers) LockSupport.unpark(h);
+            lock.lock();
+            try {
+                shutdown = true;
+                for (Helper h : helpers) LockSupport.unpark(h);
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        boolean isShutdown() {
+            return shutdown;
         }
 
         private final class Helper extends Thread {

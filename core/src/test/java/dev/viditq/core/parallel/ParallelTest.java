@@ -90,6 +90,19 @@ class ParallelTest {
         }
     }
 
+    @Test
+    @Timeout(20)
+    void changingTheThreadCountWhileAnotherThreadLoopsLosesNoWork() throws Exception {
+        AtomicInteger total = new AtomicInteger();
+        Thread worker = new Thread(() -> {
+            for (int i = 0; i < 3000; i++) Parallel.forEach(4, j -> total.incrementAndGet());
+        });
+        worker.start();
+        for (int i = 0; i < 50 && worker.isAlive(); i++) Parallel.setThreads(2 + i % 2);
+        worker.join();
+        assertEquals(3000 * 4, total.get());
+    }
+
     private static String rootMessage(Throwable t) {
         while (t.getCause() != null && t.getMessage() != null && !t.getMessage().startsWith("boom")) t = t.getCause();
         return t.getMessage();
