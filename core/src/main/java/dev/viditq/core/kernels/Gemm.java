@@ -25,7 +25,8 @@ import static dev.viditq.core.tensor.Tensor.F32_LE;
  */
 final class Gemm {
     /**
-     * Depth of a packed panel (1152 × 48 floats = 216 KiB, in L2). Measured on Zen 4 at M=1024, K=1152:
+     * Depth of a packed panel (1152 × NR floats = 144 KiB, in L2). Measured on Zen 4 at M=1024, K=1152 (with the
+     * former 8 × 48 tile):
      * 128 (an L1-sized panel) reached 0.75-0.80 of the FMA peak, 384 0.88-0.92, 1152 0.91-0.93. What a deep
      * panel saves is re-reading and re-writing the output tile once per slice: its rows are 4.6-18 KiB apart,
      * one page each, and those loads and stores cost more than streaming the panel from L2. Overridable with

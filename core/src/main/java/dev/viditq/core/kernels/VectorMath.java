@@ -113,8 +113,8 @@ final class VectorMath {
     /**
      * x clamped to [EXP_LO, EXP_HI], NaN kept: the same values as {@code x.max(EXP_LO).min(EXP_HI)}, by compare and
      * blend. Why: the Vector API's max/min follow Math.max/min (NaN and signed zeros), which C2 emits as a
-     * multi-instruction sequence; the two clamps cost more than the rest of exp (measured on Zen 4: a softmax
-     * pass 24.8 → see docs/BENCHMARKS.md "attention").
+     * multi-instruction sequence. With this and the four-chain column max of FlashAttention, a softmax pass went
+     * from 40-50 to 24-25 cycles per 16 scores on Zen 4 (docs/BENCHMARKS.md, "Kernels (Java float)").
      */
     private static FloatVector clampExpArgument(FloatVector x) {
         return x.blend(EXP_LO, x.lt(EXP_LO)).blend(EXP_HI, x.compare(VectorOperators.GT, EXP_HI));

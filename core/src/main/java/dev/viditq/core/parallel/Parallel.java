@@ -16,8 +16,8 @@ import java.util.function.IntConsumer;
  *
  * <p>Why not a ForkJoinPool: handing a task to a parked pool worker and joining it cost 30-60 µs per call on the
  * 2-vCPU machine of docs/BENCHMARKS.md (measured: {@code forEach(2, trivial)} back to back 31-44 µs, after 50 µs
- * of serial work 56-68 µs), and a sampling step of PixArt-XL makes ~850 such calls (GEMMs, quantizers, attention,
- * norms) — 25-50 ms of each step. Here helpers poll for the next job for {@link #SPIN_NANOS} after each job
+ * of serial work 56-68 µs), and a sampling step of PixArt-XL makes about 30 such calls per block (GEMMs, quantizers,
+ * attention, norms), some 800 over its 28 blocks. Here helpers poll for the next job for {@link #SPIN_NANOS} after each job
  * before they park, so the calls of one forward pass, microseconds apart, start without a wake-up; an idle pool
  * parks and costs nothing.
  */
