@@ -54,18 +54,19 @@ public final class Parallel {
         if (n <= 0) return;
         Pool p = pool;
         if (p.threads == 1 || n == 1 || inForEach.get() || !p.lock.tryLock()) {
-            for (int i = 0; i < n; i++) body.accept(i);
+            runInline(n, body);
             return;
         }
         try {
-            if (p.isShutdown()) {   // replaced by setThreads after this caller read it: its helpers are gone
-                for (int i = 0; i < n; i++) body.accept(i);
-            } else {
-                p.run(n, body);
-            }
+            if (p.isShutdown()) runInline(n, body);   // replaced by setThreads after this caller read it: no helpers
+            else p.run(n, body);
         } finally {
             p.lock.unlock();
         }
+    }
+
+    private static void runInline(int n, IntConsumer body) {
+        for (int i = 0; i < n; i++) body.accept(i);
     }
 
     /** True on a thread while it runs its share of a forEach (so nested calls run inline). */
