@@ -167,18 +167,9 @@ final class CalibrateCommand implements Callable<Integer> {
             }
         }
         Integer latent = size == null ? null : GenerateCommand.parseSize(size)[0];
-        String s = sampler != null ? sampler : DenoiserDriver.defaultSampler(info);
+        String s = sampler != null ? sampler : info.family().bareDenoiserSampler();
         return new DenoiserDriver(denoiser, inputs, s, steps != null ? steps : DENOISER_DEFAULT_STEPS,
-                cfg != null ? cfg : familyCfg(info), seed, latent, frames, batching);
-    }
-
-    private static double familyCfg(ModelInfo info) {
-        return switch (info.family()) {
-            case "dit" -> 4.0;
-            case "stdit", "stdit3" -> 7.0;
-            case "latte" -> 7.5;
-            default -> 4.5;
-        };
+                cfg != null ? cfg : info.family().sampling().cfgScale(), seed, latent, frames, batching);
     }
 
     private Calibration run(CalibrationDriver driver) {

@@ -108,8 +108,8 @@ final class ForwardCommand implements Callable<Integer> {
     private void report(ModelInfo info, Tensor result, double seconds, Double relErr) {
         if (json) {
             ObjectNode o = Json.object();
-            o.put("family", info.family());
-            o.put("layout", info.layout());
+            o.put("family", info.family().id());
+            o.put("layout", info.family().layout().toString());
             ArrayNode shape = o.putArray("shape");
             for (long d : result.shape()) shape.add(d);
             o.put("seconds", seconds);
@@ -121,7 +121,7 @@ final class ForwardCommand implements Callable<Integer> {
             Json.print(o);
             return;
         }
-        System.out.printf("%s (%s layout): out %s in %.3f s -> %s%n", info.family(), info.layout(),
+        System.out.printf("%s (%s layout): out %s in %.3f s -> %s%n", info.family().id(), info.family().layout(),
                 Arrays.toString(result.shape()), seconds, out);
         if (relErr != null) {
             System.out.printf("rel_err vs '%s': %.3e (%s, tolerance %.1e)%n", expect, relErr,

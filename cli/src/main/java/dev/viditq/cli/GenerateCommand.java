@@ -110,12 +110,13 @@ final class GenerateCommand implements Callable<Integer> {
         try (GenerationPipeline pipeline = GenerationPipeline.load(model)) {
             boolean video = pipeline.info().video();
             for (int i = 0; i < requests.size(); i++) {
-                GenerationPipeline.Settings settings = pipeline.resolve(requests.get(i));
+                GenerationPipeline.Run run = pipeline.prepare(requests.get(i));
+                GenerationPipeline.Settings settings = run.settings();
                 if (video && settings.frames() > 1 && format == MediaWriter.Format.PNG) {
                     throw new IllegalArgumentException(out + ": a " + settings.frames() + "-frame video needs a .gif or .mp4 output");
                 }
                 if (i == 0) putSettings(report.putObject("settings"), settings);
-                GenerationPipeline.Generation g = runWithProgress(pipeline, requests.get(i), settings, i, requests.size());
+                GenerationPipeline.Generation g = runWithProgress(pipeline, run, i, requests.size());
                 Path file = outputPath(i, requests.size());
                 List<BufferedImage> frames = video ? Frames.video(g.pixels(), 0) : List.of(Frames.image(g.pixels(), 0));
                 MediaWriter.write(file, frames, fps);
@@ -128,13 +129,14 @@ final class GenerateCommand implements Callable<Integer> {
         return 0;
     }
 
-    private GenerationPipeline.Generation runWithProgress(GenerationPipeline pipeline, GenerationRequest request,
-                                                          GenerationPipeline.Settings settings, int index, int count) {
+    private GenerationPipeline.Generation runWithProgress(GenerationPipeline pipeline, GenerationPipeline.Run run, int index,
+                                                          int count) {
+        GenerationPipeline.Settings settings = run.settings();
         String task = count > 1 ? String.format(Locale.ROOT, "%s %d/%d", settings.sampler(), index + 1, count) : settings.sampler();
         try (ProgressBar bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(settings.steps())
                 .setConsumer(new ConsoleProgressBarConsumer(System.err)).setUnit(" steps", 1).showSpeed().build()) {
             StepListener progress = (step, latent) -> bar.step();
-            return pipeline.generate(request, progress);
+            return pipeline.generate(run, progress);
         }
     }
 

@@ -3,7 +3,7 @@ package dev.viditq.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.pipeline.CaptionFile;
-import dev.viditq.nn.pipeline.Captions;
+import dev.viditq.nn.text.Captions;
 import dev.viditq.nn.sampling.SeededGaussian;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

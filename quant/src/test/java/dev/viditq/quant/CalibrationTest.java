@@ -99,7 +99,7 @@ class CalibrationTest {
             List<DenoiserDriver.Input> unmasked = new ArrayList<>();
             for (DenoiserDriver.Input in : inputs) {
                 var caption = ((DenoiserDriver.Caption) in).caption();
-                unmasked.add(new DenoiserDriver.Caption(new dev.viditq.nn.pipeline.Captions(caption.embeddings(), null), null, "unmasked"));
+                unmasked.add(new DenoiserDriver.Caption(new dev.viditq.nn.text.Captions(caption.embeddings(), null), null, "unmasked"));
             }
             Calibration all = Calibrator.run(new DenoiserDriver(model, unmasked, "ddim", 3, 4.5, 1, null, null, GuidedModel.Batching.BATCHED),
                     tmp.resolve("u.safetensors"), Calibrator.Progress.NONE);

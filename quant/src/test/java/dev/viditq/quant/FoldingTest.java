@@ -7,7 +7,7 @@ import dev.viditq.nn.pipeline.GuidedModel;
 import dev.viditq.quant.calib.Calibrator;
 import dev.viditq.quant.calib.DenoiserDriver;
 import dev.viditq.nn.sampling.SeededGaussian;
-import dev.viditq.nn.pipeline.Captions;
+import dev.viditq.nn.text.Captions;
 import dev.viditq.quant.calib.Calibration;
 import dev.viditq.quant.checkpoint.QuantizedCheckpoint;
 import dev.viditq.quant.config.Presets;
@@ -173,7 +173,7 @@ class FoldingTest {
             var caption = new Captions(new SeededGaussian(3).next(1, 6, 48), null);
             var negative = new Captions(Tensor.zeros(1, 6, 48), null);
             var driver = new DenoiserDriver(model, List.of(new DenoiserDriver.Caption(
-                    caption, negative, "random caption")), DenoiserDriver.defaultSampler(model.info()), 2, 4.0, 7,
+                    caption, negative, "random caption")), model.info().family().bareDenoiserSampler(), 2, 4.0, 7,
                     null, null, GuidedModel.Batching.BATCHED);
             Calibration cal = Calibrator.run(driver, tmp.resolve("pixart_diffusers.safetensors"),
                     Calibrator.Progress.NONE);

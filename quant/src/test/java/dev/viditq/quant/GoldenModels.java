@@ -6,8 +6,8 @@ import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.models.Conditioning;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.nn.models.ModelLoader;
-import dev.viditq.nn.pipeline.Captions;
 import dev.viditq.nn.pipeline.GuidedModel;
+import dev.viditq.nn.text.Captions;
 import dev.viditq.quant.calib.Calibration;
 import dev.viditq.quant.calib.Calibrator;
 import dev.viditq.quant.calib.DenoiserDriver;
@@ -66,7 +66,7 @@ final class GoldenModels {
 
     /** A short calibration of {@code model} over {@code count} inputs, written to {@code out}. */
     static Calibration calibrate(Denoiser model, Path caseDir, int count, Path out) {
-        DenoiserDriver driver = new DenoiserDriver(model, inputs(model, caseDir, count), DenoiserDriver.defaultSampler(model.info()),
+        DenoiserDriver driver = new DenoiserDriver(model, inputs(model, caseDir, count), model.info().family().bareDenoiserSampler(),
                 CALIBRATION_STEPS, 4.0, 7, null, null, GuidedModel.Batching.BATCHED);
         return Calibrator.run(driver, out, Calibrator.Progress.NONE);
     }

@@ -2,11 +2,15 @@ package dev.viditq.bench.arch;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.viditq.nn.models.ModelFamily;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
@@ -14,26 +18,31 @@ import java.util.stream.Collectors;
  * A diffusion transformer's architecture in the original (research repo) layout: enough to write a checkpoint with
  * exactly the keys and shapes of the official one ({@link #tensors()}) and the config.json the model loader reads
  * ({@link #configJson()}). The real-size presets are {@link #PRESETS}; tests build small ones with the same code.
+ * The checkpoint layouts written here are those of {@link #FAMILIES}; the sampler and guidance scale are the
+ * family's ({@link ModelFamily#sampling()}).
  *
  * @param name            the preset name ({@code pixart-xl-2-256}, ...)
- * @param family          "pixart", "stdit" (Open-Sora v1.0) or "dit"
+ * @param family          one of {@link #FAMILIES}
  * @param latent          latent height = width (image pixels / 8)
  * @param frames          video frames (1 for image models)
  * @param captionChannels caption width Dt (T5-XXL: 4096); 0 for DiT
  * @param captionTokens   caption length Lt (PixArt-α and Open-Sora 1.0: 120); 0 for DiT
  * @param numClasses      DiT only (ImageNet: 1000)
  * @param microConditions PixArtMS: csize / aspect-ratio embedders
- * @param sampler         the sampler the official inference uses (a {@code Samplers} name)
- * @param cfgScale        its guidance scale
  */
-public record Architecture(String name, String family, int depth, int hidden, int heads, int patch, int inChannels,
+public record Architecture(String name, ModelFamily family, int depth, int hidden, int heads, int patch, int inChannels,
                            int latent, int frames, int captionChannels, int captionTokens, int numClasses,
-                           boolean microConditions, String sampler, double cfgScale) {
+                           boolean microConditions) {
     /** Sinusoid width of every timestep / size embedder. */
     public static final int FREQUENCY_DIM = 256;
+    /** The families whose original-layout checkpoints {@link #tensors()} writes. */
+    public static final Set<ModelFamily> FAMILIES = EnumSet.of(ModelFamily.PIXART, ModelFamily.STDIT, ModelFamily.DIT);
 
     public Architecture {
-        if (!List.of("pixart", "stdit", "dit").contains(family)) throw new IllegalArgumentException("unknown family " + family);
+        if (!FAMILIES.contains(family)) {
+            throw new IllegalArgumentException(name + ": no random-weight layout for " + family.description() + " (there is one for "
+                    + FAMILIES.stream().map(ModelFamily::description).toList() + ")");
+        }
         if (hidden % heads != 0) throw new IllegalArgumentException(name + ": hidden " + hidden + " not divisible by " + heads + " heads");
         if (latent % patch != 0) throw new IllegalArgumentException(name + ": latent " + latent + " not a multiple of patch " + patch);
         if (microConditions && hidden % 3 != 0) throw new IllegalArgumentException(name + ": micro-conditions need hidden % 3 == 0");
@@ -46,12 +55,12 @@ public record Architecture(String name, String family, int depth, int hidden, in
     public static final Map<String, Architecture> PRESETS = List.of(
             pixart("pixart-xl-2-256", 32),
             pixart("pixart-xl-2-512", 64),
-            new Architecture("stdit-xl-2-16x256", "stdit", 28, 1152, 16, 2, 4, 32, 16, 4096, 120, 0, false, "iddpm", 7.0),
-            new Architecture("dit-xl-2-256", "dit", 28, 1152, 16, 2, 4, 32, 1, 0, 0, 1000, false, "iddpm", 4.0)
+            new Architecture("stdit-xl-2-16x256", ModelFamily.STDIT, 28, 1152, 16, 2, 4, 32, 16, 4096, 120, 0, false),
+            new Architecture("dit-xl-2-256", ModelFamily.DIT, 28, 1152, 16, 2, 4, 32, 1, 0, 0, 1000, false)
     ).stream().collect(Collectors.toMap(Architecture::name, Function.identity(), (a, b) -> a, java.util.LinkedHashMap::new));
 
     private static Architecture pixart(String name, int latent) {
-        return new Architecture(name, "pixart", 28, 1152, 16, 2, 4, latent, 1, 4096, 120, 0, false, "dpm-solver", 4.5);
+        return new Architecture(name, ModelFamily.PIXART, 28, 1152, 16, 2, 4, latent, 1, 4096, 120, 0, false);
     }
 
     /** The preset of that name, or an error listing the known ones. */
@@ -64,7 +73,17 @@ public record Architecture(String name, String family, int depth, int hidden, in
     }
 
     public boolean video() {
-        return family.equals("stdit");
+        return family.video();
+    }
+
+    /** The sampler the official inference uses (a {@code Samplers} name). */
+    public String sampler() {
+        return family.sampling().sampler();
+    }
+
+    /** Its guidance scale. */
+    public double cfgScale() {
+        return family.sampling().cfgScale();
     }
 
     /** Output channels: ε and the learned variance. */
@@ -110,7 +129,7 @@ public record Architecture(String name, String family, int depth, int hidden, in
         t.add(new TensorSpec("pos_embed", new long[]{1, tokensPerFrame(), h}, 0.5));
         if (video()) t.add(new TensorSpec("pos_embed_temporal", new long[]{1, frames, h}, 0.5));
         mlp2(t, "t_embedder.mlp", FREQUENCY_DIM, h);
-        if (family.equals("dit")) {
+        if (family == ModelFamily.DIT) {
             t.add(new TensorSpec("y_embedder.embedding_table.weight", new long[]{numClasses + 1, h}, 1.0));
         } else {
             if (microConditions) {
@@ -123,7 +142,7 @@ public record Architecture(String name, String family, int depth, int hidden, in
             t.add(new TensorSpec("y_embedder.y_embedding", new long[]{captionTokens, captionChannels}, 1.0));
         }
         for (int i = 0; i < depth; i++) block(t, "blocks." + i);
-        if (family.equals("dit")) {
+        if (family == ModelFamily.DIT) {
             linear(t, "final_layer.adaLN_modulation.1", h, 2 * h);
         } else {
             t.add(new TensorSpec("final_layer.scale_shift_table", new long[]{2, h}, 0.02));
@@ -134,7 +153,7 @@ public record Architecture(String name, String family, int depth, int hidden, in
 
     private void block(List<TensorSpec> t, String p) {
         int h = hidden;
-        if (family.equals("dit")) linear(t, p + ".adaLN_modulation.1", h, 6 * h);
+        if (family == ModelFamily.DIT) linear(t, p + ".adaLN_modulation.1", h, 6 * h);
         else t.add(new TensorSpec(p + ".scale_shift_table", new long[]{6, h}, 0.02));
         linear(t, p + ".attn.qkv", h, 3 * h);
         linear(t, p + ".attn.proj", h, h);
@@ -142,7 +161,7 @@ public record Architecture(String name, String family, int depth, int hidden, in
             linear(t, p + ".attn_temp.qkv", h, 3 * h);
             linear(t, p + ".attn_temp.proj", h, h);
         }
-        if (!family.equals("dit")) {
+        if (family != ModelFamily.DIT) {
             linear(t, p + ".cross_attn.q_linear", h, h);
             linear(t, p + ".cross_attn.kv_linear", h, 2 * h);
             linear(t, p + ".cross_attn.proj", h, h);
@@ -174,7 +193,7 @@ public record Architecture(String name, String family, int depth, int hidden, in
     public String configJson() {
         ObjectMapper json = new ObjectMapper();
         ObjectNode c = json.createObjectNode();
-        c.put("family", family);
+        c.put("family", family.id());
         c.put("source", "random weights in the layout of " + name + " (viditq bench)");
         if (video()) {
             c.putArray("input_size").add(frames).add(latent).add(latent);
@@ -189,24 +208,25 @@ public record Architecture(String name, String family, int depth, int hidden, in
         c.put("num_heads", heads);
         c.put("mlp_ratio", 4.0);
         switch (family) {
-            case "dit" -> {
+            case DIT -> {
                 c.put("num_classes", numClasses);
                 c.put("learn_sigma", true);
             }
-            case "pixart" -> {
+            case PIXART -> {
                 c.put("caption_channels", captionChannels);
                 c.put("model_max_length", captionTokens);
                 c.put("lewei_scale", 1.0);
                 c.put("pred_sigma", true);
                 c.put("micro_condition", microConditions);
             }
-            default -> { // stdit: Open-Sora v1.0 at 256 px uses space_scale 0.5
+            case STDIT -> { // Open-Sora v1.0 at 256 px uses space_scale 0.5
                 c.put("caption_channels", captionChannels);
                 c.put("model_max_length", captionTokens);
                 c.put("space_scale", latent <= 32 ? 0.5 : 1.0);
                 c.put("time_scale", 1.0);
                 c.put("pred_sigma", true);
             }
+            default -> throw new IllegalStateException("no config for " + family.description());
         }
         try {
             return json.writerWithDefaultPrettyPrinter().writeValueAsString(c);
@@ -217,6 +237,11 @@ public record Architecture(String name, String family, int depth, int hidden, in
 
     /** A fingerprint of everything that decides the checkpoint's content, stored in it to validate a cached copy. */
     public String fingerprint() {
-        return "v1 " + this + " " + tensors().size() + " tensors, " + parameters() + " parameters";
+        // the form checkpoints cached so far carry (this record's string when it also held the sampler and scale)
+        String fields = String.format(Locale.ROOT, "Architecture[name=%s, family=%s, depth=%d, hidden=%d, heads=%d, patch=%d, "
+                        + "inChannels=%d, latent=%d, frames=%d, captionChannels=%d, captionTokens=%d, numClasses=%d, "
+                        + "microConditions=%b, sampler=%s, cfgScale=%s]", name, family.id(), depth, hidden, heads, patch,
+                inChannels, latent, frames, captionChannels, captionTokens, numClasses, microConditions, sampler(), cfgScale());
+        return "v1 " + fields + " " + tensors().size() + " tensors, " + parameters() + " parameters";
     }
 }

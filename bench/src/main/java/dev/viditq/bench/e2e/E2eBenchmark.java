@@ -14,7 +14,6 @@ import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.models.Conditioning;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.nn.models.ModelLoader;
-import dev.viditq.nn.pipeline.CfgConvention;
 import dev.viditq.nn.pipeline.GuidedModel;
 import dev.viditq.nn.sampling.Sampler;
 import dev.viditq.nn.sampling.Samplers;
@@ -112,8 +111,8 @@ public final class E2eBenchmark {
         Architecture arch = req.arch();
         Sampler sampler = Samplers.create(arch.sampler(), Samplers.Options.DEFAULT);
         Conditioning[] cu = conditioningFor(arch, model);
-        GuidedModel guided = new GuidedModel(model, cu[0], cu[1], arch.cfgScale(),
-                CfgConvention.of(model.info(), sampler.name()), GuidedModel.Batching.BATCHED);
+        GuidedModel guided = new GuidedModel(model, cu[0], cu[1], arch.cfgScale(), model.info().guidance(sampler.name()),
+                GuidedModel.Batching.BATCHED);
         long[] shape = prepend(1, arch.latentShape());
         SeededGaussian rng = new SeededGaussian(SEED);
         Tensor noise = rng.next(shape);
@@ -138,7 +137,7 @@ public final class E2eBenchmark {
 
     /** [conditional, unconditional]: random caption embeddings and the learned null caption, or a class and the null class. */
     public static Conditioning[] conditioningFor(Architecture arch, Denoiser model) {
-        if (arch.family().equals("dit")) {
+        if (arch.family().classConditional()) {
             Tensor label = Tensor.zeros(DType.I64, 1);
             label.setFloat(0, 207);
             Tensor nullLabel = Tensor.zeros(DType.I64, 1);

@@ -3,9 +3,9 @@ package dev.viditq.bench.e2e;
 import dev.viditq.bench.arch.Architecture;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.nn.models.ModelLoader;
-import dev.viditq.nn.pipeline.Captions;
 import dev.viditq.nn.pipeline.GuidedModel;
 import dev.viditq.nn.sampling.SeededGaussian;
+import dev.viditq.nn.text.Captions;
 import dev.viditq.quant.calib.Calibration;
 import dev.viditq.quant.calib.Calibrator;
 import dev.viditq.quant.calib.DenoiserDriver;
@@ -138,7 +138,7 @@ public final class QuantizedSettings {
 
     /** Channel statistics from one random input over a few steps (kept beside the float checkpoint). */
     private static Calibration calibrate(Architecture arch, Denoiser model, Path floatDir, PrintStream log) {
-        DenoiserDriver.Input input = arch.family().equals("dit") ? new DenoiserDriver.ClassLabel(207)
+        DenoiserDriver.Input input = arch.family().classConditional() ? new DenoiserDriver.ClassLabel(207)
                 : new DenoiserDriver.Caption(new Captions(new SeededGaussian(7).next(1, arch.captionTokens(), arch.captionChannels()), null),
                 null, "random caption embeddings");
         DenoiserDriver driver = new DenoiserDriver(model, List.of(input), arch.sampler(), CALIBRATION_STEPS, arch.cfgScale(), 7,

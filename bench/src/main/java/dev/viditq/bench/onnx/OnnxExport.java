@@ -5,13 +5,16 @@ import dev.viditq.core.io.Checkpoints;
 import dev.viditq.core.io.TensorFile;
 import dev.viditq.nn.layers.SinCos;
 import dev.viditq.nn.models.ModelConfig;
+import dev.viditq.nn.models.ModelFamily;
 import dev.viditq.nn.models.ModelInfo;
 import dev.viditq.quant.checkpoint.QuantizedCheckpoint;
 import dev.viditq.quant.checkpoint.QuantizedCheckpointAdapter;
 
 import java.nio.file.Path;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Writes a denoiser as an ONNX graph (opset {@value OnnxGraph#OPSET}) that ONNX Runtime runs: the original layouts
@@ -29,6 +32,9 @@ import java.util.Map;
 public final class OnnxExport {
     /** Changes whenever the exported graph changes, so cached exports of an older form are redone. */
     public static final String VERSION = "2 (opset 20; Kronecker-factored Hadamard for quantized layers)";
+
+    /** The families whose forward pass {@link Builder} writes as nodes. */
+    static final Set<ModelFamily> FAMILIES = EnumSet.of(ModelFamily.PIXART, ModelFamily.STDIT, ModelFamily.DIT);
 
     /** What was written. */
     public record Summary(Path model, Path data, String family, long initializerBytes, long[] latentShape, String precision) {}
@@ -52,19 +58,19 @@ public final class OnnxExport {
         if (h % info.patchSize() != 0 || w % info.patchSize() != 0) {
             throw new IllegalArgumentException("latent " + h + "×" + w + " is not a multiple of the patch size " + info.patchSize());
         }
-        if (!info.layout().equals("original") || !List.of("pixart", "stdit", "dit").contains(info.family())) {
+        if (!FAMILIES.contains(info.family())) {
             throw new IllegalArgumentException("export onnx supports the original layouts of PixArt, Open-Sora STDiT (v1.0) and "
-                    + "DiT; this model is " + info.family() + " (" + info.layout() + " layout)");
+                    + "DiT; this model is " + info.family().description());
         }
         try (TensorFile file = Checkpoints.open(Checkpoints.findIn(modelDir));
-             OnnxGraph g = new OnnxGraph(out, info.family())) {
+             OnnxGraph g = new OnnxGraph(out, info.family().id())) {
             boolean quantized = file.metadata().containsKey(QuantizedCheckpoint.METADATA_KEY);
             LinearEmitter linears = quantized ? new QuantizedLinearEmitter(QuantizedCheckpointAdapter.read(file)) : LinearEmitter.FLOAT;
             Builder b = new Builder(new LayerOps(g, file, linears), info, cfg, h, w, t);
             b.build();
             g.save("viditq export onnx");
             long[] latent = info.video() ? new long[]{info.inChannels(), t, h, w} : new long[]{info.inChannels(), h, w};
-            return new Summary(out, out.resolveSibling(out.getFileName() + ".data"), info.family(), g.externalBytes(), latent,
+            return new Summary(out, out.resolveSibling(out.getFileName() + ".data"), info.family().id(), g.externalBytes(), latent,
                     quantized ? "quantized (" + QuantizedCheckpointAdapter.plan(file).method() + ")" : "float");
         }
     }
@@ -91,7 +97,7 @@ public final class OnnxExport {
             this.gw = width / p;
             this.frames = frames;
             this.perFrame = gh * gw;
-            this.dit = info.family().equals("dit");
+            this.dit = info.family() == ModelFamily.DIT;
             this.video = info.video();
         }
 
@@ -120,13 +126,14 @@ public final class OnnxExport {
 
         private float[] positions() {
             return switch (info.family()) {
-                case "dit" -> SinCos.grid2d(hidden, gh, gw, Double.NaN, 1.0);
-                case "stdit" -> SinCos.grid2d(hidden, gh, gw, Double.NaN, cfg.getDouble("space_scale", 1.0));
-                default -> { // pixart: as PixArt.java reads base_size and lewei_scale / pe_interpolation
+                case DIT -> SinCos.grid2d(hidden, gh, gw, Double.NaN, 1.0);
+                case STDIT -> SinCos.grid2d(hidden, gh, gw, Double.NaN, cfg.getDouble("space_scale", 1.0));
+                case PIXART -> { // as PixArt.java reads base_size and lewei_scale / pe_interpolation
                     double baseSize = cfg.getDouble("base_size", (double) (info.sampleSize() / p));
                     double scale = cfg.has("pe_interpolation") ? cfg.getDouble("pe_interpolation") : cfg.getDouble("lewei_scale", 1.0);
                     yield SinCos.grid2d(hidden, gh, gw, baseSize, scale);
                 }
+                default -> throw new IllegalStateException("no graph for " + info.family().description());
             };
         }
 

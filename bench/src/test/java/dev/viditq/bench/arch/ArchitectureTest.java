@@ -3,6 +3,7 @@ package dev.viditq.bench.arch;
 import dev.viditq.core.io.Checkpoints;
 import dev.viditq.core.io.TensorFile;
 import dev.viditq.nn.models.Denoiser;
+import dev.viditq.nn.models.ModelFamily;
 import dev.viditq.nn.models.ModelLoader;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -20,9 +21,9 @@ class ArchitectureTest {
     private static final Path GOLDEN = Path.of(System.getProperty("viditq.golden", "../shared/golden"));
 
     /** The small architectures of the golden cases (their config.json), in this class's terms. */
-    static final Architecture PIXART_MS = new Architecture("golden-pixart", "pixart", 2, 96, 4, 2, 4, 8, 1, 48, 6, 0, true, "dpm-solver", 4.5);
-    static final Architecture STDIT = new Architecture("golden-stdit", "stdit", 2, 64, 4, 2, 4, 8, 4, 48, 6, 0, false, "iddpm", 7);
-    static final Architecture DIT = new Architecture("golden-dit", "dit", 2, 64, 4, 2, 4, 8, 1, 0, 0, 10, false, "iddpm", 4);
+    static final Architecture PIXART_MS = new Architecture("golden-pixart", ModelFamily.PIXART, 2, 96, 4, 2, 4, 8, 1, 48, 6, 0, true);
+    static final Architecture STDIT = new Architecture("golden-stdit", ModelFamily.STDIT, 2, 64, 4, 2, 4, 8, 4, 48, 6, 0, false);
+    static final Architecture DIT = new Architecture("golden-dit", ModelFamily.DIT, 2, 64, 4, 2, 4, 8, 1, 0, 0, 10, false);
 
     @Test
     void keysAndShapesMatchTheOfficialCheckpoints() {
@@ -59,6 +60,17 @@ class ArchitectureTest {
     }
 
     @Test
+    void theFingerprintKeepsTheFormOfCachedCheckpoints() {
+        // random checkpoints cached on disk carry this string; another form would rewrite gigabytes for nothing
+        assertEquals("v1 Architecture[name=dit-xl-2-256, family=dit, depth=28, hidden=1152, heads=16, patch=2, inChannels=4, "
+                + "latent=32, frames=1, captionChannels=0, captionTokens=0, numClasses=1000, microConditions=false, "
+                + "sampler=iddpm, cfgScale=4.0] " + Architecture.preset("dit-xl-2-256").tensors().size() + " tensors, "
+                + Architecture.preset("dit-xl-2-256").parameters() + " parameters", Architecture.preset("dit-xl-2-256").fingerprint());
+        assertThrows(IllegalArgumentException.class, () -> new Architecture("latte", ModelFamily.LATTE_DIFFUSERS, 1, 64, 4, 2, 4, 8,
+                4, 48, 6, 0, false), "no random-weight layout for Latte");
+    }
+
+    @Test
     void writtenCheckpointLoadsAndIsReusedWhileCurrent(@TempDir Path tmp) throws Exception {
         for (Architecture arch : new Architecture[]{PIXART_MS, STDIT, DIT}) {
             Path dir = RandomCheckpoint.ensure(arch, tmp, System.err);
@@ -72,7 +84,7 @@ class ArchitectureTest {
             assertEquals(stamp, Files.getLastModifiedTime(dir.resolve("model.safetensors")), "a current cache is reused");
         }
         // a different architecture under the same name is stale: rewritten
-        Architecture deeper = new Architecture(DIT.name(), "dit", 3, 64, 4, 2, 4, 8, 1, 0, 0, 10, false, "iddpm", 4);
+        Architecture deeper = new Architecture(DIT.name(), ModelFamily.DIT, 3, 64, 4, 2, 4, 8, 1, 0, 0, 10, false);
         assertFalse(RandomCheckpoint.isCurrent(deeper, tmp.resolve(DIT.name())));
         try (Denoiser model = ModelLoader.load(RandomCheckpoint.ensure(deeper, tmp, System.err))) {
             assertEquals(3, model.info().depth());

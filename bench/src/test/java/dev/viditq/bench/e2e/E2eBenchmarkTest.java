@@ -1,6 +1,7 @@
 package dev.viditq.bench.e2e;
 
 import dev.viditq.bench.arch.Architecture;
+import dev.viditq.nn.models.ModelFamily;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -14,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.*;
 /** The benchmark loop on small random models, in this JVM (figures are not meaningful; the bookkeeping is). */
 class E2eBenchmarkTest {
     private static final PrintStream QUIET = new PrintStream(OutputStream.nullOutputStream());
-    private static final Architecture PIXART = new Architecture("t-pixart", "pixart", 2, 96, 4, 2, 4, 8, 1, 32, 6, 0, false, "dpm-solver", 4.5);
+    private static final Architecture PIXART = new Architecture("t-pixart", ModelFamily.PIXART, 2, 96, 4, 2, 4, 8, 1, 32, 6, 0, false);
 
     @Test
     void floatRunReportsStepsSplitAndMemory(@TempDir Path cache) {

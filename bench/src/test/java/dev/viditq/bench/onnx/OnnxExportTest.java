@@ -11,6 +11,7 @@ import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.models.Conditioning;
 import dev.viditq.nn.models.Denoiser;
+import dev.viditq.nn.models.ModelFamily;
 import dev.viditq.nn.models.ModelLoader;
 import dev.viditq.nn.sampling.SeededGaussian;
 import org.junit.jupiter.api.Test;
@@ -29,13 +30,13 @@ class OnnxExportTest {
 
     @Test
     void pixartWithMicroConditionsMatchesOurModel(@TempDir Path tmp) {
-        var arch = new Architecture("t-pixart-ms", "pixart", 2, 48, 4, 2, 4, 6, 1, 40, 7, 0, true, "dpm-solver", 4.5);
+        var arch = new Architecture("t-pixart-ms", ModelFamily.PIXART, 2, 48, 4, 2, 4, 6, 1, 40, 7, 0, true);
         assertMatchesOurs(arch, tmp);
     }
 
     @Test
     void pixartMatchesOurModelOnANonSquareLatent(@TempDir Path tmp) {
-        var arch = new Architecture("t-pixart", "pixart", 3, 64, 4, 2, 4, 8, 1, 32, 5, 0, false, "dpm-solver", 4.5);
+        var arch = new Architecture("t-pixart", ModelFamily.PIXART, 3, 64, 4, 2, 4, 8, 1, 32, 5, 0, false);
         Path dir = RandomCheckpoint.ensure(arch, tmp, System.err);
         Path onnx = tmp.resolve("wide.onnx");
         OnnxExport.export(dir, onnx, 6, 10, 0);
@@ -48,19 +49,19 @@ class OnnxExportTest {
 
     @Test
     void stditMatchesOurModel(@TempDir Path tmp) {
-        var arch = new Architecture("t-stdit", "stdit", 2, 64, 4, 2, 4, 6, 3, 24, 5, 0, false, "iddpm", 7);
+        var arch = new Architecture("t-stdit", ModelFamily.STDIT, 2, 64, 4, 2, 4, 6, 3, 24, 5, 0, false);
         assertMatchesOurs(arch, tmp);
     }
 
     @Test
     void ditMatchesOurModel(@TempDir Path tmp) {
-        var arch = new Architecture("t-dit", "dit", 2, 64, 4, 2, 4, 8, 1, 0, 0, 10, false, "iddpm", 4);
+        var arch = new Architecture("t-dit", ModelFamily.DIT, 2, 64, 4, 2, 4, 8, 1, 0, 0, 10, false);
         assertMatchesOurs(arch, tmp);
     }
 
     @Test
     void quantizedCheckpointsRunOnOrtIntegerOperators(@TempDir Path tmp) {
-        var arch = new Architecture("t-pixart-q", "pixart", 2, 96, 4, 2, 4, 8, 1, 32, 6, 0, false, "dpm-solver", 4.5); // 96 = 12·8: both Hadamard factors
+        var arch = new Architecture("t-pixart-q", ModelFamily.PIXART, 2, 96, 4, 2, 4, 8, 1, 32, 6, 0, false); // 96 = 12·8: both Hadamard factors
         Path floatDir = RandomCheckpoint.ensure(arch, tmp, System.err);
         for (Setting setting : new Setting[]{Setting.W8A8, Setting.W4A8}) {
             Path dir = QuantizedSettings.prepare(new E2eRequest(arch, setting, 1, 1, E2eRequest.Engine.VIDITQ, tmp), floatDir, System.err);
@@ -102,7 +103,7 @@ class OnnxExportTest {
 
     /** Two samples; text models get a second caption with its last tokens masked; PixArtMS gets micro-conditions. */
     private static Conditioning conditioning(Architecture arch, Denoiser ours) {
-        if (arch.family().equals("dit")) return Conditioning.classLabels(longs(3, arch.numClasses()));
+        if (arch.family().classConditional()) return Conditioning.classLabels(longs(3, arch.numClasses()));
         Tensor caption = new SeededGaussian(4).next(2, arch.captionTokens(), arch.captionChannels());
         Tensor mask = Tensor.zeros(DType.I64, 2, arch.captionTokens());
         for (int i = 0; i < arch.captionTokens(); i++) {

@@ -436,7 +436,7 @@ public final class Sensitivity {
             o.put("calibration", req.calibration().toString());
             o.put("calibration_sha256", calibrationSha);
             o.put("kind", kind.id());
-            o.put("family", model.info().family());
+            o.put("family", model.info().family().id());
             o.put("preset", req.quantConfig());
             if (around != null) o.put("around", around.name()); // entries: one group changed, the others at this precision
             else o.putNull("around"); // entries: one group quantized, the others float

@@ -12,7 +12,7 @@ import dev.viditq.core.tensor.Tensor;
  *                    learned null class
  * @param caption     caption embeddings [B, L, Dt] (the original repos' [B, 1, L, Dt] is accepted), any float dtype
  * @param captionMask [B, L] or [B, 1, 1, L]; non-zero = valid token; null = every token valid. How masked tokens are
- *                    excluded follows the family's official code ({@link ModelInfo#masking()})
+ *                    excluded follows the family's official code ({@link ModelFamily#masking()})
  * @param imageHw     PixArt micro-condition: [B, 2] image height and width in pixels (not latent cells); also
  *                    Open-Sora 1.2's height/width, which set its positional-embedding scale
  * @param aspectRatio PixArt micro-condition: [B, 1] (or [B]) height / width

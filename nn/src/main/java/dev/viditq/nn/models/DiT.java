@@ -48,9 +48,10 @@ public final class DiT extends BaseDenoiser {
         int in = cfg.getInt("in_channels", 4);
         boolean learnSigma = cfg.getBool("learn_sigma", true);
         int inputSize = cfg.getInt("input_size", 32);
-        ModelInfo info = new ModelInfo("dit", "original", in, learnSigma ? 2 * in : in, false, cfg.getInt("patch_size", 2),
-                inputSize, 1, cfg.getInt("hidden_size"), cfg.getInt("depth"), cfg.getInt("num_heads"),
-                cfg.getInt("num_classes", 1000), 0, 0, false, ModelInfo.Masking.NO_CAPTION);
+        ModelInfo info = ModelInfo.builder(ModelFamily.DIT).inChannels(in).outChannels(learnSigma ? 2 * in : in)
+                .patchSize(cfg.getInt("patch_size", 2)).sampleSize(inputSize).hidden(cfg.getInt("hidden_size"))
+                .depth(cfg.getInt("depth")).heads(cfg.getInt("num_heads")).numClasses(cfg.getInt("num_classes", 1000))
+                .build();
         Weights w = new Weights(file);
         DiT model = new DiT(file, info, w, cfg);
         w.finish();

@@ -55,9 +55,9 @@ public final class Latte extends BaseDenoiser {
         int heads = cfg.getInt("num_attention_heads", 16), headDim = cfg.getInt("attention_head_dim", 88);
         int h = heads * headDim;
         int in = cfg.getInt("in_channels");
-        ModelInfo info = new ModelInfo("latte", "diffusers", in, cfg.getInt("out_channels", in), true, cfg.getInt("patch_size"),
-                cfg.getInt("sample_size", 64), cfg.getInt("video_length", 16), h, cfg.getInt("num_layers", 1), heads, 0,
-                cfg.getInt("caption_channels"), 0, false, ModelInfo.Masking.TRUNCATE_ONLY);
+        ModelInfo info = ModelInfo.builder(ModelFamily.LATTE_DIFFUSERS).inChannels(in).outChannels(cfg.getInt("out_channels", in))
+                .patchSize(cfg.getInt("patch_size")).sampleSize(cfg.getInt("sample_size", 64)).frames(cfg.getInt("video_length", 16))
+                .hidden(h).depth(cfg.getInt("num_layers", 1)).heads(heads).captionChannels(cfg.getInt("caption_channels")).build();
         Weights w = new Weights(file);
         Latte model = new Latte(file, info, w, PixArtDiffusers.blockOptions(cfg, h, heads, 1e-5f, true, false, "geglu"));
         w.finish();

@@ -42,11 +42,11 @@ public final class NamedInputs {
         Tensor x = require(io, prefix, LATENT, "latent");
         Tensor t = require(io, prefix, TIMESTEPS, "timesteps");
         Conditioning cond;
-        if (info.masking() == ModelInfo.Masking.NO_CAPTION) {
+        if (info.family().classConditional()) {
             cond = Conditioning.classLabels(require(io, prefix, LABELS, "class labels"));
         } else {
             cond = Conditioning.caption(require(io, prefix, CAPTION, "caption embeddings"), optional(io, prefix, MASK));
-            if (info.videoConditions()) {
+            if (info.family().videoConditions()) {
                 cond = cond.withVideoConditions(heightWidth(require(io, prefix, HEIGHT, "height"), require(io, prefix, WIDTH, "width")),
                         require(io, prefix, FPS, "fps"));
             }

@@ -55,10 +55,10 @@ public final class PixArt extends BaseDenoiser {
         boolean predSigma = cfg.getBool("pred_sigma", true);
         boolean micro = cfg.has("micro_condition") ? cfg.getBool("micro_condition", false)
                 : file.contains("csize_embedder.mlp.0.weight");
-        ModelInfo info = new ModelInfo("pixart", "original", in, predSigma ? 2 * in : in, false, cfg.getInt("patch_size", 2),
-                cfg.getInt("input_size", 32), 1, cfg.getInt("hidden_size"), cfg.getInt("depth"), cfg.getInt("num_heads"),
-                0, cfg.getInt("caption_channels", 4096), cfg.getInt("model_max_length", 120), micro,
-                ModelInfo.Masking.DROP_MASKED);
+        ModelInfo info = ModelInfo.builder(ModelFamily.PIXART).inChannels(in).outChannels(predSigma ? 2 * in : in)
+                .patchSize(cfg.getInt("patch_size", 2)).sampleSize(cfg.getInt("input_size", 32)).hidden(cfg.getInt("hidden_size"))
+                .depth(cfg.getInt("depth")).heads(cfg.getInt("num_heads")).captionChannels(cfg.getInt("caption_channels", 4096))
+                .captionTokens(cfg.getInt("model_max_length", 120)).microConditions(micro).build();
         Weights w = new Weights(file);
         PixArt model = new PixArt(file, info, w, cfg);
         w.finish();

@@ -52,9 +52,9 @@ public final class PixArtDiffusers extends BaseDenoiser {
         int in = cfg.getInt("in_channels", 4);
         int sample = cfg.getInt("sample_size", 128);
         boolean micro = cfg.has("use_additional_conditions") ? cfg.getBool("use_additional_conditions", false) : sample == 128;
-        ModelInfo info = new ModelInfo("pixart", "diffusers", in, cfg.getInt("out_channels", in), false, cfg.getInt("patch_size", 2),
-                sample, 1, h, cfg.getInt("num_layers", 28), heads, 0, cfg.getInt("caption_channels"), 0, micro,
-                ModelInfo.Masking.ADDITIVE_10000);
+        ModelInfo info = ModelInfo.builder(ModelFamily.PIXART_DIFFUSERS).inChannels(in).outChannels(cfg.getInt("out_channels", in))
+                .patchSize(cfg.getInt("patch_size", 2)).sampleSize(sample).hidden(h).depth(cfg.getInt("num_layers", 28))
+                .heads(heads).captionChannels(cfg.getInt("caption_channels")).microConditions(micro).build();
         Weights w = new Weights(file);
         PixArtDiffusers model = new PixArtDiffusers(file, info, w, cfg, blockOptions(cfg, h, heads, 1e-6f, false, true, "gelu-approximate"));
         w.finish();

@@ -64,10 +64,10 @@ public final class STDiT extends BaseDenoiser {
         if (size.length != 3) throw cfg.error("input_size must be [T, H, W]");
         int in = cfg.getInt("in_channels", 4);
         boolean predSigma = cfg.getBool("pred_sigma", true);
-        ModelInfo info = new ModelInfo("stdit", "original", in, predSigma ? 2 * in : in, true, patch[1], size[1], size[0],
-                cfg.getInt("hidden_size"), cfg.getInt("depth"), cfg.getInt("num_heads"), 0,
-                cfg.getInt("caption_channels", 4096), cfg.getInt("model_max_length", 120), false,
-                ModelInfo.Masking.DROP_MASKED);
+        ModelInfo info = ModelInfo.builder(ModelFamily.STDIT).inChannels(in).outChannels(predSigma ? 2 * in : in)
+                .patchSize(patch[1]).sampleSize(size[1]).frames(size[0]).hidden(cfg.getInt("hidden_size"))
+                .depth(cfg.getInt("depth")).heads(cfg.getInt("num_heads")).captionChannels(cfg.getInt("caption_channels", 4096))
+                .captionTokens(cfg.getInt("model_max_length", 120)).build();
         Weights w = new Weights(file);
         STDiT model = new STDiT(file, info, w, cfg);
         w.finish();

@@ -60,10 +60,10 @@ public final class STDiT3 extends BaseDenoiser {
         boolean predSigma = cfg.getBool("pred_sigma", true);
         int[] size = cfg.has("input_size") && cfg.node("input_size").isArray() && cfg.node("input_size").get(1).isNumber()
                 ? cfg.getIntList("input_size") : new int[]{0, 0, 0}; // the released config leaves sizes dynamic (null)
-        ModelInfo info = new ModelInfo("stdit3", "original", in, predSigma ? 2 * in : in, true, patch[1], size[1], size[0],
-                cfg.getInt("hidden_size", 1152), cfg.getInt("depth", 28), cfg.getInt("num_heads", 16), 0,
-                cfg.getInt("caption_channels", 4096), cfg.getInt("model_max_length", 300), false,
-                ModelInfo.Masking.DROP_MASKED, true);
+        ModelInfo info = ModelInfo.builder(ModelFamily.STDIT3).inChannels(in).outChannels(predSigma ? 2 * in : in)
+                .patchSize(patch[1]).sampleSize(size[1]).frames(size[0]).hidden(cfg.getInt("hidden_size", 1152))
+                .depth(cfg.getInt("depth", 28)).heads(cfg.getInt("num_heads", 16)).captionChannels(cfg.getInt("caption_channels", 4096))
+                .captionTokens(cfg.getInt("model_max_length", 300)).build();
         Weights w = new Weights(file);
         STDiT3 model = new STDiT3(file, info, w, cfg);
         w.finish();

@@ -5,7 +5,7 @@ import dev.viditq.core.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
-/** Copies along the batch dimension and the frame/channel swaps a video pipeline needs; all return new tensors. */
+/** Copies along the batch dimension; all return new tensors. */
 final class Batches {
     private Batches() {}
 
@@ -38,41 +38,5 @@ final class Batches {
     /** Rows [from, to) of dimension 0, copied. */
     static Tensor rows(Tensor t, long from, long to) {
         return t.sliceRows(from, to).copy();
-    }
-
-    /** [B, C, F, H, W] → [B·F, C, H, W] (frames as a batch of images). */
-    static Tensor framesToBatch(Tensor video) {
-        int b = video.size(0), c = video.size(1), f = video.size(2), h = video.size(3), w = video.size(4);
-        Tensor out = Tensor.zeros(video.dtype(), (long) b * f, c, h, w);
-        long plane = video.dtype().byteSize((long) h * w);
-        for (int i = 0; i < b; i++) {
-            for (int ch = 0; ch < c; ch++) {
-                for (int fr = 0; fr < f; fr++) {
-                    long src = (((long) i * c + ch) * f + fr) * plane;
-                    long dst = (((long) i * f + fr) * c + ch) * plane;
-                    MemorySegment.copy(video.data(), src, out.data(), dst, plane);
-                }
-            }
-        }
-        return out;
-    }
-
-    /** [B·F, C, H, W] → [B, C, F, H, W], the inverse of {@link #framesToBatch}. */
-    static Tensor batchToFrames(Tensor images, int frames) {
-        int bf = images.size(0), c = images.size(1), h = images.size(2), w = images.size(3);
-        if (bf % frames != 0) throw new IllegalArgumentException(bf + " images are not a whole number of " + frames + "-frame videos");
-        int b = bf / frames;
-        Tensor out = Tensor.zeros(images.dtype(), b, c, frames, h, w);
-        long plane = images.dtype().byteSize((long) h * w);
-        for (int i = 0; i < b; i++) {
-            for (int fr = 0; fr < frames; fr++) {
-                for (int ch = 0; ch < c; ch++) {
-                    long src = (((long) i * frames + fr) * c + ch) * plane;
-                    long dst = (((long) i * c + ch) * frames + fr) * plane;
-                    MemorySegment.copy(images.data(), src, out.data(), dst, plane);
-                }
-            }
-        }
-        return out;
     }
 }

@@ -3,7 +3,9 @@ package dev.viditq.nn.pipeline;
 import dev.viditq.core.io.CheckpointException;
 import dev.viditq.core.io.Safetensors;
 import dev.viditq.core.io.SafetensorsWriter;
+import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
+import dev.viditq.nn.text.Captions;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -42,9 +44,9 @@ public record CaptionFile(Captions captions, Captions negative) {
             if (mask.numel() != e.dim(0) * e.dim(1)) {
                 throw new CheckpointException(file, "tensor '" + maskKey + "' " + mask + " does not match '" + key + "' " + e);
             }
-            mask = mask.to(dev.viditq.core.tensor.DType.F32).reshape(e.dim(0), e.dim(1));
+            mask = mask.to(DType.F32).reshape(e.dim(0), e.dim(1));
         }
-        return new Captions(e.to(dev.viditq.core.tensor.DType.F32), mask);
+        return new Captions(e.to(DType.F32), mask);
     }
 
     /** Writes captions (and optional negatives) in the layout {@link #read} takes, atomically. */
@@ -66,6 +68,6 @@ public record CaptionFile(Captions captions, Captions negative) {
 
     private static Captions rowOf(Captions c, int b) {
         if (b < 0 || b >= c.batch()) throw new IllegalArgumentException("row " + b + " of " + c.batch() + " captions");
-        return new Captions(Batches.rows(c.embeddings(), b, b + 1), c.mask() == null ? null : Batches.rows(c.mask(), b, b + 1));
+        return c.rows(b, b + 1);
     }
 }

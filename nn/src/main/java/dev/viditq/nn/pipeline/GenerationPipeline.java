@@ -3,31 +3,34 @@ package dev.viditq.nn.pipeline;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
+import dev.viditq.nn.models.CfgConvention;
 import dev.viditq.nn.models.Conditioning;
 import dev.viditq.nn.models.Denoiser;
+import dev.viditq.nn.models.ModelFamily;
 import dev.viditq.nn.models.ModelInfo;
 import dev.viditq.nn.models.ModelLoader;
 import dev.viditq.nn.sampling.DiffusersSchedulerConfig;
-import dev.viditq.nn.sampling.Prediction;
-import dev.viditq.nn.sampling.RectifiedFlowSampler;
 import dev.viditq.nn.sampling.Sampler;
 import dev.viditq.nn.sampling.Samplers;
 import dev.viditq.nn.sampling.SeededGaussian;
 import dev.viditq.nn.sampling.StepListener;
+import dev.viditq.nn.text.Captions;
 import dev.viditq.nn.text.TextEncoder;
-import dev.viditq.nn.vae.AutoencoderKL;
+import dev.viditq.nn.vae.LatentDecoder;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.List;
 
 /**
- * Text (or class) → image or video: encode the prompt, sample the latent with classifier-free guidance in the
- * family's convention, decode it with the VAE (or map a pixel-space sample straight to pixels).
+ * Text (or class) → image or video, as the model's family samples it ({@link ModelFamily}). {@link #generate} reads
+ * top to bottom: the request is resolved once against the family's defaults ({@link #prepare}), then embedded (the
+ * prompts and the unconditional text go through the text encoder in one batch), denoised from seeded noise with
+ * classifier-free guidance in the family's convention, and decoded by the VAE (a pixel-space sample is already
+ * pixels).
  *
  * <pre>{@code
  * try (GenerationPipeline p = GenerationPipeline.load(Path.of("models/pixart-tiny"))) {
@@ -40,11 +43,6 @@ import java.util.List;
  * then each stochastic step's noise), so the same request gives the same bytes whatever the thread count.
  */
 public final class GenerationPipeline implements AutoCloseable {
-    /** Caption length when neither the model nor its null caption states one (PixArt-α, Latte, Open-Sora 1.0). */
-    private static final int DEFAULT_CAPTION_TOKENS = 120;
-    /** The frame rate Open-Sora 1.2 conditions on by default (its inference configs' fps = 24). */
-    private static final float OPEN_SORA_FPS = 24f;
-
     /** The family's own settings, used where a request leaves a field null. */
     public record Defaults(String sampler, int steps, double cfgScale, int height, int width, int frames, int captionTokens) {}
 
@@ -58,8 +56,15 @@ public final class GenerationPipeline implements AutoCloseable {
      */
     public record Generation(Tensor latents, Tensor pixels, Settings settings) {}
 
+    /**
+     * A request resolved against the model: its settings, the sampler that runs them and the caption length. Made
+     * once per request by {@link #prepare}; {@link #generate(Run, StepListener)} runs it.
+     */
+    public record Run(GenerationRequest request, Settings settings, Sampler sampler, int captionTokens) {}
+
     private final Denoiser model;
-    private final AutoencoderKL vae;
+    private final ModelFamily family;
+    private final LatentDecoder vae;
     private final PromptEncoder text;
     private final JsonNode schedulerConfig;
     private final List<AutoCloseable> owned;
@@ -69,13 +74,14 @@ public final class GenerationPipeline implements AutoCloseable {
      * @param text            null when prompts are not supported (class-conditional, or captions given as embeddings)
      * @param schedulerConfig a diffusers scheduler_config.json, or null
      */
-    public GenerationPipeline(Denoiser model, AutoencoderKL vae, PromptEncoder text, JsonNode schedulerConfig) {
+    public GenerationPipeline(Denoiser model, LatentDecoder vae, PromptEncoder text, JsonNode schedulerConfig) {
         this(model, vae, text, schedulerConfig, List.of());
     }
 
-    private GenerationPipeline(Denoiser model, AutoencoderKL vae, PromptEncoder text, JsonNode schedulerConfig,
+    private GenerationPipeline(Denoiser model, LatentDecoder vae, PromptEncoder text, JsonNode schedulerConfig,
                                List<AutoCloseable> owned) {
         this.model = model;
+        this.family = model.info().family();
         this.vae = vae;
         this.text = text;
         this.schedulerConfig = schedulerConfig;
@@ -85,20 +91,23 @@ public final class GenerationPipeline implements AutoCloseable {
             throw new IllegalArgumentException("the model takes " + info.inChannels() + "-channel latents but the folder has "
                     + "no vae/ to decode them (only 3-channel pixel-space models run without a VAE)");
         }
-        if (vae != null && vae.config().latentChannels() != info.inChannels()) {
-            throw new IllegalArgumentException("the VAE has " + vae.config().latentChannels() + " latent channels, the model takes "
+        if (vae != null && vae.latentChannels() != info.inChannels()) {
+            throw new IllegalArgumentException("the VAE has " + vae.latentChannels() + " latent channels, the model takes "
                     + info.inChannels());
         }
     }
 
-    /** Loads every part the model folder has (see {@link ModelFolder}); the pipeline owns and closes them. */
+    /**
+     * Loads every part the model folder has (see {@link ModelFolder}), the VAE as the model's family opens it; the
+     * pipeline owns and closes them.
+     */
     public static GenerationPipeline load(Path dir) {
         ModelFolder folder = ModelFolder.resolve(dir);
         List<AutoCloseable> opened = new ArrayList<>();
         try {
             Denoiser model = ModelLoader.load(folder.denoiser());
             opened.add(model);
-            AutoencoderKL vae = folder.vae() == null ? null : AutoencoderKL.load(folder.vae());
+            LatentDecoder vae = folder.vae() == null ? null : model.info().family().openVae(folder.vae());
             if (vae != null) opened.add(vae);
             PromptEncoder text = null;
             if (folder.textEncoder() != null && model.info().captionChannels() > 0) {
@@ -137,36 +146,36 @@ public final class GenerationPipeline implements AutoCloseable {
 
     /** Pixel-to-latent factor: the VAE's downscale, 1 for pixel-space models. */
     public int pixelsPerLatent() {
-        return vae == null ? 1 : vae.config().downscale();
+        return vae == null ? 1 : vae.pixelsPerLatent();
     }
 
+    /** The family's sampling defaults (a diffusers scheduler config in the folder picks the sampler) and sizes. */
     public Defaults defaults() {
         ModelInfo info = info();
         int side = info.sampleSize() * pixelsPerLatent();
         int frames = info.video() ? info.frames() : 1;
-        int tokens = model.nullCaption().map(t -> t.size(0))
-                .orElse(info.captionTokens() > 0 ? info.captionTokens() : DEFAULT_CAPTION_TOKENS);
-        String fromScheduler = schedulerConfig == null ? "" : switch (schedulerConfig.path("_class_name").asText("")) {
-            case "DDIMScheduler" -> "ddim";
-            case "DPMSolverMultistepScheduler" -> "dpmpp-2m";
-            default -> "";
-        };
-        record Family(String sampler, int steps, double cfg) {}
-        Family f = switch (info.family() + "/" + info.layout()) {
-            case "dit/original" -> new Family("iddpm", 250, 4.0);
-            case "pixart/original" -> new Family("dpm-solver", 20, 4.5);
-            case "pixart/diffusers" -> new Family("dpmpp-2m", 20, 4.5);
-            case "stdit/original" -> new Family("iddpm", 100, 7.0);
-            case "latte/diffusers" -> new Family("ddim", 50, 7.5);
-            case "stdit3/original" -> new Family("rflow", 30, 7.0);
-            default -> new Family("ddim", 50, 4.5);
-        };
-        String sampler = fromScheduler.isEmpty() ? f.sampler() : fromScheduler;
-        return new Defaults(sampler, f.steps(), f.cfg(), side, side, frames, tokens);
+        ModelFamily.Sampling official = family.sampling();
+        String scheduler = Samplers.forSchedulerConfig(schedulerConfig);
+        return new Defaults(scheduler != null ? scheduler : official.sampler(), official.steps(), official.cfgScale(), side,
+                side, frames, captionTokens());
+    }
+
+    /** The learned null caption's length, else the config's model_max_length, else the family's caption length. */
+    private int captionTokens() {
+        int configured = info().captionTokens();
+        return model.nullCaption().map(t -> t.size(0)).orElse(configured > 0 ? configured : family.defaultCaptionTokens());
     }
 
     /** The request's settings with the defaults filled in and checked against the model. */
     public Settings resolve(GenerationRequest req) {
+        return prepare(req).settings();
+    }
+
+    /**
+     * Resolves the request once: the defaults filled in, everything checked against the model (a sampler the model
+     * cannot drive or a bad scheduler config fails here, before any work), the sampler built.
+     */
+    public Run prepare(GenerationRequest req) {
         Defaults d = defaults();
         ModelInfo info = info();
         String sampler = req.sampler() != null ? req.sampler() : d.sampler();
@@ -195,18 +204,17 @@ public final class GenerationPipeline implements AutoCloseable {
             throw new IllegalArgumentException("the model's config leaves its frame count open: give the frames (--frames N)");
         }
         if (frames < 1) throw new IllegalArgumentException("frames must be at least 1, got " + frames);
-        Settings settings = new Settings(sampler, steps, cfg, req.seed(), height, width, frames, CfgConvention.of(info, sampler));
-        sampler(settings); // a sampler the model cannot drive, or a bad scheduler config, fails here, before any work
-        return settings;
+        Settings settings = new Settings(sampler, steps, cfg, req.seed(), height, width, frames, info.guidance(sampler));
+        return new Run(req, settings, sampler(settings), d.captionTokens());
     }
 
     /** Class labels for class-conditional models, text or caption embeddings for the others; prompts need a text encoder. */
     private void checkConditioningKind(GenerationRequest req) {
         ModelInfo info = info();
-        if (info.numClasses() > 0 && req.classLabels() == null) {
+        if (family.classConditional() && req.classLabels() == null) {
             throw new IllegalArgumentException("this " + info.family() + " model is class-conditional: give class labels, not text");
         }
-        if (info.numClasses() == 0 && req.classLabels() != null) {
+        if (!family.classConditional() && req.classLabels() != null) {
             throw new IllegalArgumentException("this " + info.family() + " model takes text, not class labels");
         }
         if (req.prompts() != null && text == null) {
@@ -217,67 +225,30 @@ public final class GenerationPipeline implements AutoCloseable {
 
     /** Runs the request; {@code listener} hears every sampler step. */
     public Generation generate(GenerationRequest req, StepListener listener) {
-        Settings s = resolve(req);
-        ModelInfo info = info();
-        Conditioning[] conditioning = conditioning(req, s);
-        Sampler sampler = sampler(s);
-        int b = req.batch();
-        int h = s.height() / pixelsPerLatent(), w = s.width() / pixelsPerLatent();
-        long[] shape = info.video() ? new long[]{b, info.inChannels(), s.frames(), h, w} : new long[]{b, info.inChannels(), h, w};
-        SeededGaussian rng = new SeededGaussian(s.seed());
-        Tensor noise = rng.next(shape);
-        GuidedModel guided = new GuidedModel(model, conditioning[0], conditioning[1], s.cfgScale(), s.cfg(), req.batching());
-        Tensor latents = sampler.sample(guided, noise, s.steps(), rng, listener);
-        return new Generation(latents, decode(latents), s);
+        return generate(prepare(req), listener);
     }
 
-    private Sampler sampler(Settings s) {
-        ModelInfo info = info();
-        boolean flow = info.family().equals("stdit3");
-        double shift = flow ? RectifiedFlowSampler.openSoraShift(s.height(), s.width(), s.frames()) : 1.0;
-        Sampler sampler = Samplers.create(s.sampler(), new Samplers.Options(info.learnedSigma(), shift, schedulerConfig));
-        Prediction predicts = flow ? Prediction.VELOCITY : Prediction.EPSILON;
-        if (sampler.prediction() != predicts) {
-            throw new IllegalArgumentException("sampler " + s.sampler() + " needs a model predicting " + sampler.prediction()
-                    + ", but " + info.family() + " predicts " + predicts);
-        }
-        return sampler;
+    /** Runs a prepared request: embed, denoise, decode. */
+    public Generation generate(Run run, StepListener listener) {
+        Conditioning[] conditioning = embed(run);
+        Tensor latents = denoise(run, conditioning, listener);
+        return new Generation(latents, decode(latents), run.settings());
     }
 
-    private Tensor decode(Tensor latents) {
-        if (vae == null) return latents;
-        if (latents.rank() == 5) return Batches.batchToFrames(vae.decodeLatents(Batches.framesToBatch(latents)), latents.size(2));
-        return vae.decodeLatents(latents);
+    // ---- embed: [conditional, unconditional] conditioning of the batch
+
+    private Conditioning[] embed(Run run) {
+        Conditioning[] pair = family.classConditional() ? classLabels(run.request()) : captions(run);
+        return withSizeConditions(pair, run.settings(), run.request().batch());
     }
 
-    /** [conditional, unconditional] conditioning of the batch. */
-    private Conditioning[] conditioning(GenerationRequest req, Settings s) {
-        ModelInfo info = info();
-        int b = req.batch();
-        Conditioning cond, uncond;
-        if (info.numClasses() > 0) {
-            cond = Conditioning.classLabels(labels(req.classLabels(), info.numClasses()));
-            int[] nulls = new int[b];
-            Arrays.fill(nulls, info.numClasses());
-            uncond = Conditioning.classLabels(labels(nulls, info.numClasses() + 1));
-        } else {
-            Captions[] pair = captions(req);
-            cond = Conditioning.caption(pair[0].embeddings(), pair[0].mask());
-            uncond = Conditioning.caption(pair[1].embeddings(), pair[1].mask());
-        }
-        if (info.videoConditions()) { // Open-Sora 1.2: pixel size and frame rate condition the model
-            Tensor hw = Batches.repeat(Tensor.of(new float[]{s.height(), s.width()}, 2), b);
-            Tensor fps = Batches.repeat(Tensor.of(new float[]{OPEN_SORA_FPS}, 1), b).reshape(b);
-            cond = cond.withVideoConditions(hw, fps);
-            uncond = uncond.withVideoConditions(hw, fps);
-        }
-        if (info.microConditions()) {
-            Tensor hw = Batches.repeat(Tensor.of(new float[]{s.height(), s.width()}, 2), b);
-            Tensor ar = Batches.repeat(Tensor.of(new float[]{(float) s.height() / s.width()}, 1), b);
-            cond = cond.withMicroConditions(hw, ar);
-            uncond = uncond.withMicroConditions(hw, ar);
-        }
-        return new Conditioning[]{cond, uncond};
+    /** The requested labels and the null class. */
+    private Conditioning[] classLabels(GenerationRequest req) {
+        int classes = info().numClasses();
+        int[] nulls = new int[req.batch()];
+        Arrays.fill(nulls, classes);
+        return new Conditioning[]{Conditioning.classLabels(labels(req.classLabels(), classes)),
+                Conditioning.classLabels(labels(nulls, classes + 1))};
     }
 
     private static Tensor labels(int[] labels, int bound) {
@@ -291,60 +262,71 @@ public final class GenerationPipeline implements AutoCloseable {
         return t;
     }
 
-    /** [conditional, unconditional] captions, shaped and masked the way the family's pipeline does it. */
-    private Captions[] captions(GenerationRequest req) {
-        ModelInfo info = info();
+    /**
+     * The captions and their unconditional counterparts, masked or truncated by the family's rule. Prompts and the
+     * unconditional text (the negative prompt, or "" for a model without a learned null caption) are encoded in
+     * one call of the text encoder.
+     */
+    private Conditioning[] captions(Run run) {
+        GenerationRequest req = run.request();
         int b = req.batch();
-        Captions cond = req.captions() != null ? req.captions() : encode(req.prompts(), defaults().captionTokens());
+        String negativeText = req.negativeCaptions() == null ? negativeText(req) : null;
+        Captions cond, uncond = null;
+        if (req.prompts() != null) {
+            List<String> texts = new ArrayList<>(req.prompts());
+            if (negativeText != null) texts.add(negativeText);
+            Captions encoded = encode(texts, run.captionTokens());
+            cond = encoded.rows(0, b);
+            if (negativeText != null) uncond = encoded.rows(b, b + 1);
+        } else {
+            cond = req.captions();
+            if (negativeText != null) uncond = encode(List.of(negativeText), cond.length());
+        }
         checkWidth(cond, "caption embeddings");
-        Captions uncond = negative(req, cond);
+        if (uncond == null) uncond = req.negativeCaptions() != null ? req.negativeCaptions() : nullCaption(cond);
+        uncond = oneRowPerSample(uncond, b);
         checkWidth(uncond, "negative caption embeddings");
         if (uncond.length() < cond.length()) {
             throw new IllegalArgumentException("the unconditional caption has " + uncond.length() + " tokens, the caption "
                     + cond.length() + "; both halves of the guidance batch need the same length");
         }
-        if (info.masking() == ModelInfo.Masking.TRUNCATE_ONLY) {
-            // diffusers LattePipeline: one prompt is cut to its valid tokens (the negative to as many); several are
-            // multiplied by their masks; the transformer itself takes no mask
-            if (b == 1) {
-                int keep = cond.validLength(0);
-                return new Captions[]{noMask(cond.truncate(keep)), noMask(uncond.truncate(keep))};
-            }
-            return new Captions[]{cond.maskedToZero(), noMask(uncond.truncate(cond.length()))};
-        }
-        uncond = uncond.truncate(cond.length());
-        if (cond.mask() == null && uncond.mask() != null) cond = new Captions(cond.embeddings(), ones(cond));
-        if (uncond.mask() == null && cond.mask() != null) uncond = new Captions(uncond.embeddings(), ones(uncond));
-        return new Captions[]{cond, uncond};
+        Captions[] pair = family.masking().apply(cond, uncond);
+        return new Conditioning[]{Conditioning.caption(pair[0].embeddings(), pair[0].mask()),
+                Conditioning.caption(pair[1].embeddings(), pair[1].mask())};
     }
 
     /**
-     * The unconditional captions: given embeddings, else the negative prompt, else the learned null caption with
-     * the prompt's mask (original PixArt / Open-Sora reuse it), else the embedding of "" (diffusers).
+     * The text of the unconditional half: the negative prompt, else "" where the model has no learned null caption
+     * (diffusers pipelines encode ""); null when the learned null caption serves (original PixArt / Open-Sora).
      */
-    private Captions negative(GenerationRequest req, Captions cond) {
-        int b = cond.batch();
-        if (req.negativeCaptions() != null) {
-            Captions n = req.negativeCaptions();
-            if (n.batch() == b) return n;
-            if (n.batch() == 1) return new Captions(Batches.repeat(n.embeddings().reshape(n.length(), n.width()), b),
-                    n.mask() == null ? null : Batches.repeat(n.mask().reshape(n.length()), b));
-            throw new IllegalArgumentException("negative caption embeddings have " + n.batch() + " rows for a batch of " + b);
-        }
-        if (req.negativePrompt() != null) return encode(Collections.nCopies(b, req.negativePrompt()), cond.length());
-        if (model.nullCaption().isPresent()) {
-            Tensor y = model.nullCaption().get().toF32();
-            if (y.dim(0) != cond.length()) {
-                throw new IllegalArgumentException("the model's null caption has " + y.dim(0) + " tokens but the captions have "
-                        + cond.length() + "; give captions of " + y.dim(0) + " tokens");
-            }
-            return new Captions(Batches.repeat(y, b), cond.mask());
-        }
+    private String negativeText(GenerationRequest req) {
+        if (req.negativePrompt() != null) return req.negativePrompt();
+        if (model.nullCaption().isPresent()) return null;
         if (text == null) {
-            throw new IllegalArgumentException("this " + info().layout() + " model guides with the embedding of \"\": give negative "
+            throw new IllegalArgumentException("this " + family.layout() + " model guides with the embedding of \"\": give negative "
                     + "caption embeddings (negative_caption in the embeddings file) or a model folder with a text encoder");
         }
-        return encode(Collections.nCopies(b, ""), cond.length());
+        return "";
+    }
+
+    /** The learned null caption for every sample, with the prompt's mask (the original code reuses it). */
+    private Captions nullCaption(Captions cond) {
+        Tensor y = model.nullCaption().orElseThrow().toF32();
+        if (y.dim(0) != cond.length()) {
+            throw new IllegalArgumentException("the model's null caption has " + y.dim(0) + " tokens but the captions have "
+                    + cond.length() + "; give captions of " + y.dim(0) + " tokens");
+        }
+        return new Captions(Batches.repeat(y, cond.batch()), cond.mask(), cond.validLengths());
+    }
+
+    /** Unconditional captions with a row per sample: as given, or one row repeated. */
+    private static Captions oneRowPerSample(Captions n, int b) {
+        if (n.batch() == b) return n;
+        if (n.batch() != 1) throw new IllegalArgumentException("negative caption embeddings have " + n.batch() + " rows for a batch of " + b);
+        int[] counts = new int[b];
+        Arrays.fill(counts, n.validLength(0));
+        return new Captions(Batches.repeat(n.embeddings().reshape(n.length(), n.width()), b),
+                n.mask() == null ? null : Batches.repeat(n.mask().reshape(n.length()), b), counts);
     }
 
     private Captions encode(List<String> prompts, int length) {
@@ -361,14 +343,60 @@ public final class GenerationPipeline implements AutoCloseable {
         }
     }
 
-    private static Captions noMask(Captions c) {
-        return new Captions(c.embeddings(), null);
+    /** PixArt's micro-conditions and Open-Sora 1.2's video conditions, the same for both halves. */
+    private Conditioning[] withSizeConditions(Conditioning[] pair, Settings s, int b) {
+        Conditioning cond = pair[0], uncond = pair[1];
+        if (family.videoConditions()) {
+            Tensor hw = Batches.repeat(Tensor.of(new float[]{s.height(), s.width()}, 2), b);
+            Tensor fps = Batches.repeat(Tensor.of(new float[]{family.conditioningFps()}, 1), b).reshape(b);
+            cond = cond.withVideoConditions(hw, fps);
+            uncond = uncond.withVideoConditions(hw, fps);
+        }
+        if (info().microConditions()) {
+            Tensor hw = Batches.repeat(Tensor.of(new float[]{s.height(), s.width()}, 2), b);
+            Tensor ar = Batches.repeat(Tensor.of(new float[]{(float) s.height() / s.width()}, 1), b);
+            cond = cond.withMicroConditions(hw, ar);
+            uncond = uncond.withMicroConditions(hw, ar);
+        }
+        return new Conditioning[]{cond, uncond};
     }
 
-    private static Tensor ones(Captions c) {
-        float[] v = new float[c.batch() * c.length()];
-        Arrays.fill(v, 1f);
-        return Tensor.of(v, c.batch(), c.length());
+    // ---- denoise
+
+    /** The sampler's loop from seeded noise, with classifier-free guidance in the family's convention. */
+    private Tensor denoise(Run run, Conditioning[] conditioning, StepListener listener) {
+        Settings s = run.settings();
+        ModelInfo info = info();
+        int b = run.request().batch();
+        int h = s.height() / pixelsPerLatent(), w = s.width() / pixelsPerLatent();
+        long[] shape = info.video() ? new long[]{b, info.inChannels(), latentFrames(s.frames()), h, w}
+                : new long[]{b, info.inChannels(), h, w};
+        SeededGaussian rng = new SeededGaussian(s.seed());
+        Tensor noise = rng.next(shape);
+        GuidedModel guided = new GuidedModel(model, conditioning[0], conditioning[1], s.cfgScale(), s.cfg(),
+                run.request().batching());
+        return run.sampler().sample(guided, noise, s.steps(), rng, listener);
+    }
+
+    private int latentFrames(int frames) {
+        return vae == null ? frames : vae.latentFrames(frames);
+    }
+
+    /** The sampler of the settings, with the family's flow shift; it must expect what the family predicts. */
+    private Sampler sampler(Settings s) {
+        double shift = family.flowShift(s.height(), s.width(), s.frames());
+        Sampler sampler = Samplers.create(s.sampler(), new Samplers.Options(info().learnedSigma(), shift, schedulerConfig));
+        if (sampler.prediction() != family.prediction()) {
+            throw new IllegalArgumentException("sampler " + s.sampler() + " needs a model predicting " + sampler.prediction()
+                    + ", but " + family + " predicts " + family.prediction());
+        }
+        return sampler;
+    }
+
+    // ---- decode
+
+    private Tensor decode(Tensor latents) {
+        return vae == null ? latents : vae.decodeLatents(latents);
     }
 
     @Override

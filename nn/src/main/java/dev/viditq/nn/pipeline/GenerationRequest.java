@@ -1,5 +1,7 @@
 package dev.viditq.nn.pipeline;
 
+import dev.viditq.nn.text.Captions;
+
 import java.util.List;
 
 /**

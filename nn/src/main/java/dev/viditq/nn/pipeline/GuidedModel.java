@@ -1,6 +1,7 @@
 package dev.viditq.nn.pipeline;
 
 import dev.viditq.core.tensor.Tensor;
+import dev.viditq.nn.models.CfgConvention;
 import dev.viditq.nn.models.Conditioning;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.nn.sampling.ModelFunction;

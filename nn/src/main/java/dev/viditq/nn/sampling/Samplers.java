@@ -31,6 +31,19 @@ public final class Samplers {
 
     private Samplers() {}
 
+    /**
+     * The sampler a model folder's diffusers {@code scheduler_config.json} asks for ({@code DDIMScheduler} → ddim,
+     * {@code DPMSolverMultistepScheduler} → dpmpp-2m), or null when there is none or its class is none of these.
+     */
+    public static String forSchedulerConfig(JsonNode schedulerConfig) {
+        if (schedulerConfig == null) return null;
+        return switch (schedulerConfig.path("_class_name").asText("")) {
+            case "DDIMScheduler" -> "ddim";
+            case "DPMSolverMultistepScheduler" -> "dpmpp-2m";
+            default -> null;
+        };
+    }
+
     public static Sampler create(String name, Options options) {
         String cls = options.schedulerConfig() == null ? "" : options.schedulerConfig().path("_class_name").asText("");
         return switch (name) {

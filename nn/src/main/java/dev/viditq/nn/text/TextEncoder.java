@@ -9,20 +9,12 @@ import java.util.List;
 
 /**
  * Prompts → caption embeddings, as a text-to-image/video pipeline needs them: tokenize each prompt to exactly
- * {@code maxLength} tokens (EOS kept, padded, mask), then run the T5 encoder on the whole batch.
- * PixArt-α uses maxLength 120, PixArt-Σ 300.
+ * {@code maxLength} tokens (EOS kept, padded, mask), then run the T5 encoder on the whole batch in one forward pass.
+ * PixArt-α uses maxLength 120, PixArt-Σ 300 (the family descriptor's caption length).
  */
 public final class TextEncoder implements AutoCloseable {
     private final Tokenizer tokenizer;
     private final T5Encoder encoder;
-
-    /**
-     * @param hidden       F32 [B, L, d_model], T5's last_hidden_state (rows past the mask are defined but unused)
-     * @param mask         F32 [B, L]: 1 for real tokens (EOS included), 0 for padding
-     * @param ids          the token ids [B][L], padded
-     * @param validLengths real tokens per prompt (for pipelines that truncate captions instead of masking)
-     */
-    public record Embeddings(Tensor hidden, Tensor mask, int[][] ids, int[] validLengths) {}
 
     public TextEncoder(Tokenizer tokenizer, T5Encoder encoder) {
         this.tokenizer = tokenizer;
@@ -69,8 +61,12 @@ public final class TextEncoder implements AutoCloseable {
         return encoder.config().dModel();
     }
 
-    /** Embeddings of {@code prompts}, each tokenized to exactly {@code maxLength} tokens. */
-    public Embeddings encode(List<String> prompts, int maxLength) {
+    /**
+     * Embeddings of {@code prompts}, each tokenized to exactly {@code maxLength} tokens: T5's last_hidden_state
+     * [B, L, d_model] (rows past a caption's tokens are defined but unused), the mask (1 for real tokens, EOS
+     * included) and each caption's token count as the tokenizer made it.
+     */
+    public Captions encode(List<String> prompts, int maxLength) {
         if (prompts.isEmpty()) throw new IllegalArgumentException("no prompts to encode");
         if (maxLength < 1) throw new IllegalArgumentException("max length must be positive, is " + maxLength);
         int batch = prompts.size();
@@ -86,7 +82,7 @@ public final class TextEncoder implements AutoCloseable {
             for (int t = 0; t < maxLength; t++) maskValues[b * maxLength + t] = mask[b][t];
         }
         Tensor hidden = encoder.forward(ids, mask);
-        return new Embeddings(hidden, Tensor.of(maskValues, batch, maxLength), ids, valid);
+        return new Captions(hidden, Tensor.of(maskValues, batch, maxLength), valid);
     }
 
     @Override

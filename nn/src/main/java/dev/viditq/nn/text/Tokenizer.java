@@ -49,25 +49,27 @@ public interface Tokenizer {
         if (content.length > room) content = Arrays.copyOf(content, room);
         int[] real = addSpecialTokens(content);
         int[] ids = Arrays.copyOf(real, maxLength);
-        int[] mask = new int[maxLength];
         Arrays.fill(ids, real.length, maxLength, padId());
-        Arrays.fill(mask, 0, real.length, 1);
-        return new Encoding(ids, mask);
+        return new Encoding(ids, real.length);
     }
 
-    /** Ids padded to a fixed length and the attention mask (1 = real token, 0 = padding). */
-    record Encoding(int[] ids, int[] attentionMask) {
+    /**
+     * Ids padded on the right to a fixed length.
+     *
+     * @param validLength real tokens (special tokens included), the first ones of {@code ids}; the rest is padding
+     */
+    record Encoding(int[] ids, int validLength) {
         public Encoding {
-            if (ids.length != attentionMask.length) {
-                throw new IllegalArgumentException(ids.length + " ids but " + attentionMask.length + " mask entries");
+            if (validLength < 0 || validLength > ids.length) {
+                throw new IllegalArgumentException(validLength + " real tokens in " + ids.length + " ids");
             }
         }
 
-        /** Number of real (unpadded) tokens. */
-        public int validLength() {
-            int n = 0;
-            for (int m : attentionMask) n += m;
-            return n;
+        /** The attention mask: 1 for the real tokens, 0 for padding. */
+        public int[] attentionMask() {
+            int[] mask = new int[ids.length];
+            Arrays.fill(mask, 0, validLength, 1);
+            return mask;
         }
     }
 

@@ -18,7 +18,7 @@ import java.util.List;
  * upsampling convs work band by band, so decoding a 64×64 latent (512 px, SD widths) peaks at a few hundred MB of
  * activations rather than accumulating gigabytes.
  */
-public final class AutoencoderKL implements AutoCloseable {
+public final class AutoencoderKL implements LatentDecoder {
     private final VaeConfig config;
     private final List<VaeCoders.Stage> encoder;
     private final List<VaeCoders.Stage> decoder;
@@ -57,6 +57,16 @@ public final class AutoencoderKL implements AutoCloseable {
         }
     }
 
+    @Override
+    public int latentChannels() {
+        return config.latentChannels();
+    }
+
+    @Override
+    public int pixelsPerLatent() {
+        return config.downscale();
+    }
+
     public VaeConfig config() {
         return config;
     }
@@ -89,8 +99,13 @@ public final class AutoencoderKL implements AutoCloseable {
         });
     }
 
-    /** What a pipeline calls on the sampler's output: {@code decode(latents / scaling_factor + shift_factor)}. */
+    /**
+     * What a pipeline calls on the sampler's output: {@code decode(latents / scaling_factor + shift_factor)}; the
+     * frames of video latents [B, C, F, h, w] are decoded as a batch of images.
+     */
+    @Override
     public Tensor decodeLatents(Tensor latents) {
+        if (latents.rank() == 5) return batchToFrames(decodeLatents(framesToBatch(latents)), latents.size(2));
         Tensor z = latents.toF32().copy();
         float inv = 1f / config.scalingFactor(), shift = config.shiftFactor();
         for (long i = 0, n = z.numel(); i < n; i++) z.setFloat(i, z.getFloat(i) * inv + shift);
@@ -121,6 +136,42 @@ public final class AutoencoderKL implements AutoCloseable {
                 if (out == null) out = Tensor.zeros(b, y.channels, y.height, y.width);
                 long bytes = y.data.byteSize();
                 MemorySegment.copy(y.data, 0, out.data(), i * bytes, bytes);
+            }
+        }
+        return out;
+    }
+
+    /** [B, C, F, H, W] → [B·F, C, H, W] (frames as a batch of images). */
+    private static Tensor framesToBatch(Tensor video) {
+        int b = video.size(0), c = video.size(1), f = video.size(2), h = video.size(3), w = video.size(4);
+        Tensor out = Tensor.zeros(video.dtype(), (long) b * f, c, h, w);
+        long plane = video.dtype().byteSize((long) h * w);
+        for (int i = 0; i < b; i++) {
+            for (int ch = 0; ch < c; ch++) {
+                for (int fr = 0; fr < f; fr++) {
+                    long src = (((long) i * c + ch) * f + fr) * plane;
+                    long dst = (((long) i * f + fr) * c + ch) * plane;
+                    MemorySegment.copy(video.data(), src, out.data(), dst, plane);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** [B·F, C, H, W] → [B, C, F, H, W], the inverse of {@link #framesToBatch}. */
+    private static Tensor batchToFrames(Tensor images, int frames) {
+        int bf = images.size(0), c = images.size(1), h = images.size(2), w = images.size(3);
+        if (bf % frames != 0) throw new IllegalArgumentException(bf + " images are not a whole number of " + frames + "-frame videos");
+        int b = bf / frames;
+        Tensor out = Tensor.zeros(images.dtype(), b, c, frames, h, w);
+        long plane = images.dtype().byteSize((long) h * w);
+        for (int i = 0; i < b; i++) {
+            for (int fr = 0; fr < frames; fr++) {
+                for (int ch = 0; ch < c; ch++) {
+                    long src = (((long) i * frames + fr) * c + ch) * plane;
+                    long dst = (((long) i * c + ch) * frames + fr) * plane;
+                    MemorySegment.copy(images.data(), src, out.data(), dst, plane);
+                }
             }
         }
         return out;

@@ -41,14 +41,14 @@ class DenoiserTest {
         float[] t = new float[batch];
         for (int b = 0; b < batch; b++) t[b] = rnd.nextInt(1000);
         Tensor ts = Tensor.of(t, batch);
-        if (info.masking() == ModelInfo.Masking.NO_CAPTION) {
+        if (info.family().classConditional()) {
             float[] y = new float[batch];
             for (int b = 0; b < batch; b++) y[b] = rnd.nextInt(info.numClasses() + 1);
             return new NamedInputs.Call(random(rnd, xShape), ts, Conditioning.classLabels(Tensor.of(y, batch)));
         }
         int tokens = 5;
         Tensor mask = null;
-        if (info.masking() != ModelInfo.Masking.TRUNCATE_ONLY) {
+        if (info.family().masking() != ModelFamily.Masking.TRUNCATE_ONLY) {
             float[] m = new float[batch * tokens];
             for (int b = 0; b < batch; b++) for (int j = 0; j < tokens; j++) m[b * tokens + j] = j <= b + 1 ? 1 : 0;
             mask = Tensor.of(m, batch, tokens);

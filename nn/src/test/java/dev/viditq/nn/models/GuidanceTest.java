@@ -14,7 +14,8 @@ class GuidanceTest {
         Tensor seenX;
 
         @Override public ModelInfo info() {
-            return new ModelInfo("fake", "original", 2, 4, false, 1, 2, 1, 4, 1, 1, 3, 0, 0, false, ModelInfo.Masking.NO_CAPTION);
+            return ModelInfo.builder(ModelFamily.DIT).inChannels(2).outChannels(4).patchSize(1).sampleSize(2).hidden(4).depth(1)
+                    .heads(1).numClasses(3).build();
         }
 
         @Override public Tensor forward(Tensor x, Tensor t, Conditioning cond) {

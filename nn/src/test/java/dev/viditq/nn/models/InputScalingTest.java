@@ -52,7 +52,7 @@ class InputScalingTest {
 
     private static void checkFolding(Denoiser model, long seed) {
         Random rnd = new Random(seed);
-        NamedInputs.Call call = model.info().family().equals("stdit3") ? stdit3Call(rnd) : DenoiserTest.randomCall(model.info(), 2, rnd);
+        NamedInputs.Call call = model.info().family() == ModelFamily.STDIT3 ? stdit3Call(rnd) : DenoiserTest.randomCall(model.info(), 2, rnd);
         Tensor plain = model.forward(call.x(), call.timesteps(), call.cond());
         List<InputScaling> seams = model.inputScalings();
         assertEquals(2 * model.linears().keySet().stream().filter(n -> n.matches(".*(mlp\\.fc1|ff\\.net\\.0\\.proj)")).count(), seams.size(),

@@ -30,12 +30,14 @@ class ModelLoaderTest {
     Path tmp;
 
     @ParameterizedTest
-    @CsvSource({"dit, dit, original", "pixart_original, pixart, original", "pixart_diffusers, pixart, diffusers",
-            "stdit_v1, stdit, original", "latte_diffusers, latte, diffusers"})
-    void detectsTheFamilyOfEachGoldenFolder(String folder, String family, String layout) {
+    @CsvSource({"dit, DIT, dit, original", "pixart_original, PIXART, pixart, original",
+            "pixart_diffusers, PIXART_DIFFUSERS, pixart, diffusers", "stdit_v1, STDIT, stdit, original",
+            "latte_diffusers, LATTE_DIFFUSERS, latte, diffusers"})
+    void detectsTheFamilyOfEachGoldenFolder(String folder, ModelFamily family, String id, String layout) {
         try (Denoiser model = load(folder)) {
             assertEquals(family, model.info().family());
-            assertEquals(layout, model.info().layout());
+            assertEquals(id, model.info().family().id());
+            assertEquals(layout, model.info().family().layout().toString());
         }
     }
 

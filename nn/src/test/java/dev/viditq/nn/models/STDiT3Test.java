@@ -115,8 +115,8 @@ class STDiT3Test {
         Map<String, Tensor> weights = officialKeys(rnd);
         weights.replaceAll((k, t) -> k.endsWith(".weight") && t.rank() == 2 ? t.to(DType.BF16) : t); // linears stay BF16
         try (Denoiser model = ModelLoader.load(write(weights))) {
-            assertEquals("stdit3", model.info().family());
-            assertTrue(model.info().videoConditions());
+            assertEquals(ModelFamily.STDIT3, model.info().family());
+            assertTrue(model.info().family().videoConditions());
             assertEquals(2 + 2 + 1 + 2 + DEPTH * 2 * 7 + 1, model.linears().size()); // embedders, 7 per block, final
             assertTrue(model.linears().containsKey("temporal_blocks.1.cross_attn.kv_linear"));
             assertEquals(LT, model.nullCaption().orElseThrow().dim(0));

@@ -4,8 +4,10 @@ import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.Linear;
 import dev.viditq.nn.models.Conditioning;
 import dev.viditq.nn.models.Denoiser;
+import dev.viditq.nn.models.ModelFamily;
 import dev.viditq.nn.models.ModelInfo;
 import dev.viditq.nn.sampling.StepListener;
+import dev.viditq.nn.text.Captions;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -26,8 +28,8 @@ class FlowPipelineTest {
         final List<Conditioning> seen = new ArrayList<>();
 
         @Override public ModelInfo info() {
-            return new ModelInfo("stdit3", "original", 3, 3, true, 2, 0, 0, 8, 1, 1, 0, 4, 3, false,
-                    ModelInfo.Masking.DROP_MASKED, true);
+            return ModelInfo.builder(ModelFamily.STDIT3).inChannels(3).outChannels(3).patchSize(2).sampleSize(0).frames(0)
+                    .hidden(8).depth(1).heads(1).captionChannels(4).captionTokens(3).build();
         }
 
         @Override public Tensor forward(Tensor x, Tensor t, Conditioning cond) {

@@ -3,6 +3,7 @@ package dev.viditq.nn.pipeline;
 import dev.viditq.core.parallel.Parallel;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.sampling.StepListener;
+import dev.viditq.nn.text.Captions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

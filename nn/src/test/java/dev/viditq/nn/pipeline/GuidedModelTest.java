@@ -3,9 +3,11 @@ package dev.viditq.nn.pipeline;
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.Linear;
+import dev.viditq.nn.models.CfgConvention;
 import dev.viditq.nn.models.Conditioning;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.nn.models.Guidance;
+import dev.viditq.nn.models.ModelFamily;
 import dev.viditq.nn.models.ModelInfo;
 import dev.viditq.nn.models.ModelLoader;
 import dev.viditq.nn.sampling.SeededGaussian;
@@ -34,7 +36,7 @@ class GuidedModelTest {
             Tensor x = new SeededGaussian(3).next(2, 4, 8, 8);
             Step step = new Step(0, 1, 500);
             Conditioning cond = Conditioning.classLabels(labels(1, 2)), uncond = Conditioning.classLabels(labels(10, 10));
-            GuidedModel ours = new GuidedModel(dit, cond, uncond, 4.0, CfgConvention.of(dit.info(), "iddpm"), GuidedModel.Batching.BATCHED);
+            GuidedModel ours = new GuidedModel(dit, cond, uncond, 4.0, dit.info().guidance("iddpm"), GuidedModel.Batching.BATCHED);
             Tensor got = ours.predict(x, step);
 
             Tensor doubled = Batches.concat(x, x);
@@ -43,7 +45,7 @@ class GuidedModelTest {
             // bitwise: the float kernels round the same in every JIT tier (core RepeatabilityTest)
             assertArrayEquals(ref.sliceRows(0, 2).toFloatArray(), got.toFloatArray(), 0f, "rows of the cond half");
 
-            GuidedModel separate = new GuidedModel(dit, cond, uncond, 4.0, CfgConvention.of(dit.info(), "iddpm"), GuidedModel.Batching.SEPARATE);
+            GuidedModel separate = new GuidedModel(dit, cond, uncond, 4.0, dit.info().guidance("iddpm"), GuidedModel.Batching.SEPARATE);
             assertArrayEquals(got.toFloatArray(), separate.predict(x, step).toFloatArray(), 0f);
         }
     }
@@ -54,7 +56,8 @@ class GuidedModelTest {
         final List<long[]> batches = new ArrayList<>();
 
         @Override public ModelInfo info() {
-            return new ModelInfo("dit", "original", 4, 4, false, 2, 8, 1, 8, 1, 1, 10, 0, 0, false, ModelInfo.Masking.NO_CAPTION);
+            return ModelInfo.builder(ModelFamily.DIT).inChannels(4).outChannels(4).patchSize(2).sampleSize(8).hidden(8).depth(1)
+                    .heads(1).numClasses(10).build();
         }
 
         @Override public Tensor forward(Tensor x, Tensor t, Conditioning cond) {

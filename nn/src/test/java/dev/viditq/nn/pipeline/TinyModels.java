@@ -6,6 +6,7 @@ import dev.viditq.core.io.Safetensors;
 import dev.viditq.core.io.SafetensorsWriter;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.sampling.SeededGaussian;
+import dev.viditq.nn.text.Captions;
 
 import java.io.IOException;
 import java.nio.file.Files;

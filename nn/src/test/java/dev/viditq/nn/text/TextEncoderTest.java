@@ -26,17 +26,18 @@ class TextEncoderTest {
         Files.write(tok.resolve("spiece.model"), TokenizerFixtures.spmModel(SentencePieceTokenizerTest.vocab(), null, true));
 
         try (TextEncoder te = TextEncoder.load(tmp)) {
-            TextEncoder.Embeddings e = te.encode(List.of("ab", "abc a"), 5);
-            assertArrayEquals(new int[]{6, 1, 0, 0, 0}, e.ids()[0]);
-            assertArrayEquals(new int[]{4, 9, 4, 1, 0}, e.ids()[1]);
-            assertArrayEquals(new int[]{2, 4}, e.validLengths());
-            assertArrayEquals(new long[]{2, 5, te.width()}, e.hidden().shape());
+            Captions e = te.encode(List.of("ab", "abc a"), 5);
+            int[] second = te.tokenizer().encode("abc a", 5).ids();
+            assertArrayEquals(new int[]{6, 1, 0, 0, 0}, te.tokenizer().encode("ab", 5).ids());
+            assertArrayEquals(new int[]{4, 9, 4, 1, 0}, second);
+            assertArrayEquals(new int[]{2, 4}, e.validLengths(), "the tokenizer's counts");
+            assertArrayEquals(new long[]{2, 5, te.width()}, e.embeddings().shape());
             assertArrayEquals(new float[]{1, 1, 0, 0, 0, 1, 1, 1, 1, 0}, e.mask().toFloatArray());
 
             // each prompt's embedding is what the encoder gives it alone: batching does not mix samples
             int d = te.width();
-            Tensor alone = te.encoder().forward(new int[][]{e.ids()[1]}, new int[][]{{1, 1, 1, 1, 0}});
-            float[] batched = Arrays.copyOfRange(e.hidden().toFloatArray(), 5 * d, 10 * d);
+            Tensor alone = te.encoder().forward(new int[][]{second}, new int[][]{{1, 1, 1, 1, 0}});
+            float[] batched = Arrays.copyOfRange(e.embeddings().toFloatArray(), 5 * d, 10 * d);
             assertArrayEquals(alone.toFloatArray(), batched, 1e-5f);
 
             assertThrows(IllegalArgumentException.class, () -> te.encode(List.of(), 5));

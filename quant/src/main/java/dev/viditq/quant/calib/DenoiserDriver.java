@@ -2,18 +2,17 @@ package dev.viditq.quant.calib;
 
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
+import dev.viditq.nn.models.CfgConvention;
 import dev.viditq.nn.models.Conditioning;
 import dev.viditq.nn.models.Denoiser;
+import dev.viditq.nn.models.ModelFamily;
 import dev.viditq.nn.models.ModelInfo;
-import dev.viditq.nn.pipeline.Captions;
-import dev.viditq.nn.pipeline.CfgConvention;
 import dev.viditq.nn.pipeline.GuidedModel;
-import dev.viditq.nn.sampling.Prediction;
-import dev.viditq.nn.sampling.RectifiedFlowSampler;
 import dev.viditq.nn.sampling.Sampler;
 import dev.viditq.nn.sampling.Samplers;
 import dev.viditq.nn.sampling.SeededGaussian;
 import dev.viditq.nn.sampling.StepListener;
+import dev.viditq.nn.text.Captions;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -62,22 +61,16 @@ public final class DenoiserDriver implements CalibrationDriver {
             throw new IllegalArgumentException("latent size " + side + " is not a multiple of the patch size " + info.patchSize());
         }
         this.latentShape = info.video() ? new long[]{1, info.inChannels(), f, side, side} : new long[]{1, info.inChannels(), side, side};
-        boolean flow = info.family().equals("stdit3");
-        double shift = flow ? RectifiedFlowSampler.openSoraShift(side * PIXELS_PER_LATENT, side * PIXELS_PER_LATENT, f) : 1.0;
+        ModelFamily family = info.family();
+        double shift = family.flowShift(side * PIXELS_PER_LATENT, side * PIXELS_PER_LATENT, f);
         this.sampler = Samplers.create(samplerName, new Samplers.Options(info.learnedSigma(), shift, null));
-        Prediction predicts = flow ? Prediction.VELOCITY : Prediction.EPSILON;
-        if (sampler.prediction() != predicts) {
+        if (sampler.prediction() != family.prediction()) {
             throw new IllegalArgumentException("sampler " + samplerName + " needs a model predicting " + sampler.prediction()
-                    + ", but " + info.family() + " predicts " + predicts);
+                    + ", but " + family + " predicts " + family.prediction());
         }
-        this.convention = CfgConvention.of(info, samplerName);
+        this.convention = info.guidance(samplerName);
         this.settings = new Calibration.Settings(samplerName, steps, cfg, seed, batching.name(), side, side, f);
         for (Input in : inputs) descriptions.add(describe(in));
-    }
-
-    /** The family's usual sampler for a bare denoiser: rectified flow for Open-Sora 1.2, DDIM otherwise. */
-    public static String defaultSampler(ModelInfo info) {
-        return info.family().equals("stdit3") ? "rflow" : "ddim";
     }
 
     private static String describe(Input in) {

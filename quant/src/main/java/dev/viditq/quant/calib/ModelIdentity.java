@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.Linear;
 import dev.viditq.nn.models.Denoiser;
+import dev.viditq.nn.models.ModelFamily;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -35,7 +36,8 @@ public record ModelIdentity(String family, Map<String, int[]> linears, String fi
             for (long i = 0; i < Math.min(n, SAMPLED_VALUES); i++) putFloat(sha, w.getFloat(i));
             for (long i = Math.max(SAMPLED_VALUES, n - SAMPLED_VALUES); i < n; i++) putFloat(sha, w.getFloat(i));
         }
-        return new ModelIdentity(model.info().family() + "/" + model.info().layout(), shapes,
+        ModelFamily family = model.info().family();
+        return new ModelIdentity(family.id() + "/" + family.layout(), shapes,
                 HexFormat.of().formatHex(sha.digest()).substring(0, 32));
     }
 

@@ -5,6 +5,7 @@ import dev.viditq.core.io.TensorFile;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.nn.models.Guidance;
+import dev.viditq.nn.models.ModelFamily;
 import dev.viditq.nn.models.ModelLoader;
 import dev.viditq.nn.models.NamedInputs;
 import dev.viditq.nn.parity.GoldenCase;
@@ -27,13 +28,11 @@ import java.util.List;
  */
 public abstract class DenoiserGoldenCase implements GoldenCase {
     private final String folder;
-    private final String family;
-    private final String layout;
+    private final ModelFamily family;
 
-    protected DenoiserGoldenCase(String folder, String family, String layout) {
+    protected DenoiserGoldenCase(String folder, ModelFamily family) {
         this.folder = folder;
         this.family = family;
-        this.layout = layout;
     }
 
     @Override
@@ -44,9 +43,9 @@ public abstract class DenoiserGoldenCase implements GoldenCase {
     @Override
     public List<Comparison> run(Path caseDir) {
         try (Denoiser model = ModelLoader.load(caseDir); TensorFile io = Safetensors.open(caseDir.resolve("io.safetensors"))) {
-            if (!model.info().family().equals(family) || !model.info().layout().equals(layout)) {
-                throw new IllegalStateException(caseDir + " holds a " + model.info().family() + "/" + model.info().layout()
-                        + " model, expected " + family + "/" + layout);
+            if (model.info().family() != family) {
+                throw new IllegalStateException(caseDir + " holds a " + model.info().family().description()
+                        + " model, expected " + family.description());
             }
             List<Comparison> out = new ArrayList<>();
             if (io.contains("out")) {
