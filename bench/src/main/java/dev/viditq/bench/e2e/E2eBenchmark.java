@@ -1,6 +1,5 @@
 package dev.viditq.bench.e2e;
 
-import dev.viditq.bench.arch.Architecture;
 import dev.viditq.bench.arch.RandomCheckpoint;
 import dev.viditq.bench.onnx.OnnxPeer;
 import dev.viditq.bench.profile.MachineState;
@@ -9,36 +8,21 @@ import dev.viditq.bench.profile.StepProfiler;
 import dev.viditq.core.kernels.KernelBackend;
 import dev.viditq.core.kernels.quant.IntKernelBackend;
 import dev.viditq.core.parallel.Parallel;
-import dev.viditq.core.tensor.DType;
-import dev.viditq.core.tensor.Tensor;
-import dev.viditq.nn.models.Conditioning;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.nn.models.ModelLoader;
-import dev.viditq.nn.pipeline.GuidedModel;
-import dev.viditq.nn.sampling.Sampler;
-import dev.viditq.nn.sampling.Samplers;
-import dev.viditq.nn.sampling.SeededGaussian;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.function.Supplier;
 
 /**
- * Runs the denoiser of a real-size architecture through its official sampler with classifier-free guidance (one
- * latent, so every step is one forward pass over a batch of 2), on random weights loaded memory-mapped through
- * the normal {@link ModelLoader}, and on random caption embeddings (no text encoder, no VAE: the denoiser is what
- * is measured). One warm-up step, then {@code steps} measured ones.
+ * Runs the denoiser of a real-size architecture through {@link TimedSampling} (its official sampler with
+ * classifier-free guidance on one latent), on random weights loaded memory-mapped through the normal
+ * {@link ModelLoader}, and on random caption embeddings (no text encoder, no VAE: the denoiser is what is
+ * measured); or hands the request to the ONNX Runtime peer.
  *
  * <p>Run one request per process when memory figures matter ({@link ForkedRun}): the peak RSS is the process's.
  */
 public final class E2eBenchmark {
-    private static final long SEED = 1234;
-
     private E2eBenchmark() {}
 
     /** Runs {@code req} in this process. */
@@ -63,9 +47,9 @@ public final class E2eBenchmark {
             log.printf("%s %s: loaded in %.1f s, %.1f MB of weights; sampling 1 + %d steps on %d threads (%s)%n",
                     req.arch().name(), req.setting().label(), loadSeconds, modelBytes / 1e6, req.steps(), req.threads(),
                     KernelBackend.get().name());
-            Timed timed;
+            TimedSampling.Timed timed;
             try (StepProfiler profiler = StepProfiler.open(model)) {
-                timed = sample(model, req, profiler::snapshot, profiler::clearShapes, log);
+                timed = TimedSampling.sample(model, req, profiler::snapshot, profiler::clearShapes, log);
                 profiler.printShapes(log);
             }
             ProcessMemory end = ProcessMemory.read();
@@ -73,110 +57,11 @@ public final class E2eBenchmark {
             double ceiling = MachineState.fmaCeilingGflops(req.threads());
             log.printf("FP32 FMA ceiling after sampling: %.0f GFLOP/s on %d threads%n", ceiling, req.threads());
             return new E2eResult(req.arch().name(), req.setting().label(), req.engine().label(), req.threads(), req.steps(),
-                    median(timed.totals()), timed.totals(), modelBytes, end.peakRss(), afterLoad.rss(), end.rssFile(),
+                    TimedSampling.median(timed.totals()), timed.totals(), modelBytes, end.peakRss(), afterLoad.rss(), end.rssFile(),
                     end.rssAnon(), timed.splitMap(), loadSeconds, "viditq kernels: " + KernelBackend.get().name()
                     + ", int " + IntKernelBackend.description() + "; " + Runtime.version(),
                     timed.meanSplit() == null ? null : timed.meanSplit().gemmGflops(), ceiling, load, MachineState.jvmOptions(),
                     QuantizedSettings.averageWeightBits(req.setting(), measuredDir));
         }
-    }
-
-    /** The per-step wall times (and, when profiled, splits) of one sampling run. */
-    public record Timed(List<Double> totals, StepProfiler.Split meanSplit) {
-        /** seconds per step of each part, or null without a profiler. */
-        Map<String, Double> splitMap() {
-            if (meanSplit == null) return null;
-            Map<String, Double> m = new LinkedHashMap<>();
-            m.put("gemm", meanSplit.gemm());
-            m.put("attention", meanSplit.attention());
-            m.put("rest", meanSplit.rest());
-            m.put("other_kernels", meanSplit.otherKernels());
-            m.put("untimed", meanSplit.untimed());
-            m.put("quantize", meanSplit.quantize());
-            return m;
-        }
-    }
-
-    /**
-     * Samples with {@code model} for 1 + steps steps and times each one. {@code clock} gives the profiler's
-     * snapshots (wall time plus counters); without a profiler pass a clock with zero counters.
-     */
-    public static Timed sample(Denoiser model, E2eRequest req, Supplier<StepProfiler.Snapshot> clock, PrintStream log) {
-        return sample(model, req, clock, () -> {}, log);
-    }
-
-    /** As above, calling {@code afterWarmUp} once the warm-up step is done. */
-    public static Timed sample(Denoiser model, E2eRequest req, Supplier<StepProfiler.Snapshot> clock, Runnable afterWarmUp,
-                               PrintStream log) {
-        Architecture arch = req.arch();
-        Sampler sampler = Samplers.create(arch.sampler(), Samplers.Options.DEFAULT);
-        Conditioning[] cu = conditioningFor(arch, model);
-        GuidedModel guided = new GuidedModel(model, cu[0], cu[1], arch.cfgScale(), model.info().guidance(sampler.name()),
-                GuidedModel.Batching.BATCHED);
-        long[] shape = prepend(1, arch.latentShape());
-        SeededGaussian rng = new SeededGaussian(SEED);
-        Tensor noise = rng.next(shape);
-        List<StepProfiler.Snapshot> marks = new ArrayList<>();
-        marks.add(clock.get());
-        sampler.sample(guided, noise, req.steps() + 1, rng, (step, latent) -> {
-            marks.add(clock.get());
-            StepProfiler.Split s = marks.getLast().since(marks.get(marks.size() - 2));
-            log.printf("  step %d/%d%s: %.3f s%n", step.index() + 1, step.total(), step.index() == 0 ? " (warm-up)" : "", s.total());
-            if (step.index() == 0) afterWarmUp.run();
-        });
-        List<Double> totals = new ArrayList<>();
-        List<StepProfiler.Split> splits = new ArrayList<>();
-        for (int i = 2; i < marks.size(); i++) { // interval 1 (marks 0→1) is the warm-up step
-            StepProfiler.Split s = marks.get(i).since(marks.get(i - 1));
-            totals.add(s.total());
-            splits.add(s);
-        }
-        boolean profiled = marks.getLast().gemmNanos() > 0;
-        return new Timed(totals, profiled ? StepProfiler.Split.mean(splits) : null);
-    }
-
-    /** [conditional, unconditional]: random caption embeddings and the learned null caption, or a class and the null class. */
-    public static Conditioning[] conditioningFor(Architecture arch, Denoiser model) {
-        if (arch.family().classConditional()) {
-            Tensor label = Tensor.zeros(DType.I64, 1);
-            label.setFloat(0, 207);
-            Tensor nullLabel = Tensor.zeros(DType.I64, 1);
-            nullLabel.setFloat(0, arch.numClasses());
-            return new Conditioning[]{Conditioning.classLabels(label), Conditioning.classLabels(nullLabel)};
-        }
-        Tensor caption = new SeededGaussian(SEED + 1).next(1, arch.captionTokens(), arch.captionChannels());
-        Tensor nullCaption = model.nullCaption()
-                .orElseThrow(() -> new IllegalStateException(arch.name() + ": the checkpoint has no null caption"))
-                .toF32().reshape(1, arch.captionTokens(), arch.captionChannels());
-        return new Conditioning[]{Conditioning.caption(caption, null), Conditioning.caption(nullCaption, null)};
-    }
-
-    /** The two halves of a guidance batch as one conditioning of batch 2 (what one CFG forward pass receives). */
-    public static Conditioning cfgBatch(Conditioning cond, Conditioning uncond) {
-        if (cond.classLabels() != null) {
-            Tensor labels = Tensor.zeros(DType.I64, 2);
-            labels.setFloat(0, cond.classLabels().getFloat(0));
-            labels.setFloat(1, uncond.classLabels().getFloat(0));
-            return Conditioning.classLabels(labels);
-        }
-        Tensor a = cond.caption(), b = uncond.caption();
-        Tensor both = Tensor.zeros(2, a.dim(1), a.dim(2));
-        both.data().asSlice(0, a.byteSize()).copyFrom(a.toF32().data());
-        both.data().asSlice(a.byteSize(), b.byteSize()).copyFrom(b.toF32().data());
-        return Conditioning.caption(both, null);
-    }
-
-    public static double median(List<Double> values) {
-        double[] v = values.stream().mapToDouble(Double::doubleValue).toArray();
-        Arrays.sort(v);
-        int n = v.length;
-        return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-    }
-
-    private static long[] prepend(long first, long[] rest) {
-        long[] out = new long[rest.length + 1];
-        out[0] = first;
-        System.arraycopy(rest, 0, out, 1, rest.length);
-        return out;
     }
 }

@@ -82,8 +82,8 @@ public final class InterleavedRun {
 
     private static Result measure(Architecture arch, List<Entry> entries, int rounds, int threads, PrintStream log) {
         Denoiser any = entries.getFirst().model();
-        Conditioning[] cu = E2eBenchmark.conditioningFor(arch, any);
-        Conditioning both = E2eBenchmark.cfgBatch(cu[0], cu[1]);
+        Conditioning[] cu = TimedSampling.conditioningFor(arch, any);
+        Conditioning both = TimedSampling.cfgBatch(cu[0], cu[1]);
         long[] latent = arch.latentShape();
         long[] shape = new long[latent.length + 1];
         shape[0] = 2;
@@ -113,7 +113,7 @@ public final class InterleavedRun {
         double ceiling = MachineState.fmaCeilingGflops(threads);
         List<Participant> participants = new ArrayList<>();
         for (Entry e : entries) {
-            participants.add(new Participant(e.setting(), e.engine(), E2eBenchmark.median(times.get(e.key())),
+            participants.add(new Participant(e.setting(), e.engine(), TimedSampling.median(times.get(e.key())),
                     times.get(e.key()), e.runtime()));
         }
         return new Result(arch.name(), threads, rounds, participants, ratios(times), loadBefore, loadAfter, ceiling);
@@ -140,7 +140,7 @@ public final class InterleavedRun {
         List<Double> a = times.get(faster), b = times.get(slower);
         List<Double> per = new ArrayList<>();
         for (int i = 0; i < Math.min(a.size(), b.size()); i++) per.add(b.get(i) / a.get(i));
-        return new Ratio(name, faster, slower, per.isEmpty() ? Double.NaN : E2eBenchmark.median(per), per);
+        return new Ratio(name, faster, slower, per.isEmpty() ? Double.NaN : TimedSampling.median(per), per);
     }
 
     /** The human-readable table. */

@@ -1,13 +1,13 @@
 package dev.viditq.bench.onnx;
 
-import dev.viditq.bench.e2e.E2eBenchmark;
 import dev.viditq.bench.e2e.E2eRequest;
 import dev.viditq.bench.e2e.E2eResult;
 import dev.viditq.bench.e2e.QuantizedSettings;
-import dev.viditq.core.io.Checkpoints;
+import dev.viditq.bench.e2e.TimedSampling;
 import dev.viditq.bench.profile.MachineState;
 import dev.viditq.bench.profile.ProcessMemory;
 import dev.viditq.bench.profile.StepProfiler;
+import dev.viditq.core.io.Checkpoints;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -35,13 +35,13 @@ public final class OnnxPeer {
             log.printf("load average %s%n", load);
             log.printf("%s %s: %s loaded in %.1f s; sampling 1 + %d steps%n", req.arch().name(), req.setting().label(),
                     model.describe(), loadSeconds, req.steps());
-            E2eBenchmark.Timed timed = E2eBenchmark.sample(model, req, StepProfiler.Snapshot::wallOnly, log);
+            TimedSampling.Timed timed = TimedSampling.sample(model, req, StepProfiler.Snapshot::wallOnly, log);
             ProcessMemory end = ProcessMemory.read();
             // after sampling, when the JIT has compiled the model's kernels and is free to compile the ceiling loop
             double ceiling = MachineState.fmaCeilingGflops(req.threads());
             log.printf("FP32 FMA ceiling after sampling: %.0f GFLOP/s on %d threads%n", ceiling, req.threads());
             return new E2eResult(req.arch().name(), req.setting().label(), req.engine().label(), req.threads(), req.steps(),
-                    E2eBenchmark.median(timed.totals()), timed.totals(), initializerBytes(onnx), end.peakRss(),
+                    TimedSampling.median(timed.totals()), timed.totals(), initializerBytes(onnx), end.peakRss(),
                     afterLoad.rss(), end.rssFile(), end.rssAnon(), null, loadSeconds, model.describe(), null, ceiling, load,
                     MachineState.jvmOptions(), null);
         }
