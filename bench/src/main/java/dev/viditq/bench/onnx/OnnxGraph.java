@@ -18,6 +18,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Builds one ONNX model (the generated protobuf classes {@code ai.onnx.proto.OnnxMl}) and writes it with its large
@@ -173,7 +174,9 @@ final class OnnxGraph implements AutoCloseable {
             outs[i] = nodeName + ":" + i;
             n.addOutput(outs[i]);
         }
-        attrs.forEach((k, v) -> n.addAttribute(attribute(k, v)));
+        // in name order: the Map.of maps the callers pass iterate in an order that changes from one JVM to the
+        // next, and the same export should give the same file
+        new TreeMap<>(attrs).forEach((k, v) -> n.addAttribute(attribute(k, v)));
         graph.addNode(n);
         return outs;
     }
