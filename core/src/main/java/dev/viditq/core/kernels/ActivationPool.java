@@ -14,7 +14,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * Native memory for large activations (layer outputs), recycled instead of freed. Why: a fresh
  * {@code Arena.ofAuto()} allocation of a few MB is mmap'ed, page-faulted in and zeroed, and unmapped again when the
  * GC frees it; on the project machine that ran at ~1 GB/s, i.e. ~0.3-1 s of every PixArt-XL 256 px step
- * (docs/BENCHMARKS.md, issue 7). Here a segment handed out is a view of a retained block; when the view becomes
+ * (docs/BENCHMARKS.md, "Activations on recycled native memory"). Here a segment handed out is a view of a retained block; when the view becomes
  * unreachable (the same lifetime as an auto arena's segment: its cleaner runs after a GC) the block goes back to a
  * free list of its size class and is handed out again, its pages already resident.
  *

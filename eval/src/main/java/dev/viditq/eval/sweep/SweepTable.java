@@ -13,7 +13,7 @@ import java.util.Locale;
 import java.util.function.Function;
 
 /**
- * A sweep's figures: each setting's result.json ({@link #result}), the summary with the quality bars of issue 5
+ * A sweep's figures: each setting's result.json ({@link #result}), the summary with its quality checks
  * ({@link #summary}) and its markdown tables ({@link #markdown}).
  */
 public final class SweepTable {
@@ -90,7 +90,7 @@ public final class SweepTable {
         return o;
     }
 
-    /** The bars of issue 5 that the settings present allow to judge. */
+    /** The quality checks (see {@link #ALIGNMENT_POINT}) that the settings present allow to judge. */
     static ArrayNode checks(Kind kind, ArrayNode settings) {
         ArrayNode checks = Sweep.JSON.createArrayNode();
         JsonNode flt = find(settings, SweepSetting.FLOAT), w8 = find(settings, "viditq-w8a8");

@@ -11,7 +11,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** The quality bars of issue 5 judged from a summary: each case a float alignment and four settings' (alignment, PSNR). */
+/** The sweep's quality checks judged from a summary: each case a float alignment and four settings' (alignment, PSNR). */
 class SweepTableTest {
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = ';', value = {

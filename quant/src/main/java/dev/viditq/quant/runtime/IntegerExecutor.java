@@ -98,7 +98,7 @@ final class IntegerExecutor implements Linear.Executor {
      * The quantized-activation buffer for {@code rows} tokens of this layer's input width, shared by every executor
      * of this thread with the same width: it lives only inside one {@link #forward} call. One buffer per layer cost
      * rows × k bytes each, 3.2 GB for STDiT-XL's 252 layers at 8192 tokens (beyond the launcher's direct-memory
-     * limit: docs/BENCHMARKS.md issue 7); shared, two (k = 1152 and 4608) are needed.
+     * limit of 3 GB); shared, two (k = 1152 and 4608) are needed.
      */
     private QuantizedActivations buffer(int rows) {
         Map<Integer, QuantizedActivations> byWidth = SHARED_BUFFERS.get();
