@@ -8,11 +8,14 @@ import dev.viditq.nn.vae.AutoencoderKL;
 import dev.viditq.nn.vae.LatentDecoder;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -197,6 +200,9 @@ public enum ModelFamily {
     private final Spec spec;
 
     ModelFamily(Spec spec) {
+        if (spec.signature.present().isEmpty()) throw new IllegalStateException(spec.id + ": no key signature");
+        Objects.requireNonNull(spec.masking, () -> spec.id + ": no caption masking");
+        Objects.requireNonNull(spec.sampling, () -> spec.id + ": no sampling defaults");
         this.spec = spec;
     }
 
@@ -262,7 +268,7 @@ public enum ModelFamily {
                     + " layouts"));
         }
         String modelType = cfg.getString("model_type", "");
-        var byType = find(f -> f.spec.modelTypes.contains(modelType));
+        Optional<ModelFamily> byType = find(f -> f.spec.modelTypes.contains(modelType));
         if (byType.isPresent()) return byType.get();
         if (cfg.has("family")) {
             String name = cfg.getString("family", "").toLowerCase(Locale.ROOT);
@@ -272,11 +278,11 @@ public enum ModelFamily {
         return null;
     }
 
-    private static java.util.Optional<ModelFamily> find(java.util.function.Predicate<ModelFamily> p) {
+    private static Optional<ModelFamily> find(Predicate<ModelFamily> p) {
         return Arrays.stream(values()).filter(p).findFirst();
     }
 
-    private static List<String> allNames(java.util.function.Function<ModelFamily, List<String>> names) {
+    private static List<String> allNames(Function<ModelFamily, List<String>> names) {
         return Arrays.stream(values()).flatMap(f -> names.apply(f).stream()).toList();
     }
 
