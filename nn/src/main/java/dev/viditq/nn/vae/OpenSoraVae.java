@@ -32,12 +32,13 @@ import java.util.Arrays;
  * <p>A folder holds config.json (the {@code VideoAutoencoderPipelineConfig}) and model.safetensors (the pipeline's
  * state_dict: {@code spatial_vae.module.*}, {@code temporal_vae.*}, buffers {@code scale}, {@code shift}). The 2-D
  * VAE's config is {@code vae_2d.from_pretrained} when that is an object, else (a hub id, as in the released
- * config) read off its weight shapes ({@link VaeConfig#inferFromWeights}).
+ * config) read off its weight shapes ({@link VaeConfig#inferFromWeights}) with the default 32 groups.
  */
 public final class OpenSoraVae implements AutoCloseable {
     /** {@code VideoAutoencoderKL}'s default scaling factor; the 2-D VAE config's own scaling_factor is not used. */
     static final float SPATIAL_SCALING = 0.18215f;
     private static final String SPATIAL_PREFIX = "spatial_vae.module.";
+    private static final int DEFAULT_NORM_GROUPS = 32;
     private static final String TEMPORAL_PREFIX = "temporal_vae.";
 
     /** Receives decoded frames in order: sample by sample, frame by frame; {@code image} is F32 [3, H, W]. */
@@ -61,7 +62,7 @@ public final class OpenSoraVae implements AutoCloseable {
         String type2d = vae2d.path("type").asText("VideoAutoencoderKL");
         if (!type2d.equals("VideoAutoencoderKL")) throw new IllegalArgumentException("vae_2d type '" + type2d + "' is not supported (VideoAutoencoderKL)");
         JsonNode pretrained = vae2d.path("from_pretrained");
-        VaeConfig spatialConfig = pretrained.isObject() ? VaeConfig.fromJson(pretrained) : VaeConfig.inferFromWeights(file, SPATIAL_PREFIX);
+        VaeConfig spatialConfig = pretrained.isObject() ? VaeConfig.fromJson(pretrained) : inferSpatialConfig(file);
         spatialScaling = (float) vae2d.path("scaling_factor").asDouble(SPATIAL_SCALING);
         TemporalVae.Config temporalConfig = TemporalVae.Config.fromJson(config.path("vae_temporal"));
         if (spatialConfig.latentChannels() != temporalConfig.inOutChannels()) {
@@ -84,6 +85,16 @@ public final class OpenSoraVae implements AutoCloseable {
         scale = perChannel(top, "scale", config.path("scale"), channels);
         shift = perChannel(top, "shift", config.path("shift"), channels);
         top.finish();
+    }
+
+    /** The 2-D VAE's config from its weights, with diffusers' default group count 32 (every SD / SDXL VAE's). */
+    private static VaeConfig inferSpatialConfig(TensorFile file) {
+        try {
+            return VaeConfig.inferFromWeights(file, SPATIAL_PREFIX, DEFAULT_NORM_GROUPS);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("vae_2d.from_pretrained names no AutoencoderKL config and the weights do not fit the default "
+                    + "norm_num_groups " + DEFAULT_NORM_GROUPS + " (" + e.getMessage() + "): give the AutoencoderKL config as vae_2d.from_pretrained", e);
+        }
     }
 
     /** The pipeline in {@code dir}: config.json and its one checkpoint (model.safetensors). */

@@ -76,10 +76,10 @@ public record VaeConfig(int inChannels, int outChannels, List<Integer> blockOutC
     /**
      * The config of an AutoencoderKL checkpoint that comes without one (Open-Sora 1.2 stores the SDXL VAE's weights
      * in its own file and names the config only by hub id), read off the weight shapes under {@code prefix}:
-     * widths, layers per block, channels, mid-block attention and quant convs. norm_num_groups, which no shape
-     * shows, is diffusers' default 32 (that of every SD / SDXL VAE).
+     * widths, layers per block, channels, mid-block attention and quant convs. No shape shows norm_num_groups:
+     * the caller gives it.
      */
-    static VaeConfig inferFromWeights(TensorFile file, String prefix) {
+    static VaeConfig inferFromWeights(TensorFile file, String prefix, int normNumGroups) {
         List<Integer> widths = new ArrayList<>();
         while (file.contains(prefix + "encoder.down_blocks." + widths.size() + ".resnets.0.conv1.weight")) {
             widths.add(Math.toIntExact(file.get(prefix + "encoder.down_blocks." + widths.size() + ".resnets.0.conv1.weight").dim(0)));
@@ -88,7 +88,7 @@ public record VaeConfig(int inChannels, int outChannels, List<Integer> blockOutC
         int layers = 0;
         while (file.contains(prefix + "encoder.down_blocks.0.resnets." + layers + ".conv1.weight")) layers++;
         return new VaeConfig(dim(file, prefix + "encoder.conv_in.weight", 1), dim(file, prefix + "decoder.conv_out.weight", 0),
-                widths, layers, dim(file, prefix + "decoder.conv_in.weight", 1), 32, 0.18215f, 0f,
+                widths, layers, dim(file, prefix + "decoder.conv_in.weight", 1), normNumGroups, 0.18215f, 0f,
                 file.contains(prefix + "quant_conv.weight"), file.contains(prefix + "post_quant_conv.weight"),
                 file.contains(prefix + "encoder.mid_block.attentions.0.to_q.weight")
                         || file.contains(prefix + "encoder.mid_block.attentions.0.query.weight"));
