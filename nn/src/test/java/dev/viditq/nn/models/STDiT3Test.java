@@ -4,6 +4,8 @@ import dev.viditq.core.io.CheckpointException;
 import dev.viditq.core.io.SafetensorsWriter;
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
+import dev.viditq.nn.parity.GoldenCase;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -19,10 +21,13 @@ import static dev.viditq.nn.models.DenoiserTest.random;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * Open-Sora 1.2 STDiT3 has no golden output: loading a checkpoint with the key layout of the official
- * {@code stdit3.py} (written out here independently of the model code), shapes, and batch consistency.
+ * Open-Sora 1.2 STDiT3 beyond its golden case: loading a checkpoint with the key layout of the official
+ * {@code stdit3.py} (written out here independently of the model code) and its saved config, and, on the golden
+ * weights, inputs of other shapes (batch 3, non-square latents, 5 frames, 4-token captions) with the properties the
+ * official forward has.
  */
 class STDiT3Test {
+    private static final Path GOLDEN = Path.of(System.getProperty("viditq.golden.next", "../shared/golden_next"), "stdit3");
     private static final int H = 48, HEADS = 4, HD = H / HEADS, DEPTH = 2, C = 4, P = 2, DT = 24, LT = 5;
 
     @TempDir
@@ -171,5 +176,105 @@ class STDiT3Test {
         Path dir = write(weights);
         CheckpointException e = assertThrows(CheckpointException.class, () -> ModelLoader.load(dir));
         assertTrue(e.getMessage().contains("missing key 'temporal_blocks.1.attn.k_norm.weight'"), e.getMessage());
+    }
+
+    private static STDiT3 golden() {
+        Assumptions.assumeTrue(Files.isDirectory(GOLDEN), "no golden stdit3 case at " + GOLDEN.toAbsolutePath());
+        return (STDiT3) ModelLoader.load(GOLDEN);
+    }
+
+    /** Batch {@code batch}, 5 frames of 3p × 5p latents, 4-token captions with row b keeping b + 1 tokens (at most 4). */
+    private static NamedInputs.Call otherShapes(ModelInfo info, int batch, Random rnd) {
+        int p = info.patchSize(), tokens = 4;
+        float[] m = new float[batch * tokens], hw = new float[2 * batch], fps = new float[batch], t = new float[batch];
+        for (int b = 0; b < batch; b++) {
+            for (int j = 0; j < tokens; j++) m[b * tokens + j] = j <= b ? 1 : 0;
+            hw[2 * b] = 3 * p * 8;
+            hw[2 * b + 1] = 5 * p * 8;
+            fps[b] = 8 + 8 * b;
+            t[b] = 100 + 400 * b;
+        }
+        Conditioning cond = Conditioning.caption(random(rnd, batch, 1, tokens, info.captionChannels()), Tensor.of(m, batch, tokens))
+                .withVideoConditions(Tensor.of(hw, batch, 2), Tensor.of(fps, batch));
+        return new NamedInputs.Call(random(rnd, batch, info.inChannels(), 5, 3L * p, 5L * p), Tensor.of(t, batch), cond);
+    }
+
+    private static Conditioning row(Conditioning c, int b) {
+        return new Conditioning(null, c.caption().sliceRows(b, b + 1), c.captionMask().sliceRows(b, b + 1),
+                c.imageHw().sliceRows(b, b + 1), null, c.fps().sliceRows(b, b + 1));
+    }
+
+    private static Tensor frameMask(int batch, int frames, int... deadFrameOfSample) {
+        float[] m = new float[batch * frames];
+        java.util.Arrays.fill(m, 1);
+        for (int b = 0; b < batch; b++) if (deadFrameOfSample[b] >= 0) m[b * frames + deadFrameOfSample[b]] = 0;
+        return Tensor.of(m, batch, frames);
+    }
+
+    @Test
+    void goldenWeightsOnOtherShapesComputeEachSampleAsAlone() {
+        try (STDiT3 model = golden()) {
+            NamedInputs.Call call = otherShapes(model.info(), 3, new Random(21));
+            Tensor xMask = frameMask(3, 5, 0, -1, 4);
+            Tensor out = model.forward(call.x(), call.timesteps(), call.cond());
+            Tensor masked = model.forward(call.x(), call.timesteps(), call.cond(), xMask);
+            long[] expected = call.x().shape();
+            expected[1] = model.info().outChannels();
+            assertArrayEquals(expected, out.shape());
+            for (int b = 0; b < 3; b++) {
+                Tensor x = call.x().sliceRows(b, b + 1), t = call.timesteps().sliceRows(b, b + 1);
+                assertClose(model.forward(x, t, row(call.cond(), b)), out.sliceRows(b, b + 1), 1e-5);
+                assertClose(model.forward(x, t, row(call.cond(), b), xMask.sliceRows(b, b + 1)), masked.sliceRows(b, b + 1), 1e-5);
+            }
+            // sample 1 has no dead frame: its masked forward is its plain one; the others differ
+            assertClose(out.sliceRows(1, 2), masked.sliceRows(1, 2), 1e-6);
+            assertTrue(GoldenCase.relErr(masked.sliceRows(0, 1).toFloatArray(), out.sliceRows(0, 1).toFloatArray()) > 1e-3);
+        }
+    }
+
+    @Test
+    void anAllLiveFrameMaskIsThePlainForward() {
+        try (STDiT3 model = golden()) {
+            NamedInputs.Call call = otherShapes(model.info(), 2, new Random(22));
+            assertClose(model.forward(call.x(), call.timesteps(), call.cond()),
+                    model.forward(call.x(), call.timesteps(), call.cond(), frameMask(2, 5, -1, -1)), 1e-6);
+            assertThrows(IllegalArgumentException.class, () -> model.forward(call.x(), call.timesteps(), call.cond(), frameMask(2, 4, -1, -1)));
+        }
+    }
+
+    @Test
+    void maskedCaptionTokensActAsAbsent() {
+        try (STDiT3 model = golden()) {
+            NamedInputs.Call call = otherShapes(model.info(), 1, new Random(23));
+            int dt = model.info().captionChannels();
+            Tensor caption = random(new Random(24), 1, 6, dt);
+            int[] valid = {0, 2, 3};
+            float[] kept = new float[valid.length * dt];
+            for (int i = 0; i < valid.length; i++) for (int c = 0; c < dt; c++) kept[i * dt + c] = caption.getFloat((long) valid[i] * dt + c);
+            Conditioning c = call.cond();
+            Conditioning masked = new Conditioning(null, caption, Tensor.of(new float[]{1, 0, 1, 1, 0, 0}, 1, 6), c.imageHw(), null, c.fps());
+            Conditioning truncated = new Conditioning(null, Tensor.of(kept, 1, valid.length, dt), null, c.imageHw(), null, c.fps());
+            assertClose(model.forward(call.x(), call.timesteps(), truncated), model.forward(call.x(), call.timesteps(), masked), 1e-5);
+        }
+    }
+
+    @Test
+    void fpsAndTheFirstSamplesSizeCondition() {
+        try (STDiT3 model = golden()) {
+            NamedInputs.Call call = otherShapes(model.info(), 2, new Random(25));
+            Conditioning c = call.cond();
+            Tensor out = model.forward(call.x(), call.timesteps(), c);
+            Tensor otherFps = Tensor.of(new float[]{c.fps().getFloat(0), 60}, 2);
+            Tensor changed = model.forward(call.x(), call.timesteps(), c.withVideoConditions(c.imageHw(), otherFps));
+            assertClose(out.sliceRows(0, 1), changed.sliceRows(0, 1), 1e-6);
+            assertTrue(GoldenCase.relErr(changed.sliceRows(1, 2).toFloatArray(), out.sliceRows(1, 2).toFloatArray()) > 1e-4);
+            // the positional-embedding scale comes from height[0], width[0] only (official code)
+            float[] hw = c.imageHw().toFloatArray();
+            hw[2] *= 2;
+            assertClose(out, model.forward(call.x(), call.timesteps(), c.withVideoConditions(Tensor.of(hw, 2, 2), c.fps())), 1e-6);
+            hw[0] *= 2;
+            assertTrue(GoldenCase.relErr(model.forward(call.x(), call.timesteps(), c.withVideoConditions(Tensor.of(hw, 2, 2), c.fps()))
+                    .toFloatArray(), out.toFloatArray()) > 1e-4);
+        }
     }
 }
