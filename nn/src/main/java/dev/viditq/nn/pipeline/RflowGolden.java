@@ -64,8 +64,22 @@ public final class RflowGolden implements GoldenCase {
         sampler.sample(guided, xT, steps, shape -> { throw new IllegalStateException("rflow asked for noise"); }, record);
         return List.of(
                 new Comparison(name + "_traj", GoldenCase.relErr(flatten(trajectory), io.get(name + "_traj").toF32().toFloatArray())),
-                new Comparison(name + "_model_t", GoldenCase.relErr(model.timesPerRow(),
+                new Comparison(name + "_model_t", GoldenCase.relErr(bothHalves(model.calls, batch),
                         io.get(name + "_model_t").toF32().toFloatArray())));
+    }
+
+    /**
+     * The t of every row of every call, [cond | null] per step. At cfg_scale 1 {@link GuidedModel} makes the
+     * conditional call only (u + 1·(c − u) = c); the official call on cat([z, z]) would have carried the same t on its
+     * null rows, so those rows are the conditional ones repeated.
+     */
+    private static float[] bothHalves(List<float[]> calls, int batch) {
+        List<float[]> rows = new ArrayList<>();
+        for (float[] call : calls) {
+            rows.add(call);
+            if (call.length == batch) rows.add(call);
+        }
+        return flatten(rows);
     }
 
     private static void checkShape(String name, JsonNode cfg, Tensor xT) {
@@ -121,7 +135,7 @@ public final class RflowGolden implements GoldenCase {
      */
     private static final class VelocityPseudoModel implements Denoiser {
         private final ModelInfo info;
-        private final List<Float> times = new ArrayList<>();
+        final List<float[]> calls = new ArrayList<>();
 
         VelocityPseudoModel(int channels) {
             info = new ModelInfo("stdit3", "original", channels, 2 * channels, true, 1, 0, 0, 1, 0, 1, 0, 1, 0, false,
@@ -137,9 +151,11 @@ public final class RflowGolden implements GoldenCase {
             int batch = x.size(0);
             long perRow = x.numel() / batch;
             float[] out = new float[Math.toIntExact(2 * x.numel())];
+            float[] times = new float[batch];
+            calls.add(times);
             for (int b = 0; b < batch; b++) {
                 double t = timesteps.getFloat(timesteps.numel() == 1 ? 0 : b);
-                times.add((float) t);
+                times[b] = (float) t;
                 Tensor row = x.sliceRows(b, b + 1);
                 Tensor v = PseudoModel.withTanhVariance(PseudoModel.eps(row, t, rowMean(cond.caption(), b), true), row);
                 System.arraycopy(v.toFloatArray(), 0, out, Math.toIntExact(2 * b * perRow), Math.toIntExact(2 * perRow));
@@ -154,12 +170,6 @@ public final class RflowGolden implements GoldenCase {
             double sum = 0;
             for (long i = 0; i < n; i++) sum += caption.getFloat(row * n + i);
             return sum / n;
-        }
-
-        float[] timesPerRow() {
-            float[] out = new float[times.size()];
-            for (int i = 0; i < out.length; i++) out[i] = times.get(i);
-            return out;
         }
     }
 }
