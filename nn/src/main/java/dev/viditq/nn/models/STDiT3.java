@@ -90,7 +90,7 @@ public final class STDiT3 extends BaseDenoiser {
      *                  with timestep 0; null = every frame denoised (plain text-to-video, same as all non-zero)
      */
     public Tensor forward(Tensor x, Tensor timesteps, Conditioning cond, Tensor frameMask) {
-        Tensor xf = checkLatent(x);
+        Tensor xf = padToPatches(checkLatent(x));
         PatchEmbed.Grid grid = patchEmbed.grid(xf);
         int batch = grid.batch(), h = info().hidden(), frames = grid.frames(), perFrame = grid.tokensPerFrame();
         Tensor tokens = patchEmbed.forward(xf);
@@ -115,7 +115,35 @@ public final class STDiT3 extends BaseDenoiser {
         }
         Tensor out = live == null ? finalLayer.forward(tokens, time.te())
                 : finalLayer.forwardFrameMasked(tokens, time.te(), zero.te(), live);
-        return PatchEmbed.unpatchify(out, grid, info().patchSize(), info().outChannels(), true);
+        return cropTo(PatchEmbed.unpatchify(out, grid, info().patchSize(), info().outChannels(), true), x.size(3), x.size(4));
+    }
+
+    /**
+     * x zero-padded at the bottom and right to multiples of the patch size, as the official PatchEmbed3D pads (240p
+     * at 9:16 has 53 latent rows); the output is cropped back ({@link #cropTo}).
+     */
+    private Tensor padToPatches(Tensor x) {
+        int p = info().patchSize(), h = x.size(3), w = x.size(4);
+        int ph = Math.ceilDiv(h, p) * p, pw = Math.ceilDiv(w, p) * p;
+        return ph == h && pw == w ? x : resizePlanes(x, ph, pw);
+    }
+
+    private static Tensor cropTo(Tensor y, int h, int w) {
+        return y.size(3) == h && y.size(4) == w ? y : resizePlanes(y, h, w);
+    }
+
+    /** Every [H, W] plane of a [B, C, T, H, W] tensor cut or zero-extended at the bottom and right to [h, w]. */
+    private static Tensor resizePlanes(Tensor x, int h, int w) {
+        int planes = x.size(0) * x.size(1) * x.size(2), srcH = x.size(3), srcW = x.size(4);
+        Tensor out = Tensor.zeros(x.size(0), x.size(1), x.size(2), h, w);
+        long rowBytes = (long) Math.min(w, srcW) * Float.BYTES;
+        for (int pl = 0; pl < planes; pl++) {
+            for (int r = 0; r < Math.min(h, srcH); r++) {
+                out.data().asSlice(((long) pl * h + r) * w * Float.BYTES, rowBytes)
+                        .copyFrom(x.data().asSlice(((long) pl * srcH + r) * srcW * Float.BYTES, rowBytes));
+            }
+        }
+        return out;
     }
 
     /** x_mask [B, T] (any dtype, [B, 1, T] accepted) as one flag per (sample, frame). */

@@ -277,4 +277,25 @@ class STDiT3Test {
                     .toFloatArray(), out.toFloatArray()) > 1e-4);
         }
     }
+
+    @Test
+    void latentSizesOffThePatchGridArePaddedAndCropped() {
+        // 240p at 9:16 has 53 latent rows: the official PatchEmbed3D pads with zeros, unpatchify crops
+        try (STDiT3 model = golden()) {
+            int p = model.info().patchSize();
+            Random rnd = new Random(26);
+            NamedInputs.Call call = otherShapes(model.info(), 1, rnd);
+            Tensor odd = random(rnd, 1, model.info().inChannels(), 2, 2L * p + 1, 3L * p - 1);
+            Tensor padded = Tensor.zeros(1, model.info().inChannels(), 2, 3L * p, 3L * p);
+            for (int pl = 0; pl < model.info().inChannels() * 2; pl++) for (int r = 0; r < 2 * p + 1; r++) for (int c = 0; c < 3 * p - 1; c++) {
+                padded.setFloat(((long) pl * 3 * p + r) * 3 * p + c, odd.getFloat(((long) pl * (2 * p + 1) + r) * (3 * p - 1) + c));
+            }
+            Tensor out = model.forward(odd, call.timesteps(), call.cond());
+            Tensor full = model.forward(padded, call.timesteps(), call.cond());
+            assertArrayEquals(new long[]{1, model.info().outChannels(), 2, 2L * p + 1, 3L * p - 1}, out.shape());
+            for (int pl = 0; pl < model.info().outChannels() * 2; pl++) for (int r = 0; r < 2 * p + 1; r++) for (int c = 0; c < 3 * p - 1; c++) {
+                assertEquals(full.getFloat(((long) pl * 3 * p + r) * 3 * p + c), out.getFloat(((long) pl * (2 * p + 1) + r) * (3 * p - 1) + c), 1e-6f);
+            }
+        }
+    }
 }
