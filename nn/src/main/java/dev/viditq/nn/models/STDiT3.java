@@ -59,6 +59,9 @@ public final class STDiT3 extends BaseDenoiser {
         if (patch.length != 3 || patch[0] != 1 || patch[1] != patch[2]) {
             throw cfg.error("patch_size must be [1, p, p] (temporal patches are not supported), is " + java.util.Arrays.toString(patch));
         }
+        if (cfg.getBool("skip_y_embedder", false)) {
+            throw cfg.error("skip_y_embedder = true (captions already projected) is not supported: the caption embedder runs here");
+        }
         int in = cfg.getInt("in_channels", 4);
         boolean predSigma = cfg.getBool("pred_sigma", true);
         int[] size = cfg.has("input_size") && cfg.node("input_size").isArray() && cfg.node("input_size").get(1).isNumber()

@@ -92,7 +92,9 @@ class STDiT3Test {
             {"architectures": ["STDiT3"], "model_type": "STDiT3", "input_size": [null, null, null],
              "input_sq_size": 512, "in_channels": 4, "patch_size": [1, 2, 2], "hidden_size": 48, "depth": 2,
              "num_heads": 4, "mlp_ratio": 4.0, "class_dropout_prob": 0.1, "pred_sigma": true, "drop_path": 0.0,
-             "caption_channels": 24, "model_max_length": 5, "qk_norm": true, "enable_flash_attn": false}""";
+             "caption_channels": 24, "model_max_length": 5, "qk_norm": true, "enable_flash_attn": false,
+             "enable_layernorm_kernel": false, "enable_sequence_parallelism": false, "only_train_temporal": false,
+             "freeze_y_embedder": true, "skip_y_embedder": false, "torch_dtype": "float32", "transformers_version": "4.36.2"}""";
 
     private Path write(Map<String, Tensor> weights) throws IOException {
         Path dir = Files.createDirectories(tmp.resolve("stdit3"));
@@ -167,6 +169,14 @@ class STDiT3Test {
                     () -> model.forward(x, Tensor.of(new float[]{3}, 1), noFps));
             assertTrue(e.getMessage().contains("fps"), e.getMessage());
         }
+    }
+
+    @Test
+    void aConfigThatSkipsTheCaptionEmbedderIsRefused() throws IOException {
+        Path dir = write(officialKeys(new Random(5)));
+        Files.writeString(dir.resolve("config.json"), CONFIG.replace("\"skip_y_embedder\": false", "\"skip_y_embedder\": true"));
+        RuntimeException e = assertThrows(RuntimeException.class, () -> ModelLoader.load(dir));
+        assertTrue(e.getMessage().contains("skip_y_embedder"), e.getMessage());
     }
 
     @Test
