@@ -50,4 +50,28 @@ public final class FinalLayer {
         mod.modulate(h, 0, 1);
         return linear.forward(h);
     }
+
+    /**
+     * Open-Sora 1.2's table-style head with a frame mask ({@code T2IFinalLayer} given {@code x_mask}): the token rows
+     * form {@code live.length} equal groups (sample, frame); groups whose flag is false take
+     * {@code modulate(LN(modulate(LN(x), te)), te0)}. The official code normalises the already modulated x a second
+     * time for those frames, so this does too (parity; only frames used as conditioning take this path).
+     *
+     * @param te  timestep embedding [B, H]
+     * @param te0 embedding of timestep 0 [B, H]
+     */
+    public Tensor forwardFrameMasked(Tensor x, Tensor te, Tensor te0, boolean[] live) {
+        if (table == null) throw new IllegalStateException("the frame mask needs a table-style final layer");
+        Tensor h = norm.forward(x);
+        Modulation.tablePlus(table, te).modulate(h, 0, 1);
+        Tensor zero = norm.forward(h);
+        Modulation.tablePlus(table, te0).modulate(zero, 0, 1);
+        long rows = Rows.rows(x), rowBytes = (long) x.dim(-1) * Float.BYTES;
+        if (rows % live.length != 0) throw new IllegalArgumentException(rows + " rows do not split into " + live.length + " frames");
+        long groupBytes = rows / live.length * rowBytes;
+        for (int g = 0; g < live.length; g++) {
+            if (!live[g]) h.data().asSlice(g * groupBytes, groupBytes).copyFrom(zero.data().asSlice(g * groupBytes, groupBytes));
+        }
+        return linear.forward(h);
+    }
 }

@@ -9,7 +9,7 @@ import java.util.List;
  * Implementations must take every size, depth, head count and shape from the folder, never from constants.
  */
 public interface GoldenCase {
-    /** The folder name this handler understands (dit, pixart_diffusers, ...). */
+    /** The folder name this handler understands (dit, pixart_diffusers, ...; a nested case: schedulers/rflow). */
     String folderName();
 
     /** Relative L2 tolerance of this case's outputs (1e-4 networks, 1e-5 sampler trajectories). */

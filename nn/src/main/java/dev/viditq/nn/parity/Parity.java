@@ -27,19 +27,33 @@ public final class Parity {
         return map;
     }
 
-    /** Case folders under {@code root}: subdirectories holding a config.json or io.safetensors. */
+    /**
+     * Case folders under {@code root}, at any depth: directories holding an io.safetensors (a group of cases such as
+     * {@code schedulers/rflow} nests them).
+     */
     public static List<Path> caseDirs(Path root) throws IOException {
         if (!Files.isDirectory(root)) throw new IOException(root + ": not a directory of golden cases");
-        try (Stream<Path> s = Files.list(root)) {
-            return s.filter(Files::isDirectory)
+        try (Stream<Path> s = Files.walk(root)) {
+            return s.filter(d -> !d.equals(root) && Files.isDirectory(d))
                     .filter(d -> Files.exists(d.resolve("io.safetensors")))
                     .sorted().toList();
         }
     }
 
+    /**
+     * The case name of a folder: the longest handler name its path ends with ({@code schedulers/rflow} for
+     * .../golden_next/schedulers/rflow), else the folder's own name.
+     */
+    public static String caseName(Path dir) {
+        return handlers().keySet().stream()
+                .filter(name -> dir.endsWith(Path.of(name)))
+                .max(Comparator.comparingInt(name -> Path.of(name).getNameCount()))
+                .orElse(dir.getFileName().toString());
+    }
+
     /** Runs one case folder; a folder with no handler or a handler that throws yields an error result. */
     public static List<Result> runCase(Path dir) {
-        String name = dir.getFileName().toString();
+        String name = caseName(dir);
         GoldenCase handler = handlers().get(name);
         if (handler == null) return List.of(new Result(name, "-", Double.NaN, 0, "no handler for case '" + name + "'"));
         try {

@@ -3,25 +3,35 @@ package dev.viditq.nn.sampling;
 import dev.viditq.core.tensor.Tensor;
 
 /**
- * Open-Sora 1.2's rectified-flow Euler sampler ({@code opensora/schedulers/rf}). Along x_t = (1 − t/T)·x0 +
- * (t/T)·noise the model predicts the velocity v = x0 − noise; times start at T = 1000 and step down as
- * t_i = (1 − i/N)·T, each optionally shifted towards T by the resolution-dependent transform
- * t' = r·t/(1 + (r − 1)·t) (t in [0, 1]); each step moves x ← x + v·(t_i − t_{i+1})/T, with t_N = 0.
- * The model receives the (shifted, real-valued) t_i.
+ * Open-Sora 1.2's rectified-flow Euler sampler ({@code RFLOW.sample} of {@code opensora/schedulers/rf}), checked
+ * against the official trajectories (golden case {@code schedulers/rflow}). Along x_t = (1 − t/T)·x0 + (t/T)·noise
+ * the model predicts the velocity v = x0 − noise; times start at T = 1000 and step down as t_i = (1 − i/N)·T
+ * (rounded to integers with {@code use_discrete_timesteps}), made float32 as {@code torch.tensor} does, then shifted
+ * towards T by the resolution- and length-dependent {@code timestep_transform} s' = r·s/(1 + (r − 1)·s), s = t/T;
+ * each step moves x ← x + v·(t_i − t_{i+1})/T, the last by t_{N−1}/T. The model receives the shifted, real-valued
+ * t_i. Classifier-free guidance ([cond | null] in one batch, v = v_u + s·(v_c − v_u) on the first C channels) is the
+ * caller's ({@code GuidedModel}).
  */
 public final class RectifiedFlowSampler implements Sampler {
     private final int numTimesteps;
     private final double shift;
+    private final boolean discreteTimesteps;
 
     /**
      * @param numTimesteps T (1000 in Open-Sora)
      * @param shift        the ratio r of the timestep transform; 1 leaves the times unshifted
      */
     public RectifiedFlowSampler(int numTimesteps, double shift) {
+        this(numTimesteps, shift, false);
+    }
+
+    /** @param discreteTimesteps {@code use_discrete_timesteps}: t_i rounded to integers before the transform */
+    public RectifiedFlowSampler(int numTimesteps, double shift, boolean discreteTimesteps) {
         if (numTimesteps < 1) throw new IllegalArgumentException("rflow: num_timesteps must be positive");
         if (!(shift > 0) || Double.isInfinite(shift)) throw new IllegalArgumentException("rflow: shift must be positive, got " + shift);
         this.numTimesteps = numTimesteps;
         this.shift = shift;
+        this.discreteTimesteps = discreteTimesteps;
     }
 
     /**
@@ -46,9 +56,11 @@ public final class RectifiedFlowSampler implements Sampler {
         Latents.requireSteps(steps, Integer.MAX_VALUE, name());
         double[] out = new double[steps];
         for (int i = 0; i < steps; i++) {
-            double t = 1.0 - (double) i / steps; // (1 − i/N)·T, divided by T as the transform does
-            double shifted = shift * t / (1 + (shift - 1) * t);
-            out[i] = shifted * numTimesteps;
+            double t = (1.0 - (double) i / steps) * numTimesteps;
+            if (discreteTimesteps) t = Math.rint(t); // Python's round(): half to even, as rint
+            // torch.tensor makes t float32, and t / num_timesteps stays float32; the ratio (float64) promotes the rest
+            float s = (float) t / numTimesteps;
+            out[i] = shift * s / (1 + (shift - 1) * s) * numTimesteps;
         }
         return out;
     }

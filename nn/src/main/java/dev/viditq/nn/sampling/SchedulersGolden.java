@@ -15,8 +15,8 @@ import java.util.regex.Pattern;
 
 /**
  * The golden folder {@code schedulers}: whole sampler trajectories of diffusers' DPM-Solver++ and DDIM, PixArt's
- * DPM-Solver++ with CFG, and DiT's respaced IDDPM, each driven by the pseudo-model of its NOTE.txt:
- * ε(x, t, c) = x·r + (0.1·sin 2x + 0.05·c)·(1 − r), r = t/1000, c the mean of the condition (0 without one).
+ * DPM-Solver++ with CFG, and DiT's respaced IDDPM, each driven by the pseudo-model of its NOTE.txt
+ * ({@link PseudoModel}).
  * Step counts, shapes and scheduler settings come from config.json and io.safetensors; a section missing from
  * config.json is skipped, an unknown one is an error.
  */
@@ -48,17 +48,8 @@ public final class SchedulersGolden implements GoldenCase {
         return out;
     }
 
-    /** The NOTE.txt pseudo-model, elementwise, in float64. */
-    static double pseudoEps(double x, double t, double c) {
-        double r = t / 1000.0;
-        return x * r + (0.1 * Math.sin(2 * x) + 0.05 * c) * (1 - r);
-    }
-
     private static Tensor pseudoModel(Tensor x, double t, double c) {
-        float[] v = x.toFloatArray();
-        float[] eps = new float[v.length];
-        for (int i = 0; i < v.length; i++) eps[i] = (float) pseudoEps(v[i], t, c);
-        return Tensor.of(eps, x.shape());
+        return PseudoModel.eps(x, t, c, false);
     }
 
     /** {@code NAME_traj} [steps, ...] holds x after each step; {@code NAME_timesteps} the scheduler's timesteps. */
@@ -111,7 +102,7 @@ public final class SchedulersGolden implements GoldenCase {
                 learned ? IddpmSampler.Variance.LEARNED_RANGE : IddpmSampler.Variance.FIXED_LARGE);
         ModelFunction model = (x, step) -> {
             Tensor eps = pseudoModel(x, step.modelTime(), 0);
-            return learned ? concatChannels(eps, tanh(x)) : eps;
+            return learned ? PseudoModel.withTanhVariance(eps, x) : eps;
         };
         Tensor noises = io.get("dit_iddpm_noises").toF32();
         int[] drawn = {0};
@@ -141,26 +132,6 @@ public final class SchedulersGolden implements GoldenCase {
         if (!cfg.path(field).asText(value).equals(value)) {
             throw new IllegalArgumentException(field + " '" + cfg.path(field).asText() + "' is not supported (only " + value + ")");
         }
-    }
-
-    private static Tensor tanh(Tensor x) {
-        float[] v = x.toFloatArray();
-        for (int i = 0; i < v.length; i++) v[i] = (float) Math.tanh(v[i]);
-        return Tensor.of(v, x.shape());
-    }
-
-    /** [B, C, ...] ++ [B, C, ...] → [B, 2C, ...]. */
-    private static Tensor concatChannels(Tensor a, Tensor b) {
-        long[] shape = a.shape();
-        int batch = a.size(0);
-        int block = Math.toIntExact(a.numel() / batch);
-        float[] av = a.toFloatArray(), bv = b.toFloatArray(), out = new float[2 * av.length];
-        for (int i = 0; i < batch; i++) {
-            System.arraycopy(av, i * block, out, 2 * i * block, block);
-            System.arraycopy(bv, i * block, out, (2 * i + 1) * block, block);
-        }
-        shape[1] *= 2;
-        return Tensor.of(out, shape);
     }
 
     private static GaussianNoise unusedNoise() {

@@ -3,6 +3,7 @@ package dev.viditq.nn.vae;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.viditq.core.io.CheckpointException;
+import dev.viditq.core.io.TensorFile;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -70,6 +71,32 @@ public record VaeConfig(int inChannels, int outChannels, List<Integer> blockOutC
                 c.path("norm_num_groups").asInt(32), (float) c.path("scaling_factor").asDouble(0.18215),
                 shift == null || shift.isNull() ? 0f : (float) shift.asDouble(),
                 bool(c, "use_quant_conv"), bool(c, "use_post_quant_conv"), bool(c, "mid_block_add_attention"));
+    }
+
+    /**
+     * The config of an AutoencoderKL checkpoint that comes without one (Open-Sora 1.2 stores the SDXL VAE's weights
+     * in its own file and names the config only by hub id), read off the weight shapes under {@code prefix}:
+     * widths, layers per block, channels, mid-block attention and quant convs. No shape shows norm_num_groups:
+     * the caller gives it.
+     */
+    static VaeConfig inferFromWeights(TensorFile file, String prefix, int normNumGroups) {
+        List<Integer> widths = new ArrayList<>();
+        while (file.contains(prefix + "encoder.down_blocks." + widths.size() + ".resnets.0.conv1.weight")) {
+            widths.add(Math.toIntExact(file.get(prefix + "encoder.down_blocks." + widths.size() + ".resnets.0.conv1.weight").dim(0)));
+        }
+        if (widths.isEmpty()) throw new CheckpointException(file.path(), "has no AutoencoderKL weights under '" + prefix + "'");
+        int layers = 0;
+        while (file.contains(prefix + "encoder.down_blocks.0.resnets." + layers + ".conv1.weight")) layers++;
+        return new VaeConfig(dim(file, prefix + "encoder.conv_in.weight", 1), dim(file, prefix + "decoder.conv_out.weight", 0),
+                widths, layers, dim(file, prefix + "decoder.conv_in.weight", 1), normNumGroups, 0.18215f, 0f,
+                file.contains(prefix + "quant_conv.weight"), file.contains(prefix + "post_quant_conv.weight"),
+                file.contains(prefix + "encoder.mid_block.attentions.0.to_q.weight")
+                        || file.contains(prefix + "encoder.mid_block.attentions.0.query.weight"));
+    }
+
+    private static int dim(TensorFile file, String key, int axis) {
+        if (!file.contains(key)) throw new CheckpointException(file.path(), "has no '" + key + "' to read the VAE's size from");
+        return Math.toIntExact(file.get(key).dim(axis));
     }
 
     private static boolean bool(JsonNode c, String key) {

@@ -12,17 +12,26 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Every case folder under -Dviditq.golden (default ../shared/golden) against the official outputs.
- * Data-driven: the folders and their sizes come from the directory, so another set of cases runs unchanged.
+ * Every case folder under -Dviditq.golden (default ../shared/golden) and -Dviditq.golden.next (default
+ * ../shared/golden_next, the Open-Sora 1.2 cases) against the official outputs. Data-driven: the folders and their
+ * sizes come from the directory, so another set of cases runs unchanged.
  */
 class GoldenParityTest {
     @TestFactory
     Stream<DynamicTest> everyGoldenCase() throws Exception {
-        Path root = Path.of(System.getProperty("viditq.golden", "../shared/golden"));
+        return cases(Path.of(System.getProperty("viditq.golden", "../shared/golden")));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> everyGoldenNextCase() throws Exception {
+        return cases(Path.of(System.getProperty("viditq.golden.next", "../shared/golden_next")));
+    }
+
+    private static Stream<DynamicTest> cases(Path root) throws Exception {
         Assumptions.assumeTrue(Files.isDirectory(root), "no golden directory at " + root.toAbsolutePath());
         List<Path> dirs = Parity.caseDirs(root);
         assertTrue(!dirs.isEmpty(), "no case folders under " + root);
-        return dirs.stream().map(dir -> DynamicTest.dynamicTest(dir.getFileName().toString(), () -> {
+        return dirs.stream().map(dir -> DynamicTest.dynamicTest(root.relativize(dir).toString(), () -> {
             for (Parity.Result r : Parity.runCase(dir)) {
                 assertTrue(r.pass(), () -> r.caseName() + "/" + r.output() + ": "
                         + (r.error() != null ? r.error() : "rel_err " + r.relErr() + " > " + r.tolerance()));

@@ -97,6 +97,11 @@ class VaeMemoryCheck {
                 .put("use_quant_conv", quantConvs).put("use_post_quant_conv", quantConvs);
         widths.forEach(config.withArray("block_out_channels")::add);
         Files.writeString(dir.resolve("config.json"), config.toPrettyString());
+        SafetensorsWriter.write(dir.resolve("diffusion_pytorch_model.safetensors"), weights(widths, layers, attention, quantConvs));
+    }
+
+    /** The diffusers AutoencoderKL state dict with random F32 weights (unit norms, zero biases). */
+    static Map<String, Tensor> weights(List<Integer> widths, int layers, boolean attention, boolean quantConvs) {
         Map<String, Tensor> t = new LinkedHashMap<>();
         Random rnd = new Random(5);
         conv(t, rnd, "encoder.conv_in", 3, widths.getFirst(), 3);
@@ -126,7 +131,7 @@ class VaeMemoryCheck {
         }
         norm(t, "decoder.conv_norm_out", in);
         conv(t, rnd, "decoder.conv_out", in, 3, 3);
-        SafetensorsWriter.write(dir.resolve("diffusion_pytorch_model.safetensors"), t);
+        return t;
     }
 
     private static void mid(Map<String, Tensor> t, Random rnd, String key, int c, boolean attention) {
