@@ -27,19 +27,50 @@ public final class Parity {
         return map;
     }
 
-    /** Case folders under {@code root}: subdirectories holding a config.json or io.safetensors. */
+    /**
+     * Case folders under {@code root}: subdirectories holding an io.safetensors, and those one level down in a
+     * subdirectory that holds none itself (a group such as {@code schedulers/NAME}).
+     */
     public static List<Path> caseDirs(Path root) throws IOException {
         if (!Files.isDirectory(root)) throw new IOException(root + ": not a directory of golden cases");
-        try (Stream<Path> s = Files.list(root)) {
-            return s.filter(Files::isDirectory)
-                    .filter(d -> Files.exists(d.resolve("io.safetensors")))
-                    .sorted().toList();
+        List<Path> cases = new ArrayList<>();
+        for (Path d : subdirectories(root)) {
+            if (isCase(d)) cases.add(d);
+            else for (Path nested : subdirectories(d)) if (isCase(nested)) cases.add(nested);
+        }
+        return cases;
+    }
+
+    /** The name a handler answers to: the case folder's path under {@code root}, '/'-separated ({@code schedulers/rflow}). */
+    public static String caseName(Path root, Path dir) {
+        Path rel = root.relativize(dir);
+        StringJoiner name = new StringJoiner("/");
+        for (Path part : rel) name.add(part.toString());
+        return name.toString();
+    }
+
+    private static boolean isCase(Path dir) {
+        return Files.exists(dir.resolve("io.safetensors"));
+    }
+
+    private static List<Path> subdirectories(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(Files::isDirectory).sorted().toList();
         }
     }
 
-    /** Runs one case folder; a folder with no handler or a handler that throws yields an error result. */
+    /** Runs one top-level case folder, named by its folder name. */
     public static List<Result> runCase(Path dir) {
-        String name = dir.getFileName().toString();
+        return runCase(dir.getFileName().toString(), dir);
+    }
+
+    /** Runs a case folder found under {@code root}, named by {@link #caseName}. */
+    public static List<Result> runCase(Path root, Path dir) {
+        return runCase(caseName(root, dir), dir);
+    }
+
+    /** Runs one case folder; a folder with no handler or a handler that throws yields an error result. */
+    private static List<Result> runCase(String name, Path dir) {
         GoldenCase handler = handlers().get(name);
         if (handler == null) return List.of(new Result(name, "-", Double.NaN, 0, "no handler for case '" + name + "'"));
         try {
@@ -56,7 +87,7 @@ public final class Parity {
 
     public static List<Result> runAll(Path root) throws IOException {
         List<Result> all = new ArrayList<>();
-        for (Path d : caseDirs(root)) all.addAll(runCase(d));
+        for (Path d : caseDirs(root)) all.addAll(runCase(root, d));
         return all;
     }
 }

@@ -22,8 +22,8 @@ class GoldenParityTest {
         Assumptions.assumeTrue(Files.isDirectory(root), "no golden directory at " + root.toAbsolutePath());
         List<Path> dirs = Parity.caseDirs(root);
         assertTrue(!dirs.isEmpty(), "no case folders under " + root);
-        return dirs.stream().map(dir -> DynamicTest.dynamicTest(dir.getFileName().toString(), () -> {
-            for (Parity.Result r : Parity.runCase(dir)) {
+        return dirs.stream().map(dir -> DynamicTest.dynamicTest(Parity.caseName(root, dir), () -> {
+            for (Parity.Result r : Parity.runCase(root, dir)) {
                 assertTrue(r.pass(), () -> r.caseName() + "/" + r.output() + ": "
                         + (r.error() != null ? r.error() : "rel_err " + r.relErr() + " > " + r.tolerance()));
             }
