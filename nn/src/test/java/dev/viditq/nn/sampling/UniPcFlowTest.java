@@ -18,15 +18,9 @@ import static org.junit.jupiter.api.Assertions.*;
  * is then exact whatever its order (the x0 predictions do not change), so the run must land on x0.
  */
 class UniPcFlowTest {
-    static Path goldenWan() {
-        String own = System.getProperty("viditq.golden.wan");
-        if (own != null) return Path.of(own);
-        return Path.of(System.getProperty("viditq.golden", "../shared/golden")).resolveSibling("golden_wan");
-    }
-
     @Test
     void goldenRunsMatch() throws Exception {
-        Path dir = goldenWan().resolve("schedulers").resolve("unipc_flow");
+        Path dir = dev.viditq.nn.GoldenFolders.wan().resolve("schedulers").resolve("unipc_flow");
         Assumptions.assumeTrue(Files.isDirectory(dir), "no golden " + dir.toAbsolutePath());
         var runs = UniPcFlowGolden.runs(dir);
         assertFalse(runs.isEmpty());
