@@ -3,7 +3,7 @@ package dev.viditq.nn.models;
 /**
  * The facts about a loaded denoiser that a sampler, a pipeline or a report needs, all taken from its config.
  *
- * @param family          "dit", "pixart", "stdit", "latte" or "stdit3"
+ * @param family          "dit", "pixart", "stdit", "latte", "stdit3" or "wan"
  * @param layout          "original" (the research repos' keys) or "diffusers"
  * @param inChannels      latent channels of x
  * @param outChannels     channels of the output; 2·inChannels when the model also predicts the variance
@@ -45,7 +45,12 @@ public record ModelInfo(String family, String layout, int inChannels, int outCha
         /** diffusers PixArt: additive bias (1 - mask)·(-10000). */
         ADDITIVE_10000,
         /** diffusers Latte: no mask at all; its pipeline truncates the caption to the valid tokens instead. */
-        TRUNCATE_ONLY
+        TRUNCATE_ONLY,
+        /**
+         * Wan: no mask; the pipeline zeroes the caption rows past each prompt's tokens and pads to the full caption
+         * length (512), and those zero rows take part in the attention (so the length matters).
+         */
+        ZERO_PADDED
     }
 
     /** True when the output carries a learned variance after the ε channels. */
