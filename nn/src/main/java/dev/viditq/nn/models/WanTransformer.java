@@ -15,7 +15,9 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import static dev.viditq.core.tensor.Tensor.F32_LE;
 
@@ -148,6 +150,59 @@ public final class WanTransformer extends BaseDenoiser {
 
     public WanConfig config() {
         return config;
+    }
+
+    /**
+     * Every tensor of a checkpoint of this configuration in the diffusers layout, name → shape, in load order: what
+     * a random-weight checkpoint of real shapes (benchmarks, tests) must hold.
+     */
+    public static Map<String, long[]> checkpointShapes(WanConfig c) {
+        Map<String, long[]> s = new LinkedHashMap<>();
+        long dim = c.dim();
+        s.put("patch_embedding.weight", new long[]{dim, c.inChannels(), 1, c.patch(), c.patch()});
+        s.put("patch_embedding.bias", new long[]{dim});
+        linear(s, "condition_embedder.time_embedder.linear_1", c.freqDim(), dim);
+        linear(s, "condition_embedder.time_embedder.linear_2", dim, dim);
+        linear(s, "condition_embedder.time_proj", dim, 6 * dim);
+        linear(s, "condition_embedder.text_embedder.linear_1", c.textDim(), dim);
+        linear(s, "condition_embedder.text_embedder.linear_2", dim, dim);
+        if (c.imageToVideo()) {
+            String p = "condition_embedder.image_embedder.";
+            affineNorm(s, p + "norm1", c.imageDim());
+            linear(s, p + "ff.net.0.proj", c.imageDim(), c.imageDim());
+            linear(s, p + "ff.net.2", c.imageDim(), dim);
+            affineNorm(s, p + "norm2", dim);
+        }
+        for (int i = 0; i < c.layers(); i++) {
+            String b = "blocks." + i + ".";
+            s.put(b + "scale_shift_table", new long[]{1, 6, dim});
+            for (String attn : new String[]{"attn1", "attn2"}) {
+                for (String proj : new String[]{"to_q", "to_k", "to_v", "to_out.0"}) linear(s, b + attn + "." + proj, dim, dim);
+                s.put(b + attn + ".norm_q.weight", new long[]{dim});
+                s.put(b + attn + ".norm_k.weight", new long[]{dim});
+            }
+            if (c.imageToVideo()) {
+                linear(s, b + "attn2.add_k_proj", c.addedKvDim(), dim);
+                linear(s, b + "attn2.add_v_proj", c.addedKvDim(), dim);
+                s.put(b + "attn2.norm_added_k.weight", new long[]{dim});
+            }
+            if (c.crossAttnNorm()) affineNorm(s, b + "norm2", dim);
+            linear(s, b + "ffn.net.0.proj", dim, c.ffnDim());
+            linear(s, b + "ffn.net.2", c.ffnDim(), dim);
+        }
+        s.put("scale_shift_table", new long[]{1, 2, dim});
+        linear(s, "proj_out", dim, (long) c.outChannels() * c.patch() * c.patch());
+        return s;
+    }
+
+    private static void linear(Map<String, long[]> s, String key, long in, long out) {
+        s.put(key + ".weight", new long[]{out, in});
+        s.put(key + ".bias", new long[]{out});
+    }
+
+    private static void affineNorm(Map<String, long[]> s, String key, long dim) {
+        s.put(key + ".weight", new long[]{dim});
+        s.put(key + ".bias", new long[]{dim});
     }
 
     /**

@@ -63,6 +63,11 @@ final class WanCausalConv3d {
      * temporal stride {@code stride}: ⌊(n − kt)/stride⌋ + 1 new maps.
      */
     List<FeatureMap> apply(List<FeatureMap> sequence, int stride) {
+        return apply(sequence, stride, BAND_FLOATS);
+    }
+
+    /** {@link #apply(List, int)} with stacks of at most about {@code bandFloats} floats (tests cross band edges). */
+    List<FeatureMap> apply(List<FeatureMap> sequence, int stride, long bandFloats) {
         FeatureMap shape = sequence.stream().filter(f -> f != null).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException(name + ": a sequence of zero frames only"));
         for (FeatureMap f : sequence) {
@@ -73,13 +78,13 @@ final class WanCausalConv3d {
         }
         List<FeatureMap> outputs = new ArrayList<>();
         for (int j = 0; j + depth <= sequence.size(); j += stride) {
-            outputs.add(frame(sequence.subList(j, j + depth), shape.height, shape.width));
+            outputs.add(frame(sequence.subList(j, j + depth), shape.height, shape.width, bandFloats));
         }
         return outputs;
     }
 
     /** One output frame from its kt input frames (null = zeros). */
-    private FeatureMap frame(List<FeatureMap> window, int h, int w) {
+    private FeatureMap frame(List<FeatureMap> window, int h, int w, long bandFloats) {
         FeatureMap y = FeatureMap.allocate(out, h, w);
         if (depth == 1 && kernel == 1 && window.getFirst() != null) { // a pointwise conv needs no stacking
             KernelBackend.get().conv2d(window.getFirst().data, in, h, w, weight, bias.data(), 1, 0, y.data);
@@ -87,7 +92,7 @@ final class WanCausalConv3d {
         }
         int pad = kernel / 2, paddedWidth = w + 2 * pad;
         long floatsPerRow = (long) in * depth * paddedWidth;
-        int band = (int) Math.max(1, Math.min(h, BAND_FLOATS / floatsPerRow - 2L * pad));
+        int band = (int) Math.max(1, Math.min(h, bandFloats / floatsPerRow - 2L * pad));
         try (Arena arena = Arena.ofShared()) {
             MemorySegment stack = arena.allocate(floatsPerRow * (band + 2 * pad) * Float.BYTES, Tensor.ALIGNMENT);
             MemorySegment result = arena.allocate((long) out * band * w * Float.BYTES, Tensor.ALIGNMENT);

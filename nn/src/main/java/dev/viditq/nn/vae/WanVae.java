@@ -13,7 +13,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import static dev.viditq.core.tensor.Tensor.F32_LE;
 
@@ -79,6 +81,87 @@ public final class WanVae implements AutoCloseable {
 
     public WanVaeConfig config() {
         return config;
+    }
+
+    /**
+     * Every tensor of a checkpoint of this configuration (diffusers names) → shape, in the order the builders take
+     * them: what a random-weight checkpoint of real shapes must hold.
+     */
+    public static Map<String, long[]> checkpointShapes(WanVaeConfig c) {
+        Map<String, long[]> s = new LinkedHashMap<>();
+        int[] enc = c.encoderDims(), dec = c.decoderDims();
+        int levels = c.dimMult().length, z = c.zDim();
+        conv(s, "encoder.conv_in", c.inChannels(), enc[0], 3, 3);
+        int index = 0;
+        double scale = 1.0;
+        for (int i = 0; i < levels; i++) {
+            int in = enc[i], out = enc[i + 1];
+            for (int r = 0; r < c.numResBlocks(); r++) {
+                residual(s, "encoder.down_blocks." + index++, in, out);
+                for (double a : c.attnScales()) if (a == scale) attention(s, "encoder.down_blocks." + index++, out);
+                in = out;
+            }
+            if (i != levels - 1) {
+                String key = "encoder.down_blocks." + index++;
+                conv2d(s, key + ".resample.1", out, out);
+                if (c.temporalDownsample()[i]) conv(s, key + ".time_conv", out, out, 3, 1);
+                scale /= 2;
+            }
+        }
+        middle(s, "encoder.mid_block", enc[levels]);
+        s.put("encoder.norm_out.gamma", new long[]{enc[levels], 1, 1, 1});
+        conv(s, "encoder.conv_out", enc[levels], 2 * z, 3, 3);
+        conv(s, "decoder.conv_in", z, dec[0], 3, 3);
+        middle(s, "decoder.mid_block", dec[0]);
+        for (int i = 0; i < levels; i++) {
+            int in = i > 0 ? dec[i] / 2 : dec[i], out = dec[i + 1];
+            for (int r = 0; r <= c.numResBlocks(); r++) {
+                residual(s, "decoder.up_blocks." + i + ".resnets." + r, in, out);
+                in = out;
+            }
+            if (i != levels - 1) {
+                String key = "decoder.up_blocks." + i + ".upsamplers.0";
+                if (c.temporalDownsample()[levels - 2 - i]) conv(s, key + ".time_conv", out, 2 * out, 3, 1);
+                conv2d(s, key + ".resample.1", out, out / 2);
+            }
+        }
+        s.put("decoder.norm_out.gamma", new long[]{dec[levels], 1, 1, 1});
+        conv(s, "decoder.conv_out", dec[levels], c.outChannels(), 3, 3);
+        conv(s, "quant_conv", 2 * z, 2 * z, 1, 1);
+        conv(s, "post_quant_conv", z, z, 1, 1);
+        return s;
+    }
+
+    private static void conv(Map<String, long[]> s, String key, int in, int out, int depth, int kernel) {
+        s.put(key + ".weight", new long[]{out, in, depth, kernel, kernel});
+        s.put(key + ".bias", new long[]{out});
+    }
+
+    private static void conv2d(Map<String, long[]> s, String key, int in, int out) {
+        s.put(key + ".weight", new long[]{out, in, 3, 3});
+        s.put(key + ".bias", new long[]{out});
+    }
+
+    private static void residual(Map<String, long[]> s, String key, int in, int out) {
+        s.put(key + ".norm1.gamma", new long[]{in, 1, 1, 1});
+        conv(s, key + ".conv1", in, out, 3, 3);
+        s.put(key + ".norm2.gamma", new long[]{out, 1, 1, 1});
+        conv(s, key + ".conv2", out, out, 3, 3);
+        if (in != out) conv(s, key + ".conv_shortcut", in, out, 1, 1);
+    }
+
+    private static void attention(Map<String, long[]> s, String key, int dim) {
+        s.put(key + ".norm.gamma", new long[]{dim, 1, 1});
+        s.put(key + ".to_qkv.weight", new long[]{3L * dim, dim, 1, 1});
+        s.put(key + ".to_qkv.bias", new long[]{3L * dim});
+        s.put(key + ".proj.weight", new long[]{dim, dim, 1, 1});
+        s.put(key + ".proj.bias", new long[]{dim});
+    }
+
+    private static void middle(Map<String, long[]> s, String key, int dim) {
+        residual(s, key + ".resnets.0", dim, dim);
+        attention(s, key + ".attentions.0", dim);
+        residual(s, key + ".resnets.1", dim, dim);
     }
 
     /** Video frames per latent frame after the first (4 in Wan 2.1). */
