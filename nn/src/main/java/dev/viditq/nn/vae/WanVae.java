@@ -58,13 +58,19 @@ public final class WanVae implements AutoCloseable {
 
     /**
      * The VAE in {@code dir}: config.json and its checkpoint; a diffusers pipeline's {@code vae/} folder is looked into.
-     * A checkpoint with the original repository's key names (encoder.conv1, decoder.upsamples.N, ...) is renamed on load.
+     * A checkpoint with the original repository's key names (encoder.conv1, decoder.upsamples.N, ...) is renamed on load;
+     * without a config.json it is taken to be the released Wan 2.1 VAE (Wan2.1_VAE.pth).
      */
     public static WanVae load(Path dir) {
         if (!Files.isRegularFile(dir.resolve("config.json")) && Files.isDirectory(dir.resolve("vae"))) dir = dir.resolve("vae");
-        WanVaeConfig config = WanVaeConfig.load(dir.resolve("config.json"));
         TensorFile file = Checkpoints.open(Checkpoints.findIn(dir));
         try {
+            // the original release ships Wan2.1_VAE.pth alone: its architecture is the constructor's defaults
+            boolean configured = Files.isRegularFile(dir.resolve("config.json"));
+            if (!configured && !WanVaeOriginalKeys.isOriginal(file.names())) {
+                throw new IllegalArgumentException(dir + ": no config.json for this VAE checkpoint");
+            }
+            WanVaeConfig config = configured ? WanVaeConfig.load(dir.resolve("config.json")) : WanVaeConfig.wan21();
             return load(config, file);
         } catch (RuntimeException e) {
             file.close();

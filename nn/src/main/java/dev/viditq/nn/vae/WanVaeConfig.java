@@ -62,6 +62,11 @@ public record WanVaeConfig(int baseDim, int zDim, int[] dimMult, int numResBlock
         return 1 << (dimMult.length - 1);
     }
 
+    /** The released Wan 2.1 VAE: every constructor default (base_dim 96, z_dim 16, dim_mult [1, 2, 4, 4], ...). */
+    public static WanVaeConfig wan21() {
+        return from(new ModelConfig(Path.of("(Wan 2.1 VAE defaults)"), new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode()));
+    }
+
     public static WanVaeConfig load(Path file) {
         return from(ModelConfig.read(file));
     }
