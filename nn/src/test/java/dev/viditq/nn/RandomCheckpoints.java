@@ -48,6 +48,35 @@ public final class RandomCheckpoints {
         return dir;
     }
 
+    /**
+     * As {@link #write} but in BF16 and streamed tensor by tensor (a checkpoint of billions of parameters never
+     * exists in memory); values uniform in ±1/sqrt(fan-in), norm scales near 1.
+     */
+    public static Path writeBf16Streamed(Path dir, String configJson, Map<String, long[]> shapes, long seed) throws IOException {
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("config.json"), configJson);
+        java.util.List<SafetensorsWriter.Entry> entries = new java.util.ArrayList<>();
+        long[] counter = {seed};
+        for (var e : shapes.entrySet()) {
+            long[] shape = e.getValue();
+            long n = Tensor.numel(shape), fanIn = shape.length < 2 ? 1 : n / shape[0];
+            boolean norm = isNormScale(e.getKey(), shape);
+            long tensorSeed = counter[0]++;
+            entries.add(new SafetensorsWriter.Entry(e.getKey(), DType.BF16, shape, arena -> {
+                Tensor t = new Tensor(DType.BF16, shape, arena.allocate(n * 2, Tensor.ALIGNMENT));
+                SplittableRandom r = new SplittableRandom(tensorSeed);
+                float scale = norm ? 0.2f : (float) (1 / Math.sqrt(fanIn));
+                for (long i = 0; i < n; i++) {
+                    float v = (float) ((2 * r.nextDouble() - 1) * scale) + (norm ? 1 : 0);
+                    t.data().set(Tensor.I16_LE, i * 2, Tensor.floatToBf16(v));
+                }
+                return t;
+            }));
+        }
+        SafetensorsWriter.writeEntries(dir.resolve("diffusion_pytorch_model.safetensors"), entries, Map.of("format", "pt"));
+        return dir;
+    }
+
     private static boolean isNormScale(String key, long[] shape) {
         boolean vector = Tensor.numel(shape) == shape[0];
         return vector && (key.contains("norm") && (key.endsWith(".weight") || key.endsWith(".gamma")));
