@@ -1,5 +1,6 @@
 package dev.viditq.nn.parity;
 
+import dev.viditq.nn.GoldenFolders;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
@@ -12,13 +13,22 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Every case folder under -Dviditq.golden (default ../shared/golden) against the official outputs.
- * Data-driven: the folders and their sizes come from the directory, so another set of cases runs unchanged.
+ * Every case folder under -Dviditq.golden (default ../shared/golden), and under the Wan set beside it, against the
+ * official outputs. Data-driven: the folders and their sizes come from the directory, so another set of cases runs
+ * unchanged.
  */
 class GoldenParityTest {
     @TestFactory
     Stream<DynamicTest> everyGoldenCase() throws Exception {
-        Path root = Path.of(System.getProperty("viditq.golden", "../shared/golden"));
+        return cases(Path.of(System.getProperty("viditq.golden", "../shared/golden")));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> everyWanGoldenCase() throws Exception {
+        return cases(GoldenFolders.wan());
+    }
+
+    private static Stream<DynamicTest> cases(Path root) throws Exception {
         Assumptions.assumeTrue(Files.isDirectory(root), "no golden directory at " + root.toAbsolutePath());
         List<Path> dirs = Parity.caseDirs(root);
         assertTrue(!dirs.isEmpty(), "no case folders under " + root);
