@@ -253,7 +253,10 @@ public final class WanTransformer extends BaseDenoiser {
             return caption;
         }
         if (image == null) throw new IllegalArgumentException("the Wan I2V transformer needs the CLIP image states");
-        Tensor img = imageEmbedder.forward(Inputs.caption(image, batch, config.imageDim()));
+        if (image.rank() != 3 || image.dim(0) != batch || image.dim(2) != config.imageDim()) {
+            throw new IllegalArgumentException("the image states must be [" + batch + ", N, " + config.imageDim() + "], got " + image);
+        }
+        Tensor img = imageEmbedder.forward(image.toF32());
         return concatTokens(img, caption);
     }
 

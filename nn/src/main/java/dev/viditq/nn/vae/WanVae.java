@@ -240,8 +240,9 @@ public final class WanVae implements AutoCloseable {
     }
 
     /** {@link #decode(Tensor)} handing each frame to {@code sink} as soon as it is decoded. */
-    public synchronized void decode(Tensor z, FrameSink sink) {
-        long[] shape = checkVideo(z, config.zDim(), "latent");
+    public synchronized void decode(Tensor latents, FrameSink sink) {
+        long[] shape = checkVideo(latents, config.zDim(), "latent");
+        Tensor z = latents.toF32();
         for (int b = 0; b < shape[0]; b++) {
             int next = 0;
             try {
@@ -290,8 +291,9 @@ public final class WanVae implements AutoCloseable {
      * {@code encode(x).latent_dist.mean}: video [B, in, T, H, W] → [B, z_dim, 1 + (T − 1)/f, H/8, W/8] (frames past
      * the last whole chunk of f are not encoded, as in the official code).
      */
-    public synchronized Tensor encodeMean(Tensor x) {
-        long[] shape = checkVideo(x, config.inChannels(), "video");
+    public synchronized Tensor encodeMean(Tensor video) {
+        long[] shape = checkVideo(video, config.inChannels(), "video");
+        Tensor x = video.toF32();
         int batch = (int) shape[0], f = temporalFactor(), chunks = 1 + ((int) shape[2] - 1) / f;
         Tensor out = null;
         for (int b = 0; b < batch; b++) {
@@ -325,9 +327,8 @@ public final class WanVae implements AutoCloseable {
         return t.shape();
     }
 
-    /** Frame t of sample b of [B, C, T, H, W], as a new map [C, H, W]. */
-    private static FeatureMap frame(Tensor video, int b, int t) {
-        Tensor v = video.toF32();
+    /** Frame t of sample b of F32 [B, C, T, H, W], as a new map [C, H, W]. */
+    private static FeatureMap frame(Tensor v, int b, int t) {
         int c = v.size(1), frames = v.size(2), h = v.size(3), w = v.size(4);
         long plane = (long) h * w * Float.BYTES;
         FeatureMap m = FeatureMap.allocate(c, h, w);
