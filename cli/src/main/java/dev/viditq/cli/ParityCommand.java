@@ -38,9 +38,9 @@ final class ParityCommand implements Callable<Integer> {
             o.put("pass", all);
             Json.print(o);
         } else {
-            System.out.printf("%-20s %-24s %12s %s%n", "case", "output", "rel_err", "result");
+            System.out.printf("%-24s %-24s %12s %s%n", "case", "output", "rel_err", "result");
             for (Parity.Result r : results) {
-                System.out.printf("%-20s %-24s %12.3e %s%n", r.caseName(), r.output(), r.relErr(),
+                System.out.printf("%-24s %-24s %12.3e %s%n", r.caseName(), r.output(), r.relErr(),
                         r.pass() ? "pass" : "FAIL" + (r.error() != null ? " (" + r.error() + ")" : ""));
             }
             System.out.println(all ? "all cases pass" : "some cases FAIL");

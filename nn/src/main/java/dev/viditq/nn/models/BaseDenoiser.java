@@ -51,6 +51,11 @@ abstract class BaseDenoiser implements Denoiser {
         inputScalings.addAll(block.inputScalings());
     }
 
+    /** Adds folding seams of a block that is not an {@link AdaLnSingleBlock}, in execution order. */
+    final void registerInputScalings(Collection<InputScaling> seams) {
+        inputScalings.addAll(seams);
+    }
+
     @Override
     public final List<InputScaling> inputScalings() {
         return Collections.unmodifiableList(inputScalings);

@@ -101,7 +101,27 @@ public enum ModelFamily {
             .configClassNames("LatteTransformer3DModel")
             .video()
             .masking(Masking.TRUNCATE_ONLY)
-            .sampling("ddim", 50, 7.5));
+            .sampling("ddim", 50, 7.5)),
+
+    /** Wan 2.1 in diffusers' layout ({@code WanTransformer3DModel}). */
+    WAN(wan(Layout.DIFFUSERS, "WanTransformer3DModel")
+            .keys(Signature.having("condition_embedder.time_proj.weight"))),
+
+    /** Wan 2.1 in the original repository's layout ({@code WanModel}), read through a renaming view. */
+    WAN_ORIGINAL(wan(Layout.ORIGINAL, "WanModel")
+            .keys(Signature.having("time_projection.1.weight")));
+
+    /** The facts both Wan layouts share. */
+    private static Spec wan(Layout layout, String className) {
+        return family("wan", layout, className, WanTransformer::load)
+                .configClassNames(className)
+                .video()
+                .masking(Masking.ZERO_PADDED)
+                .captionTokens(512)
+                .sampling("unipc", 50, 5.0)
+                // Wan 2.1's sample_shift: 3.0 at 480p, 5.0 at 720p
+                .flowPrediction((h, w, frames) -> Math.min(h, w) >= 720 ? 5.0 : 3.0);
+    }
 
     /** Where a checkpoint's key names come from. */
     public enum Layout {
@@ -138,6 +158,16 @@ public enum ModelFamily {
                     return new Captions[]{cond.truncate(keep).withoutMask(), uncond.truncate(keep).withoutMask()};
                 }
                 return new Captions[]{cond.maskedToZero(), uncond.truncate(cond.length()).withoutMask()};
+            }
+        },
+        /**
+         * Wan: no mask; the caption rows past each prompt's tokens are zeroed and padded to the full caption length
+         * (512), and those zero rows take part in the attention (so the length matters).
+         */
+        ZERO_PADDED {
+            @Override
+            public Captions[] apply(Captions cond, Captions uncond) {
+                return new Captions[]{cond.maskedToZero(), uncond.maskedToZero()};
             }
         };
 
@@ -344,10 +374,14 @@ public enum ModelFamily {
 
     /**
      * The sampler for a bare denoiser (no scheduler config, no recipe): rectified flow for a velocity-predicting
-     * family, DDIM for the others.
+     * family, UniPC for a flow-predicting one, DDIM for the others.
      */
     public String bareDenoiserSampler() {
-        return spec.prediction == Prediction.VELOCITY ? "rflow" : "ddim";
+        return switch (spec.prediction) {
+            case VELOCITY -> "rflow";
+            case FLOW -> "unipc";
+            case EPSILON -> "ddim";
+        };
     }
 
     /** The VAE of a model folder of this family. */
@@ -397,6 +431,7 @@ public enum ModelFamily {
         Spec sampling(String sampler, int steps, double cfgScale) { sampling = new Sampling(sampler, steps, cfgScale); return this; }
         Spec guidance(GuidanceRule rule) { guidance = rule; return this; }
         Spec flow(FlowShift shift) { prediction = Prediction.VELOCITY; flowShift = shift; return this; }
+        Spec flowPrediction(FlowShift shift) { prediction = Prediction.FLOW; flowShift = shift; return this; }
         Spec vae(VaeOpener opener) { vae = opener; return this; }
     }
 }

@@ -7,6 +7,7 @@ import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.Linear;
 import dev.viditq.nn.models.Conditioning;
 import dev.viditq.nn.models.Denoiser;
+import dev.viditq.nn.models.ModelFamily;
 import dev.viditq.nn.models.ModelInfo;
 import dev.viditq.nn.parity.GoldenCase;
 import dev.viditq.nn.sampling.PseudoModel;
@@ -58,7 +59,7 @@ public final class RflowGolden implements GoldenCase {
         Conditioning cond = videoConditions(filled(batch, required(cfg, name, "cond_value").asDouble()), height, width, cfg);
         Conditioning uncond = videoConditions(filled(batch, required(cfg, name, "uncond_value").asDouble()), height, width, cfg);
         GuidedModel guided = new GuidedModel(model, cond, uncond, required(cfg, name, "cfg_scale").asDouble(),
-                CfgConvention.of(model.info(), sampler.name()), GuidedModel.Batching.BATCHED);
+                model.info().guidance(sampler.name()), GuidedModel.Batching.BATCHED);
         List<float[]> trajectory = new ArrayList<>();
         StepListener record = (step, latent) -> trajectory.add(latent.toFloatArray());
         sampler.sample(guided, xT, steps, shape -> { throw new IllegalStateException("rflow asked for noise"); }, record);
@@ -138,8 +139,8 @@ public final class RflowGolden implements GoldenCase {
         final List<float[]> calls = new ArrayList<>();
 
         VelocityPseudoModel(int channels) {
-            info = new ModelInfo("stdit3", "original", channels, 2 * channels, true, 1, 0, 0, 1, 0, 1, 0, 1, 0, false,
-                    ModelInfo.Masking.DROP_MASKED, true);
+            info = ModelInfo.builder(ModelFamily.STDIT3).inChannels(channels).outChannels(2 * channels).patchSize(1)
+                    .frames(0).hidden(1).depth(1).heads(1).captionChannels(1).build();
         }
 
         @Override public ModelInfo info() { return info; }

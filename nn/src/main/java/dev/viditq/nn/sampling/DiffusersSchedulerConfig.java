@@ -42,8 +42,9 @@ public final class DiffusersSchedulerConfig {
             return switch (cls) {
                 case "DPMSolverMultistepScheduler" -> dpmSolver(cfg);
                 case "DDIMScheduler" -> ddim(cfg);
+                case "UniPCMultistepScheduler" -> unipcFlow(cfg);
                 default -> throw new IllegalArgumentException("scheduler class '" + cls
-                        + "' is not supported (DPMSolverMultistepScheduler, DDIMScheduler)");
+                        + "' is not supported (DPMSolverMultistepScheduler, DDIMScheduler, UniPCMultistepScheduler)");
             };
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
@@ -92,6 +93,46 @@ public final class DiffusersSchedulerConfig {
         TimestepSpacing spacing = TimestepSpacing.parse(f.text("timestep_spacing", "leading"));
         f.rejectUnknown();
         return new DdimSampler(new DdimSampler.Config(schedule, spacing, offset, alphaToOne));
+    }
+
+    /**
+     * {@code UniPCMultistepScheduler} on flow sigmas, as Wan 2.1 configures it: flow_prediction, data prediction,
+     * bh1/bh2, order ≤ 3, ending at σ = 0. The beta schedule and timestep spacing play no part with flow sigmas.
+     */
+    public static UniPcFlowSampler unipcFlow(JsonNode cfg) {
+        Fields f = new Fields(cfg);
+        f.text("beta_schedule", "linear");
+        f.number("beta_start", 1e-4);
+        f.number("beta_end", 0.02);
+        f.requireNull("trained_betas");
+        f.text("timestep_spacing", "linspace");
+        f.integer("steps_offset", 0);
+        int train = f.integer("num_train_timesteps", 1000);
+        double shift = f.number("flow_shift", 1.0);
+        int order = f.integer("solver_order", 2);
+        if (order < 1 || order > 3) f.unsupported("solver_order", "1, 2 or 3");
+        String type = f.text("solver_type", "bh2");
+        if (!type.equals("bh1") && !type.equals("bh2")) f.unsupported("solver_type", "'bh1' or 'bh2'");
+        f.require("prediction_type", "flow_prediction");
+        if (!f.bool("use_flow_sigmas", false)) f.unsupported("use_flow_sigmas", "true");
+        if (!f.bool("predict_x0", true)) f.unsupported("predict_x0", "true");
+        f.require("final_sigmas_type", "zero");
+        f.requireFalse("thresholding", "use_karras_sigmas", "use_exponential_sigmas", "use_beta_sigmas",
+                "rescale_betas_zero_snr", "use_dynamic_shifting");
+        for (String n : new String[]{"solver_p", "shift_terminal", "sigma_min", "sigma_max"}) f.requireNull(n);
+        boolean lowerOrderFinal = f.bool("lower_order_final", true);
+        java.util.Set<Integer> disabled = new java.util.HashSet<>();
+        JsonNode dc = f.get("disable_corrector");
+        if (dc != null && !dc.isNull()) {
+            if (!dc.isArray()) throw new IllegalArgumentException("disable_corrector must be a list of step indices, got " + dc);
+            for (JsonNode n : dc) {
+                if (!n.canConvertToInt()) throw new IllegalArgumentException("disable_corrector entry " + n + " is not a step index");
+                disabled.add(n.intValue());
+            }
+        }
+        f.rejectUnknown();
+        return new UniPcFlowSampler(new UniPcFlowSampler.Config(train, shift, order,
+                type.equals("bh1") ? UniPcFlowSampler.SolverType.BH1 : UniPcFlowSampler.SolverType.BH2, lowerOrderFinal, disabled));
     }
 
     /** Reads fields of one config object, remembering which were consumed so leftovers can be rejected. */

@@ -15,7 +15,7 @@ import java.util.List;
  * </ul>
  */
 public final class Samplers {
-    public static final List<String> NAMES = List.of("iddpm", "ddim", "dpm-solver", "dpmpp-2m", "rflow");
+    public static final List<String> NAMES = List.of("iddpm", "ddim", "dpm-solver", "dpmpp-2m", "rflow", "unipc");
 
     /**
      * What a sampler needs to know about the model and run.
@@ -40,6 +40,7 @@ public final class Samplers {
         return switch (schedulerConfig.path("_class_name").asText("")) {
             case "DDIMScheduler" -> "ddim";
             case "DPMSolverMultistepScheduler" -> "dpmpp-2m";
+            case "UniPCMultistepScheduler" -> "unipc";
             default -> null;
         };
     }
@@ -56,6 +57,10 @@ public final class Samplers {
                     ? DiffusersSchedulerConfig.dpmSolver(options.schedulerConfig())
                     : new DpmSolverMultistepSampler(DpmSolverMultistepSampler.Config.DEFAULT);
             case "rflow" -> new RectifiedFlowSampler(1000, options.flowShift());
+            // Wan's flow UniPC; a folder's scheduler_config.json gives its settings, the family its flow shift
+            case "unipc" -> cls.equals("UniPCMultistepScheduler")
+                    ? DiffusersSchedulerConfig.unipcFlow(options.schedulerConfig())
+                    : new UniPcFlowSampler(UniPcFlowSampler.Config.WAN_480P.withFlowShift(options.flowShift()));
             default -> throw new IllegalArgumentException("unknown sampler '" + name + "' (known: " + String.join(", ", NAMES) + ")");
         };
     }

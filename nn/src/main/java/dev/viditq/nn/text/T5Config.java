@@ -14,10 +14,12 @@ import java.nio.file.Path;
  *
  * @param innerDim  heads × d_kv, the width of q/k/v (equals d_model in the released models, not required)
  * @param activation one of relu, gelu_new, gelu (erf), silu
+ * @param biasPerLayer every block has its own relative-attention bias table (umT5, {@code model_type} "umt5");
+ *                     T5 has one, in block 0
  */
 public record T5Config(int vocabSize, int dModel, int dKv, int dFf, int numLayers, int numHeads,
                        int relativeAttentionNumBuckets, int relativeAttentionMaxDistance, float layerNormEpsilon,
-                       String activation, boolean gatedActivation) {
+                       String activation, boolean gatedActivation, boolean biasPerLayer) {
 
     public int innerDim() {
         return numHeads * dKv;
@@ -72,6 +74,6 @@ public record T5Config(int vocabSize, int dModel, int dKv, int dFf, int numLayer
                 c.path("relative_attention_num_buckets").asInt(32),
                 c.path("relative_attention_max_distance").asInt(128),
                 (float) c.path("layer_norm_epsilon").asDouble(1e-6),
-                act, gated);
+                act, gated, c.path("model_type").asText("t5").equals("umt5"));
     }
 }

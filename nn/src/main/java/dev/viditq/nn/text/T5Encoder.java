@@ -19,7 +19,7 @@ import java.util.List;
 import static dev.viditq.core.tensor.Tensor.F32_LE;
 
 /**
- * transformers' {@code T5EncoderModel}: token embedding, blocks of (RMSNorm → self-attention with relative
+ * transformers' {@code T5EncoderModel} and {@code UMT5EncoderModel}: token embedding, blocks of (RMSNorm → self-attention with relative
  * position bias → residual, RMSNorm → feed-forward → residual), final RMSNorm; {@link #forward} returns
  * {@code last_hidden_state}. Keys as {@code save_pretrained} writes them ({@code shared.weight} and/or
  * {@code encoder.embed_tokens.weight}, {@code encoder.block.{i}.layer.{0,1}...}).
@@ -29,7 +29,8 @@ import static dev.viditq.core.tensor.Tensor.F32_LE;
  * (about 9.5 GB) runs from the mapping without a float copy.
  *
  * <p>Attention follows T5: no 1/√d scaling of q·kᵀ (folded into the initialisation), the bucketed relative position
- * bias of block 0 shared by all blocks, padded keys masked out.
+ * bias of block 0 shared by all blocks (umT5: every block has its own table, {@link T5Config#biasPerLayer()}),
+ * padded keys masked out.
  */
 public final class T5Encoder implements AutoCloseable {
     /** Added to the scores of padded keys: exp underflows to exactly 0, as with transformers' dtype-min mask. */
@@ -37,12 +38,12 @@ public final class T5Encoder implements AutoCloseable {
 
     private final T5Config config;
     private final Tensor embedding;         // [vocab, d_model], as stored
-    private final Tensor relativeBias;      // F32 [buckets, heads]
     private final List<Block> blocks = new ArrayList<>();
     private final Tensor finalNorm;         // F32 [d_model]
     private final TensorFile file;          // closed with the encoder when this encoder opened it
 
-    private record Block(Tensor attnNorm, Linear q, Linear k, Linear v, Linear o,
+    /** relativeBias: F32 [buckets, heads], one object shared by all blocks in T5, per block in umT5. */
+    private record Block(Tensor relativeBias, Tensor attnNorm, Linear q, Linear k, Linear v, Linear o,
                          Tensor ffNorm, Linear wi0, Linear wi1, Linear wo) {}
 
     /** Builds the encoder from {@code weights} (all keys checked, see {@link Weights#finish()}). */
@@ -55,14 +56,16 @@ public final class T5Encoder implements AutoCloseable {
         this.file = owned;
         int d = config.dModel(), inner = config.innerDim(), ff = config.dFf();
         embedding = takeEmbedding(w, config);
-        relativeBias = w.takeF32("encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
-                config.relativeAttentionNumBuckets(), config.numHeads());
+        Tensor sharedBias = null;
         for (int i = 0; i < config.numLayers(); i++) {
             String b = "encoder.block." + i + ".layer.";
             String a = b + "0.SelfAttention.";
             String f = b + "1.DenseReluDense.";
             boolean gated = config.gatedActivation();
-            blocks.add(new Block(
+            Tensor bias = sharedBias != null && !config.biasPerLayer() ? sharedBias
+                    : w.takeF32(a + "relative_attention_bias.weight", config.relativeAttentionNumBuckets(), config.numHeads());
+            if (i == 0) sharedBias = bias;
+            blocks.add(new Block(bias,
                     w.takeF32(b + "0.layer_norm.weight", d),
                     Linear.load(w, a + "q", d, inner, false), Linear.load(w, a + "k", d, inner, false),
                     Linear.load(w, a + "v", d, inner, false), Linear.load(w, a + "o", inner, d, false),
@@ -138,10 +141,14 @@ public final class T5Encoder implements AutoCloseable {
         Kernels k = KernelBackend.get();
         int d = config.dModel();
         Tensor x = embed(ids, len);
-        Tensor positionBias = positionBias(len);
+        Tensor positionBias = null, biasTable = null;
         MemorySegment[] keyBias = new MemorySegment[batch];
         for (int b = 0; b < batch; b++) keyBias[b] = keyBias(mask[b]);
         for (Block block : blocks) {
+            if (block.relativeBias() != biasTable) { // once for T5, per block for umT5
+                biasTable = block.relativeBias();
+                positionBias = positionBias(len, biasTable);
+            }
             Tensor h = rmsNorm(x, block.attnNorm());
             Tensor attended = selfAttention(block, h, batch, len, positionBias, keyBias);
             k.add(x.data(), attended.data(), x.data(), x.numel());
@@ -228,8 +235,8 @@ public final class T5Encoder implements AutoCloseable {
         for (int i = 0; i < d; i++) out.setAtIndex(F32_LE, outIndex + i, table.getFloat(base + i));
     }
 
-    /** F32 [heads, len, len]: bias[h, i, j] = table[bucket(j - i), h]. */
-    Tensor positionBias(int len) {
+    /** F32 [heads, len, len]: bias[h, i, j] = table[bucket(j - i), h], table F32 [buckets, heads]. */
+    private Tensor positionBias(int len, Tensor relativeBias) {
         int heads = config.numHeads();
         Tensor bias = Tensor.zeros(heads, len, len);
         for (int i = 0; i < len; i++) {

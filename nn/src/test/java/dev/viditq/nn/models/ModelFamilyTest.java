@@ -59,9 +59,11 @@ class ModelFamilyTest {
         assertEquals(ModelFamily.PIXART, ModelFamily.byConfig(config("{\"family\": \"PixArt-Sigma\"}")));
         assertEquals(ModelFamily.STDIT, ModelFamily.byConfig(config("{\"family\": \"stdit1\"}")));
         assertNull(ModelFamily.byConfig(config("{\"model_type\": \"t5\"}")), "a model_type of no family says nothing");
-        var e = assertThrows(IllegalArgumentException.class, () -> ModelFamily.byConfig(config("{\"family\": \"wan\"}")));
-        assertTrue(e.getMessage().contains("\"wan\"") && e.getMessage().contains("stdit3"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> ModelFamily.byConfig(config("{\"_class_name\": \"WanTransformer3DModel\"}")));
+        assertEquals(ModelFamily.WAN, ModelFamily.byConfig(config("{\"_class_name\": \"WanTransformer3DModel\"}")));
+        assertEquals(ModelFamily.WAN_ORIGINAL, ModelFamily.byConfig(config("{\"_class_name\": \"WanModel\"}")));
+        var e = assertThrows(IllegalArgumentException.class, () -> ModelFamily.byConfig(config("{\"family\": \"sora\"}")));
+        assertTrue(e.getMessage().contains("\"sora\"") && e.getMessage().contains("stdit3"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> ModelFamily.byConfig(config("{\"_class_name\": \"CogVideoXTransformer3DModel\"}")));
         assertTrue(e.getMessage().contains("LatteTransformer3DModel"), "lists the supported classes: " + e.getMessage());
     }
 

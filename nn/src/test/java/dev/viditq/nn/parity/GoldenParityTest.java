@@ -1,5 +1,6 @@
 package dev.viditq.nn.parity;
 
+import dev.viditq.nn.GoldenFolders;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
@@ -12,9 +13,9 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Every case folder under -Dviditq.golden (default ../shared/golden) and -Dviditq.golden.next (default
- * ../shared/golden_next, the Open-Sora 1.2 cases) against the official outputs. Data-driven: the folders and their
- * sizes come from the directory, so another set of cases runs unchanged.
+ * Every case folder under -Dviditq.golden (default ../shared/golden), -Dviditq.golden.next (default
+ * ../shared/golden_next, the Open-Sora 1.2 cases) and the Wan set ({@link GoldenFolders#wan()}) against the official
+ * outputs. Data-driven: the folders and their sizes come from the directory, so another set of cases runs unchanged.
  */
 class GoldenParityTest {
     @TestFactory
@@ -25,6 +26,11 @@ class GoldenParityTest {
     @TestFactory
     Stream<DynamicTest> everyGoldenNextCase() throws Exception {
         return cases(Path.of(System.getProperty("viditq.golden.next", "../shared/golden_next")));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> everyWanGoldenCase() throws Exception {
+        return cases(GoldenFolders.wan());
     }
 
     private static Stream<DynamicTest> cases(Path root) throws Exception {

@@ -48,7 +48,7 @@ class OpenSora12ChainTest {
             Conditioning uncond = Conditioning.caption(nullCaption.reshape(1, tokens, dt), captionMask).withVideoConditions(hw, fps);
 
             RectifiedFlowSampler sampler = new RectifiedFlowSampler(1000, RectifiedFlowSampler.openSoraShift(heightPx, widthPx, frames));
-            GuidedModel guided = new GuidedModel(model, cond, uncond, 7.0, CfgConvention.of(model.info(), sampler.name()),
+            GuidedModel guided = new GuidedModel(model, cond, uncond, 7.0, model.info().guidance(sampler.name()),
                     GuidedModel.Batching.BATCHED);
             List<Double> times = new ArrayList<>();
             Tensor latents = sampler.sample(guided, noise, 3, rng, (step, latent) -> times.add(step.modelTime()));

@@ -2,6 +2,7 @@ package dev.viditq.nn.models.golden;
 
 import dev.viditq.core.io.Safetensors;
 import dev.viditq.core.io.TensorFile;
+import dev.viditq.nn.models.ModelFamily;
 import dev.viditq.nn.models.ModelLoader;
 import dev.viditq.nn.models.NamedInputs;
 import dev.viditq.nn.models.STDiT3;
@@ -16,7 +17,7 @@ import java.util.List;
  */
 public final class Stdit3GoldenCase extends DenoiserGoldenCase {
     public Stdit3GoldenCase() {
-        super("stdit3", "stdit3", "original");
+        super("stdit3", ModelFamily.STDIT3);
     }
 
     @Override
