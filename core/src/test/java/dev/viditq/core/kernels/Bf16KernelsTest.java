@@ -97,6 +97,44 @@ class Bf16KernelsTest {
         assertClose(expected, actual, (long) m * n, GEMM_RTOL, name);
     }
 
+    /**
+     * What BF16 costs in accuracy, at a PixArt shape (256 tokens, 1152 → 1152) with Gaussian F32 operands: the
+     * relative Frobenius error against the exact product (FP64 of the unrounded inputs). Rounding both operands
+     * to 8 significant bits gives each product a relative error of about √2 · 2^-9 / √3 ≈ 1.6e-3 and the sums
+     * average it: the measured figure must be of that size (it is printed for docs/RESULTS.md).
+     */
+    @TestFactory
+    List<DynamicTest> relativeErrorIsThatOfRoundingTheInputs() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (Target t : targets()) {
+            tests.add(DynamicTest.dynamicTest(t.label, () -> {
+                Bf16Kernels kernels = t.kernels();
+                int m = 256, n = 1152, k = 1152;
+                SplittableRandom r = new SplittableRandom(17);
+                MemorySegment x = zeros((long) m * k);
+                for (long i = 0; i < (long) m * k; i++) x.setAtIndex(F32_LE, i, (float) r.nextGaussian());
+                Tensor w = Tensor.zeros(DType.F32, n, k);
+                for (long i = 0; i < w.numel(); i++) w.setFloat(i, (float) (r.nextGaussian() / Math.sqrt(k)));
+                MemorySegment got = zeros((long) m * n);
+                kernels.gemm(x, m, k, w, null, got);
+                double err = 0, norm = 0;
+                for (int i = 0; i < m; i++) {
+                    for (int j = 0; j < n; j++) {
+                        double exact = 0;
+                        for (int c = 0; c < k; c++) exact += (double) x.getAtIndex(F32_LE, (long) i * k + c) * w.getFloat((long) j * k + c);
+                        double d = got.getAtIndex(F32_LE, (long) i * n + j) - exact;
+                        err += d * d;
+                        norm += exact * exact;
+                    }
+                }
+                double rel = Math.sqrt(err / norm);
+                System.err.printf("[bf16] %s: relative Frobenius error of a 256x1152x1152 GEMM vs exact: %.3e%n", t.label, rel);
+                assertTrue(rel > 5e-4 && rel < 5e-3, t.label + ": relative error " + rel + " is not that of bf16 inputs");
+            }));
+        }
+        return tests;
+    }
+
     /** 1 and 3 threads (different task grids) give the same bits; a second call reuses the packed weight. */
     @TestFactory
     List<DynamicTest> threadSplitsAgreeAndPackingIsKept() {
