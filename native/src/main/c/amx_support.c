@@ -87,6 +87,14 @@ int vq_amx_usable(void) {
     return usable;
 }
 
+/* The CPU vendor string of cpuid leaf 0, e.g. "GenuineIntel" or "AuthenticAMD". */
+const char *vq_cpu_vendor(void) {
+    static char vendor[13];
+    unsigned int eax, regs[3];
+    if (!vendor[0] && __get_cpuid(0, &eax, &regs[0], &regs[2], &regs[1])) memcpy(vendor, regs, 12);
+    return vendor;
+}
+
 const char *vq_amx_reason(void) {
     pthread_once(&once, probe);
     return usable ? "" : reason;
@@ -98,5 +106,6 @@ int vq_cpu_avx512_vnni(void) { return 0; }
 int vq_cpu_avx512_bf16(void) { return 0; }
 int vq_amx_usable(void) { return 0; }
 const char *vq_amx_reason(void) { return "not an x86-64 CPU"; }
+const char *vq_cpu_vendor(void) { return ""; }
 
 #endif

@@ -115,6 +115,11 @@ VQ_EXPORT const char *viditq_amx_status(void) {
     return vq_amx_reason();
 }
 
+/* cpuid's vendor string ("GenuineIntel", "AuthenticAMD"; "" off x86-64). */
+VQ_EXPORT const char *viditq_cpu_vendor(void) {
+    return vq_cpu_vendor();
+}
+
 static int unit_runs(int unit) {
     return unit == UNIT_AVX512_BF16 || unit == UNIT_AMX ? (viditq_matrix_units() & unit) != 0 : 0;
 }

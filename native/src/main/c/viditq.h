@@ -130,6 +130,7 @@ int vq_amx_usable(void);
 const char *vq_amx_reason(void);         /* "" when usable, else why not */
 int vq_cpu_avx512_bf16(void);
 int vq_cpu_avx512_vnni(void);
+const char *vq_cpu_vendor(void);
 
 /* The functions Java binds; everything else is hidden (build.sh compiles with -fvisibility=hidden). */
 #define VQ_EXPORT __attribute__((visibility("default")))

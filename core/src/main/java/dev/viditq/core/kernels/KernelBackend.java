@@ -7,7 +7,8 @@ import java.util.function.Supplier;
 
 /**
  * Chooses the float kernels once, at start-up, and says which. The precision ({@link Precision}) comes from
- * {@code -Dviditq.precision=fp32|bf16|auto} (default auto: BF16 GEMMs where the CPU has AMX-BF16 or AVX512-BF16)
+ * {@code -Dviditq.precision=fp32|bf16|auto} (default auto: BF16 GEMMs where that is faster, see
+ * {@link NativeMatrix#fasterFloatUnit()})
  * or {@link #usePrecision}; {@code -Dviditq.kernels=scalar|java} picks the FP32 kernels. A fallback is reported
  * once on stderr, never silently.
  */
@@ -72,12 +73,13 @@ public final class KernelBackend {
         Kernels fp32 = fp32Kernels(wanted);
         if (p == Precision.FP32) return fp32;
         Optional<NativeMatrix> engines = NativeMatrix.get();
-        Optional<NativeMatrix.Unit> unit = engines.flatMap(NativeMatrix::floatUnit);
+        Optional<NativeMatrix.Unit> unit = engines.flatMap(p == Precision.BF16 ? NativeMatrix::floatUnit : NativeMatrix::fasterFloatUnit);
         if (unit.isEmpty()) {
             if (p == Precision.BF16) {
                 System.err.println("viditq: bf16 precision needs a CPU with AMX-BF16 or AVX512-BF16 and the native library"
                         + " (" + engines.map(e -> "this CPU has neither").orElse("library unavailable") + "); computing in fp32");
             }
+            engines.ifPresent(e -> e.reportAmxFallback("fp32"));
             return fp32;
         }
         if (unit.get() != NativeMatrix.Unit.AMX) engines.get().reportAmxFallback("avx512-bf16");

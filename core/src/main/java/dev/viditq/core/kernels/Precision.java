@@ -10,7 +10,8 @@ import java.util.Locale;
  *       bf16 autocast does: activations are rounded to bf16 (8 significant bits) on the way in, weights once at
  *       load. Everything else (norms, softmax, activations functions, residuals) stays FP32. Measured error:
  *       docs/RESULTS.md.</li>
- *   <li>{@link #AUTO}: BF16 where the CPU has a unit that makes it faster (AMX-BF16 or AVX512-BF16), else FP32.</li>
+ *   <li>{@link #AUTO}: BF16 where the CPU has a unit that makes it faster (AMX-BF16; AVX512-BF16 on AMD), else
+ *       FP32.</li>
  * </ul>
  */
 public enum Precision {

@@ -19,12 +19,24 @@ class KernelBackendTest {
     }
 
     @Test
-    void autoAndBf16UseTheBestUnitWhereThereIsOne() {
+    void bf16UsesTheBestUnitWhereThereIsOne() {
         var unit = NativeMatrix.get().flatMap(NativeMatrix::floatUnit);
         Assumptions.assumeTrue(unit.isPresent(), "skipped: this CPU has neither AMX-BF16 nor AVX512-BF16");
-        for (Precision p : new Precision[]{Precision.AUTO, Precision.BF16}) {
-            Kernels k = KernelBackend.withPrecision(p, KernelBackend::get);
-            assertEquals(unit.get(), assertInstanceOf(Bf16Kernels.class, k, p + ": " + k.name()).unit());
+        Kernels k = KernelBackend.withPrecision(Precision.BF16, KernelBackend::get);
+        assertEquals(unit.get(), assertInstanceOf(Bf16Kernels.class, k, k.name()).unit());
+    }
+
+    /** auto: BF16 on AMX, and on AVX512-BF16 only where it beats FP32 (AMD); FP32 otherwise. */
+    @Test
+    void autoUsesBf16OnlyWhereItIsFaster() {
+        var engines = NativeMatrix.get();
+        Assumptions.assumeTrue(engines.isPresent(), "skipped: native library unavailable");
+        Kernels k = KernelBackend.withPrecision(Precision.AUTO, KernelBackend::get);
+        var faster = engines.get().fasterFloatUnit();
+        if (faster.isPresent()) assertEquals(faster.get(), assertInstanceOf(Bf16Kernels.class, k, k.name()).unit());
+        else assertFalse(k instanceof Bf16Kernels, k.name());
+        if (engines.get().has(NativeMatrix.Unit.AVX512_BF16) && !engines.get().has(NativeMatrix.Unit.AMX)) {
+            assertEquals(engines.get().cpuVendor().equals("AuthenticAMD"), faster.isPresent(), engines.get().cpuVendor());
         }
     }
 

@@ -56,6 +56,7 @@ public final class NativeMatrix {
     private final NativeLibrary lib;
     private final int units;
     private final String amxStatus;
+    private final String vendor;
     private final MethodHandle pack, convert, gemm, attentionSizes, attentionPack, attention;
     private final MethodHandle bf16DotPeak, amxInt8Peak, amxBf16Peak;
     /** Per calling thread: bf16 activations, and the packed attention operands. */
@@ -81,6 +82,8 @@ public final class NativeMatrix {
             units = (int) lib.bind("viditq_matrix_units", FunctionDescriptor.of(JAVA_INT)).invokeExact();
             MemorySegment status = (MemorySegment) lib.bind("viditq_amx_status", FunctionDescriptor.of(ADDRESS)).invokeExact();
             amxStatus = status.reinterpret(512).getString(0);
+            MemorySegment v = (MemorySegment) lib.bind("viditq_cpu_vendor", FunctionDescriptor.of(ADDRESS)).invokeExact();
+            vendor = v.reinterpret(16).getString(0);
         } catch (Throwable t) {
             throw new IllegalStateException("calling libviditq failed", t);
         }
@@ -108,9 +111,24 @@ public final class NativeMatrix {
         return (units & unit.bit) != 0;
     }
 
-    /** The best unit for the float path, if any. */
+    /** The best unit for the float path in BF16, if any (what {@code --precision bf16} runs on). */
     public Optional<Unit> floatUnit() {
         return has(Unit.AMX) ? Optional.of(Unit.AMX) : has(Unit.AVX512_BF16) ? Optional.of(Unit.AVX512_BF16) : Optional.empty();
+    }
+
+    /**
+     * The unit on which BF16 makes the float path faster than FP32, if any (what {@code --precision auto} runs on):
+     * AMX; AVX512-BF16 only on AMD CPUs. Measured (docs/BENCHMARKS.md): vdpbf16ps GEMMs ran 2.2–3.0× the FP32 Java
+     * GEMM on AMD Zen 4/5, but 0.8–1.0× on an Intel Xeon with AMX (there vdpbf16ps issues at half the FP32 FMA rate).
+     */
+    public Optional<Unit> fasterFloatUnit() {
+        if (has(Unit.AMX)) return Optional.of(Unit.AMX);
+        return has(Unit.AVX512_BF16) && "AuthenticAMD".equals(vendor) ? Optional.of(Unit.AVX512_BF16) : Optional.empty();
+    }
+
+    /** cpuid's vendor string, e.g. "GenuineIntel" or "AuthenticAMD". */
+    public String cpuVendor() {
+        return vendor;
     }
 
     /** Why AMX cannot run in this process ("" when it can): no AMX on the CPU, not enabled by the OS, or refused by Linux. */
