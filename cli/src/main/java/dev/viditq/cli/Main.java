@@ -49,7 +49,12 @@ public final class Main implements Runnable {
                     + "AVX512-BF16). Default auto: bf16 where the CPU has one of these units, else fp32. Golden parity "
                     + "always runs in fp32.")
     void precision(String p) {
-        if (p != null) KernelBackend.usePrecision(Precision.parse(p));
+        if (p == null) return;
+        try {
+            KernelBackend.usePrecision(Precision.parse(p));
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
     }
 
     @CommandLine.Spec

@@ -118,7 +118,7 @@ public final class NativeMatrix {
 
     /**
      * The unit on which BF16 makes the float path faster than FP32, if any (what {@code --precision auto} runs on):
-     * AMX; AVX512-BF16 only on AMD CPUs. Measured (docs/BENCHMARKS.md): vdpbf16ps GEMMs ran 2.2–3.0× the FP32 Java
+     * AMX; AVX512-BF16 only on AMD CPUs. Measured (docs/BENCHMARKS.md): vdpbf16ps GEMMs ran 1.7–3.0× the FP32 Java
      * GEMM on AMD Zen 4/5, but 0.8–1.0× on an Intel Xeon with AMX (there vdpbf16ps issues at half the FP32 FMA rate).
      */
     public Optional<Unit> fasterFloatUnit() {
