@@ -1,21 +1,18 @@
 /*
  * The exported entry points, called from Java through FFM. Each call names its implementation by a handle
- * from viditq_impl(), so Java can hold the best ISA for production and lower ones for tests side by side;
- * the library keeps no mutable state.
+ * from viditq_impl(), so Java can hold the best ISA for production and lower ones for tests side by side.
+ * The only state is what AMX needs: the permission asked once per process (amx_support.c) and per-thread
+ * scratch buffers (kernels_amx.c).
  */
 #include <string.h>
 #include "viditq.h"
 
 static int cpu_supports(const vq_impl *impl) {
 #if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (impl == &vq_impl_avx512vnni) {
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
-            && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")
-            && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("fma")
-            && __builtin_cpu_supports("bmi2");
-    }
+    if (impl == &vq_impl_amx) return vq_amx_usable();
+    if (impl == &vq_impl_avx512vnni) return vq_cpu_avx512_vnni();
     if (impl == &vq_impl_avx2) {
+        __builtin_cpu_init();
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi2");
     }
 #endif
@@ -25,7 +22,7 @@ static int cpu_supports(const vq_impl *impl) {
 /* Best first. */
 static const vq_impl *const all_impls[] = {
 #if defined(__x86_64__)
-    &vq_impl_avx512vnni, &vq_impl_avx2,
+    &vq_impl_amx, &vq_impl_avx512vnni, &vq_impl_avx2,
 #endif
     &vq_impl_portable,
 };
@@ -48,7 +45,7 @@ VQ_EXPORT const char *viditq_impl_name(const vq_impl *impl) { return impl->name;
 /* Names of all implementations in this build, best first, comma-separated (runnable or not). */
 VQ_EXPORT const char *viditq_impl_names(void) {
 #if defined(__x86_64__)
-    return "avx512-vnni,avx2,portable";
+    return "amx,avx512-vnni,avx2,portable";
 #else
     return "portable";
 #endif
@@ -94,6 +91,122 @@ int64_t vq_vnni_peak_avx512(int64_t iters);
 VQ_EXPORT int64_t viditq_vnni_peak(int64_t iters) {
 #if defined(__x86_64__)
     if (cpu_supports(&vq_impl_avx512vnni)) return vq_vnni_peak_avx512(iters);
+#endif
+    return -1;
+}
+
+/* ---------------------------------------------------------------- matrix engines and the BF16 float path */
+
+/* Units for viditq_bf16_* calls and the bits of viditq_matrix_units. */
+enum { UNIT_AVX512_BF16 = 1, UNIT_AMX = 2 };
+
+/* The units this process can run: AVX512-BF16 (bit 0), AMX-INT8 and AMX-BF16 (bit 1). */
+VQ_EXPORT int32_t viditq_matrix_units(void) {
+    int units = 0;
+#if defined(__x86_64__)
+    if (vq_cpu_avx512_bf16()) units |= UNIT_AVX512_BF16;
+    if (vq_amx_usable()) units |= UNIT_AMX;
+#endif
+    return units;
+}
+
+/* Why AMX cannot run here ("" when it can): the CPU lacks it, the OS does not enable it, or Linux refused it. */
+VQ_EXPORT const char *viditq_amx_status(void) {
+    return vq_amx_reason();
+}
+
+/* cpuid's vendor string ("GenuineIntel", "AuthenticAMD"; "" off x86-64). */
+VQ_EXPORT const char *viditq_cpu_vendor(void) {
+    return vq_cpu_vendor();
+}
+
+static int unit_runs(int unit) {
+    return unit == UNIT_AVX512_BF16 || unit == UNIT_AMX ? (viditq_matrix_units() & unit) != 0 : 0;
+}
+
+/* a[r][0, lda) = bf16 of x[r][0, k) and zeros; -1 when no unit with BF16 conversions runs here. */
+VQ_EXPORT int32_t viditq_bf16_convert(const float *x, int64_t ldx, int32_t rows, int32_t k, uint16_t *a, int64_t lda) {
+#if defined(__x86_64__)
+    if (!unit_runs(UNIT_AVX512_BF16)) return -1;
+    vq_bf16_convert_avx512(x, ldx, rows, k, a, lda);
+    return 0;
+#else
+    return -1;
+#endif
+}
+
+/* out[rows][col0, col1) = a . W^T (+ bias) with packed W; col0 a multiple of 16. -1 when the unit cannot run. */
+VQ_EXPORT int32_t viditq_bf16_gemm(int32_t unit, const uint16_t *a, int64_t lda, int32_t rows, const uint16_t *w,
+                                   int32_t kpad, const float *bias, int32_t n, int32_t col0, int32_t col1, float *out,
+                                   int64_t ldo) {
+#if defined(__x86_64__)
+    if (!unit_runs(unit)) return -1;
+    vq_bf16_gemm_args g = {a, lda, rows, w, kpad, bias, n, col0, col1 < n ? col1 : n, out, ldo};
+    if (rows <= 0 || g.col1 <= col0) return 0;
+    if (unit == UNIT_AMX) vq_bf16_gemm_amx(&g);
+    else vq_bf16_gemm_avx512(&g);
+    return 0;
+#else
+    return -1;
+#endif
+}
+
+/* Elements of the packed operands of one head: qb, kp, vp (see kernels_amx.c). */
+VQ_EXPORT void viditq_attention_sizes(int32_t lq, int32_t lk, int32_t d, int64_t *sizes) {
+    int lq32 = (lq + 31) / 32 * 32, lk32 = (lk + 31) / 32 * 32, dq = (d + 31) / 32 * 32, groups = (d + 15) / 16;
+    sizes[0] = (int64_t)lq32 * dq;
+    sizes[1] = (int64_t)lk32 * dq;
+    sizes[2] = (int64_t)lk32 * groups * 16;
+}
+
+/* Largest head dimension of the AMX attention. */
+#define ATTENTION_MAX_D 512
+
+/* Packs one head's q, k, v (pointers at the head's first column); -1 when AMX cannot run or d is too large. */
+VQ_EXPORT int32_t viditq_attention_pack(const float *q, int64_t ldq, const float *k, int64_t ldk, const float *v,
+                                        int64_t ldv, int32_t lq, int32_t lk, int32_t d, uint16_t *qb, uint16_t *kp,
+                                        uint16_t *vp) {
+#if defined(__x86_64__)
+    if (!unit_runs(UNIT_AMX) || d > ATTENTION_MAX_D || d < 1) return -1;
+    vq_attention_pack(q, ldq, k, ldk, v, ldv, lq, lk, d, qb, kp, vp);
+    return 0;
+#else
+    return -1;
+#endif
+}
+
+/* Queries [q0, q1) of one packed head (q0 a multiple of 32); -1 when AMX cannot run or memory is short. */
+VQ_EXPORT int32_t viditq_attention(const uint16_t *qb, const uint16_t *kp, const uint16_t *vp, const float *key_bias,
+                                   float scale, int32_t lq, int32_t lk, int32_t d, int32_t q0, int32_t q1, float *out,
+                                   int64_t ldo) {
+#if defined(__x86_64__)
+    if (!unit_runs(UNIT_AMX) || d > ATTENTION_MAX_D || d < 1 || q0 % 32 != 0) return -1;
+    vq_attention_args t = {qb, kp, vp, key_bias, scale, lq, lk, d, q0, q1 < lq ? q1 : lq, out, ldo};
+    return q0 < t.q1 && lk > 0 ? vq_attention_amx(&t) : 0;
+#else
+    return -1;
+#endif
+}
+
+/* Register-only loops on the calling thread; -1 when the unit does not run here. Operations per iteration:
+ * vdpbf16ps 16 x 64 flops; AMX-INT8 4 x 32768 integer ops; AMX-BF16 4 x 16384 flops. */
+VQ_EXPORT int64_t viditq_bf16_dot_peak(int64_t iters) {
+#if defined(__x86_64__)
+    if (unit_runs(UNIT_AVX512_BF16)) return vq_bf16_dot_peak_avx512(iters);
+#endif
+    return -1;
+}
+
+VQ_EXPORT int64_t viditq_amx_int8_peak(int64_t iters) {
+#if defined(__x86_64__)
+    if (unit_runs(UNIT_AMX)) return vq_amx_int8_peak(iters);
+#endif
+    return -1;
+}
+
+VQ_EXPORT int64_t viditq_amx_bf16_peak(int64_t iters) {
+#if defined(__x86_64__)
+    if (unit_runs(UNIT_AMX)) return vq_amx_bf16_peak(iters);
 #endif
     return -1;
 }

@@ -18,6 +18,7 @@
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma,bmi2")
 
 #include "quant_common.h"
+#include "tile_dispatch.h"
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
@@ -317,34 +318,6 @@ ALWAYS_INLINE void w4_grouped_tile(const int MR, const int NV, const vq_gemm_arg
     STORE_ROWS(MR, NV, f, a, r0, c0);
 }
 
-/* Instantiates TILE(MR, NV, ...) for every row count 1..MAXR and vector count 1..3. */
-#define DISPATCH_NV(TILE, MR, nv, ...)                    \
-    switch (nv) {                                         \
-        case 1: TILE(MR, 1, __VA_ARGS__); break;          \
-        case 2: TILE(MR, 2, __VA_ARGS__); break;          \
-        default: TILE(MR, 3, __VA_ARGS__); break;         \
-    }
-
-#define DISPATCH_TILE8(TILE, mr, nv, ...)                        \
-    switch (mr) {                                                \
-        case 8: DISPATCH_NV(TILE, 8, nv, __VA_ARGS__) break;     \
-        case 7: DISPATCH_NV(TILE, 7, nv, __VA_ARGS__) break;     \
-        case 6: DISPATCH_NV(TILE, 6, nv, __VA_ARGS__) break;     \
-        case 5: DISPATCH_NV(TILE, 5, nv, __VA_ARGS__) break;     \
-        case 4: DISPATCH_NV(TILE, 4, nv, __VA_ARGS__) break;     \
-        case 3: DISPATCH_NV(TILE, 3, nv, __VA_ARGS__) break;     \
-        case 2: DISPATCH_NV(TILE, 2, nv, __VA_ARGS__) break;     \
-        default: DISPATCH_NV(TILE, 1, nv, __VA_ARGS__) break;    \
-    }
-
-#define DISPATCH_TILE4(TILE, mr, nv, ...)                        \
-    switch (mr) {                                                \
-        case 4: DISPATCH_NV(TILE, 4, nv, __VA_ARGS__) break;     \
-        case 3: DISPATCH_NV(TILE, 3, nv, __VA_ARGS__) break;     \
-        case 2: DISPATCH_NV(TILE, 2, nv, __VA_ARGS__) break;     \
-        default: DISPATCH_NV(TILE, 1, nv, __VA_ARGS__) break;    \
-    }
-
 static void w8_any(int mr, int nv, const vq_gemm_args *a, int r0, int c0, const uint8_t *wp) {
     DISPATCH_TILE8(w8_tile, mr, nv, a, r0, c0, wp)
 }
@@ -359,14 +332,18 @@ static void w4_grouped_any(int mr, int nv, const vq_gemm_args *a, int r0, int c0
 
 typedef void (*tile_fn)(int mr, int nv, const vq_gemm_args *a, int r0, int c0, const uint8_t *wp);
 
-/* Blocks of VQ_MC rows; in each, every panel of the column range against all rows of the block. */
+/*
+ * Blocks of VQ_MC rows; in each, every panel of the column range against all rows of the block. col0 may be any
+ * multiple of 16 (the AMX kernels hand over such ranges): a range starting inside a panel starts at its column
+ * group there (column c of a step owns bytes [4c, 4c + 4)).
+ */
 static void gemm_blocked(const vq_gemm_args *a, tile_fn tile, int tile_rows, size_t panel_bytes) {
     for (int m0 = 0; m0 < a->rows; m0 += VQ_MC) {
         int m1 = m0 + VQ_MC < a->rows ? m0 + VQ_MC : a->rows;
-        for (int c0 = a->col0; c0 < a->col1; c0 += VQ_NR) {
-            const uint8_t *wp = a->w + (size_t)(c0 / VQ_NR) * panel_bytes;
-            int cols = a->col1 - c0 < VQ_NR ? a->col1 - c0 : VQ_NR;
-            int nv = (cols + 15) / 16;
+        for (int c0 = a->col0, end; c0 < a->col1; c0 = end) {
+            const uint8_t *wp = a->w + (size_t)(c0 / VQ_NR) * panel_bytes + (size_t)(c0 % VQ_NR) * 4;
+            end = (c0 / VQ_NR + 1) * VQ_NR < a->col1 ? (c0 / VQ_NR + 1) * VQ_NR : a->col1;
+            int nv = (end - c0 + 15) / 16;
             for (int r0 = m0; r0 < m1; r0 += tile_rows) {
                 int mr = m1 - r0 < tile_rows ? m1 - r0 : tile_rows;
                 tile(mr, nv, a, r0, c0, wp);

@@ -30,7 +30,7 @@
 #include <stdint.h>
 #include <stddef.h>
 
-#define VQ_ABI_VERSION 2   /* NativeLibrary.ABI_VERSION must match */
+#define VQ_ABI_VERSION 3   /* NativeLibrary.ABI_VERSION must match */
 #define VQ_NR 48                       /* output columns per weight panel */
 #define VQ_STEP_BYTES (VQ_NR * 4)      /* bytes per k-step of one panel */
 #define VQ_MC 64                       /* rows per block: keeps a block of activations in L2 */
@@ -79,6 +79,58 @@ typedef struct {
 extern const vq_impl vq_impl_portable;
 extern const vq_impl vq_impl_avx2;
 extern const vq_impl vq_impl_avx512vnni;
+extern const vq_impl vq_impl_amx;        /* kernels_amx.c: AMX-INT8 GEMMs, the rest from avx512-vnni */
+
+/*
+ * Float GEMM in BF16 x BF16 -> FP32 (kernels_bf16.c, kernels_amx.c).
+ *
+ * Weights W [n][k] are packed once into panels of VQ_NR columns, k padded to VQ_BF16_KALIGN with zeros; one panel
+ * is a sequence of k-pair steps of VQ_STEP_BYTES bytes in which column c owns bytes [4c, 4c + 4): the bf16 of
+ * W[c][2s] then of W[c][2s + 1]. This is the int8 layout with 2 bf16 in place of 4 bytes: a step is one row of an
+ * AMX B tile (16 columns x 64 bytes) and one vdpbf16ps operand (16 lanes of pairs).
+ * Activations are converted per row to bf16 a[rows][lda] (lda >= kpad elements, a multiple of 32), zero past k.
+ * All float conversions round to nearest even.
+ */
+#define VQ_BF16_KALIGN 32                /* k of a packed weight: a multiple of one AMX tile depth */
+
+typedef struct {
+    const uint16_t *a; int64_t lda;      /* bf16 activations, lda in elements */
+    int rows;
+    const uint16_t *w;                   /* packed panels */
+    int kpad;                            /* multiple of VQ_BF16_KALIGN */
+    const float *bias;                   /* [n] or NULL */
+    int n, col0, col1;                   /* col0: a multiple of 16 (AMX) or of VQ_NR (AVX512-BF16) */
+    float *out; int64_t ldo;
+} vq_bf16_gemm_args;
+
+/* Attention of one head over a range of its queries, from the packed operands of viditq_attention_pack. */
+typedef struct {
+    const uint16_t *qb;                  /* queries, bf16 [lq rounded to 32][dq], zero padded */
+    const uint16_t *kp;                  /* keys as the B tiles of Q.K^T */
+    const uint16_t *vp;                  /* values as the B tiles of P.V */
+    const float *key_bias;               /* [lk] added to every score, or NULL */
+    float scale;                         /* multiplies q.k before the bias */
+    int lq, lk, d;                       /* d: head dimension */
+    int q0, q1;                          /* query rows of this call, q0 a multiple of 32 */
+    float *out; int64_t ldo;             /* row i of this head's output at out + i * ldo, d floats */
+} vq_attention_args;
+
+void vq_bf16_convert_avx512(const float *x, int64_t ldx, int rows, int k, uint16_t *a, int64_t lda);
+void vq_bf16_gemm_avx512(const vq_bf16_gemm_args *g);
+void vq_bf16_gemm_amx(const vq_bf16_gemm_args *g);
+void vq_attention_pack(const float *q, int64_t ldq, const float *k, int64_t ldk, const float *v, int64_t ldv,
+                       int lq, int lk, int d, uint16_t *qb, uint16_t *kp, uint16_t *vp);
+int vq_attention_amx(const vq_attention_args *t);   /* 0, or -1 without scratch memory */
+int64_t vq_bf16_dot_peak_avx512(int64_t iters);
+int64_t vq_amx_int8_peak(int64_t iters);
+int64_t vq_amx_bf16_peak(int64_t iters);
+
+/* amx_support.c: whether this process may run AMX (CPU, OS, arch_prctl permission), asked once. */
+int vq_amx_usable(void);
+const char *vq_amx_reason(void);         /* "" when usable, else why not */
+int vq_cpu_avx512_bf16(void);
+int vq_cpu_avx512_vnni(void);
+const char *vq_cpu_vendor(void);
 
 /* The functions Java binds; everything else is hidden (build.sh compiles with -fvisibility=hidden). */
 #define VQ_EXPORT __attribute__((visibility("default")))

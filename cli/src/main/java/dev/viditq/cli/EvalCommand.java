@@ -1,5 +1,6 @@
 package dev.viditq.cli;
 
+import dev.viditq.core.kernels.Precision;
 import dev.viditq.eval.run.BatchGenerator;
 import dev.viditq.eval.run.EvalReport;
 import dev.viditq.eval.run.EvalSettings;
@@ -62,6 +63,11 @@ final class EvalCommand implements Callable<Integer> {
             + "the noise of all but each batch's first prompt.")
     int batch;
 
+    @Option(names = "--reference-precision", paramLabel = "fp32|bf16|auto", description = "Run the reference in this float "
+            + "precision (default: the model's, --precision). With the model itself as reference it measures what bf16 "
+            + "arithmetic changes: --model M --reference M --precision bf16 --reference-precision fp32.")
+    String referencePrecision;
+
     @Option(names = "--save", paramLabel = "DIR", description = "Write the samples (PNG/GIF), contact sheets, samples.tsv and report.json here.")
     Path save;
 
@@ -77,7 +83,8 @@ final class EvalCommand implements Callable<Integer> {
         Split s = ShapesCommand.split(split);
         if (count != null && count < 1) throw new IllegalArgumentException("--count must be positive, got " + count);
         ShapesEval.Request request = new ShapesEval.Request(model, reference, s, promptsFile, count,
-                new EvalSettings(sampler, steps, cfg, seed, batch), save, sheet);
+                new EvalSettings(sampler, steps, cfg, seed, batch), save, sheet,
+                referencePrecision == null ? null : Precision.parse(referencePrecision));
         EvalReport report;
         try (Bars bars = new Bars()) {
             report = ShapesEval.run(request, bars);

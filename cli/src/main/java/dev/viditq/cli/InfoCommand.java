@@ -2,6 +2,7 @@ package dev.viditq.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.viditq.core.kernels.KernelBackend;
+import dev.viditq.core.kernels.quant.NativeMatrix;
 import dev.viditq.core.parallel.Parallel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -23,6 +24,9 @@ final class InfoCommand implements Callable<Integer> {
         o.put("threads", Parallel.threads());
         o.put("float_kernels", KernelBackend.get().name());
         o.put("int_kernels", dev.viditq.core.kernels.quant.IntKernelBackend.description());
+        o.put("precision", KernelBackend.precision().toString());
+        o.put("amx", NativeMatrix.get().map(m -> m.has(NativeMatrix.Unit.AMX) ? "usable" : m.amxUnavailableReason())
+                .orElse("native library unavailable"));
         if (json) {
             Json.print(o);
         } else {

@@ -1,5 +1,7 @@
 package dev.viditq.cli;
 
+import dev.viditq.core.kernels.KernelBackend;
+import dev.viditq.core.kernels.Precision;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -42,6 +44,19 @@ public final class Main implements Runnable {
         if (on) System.setProperty("viditq.quant.mode", "simulate");
     }
 
+    @Option(names = "--precision", scope = CommandLine.ScopeType.INHERIT, paramLabel = "fp32|bf16|auto",
+            description = "Float arithmetic: fp32, or bf16 (GEMMs and attention as bf16 x bf16 -> fp32, on AMX-BF16 or "
+                    + "AVX512-BF16). Default auto: bf16 where the CPU has one of these units, else fp32. Golden parity "
+                    + "always runs in fp32.")
+    void precision(String p) {
+        if (p == null) return;
+        try {
+            KernelBackend.usePrecision(Precision.parse(p));
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+    }
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -56,6 +71,16 @@ public final class Main implements Runnable {
 
     public static int execute(String... args) {
         verbose = false; // static: picocli would keep a previous call's --verbose as the "initial" value
+        Precision precisionBefore = KernelBackend.precision();
+        try {
+            return executeWithOptions(args);
+        } finally {
+            // --precision holds for this call only (tests run several in one JVM)
+            if (KernelBackend.precision() != precisionBefore) KernelBackend.usePrecision(precisionBefore);
+        }
+    }
+
+    private static int executeWithOptions(String... args) {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             Throwable root = ex;

@@ -1,5 +1,7 @@
 package dev.viditq.bench.e2e;
 
+import dev.viditq.core.kernels.KernelBackend;
+
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -65,8 +67,10 @@ public final class ForkedRun {
         List<String> opts = new ArrayList<>();
         for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
             if (a.startsWith("-agentlib") || a.startsWith("-javaagent") || a.startsWith("-XX:StartFlightRecording")) continue;
+            if (a.startsWith("-Dviditq.precision=")) continue;
             opts.add(a);
         }
+        opts.add("-Dviditq.precision=" + KernelBackend.precision());   // as set by --precision, which is no JVM option
         return opts;
     }
 }

@@ -3,6 +3,7 @@ package dev.viditq.core.bench;
 import dev.viditq.core.kernels.AttentionBias;
 import dev.viditq.core.kernels.KernelBackend;
 import dev.viditq.core.kernels.Kernels;
+import dev.viditq.core.kernels.Precision;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -28,7 +29,8 @@ public final class AttentionBenchmark implements KernelBenchmark {
         MemorySegment q = qkv, k = qkv.asSlice((long) width * Float.BYTES), v = qkv.asSlice(2L * width * Float.BYTES);
         MemorySegment out = BenchData.floats((long) tokens * width, 6);
         float scale = (float) (1 / Math.sqrt(headDim));
-        Kernels kernels = KernelBackend.get();
+        // the FP32 kernels, against the FMA ceiling; the bf16 path and its units: MatrixEngineBenchmark (bench module)
+        Kernels kernels = KernelBackend.withPrecision(Precision.FP32, KernelBackend::get);
         List<BenchResult> results = new ArrayList<>();
         for (int t : config.threads()) {
             config.useThreads(t);

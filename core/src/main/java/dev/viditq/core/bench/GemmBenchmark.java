@@ -2,6 +2,7 @@ package dev.viditq.core.bench;
 
 import dev.viditq.core.kernels.KernelBackend;
 import dev.viditq.core.kernels.Kernels;
+import dev.viditq.core.kernels.Precision;
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
 
@@ -24,7 +25,8 @@ public final class GemmBenchmark implements KernelBenchmark {
     public List<BenchResult> run(BenchConfig config) {
         int m = config.quick() ? 9 : 1024, k = config.quick() ? 20 : 1152;
         int[] ns = config.quick() ? new int[]{50} : new int[]{1152, 4608};
-        Kernels kernels = KernelBackend.get();
+        // the FP32 kernels, against the FMA ceiling; the bf16 path and its units: MatrixEngineBenchmark (bench module)
+        Kernels kernels = KernelBackend.withPrecision(Precision.FP32, KernelBackend::get);
         List<BenchResult> out = new ArrayList<>();
         MemorySegment x = BenchData.floats((long) m * k, 1);
         for (int n : ns) {

@@ -78,7 +78,7 @@ final class FlashAttention {
         }
     }
 
-    private static void check(MemorySegment s, int stride, int rows, int heads, int headDim, String name) {
+    static void check(MemorySegment s, int stride, int rows, int heads, int headDim, String name) {
         if (rows == 0) return;
         if (stride < heads * headDim) {
             throw new IllegalArgumentException("attention " + name + " row stride " + stride + " < heads·headDim " + heads * headDim);

@@ -1,5 +1,7 @@
 package dev.viditq.eval.run;
 
+import dev.viditq.core.kernels.KernelBackend;
+import dev.viditq.core.kernels.Precision;
 import dev.viditq.eval.shapes.Kind;
 import dev.viditq.eval.shapes.Scene;
 import dev.viditq.eval.shapes.Split;
@@ -8,6 +10,7 @@ import dev.viditq.nn.pipeline.GenerationRequest;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * The evaluation protocol of {@code ./viditq eval}: generate the prompts of a fixed Shapes split (or of a caption
@@ -24,9 +27,11 @@ public final class ShapesEval {
      * @param count       prompts to use; null: the split's standard size, or the whole file
      * @param saveDir     where to write the samples, contact sheets and report.json, or null
      * @param sheetCount  how many samples the contact sheets show
+     * @param referencePrecision the float precision the reference runs in, or null for the model's: e.g. the same
+     *                    folder as model and reference, the reference in FP32, measures what BF16 arithmetic changes
      */
     public record Request(Path model, Path reference, Split split, Path promptsFile, Integer count, EvalSettings settings,
-                          Path saveDir, int sheetCount) {
+                          Path saveDir, int sheetCount, Precision referencePrecision) {
         public Request {
             if (split == Split.TRAIN) throw new IllegalArgumentException("evaluate on a fixed split (calib or eval), not train");
             if (sheetCount < 0) throw new IllegalArgumentException("the contact sheet count must be >= 0, got " + sheetCount);
@@ -54,7 +59,10 @@ public final class ShapesEval {
             EvalSettings same = new EvalSettings(used.sampler(), used.steps(), used.cfgScale(), settings.seed(), settings.batch());
             if (referencePipeline != null) checkComparable(referencePipeline, req.reference(), prompts, same, kind, used);
             run = BatchGenerator.generate(pipeline, prompts, settings, "model", progress);
-            if (referencePipeline != null) reference = BatchGenerator.generate(referencePipeline, prompts, same, "reference", progress);
+            if (referencePipeline != null) {
+                Supplier<BatchGenerator.Run> generate = () -> BatchGenerator.generate(referencePipeline, prompts, same, "reference", progress);
+                reference = req.referencePrecision() == null ? generate.get() : KernelBackend.withPrecision(req.referencePrecision(), generate);
+            }
         }
         long scoring = System.nanoTime();
         boolean truth = prompts.getFirst().hasTruth();

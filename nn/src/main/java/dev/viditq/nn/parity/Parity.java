@@ -1,5 +1,8 @@
 package dev.viditq.nn.parity;
 
+import dev.viditq.core.kernels.KernelBackend;
+import dev.viditq.core.kernels.Precision;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,8 +54,16 @@ public final class Parity {
                 .orElse(dir.getFileName().toString());
     }
 
-    /** Runs one case folder; a folder with no handler or a handler that throws yields an error result. */
+    /**
+     * Runs one case folder; a folder with no handler or a handler that throws yields an error result. Always in
+     * FP32 ({@link Precision#FP32}), whatever the process computes in: the official outputs are FP32 and the
+     * tolerances are set for it.
+     */
     public static List<Result> runCase(Path dir) {
+        return KernelBackend.withPrecision(Precision.FP32, () -> runCaseInFp32(dir));
+    }
+
+    private static List<Result> runCaseInFp32(Path dir) {
         String name = caseName(dir);
         GoldenCase handler = handlers().get(name);
         if (handler == null) return List.of(new Result(name, "-", Double.NaN, 0, "no handler for case '" + name + "'"));

@@ -46,7 +46,10 @@ public final class IntKernelBenchmark implements KernelBenchmark {
         boolean quick = config.quick();
         int m = quick ? 9 : 1024, k = quick ? 144 : 1152;
         int[] ns = quick ? new int[] {50} : new int[] {1152, 4608};
-        IntKernels kernels = IntKernelBackend.get();
+        // these rows are the vector units' (against the VNNI ceiling); AMX has its own: MatrixEngineBenchmark
+        IntKernels backend = IntKernelBackend.get();
+        IntKernels kernels = backend instanceof NativeIntKernels n && n.isa().equals(NativeIntKernels.AMX)
+                ? NativeIntKernels.load("avx512-vnni") : backend;
         List<BenchResult> out = new ArrayList<>();
         for (int t : config.threads()) {
             double c = config.ceiling(VNNI_CEILING, t, th -> measureVnni(th, quick));

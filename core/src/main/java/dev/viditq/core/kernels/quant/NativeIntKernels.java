@@ -8,21 +8,27 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The C kernels of libviditq (native/src/main/c) through FFM downcalls: AVX-512 VNNI, AVX2 or portable C,
+ * The C kernels of libviditq (native/src/main/c) through FFM downcalls: AMX, AVX-512 VNNI, AVX2 or portable C,
  * chosen by CPU at load ({@link #load()}) or by name ({@link #load(String)}, for tests and benchmarks).
  * Multi-threading happens here: each call is split over {@link Parallel} threads, each calling the C kernel on
- * its slice (column panels, or row blocks when there are few columns). Buffers on the Java heap are copied to
- * native memory around the call (no {@code Linker.Option.critical}: it blocks safepoints).
+ * its slice (column panels, or row blocks when there are few columns; AMX: blocks of 32 × 32, see
+ * {@link GridSplit}). Buffers on the Java heap are copied to native memory around the call (no
+ * {@code Linker.Option.critical}: it blocks safepoints).
  */
 public final class NativeIntKernels implements IntKernels {
+    /** The ISA whose kernels compute 32 × 32 blocks on AMX tiles. */
+    public static final String AMX = "amx";
+
     private final NativeLibrary lib;
     private final MemorySegment impl;
     private final String isa;
+    private final boolean usesBlocks;
 
     private NativeIntKernels(NativeLibrary lib, MemorySegment impl, String isa) {
         this.lib = lib;
         this.impl = impl;
         this.isa = isa;
+        this.usesBlocks = AMX.equals(isa);
     }
 
     /** The best implementation this CPU runs; throws {@link IllegalStateException} with the reason if none. */
@@ -30,7 +36,10 @@ public final class NativeIntKernels implements IntKernels {
         return load("auto");
     }
 
-    /** A named implementation ("avx512-vnni", "avx2", "portable") or "auto". */
+    /**
+     * A named implementation ("amx", "avx512-vnni", "avx2", "portable") or "auto". "auto" on a CPU with AMX that
+     * this process may not use says why, once (see {@link NativeMatrix#amxUnavailableReason()}).
+     */
     public static NativeIntKernels load(String isa) {
         NativeLibrary lib;
         try {
@@ -38,6 +47,13 @@ public final class NativeIntKernels implements IntKernels {
         } catch (NativeLibrary.Unavailable e) {
             throw new IllegalStateException("native integer kernels unavailable: " + e.getMessage(), e);
         }
+        NativeIntKernels kernels = load(lib, isa);
+        if (isa.equals("auto") && !kernels.usesBlocks) NativeMatrix.of(lib).reportAmxFallback(kernels.isa);
+        return kernels;
+    }
+
+    /** A named implementation of a given build of the library (tests: the AMX-emulated one). */
+    static NativeIntKernels load(NativeLibrary lib, String isa) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment impl = (MemorySegment) lib.impl.invokeExact(arena.allocateFrom(isa));
             if (impl.equals(MemorySegment.NULL)) {
@@ -158,7 +174,8 @@ public final class NativeIntKernels implements IntKernels {
         long outBytes = (long) rows * n * Float.BYTES;
         MemorySegment b = bias == null ? MemorySegment.NULL : offHeap(bias, (long) n * Float.BYTES);
         MemorySegment o = out.isNative() ? out : Arena.ofAuto().allocate(outBytes, 64);
-        WorkSplit split = WorkSplit.of(rows, n, kpad);
+        TaskSplit split = usesBlocks ? GridSplit.blocks(rows, n, kpad, x.ldq(), Parallel.threads())
+                : WorkSplit.of(rows, n, kpad);
         Parallel.forEach(split.tasks(), i -> {
             int r0 = split.rowStart(i), r1 = split.rowEnd(i);
             MemorySegment q = x.qSegment().asSlice((long) r0 * x.ldq());

@@ -28,9 +28,10 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 final class NativeLibrary {
     /** Must match VQ_ABI_VERSION in native/src/main/c/viditq.h. */
-    static final int ABI_VERSION = 2;
+    static final int ABI_VERSION = 3;
 
     final Path path;
+    private final SymbolLookup lookup;
     final MethodHandle impl, implName, implNames, quantize, groupSums, gemmW8A8, gemmW4A8, vnniPeak;
 
     private static final Object LOCK = new Object();
@@ -46,6 +47,7 @@ final class NativeLibrary {
 
     private NativeLibrary(Path path, SymbolLookup lookup) {
         this.path = path;
+        this.lookup = lookup;
         Linker linker = Linker.nativeLinker();
         impl = bind(linker, lookup, "viditq_impl", FunctionDescriptor.of(ADDRESS, ADDRESS));
         implName = bind(linker, lookup, "viditq_impl_name", FunctionDescriptor.of(ADDRESS, ADDRESS));
@@ -74,6 +76,11 @@ final class NativeLibrary {
         }
     }
 
+    /** A downcall handle for another function of this library ({@link NativeMatrix} binds its own). */
+    MethodHandle bind(String name, FunctionDescriptor fd) {
+        return bind(Linker.nativeLinker(), lookup, name, fd);
+    }
+
     private static MethodHandle bind(Linker linker, SymbolLookup lookup, String name, FunctionDescriptor fd) {
         MemorySegment symbol = lookup.find(name).orElseThrow(() -> new Unavailable("libviditq has no symbol " + name
                 + " (a stale build? rebuild the native module)", null));
@@ -95,6 +102,19 @@ final class NativeLibrary {
                 failure = "loading libviditq failed: " + e;
                 throw new Unavailable(failure, e);
             }
+        }
+    }
+
+    /**
+     * Another build of the library, loaded beside the one {@link #get()} returns, e.g. the AMX-emulated test build
+     * (native/target/amx-emulated); {@link Unavailable} with the reason when it cannot be used.
+     */
+    static NativeLibrary open(Path file) {
+        if (!Files.isRegularFile(file)) throw new Unavailable(file + ": no such file", null);
+        try {
+            return new NativeLibrary(file, SymbolLookup.libraryLookup(file, Arena.global()));
+        } catch (IllegalArgumentException e) {
+            throw new Unavailable("cannot load " + file + ": " + e.getMessage(), e);
         }
     }
 

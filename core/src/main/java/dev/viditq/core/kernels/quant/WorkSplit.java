@@ -7,7 +7,7 @@ import dev.viditq.core.parallel.Parallel;
  * threads (each thread streams its own weights against all activations), else by row blocks of 8. Calls too
  * small to pay for a fork run on the caller's thread.
  */
-record WorkSplit(int tasks, boolean byColumns, int rows, int panels) {
+record WorkSplit(int tasks, boolean byColumns, int rows, int panels) implements TaskSplit {
     /** Below this many multiply-adds a call runs on one thread. */
     static final long MIN_PARALLEL_MACS = 1L << 20;
 
@@ -20,19 +20,23 @@ record WorkSplit(int tasks, boolean byColumns, int rows, int panels) {
     }
 
     /** First column of task i (a panel boundary); columns end at n. */
-    int colStart(int i) {
+    @Override
+    public int colStart(int i) {
         return byColumns ? (int) ((long) panels * i / tasks) * PackedLayout.NR : 0;
     }
 
-    int colEnd(int i, int n) {
+    @Override
+    public int colEnd(int i, int n) {
         return byColumns ? Math.min(n, (int) ((long) panels * (i + 1) / tasks) * PackedLayout.NR) : n;
     }
 
-    int rowStart(int i) {
+    @Override
+    public int rowStart(int i) {
         return byColumns ? 0 : rowBoundary(i);
     }
 
-    int rowEnd(int i) {
+    @Override
+    public int rowEnd(int i) {
         return byColumns ? rows : rowBoundary(i + 1);
     }
 

@@ -3,7 +3,10 @@ package dev.viditq.core.kernels.quant;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The fast implementations under test: Java, and every native ISA this CPU runs (announced when missing). */
+/**
+ * The fast implementations under test: Java, every native ISA this CPU runs, and the AMX kernels on the software
+ * tile model ({@link EmulatedAmx}); each one missing is announced.
+ */
 final class Implementations {
     private static List<IntKernels> fast;
 
@@ -25,6 +28,12 @@ final class Implementations {
                 System.err.println("[IntKernels tests] NATIVE KERNELS NOT TESTED: " + why);
             }
             for (String isa : isas) list.add(NativeIntKernels.load(isa));
+            if (!isas.isEmpty() && !isas.contains(NativeIntKernels.AMX)) {
+                System.err.println("[IntKernels tests] AMX KERNELS NOT TESTED ON HARDWARE: "
+                        + NativeMatrix.get().map(NativeMatrix::amxUnavailableReason).orElse("no library"));
+            }
+            EmulatedAmx.intKernels().ifPresentOrElse(list::add, () -> System.err.println(
+                    "[IntKernels tests] AMX KERNELS NOT TESTED ON THE TILE MODEL: " + EmulatedAmx.unavailableReason()));
             fast = List.copyOf(list);
         }
         return fast;

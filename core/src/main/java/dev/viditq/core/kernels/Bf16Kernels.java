@@ -1,0 +1,132 @@
+package dev.viditq.core.kernels;
+
+import dev.viditq.core.kernels.quant.NativeMatrix;
+import dev.viditq.core.tensor.Tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Collections;
+import java.util.Map;
+import java.util.WeakHashMap;
+
+/**
+ * The float kernels in {@link Precision#BF16}: GEMMs as bf16 × bf16 with FP32 accumulation on a matrix unit of
+ * the CPU ({@link NativeMatrix}: AMX-BF16 or AVX512-BF16), attention on AMX-BF16 too (FP32 softmax); every
+ * other kernel is the FP32 one it wraps (norms, softmax, element-wise, convolutions).
+ *
+ * <p>Each weight is rounded to bf16 and packed into the unit's panel layout the first time it is multiplied, and
+ * kept while the weight tensor lives (a weak map keyed by the tensor object: the layers hold their weights for
+ * the model's lifetime, so this is once per load). Weights must not be modified in place after their first use.
+ */
+public final class Bf16Kernels implements Kernels {
+    private final NativeMatrix engines;
+    private final NativeMatrix.Unit unit;
+    private final Kernels fp32;
+    private final Map<Tensor, NativeMatrix.PackedBf16> packed = Collections.synchronizedMap(new WeakHashMap<>());
+
+    public Bf16Kernels(NativeMatrix engines, NativeMatrix.Unit unit, Kernels fp32) {
+        if (!engines.has(unit)) throw new IllegalArgumentException(unit + " does not run on this CPU");
+        this.engines = engines;
+        this.unit = unit;
+        this.fp32 = fp32;
+    }
+
+    public NativeMatrix.Unit unit() {
+        return unit;
+    }
+
+    @Override
+    public String name() {
+        return "bf16 on " + unit.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-')
+                + " (bf16 x bf16 -> fp32 GEMMs" + (unit == NativeMatrix.Unit.AMX ? " and attention" : "") + "; else " + fp32.name() + ")";
+    }
+
+    @Override
+    public void gemm(MemorySegment x, int m, int k, Tensor w, MemorySegment bias, MemorySegment out) {
+        int n = Gemm.check(x, m, k, w, bias, out);
+        if (m == 0 || n == 0) return;
+        engines.gemm(unit, x, m, k, packedFor(w), bias, out);
+    }
+
+    /** The packed form of {@code w}, made on first use. Two threads may both pack a new weight; one copy is kept. */
+    NativeMatrix.PackedBf16 packedFor(Tensor w) {
+        NativeMatrix.PackedBf16 p = packed.get(w);
+        if (p == null) {
+            NativeMatrix.PackedBf16 made = engines.pack(w);
+            synchronized (packed) {
+                p = packed.putIfAbsent(w, made);
+                if (p == null) p = made;
+            }
+        }
+        return p;
+    }
+
+    @Override
+    public void attention(MemorySegment q, int qStride, MemorySegment k, int kStride, MemorySegment v, int vStride,
+                          MemorySegment out, int oStride, int lq, int lk, int heads, int headDim, float scale,
+                          AttentionBias bias) {
+        AttentionBias b = bias == null ? AttentionBias.NONE : bias;
+        // per-head biases (T5 only) and empty key sets stay on the FP32 kernel
+        if (unit != NativeMatrix.Unit.AMX || b.perHead() != null || lk < 1 || !engines.runsAttention(headDim)) {
+            fp32.attention(q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim, scale, b);
+            return;
+        }
+        FlashAttention.check(q, qStride, lq, heads, headDim, "q");
+        FlashAttention.check(k, kStride, lk, heads, headDim, "k");
+        FlashAttention.check(v, vStride, lk, heads, headDim, "v");
+        FlashAttention.check(out, oStride, lq, heads, headDim, "out");
+        if (b.perKey() != null) Gemm.need(b.perKey(), lk, "attention per-key bias [" + lk + "]");
+        engines.attention(q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim, scale, b.perKey());
+    }
+
+    @Override
+    public void layerNorm(MemorySegment x, int rows, int dim, MemorySegment gamma, MemorySegment beta, float eps, MemorySegment out) {
+        fp32.layerNorm(x, rows, dim, gamma, beta, eps, out);
+    }
+
+    @Override
+    public void rmsNorm(MemorySegment x, int rows, int dim, MemorySegment gamma, float eps, MemorySegment out) {
+        fp32.rmsNorm(x, rows, dim, gamma, eps, out);
+    }
+
+    @Override
+    public void groupNorm(MemorySegment x, int channels, int spatial, int groups, MemorySegment gamma, MemorySegment beta,
+                          float eps, MemorySegment out) {
+        fp32.groupNorm(x, channels, spatial, groups, gamma, beta, eps, out);
+    }
+
+    @Override
+    public void geluTanh(MemorySegment x, long n) {
+        fp32.geluTanh(x, n);
+    }
+
+    @Override
+    public void geluErf(MemorySegment x, long n) {
+        fp32.geluErf(x, n);
+    }
+
+    @Override
+    public void silu(MemorySegment x, long n) {
+        fp32.silu(x, n);
+    }
+
+    @Override
+    public void softmax(MemorySegment x, int rows, int cols) {
+        fp32.softmax(x, rows, cols);
+    }
+
+    @Override
+    public void add(MemorySegment a, MemorySegment b, MemorySegment out, long n) {
+        fp32.add(a, b, out, n);
+    }
+
+    @Override
+    public void mul(MemorySegment a, MemorySegment b, MemorySegment out, long n) {
+        fp32.mul(a, b, out, n);
+    }
+
+    @Override
+    public void conv2d(MemorySegment x, int cin, int h, int w, Tensor weight, MemorySegment bias, int stride, int padding,
+                       MemorySegment out) {
+        fp32.conv2d(x, cin, h, w, weight, bias, stride, padding, out);
+    }
+}

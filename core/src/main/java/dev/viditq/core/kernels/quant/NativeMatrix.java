@@ -1,0 +1,347 @@
+package dev.viditq.core.kernels.quant;
+
+import dev.viditq.core.parallel.Parallel;
+import dev.viditq.core.tensor.Tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+/**
+ * The CPU's matrix engines as libviditq drives them: the float GEMM in BF16 × BF16 → FP32 on AMX-BF16
+ * (tdpbf16ps) or AVX512-BF16 (vdpbf16ps), attention on AMX-BF16, and the register-only ceilings of these units
+ * and of AMX-INT8. (The AMX-INT8 GEMMs are an ISA of {@link NativeIntKernels}.) Multi-threading happens here, as in
+ * {@link NativeIntKernels}. Weights are packed once ({@link #pack}) into the layout of native/src/main/c/viditq.h;
+ * activations are rounded to bf16 (nearest even) on every call, which is where this path's error comes from.
+ */
+public final class NativeMatrix {
+    /** A unit that runs the float path. */
+    public enum Unit {
+        /** vdpbf16ps, 16 lanes of bf16 pairs (AMD Zen 4/5, Intel with AVX512-BF16). */
+        AVX512_BF16(1),
+        /** AMX tiles (Intel Sapphire Rapids and later): tdpbf16ps here, tdpbssd/tdpbsud for the integer kernels. */
+        AMX(2);
+
+        final int bit;
+
+        Unit(int bit) {
+            this.bit = bit;
+        }
+    }
+
+    /** Operations of one iteration of each ceiling loop (see dispatch.c). */
+    public static final long BF16_DOT_PEAK_FLOPS_PER_ITER = 16L * 64;
+    public static final long AMX_INT8_PEAK_OPS_PER_ITER = 4L * 16 * 16 * 64 * 2;
+    public static final long AMX_BF16_PEAK_FLOPS_PER_ITER = 4L * 16 * 16 * 32 * 2;
+
+    /** k of packed weights and head dimensions of packed queries are multiples of this (VQ_BF16_KALIGN). */
+    static final int K_ALIGN = 32;
+    /** Output columns of a packed panel (VQ_NR). */
+    static final int PANEL = PackedLayout.NR;
+
+    private static final Map<NativeLibrary, NativeMatrix> INSTANCES = new ConcurrentHashMap<>();
+    private static final AtomicBoolean AMX_FALLBACK_REPORTED = new AtomicBoolean();
+
+    private final NativeLibrary lib;
+    private final int units;
+    private final String amxStatus;
+    private final String vendor;
+    private final MethodHandle pack, convert, gemm, attentionSizes, attentionPack, attention;
+    private final MethodHandle bf16DotPeak, amxInt8Peak, amxBf16Peak;
+    /** Per calling thread: bf16 activations, and the packed attention operands. */
+    private final ThreadLocal<MemorySegment[]> scratch = ThreadLocal.withInitial(() -> new MemorySegment[4]);
+
+    private NativeMatrix(NativeLibrary lib) {
+        this.lib = lib;
+        pack = lib.bind("viditq_bf16_pack", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
+                JAVA_INT, JAVA_INT, ADDRESS));
+        convert = lib.bind("viditq_bf16_convert", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT,
+                ADDRESS, JAVA_LONG));
+        gemm = lib.bind("viditq_bf16_gemm", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS,
+                JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG));
+        attentionSizes = lib.bind("viditq_attention_sizes", FunctionDescriptor.ofVoid(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+        attentionPack = lib.bind("viditq_attention_pack", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS,
+                JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+        attention = lib.bind("viditq_attention", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
+                JAVA_FLOAT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG));
+        bf16DotPeak = lib.bind("viditq_bf16_dot_peak", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
+        amxInt8Peak = lib.bind("viditq_amx_int8_peak", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
+        amxBf16Peak = lib.bind("viditq_amx_bf16_peak", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
+        try {
+            units = (int) lib.bind("viditq_matrix_units", FunctionDescriptor.of(JAVA_INT)).invokeExact();
+            MemorySegment status = (MemorySegment) lib.bind("viditq_amx_status", FunctionDescriptor.of(ADDRESS)).invokeExact();
+            amxStatus = status.reinterpret(512).getString(0);
+            MemorySegment v = (MemorySegment) lib.bind("viditq_cpu_vendor", FunctionDescriptor.of(ADDRESS)).invokeExact();
+            vendor = v.reinterpret(16).getString(0);
+        } catch (Throwable t) {
+            throw new IllegalStateException("calling libviditq failed", t);
+        }
+    }
+
+    static NativeMatrix of(NativeLibrary lib) {
+        return INSTANCES.computeIfAbsent(lib, NativeMatrix::new);
+    }
+
+    /** The engines of the library in use; empty when it is not available (the reason is in NativeIntKernels). */
+    public static Optional<NativeMatrix> get() {
+        try {
+            return Optional.of(of(NativeLibrary.get()));
+        } catch (NativeLibrary.Unavailable e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Another build of the library, e.g. native/target/amx-emulated/...: tests of the AMX code on CPUs without it. */
+    public static NativeMatrix open(Path libraryFile) {
+        return of(NativeLibrary.open(libraryFile));
+    }
+
+    public boolean has(Unit unit) {
+        return (units & unit.bit) != 0;
+    }
+
+    /** The best unit for the float path in BF16, if any (what {@code --precision bf16} runs on). */
+    public Optional<Unit> floatUnit() {
+        return has(Unit.AMX) ? Optional.of(Unit.AMX) : has(Unit.AVX512_BF16) ? Optional.of(Unit.AVX512_BF16) : Optional.empty();
+    }
+
+    /**
+     * The unit on which BF16 makes the float path faster than FP32, if any (what {@code --precision auto} runs on):
+     * AMX; AVX512-BF16 only on AMD CPUs. Measured (docs/BENCHMARKS.md): vdpbf16ps GEMMs ran 1.7–3.0× the FP32 Java
+     * GEMM on AMD Zen 4/5, but 0.8–1.0× on an Intel Xeon with AMX (there vdpbf16ps issues at half the FP32 FMA rate).
+     */
+    public Optional<Unit> fasterFloatUnit() {
+        if (has(Unit.AMX)) return Optional.of(Unit.AMX);
+        return has(Unit.AVX512_BF16) && "AuthenticAMD".equals(vendor) ? Optional.of(Unit.AVX512_BF16) : Optional.empty();
+    }
+
+    /** cpuid's vendor string, e.g. "GenuineIntel" or "AuthenticAMD". */
+    public String cpuVendor() {
+        return vendor;
+    }
+
+    /** Why AMX cannot run in this process ("" when it can): no AMX on the CPU, not enabled by the OS, or refused by Linux. */
+    public String amxUnavailableReason() {
+        return amxStatus;
+    }
+
+    /** True when the CPU has AMX but this process cannot use it (the OS or Linux said no): worth saying. */
+    public boolean amxRefused() {
+        return !has(Unit.AMX) && !amxStatus.isEmpty() && !amxStatus.startsWith("this CPU has no AMX");
+    }
+
+    /** Says once per process (on stderr) why a CPU with AMX runs {@code fallback} instead. */
+    public void reportAmxFallback(String fallback) {
+        if (amxRefused() && AMX_FALLBACK_REPORTED.compareAndSet(false, true)) {
+            System.err.println("[viditq] AMX is not usable: " + amxStatus + "; falling back to " + fallback);
+        }
+    }
+
+    // ------------------------------------------------------------------ float GEMM
+
+    /** A weight [n, k] rounded to bf16 and packed for {@link #gemm}: immutable, off-heap, freed by the GC. */
+    public record PackedBf16(int n, int k, int kpad, MemorySegment panels) {
+        public long byteSize() {
+            return panels.byteSize();
+        }
+    }
+
+    /** Packs an F32, BF16 or F16 weight [n, k] (read in place, possibly unaligned), over the thread pool. */
+    public PackedBf16 pack(Tensor w) {
+        int code = switch (w.dtype()) {
+            case F32 -> 0;
+            case BF16 -> 1;
+            case F16 -> 2;
+            default -> throw new IllegalArgumentException("bf16 packing takes F32, BF16 or F16 weights, not " + w);
+        };
+        if (w.rank() != 2) throw new IllegalArgumentException("bf16 packing takes a 2-D weight, not " + w);
+        int n = w.size(0), k = w.size(1), kpad = Math.ceilDiv(k, K_ALIGN) * K_ALIGN, panels = Math.ceilDiv(n, PANEL);
+        MemorySegment out = Arena.ofAuto().allocate((long) panels * PANEL * kpad * 2, Tensor.ALIGNMENT);
+        MemorySegment data = w.data();
+        Parallel.forEach(panels, p -> {
+            try {
+                pack.invokeExact(data, code, n, k, kpad, p * PANEL, Math.min(n, (p + 1) * PANEL), out);
+            } catch (Throwable e) {
+                throw rethrow(e);
+            }
+        });
+        return new PackedBf16(n, k, kpad, out);
+    }
+
+    /**
+     * out[m, n] = bf16(x)[m, k] · W[n, k]ᵀ (+ bias), FP32 accumulation, on {@code unit}. x, bias, out are F32
+     * segments (off-heap ones are used in place).
+     */
+    public void gemm(Unit unit, MemorySegment x, int m, int k, PackedBf16 w, MemorySegment bias, MemorySegment out) {
+        if (!has(unit)) throw new IllegalStateException(unit + " does not run here" + (unit == Unit.AMX ? ": " + amxStatus : ""));
+        if (w.k() != k) throw new IllegalArgumentException("packed weight of k=" + w.k() + " does not take k=" + k);
+        int n = w.n();
+        need(x, (long) m * k * Float.BYTES, "gemm input x [" + m + ", " + k + "]");
+        need(out, (long) m * n * Float.BYTES, "gemm output [" + m + ", " + n + "]");
+        if (bias != null) need(bias, (long) n * Float.BYTES, "gemm bias [" + n + "]");
+        if (m == 0 || n == 0) return;
+        MemorySegment a = bf16Rows(x, m, k, w.kpad());
+        MemorySegment b = bias == null ? MemorySegment.NULL : offHeap(bias, (long) n * Float.BYTES);
+        long outBytes = (long) m * n * Float.BYTES;
+        MemorySegment o = out.isNative() ? out : Arena.ofAuto().allocate(outBytes, 64);
+        TaskSplit split = unit == Unit.AMX
+                ? GridSplit.blocks(m, n, k, 2L * w.kpad(), Parallel.threads())
+                : GridSplit.of(m, n, k, 8, PANEL, Parallel.threads());
+        Parallel.forEach(split.tasks(), i -> {
+            int r0 = split.rowStart(i), r1 = split.rowEnd(i);
+            try {
+                int status = (int) gemm.invokeExact(unit.bit, a.asSlice(2L * r0 * w.kpad()), (long) w.kpad(), r1 - r0,
+                        w.panels(), w.kpad(), b, n, split.colStart(i), split.colEnd(i, n),
+                        o.asSlice((long) r0 * n * Float.BYTES), (long) n);
+                if (status != 0) throw new IllegalStateException(unit + " gemm refused the call");
+            } catch (Throwable e) {
+                throw rethrow(e);
+            }
+        });
+        if (o != out) MemorySegment.copy(o, 0, out, 0, outBytes);
+    }
+
+    /** x [m, k] rounded to bf16 rows of lda elements (zero past k), in this thread's scratch, over the pool. */
+    private MemorySegment bf16Rows(MemorySegment x, int m, int k, int lda) {
+        MemorySegment xs = offHeap(x, (long) m * k * Float.BYTES);
+        MemorySegment a = scratch(0, 2L * m * lda);
+        int chunk = Math.max(1, (1 << 15) / Math.max(1, k));
+        Parallel.forEach(Math.ceilDiv(m, chunk), c -> {
+            int r0 = c * chunk, r1 = Math.min(m, r0 + chunk);
+            try {
+                int status = (int) convert.invokeExact(xs.asSlice((long) r0 * k * Float.BYTES), (long) k, r1 - r0, k,
+                        a.asSlice(2L * r0 * lda), (long) lda);
+                if (status != 0) throw new IllegalStateException("no unit with BF16 conversions runs here");
+            } catch (Throwable e) {
+                throw rethrow(e);
+            }
+        });
+        return a;
+    }
+
+    // ------------------------------------------------------------------ attention
+
+    /** Whether {@link #attention} runs a head dimension of d (AMX only; d ≤ 512). */
+    public boolean runsAttention(int headDim) {
+        return has(Unit.AMX) && headDim >= 1 && headDim <= 512;
+    }
+
+    /**
+     * Multi-head attention softmax(scale · q·kᵀ + keyBias)·v on AMX-BF16 (q, k, v rounded to bf16, scores and
+     * softmax in FP32, probabilities rounded to bf16 for the product with v). Layout as
+     * {@code Kernels.attention}; {@code keyBias} F32 [lk] or null.
+     */
+    public void attention(MemorySegment q, int qStride, MemorySegment k, int kStride, MemorySegment v, int vStride,
+                          MemorySegment out, int oStride, int lq, int lk, int heads, int d, float scale,
+                          MemorySegment keyBias) {
+        if (!runsAttention(d)) throw new IllegalStateException("AMX attention does not run here (d=" + d + "): " + amxStatus);
+        if (lk < 1) throw new IllegalArgumentException("attention needs at least one key");
+        if (lq == 0 || heads == 0) return;
+        long[] sizes = attentionSizes(lq, lk, d);
+        MemorySegment qs = offHeap(q, 4L * ((long) (lq - 1) * qStride + (long) heads * d));
+        MemorySegment ks = offHeap(k, 4L * ((long) (lk - 1) * kStride + (long) heads * d));
+        MemorySegment vs = offHeap(v, 4L * ((long) (lk - 1) * vStride + (long) heads * d));
+        MemorySegment bias = keyBias == null ? MemorySegment.NULL : offHeap(keyBias, 4L * lk);
+        long outBytes = 4L * ((long) (lq - 1) * oStride + (long) heads * d);
+        MemorySegment o = out.isNative() ? out : Arena.ofAuto().allocate(outBytes, 64);
+        long perHead = sizes[0] + sizes[1] + sizes[2];
+        MemorySegment packed = scratch(1, 2L * perHead * heads);
+        Parallel.forEach(heads, h -> {
+            MemorySegment base = packed.asSlice(2L * perHead * h);
+            try {
+                int status = (int) attentionPack.invokeExact(qs.asSlice(4L * h * d), (long) qStride,
+                        ks.asSlice(4L * h * d), (long) kStride, vs.asSlice(4L * h * d), (long) vStride, lq, lk, d,
+                        base, base.asSlice(2 * sizes[0]), base.asSlice(2 * (sizes[0] + sizes[1])));
+                if (status != 0) throw new IllegalStateException("AMX attention refused to pack d=" + d);
+            } catch (Throwable e) {
+                throw rethrow(e);
+            }
+        });
+        int blocks = Math.ceilDiv(lq, 32);
+        // query blocks per task: about 4 tasks per thread over all heads, for balance
+        int per = Math.max(1, (int) Math.min(blocks, (long) heads * blocks / (4L * Parallel.threads())));
+        int tasksPerHead = Math.ceilDiv(blocks, per);
+        Parallel.forEach(heads * tasksPerHead, i -> {
+            int h = i / tasksPerHead, q0 = i % tasksPerHead * per * 32, q1 = Math.min(lq, q0 + per * 32);
+            MemorySegment base = packed.asSlice(2L * perHead * h);
+            try {
+                int status = (int) attention.invokeExact(base, base.asSlice(2 * sizes[0]),
+                        base.asSlice(2 * (sizes[0] + sizes[1])), bias, scale, lq, lk, d, q0, q1,
+                        o.asSlice(4L * h * d), (long) oStride);
+                if (status != 0) throw new OutOfMemoryError("AMX attention: no scratch memory for d=" + d);
+            } catch (Throwable e) {
+                throw rethrow(e);
+            }
+        });
+        if (o != out) MemorySegment.copy(o, 0, out, 0, outBytes);
+    }
+
+    private long[] attentionSizes(int lq, int lk, int d) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = arena.allocate(3 * Long.BYTES, 8);
+            attentionSizes.invokeExact(lq, lk, d, s);
+            return s.toArray(JAVA_LONG);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    // ------------------------------------------------------------------ ceilings
+
+    /**
+     * Runs {@code iters} iterations of the register-only loop of a unit on the calling thread; false when the unit
+     * does not run here. {@code amxInt8} picks AMX-INT8 over AMX-BF16 for {@link Unit#AMX}.
+     */
+    public boolean peak(Unit unit, boolean amxInt8, long iters) {
+        try {
+            long r = unit == Unit.AVX512_BF16 ? (long) bf16DotPeak.invokeExact(iters)
+                    : amxInt8 ? (long) amxInt8Peak.invokeExact(iters) : (long) amxBf16Peak.invokeExact(iters);
+            return r != -1;
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    /** This thread's scratch segment {@code slot} of at least {@code bytes}, grown as needed and kept. */
+    private MemorySegment scratch(int slot, long bytes) {
+        MemorySegment[] mine = scratch.get();
+        if (mine[slot] == null || mine[slot].byteSize() < bytes) mine[slot] = Arena.ofAuto().allocate(Math.max(bytes, 64), 64);
+        return mine[slot];
+    }
+
+    private static void need(MemorySegment s, long bytes, String what) {
+        if (s.byteSize() < bytes) throw new IllegalArgumentException(what + " needs " + bytes + " bytes, segment has " + s.byteSize());
+    }
+
+    /** The segment itself when off-heap, else an off-heap copy of its first {@code bytes}. */
+    private static MemorySegment offHeap(MemorySegment s, long bytes) {
+        if (s.isNative()) return s;
+        MemorySegment copy = Arena.ofAuto().allocate(Math.max(bytes, 1), 64);
+        MemorySegment.copy(s, 0, copy, 0, bytes);
+        return copy;
+    }
+
+    private static RuntimeException rethrow(Throwable e) {
+        if (e instanceof RuntimeException r) return r;
+        if (e instanceof Error err) throw err;
+        return new IllegalStateException("native kernel call failed", e);
+    }
+
+    @Override
+    public String toString() {
+        return "NativeMatrix[" + lib.path + ", units " + (has(Unit.AMX) ? "amx " : "") + (has(Unit.AVX512_BF16) ? "avx512-bf16" : "") + "]";
+    }
+}

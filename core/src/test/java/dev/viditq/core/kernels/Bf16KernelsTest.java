@@ -1,0 +1,225 @@
+package dev.viditq.core.kernels;
+
+import dev.viditq.core.kernels.quant.EmulatedAmx;
+import dev.viditq.core.kernels.quant.NativeMatrix;
+import dev.viditq.core.parallel.Parallel;
+import dev.viditq.core.tensor.DType;
+import dev.viditq.core.tensor.Tensor;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.SplittableRandom;
+
+import static dev.viditq.core.kernels.KernelTestSupport.assertClose;
+import static dev.viditq.core.kernels.KernelTestSupport.random;
+import static dev.viditq.core.kernels.KernelTestSupport.unalignedWeight;
+import static dev.viditq.core.kernels.KernelTestSupport.zeros;
+import static dev.viditq.core.tensor.Tensor.F32_LE;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The BF16 float path ({@link Bf16Kernels}) against the scalar oracle computed on bf16-rounded inputs, on every
+ * unit runnable here: AVX512-BF16 and AMX-BF16 on hardware, and the AMX kernels on the software tile model of the
+ * test build (native/target/amx-emulated), so the tiling is tested on CPUs without AMX. A unit this CPU lacks is
+ * skipped with its name and the reason.
+ */
+class Bf16KernelsTest {
+    private static final ScalarKernels ORACLE = new ScalarKernels();
+    /** FP32 sums of products that are exact in FP32 (bf16 × bf16): only the accumulation rounds. */
+    private static final double GEMM_RTOL = 1e-5;
+    /** The probabilities are rounded to bf16 (relative 2^-9) before they multiply v. */
+    private static final double ATTENTION_RTOL = 8e-3;
+
+    private record Target(String label, Optional<NativeMatrix> engines, NativeMatrix.Unit unit, String missing) {
+        Bf16Kernels kernels() {
+            Assumptions.assumeTrue(engines.isPresent() && engines.get().has(unit), "skipped: " + label + " not runnable: " + missing);
+            return new Bf16Kernels(engines.get(), unit, new JavaKernels());
+        }
+    }
+
+    private static List<Target> targets() {
+        Optional<NativeMatrix> hw = NativeMatrix.get();
+        String hwMissing = hw.map(m -> "this CPU has no AVX512-BF16").orElse("native library unavailable");
+        return List.of(
+                new Target("AVX512-BF16", hw, NativeMatrix.Unit.AVX512_BF16, hwMissing),
+                new Target("AMX-BF16", hw, NativeMatrix.Unit.AMX, hw.map(NativeMatrix::amxUnavailableReason).orElse("native library unavailable")),
+                new Target("AMX-BF16 on the tile model", EmulatedAmx.matrix(), NativeMatrix.Unit.AMX,
+                        String.valueOf(EmulatedAmx.unavailableReason())));
+    }
+
+    /** A copy of {@code count} floats rounded to bf16, as the kernels see them. */
+    static MemorySegment roundedToBf16(MemorySegment s, long count) {
+        MemorySegment r = zeros(count);
+        for (long i = 0; i < count; i++) r.setAtIndex(F32_LE, i, Tensor.bf16ToFloat(Tensor.floatToBf16(s.getAtIndex(F32_LE, i))));
+        return r;
+    }
+
+    static Tensor roundedToBf16(Tensor w) {
+        Tensor r = Tensor.zeros(DType.F32, w.shape());
+        for (long i = 0; i < w.numel(); i++) r.setFloat(i, Tensor.bf16ToFloat(Tensor.floatToBf16(w.getFloat(i))));
+        return r;
+    }
+
+    /** m, n, k around every boundary: 32 × 32 blocks and 16-column tiles (AMX), 8 × 48 tiles (AVX512-BF16), k pairs and 32-deep tiles. */
+    private static final int[][] GEMM_SHAPES = {
+            {1, 1, 1}, {3, 17, 33}, {17, 67, 130}, {33, 130, 67}, {32, 32, 32}, {64, 48, 64}, {9, 97, 1152},
+            {67, 49, 8}, {130, 3, 17}, {5, 1152, 40}, {31, 16, 31}, {100, 200, 300},
+    };
+
+    @TestFactory
+    List<DynamicTest> gemmMatchesOracleOnBf16Inputs() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (Target t : targets()) {
+            for (int[] s : GEMM_SHAPES) {
+                for (DType dtype : new DType[]{DType.F32, DType.BF16, DType.F16}) {
+                    String name = t.label + " m=" + s[0] + " n=" + s[1] + " k=" + s[2] + " " + dtype;
+                    tests.add(DynamicTest.dynamicTest(name, () -> gemmCase(t.kernels(), s[0], s[1], s[2], dtype, name)));
+                }
+            }
+        }
+        return tests;
+    }
+
+    private static void gemmCase(Bf16Kernels kernels, int m, int n, int k, DType dtype, String name) {
+        SplittableRandom r = new SplittableRandom(name.hashCode());
+        MemorySegment x = random(r, (long) m * k, -2f, 2f);
+        Tensor w = unalignedWeight(r, dtype, n, k);
+        MemorySegment bias = (m + n) % 2 == 0 ? random(r, n) : null;
+        MemorySegment expected = zeros((long) m * n), actual = zeros((long) m * n);
+        ORACLE.gemm(roundedToBf16(x, (long) m * k), m, k, roundedToBf16(w), bias, expected);
+        kernels.gemm(x, m, k, w, bias, actual);
+        assertClose(expected, actual, (long) m * n, GEMM_RTOL, name);
+    }
+
+    /**
+     * What BF16 costs in accuracy, at a PixArt shape (256 tokens, 1152 → 1152) with Gaussian F32 operands: the
+     * relative Frobenius error against the exact product (FP64 of the unrounded inputs). Rounding both operands
+     * to 8 significant bits gives each product a relative error of about √2 · 2^-9 / √3 ≈ 1.6e-3 and the sums
+     * average it: the measured figure must be of that size (it is printed for docs/RESULTS.md).
+     */
+    @TestFactory
+    List<DynamicTest> relativeErrorIsThatOfRoundingTheInputs() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (Target t : targets()) {
+            tests.add(DynamicTest.dynamicTest(t.label, () -> {
+                Bf16Kernels kernels = t.kernels();
+                int m = 256, n = 1152, k = 1152;
+                SplittableRandom r = new SplittableRandom(17);
+                MemorySegment x = zeros((long) m * k);
+                for (long i = 0; i < (long) m * k; i++) x.setAtIndex(F32_LE, i, (float) r.nextGaussian());
+                Tensor w = Tensor.zeros(DType.F32, n, k);
+                for (long i = 0; i < w.numel(); i++) w.setFloat(i, (float) (r.nextGaussian() / Math.sqrt(k)));
+                MemorySegment got = zeros((long) m * n);
+                kernels.gemm(x, m, k, w, null, got);
+                double err = 0, norm = 0;
+                for (int i = 0; i < m; i++) {
+                    for (int j = 0; j < n; j++) {
+                        double exact = 0;
+                        for (int c = 0; c < k; c++) exact += (double) x.getAtIndex(F32_LE, (long) i * k + c) * w.getFloat((long) j * k + c);
+                        double d = got.getAtIndex(F32_LE, (long) i * n + j) - exact;
+                        err += d * d;
+                        norm += exact * exact;
+                    }
+                }
+                double rel = Math.sqrt(err / norm);
+                System.err.printf("[bf16] %s: relative Frobenius error of a 256x1152x1152 GEMM vs exact: %.3e%n", t.label, rel);
+                assertTrue(rel > 5e-4 && rel < 5e-3, t.label + ": relative error " + rel + " is not that of bf16 inputs");
+            }));
+        }
+        return tests;
+    }
+
+    /** 1 and 3 threads (different task grids) give the same bits; a second call reuses the packed weight. */
+    @TestFactory
+    List<DynamicTest> threadSplitsAgreeAndPackingIsKept() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (Target t : targets()) {
+            tests.add(DynamicTest.dynamicTest(t.label, () -> {
+                Bf16Kernels kernels = t.kernels();
+                int m = 130, n = 200, k = 300, before = Parallel.threads();
+                SplittableRandom r = new SplittableRandom(5);
+                MemorySegment x = random(r, (long) m * k);
+                Tensor w = unalignedWeight(r, DType.BF16, n, k);
+                MemorySegment one = zeros((long) m * n), three = zeros((long) m * n);
+                try {
+                    Parallel.setThreads(1);
+                    kernels.gemm(x, m, k, w, null, one);
+                    NativeMatrix.PackedBf16 first = kernels.packedFor(w);
+                    Parallel.setThreads(3);
+                    kernels.gemm(x, m, k, w, null, three);
+                    assertTrue(first == kernels.packedFor(w), "the packed weight is made once");
+                } finally {
+                    Parallel.setThreads(before);
+                }
+                assertClose(one, three, (long) m * n, 0, t.label + " 1 vs 3 threads");
+            }));
+        }
+        return tests;
+    }
+
+    private static final int[][] ATTENTION_SHAPES = {   // lq, lk, heads, headDim
+            {1, 1, 1, 1}, {3, 17, 2, 8}, {17, 3, 3, 17}, {67, 130, 2, 72}, {130, 67, 1, 40}, {33, 129, 2, 33},
+            {64, 277, 2, 12}, {31, 132, 3, 72}, {40, 64, 2, 64}, {32, 96, 1, 130},
+    };
+
+    @TestFactory
+    List<DynamicTest> attentionMatchesOracleOnBf16Inputs() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (Target t : targets()) {
+            if (t.unit != NativeMatrix.Unit.AMX) continue;   // AVX512-BF16 runs the FP32 attention
+            for (int[] s : ATTENTION_SHAPES) {
+                for (boolean masked : new boolean[]{false, true}) {
+                    String name = t.label + " lq=" + s[0] + " lk=" + s[1] + " heads=" + s[2] + " d=" + s[3] + (masked ? " key mask" : "");
+                    tests.add(DynamicTest.dynamicTest(name, () -> attentionCase(t.kernels(), s[0], s[1], s[2], s[3], masked, name)));
+                }
+            }
+        }
+        return tests;
+    }
+
+    /** q, k, v read in place from a fused buffer with strides that differ from heads · headDim, as the models do. */
+    private static void attentionCase(Bf16Kernels kernels, int lq, int lk, int heads, int d, boolean masked, String name) {
+        SplittableRandom r = new SplittableRandom(name.hashCode());
+        int width = heads * d, stride = 3 * width + 5, oStride = width + 3, rows = Math.max(lq, lk);
+        MemorySegment qkv = random(r, (long) rows * stride, -2f, 2f);
+        MemorySegment rounded = roundedToBf16(qkv, (long) rows * stride);
+        MemorySegment mask = null;
+        if (masked) {
+            mask = random(r, lk);
+            for (int j = 1; j < lk; j += 3) mask.setAtIndex(F32_LE, j, Float.NEGATIVE_INFINITY);
+        }
+        AttentionBias bias = mask == null ? AttentionBias.NONE : AttentionBias.perKey(mask);
+        float scale = (float) (1 / Math.sqrt(d));
+        MemorySegment expected = zeros((long) lq * oStride), actual = zeros((long) lq * oStride);
+        long w = (long) width * Float.BYTES;
+        ORACLE.attention(rounded, stride, rounded.asSlice(w), stride, rounded.asSlice(2 * w), stride, expected, oStride,
+                lq, lk, heads, d, scale, bias);
+        kernels.attention(qkv, stride, qkv.asSlice(w), stride, qkv.asSlice(2 * w), stride, actual, oStride,
+                lq, lk, heads, d, scale, bias);
+        assertClose(expected, actual, (long) lq * oStride, ATTENTION_RTOL, name);
+    }
+
+    /** Keys 0..199 masked: the first blocks see only -inf, and must not turn the later real keys into NaN. */
+    @Test
+    void fullyMaskedFirstKeyBlocksDoNotPoisonLaterKeys() {
+        Target t = targets().stream().filter(x -> x.unit == NativeMatrix.Unit.AMX && x.engines.map(e -> e.has(x.unit)).orElse(false))
+                .findFirst().orElse(targets().get(2));
+        Bf16Kernels kernels = t.kernels();
+        int lq = 5, lk = 300, heads = 2, d = 24, width = heads * d;
+        SplittableRandom r = new SplittableRandom(3);
+        MemorySegment q = random(r, (long) lq * width), k = random(r, (long) lk * width), v = random(r, (long) lk * width);
+        MemorySegment mask = zeros(lk);
+        for (int j = 0; j < 200; j++) mask.setAtIndex(F32_LE, j, Float.NEGATIVE_INFINITY);
+        MemorySegment expected = zeros((long) lq * width), actual = zeros((long) lq * width);
+        ORACLE.attention(roundedToBf16(q, (long) lq * width), width, roundedToBf16(k, (long) lk * width), width,
+                roundedToBf16(v, (long) lk * width), width, expected, width, lq, lk, heads, d, 0.2f, AttentionBias.perKey(mask));
+        kernels.attention(q, width, k, width, v, width, actual, width, lq, lk, heads, d, 0.2f, AttentionBias.perKey(mask));
+        assertClose(expected, actual, (long) lq * width, ATTENTION_RTOL, t.label + " behind masked blocks");
+    }
+}
