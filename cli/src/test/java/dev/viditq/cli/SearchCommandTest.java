@@ -9,7 +9,7 @@ import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.models.Conditioning;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.nn.models.ModelLoader;
-import dev.viditq.nn.pipeline.StepContext;
+import dev.viditq.nn.sampling.StepContext;
 import dev.viditq.quant.runtime.QuantizedModel;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -153,10 +153,7 @@ class SearchCommandTest {
             for (int r = 0; r < 4; r++) {
                 Tensor uniform = uniformOutput(model, allocation, r);
                 for (int step : new int[]{5 * r, 5 * r + 4}) {
-                    Tensor got;
-                    try (var scope = StepContext.enter(new StepContext(step, 20, 999 - 50.0 * step, StepContext.CfgHalf.NONE))) {
-                        got = forward(mp);
-                    }
+                    Tensor got = StepContext.callWith(new StepContext(step, 20, 999 - 50.0 * step, StepContext.CfgHalf.NONE), () -> forward(mp));
                     assertTrue(relErr(got, uniform) < 1e-5, "range " + r + " step " + step + ": " + relErr(got, uniform));
                 }
                 perRange.add(uniform);

@@ -7,7 +7,7 @@ import dev.viditq.quant.checkpoint.QuantizedCheckpoint;
 import dev.viditq.quant.config.Presets;
 import dev.viditq.quant.config.QuantConfig;
 import dev.viditq.quant.config.QuantConfigReader;
-import dev.viditq.nn.pipeline.StepContext;
+import dev.viditq.nn.sampling.StepContext;
 import dev.viditq.quant.method.QuantMethod;
 import dev.viditq.quant.plan.QuantPlan;
 import dev.viditq.quant.runtime.ExecutionMode;
@@ -103,9 +103,7 @@ class QuantizeEndToEndTest {
         double[] times = {900, 600, 300, 100};
         for (int step : new int[]{0, 1, 3}) {
             StepContext ctx = new StepContext(step, 4, times[step], StepContext.CfgHalf.BATCH_COND_FIRST);
-            try (StepContext.Scope ignored = StepContext.enter(ctx)) {
-                out.add(GoldenModels.forward(model, GoldenModels.PIXART).toFloatArray());
-            }
+            out.add(StepContext.callWith(ctx, () -> GoldenModels.forward(model, GoldenModels.PIXART).toFloatArray()));
         }
         return out;
     }

@@ -3,7 +3,6 @@ package dev.viditq.bench.onnx;
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import dev.viditq.core.kernels.quant.Hadamard;
 import dev.viditq.core.kernels.quant.HadamardRotation;
-import dev.viditq.nn.pipeline.StepContext;
 import dev.viditq.quant.plan.Precision;
 import dev.viditq.quant.runtime.QuantizedLayer;
 import dev.viditq.quant.runtime.QuantizedModel;
@@ -30,7 +29,9 @@ import java.util.Map;
  * precision it has at timestep 0, i.e. in the later steps; a layer in float there goes through {@link #FLOAT}.
  */
 final class QuantizedLinearEmitter implements LinearEmitter {
-    private static final StepContext LATE = new StepContext(0, 1, 0.0, StepContext.CfgHalf.NONE);
+    /** The last step of a run: step 0 of 1 at model time 0. */
+    private static final int LATE_STEP = 0;
+    private static final double LATE_TIME = 0.0;
 
     private final Map<String, QuantizedLayer> layers;
 
@@ -42,7 +43,7 @@ final class QuantizedLinearEmitter implements LinearEmitter {
     public String emit(LayerOps ops, String x, String key) {
         QuantizedLayer layer = layers.get(key);
         if (layer == null) return FLOAT.emit(ops, x, key);
-        Precision p = layer.plan().precisionAt(LATE);
+        Precision p = layer.plan().precisionAt(LATE_STEP, LATE_TIME);
         if (p.isFloat()) return FLOAT.emit(ops, x, key);
         QuantizedWeight w = layer.weights().get(p.weightBits());
         String transformed = transform(ops, x, layer, key);

@@ -3,7 +3,6 @@ package dev.viditq.eval.mp;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.viditq.nn.pipeline.StepContext;
 import dev.viditq.quant.config.QuantConfig;
 import dev.viditq.quant.config.QuantConfigReader;
 import dev.viditq.quant.plan.BitOverride;
@@ -313,7 +312,7 @@ class SearchTest {
                     if (k == 0 && lowActivationBits != null) want = new SearchInput.Candidate("low", want.weightBits(), lowActivationBits);
                     widths.add(want.weightBits());
                     for (int s = r.first(); s < r.end(); s++) {
-                        Precision got = lp.precisionAt(new StepContext(s, p.input().steps(), 500, StepContext.CfgHalf.NONE));
+                        Precision got = lp.precisionAt(s, 500);
                         assertEquals(new Precision(want.weightBits(), want.activationBits()), got, layer + " step " + s);
                     }
                 }

@@ -10,6 +10,7 @@ import dev.viditq.nn.models.ModelInfo;
 import dev.viditq.nn.models.ModelLoader;
 import dev.viditq.nn.sampling.SeededGaussian;
 import dev.viditq.nn.sampling.Step;
+import dev.viditq.nn.sampling.StepContext;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;

@@ -1,6 +1,6 @@
 package dev.viditq.quant.runtime;
 
-import dev.viditq.nn.pipeline.StepContext;
+import dev.viditq.nn.sampling.StepContext;
 import dev.viditq.quant.config.QuantConfig;
 import dev.viditq.quant.plan.LayerPlan;
 import dev.viditq.quant.plan.QuantPlan;
@@ -19,8 +19,8 @@ final class Activations {
         if (scheme.dynamic()) return ActivationQuantizer.DYNAMIC_TOKEN;
         StaticRanges r = plan.ranges();
         if (r == null) throw new IllegalStateException(plan.name() + ": static activations without calibrated ranges");
-        int bucket = r.bucket(ctx);
+        int bucket = r.bucket(ctx.active() ? ctx.timestep() : Double.NaN);
         StepContext.CfgHalf half = ctx.cfgHalf();
-        return (row, own) -> r.absmax(bucket, half, row, rows);
+        return (row, own) -> r.absmax(bucket, half.isUncondRow(row, rows));
     }
 }

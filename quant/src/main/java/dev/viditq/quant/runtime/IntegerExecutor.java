@@ -8,7 +8,7 @@ import dev.viditq.core.kernels.quant.PackedWeight;
 import dev.viditq.core.kernels.quant.QuantizedActivations;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.Linear;
-import dev.viditq.nn.pipeline.StepContext;
+import dev.viditq.nn.sampling.StepContext;
 import dev.viditq.quant.config.QuantConfig;
 import dev.viditq.quant.plan.LayerPlan;
 import dev.viditq.quant.plan.Precision;
@@ -73,7 +73,7 @@ final class IntegerExecutor implements Linear.Executor {
     @Override
     public void forward(Linear layer, Tensor x2d, Tensor out2d) {
         StepContext ctx = StepContext.current();
-        Precision p = plan.precisionAt(ctx);
+        Precision p = plan.precisionAt(ctx.stepIndex(), ctx.timestep());
         int rows = x2d.size(0), k = plan.in();
         MemorySegment bias = layer.bias() == null ? null : layer.bias().data();
         if (p.isFloat()) {

@@ -1,22 +1,27 @@
-package dev.viditq.nn.pipeline;
+package dev.viditq.nn.sampling;
+
+import java.util.function.Supplier;
 
 /**
  * Where the denoiser's current forward pass sits in a sampling run, for anything that observes the model from the
  * inside (quantization observers recording per-timestep statistics, timestep-dependent bit maps, per-CFG-half
- * parameters). The pipeline sets it around every model call; layers read it with {@link #current()}.
+ * parameters). The guided model binds it around every model call ({@link #callWith}); layers read it with
+ * {@link #current()}.
  *
  * <pre>{@code
  * StepContext ctx = StepContext.current();   // NONE outside a sampling loop
  * if (ctx.active() && ctx.stepIndex() < ctx.totalSteps() / 4) { ... first quarter of the steps ... }
  * }</pre>
  *
- * <p>The context is process-wide (a volatile field, not a thread-local), so kernels running on worker threads see
- * the same value as the thread that called the model. One sampling loop runs at a time per process; a nested or
- * concurrent {@link #enter} would be visible to both.
+ * <p>The binding is a {@link ScopedValue}: it holds on the thread that called the model and for the duration of
+ * that call only, so two sampling loops on two threads do not see each other's step. Helper threads of
+ * {@link dev.viditq.core.parallel.Parallel} do not inherit it; nothing reads it there — every reader (the Linear
+ * executors, calibration observers, a recording denoiser) runs on the calling thread and hands kernels plain
+ * values (a precision, a range bucket, a CFG half).
  *
  * @param stepIndex  0-based index of the step (= model call) in the run
  * @param totalSteps steps in the run
- * @param timestep   the time the model receives (0..1000 scale; see {@link dev.viditq.nn.sampling.Step#modelTime()})
+ * @param timestep   the time the model receives (0..1000 scale; see {@link Step#modelTime()})
  * @param cfgHalf    which classifier-free-guidance half the rows of this forward pass belong to
  */
 public record StepContext(int stepIndex, int totalSteps, double timestep, CfgHalf cfgHalf) {
@@ -50,11 +55,11 @@ public record StepContext(int stepIndex, int totalSteps, double timestep, CfgHal
     /** Outside any sampling loop: step -1 of 0. */
     public static final StepContext NONE = new StepContext(-1, 0, Double.NaN, CfgHalf.NONE);
 
-    private static volatile StepContext current = NONE;
+    private static final ScopedValue<StepContext> CURRENT = ScopedValue.newInstance();
 
-    /** The context of the forward pass in progress, or {@link #NONE}. */
+    /** The context of the forward pass in progress on this thread, or {@link #NONE}. */
     public static StepContext current() {
-        return current;
+        return CURRENT.orElse(NONE);
     }
 
     /** True inside a sampling loop. */
@@ -62,17 +67,13 @@ public record StepContext(int stepIndex, int totalSteps, double timestep, CfgHal
         return stepIndex >= 0;
     }
 
-    /** Sets {@code ctx} until the returned scope is closed, which restores the previous context. */
-    public static Scope enter(StepContext ctx) {
-        StepContext previous = current;
-        current = ctx;
-        return () -> current = previous;
+    /** Runs {@code call} (a model forward pass) with {@code ctx} as the current context, and returns its result. */
+    public static <T> T callWith(StepContext ctx, Supplier<T> call) {
+        return ScopedValue.where(CURRENT, ctx).call(call::get);
     }
 
-    /** Restores the previous context; never throws. */
-    @FunctionalInterface
-    public interface Scope extends AutoCloseable {
-        @Override
-        void close();
+    /** Runs {@code body} with {@code ctx} as the current context. */
+    public static void runWith(StepContext ctx, Runnable body) {
+        ScopedValue.where(CURRENT, ctx).run(body);
     }
 }
