@@ -1,6 +1,7 @@
 package dev.viditq.quant;
 
 import dev.viditq.core.tensor.Tensor;
+import dev.viditq.nn.layers.Linear;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.quant.calib.Calibration;
 import dev.viditq.quant.checkpoint.QuantizedCheckpoint;
@@ -9,6 +10,7 @@ import dev.viditq.quant.config.QuantConfig;
 import dev.viditq.quant.config.QuantConfigReader;
 import dev.viditq.nn.sampling.StepContext;
 import dev.viditq.quant.method.QuantMethod;
+import dev.viditq.quant.plan.LayerPlan;
 import dev.viditq.quant.plan.QuantPlan;
 import dev.viditq.quant.runtime.ExecutionMode;
 import dev.viditq.quant.runtime.QuantizedModel;
@@ -23,6 +25,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Quantize → run → compare with float, and the checkpoint round trip, on the golden DiT and PixArt models. */
@@ -81,13 +85,24 @@ class QuantizeEndToEndTest {
         QuantConfig cfg = QuantConfigReader.parse(yaml, "round-trip", null);
         Path out = tmp.resolve("pixart-" + Integer.toHexString(yaml.hashCode()));
         List<float[]> inMemory;
+        QuantPlan plan;
         try (Denoiser model = GoldenModels.load(GoldenModels.PIXART)) {
             QuantizedModel q = Quantizer.quantize(model, QuantMethod.of(cfg.method()).plan(model, pixartCalibration, cfg));
+            plan = q.plan();
             QuantizedCheckpoint.write(GoldenModels.PIXART, q, out, false);
             q.install(model, ExecutionMode.INTEGER);
             inMemory = stepOutputs(model);
         }
         try (Denoiser loaded = GoldenModels.load(out)) {
+            // the loaded Linears hold no integer tensor: quantized ones keep a float weight only for float steps
+            for (Linear l : loaded.linears().values()) {
+                LayerPlan lp = plan.layers().get(l.name());
+                Linear.Storage expected = lp == null ? Linear.Storage.FLOAT
+                        : lp.needsFloatWeight() ? Linear.Storage.QUANTIZED_WITH_FLOAT : Linear.Storage.QUANTIZED;
+                assertEquals(expected, l.storage(), l.name());
+                if (expected.hasFloatWeight()) assertTrue(l.weight().dtype().isFloating(), l.name());
+                else assertThrows(IllegalStateException.class, l::weight, l.name());
+            }
             List<float[]> reloaded = stepOutputs(loaded);
             for (int i = 0; i < inMemory.size(); i++) {
                 double err = GoldenModels.relErr(Tensor.of(reloaded.get(i), reloaded.get(i).length), Tensor.of(inMemory.get(i), inMemory.get(i).length));

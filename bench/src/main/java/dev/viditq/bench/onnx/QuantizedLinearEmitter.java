@@ -89,7 +89,7 @@ final class QuantizedLinearEmitter implements LinearEmitter {
     private static String int8(LayerOps ops, String x, QuantizedWeight w, String key, String bias) {
         int n = w.n(), k = w.k();
         ByteBuffer bt = ByteBuffer.allocate(k * n);
-        byte[] q = w.q();
+        byte[] q = w.rowMajor();
         for (int o = 0; o < n; o++) for (int i = 0; i < k; i++) bt.put(i * n + o, q[o * k + i]);
         String b = ops.g.initializer(key + ".w8_t", DataType.INT8, new long[]{k, n}, bt);
         String scale = ops.g.floats(key + ".w8_scale", w.scales(), n);
@@ -116,10 +116,11 @@ final class QuantizedLinearEmitter implements LinearEmitter {
             }
         }
         ByteBuffer packed = ByteBuffer.allocate(n * blocks * block / 2);
+        byte[] q = w.rowMajor();
         for (int o = 0; o < n; o++) {
             for (int c = 0; c < blocks * block; c += 2) {
-                int lo = unsigned(w, o, c, zeros[o * blocks + c / block]);
-                int hi = unsigned(w, o, c + 1, zeros[o * blocks + (c + 1) / block]);
+                int lo = unsigned(q, k, o, c, zeros[o * blocks + c / block]);
+                int hi = unsigned(q, k, o, c + 1, zeros[o * blocks + (c + 1) / block]);
                 packed.put((o * blocks * block + c) / 2, (byte) (lo | (hi << 4)));
             }
         }
@@ -140,9 +141,9 @@ final class QuantizedLinearEmitter implements LinearEmitter {
         return bias == null ? y : ops.add(y, bias);
     }
 
-    /** q + 8 of weight (o, c); past the end of a row (padding of the last block) the zero point's value, i.e. 0. */
-    private static int unsigned(QuantizedWeight w, int o, int c, byte zero) {
-        int v = c < w.k() ? w.q()[o * w.k() + c] : zero;
+    /** q + 8 of weight (o, c) of row-major q [n, k]; past the end of a row (padding of the last block) the zero point's value, i.e. 0. */
+    private static int unsigned(byte[] q, int k, int o, int c, byte zero) {
+        int v = c < k ? q[o * k + c] : zero;
         return v + 8;
     }
 

@@ -157,7 +157,7 @@ public final class Sensitivity {
         try (Denoiser model = ModelLoader.load(folder.denoiser());
              TextEncoder text = TextEncoder.load(folder.textEncoder(), folder.tokenizer());
              AutoencoderKL vae = folder.vae() == null ? null : AutoencoderKL.load(folder.vae())) {
-            if (model.linears().values().stream().anyMatch(l -> !l.weight().dtype().isFloating())) {
+            if (model.linears().values().stream().anyMatch(l -> l.storage().isQuantized())) {
                 throw new IllegalArgumentException(req.model() + ": this model is already quantized; measure the float model");
             }
             Run run = new Run(req, candidates, config, calibration, folder, model, text, vae, progress);

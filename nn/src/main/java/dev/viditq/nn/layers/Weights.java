@@ -54,6 +54,22 @@ public final class Weights {
         return t;
     }
 
+    /**
+     * True when the checkpoint stores the Linear {@code key} quantized (it is a {@link QuantizedLinearsView} that
+     * declares it); a declared shape other than [out, in] is recorded like a mis-shaped key.
+     */
+    public boolean storedQuantized(String key, long out, long in) {
+        if (!(file instanceof QuantizedLinearsView view)) return false;
+        String full = prefix + key;
+        long[] shape = view.quantizedShape(full);
+        if (shape == null) return false;
+        long[] expected = {out, in};
+        if (!Arrays.equals(shape, expected)) {
+            problems.add("quantized layer '" + full + "' has shape " + Arrays.toString(shape) + ", expected " + Arrays.toString(expected));
+        }
+        return true;
+    }
+
     /** Like {@link #take} but converted to F32 (for small tensors: biases, tables, embeddings). */
     public Tensor takeF32(String key, long... shape) {
         return take(key, shape).toF32();

@@ -121,15 +121,14 @@ public final class QuantizedCheckpoint {
         SafetensorsWriter.writeEntries(out, entries, metadata);
     }
 
-    /** A tensor the checkpoint stores for a quantized layer, made on demand (the integers are encoded when written). */
+    /** A tensor the checkpoint stores for a quantized layer, made on demand (scales and vectors copied off-heap when written). */
     private record LayerTensor(String name, DType dtype, long[] shape, Supplier<Tensor> make) {}
 
     private static Map<String, LayerTensor> layerTensors(QuantizedLayer q) {
         String name = q.plan().name();
         Map<String, LayerTensor> out = new LinkedHashMap<>();
         for (QuantizedWeight w : q.weights().values()) {
-            put(out, QuantizedTensors.q(name, w.bits()), w.int4() ? DType.I4 : DType.I8, new long[]{w.n(), w.k()},
-                    () -> QuantizedTensors.encode(w.q(), w.n(), w.k(), w.int4()));
+            put(out, QuantizedTensors.q(name, w.bits()), w.values().dtype(), new long[]{w.n(), w.k()}, w::values);
             put(out, QuantizedTensors.scale(name, w.bits()), DType.F32, new long[]{w.n(), w.groups()},
                     () -> Tensor.of(w.scales(), w.n(), w.groups()));
             if (w.zeros() != null) {
@@ -189,7 +188,7 @@ public final class QuantizedCheckpoint {
     public static QuantPlan readPlan(Path dir) {
         ModelFolder folder = ModelFolder.resolve(dir);
         try (TensorFile f = Checkpoints.open(Checkpoints.findIn(folder.denoiser()))) {
-            return QuantizedCheckpointAdapter.plan(f);
+            return QuantizedCheckpointReader.open(f).plan();
         }
     }
 
