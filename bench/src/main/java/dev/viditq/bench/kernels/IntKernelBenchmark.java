@@ -1,10 +1,14 @@
-package dev.viditq.core.kernels.quant;
+package dev.viditq.bench.kernels;
 
-import dev.viditq.core.bench.BenchConfig;
-import dev.viditq.core.bench.BenchData;
-import dev.viditq.core.bench.BenchResult;
-import dev.viditq.core.bench.Ceilings;
-import dev.viditq.core.bench.KernelBenchmark;
+import dev.viditq.core.kernels.quant.ActivationTransform;
+import dev.viditq.core.kernels.quant.HadamardRotation;
+import dev.viditq.core.kernels.quant.IntKernelBackend;
+import dev.viditq.core.kernels.quant.IntKernels;
+import dev.viditq.core.kernels.quant.JavaIntKernels;
+import dev.viditq.core.kernels.quant.NativeIntKernels;
+import dev.viditq.core.kernels.quant.PackedInt4Weight;
+import dev.viditq.core.kernels.quant.PackedInt8Weight;
+import dev.viditq.core.kernels.quant.QuantizedActivations;
 import dev.viditq.core.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
@@ -31,7 +35,7 @@ import java.util.concurrent.CyclicBarrier;
  *       copy bandwidth;</li>
  *   <li>java:w8a8+quant: the pure Java fallback, for comparison.</li>
  * </ul>
- * Listed in META-INF/services/dev.viditq.core.bench.KernelBenchmark; run by {@code ./viditq bench kernels}.
+ * Listed in META-INF/services/dev.viditq.bench.kernels.KernelBenchmark; run by {@code ./viditq bench kernels}.
  */
 public final class IntKernelBenchmark implements KernelBenchmark {
     public static final String VNNI_CEILING = "int8-vnni";
@@ -184,11 +188,7 @@ public final class IntKernelBenchmark implements KernelBenchmark {
     }
 
     private static boolean hasVnni() {
-        try {
-            return NativeIntKernels.vnniPeak(1);
-        } catch (IllegalStateException | NativeLibrary.Unavailable e) {
-            return false;
-        }
+        return NativeIntKernels.hasVnni();
     }
 
     /** Median of 5 samples; 1 thread by CPU time (as the 1-thread kernel rows), more by wall time. */

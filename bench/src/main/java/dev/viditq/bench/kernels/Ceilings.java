@@ -1,4 +1,4 @@
-package dev.viditq.core.bench;
+package dev.viditq.bench.kernels;
 
 import dev.viditq.core.parallel.Parallel;
 import jdk.incubator.vector.FloatVector;

@@ -1,8 +1,6 @@
-package dev.viditq.core.kernels.quant;
+package dev.viditq.bench.kernels;
 
-import dev.viditq.core.bench.BenchConfig;
-import dev.viditq.core.bench.BenchResult;
-import dev.viditq.core.bench.KernelBenchmarks;
+import dev.viditq.core.kernels.quant.NativeIntKernels;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

@@ -1,4 +1,4 @@
-package dev.viditq.core.bench;
+package dev.viditq.bench.kernels;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,4 +1,4 @@
-package dev.viditq.core.bench;
+package dev.viditq.bench.kernels;
 
 /**
  * One measured figure: {@code value} in {@code unit} (GFLOP/s, GOP/s, GB/s) for a kernel at a shape and thread
