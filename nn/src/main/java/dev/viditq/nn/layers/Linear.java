@@ -1,6 +1,5 @@
 package dev.viditq.nn.layers;
 
-import dev.viditq.core.kernels.ActivationPool;
 import dev.viditq.core.kernels.KernelBackend;
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
@@ -154,7 +153,7 @@ public final class Linear {
     /**
      * y = x·Wᵀ + b where only the rows {@code realRows} accepts carry meaning (the others are padding: caption
      * tokens beyond a caption's mask); null: every row. The output is computed for every row. It lives in
-     * {@link ActivationPool} memory (recycled after the GC collects it, instead of mapped, faulted in and zeroed
+     * pooled memory ({@link Tensor#allocate}: recycled after the GC collects it, instead of mapped, faulted in and zeroed
      * afresh on every call: ~1 GB/s here, docs/BENCHMARKS.md issue 7), zeroed first only when the executor does not
      * write every element.
      */
@@ -163,7 +162,7 @@ public final class Linear {
         long rows = x.numel() / in;
         long[] shape = x.shape();
         shape[shape.length - 1] = out;
-        Tensor y = ActivationPool.tensor(DType.F32, !executor.writesEveryOutput(), shape);
+        Tensor y = Tensor.allocate(DType.F32, !executor.writesEveryOutput(), shape);
         if (realRows == null) executor.forward(this, x.reshape(rows, in), y.reshape(rows, out));
         else executor.forward(this, x.reshape(rows, in), y.reshape(rows, out), realRows);
         return y;

@@ -1,7 +1,4 @@
-package dev.viditq.core.kernels;
-
-import dev.viditq.core.tensor.DType;
-import dev.viditq.core.tensor.Tensor;
+package dev.viditq.core.tensor;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -31,6 +28,8 @@ public final class ActivationPool {
     static final long MIN_POOLED = 256 << 10;
     private static final long BUDGET = Long.getLong("viditq.activationPool.bytes", 768L << 20);
     private static final boolean DISABLED = Boolean.getBoolean("viditq.activationPool.disabled");
+    /** Alignment of every segment handed out: one cache line, so vector loads never split lines at row starts. */
+    public static final long ALIGNMENT = 64;
 
     private record Block(MemorySegment memory, Arena arena, long size) {}
 
@@ -44,16 +43,10 @@ public final class ActivationPool {
 
     private ActivationPool() {}
 
-    /** An F32 (or other dtype) tensor on pooled memory; zero-filled only when {@code zero}. */
-    public static Tensor tensor(DType dtype, boolean zero, long... shape) {
-        long bytes = dtype.byteSize(Tensor.numel(shape));
-        return new Tensor(dtype, shape, allocate(bytes, zero));
-    }
-
     /** A segment of exactly {@code bytes}, 64-byte aligned, on pooled memory; zero-filled only when {@code zero}. */
     public static MemorySegment allocate(long bytes, boolean zero) {
         if (DISABLED || bytes < MIN_POOLED) {
-            return Arena.ofAuto().allocate(Math.max(1, bytes), Tensor.ALIGNMENT).asSlice(0, bytes);
+            return Arena.ofAuto().allocate(Math.max(1, bytes), ALIGNMENT).asSlice(0, bytes);
         }
         long size = sizeClass(bytes);
         Block b = take(size);
@@ -112,7 +105,7 @@ public final class ActivationPool {
     private static Block newBlock(long size) {
         Arena arena = Arena.ofShared();
         created.incrementAndGet();
-        return new Block(arena.allocate(size, Tensor.ALIGNMENT), arena, size);
+        return new Block(arena.allocate(size, ALIGNMENT), arena, size);
     }
 
     /** Cleaner action of a view: the block goes back to its free list, or is released when enough are kept. */

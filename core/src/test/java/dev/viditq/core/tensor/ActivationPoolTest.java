@@ -1,7 +1,5 @@
-package dev.viditq.core.kernels;
+package dev.viditq.core.tensor;
 
-import dev.viditq.core.tensor.DType;
-import dev.viditq.core.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
@@ -27,11 +25,11 @@ class ActivationPoolTest {
             dirty.fill((byte) 7);
             MemorySegment s = ActivationPool.allocate(bytes, true);
             assertEquals(bytes, s.byteSize());
-            assertEquals(0, s.address() % Tensor.ALIGNMENT);
+            assertEquals(0, s.address() % ActivationPool.ALIGNMENT);
             for (long i = 0; i < bytes; i += 997) assertEquals(0, s.get(ValueLayout.JAVA_BYTE, i), "byte " + i);
             assertEquals(0, s.get(ValueLayout.JAVA_BYTE, bytes - 1));
         }
-        Tensor t = ActivationPool.tensor(DType.F32, true, 3, 100_000);
+        Tensor t = Tensor.allocate(DType.F32, true, 3, 100_000);
         assertEquals(1_200_000, t.byteSize());
         assertEquals(0f, t.getFloat(299_999));
     }
