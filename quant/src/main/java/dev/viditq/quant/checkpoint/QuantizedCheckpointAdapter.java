@@ -30,7 +30,7 @@ import java.util.Set;
 public final class QuantizedCheckpointAdapter implements CheckpointAdapter {
     @Override
     public boolean accepts(TensorFile file) {
-        return file.metadata().containsKey(QuantizedCheckpoint.METADATA_KEY);
+        return file.metadata().containsKey(QuantizedCheckpointReader.METADATA_KEY);
     }
 
     @Override

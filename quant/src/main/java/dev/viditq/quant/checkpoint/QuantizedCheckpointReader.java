@@ -1,5 +1,7 @@
 package dev.viditq.quant.checkpoint;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.viditq.core.io.CheckpointException;
 import dev.viditq.core.io.TensorFile;
 import dev.viditq.core.tensor.DType;
@@ -14,6 +16,7 @@ import dev.viditq.quant.runtime.QuantizedLayer;
 import dev.viditq.quant.runtime.QuantizedModel;
 import dev.viditq.quant.runtime.QuantizedWeight;
 
+import java.io.IOException;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -29,6 +32,12 @@ import java.util.Set;
  * the packed weights stay resident; {@link #read} gives every layer, for simulation and export.
  */
 public final class QuantizedCheckpointReader {
+    /** The metadata key under which the checkpoint holds {@code {format, plan, checksums}} as JSON. */
+    static final String METADATA_KEY = "viditq.quantization";
+    /** The version of the layout this build reads and writes. */
+    static final int FORMAT = 1;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private final TensorFile file;
     private final QuantPlan plan;
     private final Map<String, String> checksums;
@@ -42,7 +51,26 @@ public final class QuantizedCheckpointReader {
 
     /** Parses the plan and checksums of a quantized checkpoint; the file stays the caller's. */
     public static QuantizedCheckpointReader open(TensorFile file) {
-        return new QuantizedCheckpointReader(file, plan(file), QuantizedCheckpoint.checksums(file));
+        JsonNode metadata = metadata(file);
+        Map<String, String> checksums = new LinkedHashMap<>(); // empty for checkpoints written before checksums existed
+        metadata.path("checksums").properties().forEach(e -> checksums.put(e.getKey(), e.getValue().asText()));
+        return new QuantizedCheckpointReader(file, plan(file, metadata.get("plan")), checksums);
+    }
+
+    /** The quantization metadata of {@code file}, its format checked. */
+    private static JsonNode metadata(TensorFile file) {
+        String meta = file.metadata().get(METADATA_KEY);
+        if (meta == null) throw new CheckpointException(file.path(), "is not a quantized checkpoint");
+        JsonNode o;
+        try {
+            o = JSON.readTree(meta);
+        } catch (IOException e) {
+            throw new CheckpointException(file.path(), "its quantization metadata is not valid JSON: " + e.getMessage(), e);
+        }
+        if (o.path("format").asInt() != FORMAT) {
+            throw new CheckpointException(file.path(), "quantized checkpoint format " + o.path("format") + ", this build reads " + FORMAT);
+        }
+        return o;
     }
 
     public QuantPlan plan() {
@@ -62,7 +90,7 @@ public final class QuantizedCheckpointReader {
         Tensor scale = need(file, QuantizedTensors.scale(lp.name(), bits));
         if (scale.dtype() != DType.F32 || !Arrays.equals(scale.shape(), perGroup)) {
             throw CheckpointException.tensor(file.path(), QuantizedTensors.scale(lp.name(), bits), "is " + describe(scale)
-                    + " but its weights " + QuantizedCheckpoint.shape(q) + " need F32 " + Arrays.toString(perGroup) + " scales");
+                    + " but its weights " + shape(q) + " need F32 " + Arrays.toString(perGroup) + " scales");
         }
         byte[] zeros = zeros(lp, bits, q, perGroup);
         QuantizedWeight w;
@@ -84,7 +112,7 @@ public final class QuantizedCheckpointReader {
         }
         Tensor z = need(file, zName);
         if (z.dtype() != DType.I8 || !Arrays.equals(z.shape(), perGroup)) {
-            throw CheckpointException.tensor(file.path(), zName, "is " + describe(z) + " but its weights " + QuantizedCheckpoint.shape(q)
+            throw CheckpointException.tensor(file.path(), zName, "is " + describe(z) + " but its weights " + shape(q)
                     + " need I8 " + Arrays.toString(perGroup) + " zero points");
         }
         return z.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
@@ -119,9 +147,8 @@ public final class QuantizedCheckpointReader {
     }
 
     /** The plan of a quantized checkpoint, with its vectors checked. */
-    private static QuantPlan plan(TensorFile file) {
-        var planJson = QuantizedCheckpoint.planJson(file);
-        if (planJson == null) throw new CheckpointException(file.path(), "is not a quantized checkpoint");
+    private static QuantPlan plan(TensorFile file, JsonNode planJson) {
+        if (planJson == null) throw new CheckpointException(file.path(), "its quantization metadata has no plan");
         try {
             return PlanJson.fromJson(planJson, new StoredVectors(file));
         } catch (CheckpointException e) {
@@ -137,7 +164,11 @@ public final class QuantizedCheckpointReader {
     }
 
     private static String describe(Tensor t) {
-        return t.dtype() + " " + QuantizedCheckpoint.shape(t);
+        return t.dtype() + " " + shape(t);
+    }
+
+    private static String shape(Tensor t) {
+        return Arrays.toString(t.shape());
     }
 
     /** The balancing vectors and static ranges of the plan, read from their tensors with shape checks. */

@@ -20,7 +20,7 @@ import java.util.Map;
  * per-tensor scales) — then the W8A8 / W4A8 GEMM over the packed weights. One forward at a time per thread (the
  * activation buffer is reused), as for every {@link dev.viditq.nn.models.Denoiser}.
  */
-final class IntegerArithmetic implements QuantizedExecutor.Arithmetic {
+final class IntegerArithmetic implements QuantizedArithmetic {
     private final int k;
     private final QuantPlan.ActivationScheme scheme;
     private final Map<Integer, PackedWeight> packed;
@@ -53,7 +53,7 @@ final class IntegerArithmetic implements QuantizedExecutor.Arithmetic {
         } else {
             byte[] values = new byte[rows * k];
             float[] scales = new float[rows];
-            javaQuantizer.quantize(x, rows, p.activationBits(), ranges, QuantizedExecutor.tensorDynamic(scheme), values, scales);
+            javaQuantizer.quantize(x, rows, p.activationBits(), ranges, QuantizedArithmetic.tensorDynamic(scheme), values, scales);
             q.set(rows, values, scales);
         }
         kernels.gemm(q, packed.get(p.weightBits()), bias, out);

@@ -4,7 +4,6 @@ import dev.viditq.core.kernels.KernelBackend;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.Linear;
 import dev.viditq.nn.sampling.StepContext;
-import dev.viditq.quant.config.QuantConfig;
 import dev.viditq.quant.plan.LayerPlan;
 import dev.viditq.quant.plan.Precision;
 import dev.viditq.quant.plan.QuantPlan;
@@ -15,30 +14,22 @@ import java.lang.foreign.MemorySegment;
 /**
  * A quantized Linear. Per call, on the calling thread: the precision of the current step from the plan's bit map;
  * steps the bit map keeps in float run the float GEMM on the layer's float weight; the others go to the layer's
- * {@link Arithmetic} — on the integer kernels ({@link IntegerArithmetic}) or simulated in float
- * ({@link SimulatedArithmetic}) — with the activation-scale rule of the step (static ranges of the step's timestep
- * bucket and CFG half, or dynamic). Both arithmetics end in a GEMM that writes every output element.
+ * {@link QuantizedArithmetic} — on the integer kernels or simulated in float — with the activation-scale rule of the
+ * step (static ranges of the step's timestep bucket and CFG half, or dynamic). Every path writes every output element.
  */
 final class QuantizedExecutor implements Linear.Executor {
-    /** How a quantized step is computed: out = quantize(x) · W(weight bits) + bias. */
-    sealed interface Arithmetic permits IntegerArithmetic, SimulatedArithmetic {
-        void forward(MemorySegment x, int rows, Precision p, ActivationQuantizer.Ranges ranges, MemorySegment bias, MemorySegment out);
-
-        /** Off-heap bytes of the weights it holds (packed integers, or dequantized F32 copies). */
-        long residentBytes();
-    }
-
     private final LayerPlan plan;
     private final QuantPlan.ActivationScheme scheme;
     private final boolean balancingFolded;
     private final Tensor floatWeight;
-    private final Arithmetic arithmetic;
+    private final QuantizedArithmetic arithmetic;
 
     /**
      * @param balancingFolded the model already multiplies this layer's input by its balancing vector ({@link Folding})
      * @param floatWeight     the float weight for float steps, or null when the plan has none
      */
-    QuantizedExecutor(LayerPlan plan, QuantPlan.ActivationScheme scheme, boolean balancingFolded, Tensor floatWeight, Arithmetic arithmetic) {
+    QuantizedExecutor(LayerPlan plan, QuantPlan.ActivationScheme scheme, boolean balancingFolded, Tensor floatWeight,
+                      QuantizedArithmetic arithmetic) {
         if (plan.needsFloatWeight() && floatWeight == null) throw new IllegalArgumentException(plan.name() + ": float steps need the float weight");
         this.plan = plan;
         this.scheme = scheme;
@@ -54,10 +45,6 @@ final class QuantizedExecutor implements Linear.Executor {
 
     long residentBytes() {
         return arithmetic.residentBytes();
-    }
-
-    boolean integer() {
-        return arithmetic instanceof IntegerArithmetic;
     }
 
     @Override
@@ -86,10 +73,5 @@ final class QuantizedExecutor implements Linear.Executor {
         int bucket = r.bucket(ctx.active() ? ctx.timestep() : Double.NaN);
         StepContext.CfgHalf half = ctx.cfgHalf();
         return (row, own) -> r.absmax(bucket, half.isUncondRow(row, rows));
-    }
-
-    /** One scale for the whole tensor, found at run time. */
-    static boolean tensorDynamic(QuantPlan.ActivationScheme scheme) {
-        return scheme.dynamic() && scheme.granularity() == QuantConfig.ActivationGranularity.TENSOR;
     }
 }

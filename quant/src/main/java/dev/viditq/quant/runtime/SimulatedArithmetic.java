@@ -14,7 +14,7 @@ import java.util.Map;
  * and dequantized per row, weights dequantized from the very integers the integer path packs, and a float GEMM. It
  * agrees with {@link IntegerArithmetic} up to float rounding (the integer GEMM sums exactly, the float one rounds).
  */
-final class SimulatedArithmetic implements QuantizedExecutor.Arithmetic {
+final class SimulatedArithmetic implements QuantizedArithmetic {
     private final int k;
     private final QuantPlan.ActivationScheme scheme;
     private final Map<Integer, Tensor> dequantized = new HashMap<>();
@@ -37,7 +37,7 @@ final class SimulatedArithmetic implements QuantizedExecutor.Arithmetic {
     public void forward(MemorySegment x, int rows, Precision p, ActivationQuantizer.Ranges ranges, MemorySegment bias, MemorySegment out) {
         byte[] q = new byte[rows * k];
         float[] scales = new float[rows];
-        quantizer.quantize(x, rows, p.activationBits(), ranges, QuantizedExecutor.tensorDynamic(scheme), q, scales);
+        quantizer.quantize(x, rows, p.activationBits(), ranges, QuantizedArithmetic.tensorDynamic(scheme), q, scales);
         float[] xq = new float[rows * k];
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < k; c++) xq[r * k + c] = scales[r] * q[r * k + c];
