@@ -39,11 +39,11 @@ class QuantizeEndToEndTest {
 
     @BeforeAll
     static void calibrate() {
-        try (Denoiser dit = GoldenModels.load(GoldenModels.DIT); Denoiser pixart = GoldenModels.load(GoldenModels.PIXART);
-             Denoiser stdit = GoldenModels.load(GoldenModels.STDIT)) {
-            ditCalibration = GoldenModels.calibrate(dit, GoldenModels.DIT, 3, tmp.resolve("dit.calib.safetensors"));
-            pixartCalibration = GoldenModels.calibrate(pixart, GoldenModels.PIXART, 2, tmp.resolve("pixart.calib.safetensors"));
-            stditCalibration = GoldenModels.calibrate(stdit, GoldenModels.STDIT, 2, tmp.resolve("stdit.calib.safetensors"));
+        try (Denoiser dit = GoldenModels.load(GoldenModels.dit()); Denoiser pixart = GoldenModels.load(GoldenModels.pixart());
+             Denoiser stdit = GoldenModels.load(GoldenModels.stdit())) {
+            ditCalibration = GoldenModels.calibrate(dit, GoldenModels.dit(), 3, tmp.resolve("dit.calib.safetensors"));
+            pixartCalibration = GoldenModels.calibrate(pixart, GoldenModels.pixart(), 2, tmp.resolve("pixart.calib.safetensors"));
+            stditCalibration = GoldenModels.calibrate(stdit, GoldenModels.stdit(), 2, tmp.resolve("stdit.calib.safetensors"));
         }
     }
 
@@ -61,9 +61,9 @@ class QuantizeEndToEndTest {
 
     @Test
     void viditqW8A8IsCloseToFloat() {
-        double dit = quantizedError(GoldenModels.DIT, ditCalibration, "viditq-w8a8");
-        double pixart = quantizedError(GoldenModels.PIXART, pixartCalibration, "viditq-w8a8");
-        double stdit = quantizedError(GoldenModels.STDIT, stditCalibration, "viditq-w8a8");
+        double dit = quantizedError(GoldenModels.dit(), ditCalibration, "viditq-w8a8");
+        double pixart = quantizedError(GoldenModels.pixart(), pixartCalibration, "viditq-w8a8");
+        double stdit = quantizedError(GoldenModels.stdit(), stditCalibration, "viditq-w8a8");
         System.out.printf("viditq-w8a8 rel err: dit %.3e, pixart %.3e, stdit %.3e%n", dit, pixart, stdit);
         assertTrue(dit < 2e-2, "dit " + dit);
         assertTrue(pixart < 2e-2, "pixart " + pixart);
@@ -86,10 +86,10 @@ class QuantizeEndToEndTest {
         Path out = tmp.resolve("pixart-" + Integer.toHexString(yaml.hashCode()));
         List<float[]> inMemory;
         QuantPlan plan;
-        try (Denoiser model = GoldenModels.load(GoldenModels.PIXART)) {
+        try (Denoiser model = GoldenModels.load(GoldenModels.pixart())) {
             QuantizedModel q = Quantizer.quantize(model, QuantMethod.of(cfg.method()).plan(model, pixartCalibration, cfg));
             plan = q.plan();
-            QuantizedCheckpoint.write(GoldenModels.PIXART, q, out, false);
+            QuantizedCheckpoint.write(GoldenModels.pixart(), q, out, false);
             q.install(model, ExecutionMode.INTEGER);
             inMemory = stepOutputs(model);
         }
@@ -114,11 +114,11 @@ class QuantizeEndToEndTest {
     /** Forward passes outside a sampling loop, and at steps 0, 1 and 3 of 4 (timesteps 900, 600, 100). */
     private static List<float[]> stepOutputs(Denoiser model) {
         List<float[]> out = new ArrayList<>();
-        out.add(GoldenModels.forward(model, GoldenModels.PIXART).toFloatArray());
+        out.add(GoldenModels.forward(model, GoldenModels.pixart()).toFloatArray());
         double[] times = {900, 600, 300, 100};
         for (int step : new int[]{0, 1, 3}) {
             StepContext ctx = new StepContext(step, 4, times[step], StepContext.CfgHalf.BATCH_COND_FIRST);
-            out.add(StepContext.callWith(ctx, () -> GoldenModels.forward(model, GoldenModels.PIXART).toFloatArray()));
+            out.add(StepContext.callWith(ctx, () -> GoldenModels.forward(model, GoldenModels.pixart()).toFloatArray()));
         }
         return out;
     }

@@ -1,6 +1,6 @@
 package dev.viditq.nn.parity;
 
-import org.junit.jupiter.api.Assumptions;
+import dev.viditq.core.testing.GoldenFolder;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
@@ -18,8 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class GoldenParityTest {
     @TestFactory
     Stream<DynamicTest> everyGoldenCase() throws Exception {
-        Path root = Path.of(System.getProperty("viditq.golden", "../shared/golden"));
-        Assumptions.assumeTrue(Files.isDirectory(root), "no golden directory at " + root.toAbsolutePath());
+        Path root = GoldenFolder.GOLDEN.root();
         List<Path> dirs = Parity.caseDirs(root);
         assertTrue(!dirs.isEmpty(), "no case folders under " + root);
         return dirs.stream().map(dir -> DynamicTest.dynamicTest(dir.getFileName().toString(), () -> {
