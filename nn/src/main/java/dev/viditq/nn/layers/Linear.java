@@ -121,9 +121,9 @@ public final class Linear {
      */
     public static Linear load(Weights w, String key, int in, int out, boolean hasBias) {
         Tensor bias = hasBias ? w.takeF32(key + ".bias", out) : null;
-        if (!w.storedQuantized(key, out, in)) return new Linear(key, w.take(key + ".weight", out, in), bias);
-        if (!w.has(key + ".weight")) return new Linear(key, Storage.QUANTIZED, null, in, out, bias);
-        return new Linear(key, Storage.QUANTIZED_WITH_FLOAT, w.take(key + ".weight", out, in), in, out, bias);
+        Storage storage = w.linearStorage(key, out, in);
+        Tensor weight = storage.hasFloatWeight() ? w.take(key + ".weight", out, in) : null;
+        return new Linear(key, storage, weight, in, out, bias);
     }
 
     public String name() { return name; }

@@ -55,19 +55,20 @@ public final class Weights {
     }
 
     /**
-     * True when the checkpoint stores the Linear {@code key} quantized (it is a {@link QuantizedLinearsView} that
-     * declares it); a declared shape other than [out, in] is recorded like a mis-shaped key.
+     * How the checkpoint stores the weight of Linear {@code key} [out, in]: float, or quantized when it is a
+     * {@link QuantizedLinearsView} that declares it so (a declared shape other than [out, in] is recorded like a
+     * mis-shaped key; the {@code .weight} key of a layer stored only quantized counts as taken).
      */
-    public boolean storedQuantized(String key, long out, long in) {
-        if (!(file instanceof QuantizedLinearsView view)) return false;
+    public Linear.Storage linearStorage(String key, long out, long in) {
         String full = prefix + key;
-        long[] shape = view.quantizedShape(full);
-        if (shape == null) return false;
-        long[] expected = {out, in};
-        if (!Arrays.equals(shape, expected)) {
-            problems.add("quantized layer '" + full + "' has shape " + Arrays.toString(shape) + ", expected " + Arrays.toString(expected));
+        QuantizedLinearsView.QuantizedLinear q = file instanceof QuantizedLinearsView view ? view.quantized(full) : null;
+        if (q == null) return Linear.Storage.FLOAT;
+        if (q.out() != out || q.in() != in) {
+            problems.add("quantized layer '" + full + "' has shape [" + q.out() + ", " + q.in() + "], expected [" + out + ", " + in + "]");
         }
-        return true;
+        if (q.floatWeightKept()) return Linear.Storage.QUANTIZED_WITH_FLOAT;
+        taken.add(full + ".weight");
+        return Linear.Storage.QUANTIZED;
     }
 
     /** Like {@link #take} but converted to F32 (for small tensors: biases, tables, embeddings). */

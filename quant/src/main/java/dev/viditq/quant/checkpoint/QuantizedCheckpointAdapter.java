@@ -62,24 +62,28 @@ public final class QuantizedCheckpointAdapter implements CheckpointAdapter {
     }
 
     /**
-     * The checkpoint as the family builder must see it: the quantization tensors hidden, and each quantized layer
-     * declared by its shape [out, in] (its float {@code .weight} stays visible when the plan keeps one).
+     * The checkpoint as the family builder must see it: the float model's key space (the quantization tensors hidden,
+     * every quantized layer's {@code .weight} listed), each quantized layer declared with its shape, and a tensor under
+     * {@code .weight} only when the plan keeps the float weight.
      */
     private static final class ModelView implements QuantizedLinearsView {
         private final TensorFile file;
-        private final Map<String, long[]> quantized = new LinkedHashMap<>();
+        private final Map<String, QuantizedLinear> quantized = new LinkedHashMap<>();
         private final Set<String> names = new LinkedHashSet<>();
 
         ModelView(TensorFile file, QuantPlan plan) {
             this.file = file;
-            for (LayerPlan l : plan.layers().values()) quantized.put(l.name(), new long[]{l.out(), l.in()});
             for (String n : file.names()) if (!QuantizedTensors.EXTRA.matcher(n).matches()) names.add(n);
+            for (LayerPlan l : plan.layers().values()) {
+                String weight = l.name() + ".weight";
+                quantized.put(l.name(), new QuantizedLinear(l.out(), l.in(), file.contains(weight)));
+                names.add(weight);
+            }
         }
 
         @Override
-        public long[] quantizedShape(String key) {
-            long[] shape = quantized.get(key);
-            return shape == null ? null : shape.clone();
+        public QuantizedLinear quantized(String key) {
+            return quantized.get(key);
         }
 
         @Override public Path path() { return file.path(); }
@@ -89,6 +93,9 @@ public final class QuantizedCheckpointAdapter implements CheckpointAdapter {
         @Override
         public Tensor get(String name) {
             if (!names.contains(name)) throw new CheckpointException(file.path(), "no tensor named '" + name + "'");
+            if (!file.contains(name)) {
+                throw new CheckpointException(file.path(), "'" + name + "' is stored quantized only (no float tensor); its layer runs on the quantized executor");
+            }
             return file.get(name);
         }
 
