@@ -1,4 +1,4 @@
-package dev.viditq.eval.mp;
+package dev.viditq.quant.mp;
 
 import java.util.Locale;
 import java.util.regex.Matcher;

@@ -1,4 +1,4 @@
-package dev.viditq.eval.mp;
+package dev.viditq.quant.mp;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -18,6 +18,8 @@ import java.util.Set;
  * (docs/MIXED_PRECISION.md): the candidate precisions, the timestep ranges, the layer groups and, for every
  * (group, range, candidate), the loss of that group's own metric against float and the output MSE. Every cell of
  * that table must be present; anything missing or malformed is refused with the JSON path of the problem.
+ * This table is where the search (quant) meets the sensitivity runner (eval: it generates with the plans of
+ * {@link SensitivityPlans}, scores and writes the file); the search needs nothing else from it.
  *
  * @param source     where it was read from (for messages)
  * @param model      the model folder the sensitivity was measured on, as written

@@ -1,4 +1,4 @@
-package dev.viditq.eval.mp;
+package dev.viditq.quant.mp;
 
 import java.util.ArrayList;
 import java.util.Comparator;

@@ -1,7 +1,7 @@
-package dev.viditq.eval.mp;
+package dev.viditq.quant.mp;
 
-import dev.viditq.eval.mp.SearchInput.Candidate;
-import dev.viditq.eval.mp.SearchInput.Entry;
+import dev.viditq.quant.mp.SearchInput.Candidate;
+import dev.viditq.quant.mp.SearchInput.Entry;
 
 import java.util.ArrayList;
 import java.util.Comparator;

@@ -1,4 +1,4 @@
-package dev.viditq.eval.mp;
+package dev.viditq.quant.mp;
 
 import dev.viditq.core.io.Checkpoints;
 import dev.viditq.core.io.TensorFile;

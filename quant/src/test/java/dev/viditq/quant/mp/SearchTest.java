@@ -1,4 +1,4 @@
-package dev.viditq.eval.mp;
+package dev.viditq.quant.mp;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
