@@ -2,9 +2,9 @@ package dev.viditq.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.viditq.core.bench.BenchConfig;
-import dev.viditq.core.bench.BenchResult;
-import dev.viditq.core.bench.KernelBenchmarks;
+import dev.viditq.bench.kernels.BenchConfig;
+import dev.viditq.bench.kernels.BenchResult;
+import dev.viditq.bench.kernels.KernelBenchmarks;
 import dev.viditq.core.kernels.KernelBackend;
 import dev.viditq.core.parallel.Parallel;
 import picocli.CommandLine;

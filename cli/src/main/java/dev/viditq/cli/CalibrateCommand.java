@@ -102,7 +102,7 @@ final class CalibrateCommand implements Callable<Integer> {
         long start = System.nanoTime();
         Calibration cal;
         try (Denoiser probe = ModelLoader.load(folder.denoiser())) {
-            if (probe.linears().values().stream().anyMatch(l -> !l.weight().dtype().isFloating())) {
+            if (probe.linears().values().stream().anyMatch(l -> l.storage().isQuantized())) {
                 throw new IllegalArgumentException(model + ": this model is already quantized; calibrate the float model");
             }
         }

@@ -80,7 +80,7 @@ final class QuantizeCommand implements Callable<Integer> {
         QuantizedModel quantized;
         long floatParams, floatBytes, sourceBytes;
         try (Denoiser denoiser = ModelLoader.load(folder.denoiser())) {
-            if (denoiser.linears().values().stream().anyMatch(l -> !l.weight().dtype().isFloating())) {
+            if (denoiser.linears().values().stream().anyMatch(l -> l.storage().isQuantized())) {
                 throw new IllegalArgumentException(model + ": this model is already quantized; quantize the float model");
             }
             if (cal == null && config.needsCalibration()) {

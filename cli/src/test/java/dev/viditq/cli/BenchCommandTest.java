@@ -3,9 +3,6 @@ package dev.viditq.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -19,19 +16,8 @@ class BenchCommandTest {
 
     @Test
     void quickJsonRunPrintsOneObjectWithEveryField() throws Exception {
-        PrintStream stdout = System.out, stderr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        int code;
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            code = Main.execute("bench", "kernels", "--quick", "--json", "--threads", "1,2", "--only", "ceilings,gemm,attention");
-        } finally {
-            System.setOut(stdout);
-            System.setErr(stderr);
-        }
-        assertEquals(0, code, err.toString(StandardCharsets.UTF_8));
-        JsonNode root = Json.MAPPER.readTree(out.toString(StandardCharsets.UTF_8));   // fails unless stdout is pure JSON
+        CliRun r = CliRun.run("bench", "kernels", "--quick", "--json", "--threads", "1,2", "--only", "ceilings,gemm,attention");
+        JsonNode root = r.json();   // fails unless stdout is pure JSON
         assertEquals(Set.of("results"), fieldNames(root));
         Set<String> kernels = new HashSet<>();
         for (JsonNode row : root.get("results")) {
@@ -41,7 +27,7 @@ class BenchCommandTest {
             kernels.add(row.get("kernel").asText());
         }
         assertTrue(kernels.containsAll(Set.of("ceiling-fp32-fma", "gemm-f32", "gemm-bf16", "gemm-f16", "attention")), kernels.toString());
-        assertTrue(err.toString(StandardCharsets.UTF_8).contains("gemm-bf16"), "the table goes to stderr with --json");
+        assertTrue(r.err().contains("gemm-bf16"), "the table goes to stderr with --json");
     }
 
     private static Set<String> fieldNames(JsonNode node) {

@@ -10,9 +10,7 @@ import dev.viditq.core.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -21,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.*;
 
+import static dev.viditq.cli.CliRun.run;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** {@code ./viditq inspect} and {@code ./viditq convert}, run through {@link Main#execute} with captured output. */
@@ -31,21 +30,7 @@ class CheckpointCommandsTest {
     @TempDir
     Path dir;
 
-    record Run(int code, String out, String err) {}
 
-    static Run run(String... args) {
-        PrintStream oldOut = System.out, oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            int code = Main.execute(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
 
     Path smallSafetensors() {
         Map<String, Tensor> t = new LinkedHashMap<>();
@@ -58,7 +43,7 @@ class CheckpointCommandsTest {
 
     @Test
     void inspectPrintsTensorsTotalsAndMetadata() {
-        Run r = run("inspect", smallSafetensors().toString());
+        CliRun r = run("inspect", smallSafetensors().toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("blocks.0.w") && r.out().contains("[2, 3]") && r.out().contains("F32"), r.out());
         assertTrue(r.out().contains("2 tensors, 10 parameters, 56 bytes"), r.out());
@@ -67,7 +52,7 @@ class CheckpointCommandsTest {
 
     @Test
     void inspectJsonIsOneObjectWhoseTotalsAddUp() throws IOException {
-        Run r = run("inspect", smallSafetensors().toString(), "--json");
+        CliRun r = run("inspect", smallSafetensors().toString(), "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode o = new ObjectMapper().readTree(r.out());
         assertEquals("safetensors", o.get("format").asText());
@@ -86,14 +71,14 @@ class CheckpointCommandsTest {
 
     @Test
     void inspectReportsWhichPthEntryWasChosen() throws IOException {
-        Run r = run("inspect", PTH.resolve("nested_ema.pth").toString(), "--json");
+        CliRun r = run("inspect", PTH.resolve("nested_ema.pth").toString(), "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode o = new ObjectMapper().readTree(r.out());
         assertEquals("pytorch", o.get("format").asText());
         assertEquals("ema", o.get("entry").asText());
         assertTrue(o.get("ignored").toString().contains("\"model\""), o.toString());
 
-        Run model = run("inspect", PTH.resolve("nested_ema.pth").toString(), "--entry", "model");
+        CliRun model = run("inspect", PTH.resolve("nested_ema.pth").toString(), "--entry", "model");
         assertEquals(0, model.code(), model.err());
         assertTrue(model.out().contains("entry     model"), model.out());
     }
@@ -103,7 +88,7 @@ class CheckpointCommandsTest {
         Path folder = Files.createDirectory(dir.resolve("transformer"));
         Files.copy(smallSafetensors(), folder.resolve("diffusion_pytorch_model.safetensors"));
         Files.writeString(folder.resolve("config.json"), "{}");
-        Run r = run("inspect", folder.toString());
+        CliRun r = run("inspect", folder.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("diffusion_pytorch_model.safetensors"), r.out());
     }
@@ -111,7 +96,7 @@ class CheckpointCommandsTest {
     @Test
     void convertPthToSafetensorsCastingFloatsToBf16() {
         Path in = PTH.resolve("dtypes.pth"), out = dir.resolve("out.safetensors");
-        Run r = run("convert", in.toString(), out.toString(), "--dtype", "bf16");
+        CliRun r = run("convert", in.toString(), out.toString(), "--dtype", "bf16");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("wrote " + out), r.out());
         try (PthFile src = PthFile.open(in); Safetensors dst = Safetensors.open(out)) {
@@ -132,7 +117,7 @@ class CheckpointCommandsTest {
     @Test
     void convertWithoutCastKeepsEveryByte() {
         Path in = PTH.resolve("legacy.pth"), out = dir.resolve("sub/legacy.safetensors");
-        Run r = run("convert", in.toString(), out.toString());
+        CliRun r = run("convert", in.toString(), out.toString());
         assertEquals(0, r.code(), r.err());
         try (PthFile src = PthFile.open(in); Safetensors dst = Safetensors.open(out)) {
             for (String name : src.names()) {
@@ -145,7 +130,7 @@ class CheckpointCommandsTest {
 
     // ---- bad input: one line naming the file and the problem, exit 1, no stack trace ----
 
-    void assertCleanError(Run r, String... fragments) {
+    void assertCleanError(CliRun r, String... fragments) {
         assertEquals(1, r.code(), r.out() + r.err());
         assertTrue(r.err().startsWith("error: "), r.err());
         assertEquals(1, r.err().strip().lines().count(), "one line expected:\n" + r.err());
@@ -204,7 +189,7 @@ class CheckpointCommandsTest {
 
     @Test
     void badDtypeOptionIsAUsageError() {
-        Run r = run("convert", smallSafetensors().toString(), dir.resolve("o.safetensors").toString(), "--dtype", "int8");
+        CliRun r = run("convert", smallSafetensors().toString(), dir.resolve("o.safetensors").toString(), "--dtype", "int8");
         assertEquals(2, r.code());
         assertTrue(r.err().contains("--dtype must be bf16, f16 or f32, not 'int8'"), r.err());
     }
@@ -212,10 +197,10 @@ class CheckpointCommandsTest {
     @Test
     void verboseShowsTheStackTraceAndDoesNotStick() {
         Path missing = dir.resolve("nope.safetensors");
-        Run verbose = run("--verbose", "inspect", missing.toString());
+        CliRun verbose = run("--verbose", "inspect", missing.toString());
         assertEquals(1, verbose.code());
         assertTrue(verbose.err().contains("CheckpointException") && verbose.err().contains("\tat "), verbose.err());
-        Run after = run("inspect", missing.toString());
+        CliRun after = run("inspect", missing.toString());
         assertCleanError(after, "no such file");
     }
 }

@@ -10,6 +10,7 @@ import javax.imageio.stream.ImageInputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import static dev.viditq.cli.CliRun.run;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** {@code ./viditq demo} with the bundled models at 2 steps: it writes a sheet and a GIF and scores them. */
@@ -18,10 +19,10 @@ class DemoCommandTest {
     @Test
     void writesContactSheetAndGifWithScores(@TempDir Path tmp) throws Exception {
         Path out = tmp.resolve("demo");
-        EvalCommandTest.Run r = EvalCommandTest.run("demo", "--image-model", EvalCommandTest.T2I.toString(),
+        CliRun r = run("demo", "--image-model", EvalCommandTest.T2I.toString(),
                 "--video-model", EvalCommandTest.T2V.toString(), "--out", out.toString(), "--images", "2", "--videos", "1",
                 "--steps", "2", "--json");
-        JsonNode j = EvalCommandTest.json(r);
+        JsonNode j = r.json();
         assertEquals(2, j.get("outputs").size());
         for (JsonNode o : j.get("outputs")) {
             assertTrue(Files.isRegularFile(Path.of(o.get("file").asText())), o.toString());
@@ -36,7 +37,7 @@ class DemoCommandTest {
             assertEquals(16, gif.getNumImages(true), "one GIF frame per video frame");
         }
 
-        EvalCommandTest.Run text = EvalCommandTest.run("demo", "--image-model", EvalCommandTest.T2I.toString(), "--out",
+        CliRun text = run("demo", "--image-model", EvalCommandTest.T2I.toString(), "--out",
                 tmp.resolve("text").toString(), "--images", "1", "--videos", "0", "--steps", "2");
         assertEquals(0, text.code(), text.err());
         assertTrue(text.out().contains("wrote") && text.out().contains("caption alignment"), text.out());

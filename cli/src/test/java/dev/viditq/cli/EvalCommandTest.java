@@ -6,12 +6,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import static dev.viditq.cli.CliRun.run;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
@@ -22,33 +20,15 @@ class EvalCommandTest {
     static final Path MODELS = Path.of(System.getProperty("viditq.models", "../assets/models"));
     static final Path T2I = MODELS.resolve("shapes-t2i"), T2V = MODELS.resolve("shapes-t2v");
 
-    record Run(int code, String out, String err) {}
 
-    static Run run(String... args) {
-        PrintStream stdout = System.out, stderr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Main.execute(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(stdout);
-            System.setErr(stderr);
-        }
-    }
 
-    static JsonNode json(Run r) throws Exception {
-        assertEquals(0, r.code(), r.err());
-        return Json.MAPPER.readTree(r.out());
-    }
 
     @Test
     void imagesGiveAlignmentPerAttributeAndSelfFidelity(@TempDir Path tmp) throws Exception {
         assertTrue(Files.isDirectory(T2I), "bundled model missing: " + T2I.toAbsolutePath());
         Path save = tmp.resolve("saved");
-        JsonNode j = json(run("eval", "--model", T2I.toString(), "--reference", T2I.toString(), "--count", "3", "--batch", "2",
-                "--steps", "2", "--json", "--save", save.toString()));
+        JsonNode j = run("eval", "--model", T2I.toString(), "--reference", T2I.toString(), "--count", "3", "--batch", "2",
+                "--steps", "2", "--json", "--save", save.toString()).json();
         assertEquals(3, j.get("count").asInt());
         assertEquals("image", j.get("kind").asText());
         assertTrue(j.get("ground_truth").asBoolean());
@@ -82,8 +62,8 @@ class EvalCommandTest {
     @Test
     void videosReportMotionTemporalAndPerFrameFidelity(@TempDir Path tmp) throws Exception {
         Path save = tmp.resolve("saved");
-        JsonNode j = json(run("eval", "--model", T2V.toString(), "--reference", T2V.toString(), "--count", "1", "--steps", "2", "--json",
-                "--save", save.toString()));
+        JsonNode j = run("eval", "--model", T2V.toString(), "--reference", T2V.toString(), "--count", "1", "--steps", "2", "--json",
+                "--save", save.toString()).json();
         assertEquals("video", j.get("kind").asText());
         assertEquals(1, j.get("count").asInt());
         double motion = j.get("motion_accuracy").asDouble();
@@ -102,26 +82,26 @@ class EvalCommandTest {
     @Test
     void freeTextPromptsScoreFidelityOnlyAndSaySo(@TempDir Path tmp) throws Exception {
         Path prompts = Files.writeString(tmp.resolve("p.txt"), "a big red circle on a black background\n");
-        JsonNode j = json(run("eval", "--model", T2I.toString(), "--reference", T2I.toString(), "--prompts", prompts.toString(),
-                "--steps", "2", "--json"));
+        JsonNode j = run("eval", "--model", T2I.toString(), "--reference", T2I.toString(), "--prompts", prompts.toString(),
+                "--steps", "2", "--json").json();
         assertFalse(j.get("ground_truth").asBoolean());
         assertFalse(j.has("alignment"));
         assertTrue(j.get("note").asText().contains("fidelity"), j.get("note").asText());
         assertTrue(j.has("psnr"));
-        Run text = run("eval", "--model", T2I.toString(), "--prompts", prompts.toString(), "--steps", "2");
+        CliRun text = run("eval", "--model", T2I.toString(), "--prompts", prompts.toString(), "--steps", "2");
         assertEquals(0, text.code(), text.err());
         assertTrue(text.out().contains("no ground truth"), text.out());
     }
 
     @Test
     void userErrorsAreOneClearLine() {
-        Run train = run("eval", "--model", T2I.toString(), "--split", "train");
+        CliRun train = run("eval", "--model", T2I.toString(), "--split", "train");
         assertEquals(1, train.code());
         assertTrue(train.err().contains("calib or eval"), train.err());
-        Run missing = run("eval", "--model", "no/such/model", "--count", "1");
+        CliRun missing = run("eval", "--model", "no/such/model", "--count", "1");
         assertEquals(1, missing.code());
         assertTrue(missing.err().contains("no/such/model"), missing.err());
-        Run mismatch = run("eval", "--model", T2I.toString(), "--reference", T2V.toString(), "--count", "1", "--steps", "2");
+        CliRun mismatch = run("eval", "--model", T2I.toString(), "--reference", T2V.toString(), "--count", "1", "--steps", "2");
         assertEquals(1, mismatch.code());
         assertTrue(mismatch.err().contains("same shape"), mismatch.err());
     }

@@ -1,14 +1,11 @@
 package dev.viditq.cli;
 
 import dev.viditq.core.io.Safetensors;
+import dev.viditq.core.testing.GoldenFolder;
 import dev.viditq.nn.parity.GoldenCase;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -16,15 +13,12 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** {@code viditq forward} on golden folders: the written 'out' must match the official output. */
 class ForwardCommandTest {
-    private static final Path GOLDEN = Path.of(System.getProperty("viditq.golden", "../shared/golden"));
 
     @TempDir
     Path tmp;
 
     private static Path caseDir(String name) {
-        Path dir = GOLDEN.resolve(name);
-        Assumptions.assumeTrue(Files.isDirectory(dir), "no golden folder " + dir.toAbsolutePath());
-        return dir;
+        return GoldenFolder.GOLDEN.resolve(name);
     }
 
     private void assertWrittenMatches(Path dir, Path written, String expected) {
@@ -67,18 +61,10 @@ class ForwardCommandTest {
     @Test
     void missingInputIsOneClearError() {
         Path dir = caseDir("dit");
-        PrintStream saved = System.err;
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int rc;
-        try {
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            rc = Main.execute("forward", "--model", dir.toString(), "--inputs", dir.resolve("io.safetensors").toString(),
-                    "--out", tmp.resolve("o.safetensors").toString(), "--prefix", "nope_");
-        } finally {
-            System.setErr(saved);
-        }
-        assertEquals(1, rc);
-        String message = err.toString(StandardCharsets.UTF_8);
+        CliRun r = CliRun.run("forward", "--model", dir.toString(), "--inputs", dir.resolve("io.safetensors").toString(),
+                "--out", tmp.resolve("o.safetensors").toString(), "--prefix", "nope_");
+        assertEquals(1, r.code());
+        String message = r.err();
         assertTrue(message.contains("nope_x"), message);
         assertEquals(1, message.strip().lines().count(), "one line: " + message);
         assertFalse(Files.exists(tmp.resolve("o.safetensors")), "nothing written on error");

@@ -2,6 +2,7 @@ package dev.viditq.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.viditq.core.tensor.Tensor;
+import dev.viditq.core.testing.GoldenFolder;
 import dev.viditq.nn.pipeline.CaptionFile;
 import dev.viditq.nn.text.Captions;
 import dev.viditq.nn.sampling.SeededGaussian;
@@ -13,48 +14,27 @@ import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 
+import static dev.viditq.cli.CliRun.run;
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** {@code ./viditq generate} on tiny model folders assembled from the golden cases' random weights. */
 class GenerateCommandTest {
-    private static final Path GOLDEN = Path.of(System.getProperty("viditq.golden", "../shared/golden"));
 
     @BeforeAll
     static void needGolden() {
-        assumeTrue(Files.isDirectory(GOLDEN.resolve("dit")) && Files.isDirectory(GOLDEN.resolve("vae"))
-                && Files.isDirectory(GOLDEN.resolve("stdit_v1")), "golden cases not found under " + GOLDEN.toAbsolutePath());
-    }
-
-    private record Run(int code, String out, String err) {}
-
-    private static Run run(String... args) {
-        PrintStream stdout = System.out, stderr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Main.execute(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(stdout);
-            System.setErr(stderr);
-        }
+        for (String c : new String[]{"dit", "vae", "stdit_v1"}) GoldenFolder.GOLDEN.resolve(c);
     }
 
     /** A flat model folder: the golden denoiser with the golden VAE in vae/. */
     private static Path model(Path dir, String goldenCase) throws Exception {
         for (String[] part : new String[][]{{goldenCase, ""}, {"vae", "vae"}}) {
             Path to = Files.createDirectories(dir.resolve(part[1]));
-            for (String f : new String[]{"config.json", "model.safetensors"}) Files.copy(GOLDEN.resolve(part[0]).resolve(f), to.resolve(f));
+            for (String f : new String[]{"config.json", "model.safetensors"}) Files.copy(GoldenFolder.GOLDEN.resolve(part[0]).resolve(f), to.resolve(f));
         }
         return dir;
     }
@@ -63,7 +43,7 @@ class GenerateCommandTest {
     void classLabelsToPngsDeterministically(@TempDir Path tmp) throws Exception {
         Path dit = model(tmp.resolve("dit"), "dit");
         Path out = tmp.resolve("out/img.png");
-        Run r = run("generate", "--model", dit.toString(), "--class-label", "3,5", "--steps", "3", "--seed", "11", "--out", out.toString(), "--json");
+        CliRun r = run("generate", "--model", dit.toString(), "--class-label", "3,5", "--steps", "3", "--seed", "11", "--out", out.toString(), "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode json = Json.MAPPER.readTree(r.out());
         assertEquals(2, json.get("outputs").size());
@@ -109,7 +89,7 @@ class GenerateCommandTest {
         float[] mask = {1, 1, 1, 0, 0, 0};
         CaptionFile.write(caps, new Captions(new SeededGaussian(1).next(1, 6, 48), Tensor.of(mask, 1, 6)), null);
         Path gif = tmp.resolve("v.gif");
-        Run r = run("generate", "--model", stdit.toString(), "--caption-embeddings", caps.toString(), "--steps", "2",
+        CliRun r = run("generate", "--model", stdit.toString(), "--caption-embeddings", caps.toString(), "--steps", "2",
                 "--sampler", "ddim", "--out", gif.toString());
         assertEquals(0, r.code(), r.err());
         try (ImageInputStream in = ImageIO.createImageInputStream(gif.toFile())) {
@@ -122,7 +102,7 @@ class GenerateCommandTest {
         assertEquals(0, run("generate", "--model", stdit.toString(), "--caption-embeddings", caps.toString(), "--steps", "2",
                 "--sampler", "ddim", "--frames", "2", "--out", mp4.toString()).code());
         assertTrue(Files.size(mp4) > 100);
-        Run png = run("generate", "--model", stdit.toString(), "--caption-embeddings", caps.toString(), "--steps", "1",
+        CliRun png = run("generate", "--model", stdit.toString(), "--caption-embeddings", caps.toString(), "--steps", "1",
                 "--out", tmp.resolve("v.png").toString());
         assertEquals(1, png.code());
         assertTrue(png.err().contains(".gif or .mp4"), png.err());
@@ -141,7 +121,7 @@ class GenerateCommandTest {
         assertFalse(Files.exists(Path.of(out)));
     }
 
-    private static void assertError(Run r, String fragment) {
+    private static void assertError(CliRun r, String fragment) {
         assertEquals(1, r.code(), r.err());
         assertTrue(r.err().startsWith("error: ") && r.err().contains(fragment), r.err());
         assertFalse(r.err().contains("\tat "), "no stack trace without --verbose: " + r.err());

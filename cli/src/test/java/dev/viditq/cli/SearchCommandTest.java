@@ -6,18 +6,16 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.viditq.core.io.Safetensors;
 import dev.viditq.core.io.TensorFile;
 import dev.viditq.core.tensor.Tensor;
+import dev.viditq.core.testing.GoldenFolder;
 import dev.viditq.nn.models.Conditioning;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.nn.models.ModelLoader;
-import dev.viditq.nn.pipeline.StepContext;
+import dev.viditq.nn.sampling.StepContext;
 import dev.viditq.quant.runtime.QuantizedModel;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -26,8 +24,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
+import static dev.viditq.cli.CliRun.run;
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * {@code search} → {@code quantize --plan} → the quantized folder on the integer kernels, on the golden STDiT (random
@@ -36,8 +34,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * that range's precisions computes.
  */
 class SearchCommandTest {
-    private static final Path GOLDEN = Path.of(System.getProperty("viditq.golden", "../shared/golden"));
-    private static final Path STDIT = GOLDEN.resolve("stdit_v1");
+    private static Path stdit;
     private static final String[] MODULES = {"attn", "attn_temp", "cross_attn", "mlp"};
     private static final String[] KINDS = {"self_attn", "temporal_attn", "cross_attn", "mlp"};
     private static final String[] METRICS = {"fidelity", "temporal", "alignment", "fidelity"};
@@ -47,29 +44,13 @@ class SearchCommandTest {
 
     @BeforeAll
     static void needGolden() {
-        assumeTrue(Files.isDirectory(STDIT), "golden cases not found under " + GOLDEN.toAbsolutePath());
-    }
-
-    private record Run(int code, String out, String err) {}
-
-    private static Run run(String... args) {
-        PrintStream stdout = System.out, stderr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Main.execute(args);
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(stdout);
-            System.setErr(stderr);
-        }
+        stdit = GoldenFolder.GOLDEN.resolve("stdit_v1");
     }
 
     /** A sensitivity.json for the golden STDiT: its 8 groups, 4 ranges of 5 steps, random deltas. */
     private static Path sensitivity(Path dir, String sha) throws Exception {
         ObjectNode root = Json.object();
-        root.put("model", STDIT.toString());
+        root.put("model", stdit.toString());
         root.put("model_sha256", sha);
         root.put("steps", 20);
         root.putArray("candidates").add("W4A8").add("W6A8").add("W8A8");
@@ -81,7 +62,7 @@ class SearchCommandTest {
         }
         ArrayNode groups = root.putArray("groups"), entries = root.putArray("entries");
         Random rnd = new Random(7);
-        try (Denoiser m = ModelLoader.load(STDIT)) {
+        try (Denoiser m = ModelLoader.load(stdit)) {
             for (int b = 0; b < 2; b++) {
                 for (int k = 0; k < MODULES.length; k++) {
                     String name = "blocks." + b + "." + MODULES[k];
@@ -115,11 +96,11 @@ class SearchCommandTest {
 
     @Test
     void planRoundTripThroughQuantizeRunsEachRangeAtItsPrecision() throws Exception {
-        Path model = STDIT;
+        Path model = stdit;
         Path sens = sensitivity(tmp.resolve("sens"), SearchCommand.sha256(model.resolve("model.safetensors")));
         Path plan = tmp.resolve("plan.yaml");
         // quarot: rotation only, so no calibration is needed and every quantization is reproducible
-        Run s = run("search", "--sensitivity", sens.toString(), "--budget", "5.2", "--preset", "quarot-w8a8",
+        CliRun s = run("search", "--sensitivity", sens.toString(), "--budget", "5.2", "--preset", "quarot-w8a8",
                 "--out", plan.toString(), "--json");
         assertEquals(0, s.code(), s.err());
         JsonNode sj = Json.MAPPER.readTree(s.out());
@@ -132,7 +113,7 @@ class SearchCommandTest {
         assertTrue(yaml.contains("Stored quantized weights: " + chosen.get("stored_bytes").asLong() + " bytes"), yaml);
 
         Path q = tmp.resolve("q-mp");
-        Run qr = run("quantize", "--model", model.toString(), "--plan", plan.toString(), "--out", q.toString(), "--json");
+        CliRun qr = run("quantize", "--model", model.toString(), "--plan", plan.toString(), "--out", q.toString(), "--json");
         assertEquals(0, qr.code(), qr.err());
         JsonNode qj = Json.MAPPER.readTree(qr.out());
         assertEquals(chosen.get("stored_bytes").asLong(), qj.get("packed_weight_bytes").asLong(),
@@ -153,10 +134,7 @@ class SearchCommandTest {
             for (int r = 0; r < 4; r++) {
                 Tensor uniform = uniformOutput(model, allocation, r);
                 for (int step : new int[]{5 * r, 5 * r + 4}) {
-                    Tensor got;
-                    try (var scope = StepContext.enter(new StepContext(step, 20, 999 - 50.0 * step, StepContext.CfgHalf.NONE))) {
-                        got = forward(mp);
-                    }
+                    Tensor got = StepContext.callWith(new StepContext(step, 20, 999 - 50.0 * step, StepContext.CfgHalf.NONE), () -> forward(mp));
                     assertTrue(relErr(got, uniform) < 1e-5, "range " + r + " step " + step + ": " + relErr(got, uniform));
                 }
                 perRange.add(uniform);
@@ -177,7 +155,7 @@ class SearchCommandTest {
         Path cfg = tmp.resolve("uniform-" + r + ".yaml");
         Files.writeString(cfg, y.toString().endsWith("bit_map:\n") ? y.toString().replace("bit_map:\n", "") : y.toString());
         Path out = tmp.resolve("q-uniform-" + r);
-        Run qr = run("quantize", "--model", model.toString(), "--config", cfg.toString(), "--out", out.toString());
+        CliRun qr = run("quantize", "--model", model.toString(), "--config", cfg.toString(), "--out", out.toString());
         assertEquals(0, qr.code(), qr.err());
         try (Denoiser m = ModelLoader.load(out)) {
             return forward(m);
@@ -185,7 +163,7 @@ class SearchCommandTest {
     }
 
     private static Tensor forward(Denoiser model) {
-        try (TensorFile io = Safetensors.open(STDIT.resolve("io.safetensors"))) {
+        try (TensorFile io = Safetensors.open(stdit.resolve("io.safetensors"))) {
             return model.forward(io.get("x").copy(), io.get("t").copy(), Conditioning.caption(io.get("y").copy(), io.get("mask").copy()));
         }
     }
@@ -203,14 +181,14 @@ class SearchCommandTest {
     @Test
     void refusals() throws Exception {
         Path sens = sensitivity(tmp.resolve("sens2"), "deadbeef");
-        Run sha = run("search", "--sensitivity", sens.toString(), "--budget", "4.5", "--out", tmp.resolve("p.yaml").toString());
+        CliRun sha = run("search", "--sensitivity", sens.toString(), "--budget", "4.5", "--out", tmp.resolve("p.yaml").toString());
         assertEquals(1, sha.code());
         assertTrue(sha.err().contains("was measured on weights with sha256 deadbeef"), sha.err());
-        Path good = sensitivity(tmp.resolve("sens3"), SearchCommand.sha256(STDIT.resolve("model.safetensors")));
-        Run low = run("search", "--sensitivity", good.toString(), "--budget", "3.9", "--out", tmp.resolve("p.yaml").toString());
+        Path good = sensitivity(tmp.resolve("sens3"), SearchCommand.sha256(stdit.resolve("model.safetensors")));
+        CliRun low = run("search", "--sensitivity", good.toString(), "--budget", "3.9", "--out", tmp.resolve("p.yaml").toString());
         assertEquals(1, low.code());
         assertTrue(low.err().contains("the minimum is 4.000 average weight bits"), low.err());
-        Run method = run("search", "--sensitivity", good.toString(), "--budget", "4.5", "--method", "ilp", "--out", tmp.resolve("p.yaml").toString());
+        CliRun method = run("search", "--sensitivity", good.toString(), "--budget", "4.5", "--method", "ilp", "--out", tmp.resolve("p.yaml").toString());
         assertEquals(1, method.code());
         assertTrue(method.err().contains("choose viditq, knapsack or both"), method.err());
         assertFalse(Files.exists(tmp.resolve("p.yaml")), "nothing written on failure");

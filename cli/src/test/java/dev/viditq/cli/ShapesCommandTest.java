@@ -5,10 +5,7 @@ import dev.viditq.core.io.Safetensors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.zip.GZIPInputStream;
@@ -21,15 +18,7 @@ class ShapesCommandTest {
 
     /** Runs the CLI, returning its stdout; fails unless it exits with {@code expectedRc}. */
     private static String run(int expectedRc, String... args) {
-        PrintStream old = System.out;
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
-        try {
-            assertEquals(expectedRc, Main.execute(args), String.join(" ", args));
-        } finally {
-            System.setOut(old);
-        }
-        return buf.toString(StandardCharsets.UTF_8);
+        return CliRun.run(args).out(expectedRc);
     }
 
     @Test

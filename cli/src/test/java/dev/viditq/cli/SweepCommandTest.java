@@ -6,6 +6,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import static dev.viditq.cli.CliRun.run;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
@@ -16,15 +17,15 @@ class SweepCommandTest {
     @Test
     void badSweepInputIsOneClearLine(@TempDir Path tmp) {
         Path out = tmp.resolve("run");
-        EvalCommandTest.Run unknown = EvalCommandTest.run("sweep", "--model", EvalCommandTest.T2I.toString(), "--settings", "float,viditq-w3a3",
+        CliRun unknown = run("sweep", "--model", EvalCommandTest.T2I.toString(), "--settings", "float,viditq-w3a3",
                 "--out", out.toString());
         assertEquals(1, unknown.code());
         assertTrue(unknown.err().contains("unknown setting 'viditq-w3a3'"), unknown.err());
-        EvalCommandTest.Run twice = EvalCommandTest.run("sweep", "--model", EvalCommandTest.T2I.toString(), "--settings", "float,float",
+        CliRun twice = run("sweep", "--model", EvalCommandTest.T2I.toString(), "--settings", "float,float",
                 "--out", out.toString());
         assertEquals(1, twice.code());
         assertTrue(twice.err().contains("'float' is given twice"), twice.err());
-        EvalCommandTest.Run missing = EvalCommandTest.run("sweep", "--model", tmp.resolve("nope").toString(), "--out", out.toString());
+        CliRun missing = run("sweep", "--model", tmp.resolve("nope").toString(), "--out", out.toString());
         assertEquals(1, missing.code());
         assertTrue(missing.err().contains("no such model folder"), missing.err());
         assertFalse(Files.exists(out));
@@ -32,7 +33,7 @@ class SweepCommandTest {
 
     @Test
     void reportWithoutRunsIsRefused(@TempDir Path tmp) {
-        EvalCommandTest.Run r = EvalCommandTest.run("report", "--runs", tmp.toString(), "--out", tmp.resolve("r.html").toString());
+        CliRun r = run("report", "--runs", tmp.toString(), "--out", tmp.resolve("r.html").toString());
         assertEquals(1, r.code());
         assertTrue(r.err().contains("summary.json"), r.err());
         assertFalse(Files.exists(tmp.resolve("r.html")));

@@ -40,15 +40,15 @@ class BadInputTest {
 
     @BeforeAll
     static void calibrate() {
-        try (Denoiser dit = GoldenModels.load(GoldenModels.DIT)) {
-            ditCalibration = GoldenModels.calibrate(dit, GoldenModels.DIT, 1, tmp.resolve("dit.calib.safetensors"));
+        try (Denoiser dit = GoldenModels.load(GoldenModels.dit())) {
+            ditCalibration = GoldenModels.calibrate(dit, GoldenModels.dit(), 1, tmp.resolve("dit.calib.safetensors"));
         }
     }
 
     /** Plans with {@code yaml} on the golden DiT; returns the refusal. */
     private static String planRefusal(String yaml, Calibration cal) {
         QuantConfig cfg = QuantConfigReader.parse(yaml, "bad.yaml", null);
-        try (Denoiser dit = GoldenModels.load(GoldenModels.DIT)) {
+        try (Denoiser dit = GoldenModels.load(GoldenModels.dit())) {
             return assertThrows(IllegalArgumentException.class, () -> QuantMethod.of(cfg.method()).plan(dit, cal, cfg)).getMessage();
         }
     }
@@ -75,10 +75,10 @@ class BadInputTest {
     void calibrationOfAnotherModel() {
         QuantConfig cfg = Presets.load("viditq-w8a8");
         Path out = tmp.resolve("never-written");
-        try (Denoiser pixart = GoldenModels.load(GoldenModels.PIXART)) {
+        try (Denoiser pixart = GoldenModels.load(GoldenModels.pixart())) {
             String m = assertThrows(IllegalArgumentException.class, () -> {
                 QuantizedModel q = Quantizer.quantize(pixart, QuantMethod.of(cfg.method()).plan(pixart, ditCalibration, cfg));
-                QuantizedCheckpoint.write(GoldenModels.PIXART, q, out, false);
+                QuantizedCheckpoint.write(GoldenModels.pixart(), q, out, false);
             }).getMessage();
             assertTrue(m.startsWith(tmp.resolve("dit.calib.safetensors").toString()) && m.contains("calibration of another model")
                     && m.contains("'t_embedder.mlp.0' is [96, 256] in the model but [64, 256] in the calibration"), m);
@@ -90,8 +90,8 @@ class BadInputTest {
     void calibrationOfTheSameLayersWithOtherWeights() throws IOException {
         Path copy = tmp.resolve("dit-retrained");
         Files.createDirectories(copy);
-        Files.copy(GoldenModels.DIT.resolve("config.json"), copy.resolve("config.json"));
-        try (TensorFile f = Safetensors.open(GoldenModels.DIT.resolve("model.safetensors"))) {
+        Files.copy(GoldenModels.dit().resolve("config.json"), copy.resolve("config.json"));
+        try (TensorFile f = Safetensors.open(GoldenModels.dit().resolve("model.safetensors"))) {
             Map<String, Tensor> tensors = new LinkedHashMap<>();
             for (String n : f.names()) tensors.put(n, f.get(n).copy());
             Tensor w = tensors.get("blocks.1.mlp.fc2.weight");
@@ -109,8 +109,8 @@ class BadInputTest {
     void scalesThatDoNotMatchTheirWeights() throws IOException {
         Path good = tmp.resolve("dit-w8a8");
         QuantConfig cfg = Presets.load("viditq-w8a8");
-        try (Denoiser dit = GoldenModels.load(GoldenModels.DIT)) {
-            QuantizedCheckpoint.write(GoldenModels.DIT, Quantizer.quantize(dit, QuantMethod.of(cfg.method()).plan(dit, ditCalibration, cfg)), good, false);
+        try (Denoiser dit = GoldenModels.load(GoldenModels.dit())) {
+            QuantizedCheckpoint.write(GoldenModels.dit(), Quantizer.quantize(dit, QuantMethod.of(cfg.method()).plan(dit, ditCalibration, cfg)), good, false);
         }
         Path bad = corrupt(good, "blocks.1.attn.proj.w8.scale", t -> Tensor.of(new float[(int) t.dim(0) * 2], t.dim(0), 2));
         String m = assertThrows(CheckpointException.class, () -> GoldenModels.load(bad).close()).getMessage();
@@ -175,14 +175,14 @@ class BadInputTest {
     void quantizingAQuantizedModel() {
         Path q = tmp.resolve("dit-quarot");
         QuantConfig cfg = Presets.load("quarot-w8a8");
-        try (Denoiser dit = GoldenModels.load(GoldenModels.DIT)) {
-            QuantizedCheckpoint.write(GoldenModels.DIT, Quantizer.quantize(dit, QuantMethod.of(cfg.method()).plan(dit, null, cfg)), q, false);
+        try (Denoiser dit = GoldenModels.load(GoldenModels.dit())) {
+            QuantizedCheckpoint.write(GoldenModels.dit(), Quantizer.quantize(dit, QuantMethod.of(cfg.method()).plan(dit, null, cfg)), q, false);
         }
         try (Denoiser loaded = GoldenModels.load(q)) {
             String m = assertThrows(IllegalArgumentException.class, () -> Quantizer.quantize(loaded, QuantMethod.of(cfg.method()).plan(loaded, null, cfg))).getMessage();
             assertTrue(m.contains("quantize a float model"), m);
         }
-        String m = assertThrows(IllegalArgumentException.class, () -> QuantizedCheckpoint.write(GoldenModels.DIT, null, q, false)).getMessage();
+        String m = assertThrows(IllegalArgumentException.class, () -> QuantizedCheckpoint.write(GoldenModels.dit(), null, q, false)).getMessage();
         assertTrue(m.contains("already exists"), m);
     }
 

@@ -50,12 +50,12 @@ class CalibrationTest {
     }
 
     private static DenoiserDriver driver(Denoiser model, int prompts, GuidedModel.Batching batching) {
-        return new DenoiserDriver(model, GoldenModels.inputs(model, GoldenModels.PIXART, prompts), "ddim", 3, 4.5, 1, null, null, batching);
+        return new DenoiserDriver(model, GoldenModels.inputs(model, GoldenModels.pixart(), prompts), "ddim", 3, 4.5, 1, null, null, batching);
     }
 
     @Test
     void recordsEveryLayerStepAndHalf() {
-        try (Denoiser model = GoldenModels.load(GoldenModels.PIXART)) {
+        try (Denoiser model = GoldenModels.load(GoldenModels.pixart())) {
             Calibration cal = Calibrator.run(driver(model, 2, GuidedModel.Batching.BATCHED), tmp.resolve("c.safetensors"), Calibrator.Progress.NONE);
             assertEquals(2, cal.done());
             assertEquals(model.linears().keySet(), cal.layers().keySet());
@@ -82,8 +82,8 @@ class CalibrationTest {
      */
     @Test
     void captionPaddingIsNotRecorded() {
-        try (Denoiser model = GoldenModels.load(GoldenModels.PIXART)) {
-            List<DenoiserDriver.Input> inputs = GoldenModels.inputs(model, GoldenModels.PIXART, 2);
+        try (Denoiser model = GoldenModels.load(GoldenModels.pixart())) {
+            List<DenoiserDriver.Input> inputs = GoldenModels.inputs(model, GoldenModels.pixart(), 2);
             long valid = 0, tokens = 0;
             for (DenoiserDriver.Input in : inputs) {
                 var caption = ((DenoiserDriver.Caption) in).caption();
@@ -109,7 +109,7 @@ class CalibrationTest {
 
     @Test
     void cfgHalvesAreTheSameBatchedOrSeparate() {
-        try (Denoiser model = GoldenModels.load(GoldenModels.PIXART)) {
+        try (Denoiser model = GoldenModels.load(GoldenModels.pixart())) {
             Calibration batched = Calibrator.run(driver(model, 1, GuidedModel.Batching.BATCHED), tmp.resolve("b.safetensors"), Calibrator.Progress.NONE);
             Calibration separate = Calibrator.run(driver(model, 1, GuidedModel.Batching.SEPARATE), tmp.resolve("s.safetensors"), Calibrator.Progress.NONE);
             LayerStats b = batched.layer("blocks.1.mlp.fc2"), s = separate.layer("blocks.1.mlp.fc2");
@@ -123,7 +123,7 @@ class CalibrationTest {
     @Test
     void anInterruptedRunResumesWhereItStopped() {
         Path out = tmp.resolve("resume.safetensors");
-        try (Denoiser model = GoldenModels.load(GoldenModels.PIXART)) {
+        try (Denoiser model = GoldenModels.load(GoldenModels.pixart())) {
             Flaky first = new Flaky(driver(model, 3, GuidedModel.Batching.BATCHED), 2);
             assertThrows(IllegalStateException.class, () -> Calibrator.run(first, out, Calibrator.Progress.NONE));
             assertEquals(List.of(0, 1), first.ran);
@@ -144,15 +144,15 @@ class CalibrationTest {
     @Test
     void aDifferentRunDoesNotResumeAnotherOnesFile() {
         Path out = tmp.resolve("other.safetensors");
-        try (Denoiser model = GoldenModels.load(GoldenModels.PIXART)) {
+        try (Denoiser model = GoldenModels.load(GoldenModels.pixart())) {
             Calibrator.run(driver(model, 1, GuidedModel.Batching.BATCHED), out, Calibrator.Progress.NONE);
-            DenoiserDriver moreSteps = new DenoiserDriver(model, GoldenModels.inputs(model, GoldenModels.PIXART, 1), "ddim", 5, 4.5, 1,
+            DenoiserDriver moreSteps = new DenoiserDriver(model, GoldenModels.inputs(model, GoldenModels.pixart(), 1), "ddim", 5, 4.5, 1,
                     null, null, GuidedModel.Batching.BATCHED);
             String m = assertThrows(IllegalArgumentException.class, () -> Calibrator.run(moreSteps, out, Calibrator.Progress.NONE)).getMessage();
             assertTrue(m.contains("other settings"), m);
         }
-        try (Denoiser dit = GoldenModels.load(GoldenModels.DIT)) {
-            DenoiserDriver d = new DenoiserDriver(dit, GoldenModels.inputs(dit, GoldenModels.DIT, 1), "ddim", 3, 4.5, 1, null, null,
+        try (Denoiser dit = GoldenModels.load(GoldenModels.dit())) {
+            DenoiserDriver d = new DenoiserDriver(dit, GoldenModels.inputs(dit, GoldenModels.dit(), 1), "ddim", 3, 4.5, 1, null, null,
                     GuidedModel.Batching.BATCHED);
             String m = assertThrows(IllegalArgumentException.class, () -> Calibrator.run(d, out, Calibrator.Progress.NONE)).getMessage();
             assertTrue(m.contains("calibration of another model"), m);

@@ -1,6 +1,7 @@
 package dev.viditq.quant;
 
 import dev.viditq.core.tensor.Tensor;
+import dev.viditq.core.testing.GoldenFolder;
 import dev.viditq.nn.layers.InputScaling;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.nn.pipeline.GuidedModel;
@@ -46,7 +47,7 @@ class FoldingTest {
 
     @BeforeAll
     static void calibrate() {
-        for (Path dir : new Path[]{GoldenModels.DIT, GoldenModels.PIXART, GoldenModels.STDIT}) {
+        for (Path dir : new Path[]{GoldenModels.dit(), GoldenModels.pixart(), GoldenModels.stdit()}) {
             try (Denoiser m = GoldenModels.load(dir)) {
                 CALIBRATION.put(dir, GoldenModels.calibrate(m, dir, 1, tmp.resolve(dir.getFileName() + ".safetensors")));
             }
@@ -148,7 +149,7 @@ class FoldingTest {
     /** Not folded: layers with float steps, layers without balancing; a loaded checkpoint folds like the model. */
     @Test
     void foldsOnlyWhereTheAlgebraAllows() {
-        Path dir = GoldenModels.PIXART;
+        Path dir = GoldenModels.pixart();
         QuantConfig cfg = QuantConfigReader.parse("""
                 preset: viditq-w8a8
                 balancing: {alpha: 0.75, layers: ['blocks\\.\\d+\\.(attn\\.qkv|mlp\\.fc[12])']}
@@ -168,7 +169,7 @@ class FoldingTest {
             assertTrue(folded.contains("blocks.0.attn.qkv") && !folded.contains("blocks.0.mlp.fc1"), folded.toString());
         }
         // diffusers' to_q / to_k / to_v read the same modulated input with three balancing vectors: fused, not folded
-        Path diffusers = GoldenModels.ROOT.resolve("pixart_diffusers");
+        Path diffusers = GoldenFolder.GOLDEN.resolve("pixart_diffusers");
         try (Denoiser model = GoldenModels.load(diffusers)) {
             var caption = new Captions(new SeededGaussian(3).next(1, 6, 48), null);
             var negative = new Captions(Tensor.zeros(1, 6, 48), null);

@@ -33,7 +33,7 @@ class MethodsTest {
 
     @BeforeAll
     static void calibrate() {
-        for (Path dir : new Path[]{GoldenModels.DIT, GoldenModels.PIXART}) {
+        for (Path dir : new Path[]{GoldenModels.dit(), GoldenModels.pixart()}) {
             try (Denoiser m = GoldenModels.load(dir)) {
                 CALIBRATION.put(dir, GoldenModels.calibrate(m, dir, 2, tmp.resolve(dir.getFileName() + ".safetensors")));
             }

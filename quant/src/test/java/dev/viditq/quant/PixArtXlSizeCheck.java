@@ -70,7 +70,7 @@ final class PixArtXlSizeCheck {
     private static long residentWeightBytes(Denoiser model) {
         long bytes = 0;
         for (Linear l : model.linears().values()) {
-            bytes += l.weight().dtype().isFloating() ? l.weight().byteSize() : 0;
+            bytes += l.storage().hasFloatWeight() ? l.weight().byteSize() : 0;
             if (l.bias() != null) bytes += l.bias().byteSize();
         }
         return bytes + dev.viditq.quant.runtime.QuantizedModel.residentBytes(model);

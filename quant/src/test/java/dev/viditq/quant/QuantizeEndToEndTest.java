@@ -1,14 +1,16 @@
 package dev.viditq.quant;
 
 import dev.viditq.core.tensor.Tensor;
+import dev.viditq.nn.layers.Linear;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.quant.calib.Calibration;
 import dev.viditq.quant.checkpoint.QuantizedCheckpoint;
 import dev.viditq.quant.config.Presets;
 import dev.viditq.quant.config.QuantConfig;
 import dev.viditq.quant.config.QuantConfigReader;
-import dev.viditq.nn.pipeline.StepContext;
+import dev.viditq.nn.sampling.StepContext;
 import dev.viditq.quant.method.QuantMethod;
+import dev.viditq.quant.plan.LayerPlan;
 import dev.viditq.quant.plan.QuantPlan;
 import dev.viditq.quant.runtime.ExecutionMode;
 import dev.viditq.quant.runtime.QuantizedModel;
@@ -23,6 +25,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Quantize → run → compare with float, and the checkpoint round trip, on the golden DiT and PixArt models. */
@@ -35,11 +39,11 @@ class QuantizeEndToEndTest {
 
     @BeforeAll
     static void calibrate() {
-        try (Denoiser dit = GoldenModels.load(GoldenModels.DIT); Denoiser pixart = GoldenModels.load(GoldenModels.PIXART);
-             Denoiser stdit = GoldenModels.load(GoldenModels.STDIT)) {
-            ditCalibration = GoldenModels.calibrate(dit, GoldenModels.DIT, 3, tmp.resolve("dit.calib.safetensors"));
-            pixartCalibration = GoldenModels.calibrate(pixart, GoldenModels.PIXART, 2, tmp.resolve("pixart.calib.safetensors"));
-            stditCalibration = GoldenModels.calibrate(stdit, GoldenModels.STDIT, 2, tmp.resolve("stdit.calib.safetensors"));
+        try (Denoiser dit = GoldenModels.load(GoldenModels.dit()); Denoiser pixart = GoldenModels.load(GoldenModels.pixart());
+             Denoiser stdit = GoldenModels.load(GoldenModels.stdit())) {
+            ditCalibration = GoldenModels.calibrate(dit, GoldenModels.dit(), 3, tmp.resolve("dit.calib.safetensors"));
+            pixartCalibration = GoldenModels.calibrate(pixart, GoldenModels.pixart(), 2, tmp.resolve("pixart.calib.safetensors"));
+            stditCalibration = GoldenModels.calibrate(stdit, GoldenModels.stdit(), 2, tmp.resolve("stdit.calib.safetensors"));
         }
     }
 
@@ -57,9 +61,9 @@ class QuantizeEndToEndTest {
 
     @Test
     void viditqW8A8IsCloseToFloat() {
-        double dit = quantizedError(GoldenModels.DIT, ditCalibration, "viditq-w8a8");
-        double pixart = quantizedError(GoldenModels.PIXART, pixartCalibration, "viditq-w8a8");
-        double stdit = quantizedError(GoldenModels.STDIT, stditCalibration, "viditq-w8a8");
+        double dit = quantizedError(GoldenModels.dit(), ditCalibration, "viditq-w8a8");
+        double pixart = quantizedError(GoldenModels.pixart(), pixartCalibration, "viditq-w8a8");
+        double stdit = quantizedError(GoldenModels.stdit(), stditCalibration, "viditq-w8a8");
         System.out.printf("viditq-w8a8 rel err: dit %.3e, pixart %.3e, stdit %.3e%n", dit, pixart, stdit);
         assertTrue(dit < 2e-2, "dit " + dit);
         assertTrue(pixart < 2e-2, "pixart " + pixart);
@@ -81,13 +85,24 @@ class QuantizeEndToEndTest {
         QuantConfig cfg = QuantConfigReader.parse(yaml, "round-trip", null);
         Path out = tmp.resolve("pixart-" + Integer.toHexString(yaml.hashCode()));
         List<float[]> inMemory;
-        try (Denoiser model = GoldenModels.load(GoldenModels.PIXART)) {
+        QuantPlan plan;
+        try (Denoiser model = GoldenModels.load(GoldenModels.pixart())) {
             QuantizedModel q = Quantizer.quantize(model, QuantMethod.of(cfg.method()).plan(model, pixartCalibration, cfg));
-            QuantizedCheckpoint.write(GoldenModels.PIXART, q, out, false);
+            plan = q.plan();
+            QuantizedCheckpoint.write(GoldenModels.pixart(), q, out, false);
             q.install(model, ExecutionMode.INTEGER);
             inMemory = stepOutputs(model);
         }
         try (Denoiser loaded = GoldenModels.load(out)) {
+            // the loaded Linears hold no integer tensor: quantized ones keep a float weight only for float steps
+            for (Linear l : loaded.linears().values()) {
+                LayerPlan lp = plan.layers().get(l.name());
+                Linear.Storage expected = lp == null ? Linear.Storage.FLOAT
+                        : lp.needsFloatWeight() ? Linear.Storage.QUANTIZED_WITH_FLOAT : Linear.Storage.QUANTIZED;
+                assertEquals(expected, l.storage(), l.name());
+                if (expected.hasFloatWeight()) assertTrue(l.weight().dtype().isFloating(), l.name());
+                else assertThrows(IllegalStateException.class, l::weight, l.name());
+            }
             List<float[]> reloaded = stepOutputs(loaded);
             for (int i = 0; i < inMemory.size(); i++) {
                 double err = GoldenModels.relErr(Tensor.of(reloaded.get(i), reloaded.get(i).length), Tensor.of(inMemory.get(i), inMemory.get(i).length));
@@ -99,13 +114,11 @@ class QuantizeEndToEndTest {
     /** Forward passes outside a sampling loop, and at steps 0, 1 and 3 of 4 (timesteps 900, 600, 100). */
     private static List<float[]> stepOutputs(Denoiser model) {
         List<float[]> out = new ArrayList<>();
-        out.add(GoldenModels.forward(model, GoldenModels.PIXART).toFloatArray());
+        out.add(GoldenModels.forward(model, GoldenModels.pixart()).toFloatArray());
         double[] times = {900, 600, 300, 100};
         for (int step : new int[]{0, 1, 3}) {
             StepContext ctx = new StepContext(step, 4, times[step], StepContext.CfgHalf.BATCH_COND_FIRST);
-            try (StepContext.Scope ignored = StepContext.enter(ctx)) {
-                out.add(GoldenModels.forward(model, GoldenModels.PIXART).toFloatArray());
-            }
+            out.add(StepContext.callWith(ctx, () -> GoldenModels.forward(model, GoldenModels.pixart()).toFloatArray()));
         }
         return out;
     }

@@ -10,7 +10,7 @@ import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.models.Conditioning;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.nn.models.ModelLoader;
-import dev.viditq.nn.pipeline.StepContext;
+import dev.viditq.nn.sampling.StepContext;
 import dev.viditq.nn.sampling.SeededGaussian;
 
 import java.io.PrintStream;
@@ -100,9 +100,7 @@ public final class InterleavedRun {
             for (Entry e : entries) {
                 StepContext ctx = new StepContext(step, rounds, timestep, StepContext.CfgHalf.BATCH_COND_FIRST);
                 long t0 = System.nanoTime();
-                try (StepContext.Scope ignored = StepContext.enter(ctx)) {
-                    e.model().forward(x, t, both);
-                }
+                StepContext.callWith(ctx, () -> e.model().forward(x, t, both));
                 double s = (System.nanoTime() - t0) / 1e9;
                 line.append(String.format(Locale.ROOT, " %s %.3f", e.key(), s));
                 if (r > 0) times.get(e.key()).add(s);

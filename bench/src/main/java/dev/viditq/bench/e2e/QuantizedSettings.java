@@ -12,7 +12,6 @@ import dev.viditq.quant.calib.DenoiserDriver;
 import dev.viditq.quant.checkpoint.QuantizedCheckpoint;
 import dev.viditq.quant.config.QuantConfig;
 import dev.viditq.quant.method.QuantMethod;
-import dev.viditq.nn.pipeline.StepContext;
 import dev.viditq.quant.plan.LayerPlan;
 import dev.viditq.quant.plan.Precision;
 import dev.viditq.quant.plan.QuantPlan;
@@ -86,8 +85,7 @@ public final class QuantizedSettings {
         for (LayerPlan layer : plan.layers().values()) {
             double p = (double) layer.in() * layer.out();
             for (int i = 0; i < steps; i++) {
-                StepContext ctx = new StepContext(i, steps, 999.0 * (steps - i) / steps, StepContext.CfgHalf.NONE);
-                Precision precision = layer.precisionAt(ctx);
+                Precision precision = layer.precisionAt(i, 999.0 * (steps - i) / steps);
                 bits += p * (precision.isFloat() ? 16 : precision.weightBits()) / steps;
             }
             params += p;

@@ -1,9 +1,5 @@
 package dev.viditq.bench.kernels;
 
-import dev.viditq.core.bench.BenchConfig;
-import dev.viditq.core.bench.BenchData;
-import dev.viditq.core.bench.BenchResult;
-import dev.viditq.core.bench.KernelBenchmark;
 import dev.viditq.core.kernels.AttentionBias;
 import dev.viditq.core.kernels.Bf16Kernels;
 import dev.viditq.core.kernels.JavaKernels;

@@ -28,7 +28,7 @@ record ModelFacts(ModelInfo info, Tensor nullCaption) {
         TensorFile view;
         try {
             CheckpointAdapter adapter = CheckpointAdapter.find(file);
-            view = adapter == null ? file : adapter.modelView(file);
+            view = adapter == null ? file : adapter.open(file).modelView();
         } catch (RuntimeException e) {
             file.close();
             throw e;

@@ -8,7 +8,8 @@ import dev.viditq.nn.models.ModelConfig;
 import dev.viditq.nn.models.ModelFamily;
 import dev.viditq.nn.models.ModelInfo;
 import dev.viditq.quant.checkpoint.QuantizedCheckpoint;
-import dev.viditq.quant.checkpoint.QuantizedCheckpointAdapter;
+import dev.viditq.quant.checkpoint.QuantizedCheckpointReader;
+import dev.viditq.quant.runtime.QuantizedModel;
 
 import java.nio.file.Path;
 import java.util.EnumSet;
@@ -65,13 +66,14 @@ public final class OnnxExport {
         try (TensorFile file = Checkpoints.open(Checkpoints.findIn(modelDir));
              OnnxGraph g = new OnnxGraph(out, info.family().id())) {
             boolean quantized = file.metadata().containsKey(QuantizedCheckpoint.METADATA_KEY);
-            LinearEmitter linears = quantized ? new QuantizedLinearEmitter(QuantizedCheckpointAdapter.read(file)) : LinearEmitter.FLOAT;
+            QuantizedModel weights = quantized ? QuantizedCheckpointReader.open(file).read() : null;
+            LinearEmitter linears = quantized ? new QuantizedLinearEmitter(weights) : LinearEmitter.FLOAT;
             Builder b = new Builder(new LayerOps(g, file, linears), info, cfg, h, w, t);
             b.build();
             g.save("viditq export onnx");
             long[] latent = info.video() ? new long[]{info.inChannels(), t, h, w} : new long[]{info.inChannels(), h, w};
             return new Summary(out, out.resolveSibling(out.getFileName() + ".data"), info.family().id(), g.externalBytes(), latent,
-                    quantized ? "quantized (" + QuantizedCheckpointAdapter.plan(file).method() + ")" : "float");
+                    quantized ? "quantized (" + weights.plan().method() + ")" : "float");
         }
     }
 

@@ -3,7 +3,6 @@ package dev.viditq.bench.onnx;
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import dev.viditq.core.kernels.quant.Hadamard;
 import dev.viditq.core.kernels.quant.HadamardRotation;
-import dev.viditq.nn.pipeline.StepContext;
 import dev.viditq.quant.plan.Precision;
 import dev.viditq.quant.runtime.QuantizedLayer;
 import dev.viditq.quant.runtime.QuantizedModel;
@@ -30,7 +29,9 @@ import java.util.Map;
  * precision it has at timestep 0, i.e. in the later steps; a layer in float there goes through {@link #FLOAT}.
  */
 final class QuantizedLinearEmitter implements LinearEmitter {
-    private static final StepContext LATE = new StepContext(0, 1, 0.0, StepContext.CfgHalf.NONE);
+    /** The last step of a run: step 0 of 1 at model time 0. */
+    private static final int LATE_STEP = 0;
+    private static final double LATE_TIME = 0.0;
 
     private final Map<String, QuantizedLayer> layers;
 
@@ -42,7 +43,7 @@ final class QuantizedLinearEmitter implements LinearEmitter {
     public String emit(LayerOps ops, String x, String key) {
         QuantizedLayer layer = layers.get(key);
         if (layer == null) return FLOAT.emit(ops, x, key);
-        Precision p = layer.plan().precisionAt(LATE);
+        Precision p = layer.plan().precisionAt(LATE_STEP, LATE_TIME);
         if (p.isFloat()) return FLOAT.emit(ops, x, key);
         QuantizedWeight w = layer.weights().get(p.weightBits());
         String transformed = transform(ops, x, layer, key);
@@ -88,7 +89,7 @@ final class QuantizedLinearEmitter implements LinearEmitter {
     private static String int8(LayerOps ops, String x, QuantizedWeight w, String key, String bias) {
         int n = w.n(), k = w.k();
         ByteBuffer bt = ByteBuffer.allocate(k * n);
-        byte[] q = w.q();
+        byte[] q = w.rowMajor();
         for (int o = 0; o < n; o++) for (int i = 0; i < k; i++) bt.put(i * n + o, q[o * k + i]);
         String b = ops.g.initializer(key + ".w8_t", DataType.INT8, new long[]{k, n}, bt);
         String scale = ops.g.floats(key + ".w8_scale", w.scales(), n);
@@ -115,10 +116,11 @@ final class QuantizedLinearEmitter implements LinearEmitter {
             }
         }
         ByteBuffer packed = ByteBuffer.allocate(n * blocks * block / 2);
+        byte[] q = w.rowMajor();
         for (int o = 0; o < n; o++) {
             for (int c = 0; c < blocks * block; c += 2) {
-                int lo = unsigned(w, o, c, zeros[o * blocks + c / block]);
-                int hi = unsigned(w, o, c + 1, zeros[o * blocks + (c + 1) / block]);
+                int lo = unsigned(q, k, o, c, zeros[o * blocks + c / block]);
+                int hi = unsigned(q, k, o, c + 1, zeros[o * blocks + (c + 1) / block]);
                 packed.put((o * blocks * block + c) / 2, (byte) (lo | (hi << 4)));
             }
         }
@@ -139,9 +141,9 @@ final class QuantizedLinearEmitter implements LinearEmitter {
         return bias == null ? y : ops.add(y, bias);
     }
 
-    /** q + 8 of weight (o, c); past the end of a row (padding of the last block) the zero point's value, i.e. 0. */
-    private static int unsigned(QuantizedWeight w, int o, int c, byte zero) {
-        int v = c < w.k() ? w.q()[o * w.k() + c] : zero;
+    /** q + 8 of weight (o, c) of row-major q [n, k]; past the end of a row (padding of the last block) the zero point's value, i.e. 0. */
+    private static int unsigned(byte[] q, int k, int o, int c, byte zero) {
+        int v = c < k ? q[o * k + c] : zero;
         return v + 8;
     }
 

@@ -1,7 +1,7 @@
 package dev.viditq.bench.profile;
 
-import dev.viditq.core.bench.BenchConfig;
-import dev.viditq.core.bench.Ceilings;
+import dev.viditq.bench.kernels.BenchConfig;
+import dev.viditq.bench.kernels.Ceilings;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;

@@ -2,6 +2,7 @@ package dev.viditq.bench.arch;
 
 import dev.viditq.core.io.Checkpoints;
 import dev.viditq.core.io.TensorFile;
+import dev.viditq.core.testing.GoldenFolder;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.nn.models.ModelFamily;
 import dev.viditq.nn.models.ModelLoader;
@@ -15,10 +16,8 @@ import java.util.Map;
 import java.util.TreeMap;
 
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class ArchitectureTest {
-    private static final Path GOLDEN = Path.of(System.getProperty("viditq.golden", "../shared/golden"));
 
     /** The small architectures of the golden cases (their config.json), in this class's terms. */
     static final Architecture PIXART_MS = new Architecture("golden-pixart", ModelFamily.PIXART, 2, 96, 4, 2, 4, 8, 1, 48, 6, 0, true);
@@ -33,8 +32,7 @@ class ArchitectureTest {
     }
 
     private static void assertSameLayout(Architecture arch, String goldenCase) {
-        Path file = GOLDEN.resolve(goldenCase).resolve("model.safetensors");
-        assumeTrue(Files.isRegularFile(file), "golden case " + goldenCase + " not available");
+        Path file = GoldenFolder.GOLDEN.resolve(goldenCase + "/model.safetensors");
         Map<String, String> official = new TreeMap<>();
         try (TensorFile f = Checkpoints.open(file)) {
             for (String name : f.names()) official.put(name, Arrays.toString(f.get(name).shape()));

@@ -9,6 +9,7 @@ import dev.viditq.core.io.Checkpoints;
 import dev.viditq.core.io.TensorFile;
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
+import dev.viditq.core.testing.GoldenFolder;
 import dev.viditq.nn.models.Conditioning;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.nn.models.ModelFamily;
@@ -21,11 +22,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The exported graph, run by ONNX Runtime, against our models and against the official code's golden outputs. */
 class OnnxExportTest {
-    private static final Path GOLDEN = Path.of(System.getProperty("viditq.golden", "../shared/golden"));
     private static final double TOLERANCE = 1e-4;
 
     @Test
@@ -140,8 +139,7 @@ class OnnxExportTest {
     }
 
     private static void golden(String name, Path tmp, GoldenConditioning cond) {
-        Path dir = GOLDEN.resolve(name);
-        assumeTrue(Files.isDirectory(dir), "golden case " + name + " not available");
+        Path dir = GoldenFolder.GOLDEN.resolve(name);
         Path onnx = tmp.resolve(name + ".onnx");
         try (TensorFile io = Checkpoints.open(dir.resolve("io.safetensors"));
              Denoiser ours = ModelLoader.load(dir)) {

@@ -44,8 +44,8 @@ public final class JavaKernels implements Kernels {
      * and says so). Needs a preferred vector of at least 4 floats: below that the Vector API runs as slow Java.
      */
     public static String unsupportedReason() {
-        int lanes = FloatVector.SPECIES_PREFERRED.length();
-        if (lanes < 4) return "the preferred float vector here holds " + lanes + " lane(s); the Vector API would not be faster than scalar";
+        int lanes = VectorWidth.FLOATS.length();
+        if (lanes < 4) return "the float vector here holds " + lanes + " lane(s); the Vector API would not be faster than scalar";
         return null;
     }
 

@@ -20,11 +20,12 @@ import java.nio.ByteOrder;
  * accumulators, no generic element type) and is never inlined into its callers. The x operand is a heap array
  * because scalar {@code MemorySegment} reads in this loop cost 3-4× the throughput (bounds and liveness checks
  * on every broadcast); the panel is a heap array packed by the caller as {@code panel[p·NR + column]}.
- * Generated once by a script, kept as plain source; the variants differ only in where the tile lives and in how
- * x is laid out.
+ * Written by MicroKernelGenerator (core test sources; MicroKernelGeneratorTest fails when this file is not its
+ * output): edit and rerun that, not this. The variants differ only in where the tile lives and in how x is laid
+ * out. The vector width is {@link VectorWidth}'s (narrower than the CPU's under test).
  */
 final class MicroKernel {
-    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Float> S = VectorWidth.FLOATS;
     /** Float lanes per vector. */
     static final int L = S.length();
     /** Rows of a tile. */

@@ -18,7 +18,7 @@ import static dev.viditq.core.tensor.Tensor.F32_LE;
  * scalar loop exactly (one FMA per element: {@code fma(x, mul, add)} rounds once, as {@code Math.fma} does).
  */
 public final class RowKernels {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> S = VectorWidth.FLOATS;
     private static final int L = S.length();
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** Rows per task: enough work (~64 K elements at H = 1152) to pay for handing out a task. */

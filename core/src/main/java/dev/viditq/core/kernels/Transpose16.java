@@ -98,7 +98,7 @@ final class Transpose16 {
      */
     static void matrix(float[] src, int srcOff, int srcStride, int rows, int cols, float[] dst, int dstOff, int dstStride) {
         int rows16 = 0, cols16 = 0;
-        if (FloatVector.SPECIES_PREFERRED.length() == 16) {
+        if (MicroKernel.L == 16) {
             rows16 = rows / 16 * 16;
             cols16 = cols / 16 * 16;
             for (int j = 0; j < rows16; j += 16) {

@@ -18,7 +18,7 @@ public final class Tensor {
     public static final ValueLayout.OfDouble F64_LE = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** Alignment of buffers allocated here: one cache line, so vector loads never split lines at row starts. */
-    public static final long ALIGNMENT = 64;
+    public static final long ALIGNMENT = ActivationPool.ALIGNMENT;
 
     private final DType dtype;
     private final long[] shape;
@@ -37,10 +37,18 @@ public final class Tensor {
 
     /**
      * A zero-filled off-heap tensor, freed by the garbage collector when unreachable. Large ones come from
-     * {@link dev.viditq.core.kernels.ActivationPool}, which recycles their memory instead of mapping it afresh.
+     * {@link ActivationPool}, which recycles their memory instead of mapping it afresh.
      */
     public static Tensor zeros(DType dtype, long... shape) {
-        return new Tensor(dtype, shape, dev.viditq.core.kernels.ActivationPool.allocate(dtype.byteSize(numel(shape)), true));
+        return allocate(dtype, true, shape);
+    }
+
+    /**
+     * An off-heap tensor as {@link #zeros}, zero-filled only when {@code zero}: a caller that overwrites every
+     * element (a GEMM output) skips the pass.
+     */
+    public static Tensor allocate(DType dtype, boolean zero, long... shape) {
+        return new Tensor(dtype, shape, ActivationPool.allocate(dtype.byteSize(numel(shape)), zero));
     }
 
     /** A zero-filled F32 tensor. */

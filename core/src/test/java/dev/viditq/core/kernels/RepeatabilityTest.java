@@ -60,6 +60,7 @@ class RepeatabilityTest {
     private static String interpretedOutputs() throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xint", "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+                "-Dviditq.vector.bits=" + VectorWidth.BITS, // the same lanes, hence the same reduction tree
                 "-cp", System.getProperty("java.class.path"), Probe.class.getName()));
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
         ByteArrayOutputStream out = new ByteArrayOutputStream();

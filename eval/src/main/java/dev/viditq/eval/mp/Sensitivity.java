@@ -24,12 +24,11 @@ import dev.viditq.quant.config.Presets;
 import dev.viditq.quant.config.QuantConfig;
 import dev.viditq.quant.config.QuantConfigReader;
 import dev.viditq.quant.method.QuantMethod;
-import dev.viditq.quant.plan.BitOverride;
+import dev.viditq.quant.mp.SensitivityPlans;
 import dev.viditq.quant.plan.LayerPlan;
 import dev.viditq.quant.plan.Precision;
 import dev.viditq.quant.plan.QuantPlan;
 import dev.viditq.quant.runtime.ExecutionMode;
-import dev.viditq.quant.runtime.QuantizedLayer;
 import dev.viditq.quant.runtime.QuantizedModel;
 import dev.viditq.quant.runtime.Quantizer;
 
@@ -109,6 +108,12 @@ public final class Sensitivity {
             return weightBits == FLOAT_BITS;
         }
 
+        /** The precision a plan runs it at (float candidates have none: they are not quantized). */
+        public Precision precision() {
+            if (isFloat()) throw new IllegalStateException("the float candidate has no quantized precision");
+            return new Precision(weightBits, activationBits);
+        }
+
         public static Candidate parse(String text) {
             String t = text.strip();
             if (t.equalsIgnoreCase("float") || t.equalsIgnoreCase("fp")) return new Candidate("float", FLOAT_BITS, FLOAT_BITS);
@@ -157,7 +162,7 @@ public final class Sensitivity {
         try (Denoiser model = ModelLoader.load(folder.denoiser());
              TextEncoder text = TextEncoder.load(folder.textEncoder(), folder.tokenizer());
              AutoencoderKL vae = folder.vae() == null ? null : AutoencoderKL.load(folder.vae())) {
-            if (model.linears().values().stream().anyMatch(l -> !l.weight().dtype().isFloating())) {
+            if (model.linears().values().stream().anyMatch(l -> l.storage().isQuantized())) {
                 throw new IllegalArgumentException(req.model() + ": this model is already quantized; measure the float model");
             }
             Run run = new Run(req, candidates, config, calibration, folder, model, text, vae, progress);
@@ -230,6 +235,7 @@ public final class Sensitivity {
         private final Kind kind;
         /** The operating point every other group runs at, or null (float). */
         private final Candidate around;
+        private final SensitivityPlans plans;
 
         Run(Request req, List<Candidate> candidates, QuantConfig config, Calibration calibration, ModelFolder folder, Denoiser model,
             TextEncoder text, AutoencoderKL vae, Progress progress) {
@@ -259,6 +265,7 @@ public final class Sensitivity {
                 throw new IllegalArgumentException("--around " + around.name() + ": candidates must be quantized precisions (float is the "
                         + "isolation mode's noise floor and no choice of the search)");
             }
+            this.plans = new SensitivityPlans(fullPlan, settings.steps(), around == null ? null : around.precision());
         }
 
         private static com.fasterxml.jackson.databind.JsonNode schedulerConfig(ModelFolder folder) {
@@ -284,7 +291,7 @@ public final class Sensitivity {
             double floatSeconds = (System.nanoTime() - t0) / 1e9;
             SensitivityScoring.Outcome base = null;
             if (around != null) { // every group at the operating point: what entries replay, and the unchanged entry
-                Quantizer.quantize(model, uniformPlan(around)).install(model, mode, false);
+                Quantizer.quantize(model, plans.uniform(around.precision(), around.name())).install(model, mode, false);
                 replay.record();
                 base = generate();
             }
@@ -351,27 +358,12 @@ public final class Sensitivity {
         }
 
         /**
-         * The group's layers at the candidate's bits; outside {@code range} (when given) in float, or at the operating
-         * point with {@code --around}.
+         * The group's layers at the candidate's bits in {@code range} (null: every step); outside it float, or the
+         * operating point with {@code --around}.
          */
         private QuantPlan groupPlan(SensitivityGroups.Group g, Candidate c, Range range) {
-            Map<String, LayerPlan> layers = new LinkedHashMap<>();
-            List<BitOverride> overrides = new ArrayList<>();
-            if (range != null && range.first() > 0) overrides.add(outsideRange(new int[]{0, range.first()}));
-            if (range != null && range.end() < settings.steps()) overrides.add(outsideRange(new int[]{range.end(), settings.steps()}));
-            for (String name : g.layers()) {
-                LayerPlan lp = fullPlan.layers().get(name);
-                layers.put(name, new LayerPlan(name, lp.in(), lp.out(), lp.smooth(), lp.rotation(),
-                        new Precision(c.weightBits(), c.activationBits()), overrides, lp.ranges()));
-            }
-            return new QuantPlan(fullPlan.method(), fullPlan.source() + " (sensitivity of " + g.name() + ")", fullPlan.weights(),
-                    fullPlan.activations(), layers, List.of());
-        }
-
-        /** What a group runs outside its measured range: float, or the operating point. */
-        private BitOverride outsideRange(int[] steps) {
-            return around == null ? new BitOverride(null, null, true, steps, null)
-                    : new BitOverride(around.weightBits(), around.activationBits(), false, steps, null);
+            return plans.group(g.name(), g.layers(), c.precision(), range == null ? 0 : range.first(),
+                    range == null ? settings.steps() : range.end());
         }
 
         /**
@@ -382,23 +374,9 @@ public final class Sensitivity {
             return ranges.size() > 1 ? ranges.get(0) : null;
         }
 
-        /** Every quantized layer at one precision for all steps: the --around operating point. */
-        private QuantPlan uniformPlan(Candidate c) {
-            Map<String, LayerPlan> layers = new LinkedHashMap<>();
-            for (LayerPlan lp : fullPlan.layers().values()) {
-                layers.put(lp.name(), new LayerPlan(lp.name(), lp.in(), lp.out(), lp.smooth(), lp.rotation(),
-                        new Precision(c.weightBits(), c.activationBits()), List.of(), lp.ranges()));
-            }
-            return new QuantPlan(fullPlan.method(), fullPlan.source() + " (sensitivity operating point " + c.name() + ")", fullPlan.weights(),
-                    fullPlan.activations(), layers, List.of());
-        }
-
         /** The weights quantized once, under the plan of one range (the plan decides the float steps). */
         private QuantizedModel inRange(QuantizedModel weights, SensitivityGroups.Group g, Candidate c, Range r) {
-            QuantPlan plan = groupPlan(g, c, r);
-            Map<String, QuantizedLayer> layers = new LinkedHashMap<>();
-            for (LayerPlan lp : plan.layers().values()) layers.put(lp.name(), new QuantizedLayer(lp, weights.layers().get(lp.name()).weights()));
-            return new QuantizedModel(plan, layers);
+            return SensitivityPlans.replanned(weights, groupPlan(g, c, r));
         }
 
         /** Everything an entry depends on, except the candidates: a resumed run must match it exactly. */

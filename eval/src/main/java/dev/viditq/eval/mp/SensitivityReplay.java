@@ -6,7 +6,7 @@ import dev.viditq.nn.layers.Linear;
 import dev.viditq.nn.models.Conditioning;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.nn.models.ModelInfo;
-import dev.viditq.nn.pipeline.StepContext;
+import dev.viditq.nn.sampling.StepContext;
 
 import java.util.HashMap;
 import java.util.List;

@@ -129,7 +129,7 @@ public final class SweepWorker {
         Map<String, Linear> linears = model.linears();
         long bytes = QuantizedModel.residentBytes(model);
         for (Linear l : linears.values()) {
-            if (l.weight().dtype().isFloating()) bytes += l.weight().byteSize();
+            if (l.storage().hasFloatWeight()) bytes += l.weight().byteSize();
             if (l.bias() != null) bytes += l.bias().byteSize();
         }
         Set<String> linearNames = linears.keySet();

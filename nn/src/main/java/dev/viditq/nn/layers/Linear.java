@@ -1,6 +1,5 @@
 package dev.viditq.nn.layers;
 
-import dev.viditq.core.kernels.ActivationPool;
 import dev.viditq.core.kernels.KernelBackend;
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
@@ -9,9 +8,11 @@ import java.util.function.IntPredicate;
 
 /**
  * Every matrix multiply with weights goes through here: y = x·Wᵀ + b over the last dimension.
- * The weight stays as stored (F32/BF16/F16, memory-mapped). Quantization swaps how a Linear executes
- * ({@link #setExecutor}); models never mention it. {@link #name()} is the checkpoint key without ".weight",
- * the address that quantization configs match with regexes.
+ * A float weight stays as stored (F32/BF16/F16, memory-mapped). Quantization swaps how a Linear executes
+ * ({@link #setExecutor}); models never mention it. A Linear a checkpoint stores quantized ({@link #storage()}) holds
+ * no integer tensor: its weights live in the executor the quantization module installs when it loads the checkpoint,
+ * and it keeps a float weight only when that checkpoint does (for steps a plan runs in float). {@link #name()} is
+ * the checkpoint key without ".weight", the address that quantization configs match with regexes.
  */
 public final class Linear {
     /** How a Linear computes out[m, out] from x[m, in]: float by default, quantized when a plan says so. */
@@ -37,11 +38,29 @@ public final class Linear {
         }
     }
 
+    /** How the checkpoint the Linear was loaded from stores its weight. */
+    public enum Storage {
+        /** A float tensor (F32, BF16, F16). */
+        FLOAT,
+        /** Quantized only: no float weight; it runs on the executor installed at load. */
+        QUANTIZED,
+        /** Quantized, with the float weight kept for the steps its plan runs in float. */
+        QUANTIZED_WITH_FLOAT;
+
+        public boolean isQuantized() {
+            return this != FLOAT;
+        }
+
+        public boolean hasFloatWeight() {
+            return this != QUANTIZED;
+        }
+    }
+
     /** The float GEMM: {@link dev.viditq.core.kernels.Kernels#gemm} writes every output element. */
     private static final Executor FLOAT = new Executor() {
         @Override
         public void forward(Linear layer, Tensor x, Tensor out) {
-            KernelBackend.get().gemm(x.data(), x.size(0), layer.in, layer.weight,
+            KernelBackend.get().gemm(x.data(), x.size(0), layer.in, layer.weight(),
                     layer.bias == null ? null : layer.bias.data(), out.data());
         }
 
@@ -52,18 +71,39 @@ public final class Linear {
     };
 
     private final String name;
+    private final Storage storage;
     private final Tensor weight;
     private final Tensor bias;
     private final int in;
     private final int out;
     private Executor executor = FLOAT;
 
+    /** A float Linear: {@code weight} [out, in] as stored. */
     public Linear(String name, Tensor weight, Tensor bias) {
+        this(name, Storage.FLOAT, matrix(name, weight), weight.size(1), weight.size(0), bias);
+    }
+
+    private static Tensor matrix(String name, Tensor weight) {
         if (weight.rank() != 2) throw new IllegalArgumentException(name + ": linear weight must be 2-D, is " + weight);
+        return weight;
+    }
+
+    /**
+     * A Linear of [out, in] stored as {@code storage} says; {@code weight} is the float weight [out, in], null for
+     * {@link Storage#QUANTIZED}.
+     */
+    public Linear(String name, Storage storage, Tensor weight, int in, int out, Tensor bias) {
+        if (storage.hasFloatWeight() != (weight != null)) {
+            throw new IllegalArgumentException(name + ": a " + storage + " Linear " + (weight == null ? "needs" : "has no") + " float weight");
+        }
+        if (weight != null && (weight.rank() != 2 || weight.size(0) != out || weight.size(1) != in)) {
+            throw new IllegalArgumentException(name + ": linear weight must be [" + out + ", " + in + "], is " + weight);
+        }
         this.name = name;
+        this.storage = storage;
         this.weight = weight;
-        this.out = weight.size(0);
-        this.in = weight.size(1);
+        this.out = out;
+        this.in = in;
         this.bias = bias == null ? null : bias.toF32();
         if (this.bias != null && this.bias.numel() != out) {
             throw new IllegalArgumentException(name + ": bias of " + this.bias.numel() + " for " + out + " outputs");
@@ -75,18 +115,31 @@ public final class Linear {
         return load(w, key, in, out, true);
     }
 
+    /**
+     * Loads {@code key.weight} [out, in] (when the checkpoint stores the layer quantized, only if it keeps the float
+     * weight too) and, with {@code hasBias}, {@code key.bias}.
+     */
     public static Linear load(Weights w, String key, int in, int out, boolean hasBias) {
-        Tensor weight = w.take(key + ".weight", out, in);
         Tensor bias = hasBias ? w.takeF32(key + ".bias", out) : null;
-        return new Linear(key, weight, bias);
+        Storage storage = w.linearStorage(key, out, in);
+        Tensor weight = storage.hasFloatWeight() ? w.take(key + ".weight", out, in) : null;
+        return new Linear(key, storage, weight, in, out, bias);
     }
 
     public String name() { return name; }
-    public Tensor weight() { return weight; }
+    public Storage storage() { return storage; }
     public Tensor bias() { return bias; }
     public int inFeatures() { return in; }
     public int outFeatures() { return out; }
     public Executor executor() { return executor; }
+
+    /** The float weight [out, in]; a Linear stored {@link Storage#QUANTIZED} has none. */
+    public Tensor weight() {
+        if (weight == null) {
+            throw new IllegalStateException(name + " is stored quantized without a float weight; its weights are in its quantized executor");
+        }
+        return weight;
+    }
 
     public void setExecutor(Executor executor) {
         this.executor = executor == null ? FLOAT : executor;
@@ -100,7 +153,7 @@ public final class Linear {
     /**
      * y = x·Wᵀ + b where only the rows {@code realRows} accepts carry meaning (the others are padding: caption
      * tokens beyond a caption's mask); null: every row. The output is computed for every row. It lives in
-     * {@link ActivationPool} memory (recycled after the GC collects it, instead of mapped, faulted in and zeroed
+     * pooled memory ({@link Tensor#allocate}: recycled after the GC collects it, instead of mapped, faulted in and zeroed
      * afresh on every call: ~1 GB/s on the 2-core benchmark machine, 0.3-1 s of a PixArt-XL step), zeroed first only
      * when the executor does not
      * write every element.
@@ -110,7 +163,7 @@ public final class Linear {
         long rows = x.numel() / in;
         long[] shape = x.shape();
         shape[shape.length - 1] = out;
-        Tensor y = ActivationPool.tensor(DType.F32, !executor.writesEveryOutput(), shape);
+        Tensor y = Tensor.allocate(DType.F32, !executor.writesEveryOutput(), shape);
         if (realRows == null) executor.forward(this, x.reshape(rows, in), y.reshape(rows, out));
         else executor.forward(this, x.reshape(rows, in), y.reshape(rows, out), realRows);
         return y;

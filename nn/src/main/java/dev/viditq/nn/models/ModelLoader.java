@@ -36,8 +36,9 @@ public final class ModelLoader {
             // a quantized checkpoint (quant module) loads through here too; see CheckpointAdapter
             CheckpointAdapter adapter = CheckpointAdapter.find(file);
             if (adapter == null) return build(cfg, file);
-            Denoiser model = build(cfg, adapter.modelView(file));
-            adapter.install(model, file); // on failure the catch below releases the file the model holds
+            CheckpointAdapter.Loading loading = adapter.open(file);
+            Denoiser model = build(cfg, loading.modelView());
+            loading.install(model); // on failure the catch below releases the file the model holds
             return model;
         } catch (RuntimeException e) {
             file.close();

@@ -6,6 +6,7 @@ import dev.viditq.nn.models.Conditioning;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.nn.sampling.ModelFunction;
 import dev.viditq.nn.sampling.Step;
+import dev.viditq.nn.sampling.StepContext;
 
 /**
  * The denoiser with classifier-free guidance, as a sampler's {@link ModelFunction}: for latents x [B, ...] it runs
@@ -66,9 +67,7 @@ public final class GuidedModel implements ModelFunction {
     }
 
     private Tensor forward(Tensor x, Tensor t, Conditioning c, Step step, StepContext.CfgHalf half) {
-        try (StepContext.Scope ignored = StepContext.enter(new StepContext(step.index(), step.total(), step.modelTime(), half))) {
-            return model.forward(x, t, c);
-        }
+        return StepContext.callWith(new StepContext(step.index(), step.total(), step.modelTime(), half), () -> model.forward(x, t, c));
     }
 
     /** In place on {@code condOut}: guided channels become u + s·(c − u). */

@@ -1,7 +1,7 @@
 package dev.viditq.nn.layers;
 
 import dev.viditq.core.io.Safetensors;
-import org.junit.jupiter.api.Assumptions;
+import dev.viditq.core.testing.GoldenFolder;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
@@ -10,11 +10,8 @@ import java.nio.file.Path;
 import static org.junit.jupiter.api.Assertions.*;
 
 class SinCosTest {
-    private static final Path GOLDEN = Path.of(System.getProperty("viditq.golden", "../shared/golden"));
-
     private static float[] stored(String folder, String key) {
-        Path file = GOLDEN.resolve(folder).resolve("model.safetensors");
-        Assumptions.assumeTrue(Files.exists(file), "no golden " + file);
+        Path file = GoldenFolder.GOLDEN.resolve(folder + "/model.safetensors");
         try (Safetensors st = Safetensors.open(file)) {
             return st.get(key).toFloatArray();
         }

@@ -1,8 +1,8 @@
 package dev.viditq.nn.models;
 
 import dev.viditq.core.tensor.Tensor;
+import dev.viditq.core.testing.GoldenFolder;
 import dev.viditq.nn.layers.Linear;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
@@ -19,12 +19,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * non-square latents, other frame counts and caption lengths): nothing may depend on the configured sizes.
  */
 class DenoiserTest {
-    static final Path GOLDEN = Path.of(System.getProperty("viditq.golden", "../shared/golden"));
-
     static Denoiser load(String folder) {
-        Path dir = GOLDEN.resolve(folder);
-        Assumptions.assumeTrue(Files.isDirectory(dir), "no golden folder " + dir.toAbsolutePath());
-        return ModelLoader.load(dir);
+        return ModelLoader.load(GoldenFolder.GOLDEN.resolve(folder));
     }
 
     static Tensor random(Random rnd, long... shape) {
@@ -124,7 +120,7 @@ class DenoiserTest {
     @ValueSource(strings = {"dit", "pixart_original", "pixart_diffusers", "stdit_v1", "latte_diffusers"})
     void everyLinearIsACheckpointKeyAndRunsThroughItsExecutor(String folder) {
         try (Denoiser model = load(folder);
-             var file = dev.viditq.core.io.Safetensors.open(GOLDEN.resolve(folder).resolve("model.safetensors"))) {
+             var file = dev.viditq.core.io.Safetensors.open(GoldenFolder.GOLDEN.resolve(folder + "/model.safetensors"))) {
             Map<String, AtomicInteger> calls = new LinkedHashMap<>();
             for (Map.Entry<String, Linear> e : model.linears().entrySet()) {
                 assertTrue(file.contains(e.getKey() + ".weight"), e.getKey());

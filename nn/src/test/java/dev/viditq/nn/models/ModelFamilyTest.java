@@ -1,5 +1,6 @@
 package dev.viditq.nn.models;
 
+import dev.viditq.core.testing.GoldenFolder;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.viditq.core.io.Checkpoints;
 import dev.viditq.core.io.TensorFile;
@@ -18,13 +19,10 @@ import java.util.Arrays;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The family table: recognition of checkpoints and configs, and the facts each family's pipeline relies on. */
 class ModelFamilyTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    /** The Open-Sora 1.2 cases, beside the golden folder. */
-    private static final Path GOLDEN_NEXT = DenoiserTest.GOLDEN.resolveSibling("golden_next");
 
     private static ModelConfig config(String json) {
         try {
@@ -39,9 +37,7 @@ class ModelFamilyTest {
     @CsvSource({"golden, dit, DIT", "golden, pixart_original, PIXART", "golden, pixart_diffusers, PIXART_DIFFUSERS",
             "golden, stdit_v1, STDIT", "golden, latte_diffusers, LATTE_DIFFUSERS", "golden_next, stdit3, STDIT3"})
     void eachGoldenCheckpointMatchesExactlyOneSignature(String folder, String goldenCase, ModelFamily expected) {
-        Path root = folder.equals("golden") ? DenoiserTest.GOLDEN : GOLDEN_NEXT;
-        Path file = root.resolve(goldenCase).resolve("model.safetensors");
-        assumeTrue(Files.isRegularFile(file), "no golden checkpoint " + file);
+        Path file = GoldenFolder.named(folder).resolve(goldenCase + "/model.safetensors");
         try (TensorFile f = Checkpoints.open(file)) {
             Set<String> keys = f.names();
             assertEquals(expected, ModelFamily.byKeys(keys));

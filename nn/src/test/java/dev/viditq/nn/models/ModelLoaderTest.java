@@ -6,6 +6,7 @@ import dev.viditq.core.io.CheckpointException;
 import dev.viditq.core.io.Safetensors;
 import dev.viditq.core.io.SafetensorsWriter;
 import dev.viditq.core.tensor.Tensor;
+import dev.viditq.core.testing.GoldenFolder;
 import dev.viditq.nn.parity.GoldenCase;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,7 +20,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Consumer;
 
-import static dev.viditq.nn.models.DenoiserTest.GOLDEN;
 import static dev.viditq.nn.models.DenoiserTest.load;
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -43,8 +43,7 @@ class ModelLoaderTest {
 
     /** A copy of a golden folder's model with an edited config and edited tensors. */
     private Path variant(String folder, Consumer<ObjectNode> config, Consumer<Map<String, Tensor>> tensors) throws IOException {
-        Path src = GOLDEN.resolve(folder);
-        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(src), "no golden folder " + src);
+        Path src = GoldenFolder.GOLDEN.resolve(folder);
         Path dir = Files.createDirectories(tmp.resolve(folder));
         ObjectNode cfg = (ObjectNode) JSON.readTree(src.resolve("config.json").toFile());
         config.accept(cfg);
@@ -97,7 +96,7 @@ class ModelLoaderTest {
             c.remove("interpolation_scale");
             c.remove("use_additional_conditions");
         }, t -> {});
-        try (Denoiser model = ModelLoader.load(dir); Safetensors io = Safetensors.open(GOLDEN.resolve("pixart_diffusers/io.safetensors"))) {
+        try (Denoiser model = ModelLoader.load(dir); Safetensors io = Safetensors.open(GoldenFolder.GOLDEN.resolve("pixart_diffusers/io.safetensors"))) {
             assertFalse(model.info().microConditions());
             NamedInputs.Call call = NamedInputs.read(io, "", model.info());
             Tensor out = model.forward(call.x(), call.timesteps(), call.cond());

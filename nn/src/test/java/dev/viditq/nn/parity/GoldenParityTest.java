@@ -1,11 +1,9 @@
 package dev.viditq.nn.parity;
 
-import dev.viditq.nn.GoldenFolders;
-import org.junit.jupiter.api.Assumptions;
+import dev.viditq.core.testing.GoldenFolder;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
@@ -13,28 +11,27 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Every case folder under -Dviditq.golden (default ../shared/golden), -Dviditq.golden.next (default
- * ../shared/golden_next, the Open-Sora 1.2 cases) and the Wan set ({@link GoldenFolders#wan()}) against the official
- * outputs. Data-driven: the folders and their sizes come from the directory, so another set of cases runs unchanged.
+ * Every case folder of the shared golden sets — {@code golden}, {@code golden_next} (Open-Sora 1.2) and
+ * {@code golden_wan} (Wan 2.1), located by {@link GoldenFolder} — against the official outputs. Data-driven: the
+ * folders and their sizes come from the directory, so another set of cases runs unchanged.
  */
 class GoldenParityTest {
     @TestFactory
     Stream<DynamicTest> everyGoldenCase() throws Exception {
-        return cases(Path.of(System.getProperty("viditq.golden", "../shared/golden")));
+        return cases(GoldenFolder.GOLDEN.root());
     }
 
     @TestFactory
     Stream<DynamicTest> everyGoldenNextCase() throws Exception {
-        return cases(Path.of(System.getProperty("viditq.golden.next", "../shared/golden_next")));
+        return cases(GoldenFolder.named("golden_next").root());
     }
 
     @TestFactory
     Stream<DynamicTest> everyWanGoldenCase() throws Exception {
-        return cases(GoldenFolders.wan());
+        return cases(GoldenFolder.named("golden_wan").root());
     }
 
     private static Stream<DynamicTest> cases(Path root) throws Exception {
-        Assumptions.assumeTrue(Files.isDirectory(root), "no golden directory at " + root.toAbsolutePath());
         List<Path> dirs = Parity.caseDirs(root);
         assertTrue(!dirs.isEmpty(), "no case folders under " + root);
         return dirs.stream().map(dir -> DynamicTest.dynamicTest(root.relativize(dir).toString(), () -> {

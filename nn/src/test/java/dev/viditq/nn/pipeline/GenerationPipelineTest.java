@@ -15,13 +15,12 @@ import java.util.Arrays;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** End to end on tiny random models built from the golden weights (see {@link TinyModels}). */
 class GenerationPipelineTest {
     @BeforeAll
     static void needGolden() {
-        assumeTrue(TinyModels.available(), "golden cases not found under " + TinyModels.GOLDEN.toAbsolutePath());
+        TinyModels.requireCases();
     }
 
     private static Generation run(GenerationPipeline p, GenerationRequest.Builder b) {
@@ -213,7 +212,7 @@ class GenerationPipelineTest {
         e = assertThrows(IllegalArgumentException.class, () -> GenerationPipeline.load(Files.createDirectories(tmp.resolve("empty"))));
         assertTrue(e.getMessage().contains("no config.json"), e.getMessage());
         Path noVae = tmp.resolve("novae");
-        TinyModels.copy(TinyModels.GOLDEN.resolve("dit"), noVae);
+        TinyModels.copy(TinyModels.golden("dit"), noVae);
         e = assertThrows(IllegalArgumentException.class, () -> GenerationPipeline.load(noVae));
         assertTrue(e.getMessage().contains("no vae/"), e.getMessage());
 

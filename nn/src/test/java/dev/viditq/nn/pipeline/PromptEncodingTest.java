@@ -20,13 +20,12 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The prompts and the unconditional text reach the text encoder in one call, and each half gets its own rows. */
 class PromptEncodingTest {
     @Test
     void promptsAndNegativePromptAreOneBatchOfTheRealEncoder(@TempDir Path tmp) throws Exception {
-        assumeTrue(TinyModels.available(), "golden cases not found under " + TinyModels.GOLDEN.toAbsolutePath());
+        TinyModels.requireCases();
         Path dir = TinyModels.pixartWithText(tmp);
         List<List<String>> calls = new ArrayList<>();
         try (Denoiser model = ModelLoader.load(dir); AutoencoderKL vae = AutoencoderKL.load(dir.resolve("vae"));

@@ -1,7 +1,7 @@
 package dev.viditq.quant.calib;
 
 import dev.viditq.core.tensor.Tensor;
-import dev.viditq.nn.pipeline.StepContext;
+import dev.viditq.nn.sampling.StepContext;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;

@@ -2,7 +2,7 @@ package dev.viditq.quant.calib;
 
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.Linear;
-import dev.viditq.nn.pipeline.StepContext;
+import dev.viditq.nn.sampling.StepContext;
 
 import java.util.function.IntPredicate;
 

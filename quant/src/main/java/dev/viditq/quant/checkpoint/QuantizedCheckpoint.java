@@ -43,8 +43,8 @@ import java.util.stream.Stream;
  * Loaded by the ordinary {@link dev.viditq.nn.models.ModelLoader} through {@link QuantizedCheckpointAdapter}.
  */
 public final class QuantizedCheckpoint {
-    public static final String METADATA_KEY = "viditq.quantization";
-    static final int FORMAT = 1;
+    /** The metadata key of the plan and checksums (the format's, as {@link QuantizedCheckpointReader} reads it). */
+    public static final String METADATA_KEY = QuantizedCheckpointReader.METADATA_KEY;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private QuantizedCheckpoint() {}
@@ -114,22 +114,21 @@ public final class QuantizedCheckpoint {
         }
         Map<String, String> metadata = new LinkedHashMap<>(in.metadata());
         ObjectNode meta = JSON.createObjectNode();
-        meta.put("format", FORMAT);
+        meta.put("format", QuantizedCheckpointReader.FORMAT);
         meta.set("plan", PlanJson.toJson(model.plan()));
         meta.set("checksums", checksums);
         metadata.put(METADATA_KEY, meta.toString());
         SafetensorsWriter.writeEntries(out, entries, metadata);
     }
 
-    /** A tensor the checkpoint stores for a quantized layer, made on demand (the integers are encoded when written). */
+    /** A tensor the checkpoint stores for a quantized layer, made on demand (scales and vectors copied off-heap when written). */
     private record LayerTensor(String name, DType dtype, long[] shape, Supplier<Tensor> make) {}
 
     private static Map<String, LayerTensor> layerTensors(QuantizedLayer q) {
         String name = q.plan().name();
         Map<String, LayerTensor> out = new LinkedHashMap<>();
         for (QuantizedWeight w : q.weights().values()) {
-            put(out, QuantizedTensors.q(name, w.bits()), w.int4() ? DType.I4 : DType.I8, new long[]{w.n(), w.k()},
-                    () -> QuantizedTensors.encode(w.q(), w.n(), w.k(), w.int4()));
+            put(out, QuantizedTensors.q(name, w.bits()), w.values().dtype(), new long[]{w.n(), w.k()}, w::values);
             put(out, QuantizedTensors.scale(name, w.bits()), DType.F32, new long[]{w.n(), w.groups()},
                     () -> Tensor.of(w.scales(), w.n(), w.groups()));
             if (w.zeros() != null) {
@@ -150,33 +149,6 @@ public final class QuantizedCheckpoint {
         out.put(name, new LayerTensor(name, dtype, shape, make));
     }
 
-    /** The per-layer checksums of a quantized checkpoint (empty for checkpoints written before they existed). */
-    static Map<String, String> checksums(TensorFile file) {
-        Map<String, String> out = new LinkedHashMap<>();
-        try {
-            JsonNode o = JSON.readTree(file.metadata().get(METADATA_KEY)).path("checksums");
-            o.properties().forEach(e -> out.put(e.getKey(), e.getValue().asText()));
-        } catch (IOException e) {
-            throw new CheckpointException(file.path(), "its quantization metadata is not valid JSON: " + e.getMessage(), e);
-        }
-        return out;
-    }
-
-    /** The plan JSON of a checkpoint, or null when it is not a quantized one. */
-    static JsonNode planJson(TensorFile file) {
-        String meta = file.metadata().get(METADATA_KEY);
-        if (meta == null) return null;
-        try {
-            JsonNode o = JSON.readTree(meta);
-            if (o.path("format").asInt() != FORMAT) {
-                throw new CheckpointException(file.path(), "quantized checkpoint format " + o.path("format") + ", this build reads " + FORMAT);
-            }
-            return o.get("plan");
-        } catch (IOException e) {
-            throw new CheckpointException(file.path(), "its quantization metadata is not valid JSON: " + e.getMessage(), e);
-        }
-    }
-
     /** True when {@code dir} (a model folder) holds a quantized checkpoint. */
     public static boolean isQuantized(Path dir) {
         ModelFolder folder = ModelFolder.resolve(dir);
@@ -189,7 +161,7 @@ public final class QuantizedCheckpoint {
     public static QuantPlan readPlan(Path dir) {
         ModelFolder folder = ModelFolder.resolve(dir);
         try (TensorFile f = Checkpoints.open(Checkpoints.findIn(folder.denoiser()))) {
-            return QuantizedCheckpointAdapter.plan(f);
+            return QuantizedCheckpointReader.open(f).plan();
         }
     }
 
@@ -260,9 +232,5 @@ public final class QuantizedCheckpoint {
         } catch (IOException ignored) {
             // as above
         }
-    }
-
-    static String shape(Tensor t) {
-        return Arrays.toString(t.shape());
     }
 }

@@ -30,36 +30,6 @@ final class QuantizedTensors {
     static String smooth(String layer) { return layer + ".smooth"; }
     static String actRange(String layer) { return layer + ".act_range"; }
 
-    /** Row-major values as I8, or packed I4 when {@code int4}. */
-    static Tensor encode(byte[] q, int n, int k, boolean int4) {
-        if (!int4) {
-            Tensor t = Tensor.zeros(DType.I8, n, k);
-            MemorySegment.copy(q, 0, t.data(), ValueLayout.JAVA_BYTE, 0, q.length);
-            return t;
-        }
-        Tensor t = Tensor.zeros(DType.I4, n, k);
-        byte[] packed = new byte[(q.length + 1) / 2];
-        for (int i = 0; i < q.length; i++) {
-            int nib = q[i] & 0xF;
-            packed[i >>> 1] |= (byte) ((i & 1) == 0 ? nib : nib << 4);
-        }
-        MemorySegment.copy(packed, 0, t.data(), ValueLayout.JAVA_BYTE, 0, packed.length);
-        return t;
-    }
-
-    /** The row-major values of an I8 or I4 tensor. */
-    static byte[] decode(Tensor t) {
-        int count = Math.toIntExact(t.numel());
-        if (t.dtype() == DType.I8) return t.data().toArray(ValueLayout.JAVA_BYTE);
-        byte[] packed = t.data().toArray(ValueLayout.JAVA_BYTE);
-        byte[] out = new byte[count];
-        for (int i = 0; i < count; i++) {
-            int b = packed[i >>> 1];
-            out[i] = (byte) ((i & 1) == 0 ? (b << 28) >> 28 : (b << 24) >> 28);
-        }
-        return out;
-    }
-
     static Tensor bytes(byte[] v, long... shape) {
         Tensor t = Tensor.zeros(DType.I8, shape);
         MemorySegment.copy(v, 0, t.data(), ValueLayout.JAVA_BYTE, 0, v.length);

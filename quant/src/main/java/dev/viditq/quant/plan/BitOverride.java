@@ -1,7 +1,5 @@
 package dev.viditq.quant.plan;
 
-import dev.viditq.nn.pipeline.StepContext;
-
 /**
  * One bit-map rule as it applies to one layer: in its step range (all steps when both ranges are null) it sets the
  * weight bits, the activation bits (null: unchanged) or keeps the layer float. Rules are applied in order, later
@@ -15,12 +13,15 @@ public record BitOverride(Integer weightBits, Integer activationBits, boolean ke
         return steps == null && timesteps == null;
     }
 
-    /** True when the rule holds for the forward pass of {@code ctx} (outside a sampling loop only all-step rules hold). */
-    public boolean covers(StepContext ctx) {
+    /**
+     * True when the rule holds for the forward pass at sampling step {@code step} (0-based; negative outside a
+     * sampling loop, where only all-step rules hold) with model time {@code timestep}.
+     */
+    public boolean covers(int step, double timestep) {
         if (allSteps()) return true;
-        if (!ctx.active()) return false;
-        if (steps != null) return ctx.stepIndex() >= steps[0] && ctx.stepIndex() < steps[1];
-        return ctx.timestep() >= timesteps[0] && ctx.timestep() <= timesteps[1];
+        if (step < 0) return false;
+        if (steps != null) return step >= steps[0] && step < steps[1];
+        return timestep >= timesteps[0] && timestep <= timesteps[1];
     }
 
     /** {@code p} with this rule applied; {@code fallback} supplies bits a float precision lacks. */

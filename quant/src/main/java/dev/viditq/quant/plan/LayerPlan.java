@@ -1,7 +1,5 @@
 package dev.viditq.quant.plan;
 
-import dev.viditq.nn.pipeline.StepContext;
-
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -29,10 +27,13 @@ public record LayerPlan(String name, int in, int out, float[] smooth, RotationSp
         if (base.isFloat()) throw new IllegalArgumentException(name + ": the base precision of a quantized layer cannot be float");
     }
 
-    /** The precision of the forward pass of {@code ctx}. */
-    public Precision precisionAt(StepContext ctx) {
+    /**
+     * The precision of the forward pass at sampling step {@code step} (0-based; negative outside a sampling loop)
+     * with model time {@code timestep}.
+     */
+    public Precision precisionAt(int step, double timestep) {
         Precision p = base;
-        for (BitOverride o : overrides) if (o.covers(ctx)) p = o.apply(p, base);
+        for (BitOverride o : overrides) if (o.covers(step, timestep)) p = o.apply(p, base);
         return p;
     }
 

@@ -1,7 +1,5 @@
 package dev.viditq.quant.plan;
 
-import dev.viditq.nn.pipeline.StepContext;
-
 import java.util.Arrays;
 
 /**
@@ -32,20 +30,22 @@ public record StaticRanges(double[] timesteps, boolean cfgSplit, float[] absmax)
         return cfgSplit ? 2 : 1;
     }
 
-    /** The bucket of a forward pass: nearest calibrated timestep, or 0 with one bucket or outside a sampling loop. */
-    public int bucket(StepContext ctx) {
-        if (timesteps.length == 1 || !ctx.active() || Double.isNaN(ctx.timestep())) return 0;
+    /**
+     * The bucket of a forward pass at model time {@code timestep}: the nearest calibrated timestep, or 0 with one
+     * bucket or outside a sampling loop ({@code timestep} NaN).
+     */
+    public int bucket(double timestep) {
+        if (timesteps.length == 1 || Double.isNaN(timestep)) return 0;
         int best = 0;
         for (int i = 1; i < timesteps.length; i++) {
-            if (Math.abs(timesteps[i] - ctx.timestep()) < Math.abs(timesteps[best] - ctx.timestep())) best = i;
+            if (Math.abs(timesteps[i] - timestep) < Math.abs(timesteps[best] - timestep)) best = i;
         }
         return best;
     }
 
-    /** The range of row {@code row} of {@code rows} in bucket {@code bucket}. */
-    public float absmax(int bucket, StepContext.CfgHalf half, int row, int rows) {
-        int h = cfgSplit && half.isUncondRow(row, rows) ? 1 : 0;
-        return absmax[bucket * halves() + h];
+    /** The range in bucket {@code bucket} of a row of the conditional ({@code uncond} false) or unconditional half. */
+    public float absmax(int bucket, boolean uncond) {
+        return absmax[bucket * halves() + (cfgSplit && uncond ? 1 : 0)];
     }
 
     @Override

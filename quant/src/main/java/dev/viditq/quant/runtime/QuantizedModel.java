@@ -9,6 +9,7 @@ import dev.viditq.quant.plan.QuantPlan;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
 
@@ -48,8 +49,11 @@ public record QuantizedModel(QuantPlan plan, Map<String, QuantizedLayer> layers)
         Map<String, Linear> linears = checkedLinears(model, plan);
         Set<String> folded = Folding.apply(model, plan.layers(), fold);
         for (QuantizedLayer q : layers.values()) {
-            Linear l = linears.get(q.plan().name());
-            l.setExecutor(new SimulatedExecutor(q, plan.activations(), folded.contains(q.plan().name()), floatWeight(l, q.plan())));
+            LayerPlan lp = q.plan();
+            Linear l = linears.get(lp.name());
+            boolean isFolded = folded.contains(lp.name());
+            l.setExecutor(new QuantizedExecutor(lp, plan.activations(), isFolded, floatWeight(l, lp),
+                    new SimulatedArithmetic(q, plan.activations(), isFolded)));
         }
         return new Installed(0, folded);
     }
@@ -67,8 +71,10 @@ public record QuantizedModel(QuantPlan plan, Map<String, QuantizedLayer> layers)
             Linear l = linears.get(lp.name());
             Map<Integer, PackedWeight> packed = new LinkedHashMap<>();
             for (int bits : lp.weightBits()) packed.put(bits, source.pack(lp, bits));
-            IntegerExecutor ex = new IntegerExecutor(lp, plan.activations(), packed, folded.contains(lp.name()), floatWeight(l, lp));
-            bytes += ex.packedBytes();
+            boolean isFolded = folded.contains(lp.name());
+            QuantizedExecutor ex = new QuantizedExecutor(lp, plan.activations(), isFolded, floatWeight(l, lp),
+                    new IntegerArithmetic(lp, plan.activations(), packed, isFolded));
+            bytes += ex.residentBytes();
             l.setExecutor(ex);
         }
         return new Installed(bytes, folded);
@@ -88,13 +94,13 @@ public record QuantizedModel(QuantPlan plan, Map<String, QuantizedLayer> layers)
         return linears;
     }
 
+    /** The float weight the plan's float steps run on, or null when it has none. */
     private static Tensor floatWeight(Linear l, LayerPlan lp) {
         if (!lp.needsFloatWeight()) return null;
-        Tensor w = l.weight();
-        if (!w.dtype().isFloating()) {
-            throw new IllegalArgumentException(lp.name() + ": the plan runs some steps in float but the weight is " + w.dtype());
+        if (!l.storage().hasFloatWeight()) {
+            throw new IllegalArgumentException(lp.name() + ": the plan runs some steps in float but the checkpoint stores no float weight for it");
         }
-        return w;
+        return l.weight();
     }
 
     /**
@@ -104,18 +110,16 @@ public record QuantizedModel(QuantPlan plan, Map<String, QuantizedLayer> layers)
     public static long residentBytes(Denoiser model) {
         long bytes = 0;
         for (Linear l : model.linears().values()) {
-            if (l.executor() instanceof IntegerExecutor e) bytes += e.packedBytes();
-            if (l.executor() instanceof SimulatedExecutor e) bytes += e.dequantizedBytes();
+            if (l.executor() instanceof QuantizedExecutor e) bytes += e.residentBytes();
         }
         return bytes;
     }
 
     /** Names of the quantized Linears of {@code model} whose balancing the model's modulations apply (folded). */
     public static Set<String> foldedLayers(Denoiser model) {
-        Set<String> out = new java.util.LinkedHashSet<>();
+        Set<String> out = new LinkedHashSet<>();
         for (Linear l : model.linears().values()) {
-            if (l.executor() instanceof IntegerExecutor e && e.balancingFolded()) out.add(l.name());
-            if (l.executor() instanceof SimulatedExecutor e && e.balancingFolded()) out.add(l.name());
+            if (l.executor() instanceof QuantizedExecutor e && e.balancingFolded()) out.add(l.name());
         }
         return out;
     }
@@ -124,10 +128,7 @@ public record QuantizedModel(QuantPlan plan, Map<String, QuantizedLayer> layers)
     public long storedWeightBytes() {
         long b = 0;
         for (QuantizedLayer l : layers.values()) {
-            for (QuantizedWeight w : l.weights().values()) {
-                long values = w.int4() ? ((long) w.n() * w.k() + 1) / 2 : (long) w.n() * w.k();
-                b += values + (long) w.scales().length * Float.BYTES + (w.zeros() == null ? 0 : w.zeros().length);
-            }
+            for (QuantizedWeight w : l.weights().values()) b += w.storedBytes();
         }
         return b;
     }

@@ -29,6 +29,9 @@ public final class Quantizer {
                 throw new IllegalArgumentException("the plan's layer " + lp.name() + " is [" + lp.out() + ", " + lp.in()
                         + "], the model's [" + l.outFeatures() + ", " + l.inFeatures() + "]");
             }
+            if (l.storage().isQuantized()) {
+                throw new IllegalArgumentException(lp.name() + ": this layer is stored quantized; quantize a float model");
+            }
             layers.put(lp.name(), quantizeLayer(l.weight(), lp, plan));
         }
         return new QuantizedModel(plan, layers);

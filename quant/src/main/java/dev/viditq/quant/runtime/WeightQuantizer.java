@@ -35,7 +35,7 @@ public final class WeightQuantizer {
                 }
             }
         }
-        return new QuantizedWeight(bits, n, k, groupSize, q, scales, zeros);
+        return QuantizedWeight.fromRowMajor(bits, n, k, groupSize, q, scales, zeros);
     }
 
     private static float[] range(float[] w, int from, int to) {

@@ -1,5 +1,6 @@
 package dev.viditq.core.kernels.quant;
 
+import dev.viditq.core.kernels.VectorWidth;
 import dev.viditq.core.parallel.Parallel;
 import dev.viditq.core.tensor.Tensor;
 import jdk.incubator.vector.ByteVector;
@@ -23,8 +24,8 @@ import java.nio.ByteOrder;
  * 4 rows C2 stops inlining the vector helpers and boxes every vector: 15× slower).
  */
 public final class JavaIntKernels implements IntKernels {
-    private static final VectorSpecies<Integer> IS = IntVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> IS = VectorWidth.INTS;
+    private static final VectorSpecies<Float> FS = VectorWidth.FLOATS;
     private static final int L = IS.length();
     /** Bytes of one int vector after narrowing (at least 64 bits: the smallest vector shape). */
     private static final VectorSpecies<Byte> BS = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, 8 * L)));

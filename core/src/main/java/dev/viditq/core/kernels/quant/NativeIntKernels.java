@@ -113,6 +113,15 @@ public final class NativeIntKernels implements IntKernels {
         }
     }
 
+    /** True when {@link #vnniPeak} can run here: the native library loads and the CPU has AVX-512 VNNI. */
+    public static boolean hasVnni() {
+        try {
+            return vnniPeak(1);
+        } catch (IllegalStateException | NativeLibrary.Unavailable e) {
+            return false;
+        }
+    }
+
     /** Integer operations (2 per multiply-add) of one {@link #vnniPeak(long)} iteration. */
     public static final long VNNI_PEAK_OPS_PER_ITER = 16L * 64 * 2;
 

@@ -1,5 +1,6 @@
 package dev.viditq.core.kernels.quant;
 
+import dev.viditq.core.kernels.VectorWidth;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShuffle;
@@ -11,7 +12,7 @@ import jdk.incubator.vector.VectorSpecies;
  * Vectorized where the lanes are independent (the order of operations per element does not change).
  */
 final class RotationMath {
-    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> FS = VectorWidth.FLOATS;
     private static final int L = FS.length();
 
     private RotationMath() {}
