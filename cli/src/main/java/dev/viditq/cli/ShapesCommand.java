@@ -2,6 +2,7 @@ package dev.viditq.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.viditq.core.io.SafeOutput;
 import dev.viditq.core.parallel.Parallel;
 import dev.viditq.eval.metrics.AlignmentScore;
 import dev.viditq.eval.metrics.AlignmentSummary;
@@ -135,7 +136,7 @@ final class ShapesCommand implements Runnable {
                     lines.add(name + "\t" + p.caption());
                 }
             }
-            Files.write(out.resolve("captions.txt"), lines);
+            SafeOutput.write(out.resolve("captions.txt"), tmp -> Files.write(tmp, lines));
             System.out.println("wrote " + lines.size() + " samples and captions.txt to " + out);
             return 0;
         }
