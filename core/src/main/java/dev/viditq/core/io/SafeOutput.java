@@ -98,8 +98,9 @@ public final class SafeOutput {
         Kind kind = Kind.of(folder);
         if (kind == Kind.LINK) {
             if (replaced && !force) {
-                throw new RefusedException(target, "is " + describe(folder) + "; refusing to replace it (--force replaces the link)");
+                throw new RefusedException(target, "is " + describe(folder) + "; refusing to replace it (--force replaces the folder it points to)");
             }
+            if (replaced) FORCED.add(folder);
             if (!replaced && Kind.of(followLinks(folder)) != Kind.DIRECTORY) {
                 throw new RefusedException(target, "is " + describe(folder) + ", not a folder");
             }
@@ -149,6 +150,11 @@ public final class SafeOutput {
         /** Where to write: a temporary beside the target, or the target itself when it is a forced device or FIFO. */
         public Path path() {
             return path;
+        }
+
+        /** The path the output ends up at (a forced link followed to its target). */
+        public Path target() {
+            return target;
         }
 
         /** False when {@link #path()} is the target itself (a forced device or FIFO, written in place). */
@@ -317,7 +323,7 @@ public final class SafeOutput {
     }
 
     /** Deletes a file or a folder tree, best effort (not following links). */
-    static void deleteTree(Path p) {
+    public static void deleteTree(Path p) {
         try (Stream<Path> walk = Files.walk(p)) {
             walk.sorted(Comparator.reverseOrder()).forEach(q -> {
                 try {

@@ -4,10 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.models.Conditioning;
+import dev.viditq.nn.models.ConfigLimits;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.nn.models.ModelInfo;
 import dev.viditq.nn.models.ModelLoader;
 import dev.viditq.nn.sampling.DiffusersSchedulerConfig;
+import dev.viditq.nn.sampling.FiniteLatents;
 import dev.viditq.nn.sampling.Prediction;
 import dev.viditq.nn.sampling.RectifiedFlowSampler;
 import dev.viditq.nn.sampling.Sampler;
@@ -195,6 +197,8 @@ public final class GenerationPipeline implements AutoCloseable {
             throw new IllegalArgumentException("the model's config leaves its frame count open: give the frames (--frames N)");
         }
         if (frames < 1) throw new IllegalArgumentException("frames must be at least 1, got " + frames);
+        ConfigLimits.checkGeneration(info, req.batch(), height, width, frames, pixelsPerLatent(),
+                vae == null ? 0 : vae.config().blockOutChannels().getFirst(), "size and frames (--size, --frames)");
         Settings settings = new Settings(sampler, steps, cfg, req.seed(), height, width, frames, CfgConvention.of(info, sampler));
         sampler(settings); // a sampler the model cannot drive, or a bad scheduler config, fails here, before any work
         return settings;
@@ -227,8 +231,10 @@ public final class GenerationPipeline implements AutoCloseable {
         SeededGaussian rng = new SeededGaussian(s.seed());
         Tensor noise = rng.next(shape);
         GuidedModel guided = new GuidedModel(model, conditioning[0], conditioning[1], s.cfgScale(), s.cfg(), req.batching());
-        Tensor latents = sampler.sample(guided, noise, s.steps(), rng, listener);
-        return new Generation(latents, decode(latents), s);
+        Tensor latents = sampler.sample(guided, noise, s.steps(), rng, FiniteLatents.checking(listener));
+        Tensor pixels = decode(latents);
+        FiniteLatents.require(pixels, "the decoded output");
+        return new Generation(latents, pixels, s);
     }
 
     private Sampler sampler(Settings s) {

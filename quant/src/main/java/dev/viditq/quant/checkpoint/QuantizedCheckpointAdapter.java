@@ -81,8 +81,9 @@ public final class QuantizedCheckpointAdapter implements CheckpointAdapter {
         LayerChecksums.verify(file, lp, plan.weights().symmetric(), expected);
     }
 
-    /** The plan of a quantized checkpoint, with its vectors checked. */
+    /** The plan of a quantized checkpoint, with its vectors checked, once the folder's seal is verified. */
     public static QuantPlan plan(TensorFile file) {
+        FolderSeal.verify(file);
         JsonNode planJson = QuantizedCheckpoint.planJson(file);
         if (planJson == null) throw new CheckpointException(file.path(), "is not a quantized checkpoint");
         try {
