@@ -71,6 +71,7 @@ public final class Main implements Runnable {
     public static int execute(String... args) {
         verbose = false; // static: picocli would keep a previous call's --verbose as the "initial" value
         force = false;
+        System.clearProperty(FolderSeal.TRUST_PROPERTY); // set by --trust-unsealed for this command only
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             Throwable root = ex;

@@ -2,7 +2,8 @@ package dev.viditq.core.io;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -66,6 +67,7 @@ public final class SafeOutput {
     public static void checkFile(Path target, boolean force) {
         Path file = target.toAbsolutePath().normalize();
         if (file.getFileName() == null) throw new RefusedException(target, "is not a file name");
+        if (!force) FORCED.remove(file); // an earlier command of this process may have forced it
         Kind kind = Kind.of(file);
         switch (kind) {
             case MISSING, REGULAR -> { }
@@ -95,6 +97,7 @@ public final class SafeOutput {
      */
     public static void checkFolder(Path target, boolean force, boolean replaced) {
         Path folder = target.toAbsolutePath().normalize();
+        if (!force) FORCED.remove(folder);
         Kind kind = Kind.of(folder);
         if (kind == Kind.LINK) {
             if (replaced && !force) {
@@ -317,7 +320,9 @@ public final class SafeOutput {
     }
 
     private static String reason(Exception e) {
-        if (e instanceof FileAlreadyExistsException) return "a file of that name exists";
+        if (e instanceof AccessDeniedException) return "permission denied";
+        if (e instanceof NoSuchFileException) return "the folder takes no new files";
+        if (e instanceof FileSystemException f && f.getReason() != null) return f.getReason();
         String m = e.getMessage();
         return e.getClass().getSimpleName() + (m == null ? "" : ": " + m);
     }

@@ -176,21 +176,33 @@ public final class HostileCheckpoints {
      * made in milliseconds: once the window is all zeros, every further megabyte deflates to the same bytes.
      */
     public static void inflationBomb(Path file, long inflated) throws IOException {
+        inflationBomb(file, inflated, (byte) 0, new byte[0]);
+    }
+
+    /** Like {@link #inflationBomb(Path, long)}: {@code head}, then {@code fill} bytes up to {@code inflated}. */
+    public static void inflationBomb(Path file, long inflated, byte fill, byte[] head) throws IOException {
         int chunk = 1 << 20;
         if (inflated % chunk != 0) throw new IllegalArgumentException("a whole number of MiB");
-        byte[] zeros = new byte[chunk];
+        byte[] plain = new byte[chunk];
+        Arrays.fill(plain, fill);
+        byte[] start = plain.clone();
+        System.arraycopy(head, 0, start, 0, head.length);
         Deflater d = new Deflater(Deflater.BEST_COMPRESSION, true);
-        byte[] first = flush(d, zeros, Deflater.SYNC_FLUSH), repeat = flush(d, zeros, Deflater.SYNC_FLUSH);
-        if (!Arrays.equals(repeat, flush(d, zeros, Deflater.SYNC_FLUSH))) throw new IllegalStateException("deflate not periodic");
+        byte[] first = flush(d, start, Deflater.SYNC_FLUSH), second = flush(d, plain, Deflater.SYNC_FLUSH);
+        byte[] repeat = flush(d, plain, Deflater.SYNC_FLUSH);
+        if (!Arrays.equals(repeat, flush(d, plain, Deflater.SYNC_FLUSH))) throw new IllegalStateException("deflate not periodic");
         byte[] tail = finish(d);
         d.end();
         long chunks = inflated / chunk;
-        long compressed = first.length + (chunks - 1) * repeat.length + tail.length;
+        if (chunks < 4) throw new IllegalArgumentException("at least 4 MiB");
+        long compressed = first.length + second.length + (chunks - 2) * repeat.length + tail.length;
         CRC32 crc = new CRC32();
-        for (long c = 0; c < chunks; c++) crc.update(zeros);
+        crc.update(start);
+        for (long c = 1; c < chunks; c++) crc.update(plain);
         writeZip(file, "archive/data.pkl", true, crc.getValue(), inflated, compressed, out -> {
             out.write(first);
-            for (long c = 1; c < chunks; c++) out.write(repeat);
+            out.write(second);
+            for (long c = 2; c < chunks; c++) out.write(repeat);
             out.write(tail);
         });
     }
