@@ -40,8 +40,11 @@ public final class ConfigLimits {
         for (String key : POSITIVE) {
             JsonNode n = cfg.node(key);
             if (n == null) continue;
-            if (n.isArray()) for (JsonNode v : n) positive(cfg, key, v);
-            else positive(cfg, key, n);
+            if (n.isArray()) {
+                for (JsonNode v : n) if (!v.isNull()) positive(cfg, key, v); // Open-Sora 1.2: [null, null, null] = any size
+            } else {
+                positive(cfg, key, n);
+            }
         }
         if (cfg.has("mlp_ratio")) {
             double r = cfg.getDouble("mlp_ratio");
