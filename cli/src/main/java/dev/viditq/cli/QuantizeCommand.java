@@ -10,6 +10,7 @@ import dev.viditq.nn.models.ModelLoader;
 import dev.viditq.nn.pipeline.ModelFolder;
 import dev.viditq.quant.calib.Calibration;
 import dev.viditq.quant.calib.ModelIdentity;
+import dev.viditq.quant.checkpoint.FolderSeal;
 import dev.viditq.quant.checkpoint.QuantizedCheckpoint;
 import dev.viditq.quant.config.Presets;
 import dev.viditq.quant.config.QuantConfig;
@@ -128,10 +129,12 @@ final class QuantizeCommand implements Callable<Integer> {
         }
         long bf16 = params * 2;
         double ratio = (double) w.checkpointBytes() / bf16;
+        String seal = FolderSeal.sealOf(w.folder());
         if (json) {
             ObjectNode o = Json.object();
             o.put("out", w.folder().toString());
             o.put("checkpoint", w.checkpoint().toString());
+            o.put("seal", seal);
             o.put("method", q.plan().method());
             o.put("config", config.source());
             o.put("quantized_layers", q.layers().size());
@@ -152,6 +155,7 @@ final class QuantizeCommand implements Callable<Integer> {
             q.plan().notes().stream().filter(n -> !config.notes().contains(n)).forEach(n -> System.err.println("note: " + n));
             System.err.printf("wrote %s: checkpoint %s, %.2f of the BF16 size %s (source checkpoint %s) in %.1f s%n",
                     w.folder(), human(w.checkpointBytes()), ratio, human(bf16), human(sourceBytes), seconds);
+            System.err.println("sealed: " + seal + " (" + FolderSeal.FILE + "; printed again at every load)");
         }
     }
 

@@ -64,9 +64,69 @@ final class AbuseCases {
         AbuseCases c = new AbuseCases(root);
         c.loaders(true);
         c.configs();
+        c.everySizeKeyWithAbsurdValues();
         c.outputs();
         c.numbers(true);
         c.sealed(true);
+        return c.specs;
+    }
+
+    /**
+     * The set kept aside: written once, not run while the code was changed, run at the end to check that the
+     * refusals generalise beyond the cases they were written against.
+     */
+    static List<Spec> aside(Path root) throws IOException {
+        AbuseCases c = new AbuseCases(root);
+        Path w = c.folder("aside");
+        HostileCheckpoints.compressedStorage(w.resolve("storage.pth"), 2000L << 20);
+        c.refuse("aside: a deflated storage inflating to 2 GB", w, "is compressed, and inflating it",
+                "convert", w.resolve("storage.pth").toString(), w.resolve("storage.safetensors").toString());
+        Path many = w.resolve("many.safetensors");
+        StringBuilder h = new StringBuilder("{");
+        for (int i = 0; i < 1_000_000; i++) h.append(i == 0 ? "" : ",").append("\"t").append(i).append("\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}");
+        writeSafetensorsHeader(many, h.append("}").toString());
+        c.expect("aside: a header of a million empty tensors", w, new Expect(0, List.of(), List.of(), List.of()), "inspect", many.toString());
+        Path dirOut = Files.createDirectories(w.resolve("a-folder"));
+        c.refuse("aside: generate --out an existing folder", w, "is a folder; give the output file's name", generate(T2I, dirOut));
+        Path huge = c.model("aside-float-size", T2I, cfg -> cfg.put("hidden_size", 1e30));
+        c.refuse("aside: hidden_size 1e30", huge, "\"hidden_size\" is 1.0E30", generate(huge, huge.resolve("out.png")));
+        Path frames = c.model("aside-frames", T2V, cfg -> cfg.set("input_size", parse("[100000, 32, 32]")));
+        c.refuse("aside: STDiT input_size [100000, 32, 32]", frames, "needs an estimated", generate(frames, frames.resolve("out.gif")));
+        Path t5 = c.model("aside-t5", T2I, cfg -> { });
+        Files.delete(t5.resolve("text_encoder"));
+        copyTree(T2I.resolve("text_encoder"), t5.resolve("text_encoder"));
+        edit(t5.resolve("text_encoder/config.json"), s -> s.replaceFirst("\"d_model\": *\\d+", "\"d_model\": -1"));
+        c.refuse("aside: text encoder d_model -1", t5, "text_encoder", generate(t5, t5.resolve("out.png")));
+        Path index = w.resolve("model.safetensors.index.json");
+        Files.writeString(index, "{\"weight_map\": {\"w\": \"../../../etc/passwd\"}}");
+        c.refuse("aside: a shard index pointing outside its folder", w, "expected a file name beside the index", "inspect", index.toString());
+        Path q = c.quantizedBase();
+        Path bigSeal = copyTree(q, c.folder("aside-big-seal").resolve("q"));
+        Files.write(bigSeal.resolve(FolderSeal.FILE), new byte[70 << 20]);
+        c.refuse("aside: a 70 MB seal file", bigSeal.getParent(), "larger than 64.0 MiB", generate(bigSeal, bigSeal.resolve("o.png")));
+        Path otherCkpt = copyTree(q, c.folder("aside-seal-path").resolve("q"));
+        edit(otherCkpt.resolve(FolderSeal.FILE), s -> s.replace("\"checkpoint\" : \"model.safetensors\"", "\"checkpoint\" : \"../x/model.safetensors\""));
+        c.refuse("aside: a seal naming another checkpoint", otherCkpt.getParent(), "seal file", generate(otherCkpt, otherCkpt.resolve("o.png")));
+        c.refuse("aside: quantize --out /dev/null", w, "/dev/null: is a character device, not a folder",
+                "quantize", "--model", T2I.toString(), "--preset", "quarot-w8a8", "--out", "/dev/null");
+        c.refuse("aside: quantize a quantized folder", w, "already quantized", "quantize", "--model", q.toString(), "--preset",
+                "quarot-w8a8", "--out", w.resolve("qq").toString());
+        Path bomb = w.resolve("alias.yaml");
+        StringBuilder y = new StringBuilder("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for (int i = 1; i < 12; i++) y.append("a").append(i).append(": &a").append(i).append(" [").append(("*a" + (i - 1) + ", ").repeat(9)).append("*a").append(i - 1).append("]\n");
+        Files.writeString(bomb, y.toString());
+        c.refuse("aside: a YAML alias bomb", w, "alias.yaml", "quantize", "--model", T2I.toString(), "--config", bomb.toString(),
+                "--out", w.resolve("qa").toString());
+        Path memo = w.resolve("memo.pth");
+        HostileCheckpoints.inflationBomb(memo, 64L << 20, (byte) 0x94, new byte[]{(byte) 0x80, 2, 'N'});
+        c.refuse("aside: 64 MB of MEMOIZE", w, "malformed pickle", "inspect", memo.toString());
+        Path exportLink = Files.createSymbolicLink(w.resolve("o.onnx.data"), Path.of("/tmp/elsewhere"));
+        c.refuse("aside: export onnx whose .data is a link", w, "o.onnx.data: is a symbolic link",
+                "export", "onnx", "--model", T2I.toString(), "--out", w.resolve("o.onnx").toString());
+        Path self = c.folder("aside-self").resolve("self.safetensors");
+        Files.copy(T2I.resolve("model.safetensors"), self);
+        c.expect("aside: convert a file onto itself", self.getParent(), new Expect(0, List.of(), List.of(), List.of()),
+                "convert", self.toString(), self.toString(), "--dtype", "f32");
         return c.specs;
     }
 
@@ -142,6 +202,18 @@ final class AbuseCases {
         expect("quant config: part_fp_list with a line that is no module name", yaml,
                 new Expect(1, List.of("line 2 of", "is not a module name"), List.of("secret"), List.of()),
                 "quantize", "--model", T2I.toString(), "--config", yaml.resolve("list.yaml").toString(), "--out", yaml.resolve("q").toString());
+    }
+
+    /** Generated: each size key of the bundled config set to each absurd value in turn; the error must name the key. */
+    private void everySizeKeyWithAbsurdValues() throws IOException {
+        JsonNode cfg = Json.MAPPER.readTree(T2I.resolve("config.json").toFile());
+        for (String key : List.of("input_size", "patch_size", "in_channels", "hidden_size", "depth", "num_heads",
+                "caption_channels", "model_max_length")) {
+            if (!cfg.has(key)) continue;
+            for (String value : List.of("0", "-7", "2147483648", "1000000000", "2.5", "\"x\"", "[3]", "{}")) {
+                refuseConfig("config: " + key + " = " + value, key, value, "\"" + key + "\"");
+            }
+        }
     }
 
     private void refuseConfig(String name, String key, String json, String fragment) throws IOException {

@@ -45,6 +45,12 @@ class AbuseSuiteTest {
         judge(runInChild(AbuseCases.extended(dir)));
     }
 
+    @Test
+    void asideSet() throws Exception {
+        assumeTrue("aside".equals(System.getProperty("viditq.abuse")), "the set kept aside runs with -Dviditq.abuse=aside");
+        judge(runInChild(AbuseCases.aside(dir)));
+    }
+
     record Outcome(AbuseCases.Spec spec, JsonNode result) {}
 
     /** Runs the cases in one child JVM under the suite's memory bound; pairs each case with its result (null: none). */

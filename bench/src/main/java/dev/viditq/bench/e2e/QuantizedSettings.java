@@ -9,6 +9,7 @@ import dev.viditq.nn.sampling.SeededGaussian;
 import dev.viditq.quant.calib.Calibration;
 import dev.viditq.quant.calib.Calibrator;
 import dev.viditq.quant.calib.DenoiserDriver;
+import dev.viditq.quant.checkpoint.FolderSeal;
 import dev.viditq.quant.checkpoint.QuantizedCheckpoint;
 import dev.viditq.quant.config.QuantConfig;
 import dev.viditq.quant.method.QuantMethod;
@@ -127,6 +128,7 @@ public final class QuantizedSettings {
     private static boolean isCurrent(Path dir, Path floatDir) {
         try {
             if (!Files.isDirectory(dir) || !QuantizedCheckpoint.isQuantized(dir)) return false;
+            if (FolderSeal.sealOf(dir) == null) return false; // cached before seals existed: loading would refuse it
             Path q = dev.viditq.core.io.Checkpoints.findIn(dir);
             return Files.getLastModifiedTime(q).compareTo(Files.getLastModifiedTime(floatDir.resolve("model.safetensors"))) > 0;
         } catch (IOException e) {

@@ -163,6 +163,35 @@ public final class HostileCheckpoints {
         return p.stop();
     }
 
+    /**
+     * A torch zip whose one tensor {@code w} (F32, {@code bytes} / 4 elements) has its storage deflated: a few MB that
+     * ask to inflate {@code bytes} into memory (torch stores storages uncompressed; a re-compressed file may not).
+     */
+    public static void compressedStorage(Path file, long bytes) throws IOException {
+        int numel = Math.toIntExact(bytes / 4);
+        Pickle p = new Pickle();
+        p.emptyDict().string("w").global("torch._utils", "_rebuild_tensor_v2").mark();
+        p.mark().string("storage").global("torch", "FloatStorage").string("0").string("cpu").integer(numel).op('t').op('Q');
+        p.integer(0).mark().integer(numel).op('t').mark().integer(1).op('t').op(0x89);
+        p.global("collections", "OrderedDict").op(')').reduce();
+        p.op('t').reduce().setItem();
+        byte[] pickle = p.stop();
+        CRC32 pickleCrc = new CRC32();
+        pickleCrc.update(pickle);
+        Path storage = file.resolveSibling(file.getFileName() + ".storage");
+        inflationBomb(storage, bytes);
+        // reuse the bomb's deflated stream as the storage entry's data
+        byte[] zip = Files.readAllBytes(storage);
+        Files.delete(storage);
+        ByteBuffer b = ByteBuffer.wrap(zip).order(ByteOrder.LITTLE_ENDIAN);
+        int nameLength = b.getShort(26) & 0xFFFF;
+        long crc = b.getInt(14) & 0xFFFFFFFFL, compressed = b.getInt(18) & 0xFFFFFFFFL;
+        byte[] data = Arrays.copyOfRange(zip, 30 + nameLength, 30 + nameLength + (int) compressed);
+        writeZip(file, java.util.List.of(
+                new Part("archive/data.pkl", false, pickleCrc.getValue(), pickle.length, pickle.length, out -> out.write(pickle)),
+                new Part("archive/data/0", true, crc, bytes, compressed, out -> out.write(data))));
+    }
+
     /** A torch-style zip holding only {@code archive/data.pkl}, stored or deflated. */
     public static void zipWithPickle(Path file, byte[] pickle, boolean deflate) throws IOException {
         byte[] data = deflate ? deflate(pickle) : pickle;
@@ -236,26 +265,35 @@ public final class HostileCheckpoints {
         void write(OutputStream out) throws IOException;
     }
 
-    /** One entry, one local header, one central directory record (sizes under 4 GiB: no zip64). */
+    /** One zip entry: its data written by {@code body}, {@code compressed} bytes long. */
+    private record Part(String name, boolean deflated, long crc, long size, long compressed, Body body) {}
+
     private static void writeZip(Path file, String name, boolean deflated, long crc, long size, long compressed, Body body)
             throws IOException {
-        byte[] n = name.getBytes(StandardCharsets.UTF_8);
-        int method = deflated ? 8 : 0;
+        writeZip(file, java.util.List.of(new Part(name, deflated, crc, size, compressed, body)));
+    }
+
+    /** Local headers and data, then the central directory (sizes under 4 GiB: no zip64). */
+    private static void writeZip(Path file, java.util.List<Part> parts) throws IOException {
+        ByteArrayOutputStream central = new ByteArrayOutputStream();
+        long offset = 0;
         try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(file), 1 << 16)) {
-            ByteBuffer local = le(30 + n.length).putInt(0x04034b50).putShort((short) 20).putShort((short) 0)
-                    .putShort((short) method).putInt(0).putInt((int) crc).putInt((int) compressed).putInt((int) size)
-                    .putShort((short) n.length).putShort((short) 0).put(n);
-            out.write(local.array());
-            body.write(out);
-            long cdOffset = 30L + n.length + compressed;
-            ByteBuffer central = le(46 + n.length).putInt(0x02014b50).putShort((short) 20).putShort((short) 20)
-                    .putShort((short) 0).putShort((short) method).putInt(0).putInt((int) crc).putInt((int) compressed)
-                    .putInt((int) size).putShort((short) n.length).putShort((short) 0).putShort((short) 0)
-                    .putShort((short) 0).putShort((short) 0).putInt(0).putInt(0).put(n);
-            out.write(central.array());
-            ByteBuffer end = le(22).putInt(0x06054b50).putShort((short) 0).putShort((short) 0).putShort((short) 1)
-                    .putShort((short) 1).putInt(46 + n.length).putInt((int) cdOffset).putShort((short) 0);
-            out.write(end.array());
+            for (Part p : parts) {
+                byte[] n = p.name().getBytes(StandardCharsets.UTF_8);
+                int method = p.deflated() ? 8 : 0;
+                out.write(le(30 + n.length).putInt(0x04034b50).putShort((short) 20).putShort((short) 0)
+                        .putShort((short) method).putInt(0).putInt((int) p.crc()).putInt((int) p.compressed()).putInt((int) p.size())
+                        .putShort((short) n.length).putShort((short) 0).put(n).array());
+                p.body().write(out);
+                central.writeBytes(le(46 + n.length).putInt(0x02014b50).putShort((short) 20).putShort((short) 20)
+                        .putShort((short) 0).putShort((short) method).putInt(0).putInt((int) p.crc()).putInt((int) p.compressed())
+                        .putInt((int) p.size()).putShort((short) n.length).putShort((short) 0).putShort((short) 0)
+                        .putShort((short) 0).putShort((short) 0).putInt(0).putInt((int) offset).put(n).array());
+                offset += 30L + n.length + p.compressed();
+            }
+            out.write(central.toByteArray());
+            out.write(le(22).putInt(0x06054b50).putShort((short) 0).putShort((short) 0).putShort((short) parts.size())
+                    .putShort((short) parts.size()).putInt(central.size()).putInt((int) offset).putShort((short) 0).array());
         }
     }
 
