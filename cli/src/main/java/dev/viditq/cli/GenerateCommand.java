@@ -172,11 +172,14 @@ final class GenerateCommand implements Callable<Integer> {
         if (size == null) return new Integer[]{null, null};
         String[] parts = size.toLowerCase(Locale.ROOT).split("x");
         try {
-            if (parts.length == 2) return new Integer[]{Integer.parseInt(parts[0].strip()), Integer.parseInt(parts[1].strip())};
+            if (parts.length == 2) {
+                Integer[] hw = {Integer.parseInt(parts[0].strip()), Integer.parseInt(parts[1].strip())};
+                if (hw[0] > 0 && hw[1] > 0) return hw;
+            }
         } catch (NumberFormatException ignored) {
             // reported below
         }
-        throw new IllegalArgumentException("--size must be HxW in pixels, e.g. 256x256; got '" + size + "'");
+        throw new IllegalArgumentException("--size must be HxW in positive pixels, e.g. 256x256; got '" + size + "'");
     }
 
     private Path outputPath(int index, int count) {

@@ -19,7 +19,7 @@ final class OptionLimits {
             Map.entry("--count", new Range(1, MANY)),
             Map.entry("--calibration-count", new Range(1, MANY)),
             Map.entry("--steps", new Range(1, 100_000)),
-            Map.entry("--frames", new Range(1, 100_000)),
+            Map.entry("--frames", new Range(0, 100_000)), // export onnx: 0 = the config's
             Map.entry("--batch", new Range(1, 4096)),
             Map.entry("--threads", new Range(1, 4096)),
             Map.entry("--rounds", new Range(1, MANY)),

@@ -87,7 +87,7 @@ final class AbuseCases {
         writeSafetensorsHeader(many, h.append("}").toString());
         c.expect("aside: a header of a million empty tensors", w, new Expect(0, List.of(), List.of(), List.of()), "inspect", many.toString());
         Path dirOut = Files.createDirectories(w.resolve("a-folder"));
-        c.refuse("aside: generate --out an existing folder", w, "is a folder; give the output file's name", generate(T2I, dirOut));
+        c.refuse("aside: generate --out an existing folder", w, "is a directory; give the output file's name", generate(T2I, dirOut));
         Path huge = c.model("aside-float-size", T2I, cfg -> cfg.put("hidden_size", 1e30));
         c.refuse("aside: hidden_size 1e30", huge, "\"hidden_size\" is 1.0E30", generate(huge, huge.resolve("out.png")));
         Path frames = c.model("aside-frames", T2V, cfg -> cfg.set("input_size", parse("[100000, 32, 32]")));

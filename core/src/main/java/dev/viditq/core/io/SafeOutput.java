@@ -71,7 +71,7 @@ public final class SafeOutput {
         Kind kind = Kind.of(file);
         switch (kind) {
             case MISSING, REGULAR -> { }
-            case DIRECTORY -> throw new RefusedException(target, "is a folder; give the output file's name");
+            case DIRECTORY -> throw new RefusedException(target, "is a directory; give the output file's name");
             case LINK, SPECIAL -> {
                 if (!force) throw new RefusedException(target, "is " + describe(file) + "; refusing to replace it "
                         + (kind == Kind.LINK ? "(--force writes to the file it points to)" : "(--force writes into it)"));
