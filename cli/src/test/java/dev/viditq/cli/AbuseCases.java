@@ -211,7 +211,7 @@ final class AbuseCases {
                 "caption_channels", "model_max_length")) {
             if (!cfg.has(key)) continue;
             for (String value : List.of("0", "-7", "2147483648", "1000000000", "2.5", "\"x\"", "[3]", "{}")) {
-                refuseConfig("config: " + key + " = " + value, key, value, "\"" + key + "\"");
+                refuseConfig("generated config: " + key + " = " + value, key, value, "\"" + key + "\"");
             }
         }
     }
@@ -272,20 +272,16 @@ final class AbuseCases {
     /** {@code slow}: also the cases that sample (the first sampling step of a JVM compiles the kernels: seconds). */
     private void numbers(boolean slow) throws IOException {
         Path nan = model("nan-weight", T2I, cfg -> { });
-        Path weights = nan.resolve("model.safetensors");
-        Files.delete(weights);
-        byte[] bytes = Files.readAllBytes(T2I.resolve("model.safetensors"));
-        ObjectNode header = header(bytes);
-        String victim = header.propertyStream().map(e -> e.getKey()).filter(k -> k.endsWith("attn.proj.weight")).findFirst().orElseThrow();
-        String dtype = header.get(victim).get("dtype").asText();
-        long at = dataStart(bytes) + header.get(victim).get("data_offsets").get(0).asLong() + (dtype.equals("F32") ? 4 : 2) * 7L;
-        putFloat(bytes, at, dtype, Float.NaN);
-        Files.write(weights, bytes);
+        String victim = poison(nan.resolve("model.safetensors"), T2I.resolve("model.safetensors"), "attn.proj.weight");
         refuse("a NaN weight", nan, "tensor '" + victim + "' holds NaN at element 7", generate(nan, nan.resolve("out.png")));
         if (!slow) return;
+        Path nanText = model("nan-text-encoder", T2I, cfg -> { });
+        Files.delete(nanText.resolve("text_encoder"));
+        copyTree(T2I.resolve("text_encoder"), nanText.resolve("text_encoder"));
+        poison(nanText.resolve("text_encoder/model.safetensors"), T2I.resolve("text_encoder/model.safetensors"), "final_layer_norm.weight");
+        refuse("a NaN in the text encoder makes the latents NaN", nanText, "the latent after sampling step 1 of 2 holds NaN",
+                withArgs(generate(nanText, nanText.resolve("out.png")), "--steps", "2"));
         Path w = folder("numbers");
-        refuse("guidance scale 1e38 makes the latents infinite", w, "the latent after sampling step 1 of 2 holds",
-                withArgs(generate(T2I, w.resolve("out.png")), "--cfg", "1e38", "--steps", "2"));
         expect("unknown words are named once", w, new Expect(0, List.of("warning: prompt 'a red circel frobnicated':",
                         "'circel', 'frobnicated'"), List.of(), List.of("words.png")),
                 "generate", "--model", T2I.toString(), "--prompt", "a red circel frobnicated", "--steps", "2", "--out", w.resolve("words.png").toString());
@@ -522,6 +518,19 @@ final class AbuseCases {
 
     private static void writeSafetensorsHeader(Path file, String header) throws IOException {
         writeSafetensors(file, header, new byte[0]);
+    }
+
+    /** Writes {@code source} to {@code target} with element 7 of the first tensor ending in {@code suffix} set to NaN. */
+    private static String poison(Path target, Path source, String suffix) throws IOException {
+        byte[] bytes = Files.readAllBytes(source);
+        ObjectNode header = header(bytes);
+        String victim = header.propertyStream().map(e -> e.getKey()).filter(k -> k.endsWith(suffix)).findFirst().orElseThrow();
+        String dtype = header.get(victim).get("dtype").asText();
+        long at = dataStart(bytes) + header.get(victim).get("data_offsets").get(0).asLong() + (dtype.equals("F32") ? 4 : 2) * 7L;
+        putFloat(bytes, at, dtype, Float.NaN);
+        Files.deleteIfExists(target);
+        Files.write(target, bytes);
+        return victim;
     }
 
     private static void putFloat(byte[] file, long at, String dtype, float v) {
