@@ -99,6 +99,7 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        SafeOutput.checkFile(out, Main.force); // first: "is a directory" says more than "no extension"
         MediaWriter.Format format = MediaWriter.Format.of(out);
         if (sampler != null && !Samplers.NAMES.contains(sampler)) {
             throw new IllegalArgumentException("unknown sampler '" + sampler + "' (known: " + String.join(", ", Samplers.NAMES) + ")");
