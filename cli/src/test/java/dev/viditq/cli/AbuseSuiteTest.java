@@ -41,13 +41,13 @@ class AbuseSuiteTest {
 
     @Test
     void extendedSet() throws Exception {
-        assumeTrue("extended".equals(System.getProperty("viditq.abuse")), "the extended set runs with -Dviditq.abuse=extended (dev/abuse)");
+        assumeTrue(System.getProperty("viditq.abuse", "").contains("extended"), "the extended set runs with -Dviditq.abuse=extended (dev/abuse)");
         judge(runInChild(AbuseCases.extended(dir)));
     }
 
     @Test
     void asideSet() throws Exception {
-        assumeTrue("aside".equals(System.getProperty("viditq.abuse")), "the set kept aside runs with -Dviditq.abuse=aside");
+        assumeTrue(System.getProperty("viditq.abuse", "").contains("aside"), "the set kept aside runs with -Dviditq.abuse=aside");
         judge(runInChild(AbuseCases.aside(dir)));
     }
 
