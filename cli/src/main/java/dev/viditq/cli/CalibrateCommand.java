@@ -1,6 +1,7 @@
 package dev.viditq.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.viditq.core.io.SafeOutput;
 import dev.viditq.eval.run.Recipe;
 import dev.viditq.eval.shapes.Kind;
 import dev.viditq.eval.shapes.ShapesGenerator;
@@ -15,6 +16,7 @@ import dev.viditq.nn.pipeline.GuidedModel;
 import dev.viditq.nn.pipeline.ModelFolder;
 import dev.viditq.nn.sampling.Samplers;
 import dev.viditq.nn.sampling.Step;
+import dev.viditq.nn.text.PromptFile;
 import dev.viditq.quant.calib.Calibration;
 import dev.viditq.quant.calib.CalibrationDriver;
 import dev.viditq.quant.calib.Calibrator;
@@ -27,7 +29,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -97,6 +98,7 @@ final class CalibrateCommand implements Callable<Integer> {
         if (sampler != null && !Samplers.NAMES.contains(sampler)) {
             throw new IllegalArgumentException("unknown sampler '" + sampler + "' (known: " + String.join(", ", Samplers.NAMES) + ")");
         }
+        SafeOutput.checkFile(out, Main.force);
         GuidedModel.Batching batching = separateCfg ? GuidedModel.Batching.SEPARATE : GuidedModel.Batching.BATCHED;
         ModelFolder folder = ModelFolder.resolve(model);
         long start = System.nanoTime();
@@ -132,10 +134,7 @@ final class CalibrateCommand implements Callable<Integer> {
 
     private List<String> textPrompts(ModelInfo info) throws IOException {
         if (promptsFile != null) {
-            if (!Files.isRegularFile(promptsFile)) throw new IllegalArgumentException(promptsFile + ": no such prompts file");
-            List<String> all = Files.readAllLines(promptsFile).stream().map(String::strip)
-                    .filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
-            if (all.isEmpty()) throw new IllegalArgumentException(promptsFile + ": no prompts in the file");
+            List<String> all = PromptFile.read(promptsFile);
             return count == null ? all : all.subList(0, Math.min(count, all.size()));
         }
         Kind kind = info.video() ? Kind.VIDEO : Kind.IMAGE;

@@ -1,6 +1,7 @@
 package dev.viditq.cli;
 
 import dev.viditq.core.io.Checkpoints;
+import dev.viditq.core.io.SafeOutput;
 import dev.viditq.core.io.SafetensorsWriter;
 import dev.viditq.core.io.TensorFile;
 import dev.viditq.core.tensor.DType;
@@ -41,6 +42,7 @@ final class ConvertCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         DType cast = parseCast(dtype);
+        SafeOutput.checkFile(output, Main.force);
         try (TensorFile in = Checkpoints.open(input, entry)) {
             List<SafetensorsWriter.Entry> entries = new ArrayList<>();
             int casted = 0;

@@ -2,6 +2,7 @@ package dev.viditq.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.viditq.core.io.SafeOutput;
 import dev.viditq.eval.run.Demo;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -44,6 +45,7 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         long start = System.nanoTime();
+        SafeOutput.checkFolder(out, Main.force, false);
         Demo demo = new Demo(bundled(imageModel, "shapes-t2i"), bundled(videoModel, "shapes-t2v"), out, images, videos, steps, seed);
         List<Demo.Output> outputs = demo.run(line -> {
             if (!json) System.out.println(line);

@@ -1,6 +1,7 @@
 package dev.viditq.cli;
 
 import dev.viditq.core.kernels.Precision;
+import dev.viditq.core.io.SafeOutput;
 import dev.viditq.eval.run.BatchGenerator;
 import dev.viditq.eval.run.EvalReport;
 import dev.viditq.eval.run.EvalSettings;
@@ -82,6 +83,7 @@ final class EvalCommand implements Callable<Integer> {
     public Integer call() {
         Split s = ShapesCommand.split(split);
         if (count != null && count < 1) throw new IllegalArgumentException("--count must be positive, got " + count);
+        if (save != null) SafeOutput.checkFolder(save, Main.force, false);
         ShapesEval.Request request = new ShapesEval.Request(model, reference, s, promptsFile, count,
                 new EvalSettings(sampler, steps, cfg, seed, batch), save, sheet,
                 referencePrecision == null ? null : Precision.parse(referencePrecision));

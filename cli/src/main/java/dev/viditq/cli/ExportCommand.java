@@ -2,6 +2,7 @@ package dev.viditq.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.viditq.bench.onnx.OnnxExport;
+import dev.viditq.core.io.SafeOutput;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -51,6 +52,8 @@ final class ExportCommand implements Runnable {
 
         @Override
         public Integer call() {
+            SafeOutput.checkFile(out, Main.force);
+            SafeOutput.checkFile(out.resolveSibling(out.getFileName() + ".data"), Main.force);
             OnnxExport.Summary s = OnnxExport.export(model, out, height, width, frames);
             if (json) {
                 ObjectNode o = Json.object();

@@ -2,6 +2,7 @@ package dev.viditq.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.viditq.core.io.SafeOutput;
 import dev.viditq.core.io.Safetensors;
 import dev.viditq.core.io.SafetensorsWriter;
 import dev.viditq.core.io.TensorFile;
@@ -71,6 +72,7 @@ final class ForwardCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        SafeOutput.checkFile(out, Main.force);
         try (Denoiser denoiser = ModelLoader.load(model); TensorFile io = Safetensors.open(inputs)) {
             NamedInputs.Call call = NamedInputs.read(io, prefix, denoiser.info());
             long start = System.nanoTime();

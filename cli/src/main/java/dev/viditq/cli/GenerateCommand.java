@@ -2,6 +2,7 @@ package dev.viditq.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.viditq.core.io.SafeOutput;
 import dev.viditq.nn.media.Frames;
 import dev.viditq.nn.media.MediaWriter;
 import dev.viditq.nn.pipeline.CaptionFile;
@@ -10,6 +11,7 @@ import dev.viditq.nn.pipeline.GenerationRequest;
 import dev.viditq.nn.pipeline.GuidedModel;
 import dev.viditq.nn.sampling.Samplers;
 import dev.viditq.nn.sampling.StepListener;
+import dev.viditq.nn.text.PromptFile;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -19,7 +21,6 @@ import picocli.CommandLine.Option;
 
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -98,12 +99,14 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        SafeOutput.checkFile(out, Main.force); // first: "is a directory" says more than "no extension"
         MediaWriter.Format format = MediaWriter.Format.of(out);
         if (sampler != null && !Samplers.NAMES.contains(sampler)) {
             throw new IllegalArgumentException("unknown sampler '" + sampler + "' (known: " + String.join(", ", Samplers.NAMES) + ")");
         }
         Integer[] hw = parseSize(size);
         List<GenerationRequest> requests = requests(hw);
+        for (int i = 0; i < requests.size(); i++) SafeOutput.checkFile(outputPath(i, requests.size()), Main.force);
         ObjectNode report = Json.object();
         ArrayNode outputs = report.putArray("outputs");
         long start = System.nanoTime();
@@ -146,7 +149,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (input.prompt != null) {
             conditionings.add(b -> b.prompt(input.prompt));
         } else if (input.promptsFile != null) {
-            for (String p : readPrompts(input.promptsFile)) conditionings.add(b -> b.prompt(p));
+            for (String p : PromptFile.read(input.promptsFile)) conditionings.add(b -> b.prompt(p));
         } else if (input.captionFile != null) {
             CaptionFile file = CaptionFile.read(input.captionFile);
             for (int r = 0; r < file.captions().batch(); r++) {
@@ -167,24 +170,19 @@ final class GenerateCommand implements Callable<Integer> {
         return out;
     }
 
-    private static List<String> readPrompts(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) throw new IllegalArgumentException(file + ": no such prompts file");
-        List<String> prompts = Files.readAllLines(file).stream().map(String::strip)
-                .filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
-        if (prompts.isEmpty()) throw new IllegalArgumentException(file + ": no prompts in the file");
-        return prompts;
-    }
-
     /** "HxW" → {H, W}; null → {null, null} (the model's size). */
     static Integer[] parseSize(String size) {
         if (size == null) return new Integer[]{null, null};
         String[] parts = size.toLowerCase(Locale.ROOT).split("x");
         try {
-            if (parts.length == 2) return new Integer[]{Integer.parseInt(parts[0].strip()), Integer.parseInt(parts[1].strip())};
+            if (parts.length == 2) {
+                Integer[] hw = {Integer.parseInt(parts[0].strip()), Integer.parseInt(parts[1].strip())};
+                if (hw[0] > 0 && hw[1] > 0) return hw;
+            }
         } catch (NumberFormatException ignored) {
             // reported below
         }
-        throw new IllegalArgumentException("--size must be HxW in pixels, e.g. 256x256; got '" + size + "'");
+        throw new IllegalArgumentException("--size must be HxW in positive pixels, e.g. 256x256; got '" + size + "'");
     }
 
     private Path outputPath(int index, int count) {

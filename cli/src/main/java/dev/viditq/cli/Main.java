@@ -2,6 +2,8 @@ package dev.viditq.cli;
 
 import dev.viditq.core.kernels.KernelBackend;
 import dev.viditq.core.kernels.Precision;
+import dev.viditq.core.io.MemoryBudget;
+import dev.viditq.quant.checkpoint.FolderSeal;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -37,6 +39,18 @@ public final class Main implements Runnable {
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT, description = "Show stack traces on errors.")
     static boolean verbose;
 
+    /** Outputs: replace an existing quantized folder; write into a device or FIFO, or through a symbolic link. */
+    @Option(names = "--force", scope = CommandLine.ScopeType.INHERIT, description = "Replace an existing output folder "
+            + "(quantize); write into an output that is a device or FIFO, or through one that is a symbolic link (refused otherwise).")
+    static boolean force;
+
+    /** Quantized folders whose seal is missing or does not match load with a warning instead of being refused. */
+    @Option(names = "--trust-unsealed", scope = CommandLine.ScopeType.INHERIT, description = "Load a quantized model folder "
+            + "whose seal is missing or does not match (a warning instead of an error).")
+    void trustUnsealed(boolean on) {
+        if (on) System.setProperty(FolderSeal.TRUST_PROPERTY, "true");
+    }
+
     /** Quantized folders then run their plan quantize-dequantize in float instead of on the integer kernels. */
     @Option(names = "--simulate", scope = CommandLine.ScopeType.INHERIT,
             description = "Run quantized models in float simulation (same plan, quantize-dequantize) instead of integer kernels.")
@@ -71,6 +85,8 @@ public final class Main implements Runnable {
 
     public static int execute(String... args) {
         verbose = false; // static: picocli would keep a previous call's --verbose as the "initial" value
+        force = false;
+        System.clearProperty(FolderSeal.TRUST_PROPERTY); // set by --trust-unsealed for this command only
         Precision precisionBefore = KernelBackend.precision();
         try {
             return executeWithOptions(args);
@@ -92,7 +108,19 @@ public final class Main implements Runnable {
             }
             return 1;
         });
-        return cl.execute(args);
+        cl.setExecutionStrategy(parsed -> {
+            OptionLimits.check(parsed);
+            return new CommandLine.RunLast().execute(parsed);
+        });
+        try {
+            return cl.execute(args);
+        } catch (OutOfMemoryError | StackOverflowError e) { // picocli hands only Exceptions to the handler above
+            if (verbose) e.printStackTrace(System.err);
+            System.err.println("error: " + (e instanceof OutOfMemoryError ? "out of memory (" + e.getMessage() + "): the input"
+                    + " needs more than this JVM may use (" + MemoryBudget.describe() + "; VIDITQ_MAX_NATIVE and"
+                    + " VIDITQ_JAVA_OPTS=-Xmx... raise the limits)" : "the input nests too deeply (stack overflow)"));
+            return 1;
+        }
     }
 
     static final class Version implements CommandLine.IVersionProvider {

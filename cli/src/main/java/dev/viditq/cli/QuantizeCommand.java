@@ -3,12 +3,14 @@ package dev.viditq.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.viditq.core.io.Checkpoints;
+import dev.viditq.core.io.SafeOutput;
 import dev.viditq.core.io.TensorFile;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.nn.models.ModelLoader;
 import dev.viditq.nn.pipeline.ModelFolder;
 import dev.viditq.quant.calib.Calibration;
 import dev.viditq.quant.calib.ModelIdentity;
+import dev.viditq.quant.checkpoint.FolderSeal;
 import dev.viditq.quant.checkpoint.QuantizedCheckpoint;
 import dev.viditq.quant.config.Presets;
 import dev.viditq.quant.config.QuantConfig;
@@ -22,6 +24,7 @@ import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.TreeMap;
@@ -62,15 +65,14 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "Output model folder (must not exist, unless --force).")
     Path out;
 
-    @Option(names = "--force", description = "Replace an existing output folder.")
-    boolean force;
-
     @Option(names = "--json", description = "Print a JSON summary on stdout.")
     boolean json;
 
     @Override
     public Integer call() {
         long start = System.nanoTime();
+        SafeOutput.checkFolder(out, Main.force, true);
+        if (Files.exists(out) && !Main.force) throw new IllegalArgumentException(out + ": already exists; remove it or pass --force to replace it");
         Path configFile = recipe.config != null ? recipe.config : recipe.plan;
         QuantConfig config = configFile != null ? QuantConfigReader.read(configFile) : Presets.load(recipe.preset);
         for (String note : config.notes()) System.err.println("note: " + note);
@@ -91,7 +93,7 @@ final class QuantizeCommand implements Callable<Integer> {
             if (cal != null) cal.model().checkSameModel(ModelIdentity.of(denoiser), cal.describe()); // even when unused
             QuantPlan plan = QuantMethod.of(config.method()).plan(denoiser, config.needsCalibration() ? cal : null, config);
             quantized = Quantizer.quantize(denoiser, plan);
-            written = QuantizedCheckpoint.write(model, quantized, out, force);
+            written = QuantizedCheckpoint.write(model, quantized, out, Main.force);
             long[] sizes = checkpointSizes(folder);
             floatParams = sizes[0];
             floatBytes = sizes[1];
@@ -127,10 +129,12 @@ final class QuantizeCommand implements Callable<Integer> {
         }
         long bf16 = params * 2;
         double ratio = (double) w.checkpointBytes() / bf16;
+        String seal = FolderSeal.sealOf(w.folder());
         if (json) {
             ObjectNode o = Json.object();
             o.put("out", w.folder().toString());
             o.put("checkpoint", w.checkpoint().toString());
+            o.put("seal", seal);
             o.put("method", q.plan().method());
             o.put("config", config.source());
             o.put("quantized_layers", q.layers().size());
@@ -151,6 +155,7 @@ final class QuantizeCommand implements Callable<Integer> {
             q.plan().notes().stream().filter(n -> !config.notes().contains(n)).forEach(n -> System.err.println("note: " + n));
             System.err.printf("wrote %s: checkpoint %s, %.2f of the BF16 size %s (source checkpoint %s) in %.1f s%n",
                     w.folder(), human(w.checkpointBytes()), ratio, human(bf16), human(sourceBytes), seconds);
+            System.err.println("sealed: " + seal + " (" + FolderSeal.FILE + "; printed again at every load)");
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.viditq.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.viditq.core.io.SafeOutput;
 import dev.viditq.eval.sweep.SweepReport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -35,6 +36,7 @@ final class ReportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        SafeOutput.checkFile(out, Main.force);
         SweepReport.Written w = SweepReport.write(new SweepReport.Request(runs, sensitivity, out, rows));
         if (json) {
             ObjectNode o = Json.object();

@@ -3,6 +3,7 @@ package dev.viditq.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.viditq.core.io.Checkpoints;
+import dev.viditq.core.io.SafeOutput;
 import dev.viditq.quant.mp.SearchAllocation;
 import dev.viditq.quant.mp.SearchBudget;
 import dev.viditq.quant.mp.SearchGreedy;
@@ -89,6 +90,7 @@ final class SearchCommand implements Callable<Integer> {
         if (!List.of("viditq", "knapsack", "both").contains(method)) {
             throw new IllegalArgumentException("--method " + method + ": choose viditq, knapsack or both");
         }
+        SafeOutput.checkFile(out, Main.force);
         SearchBudget b = SearchBudget.parse(budget);
         SearchInput input = SearchInput.read(sensitivity);
         Path modelDir = modelDir(input);

@@ -1,9 +1,9 @@
 package dev.viditq.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.viditq.core.io.SafeOutput;
 import dev.viditq.eval.mp.Sensitivity;
 import dev.viditq.eval.mp.SensitivityEntry;
-import dev.viditq.eval.shapes.Split;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -86,6 +86,7 @@ final class SensitivityCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        SafeOutput.checkFolder(out, Main.force, false);
         Sensitivity.Request request = new Sensitivity.Request(model, calibration,
                 candidates == null ? Sensitivity.DEFAULT_CANDIDATES : candidates, ranges, groups, count, seed,
                 ShapesCommand.split(split), preset, steps, out, maxMinutes, around);

@@ -2,6 +2,7 @@ package dev.viditq.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.viditq.core.io.SafeOutput;
 import dev.viditq.core.parallel.Parallel;
 import dev.viditq.eval.metrics.AlignmentScore;
 import dev.viditq.eval.metrics.AlignmentSummary;
@@ -88,6 +89,7 @@ final class ShapesCommand implements Runnable {
         public Integer call() {
             Kind k = kind(kind);
             Split s = split(split);
+            SafeOutput.checkFile(out, Main.force);
             ShapesExport.Summary r = ShapesExport.export(k, s, count(count, k, s), seed(seed, s), out);
             if (json) {
                 ObjectNode o = Json.object();
@@ -120,6 +122,7 @@ final class ShapesCommand implements Runnable {
 
         @Override
         public Integer call() throws IOException {
+            SafeOutput.checkFolder(out, Main.force, false);
             Split s = split(split);
             List<String> lines = new ArrayList<>();
             for (Kind k : Kind.values()) {
@@ -135,7 +138,7 @@ final class ShapesCommand implements Runnable {
                     lines.add(name + "\t" + p.caption());
                 }
             }
-            Files.write(out.resolve("captions.txt"), lines);
+            SafeOutput.write(out.resolve("captions.txt"), tmp -> Files.write(tmp, lines));
             System.out.println("wrote " + lines.size() + " samples and captions.txt to " + out);
             return 0;
         }

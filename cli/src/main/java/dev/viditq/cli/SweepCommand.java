@@ -1,6 +1,7 @@
 package dev.viditq.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.viditq.core.io.SafeOutput;
 import dev.viditq.eval.sweep.Sweep;
 import dev.viditq.eval.sweep.SweepRequest;
 import dev.viditq.eval.sweep.SweepSetting;
@@ -76,6 +77,7 @@ final class SweepCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        SafeOutput.checkFolder(out, Main.force, false);
         SweepRequest req = new SweepRequest(model, SweepSetting.parse(settings, plans), ShapesCommand.split(split), count, seed, batch,
                 steps, calibrationCount, sheet, out);
         if (workerMemory != null) System.setProperty("viditq.sweep.worker-options", workerMemory);

@@ -7,6 +7,7 @@ import dev.viditq.core.io.TensorFile;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.quant.calib.Calibration;
+import dev.viditq.quant.checkpoint.FolderSeal;
 import dev.viditq.quant.checkpoint.QuantizedCheckpoint;
 import dev.viditq.quant.config.Presets;
 import dev.viditq.quant.config.QuantConfig;
@@ -113,6 +114,18 @@ class BadInputTest {
             QuantizedCheckpoint.write(GoldenModels.dit(), Quantizer.quantize(dit, QuantMethod.of(cfg.method()).plan(dit, ditCalibration, cfg)), good, false);
         }
         Path bad = corrupt(good, "blocks.1.attn.proj.w8.scale", t -> Tensor.of(new float[(int) t.dim(0) * 2], t.dim(0), 2));
+        String m = assertThrows(CheckpointException.class, () -> GoldenModels.load(bad).close()).getMessage();
+        assertTrue(m.contains("does not match its seal") && m.contains("tensor 'blocks.1.attn.proj.w8.scale' differs"), m);
+        // the seal refuses every change first; behind it (--trust-unsealed) each tensor is still checked on its own
+        System.setProperty(FolderSeal.TRUST_PROPERTY, "true");
+        try {
+            tensorChecksBehindTheSeal(good, bad);
+        } finally {
+            System.clearProperty(FolderSeal.TRUST_PROPERTY);
+        }
+    }
+
+    private static void tensorChecksBehindTheSeal(Path good, Path bad) throws IOException {
         String m = assertThrows(CheckpointException.class, () -> GoldenModels.load(bad).close()).getMessage();
         assertTrue(m.contains("blocks.1.attn.proj.w8.scale") && m.contains("[64, 2]") && m.contains("need F32 [64, 1] scales"), m);
 

@@ -2,6 +2,7 @@ package dev.viditq.bench.arch;
 
 import dev.viditq.core.io.CheckpointException;
 import dev.viditq.core.io.Checkpoints;
+import dev.viditq.core.io.SafeOutput;
 import dev.viditq.core.io.SafetensorsWriter;
 import dev.viditq.core.io.TensorFile;
 import dev.viditq.core.tensor.DType;
@@ -15,7 +16,6 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -105,10 +105,7 @@ public final class RandomCheckpoint {
 
     private static void writeAtomically(Path target, String text) {
         try {
-            Files.createDirectories(target.getParent());
-            Path tmp = Files.createTempFile(target.getParent(), ".config", ".tmp");
-            Files.writeString(tmp, text);
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            SafeOutput.write(target, tmp -> Files.writeString(tmp, text));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
         }

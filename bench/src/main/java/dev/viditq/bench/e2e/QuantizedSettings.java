@@ -9,6 +9,7 @@ import dev.viditq.nn.text.Captions;
 import dev.viditq.quant.calib.Calibration;
 import dev.viditq.quant.calib.Calibrator;
 import dev.viditq.quant.calib.DenoiserDriver;
+import dev.viditq.quant.checkpoint.FolderSeal;
 import dev.viditq.quant.checkpoint.QuantizedCheckpoint;
 import dev.viditq.quant.config.QuantConfig;
 import dev.viditq.quant.method.QuantMethod;
@@ -93,7 +94,8 @@ public final class QuantizedSettings {
         return params == 0 ? 0 : bits / params;
     }
 
-    private static final String FACTS = "bench-setting.json";
+    /** Hidden: not part of the model, so outside its seal (which refuses files added after quantization). */
+    private static final String FACTS = ".bench-setting.json";
 
     private static void writeFacts(Path dir, String configName, double avgBits) {
         try {
@@ -125,6 +127,7 @@ public final class QuantizedSettings {
     private static boolean isCurrent(Path dir, Path floatDir) {
         try {
             if (!Files.isDirectory(dir) || !QuantizedCheckpoint.isQuantized(dir)) return false;
+            if (FolderSeal.sealOf(dir) == null) return false; // cached before seals existed: loading would refuse it
             Path q = dev.viditq.core.io.Checkpoints.findIn(dir);
             return Files.getLastModifiedTime(q).compareTo(Files.getLastModifiedTime(floatDir.resolve("model.safetensors"))) > 0;
         } catch (IOException e) {

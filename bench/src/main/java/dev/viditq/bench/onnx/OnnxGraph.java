@@ -4,6 +4,7 @@ import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
+import dev.viditq.core.io.SafeOutput;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -13,9 +14,7 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -38,7 +37,7 @@ final class OnnxGraph implements AutoCloseable {
 
     private final OnnxMl.GraphProto.Builder graph = OnnxMl.GraphProto.newBuilder();
     private final Path target;
-    private final Path dataTmp;
+    private final SafeOutput.Pending dataOut;
     private final FileChannel data;
     private final String dataName;
     private long dataSize;
@@ -51,9 +50,8 @@ final class OnnxGraph implements AutoCloseable {
         this.dataName = target.getFileName() + ".data";
         graph.setName(graphName);
         try {
-            Files.createDirectories(this.target.getParent());
-            dataTmp = this.target.resolveSibling("." + dataName + ".tmp");
-            data = FileChannel.open(dataTmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
+            dataOut = SafeOutput.begin(this.target.resolveSibling(dataName));
+            data = FileChannel.open(dataOut.path(), StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
         }
@@ -142,7 +140,7 @@ final class OnnxGraph implements AutoCloseable {
             dataSize = data.position();
             return offset;
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + dataTmp + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot write " + target.resolveSibling(dataName) + ": " + e.getMessage(), e);
         }
     }
 
@@ -213,15 +211,14 @@ final class OnnxGraph implements AutoCloseable {
                 .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET));
         if (usesMicrosoft) model.addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain(MICROSOFT).setVersion(1));
         try {
-            data.force(true);
+            if (dataOut.isTemporary()) data.force(true);
             data.close();
-            Path dataTarget = target.resolveSibling(dataName);
-            Files.move(dataTmp, dataTarget, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
-            try (OutputStream out = Files.newOutputStream(tmp)) {
-                model.build().writeTo(out);
-            }
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            dataOut.commit();
+            SafeOutput.write(target, tmp -> {
+                try (OutputStream out = Files.newOutputStream(tmp)) {
+                    model.build().writeTo(out);
+                }
+            });
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
         }
@@ -236,7 +233,7 @@ final class OnnxGraph implements AutoCloseable {
     public void close() {
         try {
             if (data.isOpen()) data.close();
-            Files.deleteIfExists(dataTmp);
+            dataOut.close();
         } catch (IOException ignored) {
             // best effort cleanup after a failure
         }

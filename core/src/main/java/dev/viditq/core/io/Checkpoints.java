@@ -1,5 +1,8 @@
 package dev.viditq.core.io;
 
+import dev.viditq.core.tensor.NonFinite;
+import dev.viditq.core.tensor.Tensor;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.Arena;
@@ -128,6 +131,25 @@ public final class Checkpoints {
         List<String> out = new ArrayList<>();
         for (Path f : files) out.add(f.getFileName().toString());
         return out;
+    }
+
+    /**
+     * Throws naming the tensor when a float tensor of {@code file} holds a NaN or an infinity: weights like that
+     * only ever produce a blank image, so they are refused at load (one pass over the mapped bytes, about as fast as
+     * reading them; see {@link NonFinite}).
+     */
+    public static void requireFinite(TensorFile file) {
+        for (String name : file.names()) requireFinite(file.path(), name, file.get(name));
+    }
+
+    /** Throws naming {@code name} of {@code file} when {@code t} holds a NaN or an infinity. */
+    public static void requireFinite(Path file, String name, Tensor t) {
+        long at = NonFinite.first(t);
+        if (at >= 0) {
+            throw CheckpointException.tensor(file, name, "holds " + t.getFloat(at) + " at element " + at + " (of "
+                    + t.dtype() + " " + java.util.Arrays.toString(t.shape()) + "): the weights are corrupt, re-export or"
+                    + " re-download them");
+        }
     }
 
     /** Throws a {@link CheckpointException} unless {@code path} is an existing, readable regular file. */

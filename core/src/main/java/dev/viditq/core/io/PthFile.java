@@ -33,6 +33,8 @@ public final class PthFile implements TensorFile {
     /** Wrapper keys tried, in order, when no entry is requested. */
     public static final List<String> AUTO_ENTRIES = List.of("ema", "model", "state_dict", "module");
     private static final int MAX_DEPTH = 16;
+    /** Longest flattened tensor name: real ones have a few dozen characters; a memo-shared 1 MB key at every level would not. */
+    private static final int MAX_NAME = 4096;
 
     private final Path path;
     private final Arena arena;
@@ -80,7 +82,7 @@ public final class PthFile implements TensorFile {
         List<String> ignored = new ArrayList<>();
         Chosen chosen = choose(path, root, requested, ignored);
         LinkedHashMap<String, TensorRef> refs = new LinkedHashMap<>();
-        flatten(path, chosen.dict(), "", refs, ignored, Collections.newSetFromMap(new IdentityHashMap<>()));
+        flatten(path, chosen.dict(), "", refs, ignored, new IdentityHashMap<>(), 0);
         if (refs.isEmpty()) {
             throw new CheckpointException(path, "holds no tensors in " + describeEntry(chosen.entry())
                     + "; its keys are " + keysOf(chosen.dict()) + " (choose another entry)");
@@ -149,25 +151,40 @@ public final class PthFile implements TensorFile {
         return keys + (dict.size() > keys.size() ? " and " + (dict.size() - keys.size()) + " more" : "");
     }
 
-    /** Tensors of {@code dict} by dotted name; nested dicts flattened, other values listed as ignored. */
+    /**
+     * Tensors of {@code dict} by dotted name; nested dicts flattened, other values listed as ignored. Each dict is
+     * walked once ({@code walked}: dict → where it was met): a pickle can reference one dict from many keys through
+     * its memo, and ten levels of ten keys sharing one dict each would otherwise be 10^10 paths to walk.
+     */
     private static void flatten(Path path, Map<?, ?> dict, String prefix, Map<String, TensorRef> out,
-                                List<String> ignored, Set<Object> visiting) {
-        if (!visiting.add(dict) || visiting.size() > MAX_DEPTH) {
-            throw new CheckpointException(path, "nests dicts too deeply (or in a cycle) at '" + prefix + "'");
+                                List<String> ignored, Map<Object, String> walked, int depth) {
+        if (depth >= MAX_DEPTH) throw new CheckpointException(path, "nests dicts more than " + MAX_DEPTH + " deep at '" + prefix + "'");
+        String first = walked.putIfAbsent(dict, prefix);
+        if (first != null) {
+            throw new CheckpointException(path, "holds one dict under two keys, " + where(first) + " and " + where(prefix)
+                    + " (shared through the pickle's memo, or a cycle); a state dict names each tensor once"
+                    + " (choose one entry with --entry)");
         }
         for (Map.Entry<?, ?> e : dict.entrySet()) {
-            String name = prefix + e.getKey();
+            String key = String.valueOf(e.getKey());
+            if (prefix.length() + key.length() > MAX_NAME) {
+                throw new CheckpointException(path, "has a key path longer than " + MAX_NAME + " characters under " + where(prefix));
+            }
+            String name = prefix + key;
             switch (e.getValue()) {
                 case TensorRef t -> {
                     if (out.putIfAbsent(name, t) != null) {
                         throw new CheckpointException(path, "has two tensors named '" + name + "' after flattening");
                     }
                 }
-                case Map<?, ?> m -> flatten(path, m, name + ".", out, ignored, visiting);
+                case Map<?, ?> m -> flatten(path, m, name + ".", out, ignored, walked, depth + 1);
                 case null, default -> ignored.add(name);
             }
         }
-        visiting.remove(dict);
+    }
+
+    private static String where(String prefix) {
+        return prefix.isEmpty() ? "the top level" : "'" + prefix.substring(0, Math.min(prefix.length() - 1, 200)) + "'";
     }
 
     // ---- from storage to tensor ----

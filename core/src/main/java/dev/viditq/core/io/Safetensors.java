@@ -37,6 +37,12 @@ public final class Safetensors implements TensorFile {
             .build();
     /** Upper bound on the JSON header, as in the reference implementation (100 MB). */
     static final long MAX_HEADER = 100L * 1024 * 1024;
+    /**
+     * Heap a header takes while parsed, per byte of JSON (measured: a 60 MB header of a million empty tensors
+     * exhausted a 1 GB heap, ~15 bytes a byte). A header must fit a quarter of the heap, so that a small file cannot
+     * run the JVM out of memory; real headers (100 bytes a tensor, a few thousand tensors) are far below.
+     */
+    static final long HEADER_HEAP_PER_BYTE = 16;
     static final String METADATA_KEY = "__metadata__";
 
     private final Path path;
@@ -65,6 +71,11 @@ public final class Safetensors implements TensorFile {
             if (headerLen < 2 || headerLen > MAX_HEADER || headerLen > size - 8) {
                 throw new CheckpointException(path, "header length " + headerLen + " is impossible for a file of "
                         + size + " bytes (" + notSafetensorsHint(whole) + ")");
+            }
+            if (headerLen * HEADER_HEAP_PER_BYTE > MemoryBudget.heapBytes() / 4) {
+                throw new CheckpointException(path, "header of " + MemoryBudget.human(headerLen) + " would take about "
+                        + MemoryBudget.human(headerLen * HEADER_HEAP_PER_BYTE) + " of heap to parse, more than a quarter of the "
+                        + MemoryBudget.human(MemoryBudget.heapBytes()) + " heap (-Xmx; VIDITQ_JAVA_OPTS=-Xmx... raises it)");
             }
             JsonNode header = parseHeader(path, whole.asSlice(8, headerLen));
             MemorySegment body = whole.asSlice(8 + headerLen);

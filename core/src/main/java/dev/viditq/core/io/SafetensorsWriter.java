@@ -14,13 +14,18 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.*;
-import java.util.*;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import java.util.function.Function;
 
 /**
- * Writes named tensors as a safetensors file, atomically: everything goes to a temporary file beside the target,
- * which is flushed to disk and renamed over the target only when complete. On any failure the temporary file is
- * removed and a previous file at the target is left untouched.
+ * Writes named tensors as a safetensors file, atomically: everything goes to a temporary file beside the target
+ * ({@link SafeOutput}), which is flushed to disk and renamed over the target only when complete. On any failure the
+ * temporary file is removed and a previous file at the target is left untouched; devices, FIFOs and links are not
+ * replaced unless forced.
  *
  * <p>Tensors are written one at a time ({@link Entry}), so a conversion never holds more than one converted
  * tensor in memory; that also makes rewriting a file from its own mapping safe (the old file stays readable
@@ -68,29 +73,16 @@ public final class SafetensorsWriter {
     public static void writeEntries(Path target, List<Entry> entries, Map<String, String> metadata) {
         requireWritableTarget(target);
         ByteBuffer header = header(target, entries, metadata == null ? Map.of() : metadata);
-        Path dir = target.toAbsolutePath().getParent();
-        Path tmp = null;
-        try {
-            Files.createDirectories(dir);
-            tmp = dir.resolve("." + target.getFileName() + "." + UUID.randomUUID() + ".tmp");
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        try (SafeOutput.Pending out = SafeOutput.begin(target)) {
+            try (FileChannel ch = FileChannel.open(out.path(), StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
                 while (header.hasRemaining()) ch.write(header);
                 for (Entry e : entries) writeData(target, ch, e);
-                ch.force(true);
+                if (out.isTemporary()) ch.force(true); // a forced device or FIFO is written in place, not synced
             }
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            tmp = null;
-            syncDirectory(dir);
+            out.commit();
+            if (out.isTemporary()) syncDirectory(out.path().toAbsolutePath().getParent());
         } catch (IOException e) {
             throw new CheckpointException(target, "cannot write: " + e, e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // best effort: the failure being reported matters more
-                }
-            }
         }
     }
 

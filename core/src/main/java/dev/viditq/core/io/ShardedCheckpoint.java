@@ -2,7 +2,6 @@ package dev.viditq.core.io;
 
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.viditq.core.tensor.Tensor;
 
 import java.io.IOException;
@@ -57,7 +56,7 @@ public final class ShardedCheckpoint implements TensorFile {
 
     private static JsonNode readIndex(Path index) {
         try {
-            JsonNode root = new ObjectMapper().readTree(Files.readAllBytes(index));
+            JsonNode root = StrictJson.MAPPER.readTree(Files.readAllBytes(index));
             if (root == null || !root.isObject()) throw new CheckpointException(index, "is not a JSON object");
             return root;
         } catch (JacksonException e) {

@@ -25,6 +25,11 @@ final class TorchZip implements AutoCloseable {
     private static final String PICKLE = "data.pkl";
     /** Deflate expands at most about 1032:1; a larger claimed size is corruption. */
     private static final long MAX_DEFLATE_RATIO = 1100;
+    /**
+     * Largest data.pkl read: torch's pickle of a state dict takes ~100 bytes a tensor (a few MB for the largest
+     * models); a deflated pickle claiming gigabytes is an inflation bomb, refused before anything is inflated.
+     */
+    static final long MAX_PICKLE_BYTES = 256L << 20;
 
     private final Path path;
     private final MemorySegment whole;
@@ -32,6 +37,8 @@ final class TorchZip implements AutoCloseable {
     private final ZipFile zip;
     private final String prefix;
     private final Map<String, MemorySegment> storages = new HashMap<>();
+    /** Bytes inflated into native memory so far (all entries together must fit). */
+    private long inflated;
 
     private TorchZip(Path path, MemorySegment whole, Arena arena, ZipFile zip, String prefix) {
         this.path = path;
@@ -97,6 +104,11 @@ final class TorchZip implements AutoCloseable {
     /** The object pickled in data.pkl. */
     Object load() {
         ZipArchiveEntry e = zip.getEntry(prefix + PICKLE);
+        if (e.getSize() > MAX_PICKLE_BYTES) {
+            throw new CheckpointException(path, "zip entry " + prefix + PICKLE + " declares " + MemoryBudget.human(e.getSize())
+                    + " of pickle; a state dict's pickle is a few MB, so more than " + MemoryBudget.human(MAX_PICKLE_BYTES)
+                    + " is refused (an inflation bomb?)");
+        }
         MemorySegment pickle = bytes(e, Long.MAX_VALUE, prefix + PICKLE);
         requireCrc(e, pickle, prefix + PICKLE);
         return new Unpickler(path, prefix + PICKLE, pickle, 0, new TorchPickle(path)).load();
@@ -156,7 +168,14 @@ final class TorchZip implements AutoCloseable {
             throw new CheckpointException(path, "zip entry " + what + " claims " + size + " bytes from "
                     + e.getCompressedSize() + " compressed (corrupt?)");
         }
-        return inflate(e, Math.min(size, limit), what);
+        long count = Math.min(size, limit);
+        if (!MemoryBudget.fitsTensors(inflated + count)) { // inflated into native memory: checked before allocating
+            throw new CheckpointException(path, "zip entry " + what + " is compressed, and inflating it (with the "
+                    + MemoryBudget.human(inflated) + " inflated before) " + MemoryBudget.needsMoreThan(inflated + count)
+                    + "; store the entries uncompressed, as torch.save does");
+        }
+        inflated += count;
+        return inflate(e, count, what);
     }
 
     private MemorySegment inflate(ZipArchiveEntry e, long count, String what) {

@@ -19,7 +19,12 @@ import java.util.*;
  * {@link IdentityKey} so that hashing never walks (possibly cyclic) containers.
  *
  * <p>Errors are {@link CheckpointException}s naming the file, the pickle and the byte offset. Nothing in here
- * recurses over the data, so hostile input can neither overflow the stack nor allocate more than its own size.
+ * recurses over the data, so hostile input cannot overflow the stack. Work and memory are budgeted
+ * ({@link #charge}): every opcode, every element copied (a memoized list handed to {@code set()} a million times is
+ * copied a million times) and every byte read costs units, bounded by {@value #UNITS_PER_BYTE} per byte of the
+ * pickle and by a quarter of the heap at {@value #BYTES_PER_UNIT} bytes a unit. A 1.6 KB pickle that would copy
+ * shared structures into billions of elements therefore ends in a named error within milliseconds, and unpickling
+ * stays linear in the pickle's size.
  */
 final class Unpickler {
     /** Supplies the meaning of globals, calls and persistent ids; everything it does must be inert. */
@@ -58,6 +63,11 @@ final class Unpickler {
     private final ArrayList<Object> stack = new ArrayList<>();
     private final ArrayDeque<Integer> marks = new ArrayDeque<>();
     private final HashMap<Long, Object> memo = new HashMap<>();
+    /** Budget units: generous for state dicts (HostileCheckpointTest holds torch's own pickles below 8 units a byte). */
+    static final long UNITS_PER_BYTE = 64, BASE_UNITS = 1 << 20, BYTES_PER_UNIT = 8;
+    private final long maxUnits;
+    private final boolean heapBound;
+    private long units;
 
     /** Reads the pickle in {@code data} starting at {@code start}; {@code what} names it in errors (e.g. "data.pkl"). */
     Unpickler(Path file, String what, MemorySegment data, long start, Resolver resolver) {
@@ -66,6 +76,15 @@ final class Unpickler {
         this.data = data;
         this.pos = start;
         this.resolver = resolver;
+        long bySize = Math.multiplyExact(UNITS_PER_BYTE, data.byteSize() - start) + BASE_UNITS;
+        long byHeap = MemoryBudget.heapBytes() / 4 / BYTES_PER_UNIT;
+        this.maxUnits = Math.min(bySize, byHeap);
+        this.heapBound = byHeap < bySize;
+    }
+
+    /** Budget units spent so far (for tests measuring real pickles against the budget). */
+    long unitsSpent() {
+        return units;
     }
 
     /** The byte after the STOP of the last pickle loaded. */
@@ -81,6 +100,7 @@ final class Unpickler {
         try {
             while (true) {
                 opStart = pos;
+                charge(1);
                 int op = u8();
                 if (op == '.') return pop();
                 step(op);
@@ -126,24 +146,24 @@ final class Unpickler {
             case 0x86 -> push(tuple(popN(2))); // TUPLE2
             case 0x87 -> push(tuple(popN(3))); // TUPLE3
             case ']', 0x8f -> push(new ArrayList<>()); // EMPTY_LIST, EMPTY_SET
-            case 'l' -> push(new ArrayList<>(popMark())); // LIST
+            case 'l' -> push(copy(popMark())); // LIST
             case 0x91 -> push(tuple(popMark())); // FROZENSET
             case 'a' -> { Object v = pop(); list(peek(), "APPEND").add(v); }
-            case 'e', 0x90 -> { List<Object> items = popMark(); list(peek(), "APPENDS").addAll(items); } // APPENDS, ADDITEMS
+            case 'e', 0x90 -> { List<Object> items = popMark(); list(peek(), "APPENDS").addAll(copy(items)); } // APPENDS, ADDITEMS
             case '}' -> push(new LinkedHashMap<>()); // EMPTY_DICT
             case 'd' -> { Map<Object, Object> m = new LinkedHashMap<>(); putAll(m, popMark()); push(m); } // DICT
-            case 's' -> { Object v = pop(), k = pop(); dict(peek()).put(key(k), v); } // SETITEM
+            case 's' -> { Object v = pop(), k = pop(); charge(MAP_ENTRY_UNITS); dict(peek()).put(key(k), v); } // SETITEM
             case 'u' -> { List<Object> items = popMark(); putAll(dict(peek()), items); } // SETITEMS
             case 'c' -> push(resolver.global(readLine(), readLine())); // GLOBAL
             case 0x93 -> { Object name = pop(), module = pop(); push(resolver.global(str(module), str(name))); } // STACK_GLOBAL
-            case 'R' -> { Object args = pop(), fn = pop(); push(resolver.call(fn, tupleArgs(args))); } // REDUCE
-            case 0x81 -> { Object args = pop(), cls = pop(); push(resolver.call(cls, tupleArgs(args))); } // NEWOBJ
-            case 0x92 -> { pop(); Object args = pop(), cls = pop(); push(resolver.call(cls, tupleArgs(args))); } // NEWOBJ_EX (kwargs dropped)
+            case 'R' -> { Object args = pop(), fn = pop(); push(call(fn, args)); } // REDUCE
+            case 0x81 -> { Object args = pop(), cls = pop(); push(call(cls, args)); } // NEWOBJ
+            case 0x92 -> { pop(); Object args = pop(), cls = pop(); push(call(cls, args)); } // NEWOBJ_EX (kwargs dropped)
             case 'b' -> { Object state = pop(); push(resolver.build(pop(), state)); } // BUILD
             case 'Q' -> push(resolver.persistentLoad(pop())); // BINPERSID
-            case 'q' -> memo.put((long) u8(), peek()); // BINPUT
-            case 'r' -> memo.put(u32(), peek()); // LONG_BINPUT
-            case 0x94 -> memo.put((long) memo.size(), peek()); // MEMOIZE
+            case 'q' -> memoPut(u8()); // BINPUT
+            case 'r' -> memoPut(u32()); // LONG_BINPUT
+            case 0x94 -> memoPut(memo.size()); // MEMOIZE
             case 'h' -> push(memoGet(u8())); // BINGET
             case 'j' -> push(memoGet(u32())); // LONG_BINGET
             default -> throw error(String.format("unsupported pickle opcode 0x%02x", op));
@@ -178,9 +198,15 @@ final class Unpickler {
         if (marks.isEmpty()) throw error("no MARK on the stack (corrupt pickle)");
         int from = marks.pop();
         List<Object> top = stack.subList(from, stack.size());
+        charge(top.size());
         List<Object> items = new ArrayList<>(top);
         top.clear();
         return items;
+    }
+
+    private void memoPut(long index) {
+        charge(MAP_ENTRY_UNITS);
+        memo.put(index, peek());
     }
 
     private Object memoGet(long index) {
@@ -188,10 +214,50 @@ final class Unpickler {
         return memo.get(index);
     }
 
+    // ---- budget ----
+
+    /** Units of a hash map entry (~48 bytes). */
+    private static final int MAP_ENTRY_UNITS = 6;
+    /** How deep the resolver may look into call arguments (and copy what it finds), for {@link #call}. */
+    private static final int RESOLVER_DEPTH = 3;
+
+    /** Counts {@code n} units of work and memory; throws once the budget is spent. */
+    private void charge(long n) {
+        units += n;
+        if (units > maxUnits) {
+            throw error(heapBound
+                    ? "unpickling would hold more than " + MemoryBudget.human(maxUnits * BYTES_PER_UNIT) + " of objects, a quarter"
+                            + " of the " + MemoryBudget.human(MemoryBudget.heapBytes()) + " heap (-Xmx)"
+                    : "unpickling takes more than " + maxUnits + " steps for a pickle of " + (data.byteSize()) + " bytes"
+                            + " (structures shared through the memo are expanded again and again): refused as hostile");
+        }
+    }
+
+    private ArrayList<Object> copy(List<Object> items) {
+        charge(items.size());
+        return new ArrayList<>(items);
+    }
+
+    /** REDUCE / NEWOBJ: the resolver may copy list arguments (and lists inside them), so their sizes are charged. */
+    private Object call(Object callable, Object args) {
+        List<Object> list = tupleArgs(args);
+        chargeNested(list, RESOLVER_DEPTH);
+        return resolver.call(callable, list);
+    }
+
+    /** Charges the sizes of {@code o}'s containers down to {@code depth} levels, stopping as soon as the budget is spent. */
+    private void chargeNested(Object o, int depth) {
+        if (depth <= 0) return;
+        if (o instanceof Map<?, ?> m) charge(m.size());
+        if (!(o instanceof Collection<?> c)) return;
+        charge(c.size());
+        if (depth > 1) for (Object e : c) chargeNested(e, depth - 1);
+    }
+
     // ---- typed access ----
 
-    private static List<Object> tuple(List<Object> items) {
-        return Collections.unmodifiableList(new ArrayList<>(items));
+    private List<Object> tuple(List<Object> items) {
+        return Collections.unmodifiableList(copy(items));
     }
 
     @SuppressWarnings("unchecked")
@@ -208,6 +274,7 @@ final class Unpickler {
 
     private void putAll(Map<Object, Object> m, List<Object> kv) {
         if (kv.size() % 2 != 0) throw error("odd number of items for a dict");
+        charge((long) kv.size() / 2 * MAP_ENTRY_UNITS);
         for (int i = 0; i < kv.size(); i += 2) m.put(key(kv.get(i)), kv.get(i + 1));
     }
 
@@ -217,8 +284,9 @@ final class Unpickler {
         return scalar ? k : new IdentityKey(k);
     }
 
+    @SuppressWarnings("unchecked")
     private List<Object> tupleArgs(Object args) {
-        if (args instanceof List<?> l) return tuple(new ArrayList<>(l));
+        if (args instanceof List<?> l) return tuple((List<Object>) l);
         throw error("call arguments are " + typeName(args) + ", expected a tuple");
     }
 
@@ -301,6 +369,7 @@ final class Unpickler {
     private byte[] readBytes(long n) {
         need(n);
         if (n > Integer.MAX_VALUE - 8) throw error("a " + n + "-byte string is too large");
+        charge(n / BYTES_PER_UNIT + 1);
         byte[] b = data.asSlice(pos, n).toArray(ValueLayout.JAVA_BYTE);
         pos += n;
         return b;

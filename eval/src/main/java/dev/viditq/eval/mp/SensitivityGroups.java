@@ -1,8 +1,7 @@
 package dev.viditq.eval.mp;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.viditq.quant.config.QuantConfigReader;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -120,7 +119,7 @@ public final class SensitivityGroups {
     private static List<Group> fromFile(Path file, List<String> quantized, Map<String, int[]> shapes) {
         JsonNode root;
         try {
-            root = new ObjectMapper(new YAMLFactory()).readTree(file.toFile());
+            root = QuantConfigReader.YAML.readTree(file.toFile());
         } catch (IOException e) {
             throw new IllegalArgumentException(file + ": not valid YAML: " + e.getMessage(), e);
         }

@@ -2,6 +2,7 @@ package dev.viditq.eval.run;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.viditq.core.io.SafeOutput;
 import dev.viditq.eval.metrics.AlignmentScore;
 import dev.viditq.eval.shapes.ImageFiles;
 import dev.viditq.nn.media.MediaWriter;
@@ -46,7 +47,8 @@ public final class EvalFiles {
                 if (sheetCount > 0) writeSheets(reference, referenceCaptions(report), dir, "reference-sheet", sheetCount);
             }
             writeTable(report, dir.resolve("samples.tsv"));
-            Files.writeString(dir.resolve("report.json"), JSON.writeValueAsString(report.toJson()) + System.lineSeparator());
+            String json = JSON.writeValueAsString(report.toJson()) + System.lineSeparator();
+            SafeOutput.write(dir.resolve("report.json"), tmp -> Files.writeString(tmp, json));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the evaluation outputs to " + dir + ": " + e.getMessage(), e);
         }
@@ -106,6 +108,6 @@ public final class EvalFiles {
                     .append(r.fidelity() == null ? "" : String.format(Locale.ROOT, "%.5f", r.fidelity().perSampleSsim()[i])).append('\t')
                     .append(s.prompt().caption()).append('\n');
         }
-        Files.writeString(file, b);
+        SafeOutput.write(file, tmp -> Files.writeString(tmp, b));
     }
 }

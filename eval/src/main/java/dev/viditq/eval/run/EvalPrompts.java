@@ -4,10 +4,8 @@ import dev.viditq.eval.shapes.Kind;
 import dev.viditq.eval.shapes.ShapesGenerator;
 import dev.viditq.eval.shapes.ShapesPrompt;
 import dev.viditq.eval.shapes.Split;
+import dev.viditq.nn.text.PromptFile;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,21 +32,11 @@ public final class EvalPrompts {
      */
     public static List<EvalPrompt> file(Path file, Integer count) {
         if (count != null && count < 1) throw new IllegalArgumentException("the prompt count must be positive, got " + count);
-        if (!Files.isRegularFile(file)) throw new IllegalArgumentException(file + ": no such prompts file");
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(file);
-        } catch (IOException e) {
-            throw new UncheckedIOException(file + ": cannot read the prompts: " + e.getMessage(), e);
-        }
         List<EvalPrompt> out = new ArrayList<>();
-        for (String line : lines) {
-            String caption = line.strip();
-            if (caption.isEmpty() || caption.startsWith("#")) continue;
+        for (String caption : PromptFile.read(file)) {
             if (count != null && out.size() == count) break;
             out.add(new EvalPrompt(out.size(), caption, null));
         }
-        if (out.isEmpty()) throw new IllegalArgumentException(file + ": no prompts in the file");
         return out;
     }
 }

@@ -1,5 +1,6 @@
 package dev.viditq.eval.shapes;
 
+import dev.viditq.core.io.SafeOutput;
 import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageTypeSpecifier;
@@ -10,7 +11,6 @@ import javax.imageio.stream.ImageOutputStream;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** PNG and animated GIF files for {@link RgbImage} and {@link RgbVideo}, optionally upscaled (nearest neighbour) for viewing. */
@@ -19,8 +19,9 @@ public final class ImageFiles {
 
     public static void writePng(RgbImage image, Path file, int scale) {
         try {
-            createParent(file);
-            if (!ImageIO.write(toBuffered(image, scale), "png", file.toFile())) throw new IOException("no PNG writer");
+            SafeOutput.write(file, tmp -> {
+                if (!ImageIO.write(toBuffered(image, scale), "png", tmp.toFile())) throw new IOException("no PNG writer");
+            });
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
         }
@@ -51,19 +52,19 @@ public final class ImageFiles {
     public static void writeGif(RgbVideo video, Path file, int scale, int delayMs) {
         ImageWriter writer = ImageIO.getImageWritersByFormatName("gif").next();
         try {
-            createParent(file);
-            Files.deleteIfExists(file);
-            try (ImageOutputStream out = ImageIO.createImageOutputStream(file.toFile())) {
-                writer.setOutput(out);
-                writer.prepareWriteSequence(null);
-                for (RgbImage frame : video.frames()) {
-                    BufferedImage b = toBuffered(frame, scale);
-                    IIOMetadata meta = writer.getDefaultImageMetadata(ImageTypeSpecifier.createFromRenderedImage(b), null);
-                    animate(meta, delayMs);
-                    writer.writeToSequence(new IIOImage(b, null, meta), null);
+            SafeOutput.write(file, tmp -> {
+                try (ImageOutputStream out = ImageIO.createImageOutputStream(tmp.toFile())) {
+                    writer.setOutput(out);
+                    writer.prepareWriteSequence(null);
+                    for (RgbImage frame : video.frames()) {
+                        BufferedImage b = toBuffered(frame, scale);
+                        IIOMetadata meta = writer.getDefaultImageMetadata(ImageTypeSpecifier.createFromRenderedImage(b), null);
+                        animate(meta, delayMs);
+                        writer.writeToSequence(new IIOImage(b, null, meta), null);
+                    }
+                    writer.endWriteSequence();
                 }
-                writer.endWriteSequence();
-            }
+            });
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
         } finally {
@@ -120,8 +121,4 @@ public final class ImageFiles {
         return Math.round(Math.clamp(v, 0f, 1f) * 255f);
     }
 
-    private static void createParent(Path file) throws IOException {
-        Path parent = file.toAbsolutePath().getParent();
-        if (parent != null) Files.createDirectories(parent);
-    }
 }

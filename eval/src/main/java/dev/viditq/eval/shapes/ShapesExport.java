@@ -2,6 +2,7 @@ package dev.viditq.eval.shapes;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.viditq.core.io.SafeOutput;
 import dev.viditq.core.io.SafetensorsWriter;
 import dev.viditq.core.parallel.Parallel;
 import dev.viditq.core.tensor.DType;
@@ -16,7 +17,6 @@ import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -179,26 +179,21 @@ public final class ShapesExport {
             SafetensorsWriter.write(out, tensors, metadata);
             return;
         }
-        Path dir = out.toAbsolutePath().getParent();
-        Path raw = null, packed = null;
+        Path raw = out.toAbsolutePath().resolveSibling(SafeOutput.tempName(out.getFileName() + ".raw"));
         try {
-            Files.createDirectories(dir);
-            raw = Files.createTempFile(dir, "." + out.getFileName(), ".raw");
-            packed = Files.createTempFile(dir, "." + out.getFileName(), ".tmp");
             SafetensorsWriter.write(raw, tensors, metadata);
-            try (InputStream in = Files.newInputStream(raw);
-                 OutputStream gz = new GZIPOutputStream(Files.newOutputStream(packed), 1 << 16)) {
-                in.transferTo(gz);
-            }
-            Files.move(packed, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            SafeOutput.write(out, tmp -> {
+                try (InputStream in = Files.newInputStream(raw);
+                     OutputStream gz = new GZIPOutputStream(Files.newOutputStream(tmp), 1 << 16)) {
+                    in.transferTo(gz);
+                }
+            });
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + out + ": " + e.getMessage(), e);
         } finally {
-            for (Path p : new Path[]{raw, packed}) {
-                try {
-                    if (p != null) Files.deleteIfExists(p);
-                } catch (IOException ignored) { /* best effort */ }
-            }
+            try {
+                Files.deleteIfExists(raw);
+            } catch (IOException ignored) { /* best effort: a leftover is swept by the next run */ }
         }
     }
 

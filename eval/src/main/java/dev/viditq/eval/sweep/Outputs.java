@@ -11,11 +11,9 @@ import dev.viditq.eval.shapes.RgbImage;
 import dev.viditq.eval.shapes.RgbVideo;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -47,13 +45,7 @@ final class Outputs {
             }
             indices.append(indices.isEmpty() ? "" : ",").append(s.prompt().index());
         }
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        SafetensorsWriter.write(tmp, Map.of(TENSOR, t), Map.of(INDICES, indices.toString()));
-        try {
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
-        }
+        SafetensorsWriter.write(file, Map.of(TENSOR, t), Map.of(INDICES, indices.toString())); // atomic itself
     }
 
     /** The samples of {@code file}, paired with {@code prompts} (which must be the prompts they were made for). */

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.viditq.core.io.Checkpoints;
+import dev.viditq.core.io.SafeOutput;
 import dev.viditq.core.io.TensorFile;
 import dev.viditq.eval.run.Recipe;
 import dev.viditq.eval.shapes.Kind;
@@ -32,7 +33,6 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -351,10 +351,8 @@ public final class Sweep {
     }
 
     static void writeAtomically(Path file, String text) {
-        Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
         try {
-            Files.writeString(tmp, text);
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            SafeOutput.write(file, tmp -> Files.writeString(tmp, text));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
         }

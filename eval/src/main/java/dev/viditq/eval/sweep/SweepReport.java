@@ -1,6 +1,7 @@
 package dev.viditq.eval.sweep;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.viditq.core.io.SafeOutput;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -54,11 +55,8 @@ public final class SweepReport {
         }
         SweepReport r = new SweepReport();
         r.page(req, summaries);
-        Path tmp = req.out().toAbsolutePath().resolveSibling("." + req.out().getFileName() + ".tmp");
         try {
-            if (tmp.getParent() != null) Files.createDirectories(tmp.getParent());
-            Files.writeString(tmp, r.html);
-            Files.move(tmp, req.out(), java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            SafeOutput.write(req.out(), tmp -> Files.writeString(tmp, r.html));
             return new Written(req.out(), Files.size(req.out()), summaries.size(), r.images);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + req.out() + ": " + e.getMessage(), e);

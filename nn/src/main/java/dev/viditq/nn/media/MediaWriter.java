@@ -1,5 +1,6 @@
 package dev.viditq.nn.media;
 
+import dev.viditq.core.io.SafeOutput;
 import org.jcodec.codecs.h264.H264Encoder;
 import org.jcodec.common.Codec;
 import org.jcodec.common.MuxerTrack;
@@ -22,12 +23,11 @@ import javax.imageio.metadata.IIOMetadata;
 import javax.imageio.metadata.IIOMetadataNode;
 import javax.imageio.stream.ImageOutputStream;
 import java.awt.image.BufferedImage;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
@@ -181,27 +181,14 @@ public final class MediaWriter {
     }
 
     /**
-     * Runs {@code body} on a temporary file in the target's directory and renames it over {@code target} when it
-     * succeeds; on failure the temporary file is removed and the target left as it was.
+     * Runs {@code body} on a temporary file beside the target and renames it over {@code target} when it succeeds
+     * ({@link SafeOutput}); on failure the temporary file is removed and the target left as it was.
      */
     public static void atomically(Path target, FileBody body) {
-        Path dir = target.toAbsolutePath().getParent();
-        Path tmp = null;
         try {
-            Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
-            body.writeTo(tmp);
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            SafeOutput.write(target, body::writeTo);
         } catch (IOException e) {
             throw new UncheckedIOException(target + ": cannot write: " + e.getMessage(), e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // best effort: the rename already succeeded or the error above is the one to report
-                }
-            }
         }
     }
 }

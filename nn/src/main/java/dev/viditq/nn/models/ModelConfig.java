@@ -2,6 +2,7 @@ package dev.viditq.nn.models;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.viditq.core.io.StrictJson;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -13,7 +14,7 @@ import java.nio.file.Path;
  * Explicit JSON nulls count as absent, as diffusers treats them.
  */
 public final class ModelConfig {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = StrictJson.MAPPER;
 
     private final Path path;
     private final JsonNode root;

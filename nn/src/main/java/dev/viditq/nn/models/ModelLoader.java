@@ -31,11 +31,15 @@ public final class ModelLoader {
     /** A config file and a checkpoint file given separately. */
     public static Denoiser load(Path configFile, Path checkpoint) {
         ModelConfig cfg = ModelConfig.read(configFile);
+        ConfigLimits.check(cfg); // absurd sizes end here, before anything is built
         TensorFile file = Checkpoints.open(checkpoint);
         try {
             // a quantized checkpoint (quant module) loads through here too; see CheckpointAdapter
             CheckpointAdapter adapter = CheckpointAdapter.find(file);
-            if (adapter == null) return build(cfg, file);
+            if (adapter == null) {
+                Checkpoints.requireFinite(file); // a quantized checkpoint is checked while its seal is verified
+                return build(cfg, file);
+            }
             CheckpointAdapter.Loading loading = adapter.open(file);
             Denoiser model = build(cfg, loading.modelView());
             loading.install(model); // on failure the catch below releases the file the model holds

@@ -5,11 +5,13 @@ import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.models.CfgConvention;
 import dev.viditq.nn.models.Conditioning;
+import dev.viditq.nn.models.ConfigLimits;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.nn.models.ModelFamily;
 import dev.viditq.nn.models.ModelInfo;
 import dev.viditq.nn.models.ModelLoader;
 import dev.viditq.nn.sampling.DiffusersSchedulerConfig;
+import dev.viditq.nn.sampling.FiniteLatents;
 import dev.viditq.nn.sampling.Sampler;
 import dev.viditq.nn.sampling.Samplers;
 import dev.viditq.nn.sampling.SeededGaussian;
@@ -204,6 +206,8 @@ public final class GenerationPipeline implements AutoCloseable {
             throw new IllegalArgumentException("the model's config leaves its frame count open: give the frames (--frames N)");
         }
         if (frames < 1) throw new IllegalArgumentException("frames must be at least 1, got " + frames);
+        ConfigLimits.checkGeneration(info, req.batch(), height, width, frames, pixelsPerLatent(),
+                vae == null ? 0 : vae.fullResolutionChannels(), "size and frames (--size, --frames)");
         Settings settings = new Settings(sampler, steps, cfg, req.seed(), height, width, frames, info.guidance(sampler));
         return new Run(req, settings, sampler(settings), d.captionTokens());
     }
@@ -232,7 +236,9 @@ public final class GenerationPipeline implements AutoCloseable {
     public Generation generate(Run run, StepListener listener) {
         Conditioning[] conditioning = embed(run);
         Tensor latents = denoise(run, conditioning, listener);
-        return new Generation(latents, decode(latents), run.settings());
+        Tensor pixels = decode(latents);
+        FiniteLatents.require(pixels, "the decoded output");
+        return new Generation(latents, pixels, run.settings());
     }
 
     // ---- embed: [conditional, unconditional] conditioning of the batch
@@ -375,7 +381,7 @@ public final class GenerationPipeline implements AutoCloseable {
         Tensor noise = rng.next(shape);
         GuidedModel guided = new GuidedModel(model, conditioning[0], conditioning[1], s.cfgScale(), s.cfg(),
                 run.request().batching());
-        return run.sampler().sample(guided, noise, s.steps(), rng, listener);
+        return run.sampler().sample(guided, noise, s.steps(), rng, FiniteLatents.checking(listener));
     }
 
     private int latentFrames(int frames) {

@@ -1,5 +1,6 @@
 package dev.viditq.nn.sampling;
 
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -20,7 +21,8 @@ import java.util.Set;
  */
 public final class DiffusersSchedulerConfig {
     /** diffusers writes -Infinity for lambda_min_clipped, which strict JSON forbids. */
-    private static final ObjectMapper JSON = JsonMapper.builder().enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
+    private static final ObjectMapper JSON = JsonMapper.builder().enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
 
     /** Fields that only matter when a feature this toolkit rejects is on (thresholding, flow sigmas, ...). */
     private static final Set<String> INERT = Set.of("dynamic_thresholding_ratio", "sample_max_value",

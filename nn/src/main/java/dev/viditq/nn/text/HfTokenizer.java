@@ -28,6 +28,7 @@ public final class HfTokenizer implements Tokenizer {
         int size();
         String piece(int id);
         int idOf(String token);
+        int unkId();
     }
 
     private record AddedToken(String content, int id) {}
@@ -137,6 +138,11 @@ public final class HfTokenizer implements Tokenizer {
     @Override
     public int padId() {
         return padId;
+    }
+
+    @Override
+    public int unkId() {
+        return model.unkId();
     }
 
     @Override
@@ -251,6 +257,7 @@ public final class HfTokenizer implements Tokenizer {
             public int size() { return um.size(); }
             public String piece(int id) { return um.piece(id); }
             public int idOf(String token) { return um.idOf(token); }
+            public int unkId() { return um.unkId(); }
         };
     }
 
@@ -281,6 +288,7 @@ public final class HfTokenizer implements Tokenizer {
                 return t;
             }
             public int idOf(String token) { return ids.getOrDefault(token, -1); }
+            public int unkId() { return unkId == null ? -1 : unkId; }
         };
     }
 }

@@ -173,6 +173,11 @@ public final class SentencePieceTokenizer implements Tokenizer {
     }
 
     @Override
+    public int unkId() {
+        return model.unkId();
+    }
+
+    @Override
     public int vocabSize() {
         return model.size();
     }

@@ -1,8 +1,8 @@
 package dev.viditq.nn.text;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.viditq.core.io.CheckpointException;
+import dev.viditq.core.io.StrictJson;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -42,7 +42,7 @@ public record T5Config(int vocabSize, int dModel, int dKv, int dFf, int numLayer
     public static T5Config load(Path file) {
         JsonNode c;
         try {
-            c = new ObjectMapper().readTree(file.toFile());
+            c = StrictJson.MAPPER.readTree(file.toFile());
         } catch (IOException e) {
             throw new CheckpointException(file, "is not a readable config.json: " + e.getMessage(), e);
         }

@@ -27,6 +27,11 @@ public interface Tokenizer {
 
     int vocabSize();
 
+    /** The id of the unknown token text outside the vocabulary becomes, or -1 when there is none. */
+    default int unkId() {
+        return -1;
+    }
+
     /** The piece (token text) of {@code id}, for messages and tests. */
     String piece(int id);
 
@@ -46,6 +51,7 @@ public interface Tokenizer {
                     + numSpecialTokens() + " special tokens");
         }
         int[] content = tokenize(text);
+        PromptNotes.report(this, text, content, room);
         if (content.length > room) content = Arrays.copyOf(content, room);
         int[] real = addSpecialTokens(content);
         int[] ids = Arrays.copyOf(real, maxLength);

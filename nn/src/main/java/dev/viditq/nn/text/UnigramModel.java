@@ -77,6 +77,11 @@ final class UnigramModel {
         return pieces[id];
     }
 
+    /** The unknown token's id, or -1 when there is none. */
+    int unkId() {
+        return unkId;
+    }
+
     /** The id of {@code piece} when it can be matched in text, else -1. */
     int idOf(String piece) {
         return matchable.getOrDefault(piece, -1);

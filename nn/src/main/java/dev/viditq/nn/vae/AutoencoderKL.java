@@ -63,6 +63,11 @@ public final class AutoencoderKL implements LatentDecoder {
     }
 
     @Override
+    public int fullResolutionChannels() {
+        return config.blockOutChannels().getFirst();
+    }
+
+    @Override
     public int pixelsPerLatent() {
         return config.downscale();
     }

@@ -11,6 +11,12 @@ public interface LatentDecoder extends AutoCloseable {
     /** Channels of the latents the denoiser works on. */
     int latentChannels();
 
+    /**
+     * Channels of the decoder's full-resolution convolutions: with the output size, what bounds its activation memory
+     * (checked before a generation starts).
+     */
+    int fullResolutionChannels();
+
     /** Pixels per latent cell along height and width. */
     int pixelsPerLatent();
 

@@ -1,9 +1,9 @@
 package dev.viditq.nn.vae;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.viditq.core.io.CheckpointException;
 import dev.viditq.core.io.TensorFile;
+import dev.viditq.core.io.StrictJson;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -43,7 +43,7 @@ public record VaeConfig(int inChannels, int outChannels, List<Integer> blockOutC
     public static VaeConfig load(Path file) {
         JsonNode c;
         try {
-            c = new ObjectMapper().readTree(file.toFile());
+            c = StrictJson.MAPPER.readTree(file.toFile());
         } catch (IOException e) {
             throw new CheckpointException(file, "is not a readable config.json: " + e.getMessage(), e);
         }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.viditq.core.io.CheckpointException;
 import dev.viditq.core.io.Safetensors;
 import dev.viditq.core.io.SafetensorsWriter;
+import dev.viditq.core.io.StrictJson;
 import dev.viditq.core.io.TensorFile;
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
@@ -30,7 +31,7 @@ import java.util.Map;
 public final class Calibration {
     public static final String METADATA_KEY = "viditq.calibration";
     private static final int FORMAT = 1;
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = StrictJson.MAPPER;
 
     /** How the sampling loop ran; a resumed run must use the same. */
     public record Settings(String sampler, int steps, double cfgScale, long seed, String batching, int height, int width,

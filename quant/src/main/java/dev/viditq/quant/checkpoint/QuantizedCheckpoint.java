@@ -5,7 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.viditq.core.io.CheckpointException;
 import dev.viditq.core.io.Checkpoints;
+import dev.viditq.core.io.SafeOutput;
 import dev.viditq.core.io.SafetensorsWriter;
+import dev.viditq.core.io.StrictJson;
 import dev.viditq.core.io.TensorFile;
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
@@ -24,28 +26,27 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 /**
  * Quantized model folders: the input folder's layout (config.json, vae/, text_encoder/, tokenizer, scheduler/ —
- * hard-linked when the file system allows, copied otherwise) with the denoiser's checkpoint replaced by one
- * safetensors file holding every float tensor the model keeps, the packed integer weights of the quantized layers
- * ({@link QuantizedTensors}), and the plan as JSON under the metadata key {@value #METADATA_KEY}. Written into a
- * temporary folder beside the target and renamed into place when complete, so a failure leaves nothing behind.
+ * copied, never hard-linked, so that editing the copy cannot edit the float model) with the denoiser's checkpoint
+ * replaced by one safetensors file holding every float tensor the model keeps, the packed integer weights of the
+ * quantized layers ({@link QuantizedTensors}), and the plan as JSON under the metadata key {@value #METADATA_KEY};
+ * then sealed ({@link FolderSeal}). Written into a temporary folder beside the target ({@link SafeOutput}) and renamed
+ * into place when complete, so a failure leaves nothing behind.
  * Loaded by the ordinary {@link dev.viditq.nn.models.ModelLoader} through {@link QuantizedCheckpointAdapter}.
  */
 public final class QuantizedCheckpoint {
     /** The metadata key of the plan and checksums (the format's, as {@link QuantizedCheckpointReader} reads it). */
     public static final String METADATA_KEY = QuantizedCheckpointReader.METADATA_KEY;
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = StrictJson.MAPPER;
 
     private QuantizedCheckpoint() {}
 
@@ -62,10 +63,8 @@ public final class QuantizedCheckpoint {
         if (Files.exists(target) && !replace) {
             throw new IllegalArgumentException(target + ": already exists; remove it or pass --force to replace it");
         }
-        Path parent = target.toAbsolutePath().getParent();
-        Path tmp = parent.resolve("." + target.getFileName() + ".tmp-" + UUID.randomUUID());
-        try {
-            Files.createDirectories(parent);
+        try (SafeOutput.Pending out = SafeOutput.begin(target)) {
+            Path tmp = out.path();
             copyLayout(folder.root(), tmp, skipped(folder.denoiser(), sourceCheckpoint));
             Path denoiserDir = tmp.resolve(folder.root().relativize(folder.denoiser()).toString());
             Files.createDirectories(denoiserDir);
@@ -74,12 +73,11 @@ public final class QuantizedCheckpoint {
                 writeCheckpoint(in, model, checkpoint);
             }
             long bytes = Files.size(checkpoint);
-            moveIntoPlace(tmp, target, replace);
+            FolderSeal.write(tmp, checkpoint);
+            moveIntoPlace(out, replace);
             return new Written(target, target.resolve(tmp.relativize(checkpoint).toString()), bytes);
         } catch (IOException e) {
             throw new CheckpointException(target, "cannot write the quantized model: " + e, e);
-        } finally {
-            deleteTree(tmp);
         }
     }
 
@@ -193,44 +191,23 @@ public final class QuantizedCheckpoint {
                 if (Files.isDirectory(p)) {
                     Files.createDirectories(dest);
                 } else if (!skip.contains(p.toAbsolutePath().normalize())) {
-                    linkOrCopy(p, dest);
+                    Files.createDirectories(dest.getParent());
+                    Files.copy(p, dest, StandardCopyOption.COPY_ATTRIBUTES); // a copy: a hard link would share edits
                 }
             }
         }
     }
 
-    private static void linkOrCopy(Path src, Path dest) throws IOException {
-        Files.createDirectories(dest.getParent());
-        try {
-            Files.createLink(dest, src);
-        } catch (IOException | UnsupportedOperationException e) {
-            Files.copy(src, dest, StandardCopyOption.COPY_ATTRIBUTES);
-        }
-    }
-
-    private static void moveIntoPlace(Path tmp, Path target, boolean replace) throws IOException {
+    /** The old folder (when replaced) is moved aside under a temporary name first, then removed. */
+    private static void moveIntoPlace(SafeOutput.Pending out, boolean replace) throws IOException {
+        Path target = out.target();
         Path old = null;
         if (Files.exists(target)) {
             if (!replace) throw new FileAlreadyExistsException(target.toString());
-            old = target.resolveSibling("." + target.getFileName() + ".old-" + UUID.randomUUID());
+            old = target.resolveSibling(SafeOutput.tempName(target.getFileName().toString()));
             Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
         }
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-        if (old != null) deleteTree(old);
-    }
-
-    private static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) return;
-        try (Stream<Path> walk = Files.walk(dir)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // best effort: a leftover temporary folder is hidden and harmless
-                }
-            });
-        } catch (IOException ignored) {
-            // as above
-        }
+        out.commit();
+        if (old != null) SafeOutput.deleteTree(old);
     }
 }

@@ -51,6 +51,7 @@ public final class QuantizedCheckpointReader {
 
     /** Parses the plan and checksums of a quantized checkpoint; the file stays the caller's. */
     public static QuantizedCheckpointReader open(TensorFile file) {
+        FolderSeal.verify(file); // before anything of the file is trusted: the plan, the checksums, the tensors
         JsonNode metadata = metadata(file);
         Map<String, String> checksums = new LinkedHashMap<>(); // empty for checkpoints written before checksums existed
         metadata.path("checksums").properties().forEach(e -> checksums.put(e.getKey(), e.getValue().asText()));

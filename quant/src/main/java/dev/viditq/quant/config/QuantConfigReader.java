@@ -1,6 +1,7 @@
 package dev.viditq.quant.config;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -30,7 +31,12 @@ import java.util.Locale;
  * settings the integer kernels cannot run are refused with the key's full path.
  */
 public final class QuantConfigReader {
-    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    /** A key given twice in one mapping is an error, not the last value silently winning. */
+    public static final ObjectMapper YAML = new ObjectMapper(YAMLFactory.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build());
+    /** Most lines a part_fp_list file may hold (the released lists have a few dozen module names). */
+    private static final int MAX_NAME_LIST_LINES = 100_000;
+    private static final java.util.regex.Pattern MODULE_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9_.\\-]{1,256}");
     /** Reference keys that are understood but change nothing here (training-time or Python-side settings). */
     private static final List<String> REFERENCE_IGNORED = List.of("model", "conditional", "mixed_precision", "calib_data",
             "resume_with_w_quantized");
@@ -44,7 +50,7 @@ public final class QuantConfigReader {
         this.baseDir = baseDir;
     }
 
-    /** A YAML file; relative paths inside it (part_fp_list) are resolved against the working directory, then its folder. */
+    /** A YAML file; files it names (part_fp_list) must lie in its folder or below (see {@link #resolve}). */
     public static QuantConfig read(Path file) {
         if (!Files.isRegularFile(file)) throw new QuantConfigException(file + ": no such config file");
         try {
@@ -270,29 +276,60 @@ public final class QuantConfigReader {
         return out;
     }
 
-    /** ViDiT-Q's part_fp_list: a text file of module names, one per line (or an empty string: none). */
+    /**
+     * ViDiT-Q's part_fp_list: a text file of module names, one per line (or an empty string: none). A line that is
+     * not a module name is refused by its number, never echoed: the file may not be what the config claims.
+     */
     private List<String> nameList(String file, String key) {
         if (file.isBlank()) return List.of();
-        Path p = resolve(file);
-        if (p == null) {
-            throw new QuantConfigException(source + ": " + key + " names '" + file + "', which is neither a file relative to the "
-                    + "working directory nor one beside the config");
-        }
+        Path p = resolve(file, key);
+        List<String> lines;
         try {
-            return Files.readAllLines(p).stream().map(String::strip).filter(s -> !s.isEmpty() && !s.startsWith("#")).toList();
+            lines = Files.readAllLines(p);
         } catch (IOException e) {
-            throw new QuantConfigException(source + ": " + key + ": cannot read " + p + ": " + e.getMessage());
+            throw new QuantConfigException(source + ": " + key + ": cannot read " + p + " as UTF-8 text (" + e.getClass().getSimpleName() + ")");
         }
+        if (lines.size() > MAX_NAME_LIST_LINES) {
+            throw new QuantConfigException(source + ": " + key + ": " + p + " has more than " + MAX_NAME_LIST_LINES + " lines");
+        }
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < lines.size(); i++) {
+            String name = lines.get(i).strip();
+            if (name.isEmpty() || name.startsWith("#")) continue;
+            if (!MODULE_NAME.matcher(name).matches()) {
+                throw new QuantConfigException(source + ": " + key + ": line " + (i + 1) + " of " + p + " is not a module name"
+                        + " (letters, digits, '_', '.', '-')");
+            }
+            names.add(name);
+        }
+        return names;
     }
 
-    private Path resolve(String file) {
-        Path p = Path.of(file);
-        if (Files.isRegularFile(p)) return p;
-        if (baseDir != null) {
-            if (Files.isRegularFile(baseDir.resolve(file))) return baseDir.resolve(file);
-            if (Files.isRegularFile(baseDir.resolve(p.getFileName()))) return baseDir.resolve(p.getFileName());
+    /**
+     * A file named by the config: relative to the config's folder (or, as ViDiT-Q's released configs name theirs
+     * relative to their repository, its file name beside the config), and never outside that folder, links
+     * resolved — a config cannot make this tool read /etc/shadow. A config given as text has no folder, so no files.
+     */
+    private Path resolve(String file, String key) {
+        if (baseDir == null) throw new QuantConfigException(source + ": " + key + " names a file, but this config has no folder to find it in");
+        Path root;
+        try {
+            root = baseDir.toRealPath();
+        } catch (IOException e) {
+            throw new QuantConfigException(source + ": cannot resolve the config's folder " + baseDir);
         }
-        return null;
+        Path named = Path.of(file);
+        for (Path candidate : new Path[]{baseDir.resolve(file), named.getFileName() == null ? null : baseDir.resolve(named.getFileName())}) {
+            if (candidate == null || !Files.isRegularFile(candidate)) continue;
+            try {
+                if (candidate.toRealPath().startsWith(root)) return candidate;
+            } catch (IOException e) {
+                continue;
+            }
+            throw new QuantConfigException(source + ": " + key + " names '" + file + "', which lies outside the config's folder "
+                    + root + "; copy the file beside the config");
+        }
+        throw new QuantConfigException(source + ": " + key + " names '" + file + "', which is not a file in the config's folder " + root);
     }
 
     private List<BitRule> bitMap(ConfigNode root) {

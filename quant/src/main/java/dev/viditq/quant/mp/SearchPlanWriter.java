@@ -1,5 +1,6 @@
 package dev.viditq.quant.mp;
 
+import dev.viditq.core.io.SafeOutput;
 import dev.viditq.quant.mp.SearchInput.Candidate;
 import dev.viditq.quant.mp.SearchInput.Range;
 import dev.viditq.quant.config.QuantConfigReader;
@@ -8,7 +9,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -82,15 +82,7 @@ public final class SearchPlanWriter {
     /** Writes atomically (temporary file, then rename). */
     public static void write(Path out, String yaml) {
         try {
-            Path dir = out.toAbsolutePath().getParent();
-            Files.createDirectories(dir);
-            Path tmp = Files.createTempFile(dir, "." + out.getFileName(), ".tmp");
-            try {
-                Files.writeString(tmp, yaml, StandardCharsets.UTF_8);
-                Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            SafeOutput.write(out, tmp -> Files.writeString(tmp, yaml, StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot write " + out + ": " + e.getMessage(), e);
         }

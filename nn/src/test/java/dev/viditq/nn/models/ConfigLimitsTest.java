@@ -1,0 +1,59 @@
+package dev.viditq.nn.models;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.viditq.core.io.StrictJson;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Absurd configs and sizes are refused by key and limit before anything is built; real ones pass. */
+class ConfigLimitsTest {
+    private static final Path FILE = Path.of("config.json");
+
+    private static ModelConfig config(String json) throws Exception {
+        return new ModelConfig(FILE, StrictJson.MAPPER.readTree(json));
+    }
+
+    private static String refusal(String json) throws Exception {
+        ModelConfig cfg = config(json);
+        return assertThrows(IllegalArgumentException.class, () -> ConfigLimits.check(cfg)).getMessage();
+    }
+
+    private static final String BASE = "\"family\": \"pixart\", \"input_size\": 32, \"patch_size\": 2, \"in_channels\": 4, "
+            + "\"hidden_size\": 1152, \"num_heads\": 16, \"caption_channels\": 4096, \"mlp_ratio\": 4.0";
+
+    @Test
+    void realConfigsPass() throws Exception {
+        ConfigLimits.check(config("{" + BASE + ", \"depth\": 28}"));
+        ConfigLimits.check(config("{\"_class_name\": \"LatteTransformer3DModel\", \"num_layers\": 28, \"num_attention_heads\": 16,"
+                + " \"attention_head_dim\": 72, \"sample_size\": 64, \"patch_size\": 2, \"video_length\": 16, \"out_channels\": null}"));
+        ConfigLimits.check(config("{\"family\": \"stdit\", \"input_size\": [16, 32, 32], \"patch_size\": [1, 2, 2], \"hidden_size\": 1152,"
+                + " \"depth\": 28, \"num_heads\": 16}"));
+    }
+
+    @Test
+    void absurdValuesAreNamedWithTheirLimit() throws Exception {
+        assertTrue(refusal("{" + BASE + ", \"depth\": 1000000000}").startsWith(FILE + ": \"depth\" is 1000000000; it must be an integer from 1 to"));
+        assertTrue(refusal("{" + BASE + ", \"depth\": 100000}").contains("\"depth\" 100000 at width 1152 makes an estimated"));
+        assertTrue(refusal("{" + BASE.replace("\"num_heads\": 16", "\"num_heads\": -4") + ", \"depth\": 28}").contains("\"num_heads\" is -4"));
+        assertTrue(refusal("{" + BASE.replace("\"num_heads\": 16", "\"num_heads\": 7") + ", \"depth\": 28}")
+                .contains("\"num_heads\" 7 does not divide \"hidden_size\" 1152"));
+        assertTrue(refusal("{" + BASE.replace("\"patch_size\": 2", "\"patch_size\": 0") + ", \"depth\": 28}").contains("\"patch_size\" is 0"));
+        assertTrue(refusal("{" + BASE.replace("\"patch_size\": 2", "\"patch_size\": [1, 0, 2]") + ", \"depth\": 28}").contains("\"patch_size\" is 0"));
+        assertTrue(refusal("{" + BASE.replace("4.0", "-1") + ", \"depth\": 28}").contains("\"mlp_ratio\" is -1.0"));
+        assertTrue(refusal("{" + BASE + ", \"depth\": 2.5}").contains("\"depth\" is 2.5"));
+    }
+
+    @Test
+    void aGenerationBeyondMemoryIsRefusedNamingTheOptions() {
+        ModelInfo pixart = ModelInfo.builder(ModelFamily.PIXART).inChannels(4).outChannels(8).patchSize(2).sampleSize(128)
+                .hidden(1152).depth(28).heads(16).captionChannels(4096).captionTokens(120).build();
+        ConfigLimits.checkGeneration(pixart, 1, 1024, 1024, 1, 8, 128, "--size");
+        String m = assertThrows(IllegalArgumentException.class,
+                () -> ConfigLimits.checkGeneration(pixart, 1, 100_000, 100_000, 1, 8, 128, "--size")).getMessage();
+        assertTrue(m.startsWith("--size: 100000x100000 × 1 frame(s) × batch 1 in the VAE decoder needs an estimated"), m);
+        assertTrue(m.contains("of activations, more than the"), m);
+    }
+}
