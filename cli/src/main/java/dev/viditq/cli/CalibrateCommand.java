@@ -44,6 +44,7 @@ import java.util.concurrent.Callable;
                 + "a bare text denoiser takes caption embeddings (--caption-embeddings, one prompt per row).",
         "Examples:",
         "  ./viditq calibrate --model assets/models/shapes-t2i --count 16 --out shapes-t2i.calib.safetensors",
+        "  ./viditq calibrate --model assets/models/shapes-t2i --count 16 --hessians --out shapes-t2i.gptq.calib.safetensors",
         "  ./viditq calibrate --model models/dit --class-labels 0,1,2,3 --steps 20 --out dit.calib.safetensors"})
 final class CalibrateCommand implements Callable<Integer> {
     private static final int DENOISER_DEFAULT_STEPS = 20;
@@ -86,6 +87,10 @@ final class CalibrateCommand implements Callable<Integer> {
 
     @Option(names = "--separate-cfg", description = "Run the two CFG halves as separate forward passes.")
     boolean separateCfg;
+
+    @Option(names = "--hessians", description = "Also record every Linear's input Hessian H = Σ xᵀx over all steps and CFG halves "
+            + "(what GPTQ needs; in·(in+1)/2 F32 values per layer). Off by default: files made without it are unchanged.")
+    boolean hessians;
 
     @Option(names = "--out", required = true, description = "Calibration file to write (.safetensors); resumed when it exists.")
     Path out;
@@ -186,7 +191,7 @@ final class CalibrateCommand implements Callable<Integer> {
                 public void step(int prompt, Step step) {
                     bar.step();
                 }
-            });
+            }, hessians);
         }
     }
 
@@ -197,6 +202,7 @@ final class CalibrateCommand implements Callable<Integer> {
             o.put("prompts", cal.done());
             o.put("layers", cal.layers().size());
             o.put("steps", cal.steps());
+            o.put("hessians", cal.hasHessians());
             o.put("sampler", cal.settings().sampler());
             o.put("cfg_scale", cal.settings().cfgScale());
             o.put("seconds", seconds);

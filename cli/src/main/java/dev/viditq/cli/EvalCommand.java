@@ -24,7 +24,10 @@ import java.util.concurrent.Callable;
                 + "ground-truth scene (overall and per attribute; videos also motion accuracy and temporal consistency).",
         "With --reference, the same prompts, seeds, batches and sampler settings also run through the reference model, and "
                 + "fidelity to it is reported: PSNR (error pooled over all samples) and SSIM, per frame for videos.",
-        "--prompts FILE evaluates free captions instead; they have no ground truth, so only fidelity is scored.",
+        "--prompts FILE evaluates the captions of a file instead: when every line is a caption of the Shapes grammar, each is "
+                + "scored against the scene it states; free text has no ground truth, so only fidelity is scored.",
+        "Fidelity is reported pooled and per sample (median, 10th percentile), and samples whose scene forked from the "
+                + "reference's (PSNR more than 10 dB below the median and a different caption check) are named.",
         "Unset --sampler/--steps/--cfg take the model config's \"pipeline\" recipe, else the family defaults. The batch "
                 + "starting at prompt i runs with seed S + i.",
         "Examples:",
@@ -75,8 +78,9 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--sheet", defaultValue = "16", description = "Samples on the contact sheet with --save (default ${DEFAULT-VALUE}).")
     int sheet;
 
-    @Option(names = "--json", description = "Print one JSON object: alignment, alignment_by_attribute, count, psnr, ssim, "
-            + "motion_accuracy, temporal, psnr_per_frame, seconds_per_sample, seconds_per_step, settings, timing.")
+    @Option(names = "--json", description = "Print one JSON object: alignment, alignment_by_attribute, count, psnr (pooled), "
+            + "psnr_median, psnr_p10, psnr_per_sample, forked, low_psnr, fork_rule, ssim, motion_accuracy, temporal, "
+            + "psnr_per_frame, seconds_per_sample, seconds_per_step, settings, timing.")
     boolean json;
 
     @Override

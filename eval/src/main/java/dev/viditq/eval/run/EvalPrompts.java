@@ -1,5 +1,6 @@
 package dev.viditq.eval.run;
 
+import dev.viditq.eval.shapes.Captioner;
 import dev.viditq.eval.shapes.Kind;
 import dev.viditq.eval.shapes.ShapesGenerator;
 import dev.viditq.eval.shapes.ShapesPrompt;
@@ -10,7 +11,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Where the prompts of an evaluation come from: a fixed Shapes split (with ground truth) or a caption file (without). */
+/**
+ * Where the prompts of an evaluation come from: a fixed Shapes split (with ground truth) or a caption file (with ground
+ * truth when every caption is of the Shapes grammar, else free text).
+ */
 public final class EvalPrompts {
     private EvalPrompts() {}
 
@@ -24,6 +28,22 @@ public final class EvalPrompts {
         List<EvalPrompt> out = new ArrayList<>(n);
         for (ShapesPrompt p : ShapesGenerator.fixed(kind, split, n)) out.add(new EvalPrompt((int) p.index(), p.caption(), p.scene()));
         return out;
+    }
+
+    /**
+     * A caption file for a model of {@code kind}: when every caption is one of the Shapes grammar
+     * ({@link Captioner#parse}), each carries the scene it states as ground truth, so alignment and forks can be
+     * scored on captions outside the fixed splits; otherwise none does (free text).
+     */
+    public static List<EvalPrompt> file(Path file, Integer count, Kind kind) {
+        List<EvalPrompt> free = file(file, count);
+        List<EvalPrompt> scored = new ArrayList<>(free.size());
+        for (EvalPrompt p : free) {
+            var scene = Captioner.parse(p.caption(), kind);
+            if (scene.isEmpty()) return free;
+            scored.add(new EvalPrompt(p.index(), p.caption(), scene.get()));
+        }
+        return scored;
     }
 
     /**

@@ -37,6 +37,11 @@ public record EvalReport(Path model, Path reference, Kind kind, String promptSou
         return run.samples().size();
     }
 
+    /** The forked samples ({@link Forks}); null without a reference. */
+    public Forks forks() {
+        return fidelity == null ? null : Forks.of(fidelity, run.samples(), scores, referenceScores);
+    }
+
     /** What was and was not scored, in words (for outputs that might otherwise be misread). */
     public String note() {
         if (groundTruth) return reference == null ? "alignment against the ground-truth scenes" : "alignment and fidelity to the reference";
@@ -121,6 +126,7 @@ public record EvalReport(Path model, Path reference, Kind kind, String promptSou
     private void putFidelity(ObjectNode o, FidelityScores f) {
         o.put("psnr", f.psnr());
         o.put("ssim", f.ssim());
+        Forks.put(o, f, forks());
         if (kind == Kind.VIDEO) {
             ArrayNode psnr = o.putArray("psnr_per_frame"), ssim = o.putArray("ssim_per_frame");
             for (double v : f.psnrPerFrame()) psnr.add(v);
@@ -137,7 +143,8 @@ public record EvalReport(Path model, Path reference, Kind kind, String promptSou
         if (scores != null) appendScores(b, "alignment", scores);
         if (referenceScores != null) appendScores(b, "reference alignment", referenceScores);
         if (fidelity != null) {
-            b.append(String.format(Locale.ROOT, "fidelity to %s: PSNR %.2f dB, SSIM %.4f%n", reference, fidelity.psnr(), fidelity.ssim()));
+            b.append(String.format(Locale.ROOT, "fidelity to %s: PSNR %.2f dB (pooled), SSIM %.4f%n", reference, fidelity.psnr(), fidelity.ssim()));
+            b.append("  ").append(Forks.describe(fidelity, forks())).append(System.lineSeparator());
         }
         b.append(note()).append(System.lineSeparator());
         b.append(String.format(Locale.ROOT, "time: %.3f s/sample, %.4f s/step per sample (generation %.1f s, first batch %.1f s), total %.1f s%n",

@@ -54,6 +54,25 @@ public record FidelityScores(double psnr, double ssim, double[] perSamplePsnr, d
         return new FidelityScores(psnrOf(mseSum / n), meanSsim, samplePsnr, sampleSsim, framePsnr, frameSsim);
     }
 
+    /** The median of the per-sample PSNRs (mean of the middle two for an even count; identical samples count as +∞). */
+    public double medianPsnr() {
+        double[] s = sortedPsnr();
+        int n = s.length;
+        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] == s[n / 2] ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2);
+    }
+
+    /** The 10th percentile of the per-sample PSNRs, by nearest rank: the ⌈0.1·n⌉-th lowest (n = 32: the 4th lowest). */
+    public double p10Psnr() {
+        double[] s = sortedPsnr();
+        return s[Math.max(0, (int) Math.ceil(0.1 * s.length) - 1)];
+    }
+
+    private double[] sortedPsnr() {
+        double[] s = perSamplePsnr.clone();
+        java.util.Arrays.sort(s);
+        return s;
+    }
+
     static double psnrOf(double mse) {
         return mse == 0 ? Double.POSITIVE_INFINITY : 10 * Math.log10(1 / mse);
     }

@@ -51,7 +51,7 @@ public final class ShapesEval {
         try (GenerationPipeline pipeline = GenerationPipeline.load(req.model());
              GenerationPipeline referencePipeline = req.reference() == null ? null : GenerationPipeline.load(req.reference())) {
             kind = pipeline.info().video() ? Kind.VIDEO : Kind.IMAGE;
-            prompts = req.promptsFile() != null ? EvalPrompts.file(req.promptsFile(), req.count())
+            prompts = req.promptsFile() != null ? EvalPrompts.file(req.promptsFile(), req.count(), kind)
                     : EvalPrompts.shapes(kind, req.split(), req.count());
             GenerationPipeline.Settings used = pipeline.resolve(firstRequest(prompts, settings));
             if (prompts.getFirst().hasTruth()) checkShapesSize(used, kind, req.model());

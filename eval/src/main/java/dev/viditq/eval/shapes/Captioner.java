@@ -1,5 +1,14 @@
 package dev.viditq.eval.shapes;
 
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -55,6 +64,78 @@ public final class Captioner {
             }
         }
         return text;
+    }
+
+    /**
+     * The scene a caption of this grammar states, read back by matching it against every template of {@code kind}:
+     * shapes, colors, sizes, the background, and per object its cell (images: the object is put at the cell center)
+     * or its direction and speed (videos: captions state no position, the object starts at the canvas center). Empty
+     * when the caption is not one this class writes. Everything {@link dev.viditq.eval.metrics.CaptionAlignment}
+     * scores comes back as the caption says it; so a caption file of this grammar can be scored without the scenes.
+     */
+    public static Optional<Scene> parse(String caption, Kind kind) {
+        String text = caption.strip().toLowerCase(Locale.ROOT).replaceAll("\\s+", " ");
+        boolean video = kind == Kind.VIDEO;
+        for (String[] templates : video ? new String[][]{VIDEO_ONE, VIDEO_TWO} : new String[][]{IMAGE_ONE, IMAGE_TWO}) {
+            for (String template : templates) {
+                Matcher m = PATTERNS.computeIfAbsent(template, Captioner::pattern).matcher(text);
+                if (m.matches()) return Optional.of(scene(m, kind, templates == IMAGE_TWO || templates == VIDEO_TWO ? 2 : 1));
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static final Map<String, Pattern> PATTERNS = new ConcurrentHashMap<>();
+
+    /** A template as a regex: literal text quoted, each placeholder a named group of its alternatives (longest first). */
+    private static Pattern pattern(String template) {
+        StringBuilder re = new StringBuilder();
+        Matcher ph = Pattern.compile("\\{(o|p|d|dp|s)?(bg|\\d)}").matcher(template);
+        int at = 0;
+        while (ph.find()) {
+            re.append(Pattern.quote(template.substring(at, ph.start())));
+            String kind = ph.group(1), n = ph.group(2);
+            re.append(switch (kind == null ? "bg" : kind) {
+                case "bg" -> group("bg", Stream.of(Background.values()).map(Background::words));
+                case "o" -> "a " + group("size" + n, Stream.of(Size.values()).flatMap(z -> Stream.of(z.words()))) + " "
+                        + group("color" + n, Stream.of(ObjectColor.values()).map(ObjectColor::word)) + " "
+                        + group("shape" + n, Stream.of(Shape.values()).map(Shape::word));
+                case "p" -> group("pos" + n, Stream.of(Position.values()).flatMap(q -> Stream.of(q.phrases())));
+                case "d" -> group("dir" + n, Stream.of(Direction.values()).map(Direction::word));
+                case "dp" -> group("dir" + n, Stream.of(Direction.values()).map(Direction::phrase));
+                default -> group("speed" + n, Stream.of(Speed.values()).flatMap(v -> Stream.of(v.words())));
+            });
+            at = ph.end();
+        }
+        re.append(Pattern.quote(template.substring(at)));
+        return Pattern.compile(re.toString());
+    }
+
+    private static String group(String name, Stream<String> alternatives) {
+        return "(?<" + name + ">" + String.join("|", alternatives.sorted(Comparator.comparingInt(String::length).reversed())
+                .map(Pattern::quote).toList()) + ")";
+    }
+
+    private static Scene scene(Matcher m, Kind kind, int objects) {
+        Background bg = Stream.of(Background.values()).filter(b -> b.words().equals(m.group("bg"))).findFirst().orElseThrow();
+        List<SceneObject> list = new ArrayList<>();
+        for (int i = 1; i <= objects; i++) {
+            String n = Integer.toString(i);
+            Size size = Stream.of(Size.values()).filter(z -> List.of(z.words()).contains(m.group("size" + n))).findFirst().orElseThrow();
+            ObjectColor color = Stream.of(ObjectColor.values()).filter(c -> c.word().equals(m.group("color" + n))).findFirst().orElseThrow();
+            Shape shape = Stream.of(Shape.values()).filter(h -> h.word().equals(m.group("shape" + n))).findFirst().orElseThrow();
+            if (kind == Kind.VIDEO) {
+                String d = m.group("dir" + n), v = m.group("speed" + n);
+                Direction dir = Stream.of(Direction.values()).filter(x -> x.word().equals(d) || x.phrase().equals(d)).findFirst().orElseThrow();
+                Speed speed = Stream.of(Speed.values()).filter(x -> List.of(x.words()).contains(v)).findFirst().orElseThrow();
+                list.add(new SceneObject(shape, color, size, Scene.WIDTH / 2.0, Scene.HEIGHT / 2.0, dir, speed));
+            } else {
+                String p = m.group("pos" + n);
+                Position pos = Stream.of(Position.values()).filter(q -> List.of(q.phrases()).contains(p)).findFirst().orElseThrow();
+                list.add(SceneObject.still(shape, color, size, pos.centerX(), pos.centerY()));
+            }
+        }
+        return new Scene(kind, bg, list);
     }
 
     /** Every fixed piece of text a caption can contain: templates (placeholders included) and attribute words. */

@@ -42,6 +42,7 @@ public final class SweepTable {
             r.putNull("ssim");
         } else {
             r.set("psnr", report.path("psnr"));
+            for (String k : new String[]{"psnr_median", "psnr_p10", "forked", "low_psnr"}) r.set(k, report.path(k));
             r.set("ssim", report.path("ssim"));
             if (report.has("psnr_per_frame")) {
                 r.set("psnr_per_frame", report.get("psnr_per_frame"));
@@ -144,13 +145,15 @@ public final class SweepTable {
                 summary.path("model").asText(), summary.path("model_sha256").asText().substring(0, Math.min(16, summary.path("model_sha256").asText().length())),
                 summary.path("count").asInt(), video ? "video" : "image", summary.path("split").asText(), summary.path("seed").asLong(),
                 summary.path("batch").asInt()));
-        List<String> head = new ArrayList<>(List.of("setting", "alignment", "Δ float (points)", "PSNR (dB)", "SSIM"));
+        List<String> head = new ArrayList<>(List.of("setting", "alignment", "Δ float (points)", "PSNR (dB)",
+                "per sample: median / p10 (dB)", "forked", "SSIM"));
         if (video) head.addAll(List.of("motion acc.", "min frame PSNR (dB)"));
         head.addAll(List.of("model (MiB)", "of BF16", "resident weights (MiB)", "peak RSS (MiB)", "s/step"));
         table(b, head, settings, s -> {
             List<String> row = new ArrayList<>(List.of(s.path("setting").asText(), f3(s.path("alignment")),
                     s.path("setting").asText().equals(SweepSetting.FLOAT) ? "—" : String.format(Locale.ROOT, "%+.1f", 100 * s.path("alignment_vs_float").asDouble()),
-                    f(s.path("psnr"), "%.2f"), f(s.path("ssim"), "%.4f")));
+                    f(s.path("psnr"), "%.2f"), f(s.path("psnr_median"), "%.2f") + " / " + f(s.path("psnr_p10"), "%.2f"),
+                    forked(s.path("forked")), f(s.path("ssim"), "%.4f")));
             if (video) row.addAll(List.of(f3(s.path("motion_accuracy")), minFramePsnr(s)));
             row.addAll(List.of(mib(s.path("model_bytes")), f(s.path("ratio_to_bf16"), "%.3f"), mib(s.path("resident_weight_bytes")),
                     mib(s.path("peak_rss_bytes")), f(s.path("sec_per_step"), "%.4f")));
@@ -183,6 +186,15 @@ public final class SweepTable {
                     c -> List.of(c.path("bar").asText(), c.path("value").asText(), c.path("met").asBoolean() ? "met" : "**missed**"));
         }
         return b.toString();
+    }
+
+    /** "—" (no reference), "0", or the count with the samples' indices, e.g. "2 (#3, #17)". */
+    private static String forked(JsonNode forked) {
+        if (!forked.isArray()) return "—";
+        if (forked.isEmpty()) return "0";
+        List<String> at = new ArrayList<>();
+        for (JsonNode f : forked) at.add("#" + f.path("index").asInt());
+        return forked.size() + " (" + String.join(", ", at) + ")";
     }
 
     private static void table(StringBuilder b, List<String> head, JsonNode rows, Function<JsonNode, List<String>> cells) {

@@ -12,6 +12,7 @@ import dev.viditq.eval.run.EvalReport;
 import dev.viditq.eval.run.EvalSettings;
 import dev.viditq.eval.run.FidelityScores;
 import dev.viditq.eval.run.Recipe;
+import dev.viditq.eval.run.Sample;
 import dev.viditq.eval.run.ShapesScores;
 import dev.viditq.eval.shapes.Kind;
 import dev.viditq.eval.shapes.Split;
@@ -105,10 +106,13 @@ public final class SweepWorker {
         long peakRss = ProcessFacts.peakRssBytes(); // before scoring and writing files, which are not the model's
         long scoring = System.nanoTime();
         ShapesScores scores = ShapesScores.of(run.samples());
-        FidelityScores fidelity = job.reference() == null ? null : FidelityScores.of(Outputs.read(job.reference(), prompts), run.samples());
+        List<Sample> reference = job.reference() == null ? null : Outputs.read(job.reference(), prompts);
+        FidelityScores fidelity = reference == null ? null : FidelityScores.of(reference, run.samples());
+        // the float samples' own caption check, so that forked samples can be named (Forks)
+        ShapesScores referenceScores = reference == null ? null : ShapesScores.of(reference);
         double scoringSeconds = (System.nanoTime() - scoring) / 1e9;
         EvalReport report = new EvalReport(job.model(), job.referenceModel(), kind, "shapes " + job.split().id() + " split", true, recipe,
-                run, null, scores, null, fidelity, scoringSeconds, (System.nanoTime() - start) / 1e9, job.out());
+                run, null, scores, referenceScores, fidelity, scoringSeconds, (System.nanoTime() - start) / 1e9, job.out());
         EvalFiles.save(report, job.out(), job.sheet());
         Outputs.write(run.samples(), job.out().resolve(Outputs.FILE));
         ObjectNode o = report.toJson();

@@ -42,6 +42,18 @@ class RunInputsTest {
     }
 
     @Test
+    void promptFilesOfTheShapesGrammarCarryTheSceneTheyState(@TempDir Path tmp) throws Exception {
+        Path f = Files.writeString(tmp.resolve("p.txt"), "# held out\na big red circle in the center on a black background\n"
+                + "two shapes: a small blue ring in the top left and a big white cross at the bottom on a dark gray background\n");
+        List<EvalPrompt> p = EvalPrompts.file(f, null, Kind.IMAGE);
+        assertTrue(p.stream().allMatch(EvalPrompt::hasTruth));
+        assertEquals(2, p.get(1).truth().objects().size());
+        assertFalse(EvalPrompts.file(f, null, Kind.VIDEO).getFirst().hasTruth(), "image captions state no motion");
+        Path mixed = Files.writeString(tmp.resolve("m.txt"), "a big red circle in the center on a black background\na red fox\n");
+        assertFalse(EvalPrompts.file(mixed, null, Kind.IMAGE).stream().anyMatch(EvalPrompt::hasTruth), "one free line: all free text");
+    }
+
+    @Test
     void recipeComesFromTheConfigPipelineBlock(@TempDir Path tmp) throws Exception {
         Path model = Files.createDirectories(tmp.resolve("m"));
         Files.writeString(model.resolve("config.json"), "{\"family\": \"pixart\", \"pipeline\": {\"sampler\": \"dpm-solver++\", \"steps\": 20, \"cfg_scale\": 4.5}}");

@@ -26,7 +26,9 @@ import java.util.Map;
  * ({@link ModelIdentity}), how ({@link Settings}), over which prompts, and how many of those are done — so an
  * interrupted run resumes. Stored as safetensors: per layer {@code NAME.absmax} F32 [steps, 2, in],
  * {@code NAME.range} F32 [steps, 2, 2] (min, max), {@code NAME.rows} I64 [steps, 2]; {@code timesteps} F64 [steps];
- * the rest as JSON under the metadata key {@value #METADATA_KEY}.
+ * the rest as JSON under the metadata key {@value #METADATA_KEY}. Optionally (when asked for, so files made without
+ * them keep their bytes) the input Hessian of every layer, {@code NAME.hessian} F32 [in·(in+1)/2] ({@link LayerHessian}),
+ * flagged by {@code "hessians": true} in the metadata.
  */
 public final class Calibration {
     public static final String METADATA_KEY = "viditq.calibration";
@@ -42,26 +44,37 @@ public final class Calibration {
     private final List<String> prompts;
     private final double[] timesteps;
     private final Map<String, LayerStats> layers;
+    private final Map<String, LayerHessian> hessians;   // empty when not collected
     private int done;
     private Path file;   // where it was read from or last written, for messages
 
     private Calibration(ModelIdentity model, Settings settings, List<String> prompts, double[] timesteps,
-                        Map<String, LayerStats> layers, int done) {
+                        Map<String, LayerStats> layers, Map<String, LayerHessian> hessians, int done) {
         this.model = model;
         this.settings = settings;
         this.prompts = List.copyOf(prompts);
         this.timesteps = timesteps;
         this.layers = layers;
+        this.hessians = hessians;
         this.done = done;
     }
 
     /** Empty statistics for every Linear of {@code model}, to be filled by a run over {@code prompts}. */
     public static Calibration start(ModelIdentity model, Settings settings, List<String> prompts) {
+        return start(model, settings, prompts, false);
+    }
+
+    /** As {@link #start(ModelIdentity, Settings, List)}, collecting every layer's input Hessian when {@code hessians}. */
+    public static Calibration start(ModelIdentity model, Settings settings, List<String> prompts, boolean hessians) {
         Map<String, LayerStats> layers = new LinkedHashMap<>();
-        model.linears().forEach((name, shape) -> layers.put(name, new LayerStats(name, shape[1], settings.steps())));
+        Map<String, LayerHessian> h = new LinkedHashMap<>();
+        model.linears().forEach((name, shape) -> {
+            layers.put(name, new LayerStats(name, shape[1], settings.steps()));
+            if (hessians) h.put(name, new LayerHessian(name, shape[1]));
+        });
         double[] t = new double[settings.steps()];
         Arrays.fill(t, Double.NaN);
-        return new Calibration(model, settings, prompts, t, layers, 0);
+        return new Calibration(model, settings, prompts, t, layers, h, 0);
     }
 
     public ModelIdentity model() { return model; }
@@ -77,6 +90,26 @@ public final class Calibration {
     /** The model time of every step (NaN for steps never run). */
     public double[] timesteps() {
         return timesteps.clone();
+    }
+
+    /** True when the file holds every layer's input Hessian. */
+    public boolean hasHessians() {
+        return !hessians.isEmpty();
+    }
+
+    /** The input Hessian of a layer; refused naming the file when it was not collected. */
+    public LayerHessian hessian(String name) {
+        if (hessians.isEmpty()) {
+            throw new IllegalArgumentException(describe() + ": holds no input Hessians (GPTQ needs them): calibrate again with --hessians");
+        }
+        LayerHessian h = hessians.get(name);
+        if (h == null) throw new IllegalArgumentException(describe() + ": no Hessian for layer '" + name + "'");
+        return h;
+    }
+
+    /** The Hessian of a layer while collecting, or null when this run collects none. */
+    LayerHessian hessianOrNull(String name) {
+        return hessians.get(name);
     }
 
     public LayerStats layer(String name) {
@@ -101,6 +134,10 @@ public final class Calibration {
      */
     public void checkResumableAs(Calibration wanted, Path file) {
         model.checkSameModel(wanted.model, file.toString());
+        if (hasHessians() != wanted.hasHessians()) {
+            throw new IllegalArgumentException(file + ": an earlier calibration run " + (hasHessians() ? "with" : "without")
+                    + " input Hessians, now " + (wanted.hasHessians() ? "with" : "without") + "; remove the file or give another --out");
+        }
         if (!settings.equals(wanted.settings)) {
             throw new IllegalArgumentException(file + ": an earlier calibration run with other settings (" + settings
                     + ", now " + wanted.settings + "); remove the file or give another --out");
@@ -115,7 +152,7 @@ public final class Calibration {
 
     /** This partial state carried over to the prompt list of {@code wanted} (which may be longer). */
     public Calibration continuedAs(Calibration wanted) {
-        return new Calibration(model, settings, wanted.prompts, timesteps.clone(), layers, done);
+        return new Calibration(model, settings, wanted.prompts, timesteps.clone(), layers, hessians, done);
     }
 
     // ------------------------------------------------------------------ file
@@ -134,6 +171,11 @@ public final class Calibration {
             }
             entries.add(SafetensorsWriter.Entry.of(s.name() + ".range", Tensor.of(range, steps, LayerStats.HALVES, 2)));
             entries.add(SafetensorsWriter.Entry.of(s.name() + ".rows", i64(s.rowsArray(), steps, LayerStats.HALVES)));
+            LayerHessian h = hessians.get(s.name());
+            if (h != null) {
+                h.roundToStored();
+                entries.add(SafetensorsWriter.Entry.of(s.name() + ".hessian", Tensor.of(h.packedUpper(), LayerHessian.packedSize(s.k()))));
+            }
         }
         SafetensorsWriter.writeEntries(file, entries, Map.of(METADATA_KEY, metadata()));
         this.file = file;
@@ -146,6 +188,7 @@ public final class Calibration {
         o.set("settings", JSON.valueToTree(settings));
         o.putPOJO("prompts", prompts);
         o.put("done", done);
+        if (hasHessians()) o.put("hessians", true);
         return o.toString();
     }
 
@@ -169,10 +212,17 @@ public final class Calibration {
             int steps = settings.steps();
             double[] timesteps = readF64(f, "timesteps", steps);
             Map<String, LayerStats> layers = new LinkedHashMap<>();
+            Map<String, LayerHessian> hessians = new LinkedHashMap<>();
+            boolean withHessians = o.path("hessians").asBoolean(false);
             for (Map.Entry<String, int[]> e : model.linears().entrySet()) {
-                layers.put(e.getKey(), readLayer(f, file, e.getKey(), e.getValue()[1], steps));
+                int k = e.getValue()[1];
+                layers.put(e.getKey(), readLayer(f, file, e.getKey(), k, steps));
+                if (withHessians) {
+                    float[] upper = need(f, file, e.getKey() + ".hessian", LayerHessian.packedSize(k)).toFloatArray();
+                    hessians.put(e.getKey(), LayerHessian.of(e.getKey(), k, upper));
+                }
             }
-            Calibration cal = new Calibration(model, settings, prompts, timesteps, layers, o.get("done").asInt());
+            Calibration cal = new Calibration(model, settings, prompts, timesteps, layers, hessians, o.get("done").asInt());
             cal.file = file;
             return cal;
         } catch (JsonProcessingException | RuntimeException e) {

@@ -31,8 +31,13 @@ public final class Calibrator {
 
     /** Calibrates {@code driver}'s model over its prompts into {@code out}; returns the complete statistics. */
     public static Calibration run(CalibrationDriver driver, Path out, Progress progress) {
+        return run(driver, out, progress, false);
+    }
+
+    /** As {@link #run(CalibrationDriver, Path, Progress)}, also collecting every layer's input Hessian when {@code hessians}. */
+    public static Calibration run(CalibrationDriver driver, Path out, Progress progress, boolean hessians) {
         Denoiser model = driver.model();
-        Calibration wanted = Calibration.start(ModelIdentity.of(model), driver.settings(), driver.prompts());
+        Calibration wanted = Calibration.start(ModelIdentity.of(model), driver.settings(), driver.prompts(), hessians);
         Calibration cal = wanted;
         if (Files.exists(out)) {
             Calibration earlier = Calibration.read(out);
@@ -44,7 +49,7 @@ public final class Calibrator {
         List<Linear.Executor> previous = new ArrayList<>();
         for (Linear l : observed) {
             previous.add(l.executor());
-            l.setExecutor(new ObservingExecutor(l.executor(), cal.layer(l.name())));
+            l.setExecutor(new ObservingExecutor(l.executor(), cal.layer(l.name()), cal.hessianOrNull(l.name())));
         }
         try {
             for (int i = cal.done(); i < cal.prompts().size(); i++) {

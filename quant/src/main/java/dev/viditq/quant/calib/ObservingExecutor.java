@@ -15,10 +15,17 @@ import java.util.function.IntPredicate;
 public final class ObservingExecutor implements Linear.Executor {
     private final Linear.Executor inner;
     private final LayerStats stats;
+    private final LayerHessian hessian;   // null: not collected
 
     public ObservingExecutor(Linear.Executor inner, LayerStats stats) {
+        this(inner, stats, null);
+    }
+
+    /** Also adds the real rows of every input to {@code hessian} (may be null). */
+    public ObservingExecutor(Linear.Executor inner, LayerStats stats, LayerHessian hessian) {
         this.inner = inner;
         this.stats = stats;
+        this.hessian = hessian;
     }
 
     public Linear.Executor inner() {
@@ -39,5 +46,6 @@ public final class ObservingExecutor implements Linear.Executor {
             throw new IllegalStateException(layer.name() + " was called outside a sampling loop during calibration");
         }
         stats.record(x2d.data(), x2d.size(0), ctx.stepIndex(), ctx.cfgHalf(), realRows);
+        if (hessian != null) hessian.add(x2d.data(), x2d.size(0), realRows);
     }
 }

@@ -18,14 +18,23 @@ import java.util.List;
  * @param bitMap     per-layer (and per step range) overrides of the bits, applied in order, later rules winning
  * @param source     where the config came from (file or preset name), for messages
  * @param notes      keys of the reference configs that were accepted but have no effect, or changed meaning
+ * @param gptq       GPTQ error compensation of the weights, or null for round-to-nearest
+ * @param lowRank    a BF16 low-rank branch beside the quantized weight (SVDQuant), or null for none
  */
 public record QuantConfig(Method method, WeightSpec weight, ActivationSpec activation, Balancing balancing,
                           Rotation rotation, List<LayerPattern> keepFloat, boolean keepFloatDefaults,
-                          List<BitRule> bitMap, String source, List<String> notes) {
+                          List<BitRule> bitMap, String source, List<String> notes, Gptq gptq, LowRank lowRank) {
     public QuantConfig {
         keepFloat = List.copyOf(keepFloat);
         bitMap = List.copyOf(bitMap);
         notes = List.copyOf(notes);
+    }
+
+    /** A config with round-to-nearest weights and no low-rank branch. */
+    public QuantConfig(Method method, WeightSpec weight, ActivationSpec activation, Balancing balancing,
+                       Rotation rotation, List<LayerPattern> keepFloat, boolean keepFloatDefaults,
+                       List<BitRule> bitMap, String source, List<String> notes) {
+        this(method, weight, activation, balancing, rotation, keepFloat, keepFloatDefaults, bitMap, source, notes, null, null);
     }
 
     /** The four post-training quantization methods. */
@@ -107,8 +116,30 @@ public record QuantConfig(Method method, WeightSpec weight, ActivationSpec activ
         }
     }
 
+    /**
+     * GPTQ (Frantar et al. 2022): each layer's weight is quantized column by column against H = XᵀX of its
+     * calibration inputs in the transformed (balanced, rotated) basis, the rounding error of each column spread over
+     * the columns not yet quantized. The stored format is that of round-to-nearest.
+     *
+     * @param damp      λ = damp · mean(diag H) is added to the diagonal before the Cholesky factorisation
+     * @param actOrder  quantize columns in order of decreasing H_jj (with groups: the groups' scales are fixed
+     *                  from the weight before any update, "static groups", so groups stay contiguous inputs)
+     * @param blockSize columns per lazy-batch block (a multiple of the group size is used with groups)
+     */
+    public record Gptq(double damp, boolean actOrder, int blockSize) {
+        public static final double DEFAULT_DAMP = 0.01;
+        public static final int DEFAULT_BLOCK_SIZE = 128;
+    }
+
+    /**
+     * SVDQuant's low-rank branch (Li et al. 2024): the transformed weight W' = L₁L₂ + R with L₁ [out, rank] and
+     * L₂ [rank, in] its leading singular factors rounded to BF16, and R = W' − L₁L₂ quantized (with GPTQ when
+     * that is on). At run time y = Q(R)·x' + L₁(L₂x').
+     */
+    public record LowRank(int rank) {}
+
     /** True when any static activation range is needed (so calibration is). */
     public boolean needsCalibration() {
-        return !activation.dynamic() || balancing != null;
+        return !activation.dynamic() || balancing != null || gptq != null;
     }
 }

@@ -138,12 +138,14 @@ public final class QuantConfigReader {
         List<LayerPattern> keepFloat = keepFloat(root);
         boolean defaults = root.bool("keep_float_defaults", true);
         List<BitRule> bitMap = bitMap(root);
+        QuantConfig.Gptq gptq = gptq(root, weight);
+        QuantConfig.LowRank lowRank = lowRank(root);
         for (String key : REFERENCE_IGNORED) {
             if (root.raw(key) != null) notes.add("'" + key + "' ignored (a setting of the Python reference code)");
         }
         root.finish();
         QuantConfig cfg = new QuantConfig(method, weight, activation, balancing, rotation, keepFloat, defaults, bitMap,
-                source, notes);
+                source, notes, gptq, lowRank);
         checkCombination(cfg);
         return cfg;
     }
@@ -248,6 +250,38 @@ public final class QuantConfigReader {
         }
         if (!wanted) throw root.errorAt("rotation", "is not part of method " + method.id() + " (use quarot or viditq)");
         return new Rotation(seed, block, layers);
+    }
+
+    /** {@code gptq: true}, or {@code gptq: {enabled, damp, act_order, block_size}}; absent or false: round-to-nearest. */
+    private static QuantConfig.Gptq gptq(ConfigNode root, WeightSpec weight) {
+        JsonNode raw = root.raw("gptq");
+        QuantConfig.Gptq gptq;
+        if (raw != null && raw.isBoolean()) {
+            gptq = raw.asBoolean() ? new QuantConfig.Gptq(QuantConfig.Gptq.DEFAULT_DAMP, false, QuantConfig.Gptq.DEFAULT_BLOCK_SIZE) : null;
+        } else {
+            ConfigNode n = root.child("gptq");
+            boolean enabled = n.bool("enabled", raw != null);
+            Double damp = n.number("damp");
+            boolean actOrder = n.bool("act_order", false);
+            int blockSize = n.integer("block_size", QuantConfig.Gptq.DEFAULT_BLOCK_SIZE);
+            n.finish();
+            if (damp != null && !(damp > 0 && damp < 1)) throw n.errorAt("damp", "must be in (0, 1) (a fraction of the mean of diag H), is " + damp);
+            if (blockSize < 1) throw n.errorAt("block_size", "must be positive, is " + blockSize);
+            gptq = enabled ? new QuantConfig.Gptq(damp == null ? QuantConfig.Gptq.DEFAULT_DAMP : damp, actOrder, blockSize) : null;
+        }
+        if (gptq != null && weight.granularity() == WeightGranularity.TENSOR) {
+            throw root.errorAt("gptq", "needs per-channel or per-group weight scales, not one per tensor");
+        }
+        return gptq;
+    }
+
+    /** {@code low_rank: {rank: R}}; absent or rank 0: no low-rank branch. */
+    private static QuantConfig.LowRank lowRank(ConfigNode root) {
+        ConfigNode n = root.child("low_rank");
+        int rank = n.integer("rank", 0);
+        n.finish();
+        if (rank < 0) throw n.errorAt("rank", "must be >= 0 (0: no low-rank branch), is " + rank);
+        return rank == 0 ? null : new QuantConfig.LowRank(rank);
     }
 
     private Balancing methodBalancing(Method method, Balancing b) {

@@ -41,6 +41,11 @@ abstract class PlanningMethod implements QuantMethod {
     @Override
     public final QuantPlan plan(Denoiser model, Calibration calibration, QuantConfig config) {
         if (config.method() != id()) throw new IllegalArgumentException("config is for method " + config.method().id() + ", not " + id().id());
+        if (config.gptq() != null || config.lowRank() != null) {
+            // read and documented, but neither the quantizer nor the checkpoint carries them yet: refuse, never drop them
+            throw new QuantConfigException(config.source() + ": 'gptq' and 'low_rank' are not yet applied by quantize; "
+                    + "remove them to quantize with round-to-nearest");
+        }
         Map<String, Linear> linears = model.linears();
         if (config.needsCalibration()) {
             if (calibration == null) {

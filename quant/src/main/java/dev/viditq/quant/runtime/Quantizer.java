@@ -41,13 +41,19 @@ public final class Quantizer {
         if (!weight.dtype().isFloating()) {
             throw new IllegalArgumentException(lp.name() + ": weight is " + weight.dtype() + "; quantize a float model");
         }
+        float[] w = transformedWeight(weight, lp);
+        Map<Integer, QuantizedWeight> weights = new LinkedHashMap<>();
+        for (int bits : lp.weightBits()) weights.put(bits, WeightQuantizer.quantize(w, lp.out(), lp.in(), bits, plan.weights()));
+        return new QuantizedLayer(lp, weights);
+    }
+
+    /** W' = (W / m)·Q [out, in] row-major: the float weight in the basis the integer kernel sees. */
+    public static float[] transformedWeight(Tensor weight, LayerPlan lp) {
         int n = lp.out(), k = lp.in();
         float[] w = weight.toFloatArray();
         ActivationTransform t = lp.smooth() == null && lp.rotation() == null ? null : transform(lp);
         if (t != null) for (int r = 0; r < n; r++) t.transformWeightRow(w, r * k);
-        Map<Integer, QuantizedWeight> weights = new LinkedHashMap<>();
-        for (int bits : lp.weightBits()) weights.put(bits, WeightQuantizer.quantize(w, n, k, bits, plan.weights()));
-        return new QuantizedLayer(lp, weights);
+        return w;
     }
 
     private static ActivationTransform transform(LayerPlan lp) {

@@ -1,0 +1,75 @@
+package dev.viditq.quant.lowbit;
+
+import dev.viditq.core.kernels.quant.HadamardRotation;
+import dev.viditq.core.tensor.Tensor;
+import dev.viditq.quant.calib.LayerHessian;
+import dev.viditq.quant.config.QuantConfig;
+import dev.viditq.quant.plan.LayerPlan;
+import dev.viditq.quant.runtime.QuantizedWeight;
+import dev.viditq.quant.runtime.Quantizer;
+import dev.viditq.quant.runtime.WeightQuantizer;
+
+/**
+ * One layer's weight at low bit width with the methods that make it hold: the integer weight (round-to-nearest or
+ * GPTQ) of W' − L₁L₂ and the optional low-rank branch L₁L₂, everything in the transformed basis of the layer's plan
+ * (W' = (W / m)·Q). The layer computes y = Q(W' − L₁L₂)·x' + L₁(L₂·x').
+ *
+ * @param branch null without a low-rank branch
+ */
+public record LowBitWeight(QuantizedWeight weight, LowRankBranch branch, double gptqProxyLoss) {
+
+    /**
+     * Quantizes transformed weights w [n, k]: the low-rank branch first (when {@code lowRank} is set), then the
+     * residual with GPTQ against {@code hessian} (the dense k × k Hessian in the same basis) when {@code gptq} is
+     * set, else round-to-nearest.
+     */
+    public static LowBitWeight quantize(float[] w, int n, int k, int bits, QuantConfig.WeightSpec spec, QuantConfig.Gptq gptq,
+                                        QuantConfig.LowRank lowRank, double[] hessian) {
+        LowRankBranch branch = lowRank == null ? null : LowRankBranch.fit(w, n, k, Math.min(lowRank.rank(), Math.min(n, k)));
+        float[] residual = branch == null ? w : branch.residual(w);
+        if (gptq == null) return new LowBitWeight(WeightQuantizer.quantize(residual, n, k, bits, spec), branch, Double.NaN);
+        if (hessian == null) throw new IllegalArgumentException("GPTQ needs the layer's Hessian");
+        Gptq.Result r = Gptq.quantize(residual, n, k, bits, spec, gptq, hessian);
+        return new LowBitWeight(r.weight(), branch, r.proxyLoss());
+    }
+
+    /**
+     * A planned layer: its float weight taken to the plan's basis ({@link Quantizer#transformedWeight}) and, for GPTQ,
+     * the calibration Hessian taken to the same basis ({@link HessianBasis}).
+     */
+    public static LowBitWeight quantize(Tensor floatWeight, LayerPlan lp, int bits, QuantConfig.WeightSpec spec,
+                                        QuantConfig.Gptq gptq, QuantConfig.LowRank lowRank, LayerHessian hessian) {
+        float[] w = Quantizer.transformedWeight(floatWeight, lp);
+        double[] h = null;
+        if (gptq != null) {
+            if (hessian == null) throw new IllegalArgumentException(lp.name() + ": GPTQ needs the layer's input Hessian from calibration");
+            HadamardRotation rotation = lp.rotation() == null ? null : lp.rotation().build(lp.in());
+            h = HessianBasis.transform(hessian.dense(), lp.in(), lp.smooth(), rotation);
+        }
+        return quantize(w, lp.out(), lp.in(), bits, spec, gptq, lowRank, h);
+    }
+
+    /** What the layer multiplies with, as one float matrix [n, k]: the dequantized integers plus L₁L₂. */
+    public float[] effectiveWeight() {
+        float[] q = weight.dequantize();
+        if (branch == null) return q;
+        double[] p = branch.product();
+        for (int i = 0; i < q.length; i++) q[i] = (float) (q[i] + p[i]);
+        return q;
+    }
+
+    /**
+     * Stored bits: the integers (int4 containers hold two values per byte, 5–8 bits one byte each), an F32 scale and
+     * (asymmetric) an I8 zero point per row and group, and the BF16 low-rank factors.
+     */
+    public long storedBits() {
+        long values = (long) weight.n() * weight.k() * (weight.int4() ? 4 : 8);
+        long perGroup = (long) weight.scales().length * 32 + (weight.zeros() == null ? 0 : (long) weight.zeros().length * 8);
+        return values + perGroup + (branch == null ? 0 : branch.storedBytes() * 8);
+    }
+
+    /** {@link #storedBits} per weight of the layer. */
+    public double bitsPerWeight() {
+        return (double) storedBits() / ((long) weight.n() * weight.k());
+    }
+}

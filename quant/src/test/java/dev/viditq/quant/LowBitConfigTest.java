@@ -1,0 +1,51 @@
+package dev.viditq.quant;
+
+import dev.viditq.nn.models.Denoiser;
+import dev.viditq.quant.config.QuantConfig;
+import dev.viditq.quant.config.QuantConfigException;
+import dev.viditq.quant.method.QuantMethod;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The gptq and low_rank keys: read, checked, and refused by planning until quantize applies them. */
+class LowBitConfigTest {
+    @Test
+    void readsGptqAndLowRank() {
+        QuantConfig c = ConfigTest.parse("""
+                preset: viditq-w4a8
+                weight: {granularity: group, group_size: 64}
+                gptq: {damp: 0.02, act_order: true, block_size: 64}
+                low_rank: {rank: 16}
+                """);
+        assertEquals(new QuantConfig.Gptq(0.02, true, 64), c.gptq());
+        assertEquals(new QuantConfig.LowRank(16), c.lowRank());
+        assertTrue(c.needsCalibration());
+        QuantConfig d = ConfigTest.parse("preset: viditq-w4a8\ngptq: true\n");
+        assertEquals(new QuantConfig.Gptq(0.01, false, 128), d.gptq());
+        assertNull(d.lowRank());
+        assertNull(ConfigTest.parse("preset: viditq-w4a8\ngptq: {enabled: false}\nlow_rank: {rank: 0}\n").gptq());
+        assertNull(ConfigTest.parse("preset: viditq-w4a8\n").gptq());
+    }
+
+    @Test
+    void refusesBadValuesNamingTheKey() {
+        assertTrue(ConfigTest.refusal("preset: viditq-w4a8\ngptq: {damp: 1.5}\n").contains("'gptq.damp'"));
+        assertTrue(ConfigTest.refusal("preset: viditq-w4a8\ngptq: {block_size: 0}\n").contains("'gptq.block_size'"));
+        assertTrue(ConfigTest.refusal("preset: viditq-w4a8\ngptq: {dampening: 0.1}\n").contains("unknown key 'gptq.dampening'"));
+        assertTrue(ConfigTest.refusal("preset: viditq-w4a8\nlow_rank: {rank: -1}\n").contains("'low_rank.rank'"));
+        assertTrue(ConfigTest.refusal("preset: viditq-w4a8\nweight: {granularity: tensor}\ngptq: true\n").contains("per tensor"));
+    }
+
+    @Test
+    void planningRefusesWhatQuantizeCannotApplyYet() {
+        QuantConfig c = ConfigTest.parse("preset: quarot-w8a8\nlow_rank: {rank: 4}\n");
+        try (Denoiser model = GoldenModels.load(GoldenModels.pixart())) {
+            String m = assertThrows(QuantConfigException.class, () -> QuantMethod.of(c.method()).plan(model, null, c)).getMessage();
+            assertTrue(m.contains("not yet applied by quantize"), m);
+        }
+    }
+}
