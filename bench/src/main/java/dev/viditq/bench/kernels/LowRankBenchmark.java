@@ -19,10 +19,12 @@ import java.util.SplittableRandom;
  * classifier-free guidance (M = 2 · 256 = 512 token rows; K → N = 1152 → 1152 attention projections, 1152 → 3456
  * qkv, 1152 → 4608 fc1, 4608 → 1152 fc2). The layer is what a W4A8 layer runs: the fused per-token quantizer with
  * balancing and the randomized Hadamard rotation, then the int4 × int8 GEMM with bias; the layer with its branch
- * adds the {@link LowRankPath} of rank r (two BF16-weight float GEMMs on the same input and the addition to the
- * output). Samples of the two alternate, so both see the same load; the row's value is the GOP/s of the layer
- * with its branch (counting the integer GEMM's 2·M·N·K), its "ceiling" the layer's alone, and the ratio the median of
- * the per-pair time ratios (alone / with): 1 / ratio − 1 is the branch's share of the layer's time.
+ * adds the {@link LowRankPath} of rank r as it runs on 8-bit activations (the int8 down-projection of the quantized
+ * activations the GEMM has just read, the float up-projection with the BF16 L₁, the addition to the output). Samples of the two alternate, so both see the same load, and at 1 thread both are timed by the calling
+ * thread's CPU time (the work runs inline then), so time slices taken by other processes on a shared machine do not
+ * count; the row's value is the GOP/s of the layer with its branch (counting the integer GEMM's 2·M·N·K), its
+ * "ceiling" the layer's alone, and the ratio the median of the per-pair time ratios (alone / with):
+ * 1 / ratio − 1 is the branch's share of the layer's time.
  */
 public final class LowRankBenchmark implements KernelBenchmark {
     private static final int[][] SHAPES = {{1152, 1152}, {1152, 3456}, {1152, 4608}, {4608, 1152}};
@@ -52,10 +54,10 @@ public final class LowRankBenchmark implements KernelBenchmark {
                 kernels.gemmW4A8(qa, w4, bias, y);
             };
             for (int rank : quick ? new int[] {4} : RANKS) {
-                LowRankPath branch = new LowRankPath(randomBranch(n, k, rank, rnd), null);
+                LowRankPath branch = new LowRankPath(randomBranch(n, k, rank, rnd), null, transform.rotation(), true, false, false);
                 Runnable withBranch = () -> {
                     layer.run();
-                    branch.addTo(x, m, y);
+                    branch.addFromQuantized(qa, m, y);
                 };
                 for (int t : config.threads()) {
                     config.useThreads(t);
@@ -73,9 +75,10 @@ public final class LowRankBenchmark implements KernelBenchmark {
         int batch = config.quick() ? 1 : (int) Math.max(1, Math.ceil(0.05 / Math.max(oneCall, 1e-9)));
         int reps = config.repetitions();
         double[] a = new double[reps], w = new double[reps], ratios = new double[reps];
+        boolean cpuTime = t == 1 && CPU.isCurrentThreadCpuTimeSupported();
         for (int i = 0; i < reps; i++) {
-            a[i] = time(alone, batch);
-            w[i] = time(with, batch);
+            a[i] = time(alone, batch, cpuTime);
+            w[i] = time(with, batch, cpuTime);
             ratios[i] = a[i] / w[i];
         }
         double withBranch = BenchConfig.median(w), ratio = BenchConfig.median(ratios);
@@ -83,10 +86,13 @@ public final class LowRankBenchmark implements KernelBenchmark {
         return new BenchResult(kernel, m, n, k, t, value, "GOP/s", ops / BenchConfig.median(a) / 1e9, ratio);
     }
 
-    private static double time(Runnable work, int batch) {
-        long t0 = System.nanoTime();
+    private static final java.lang.management.ThreadMXBean CPU = java.lang.management.ManagementFactory.getThreadMXBean();
+
+    private static double time(Runnable work, int batch, boolean cpuTime) {
+        long t0 = cpuTime ? CPU.getCurrentThreadCpuTime() : System.nanoTime();
         for (int b = 0; b < batch; b++) work.run();
-        return (System.nanoTime() - t0) / 1e9 / batch;
+        long t1 = cpuTime ? CPU.getCurrentThreadCpuTime() : System.nanoTime();
+        return (t1 - t0) / 1e9 / batch;
     }
 
     /** Factors of the magnitudes a fitted branch has (L₂ rows of unit norm), rounded to BF16 as stored. */

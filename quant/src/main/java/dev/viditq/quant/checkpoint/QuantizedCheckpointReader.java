@@ -101,7 +101,7 @@ public final class QuantizedCheckpointReader {
         } catch (IllegalArgumentException e) {
             throw CheckpointException.tensor(file.path(), qName, "does not hold valid " + bits + "-bit weights: " + e.getMessage());
         }
-        if (verified.add(lp.name())) verifyChecksum(lp);
+        firstRead(lp);
         return w;
     }
 
@@ -113,8 +113,21 @@ public final class QuantizedCheckpointReader {
         if (!lp.hasLowRank()) return null;
         float[] l1 = factor(QuantizedTensors.lowRankUp(lp.name()), lp.out(), lp.lowRank());
         float[] l2 = factor(QuantizedTensors.lowRankDown(lp.name()), lp.lowRank(), lp.in());
-        if (verified.add(lp.name())) verifyChecksum(lp);
+        firstRead(lp);
         return new LowRankBranch(lp.out(), lp.in(), lp.lowRank(), l1, l2);
+    }
+
+    /**
+     * On a layer's first read: the dtype and shape of its low-rank factors (so a malformed tensor is named as such,
+     * not only as a checksum difference), then its checksum.
+     */
+    private void firstRead(LayerPlan lp) {
+        if (!verified.add(lp.name())) return;
+        if (lp.hasLowRank()) {
+            factor(QuantizedTensors.lowRankUp(lp.name()), lp.out(), lp.lowRank());
+            factor(QuantizedTensors.lowRankDown(lp.name()), lp.lowRank(), lp.in());
+        }
+        verifyChecksum(lp);
     }
 
     private float[] factor(String name, int rows, int cols) {

@@ -23,18 +23,14 @@ final class QuantizedExecutor implements Linear.Executor {
     private final boolean balancingFolded;
     private final Tensor floatWeight;
     private final QuantizedArithmetic arithmetic;
-    private final LowRankPath lowRank;
 
     /**
      * @param balancingFolded the model already multiplies this layer's input by its balancing vector ({@link Folding})
      * @param floatWeight     the float weight for float steps, or null when the plan has none
-     * @param branch          the plan's low-rank branch (added on quantized steps), or null when it has none
      */
     QuantizedExecutor(LayerPlan plan, QuantPlan.ActivationScheme scheme, boolean balancingFolded, Tensor floatWeight,
-                      QuantizedArithmetic arithmetic, LowRankBranch branch) {
+                      QuantizedArithmetic arithmetic) {
         if (plan.needsFloatWeight() && floatWeight == null) throw new IllegalArgumentException(plan.name() + ": float steps need the float weight");
-        if (plan.hasLowRank() != (branch != null)) throw new IllegalArgumentException(plan.name() + ": the plan's low-rank branch is missing");
-        this.lowRank = branch == null ? null : new LowRankPath(branch, balancingFolded ? null : plan.smooth());
         this.plan = plan;
         this.scheme = scheme;
         this.balancingFolded = balancingFolded;
@@ -48,7 +44,7 @@ final class QuantizedExecutor implements Linear.Executor {
     }
 
     long residentBytes() {
-        return arithmetic.residentBytes() + (lowRank == null ? 0 : lowRank.residentBytes());
+        return arithmetic.residentBytes();
     }
 
     @Override
@@ -67,7 +63,6 @@ final class QuantizedExecutor implements Linear.Executor {
             return;
         }
         arithmetic.forward(x2d.data(), rows, p, ranges(ctx, rows), bias, out2d.data());
-        if (lowRank != null) lowRank.addTo(x2d.data(), rows, out2d.data());
     }
 
     /** Static layers: the calibrated range of the step's bucket and each row's CFG half; dynamic: the row's own. */

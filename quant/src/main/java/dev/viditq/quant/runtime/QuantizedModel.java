@@ -5,6 +5,7 @@ import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.Linear;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.quant.plan.LayerPlan;
+import dev.viditq.quant.plan.Precision;
 import dev.viditq.quant.plan.QuantPlan;
 
 import java.util.Collections;
@@ -65,7 +66,7 @@ public record QuantizedModel(QuantPlan plan, Map<String, QuantizedLayer> layers)
             Linear l = linears.get(lp.name());
             boolean isFolded = folded.contains(lp.name());
             l.setExecutor(new QuantizedExecutor(lp, plan.activations(), isFolded, floatWeight(l, lp),
-                    new SimulatedArithmetic(q, plan.activations(), isFolded), q.branch()));
+                    new SimulatedArithmetic(q, plan.activations(), isFolded, lowRankPath(lp, q.branch(), isFolded, true))));
         }
         return new Installed(0, folded);
     }
@@ -85,11 +86,25 @@ public record QuantizedModel(QuantPlan plan, Map<String, QuantizedLayer> layers)
             for (int bits : lp.weightBits()) packed.put(bits, source.pack(lp, bits));
             boolean isFolded = folded.contains(lp.name());
             QuantizedExecutor ex = new QuantizedExecutor(lp, plan.activations(), isFolded, floatWeight(l, lp),
-                    new IntegerArithmetic(lp, plan.activations(), packed, isFolded), lp.hasLowRank() ? source.branch(lp) : null);
+                    new IntegerArithmetic(lp, plan.activations(), packed, isFolded,
+                            lp.hasLowRank() ? lowRankPath(lp, source.branch(lp), isFolded, false) : null));
             bytes += ex.residentBytes();
             l.setExecutor(ex);
         }
         return new Installed(bytes, folded);
+    }
+
+    /** How the layer's low-rank branch runs (null without one): the down-projections its steps' activation bits need. */
+    private static LowRankPath lowRankPath(LayerPlan lp, LowRankBranch branch, boolean folded, boolean simulated) {
+        if (lp.hasLowRank() != (branch != null)) throw new IllegalArgumentException(lp.name() + ": the plan's low-rank branch is missing");
+        if (branch == null) return null;
+        boolean a8 = false, fewer = false;
+        for (Precision p : lp.possiblePrecisions()) {
+            if (p.isFloat()) continue;
+            a8 |= p.activationBits() == 8;
+            fewer |= p.activationBits() != 8;
+        }
+        return new LowRankPath(branch, folded ? null : lp.smooth(), QuantizedLayer.rotation(lp), a8, fewer, simulated);
     }
 
     /** The model's Linears, each quantized one checked against its plan. */
