@@ -22,9 +22,9 @@ import java.util.SplittableRandom;
  * adds the {@link LowRankPath} of rank r as it runs on 8-bit activations (the int8 down-projection of the quantized
  * activations the GEMM has just read, the float up-projection with the BF16 L₁, the addition to the output). Samples of the two alternate, so both see the same load, and at 1 thread both are timed by the calling
  * thread's CPU time (the work runs inline then), so time slices taken by other processes on a shared machine do not
- * count; the row's value is the GOP/s of the layer with its branch (counting the integer GEMM's 2·M·N·K), its
- * "ceiling" the layer's alone, and the ratio the median of the per-pair time ratios (alone / with):
- * 1 / ratio − 1 is the branch's share of the layer's time.
+ * count; the row's value is the GOP/s of the layer with its branch (counting the integer GEMM's 2·M·N·K), the ratio
+ * the median of the per-pair time ratios (alone / with), and its "ceiling" value / ratio, the layer alone at that
+ * ratio: 1 / ratio − 1 is the branch's share of the layer's time.
  */
 public final class LowRankBenchmark implements KernelBenchmark {
     private static final int[][] SHAPES = {{1152, 1152}, {1152, 3456}, {1152, 4608}, {4608, 1152}};
@@ -83,7 +83,8 @@ public final class LowRankBenchmark implements KernelBenchmark {
         }
         double withBranch = BenchConfig.median(w), ratio = BenchConfig.median(ratios);
         double value = ops / withBranch / 1e9;
-        return new BenchResult(kernel, m, n, k, t, value, "GOP/s", ops / BenchConfig.median(a) / 1e9, ratio);
+        // the ceiling column is value / ratio (as the paired integer rows): the layer alone at the paired ratio
+        return BenchResult.of(kernel, m, n, k, t, value, "GOP/s", value / ratio);
     }
 
     private static final java.lang.management.ThreadMXBean CPU = java.lang.management.ManagementFactory.getThreadMXBean();
