@@ -16,13 +16,15 @@ import java.util.stream.Collectors;
  * quantized from the random BF16 model, activations per-token dynamic int8). w8a8 and w4a8 are the quant module's
  * presets; w4a8-mp is the benchmark's own generic mixed-precision plan ({@code plans/xl-w4a8-mp.yaml} in this
  * module's resources: viditq-w4a8 with 8-bit attention output projections, 4.5 average weight bits), because the
- * preset viditq-w4a8-mp (MLPs at 8 bits) averages about 6.5 bits on these architectures.
+ * preset viditq-w4a8-mp (MLPs at 8 bits) averages about 6.5 bits on these architectures. w4a8-g128 is the plan
+ * {@code plans/xl-w4a8-g128.yaml}: int4 weights in groups of 128, the format viditq-gptq-w4a8-g128 stores.
  */
 public enum Setting {
     BF16("bf16", null, null),
     W8A8("w8a8", "viditq-w8a8", null),
     W4A8("w4a8", "viditq-w4a8", null),
-    W4A8_MP("w4a8-mp", null, "xl-w4a8-mp");
+    W4A8_MP("w4a8-mp", null, "xl-w4a8-mp"),
+    W4A8_G128("w4a8-g128", null, "xl-w4a8-g128");
 
     private final String label;
     private final String preset;
