@@ -33,15 +33,20 @@ import java.util.function.Consumer;
                 + "classifier-free guidance → VAE → PNG (images), GIF or MP4 (videos, by the --out extension).",
         "The model folder is a diffusers pipeline folder or a flat folder (docs/MODEL_FORMAT.md). Unset options take "
                 + "the family's defaults (DiT: iddpm 250 steps cfg 4; PixArt: DPM-Solver 20 steps cfg 4.5; Open-Sora 1.0: "
-                + "iddpm 100 steps cfg 7; Latte: DDIM 50 steps cfg 7.5).",
+                + "iddpm 100 steps cfg 7; Open-Sora 1.2: rflow 30 steps cfg 7, 24 fps; Latte: DDIM 50 steps cfg 7.5); a "
+                + "\"pipeline\" block in the model's config.json may state height, width, frames, fps and timestep_shift.",
         "Several prompts (--prompts, or several rows of --caption-embeddings, or several --class-label) each run alone "
                 + "with seed + index, written to OUT with -0, -1, ... before the extension.",
         "The noise comes only from --seed (SplitMix64 + Box-Muller), independent of the thread count.",
         "Examples:",
         "  ./viditq generate --model models/pixart-alpha-256 --prompt \"a red fox in snow\" --seed 1 --out fox.png",
         "  ./viditq generate --model models/dit-xl-256 --class-label 207 --steps 50 --out dog.png",
-        "  ./viditq generate --model models/latte --prompt \"waves at dusk\" --frames 16 --out waves.mp4"})
+        "  ./viditq generate --model models/latte --prompt \"waves at dusk\" --frames 16 --out waves.mp4",
+        "  ./viditq generate --model models/opensora-1.2 --prompt \"a red fox\" --size 240x424 --frames 51 --fps 24 --out fox.mp4"})
 final class GenerateCommand implements Callable<Integer> {
+    /** Frame rate of a video whose model is not conditioned on one. */
+    static final double DEFAULT_OUTPUT_FPS = 8;
+
     @Option(names = "--model", required = true, description = "Model folder.")
     Path model;
 
@@ -84,8 +89,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--sampler", description = "One of: iddpm, ddim, dpm-solver, dpmpp-2m, rflow (default: the family's).")
     String sampler;
 
-    @Option(names = "--fps", defaultValue = "8", description = "Frame rate of GIF/MP4 output (default ${DEFAULT-VALUE}).")
-    double fps;
+    @Option(names = "--fps", description = "Frame rate of GIF/MP4 output, and the frame rate an Open-Sora 1.2 model is "
+            + "conditioned on (default: the config's pipeline.fps, else the family's: 24 for Open-Sora 1.2 videos; "
+            + DEFAULT_OUTPUT_FPS + " for the output of families that take none).")
+    Double fps;
 
     @Option(names = "--separate-cfg", description = "Run the conditional and unconditional halves as two forward passes "
             + "instead of one doubled batch.")
@@ -104,6 +111,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (sampler != null && !Samplers.NAMES.contains(sampler)) {
             throw new IllegalArgumentException("unknown sampler '" + sampler + "' (known: " + String.join(", ", Samplers.NAMES) + ")");
         }
+        if (fps != null && !(fps > 0 && fps <= 1000)) throw new IllegalArgumentException("--fps must be above 0 and at most 1000, got " + fps);
         Integer[] hw = parseSize(size);
         List<GenerationRequest> requests = requests(hw);
         for (int i = 0; i < requests.size(); i++) SafeOutput.checkFile(outputPath(i, requests.size()), Main.force);
@@ -122,7 +130,7 @@ final class GenerateCommand implements Callable<Integer> {
                 GenerationPipeline.Generation g = runWithProgress(pipeline, run, i, requests.size());
                 Path file = outputPath(i, requests.size());
                 List<BufferedImage> frames = video ? Frames.video(g.pixels(), 0) : List.of(Frames.image(g.pixels(), 0));
-                MediaWriter.write(file, frames, fps);
+                MediaWriter.write(file, frames, outputFps(settings));
                 outputs.addObject().put("file", file.toString()).put("seed", settings.seed());
                 if (!json) System.err.println("wrote " + file);
             }
@@ -141,6 +149,12 @@ final class GenerateCommand implements Callable<Integer> {
             StepListener progress = (step, latent) -> bar.step();
             return pipeline.generate(run, progress);
         }
+    }
+
+    /** --fps, else the frame rate the model was conditioned on, else {@value #DEFAULT_OUTPUT_FPS}. */
+    private double outputFps(GenerationPipeline.Settings settings) {
+        if (fps != null) return fps;
+        return settings.fps() > 0 ? settings.fps() : DEFAULT_OUTPUT_FPS;
     }
 
     /** One request per prompt / caption row / class label, each with seed + index. */
@@ -162,7 +176,7 @@ final class GenerateCommand implements Callable<Integer> {
         List<GenerationRequest> out = new ArrayList<>();
         for (int i = 0; i < conditionings.size(); i++) {
             GenerationRequest.Builder b = GenerationRequest.builder().negativePrompt(negativePrompt).steps(steps).cfgScale(cfg)
-                    .seed(seed + i).size(hw[0], hw[1]).frames(frames).sampler(sampler)
+                    .seed(seed + i).size(hw[0], hw[1]).frames(frames).sampler(sampler).fps(fps)
                     .batching(separateCfg ? GuidedModel.Batching.SEPARATE : GuidedModel.Batching.BATCHED);
             conditionings.get(i).accept(b);
             out.add(b.build());
@@ -201,5 +215,7 @@ final class GenerateCommand implements Callable<Integer> {
         o.put("width", s.width());
         o.put("frames", s.frames());
         o.put("cfg_cond_first", s.cfg().condFirst());
+        if (s.fps() > 0) o.put("fps", s.fps());
+        if (s.flowShift() != 1) o.put("timestep_shift", s.flowShift());
     }
 }

@@ -6,6 +6,7 @@ import dev.viditq.nn.sampling.RectifiedFlowSampler;
 import dev.viditq.nn.text.Captions;
 import dev.viditq.nn.vae.AutoencoderKL;
 import dev.viditq.nn.vae.LatentDecoder;
+import dev.viditq.nn.vae.OpenSoraVae;
 
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -88,12 +89,16 @@ public enum ModelFamily {
             .configModelTypes("STDiT3") // Open-Sora 1.2 saves a transformers PretrainedConfig
             .configFamilyNames("stdit3")
             .video()
-            .videoConditions(24f) // its inference configs' fps
+            // its inference configs' fps; one-frame samples get IMG_FPS (prepare_multi_resolution_info)
+            .videoConditions(24f, 120f)
             .masking(Masking.DROP_MASKED)
             .captionTokens(300)
             .sampling("rflow", 30, 7.0)
+            // RFLOW.sample: [cond | null] in one batch, v = u + s·(c − u) on the velocity (the first C channels;
+            // guiding the learned-sigma channels too changes nothing the sampler reads)
             .guidance((sampler, channels) -> new CfgConvention(true, CfgConvention.ALL))
-            .flow(RectifiedFlowSampler::openSoraShift)),
+            .flow(RectifiedFlowSampler::openSoraShift)
+            .vae(OpenSoraVae::load)), // VideoAutoencoderPipeline: 2-D VAE + temporal VAE
 
     /** Latte in diffusers' layout ({@code LatteTransformer3DModel}). */
     LATTE_DIFFUSERS(family("latte", Layout.DIFFUSERS, "LatteTransformer3DModel", Latte::load)
@@ -347,9 +352,12 @@ public enum ModelFamily {
         return spec.videoConditions;
     }
 
-    /** The frame rate it is conditioned on by default (where {@link #videoConditions()}). */
-    public float conditioningFps() {
-        return spec.fps;
+    /**
+     * The frame rate it is conditioned on by default (where {@link #videoConditions()}) for a sample of
+     * {@code frames} frames: a one-frame sample (an image) has its own.
+     */
+    public float conditioningFps(int frames) {
+        return frames == 1 ? spec.imageFps : spec.fps;
     }
 
     // ---- how its official pipeline samples
@@ -404,7 +412,7 @@ public enum ModelFamily {
         Signature signature = new Signature(List.of(), List.of());
         List<String> classNames = List.of(), modelTypes = List.of(), familyNames = List.of();
         boolean video, videoConditions;
-        float fps;
+        float fps, imageFps;
         Masking masking;
         int captionTokens = 120; // PixArt-α, Open-Sora 1.0 and Latte
         Sampling sampling;
@@ -425,7 +433,7 @@ public enum ModelFamily {
         Spec configModelTypes(String... names) { modelTypes = List.of(names); return this; }
         Spec configFamilyNames(String... names) { familyNames = List.of(names); return this; }
         Spec video() { video = true; return this; }
-        Spec videoConditions(float defaultFps) { videoConditions = true; fps = defaultFps; return this; }
+        Spec videoConditions(float videoFps, float imageFps) { videoConditions = true; fps = videoFps; this.imageFps = imageFps; return this; }
         Spec masking(Masking m) { masking = m; return this; }
         Spec captionTokens(int n) { captionTokens = n; return this; }
         Spec sampling(String sampler, int steps, double cfgScale) { sampling = new Sampling(sampler, steps, cfgScale); return this; }

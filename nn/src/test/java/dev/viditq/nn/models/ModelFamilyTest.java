@@ -104,7 +104,8 @@ class ModelFamilyTest {
         assertEquals(Prediction.VELOCITY, ModelFamily.STDIT3.prediction());
         assertEquals(Math.sqrt(5), ModelFamily.STDIT3.flowShift(512, 512, 17), 1e-12, "sqrt(512²/512²) · sqrt(17/17·5)");
         assertTrue(ModelFamily.STDIT3.videoConditions());
-        assertEquals(24f, ModelFamily.STDIT3.conditioningFps());
+        assertEquals(24f, ModelFamily.STDIT3.conditioningFps(51));
+        assertEquals(120f, ModelFamily.STDIT3.conditioningFps(1), "an image gets IMG_FPS");
         assertEquals(300, ModelFamily.STDIT3.defaultCaptionTokens());
     }
 
