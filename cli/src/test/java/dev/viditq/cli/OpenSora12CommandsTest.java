@@ -54,11 +54,16 @@ class OpenSora12CommandsTest {
         assertEquals(32, frames.getFirst().getWidth());
         assertFalse(samePixels(frames.getFirst(), frames.getLast()), "the frames differ");
 
+        // 18x22 px is a 9x11 latent: STDiT3 pads it to whole 2x2 patches, as the official PatchEmbed3D does
         Path mp4 = tmp.resolve("v.mp4");
         JsonNode m = run("generate", "--model", model.toString(), "--prompt", PROMPT, "--steps", "2", "--frames", "7",
-                "--size", "16x24", "--out", mp4.toString(), "--json").json();
+                "--size", "18x22", "--out", mp4.toString(), "--json").json();
         assertEquals(7, m.get("settings").get("frames").asInt());
+        assertEquals(22, m.get("settings").get("width").asInt());
         assertTrue(Files.size(mp4) > 100);
+        CliRun odd = run("generate", "--model", model.toString(), "--prompt", PROMPT, "--size", "17x22", "--out", mp4.toString());
+        assertEquals(1, odd.code());
+        assertTrue(odd.err().contains("multiples of 2 (VAE factor 2; the model pads to whole patches)"), odd.err());
     }
 
     /** --fps reaches the model's frame-rate embedding: the same seed at another frame rate is another video. */

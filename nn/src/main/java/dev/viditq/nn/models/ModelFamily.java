@@ -91,6 +91,7 @@ public enum ModelFamily {
             .video()
             // its inference configs' fps; one-frame samples get IMG_FPS (prepare_multi_resolution_info)
             .videoConditions(24f, 120f)
+            .padsToPatches() // PatchEmbed3D pads: 240p at 9:16 has 53 latent columns
             .masking(Masking.DROP_MASKED)
             .captionTokens(300)
             .sampling("rflow", 30, 7.0)
@@ -353,6 +354,14 @@ public enum ModelFamily {
     }
 
     /**
+     * The model zero-pads its latent to whole patches and crops its output back (Open-Sora 1.2's PatchEmbed3D), so
+     * an output size need only be a multiple of the VAE factor, not of VAE factor × patch size.
+     */
+    public boolean padsToPatches() {
+        return spec.padsToPatches;
+    }
+
+    /**
      * The frame rate it is conditioned on by default (where {@link #videoConditions()}) for a sample of
      * {@code frames} frames: a one-frame sample (an image) has its own.
      */
@@ -411,7 +420,7 @@ public enum ModelFamily {
         final Loader loader;
         Signature signature = new Signature(List.of(), List.of());
         List<String> classNames = List.of(), modelTypes = List.of(), familyNames = List.of();
-        boolean video, videoConditions;
+        boolean video, videoConditions, padsToPatches;
         float fps, imageFps;
         Masking masking;
         int captionTokens = 120; // PixArt-α, Open-Sora 1.0 and Latte
@@ -434,6 +443,7 @@ public enum ModelFamily {
         Spec configFamilyNames(String... names) { familyNames = List.of(names); return this; }
         Spec video() { video = true; return this; }
         Spec videoConditions(float videoFps, float imageFps) { videoConditions = true; fps = videoFps; this.imageFps = imageFps; return this; }
+        Spec padsToPatches() { padsToPatches = true; return this; }
         Spec masking(Masking m) { masking = m; return this; }
         Spec captionTokens(int n) { captionTokens = n; return this; }
         Spec sampling(String sampler, int steps, double cfgScale) { sampling = new Sampling(sampler, steps, cfgScale); return this; }

@@ -219,11 +219,12 @@ public final class GenerationPipeline implements AutoCloseable {
         if (height == 0 || width == 0) {
             throw new IllegalArgumentException("the model's config leaves its sample size open: give the size (--size HxW)");
         }
-        int multiple = pixelsPerLatent() * info.patchSize();
+        int multiple = family.padsToPatches() ? pixelsPerLatent() : pixelsPerLatent() * info.patchSize();
         if (height < multiple || width < multiple || height % multiple != 0 || width % multiple != 0) {
             throw new IllegalArgumentException("size " + height + "x" + width + " does not fit this model: height and width must be "
-                    + "positive multiples of " + multiple + " (" + (vae == null ? "" : "VAE factor " + pixelsPerLatent() + " × ")
-                    + "patch size " + info.patchSize() + ")");
+                    + "positive multiples of " + multiple + " (" + (family.padsToPatches() ? "VAE factor " + pixelsPerLatent()
+                    + "; the model pads to whole patches" : (vae == null ? "" : "VAE factor " + pixelsPerLatent() + " × ")
+                    + "patch size " + info.patchSize()) + ")");
         }
         checkConditioningKind(req);
         int frames = req.frames() != null ? req.frames() : d.frames();

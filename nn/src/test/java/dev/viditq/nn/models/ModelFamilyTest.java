@@ -109,6 +109,8 @@ class ModelFamilyTest {
         assertTrue(ModelFamily.STDIT3.videoConditions());
         assertEquals(24f, ModelFamily.STDIT3.conditioningFps(51));
         assertEquals(120f, ModelFamily.STDIT3.conditioningFps(1), "an image gets IMG_FPS");
+        assertTrue(ModelFamily.STDIT3.padsToPatches(), "PatchEmbed3D pads the latent to whole patches");
+        assertFalse(ModelFamily.STDIT.padsToPatches());
         assertEquals(300, ModelFamily.STDIT3.defaultCaptionTokens());
     }
 
