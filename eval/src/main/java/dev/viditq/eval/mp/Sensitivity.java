@@ -14,11 +14,12 @@ import dev.viditq.nn.models.ModelLoader;
 import dev.viditq.nn.pipeline.GenerationPipeline;
 import dev.viditq.nn.pipeline.GenerationRequest;
 import dev.viditq.nn.pipeline.ModelFolder;
+import dev.viditq.nn.pipeline.PipelineBlock;
 import dev.viditq.nn.pipeline.PromptEncoder;
 import dev.viditq.nn.sampling.DiffusersSchedulerConfig;
 import dev.viditq.nn.sampling.StepListener;
 import dev.viditq.nn.text.TextEncoder;
-import dev.viditq.nn.vae.AutoencoderKL;
+import dev.viditq.nn.vae.LatentDecoder;
 import dev.viditq.quant.calib.Calibration;
 import dev.viditq.quant.config.Presets;
 import dev.viditq.quant.config.QuantConfig;
@@ -161,7 +162,7 @@ public final class Sensitivity {
         Calibration calibration = Calibration.read(req.calibration());
         try (Denoiser model = ModelLoader.load(folder.denoiser());
              TextEncoder text = TextEncoder.load(folder.textEncoder(), folder.tokenizer());
-             AutoencoderKL vae = folder.vae() == null ? null : AutoencoderKL.load(folder.vae())) {
+             LatentDecoder vae = folder.vae() == null ? null : model.info().family().openVae(folder.vae())) {
             if (model.linears().values().stream().anyMatch(l -> l.storage().isQuantized())) {
                 throw new IllegalArgumentException(req.model() + ": this model is already quantized; measure the float model");
             }
@@ -238,14 +239,15 @@ public final class Sensitivity {
         private final SensitivityPlans plans;
 
         Run(Request req, List<Candidate> candidates, QuantConfig config, Calibration calibration, ModelFolder folder, Denoiser model,
-            TextEncoder text, AutoencoderKL vae, Progress progress) {
+            TextEncoder text, LatentDecoder vae, Progress progress) {
             this.req = req;
             this.candidates = candidates;
             this.config = config;
             this.model = model;
             this.progress = progress;
             this.replay = new SensitivityReplay(model);
-            this.pipeline = new GenerationPipeline(replay, vae, PromptEncoder.of(text), schedulerConfig(folder));
+            this.pipeline = new GenerationPipeline(replay, vae, PromptEncoder.of(text), schedulerConfig(folder),
+                    PipelineBlock.read(folder.denoiser().resolve("config.json")));
             // the method's plan for every layer gives the balancing vectors and rotations; bits are set per candidate
             this.fullPlan = QuantMethod.of(config.method()).plan(model, calibration, config);
             this.groups = SensitivityGroups.resolve(req.groups(), List.copyOf(fullPlan.layers().keySet()), shapes(fullPlan));
