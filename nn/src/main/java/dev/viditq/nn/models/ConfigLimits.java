@@ -95,7 +95,10 @@ public final class ConfigLimits {
                                        int vaeWidth, String what) {
         double tokens = (double) (height / pixelsPerLatent / info.patchSize()) * (width / pixelsPerLatent / info.patchSize()) * frames;
         double denoiser = batch * tokens * info.hidden() * ACTIVATION_VALUES_PER_WIDTH * Float.BYTES;
-        double vae = (double) batch * height * width * frames * vaeWidth * 2 * Float.BYTES; // a full-resolution conv's input and output
+        // the VAEs decode one image (one frame of one sample) at a time: a full-resolution conv's input and output for
+        // that image, and the decoded RGB output of them all
+        double vae = vaeWidth == 0 ? 0 : (double) height * width * vaeWidth * 2 * Float.BYTES
+                + (double) batch * frames * height * width * 3 * Float.BYTES;
         double bytes = Math.max(denoiser, vae);
         if (bytes > MemoryBudget.tensorBytes()) {
             throw new IllegalArgumentException(String.format(Locale.ROOT, "%s: %s × %d frame(s) × batch %d %s an estimated"

@@ -1,5 +1,6 @@
 package dev.viditq.nn.models;
 
+import dev.viditq.core.io.MemoryBudget;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.viditq.core.io.StrictJson;
 import org.junit.jupiter.api.Test;
@@ -55,5 +56,21 @@ class ConfigLimitsTest {
                 () -> ConfigLimits.checkGeneration(pixart, 1, 100_000, 100_000, 1, 8, 128, "--size")).getMessage();
         assertTrue(m.startsWith("--size: 100000x100000 × 1 frame(s) × batch 1 in the VAE decoder needs an estimated"), m);
         assertTrue(m.contains("of activations, more than the"), m);
+    }
+
+    /**
+     * The VAEs decode one frame of one sample at a time, so their activations do not grow with the frame count; only
+     * the decoded frames do (240×424 × 51 frames: 0.1 GB of conv activations for one frame and 0.06 GB of output, where
+     * counting the activations of every frame at once would ask 5.3 GB).
+     */
+    @Test
+    void theVaeEstimateIsOneFrameAtATimePlusTheOutput() {
+        ModelInfo video = ModelInfo.builder(ModelFamily.STDIT3).inChannels(4).outChannels(8).patchSize(2).sampleSize(0)
+                .frames(0).hidden(64).depth(2).heads(4).captionChannels(64).captionTokens(6).build();
+        assertTrue(MemoryBudget.tensorBytes() > 400L << 20, "this check needs a JVM that may give tensors 400 MB");
+        ConfigLimits.checkGeneration(video, 1, 240, 424, 51, 8, 128, "--size, --frames");
+        String m = assertThrows(IllegalArgumentException.class,
+                () -> ConfigLimits.checkGeneration(video, 1, 240, 424, 2_000_000, 8, 128, "--size, --frames")).getMessage();
+        assertTrue(m.startsWith("--size, --frames: 240x424 × 2000000 frame(s)"), m);
     }
 }
