@@ -104,14 +104,16 @@ public final class LayerStats {
 
     /** Channels [c0, c1) of the rows not skipped: abs-max into the step's table, min / max into lo, hi [at + half]. */
     private void scanChannels(MemorySegment x, byte[] rowHalf, int step, int c0, int c1, float[] lo, float[] hi, int at) {
+        int n = c1 - c0;
+        float[] values = new float[n];   // one bulk copy per row, then a loop over an array (checks hoisted, unrolled)
         for (int r = 0; r < rowHalf.length; r++) {
             int h = rowHalf[r];
             if (h == SKIPPED) continue;
-            int base = (step * HALVES + h) * k;
-            long offset = (long) r * k;
+            MemorySegment.copy(x, Tensor.F32_LE, ((long) r * k + c0) * Float.BYTES, values, 0, n);
+            int base = (step * HALVES + h) * k + c0;
             float l = lo[at + h], u = hi[at + h];
-            for (int c = c0; c < c1; c++) {
-                float v = x.getAtIndex(Tensor.F32_LE, offset + c);
+            for (int c = 0; c < n; c++) {
+                float v = values[c];
                 float a = Math.abs(v);
                 if (a > absmax[base + c]) absmax[base + c] = a;
                 if (v < l) l = v;
