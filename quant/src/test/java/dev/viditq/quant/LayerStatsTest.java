@@ -1,10 +1,8 @@
 package dev.viditq.quant;
 
-import dev.viditq.core.parallel.Parallel;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.sampling.StepContext.CfgHalf;
 import dev.viditq.quant.calib.LayerStats;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;
@@ -13,17 +11,10 @@ import java.util.function.IntPredicate;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * {@link LayerStats#record} against a scalar oracle written from its definition: sizes on both sides of the
- * parallel threshold, channel counts that do not divide into the thread blocks, skipped rows, both batch orders,
- * and thread counts 1 to 5 (the extremes do not depend on how the channels are split).
+ * {@link LayerStats#record} against an oracle written from its definition: odd sizes, skipped rows (caption
+ * padding), every CFG half and batch order, several steps; every (step, half, channel) value is compared.
  */
 class LayerStatsTest {
-    private final int threadsBefore = Parallel.threads();
-
-    @AfterEach
-    void restoreThreads() {
-        Parallel.setThreads(threadsBefore);
-    }
 
     /** The definition: per (step, half) slot, the abs-max of every channel, the min and max, the rows counted. */
     private static final class Oracle {
@@ -57,47 +48,44 @@ class LayerStatsTest {
     }
 
     @Test
-    void matchesTheScalarOracleOnAnyThreadCount() {
+    void matchesTheOracle() {
         Random rnd = new Random(3);
         int[][] shapes = {{1, 1}, {3, 7}, {10, 63}, {17, 65}, {260, 129}, {518, 200}, {1030, 67}};
-        for (int threads = 1; threads <= 5; threads++) {
-            Parallel.setThreads(threads);
-            for (int[] shape : shapes) {
-                int rowCount = shape[0], k = shape[1], steps = 3;
-                LayerStats stats = new LayerStats("l", k, steps);
-                Oracle oracle = new Oracle(k, steps);
-                int call = 0;
-                for (CfgHalf half : new CfgHalf[]{CfgHalf.BATCH_COND_FIRST, CfgHalf.BATCH_UNCOND_FIRST, CfgHalf.UNCOND, CfgHalf.NONE}) {
-                    for (int step = 0; step < steps; step++, call++) {
-                        float[] x = new float[rowCount * k];
-                        float scale = 1 + call;
-                        for (int i = 0; i < x.length; i++) x[i] = (float) (rnd.nextGaussian() * scale);
-                        IntPredicate real = call % 2 == 0 ? null : r -> r % 3 != 1;
-                        stats.record(Tensor.of(x, rowCount, k).data(), rowCount, step, half, real);
-                        oracle.record(x, rowCount, step, half, real);
-                    }
+        for (int[] shape : shapes) {
+            int rowCount = shape[0], k = shape[1], steps = 3;
+            LayerStats stats = new LayerStats("l", k, steps);
+            Oracle oracle = new Oracle(k, steps);
+            int call = 0;
+            for (CfgHalf half : new CfgHalf[]{CfgHalf.BATCH_COND_FIRST, CfgHalf.BATCH_UNCOND_FIRST, CfgHalf.UNCOND, CfgHalf.NONE}) {
+                for (int step = 0; step < steps; step++, call++) {
+                    float[] x = new float[rowCount * k];
+                    float scale = 1 + call;
+                    for (int i = 0; i < x.length; i++) x[i] = (float) (rnd.nextGaussian() * scale);
+                    IntPredicate real = call % 2 == 0 ? null : r -> r % 3 != 1;
+                    stats.record(Tensor.of(x, rowCount, k).data(), rowCount, step, half, real);
+                    oracle.record(x, rowCount, step, half, real);
                 }
-                String where = threads + " threads, " + rowCount + "×" + k;
-                for (int step = 0; step < steps; step++) {
-                    for (int h = 0; h < 2; h++) {
-                        int slot = step * 2 + h;
-                        assertEquals(oracle.rows[slot], stats.rows(step, h), where);
-                        assertEquals(oracle.min[slot], stats.min(step, h), where);
-                        assertEquals(oracle.max[slot], stats.max(step, h), where);
-                        float[] oneHot = new float[k];
-                        for (int c = 0; c < k; c++) { // scaled by a one-hot vector: the abs-max of channel c alone
-                            oneHot[c] = 1;
-                            assertEquals(oracle.absmax[slot * k + c], stats.scaledAbsMax(step, h, oneHot), where + ", channel " + c);
-                            oneHot[c] = 0;
-                        }
-                    }
-                }
-                float[] channel = new float[k];
-                for (int slot = 0; slot < steps * 2; slot++) {
-                    for (int c = 0; c < k; c++) channel[c] = Math.max(channel[c], oracle.absmax[slot * k + c]);
-                }
-                assertArrayEquals(channel, stats.channelAbsMax(), where);
             }
+            String where = rowCount + "×" + k;
+            for (int step = 0; step < steps; step++) {
+                for (int h = 0; h < 2; h++) {
+                    int slot = step * 2 + h;
+                    assertEquals(oracle.rows[slot], stats.rows(step, h), where);
+                    assertEquals(oracle.min[slot], stats.min(step, h), where);
+                    assertEquals(oracle.max[slot], stats.max(step, h), where);
+                    float[] oneHot = new float[k];
+                    for (int c = 0; c < k; c++) { // scaled by a one-hot vector: the abs-max of channel c alone
+                        oneHot[c] = 1;
+                        assertEquals(oracle.absmax[slot * k + c], stats.scaledAbsMax(step, h, oneHot), where + ", channel " + c);
+                        oneHot[c] = 0;
+                    }
+                }
+            }
+            float[] channel = new float[k];
+            for (int slot = 0; slot < steps * 2; slot++) {
+                for (int c = 0; c < k; c++) channel[c] = Math.max(channel[c], oracle.absmax[slot * k + c]);
+            }
+            assertArrayEquals(channel, stats.channelAbsMax(), where);
         }
     }
 

@@ -1,6 +1,5 @@
 package dev.viditq.quant.calib;
 
-import dev.viditq.core.parallel.Parallel;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.sampling.StepContext;
 
@@ -15,11 +14,6 @@ import java.util.function.IntPredicate;
  */
 public final class LayerStats {
     public static final int HALVES = 2;
-    private static final byte SKIPPED = -1;
-    /** Below this many input values one thread scans them (a hand-off to the pool costs microseconds). */
-    private static final long PARALLEL_MIN_VALUES = 1 << 15;
-    /** Channels per thread at least, so that every thread reads whole cache lines of each row. */
-    private static final int MIN_BLOCK_CHANNELS = 64;
 
     private final String name;
     private final int k;
@@ -70,57 +64,33 @@ public final class LayerStats {
      * Records the rows of x [rows, k] that {@code realRows} accepts (null: all) — padding tokens would widen the
      * ranges with values the model never uses. The CFG half of a row is decided by its index among all rows.
      *
-     * <p>The scan runs on the pool's threads, each over its own block of channels (min, max and abs-max do not depend
-     * on the order they are taken in, so the result is the same on any number of threads). A serial scan here was a
-     * fixed cost beside every parallel GEMM: on a machine of many cores it took longer than the GEMM it observed.
+     * <p>Called by the sampling thread after each GEMM of the layer (never by several threads at once, so the lock
+     * is uncontended). The scan is serial: 6–15 % of the time of the 2-thread GEMM it observes on the project machine
+     * ({@code LayerStatsSpeedCheck}, docs/BENCHMARKS.md, "Calibration on many cores"); splitting it over the pool
+     * measured slower there.
      */
     public synchronized void record(MemorySegment x, int rowCount, int step, StepContext.CfgHalf half, IntPredicate realRows) {
         if (step < 0 || step >= steps) {
             throw new IllegalStateException(name + ": step " + step + " outside the " + steps + " steps being calibrated");
         }
-        byte[] rowHalf = new byte[rowCount];            // the half of each row, or SKIPPED
+        float[] row = new float[k];
         for (int r = 0; r < rowCount; r++) {
-            if (realRows != null && !realRows.test(r)) {
-                rowHalf[r] = SKIPPED;
-                continue;
-            }
-            rowHalf[r] = (byte) (half.isUncondRow(r, rowCount) ? 1 : 0);
-            rows[step * HALVES + rowHalf[r]]++;
-        }
-        int blocks = (long) rowCount * k < PARALLEL_MIN_VALUES ? 1 : Math.min(Parallel.threads(), Math.ceilDiv(k, MIN_BLOCK_CHANNELS));
-        float[] lo = new float[blocks * HALVES], hi = new float[blocks * HALVES];
-        Arrays.fill(lo, Float.POSITIVE_INFINITY);
-        Arrays.fill(hi, Float.NEGATIVE_INFINITY);
-        Parallel.forEach(blocks, b -> scanChannels(x, rowHalf, step, (int) ((long) k * b / blocks),
-                (int) ((long) k * (b + 1) / blocks), lo, hi, b * HALVES));
-        for (int b = 0; b < blocks; b++) {
-            for (int h = 0; h < HALVES; h++) {
-                int slot = step * HALVES + h;
-                min[slot] = Math.min(min[slot], lo[b * HALVES + h]);
-                max[slot] = Math.max(max[slot], hi[b * HALVES + h]);
-            }
-        }
-    }
-
-    /** Channels [c0, c1) of the rows not skipped: abs-max into the step's table, min / max into lo, hi [at + half]. */
-    private void scanChannels(MemorySegment x, byte[] rowHalf, int step, int c0, int c1, float[] lo, float[] hi, int at) {
-        int n = c1 - c0;
-        float[] values = new float[n];   // one bulk copy per row, then a loop over an array (checks hoisted, unrolled)
-        for (int r = 0; r < rowHalf.length; r++) {
-            int h = rowHalf[r];
-            if (h == SKIPPED) continue;
-            MemorySegment.copy(x, Tensor.F32_LE, ((long) r * k + c0) * Float.BYTES, values, 0, n);
-            int base = (step * HALVES + h) * k + c0;
-            float l = lo[at + h], u = hi[at + h];
-            for (int c = 0; c < n; c++) {
-                float v = values[c];
+            if (realRows != null && !realRows.test(r)) continue;
+            MemorySegment.copy(x, Tensor.F32_LE, (long) r * k * Float.BYTES, row, 0, k);
+            int h = half.isUncondRow(r, rowCount) ? 1 : 0;
+            int slot = step * HALVES + h;
+            int base = slot * k;
+            float lo = min[slot], hi = max[slot];
+            for (int c = 0; c < k; c++) {
+                float v = row[c];
                 float a = Math.abs(v);
                 if (a > absmax[base + c]) absmax[base + c] = a;
-                if (v < l) l = v;
-                if (v > u) u = v;
+                if (v < lo) lo = v;
+                if (v > hi) hi = v;
             }
-            lo[at + h] = l;
-            hi[at + h] = u;
+            min[slot] = lo;
+            max[slot] = hi;
+            rows[slot]++;
         }
     }
 
