@@ -36,8 +36,10 @@ import java.util.stream.Stream;
  *   <li>Add one constant below: its id and layout, the keys only its checkpoints have ({@link Signature}), the
  *       names its config uses ({@code _class_name}, {@code model_type} or {@code family}), and the facts of its
  *       official pipeline. Rules that vary (the guidance convention by sampler, the flow shift by size) are small
- *       lambdas; a VAE of its own is opened by {@code .vae(MyVae::load)} (a {@link LatentDecoder}); a caption
- *       treatment no family has yet is a new {@link Masking} constant.</li>
+ *       lambdas; a VAE of its own is opened by {@code .vae(MyVae::load)} (a {@link LatentDecoder}); a model
+ *       conditioned on the video's size and frame rate says {@code .videoConditions(videoFps, imageFps)}, one that
+ *       pads its latent to whole patches {@code .padsToPatches()}; a caption treatment no family has yet is a new
+ *       {@link Masking} constant.</li>
  *   <li>Add its parity case (a {@code GoldenCase} under {@code golden/}) and tests.</li>
  * </ol>
  * A sampler that is new to the toolkit (say UniPC) is added to {@code nn.sampling.Samplers}, where every family can
