@@ -2,7 +2,11 @@ package dev.viditq.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.viditq.core.tensor.Tensor;
 import dev.viditq.core.testing.GoldenFolder;
+import dev.viditq.nn.pipeline.CaptionFile;
+import dev.viditq.nn.sampling.SeededGaussian;
+import dev.viditq.nn.text.Captions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -21,8 +25,8 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * The commands on an Open-Sora 1.2 model folder (STDiT3 + VideoAutoencoderPipeline + T5, {@link OpenSora12Model}):
- * text → video end to end, calibrate → quantize W8A8 → generate and eval from the quantized folder, and parity on
- * the Open-Sora 1.2 golden cases.
+ * text → video end to end, calibrate → quantize W8A8 → generate and eval from the quantized folder; the bare golden
+ * STDiT3 calibrated on caption embeddings, quantized and run forward; parity on the Open-Sora 1.2 golden cases.
  */
 class OpenSora12CommandsTest {
     private static final String PROMPT = "a large red circle moving right";
@@ -125,6 +129,27 @@ class OpenSora12CommandsTest {
                 "--json").json();
         double psnr = e.get("psnr").asDouble();
         assertTrue(psnr > 20 && Double.isFinite(psnr), "W8A8 stays close to float on the same seeds: " + psnr + " dB");
+    }
+
+    /**
+     * A bare STDiT3 (no VAE, no text encoder: the golden case folder) calibrates on caption embeddings, with the size and
+     * frame-rate conditions it needs, and its W8A8 folder's forward pass stays near the official float output.
+     */
+    @Test
+    void bareStdit3CalibratesOnCaptionEmbeddingsAndItsW8a8ForwardStaysNearTheOfficialOutput() throws Exception {
+        Path golden = GoldenFolder.named("golden_next").resolve("stdit3");
+        Path caps = tmp.resolve("stdit3-caps.safetensors");
+        CaptionFile.write(caps, new Captions(new SeededGaussian(3).next(2, 6, 48), Tensor.of(new float[]{1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1}, 2, 6)), null);
+        Path calib = tmp.resolve("stdit3.calib.safetensors");
+        JsonNode c = run("calibrate", "--model", golden.toString(), "--caption-embeddings", caps.toString(), "--steps", "2",
+                "--size", "4x4", "--frames", "17", "--out", calib.toString(), "--json").json();
+        assertEquals(2, c.get("prompts").asInt());
+        Path q = tmp.resolve("stdit3-w8a8");
+        run("quantize", "--model", golden.toString(), "--preset", "viditq-w8a8", "--calibration", calib.toString(), "--out", q.toString(), "--json").json();
+        CliRun f = run("forward", "--precision", "fp32", "--model", q.toString(), "--inputs", golden.resolve("io.safetensors").toString(),
+                "--out", tmp.resolve("stdit3-q.safetensors").toString(), "--expect", "out", "--tolerance", "0.05");
+        assertEquals(0, f.code(), f.err());
+        assertTrue(f.err().contains("quantized model (viditq, 28 layers)"), f.err());
     }
 
     @Test
