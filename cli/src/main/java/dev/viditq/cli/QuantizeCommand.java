@@ -74,7 +74,7 @@ final class QuantizeCommand implements Callable<Integer> {
         SafeOutput.checkFolder(out, Main.force, true);
         if (Files.exists(out) && !Main.force) throw new IllegalArgumentException(out + ": already exists; remove it or pass --force to replace it");
         Path configFile = recipe.config != null ? recipe.config : recipe.plan;
-        QuantConfig config = configFile != null ? QuantConfigReader.read(configFile) : Presets.load(recipe.preset);
+        QuantConfig config = configFile != null ? QuantConfigReader.read(configFile) : QuantConfigReader.preset(recipe.preset);
         for (String note : config.notes()) System.err.println("note: " + note);
         ModelFolder folder = ModelFolder.resolve(model);
         Calibration cal = calibration == null ? null : Calibration.read(calibration);

@@ -1,5 +1,6 @@
 package dev.viditq.cli;
 
+import dev.viditq.quant.config.QuantConfigReader;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.viditq.core.io.Checkpoints;
@@ -99,7 +100,7 @@ final class SearchCommand implements Callable<Integer> {
             checkSha(input, modelDir);
             warnOnOtherSteps(input, modelDir);
             List<String> layers = input.groups().stream().flatMap(g -> g.layers().stream()).toList();
-            storage = SearchStorage.fromModel(modelDir, layers, Presets.load(preset).weight());
+            storage = SearchStorage.fromModel(modelDir, layers, QuantConfigReader.preset(preset).weight());
         }
         SearchProblem problem = new SearchProblem(input, candidates, b, storage, mseWeight);
         if (maxBytes != null) problem.withByteCap(SearchBudget.parse(maxBytes));

@@ -171,7 +171,7 @@ public final class Sensitivity {
     }
 
     private static QuantConfig quantConfig(String spec) {
-        if (Presets.NAMES.contains(spec)) return Presets.load(spec);
+        if (Presets.NAMES.contains(spec)) return QuantConfigReader.preset(spec);
         Path file = Path.of(spec);
         if (Files.isRegularFile(file)) return QuantConfigReader.read(file);
         throw new IllegalArgumentException("--preset " + spec + ": neither a preset (" + String.join(", ", Presets.NAMES)
