@@ -103,7 +103,7 @@ final class CalibrateCommand implements Callable<Integer> {
         if (sampler != null && !Samplers.NAMES.contains(sampler)) {
             throw new IllegalArgumentException("unknown sampler '" + sampler + "' (known: " + String.join(", ", Samplers.NAMES) + ")");
         }
-        SafeOutput.checkFile(out, Main.force);
+        SafeOutput.checkFile(out, OutputPolicy.force);
         GuidedModel.Batching batching = separateCfg ? GuidedModel.Batching.SEPARATE : GuidedModel.Batching.BATCHED;
         ModelFolder folder = ModelFolder.resolve(model);
         long start = System.nanoTime();

@@ -87,7 +87,7 @@ final class EvalCommand implements Callable<Integer> {
     public Integer call() {
         Split s = ShapesCommand.split(split);
         if (count != null && count < 1) throw new IllegalArgumentException("--count must be positive, got " + count);
-        if (save != null) SafeOutput.checkFolder(save, Main.force, false);
+        if (save != null) SafeOutput.checkFolder(save, OutputPolicy.force, false);
         ShapesEval.Request request = new ShapesEval.Request(model, reference, s, promptsFile, count,
                 new EvalSettings(sampler, steps, cfg, seed, batch), save, sheet,
                 referencePrecision == null ? null : Precision.parse(referencePrecision));

@@ -99,14 +99,14 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        SafeOutput.checkFile(out, Main.force); // first: "is a directory" says more than "no extension"
+        SafeOutput.checkFile(out, OutputPolicy.force); // first: "is a directory" says more than "no extension"
         MediaWriter.Format format = MediaWriter.Format.of(out);
         if (sampler != null && !Samplers.NAMES.contains(sampler)) {
             throw new IllegalArgumentException("unknown sampler '" + sampler + "' (known: " + String.join(", ", Samplers.NAMES) + ")");
         }
         Integer[] hw = parseSize(size);
         List<GenerationRequest> requests = requests(hw);
-        for (int i = 0; i < requests.size(); i++) SafeOutput.checkFile(outputPath(i, requests.size()), Main.force);
+        for (int i = 0; i < requests.size(); i++) SafeOutput.checkFile(outputPath(i, requests.size()), OutputPolicy.force);
         ObjectNode report = Json.object();
         ArrayNode outputs = report.putArray("outputs");
         long start = System.nanoTime();

@@ -18,7 +18,7 @@ final class InfoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         ObjectNode o = Json.object();
-        o.put("version", new Main.Version().getVersion()[0]);
+        o.put("version", new VersionProvider().getVersion()[0]);
         o.put("jdk", System.getProperty("java.vm.name") + " " + Runtime.version());
         o.put("os_arch", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
         o.put("threads", Parallel.threads());

@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
  * Errors a user can cause (bad file, bad shape, bad config) print one line naming the problem and exit 1;
  * the stack trace is shown only with --verbose.
  */
-@Command(name = "viditq", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+@Command(name = "viditq", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Run, quantize (ViDiT-Q) and measure diffusion transformers.",
         subcommands = {
                 InfoCommand.class,
@@ -42,7 +42,9 @@ public final class Main implements Runnable {
     /** Outputs: replace an existing quantized folder; write into a device or FIFO, or through a symbolic link. */
     @Option(names = "--force", scope = CommandLine.ScopeType.INHERIT, description = "Replace an existing output folder "
             + "(quantize); write into an output that is a device or FIFO, or through one that is a symbolic link (refused otherwise).")
-    static boolean force;
+    void force(boolean on) {
+        OutputPolicy.force = on;
+    }
 
     /** Quantized folders whose seal is missing or does not match load with a warning instead of being refused. */
     @Option(names = "--trust-unsealed", scope = CommandLine.ScopeType.INHERIT, description = "Load a quantized model folder "
@@ -85,7 +87,7 @@ public final class Main implements Runnable {
 
     public static int execute(String... args) {
         verbose = false; // static: picocli would keep a previous call's --verbose as the "initial" value
-        force = false;
+        OutputPolicy.force = false;
         System.clearProperty(FolderSeal.TRUST_PROPERTY); // set by --trust-unsealed for this command only
         Precision precisionBefore = KernelBackend.precision();
         try {
@@ -120,14 +122,6 @@ public final class Main implements Runnable {
                     + " needs more than this JVM may use (" + MemoryBudget.describe() + "; VIDITQ_MAX_NATIVE and"
                     + " VIDITQ_JAVA_OPTS=-Xmx... raise the limits)" : "the input nests too deeply (stack overflow)"));
             return 1;
-        }
-    }
-
-    static final class Version implements CommandLine.IVersionProvider {
-        @Override
-        public String[] getVersion() {
-            String v = Main.class.getPackage().getImplementationVersion();
-            return new String[]{"viditq " + (v == null ? "dev" : v)};
         }
     }
 }

@@ -91,7 +91,7 @@ final class SearchCommand implements Callable<Integer> {
         if (!List.of("viditq", "knapsack", "both").contains(method)) {
             throw new IllegalArgumentException("--method " + method + ": choose viditq, knapsack or both");
         }
-        SafeOutput.checkFile(out, Main.force);
+        SafeOutput.checkFile(out, OutputPolicy.force);
         SearchBudget b = SearchBudget.parse(budget);
         SearchInput input = SearchInput.read(sensitivity);
         Path modelDir = modelDir(input);

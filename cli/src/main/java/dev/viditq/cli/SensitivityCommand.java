@@ -86,7 +86,7 @@ final class SensitivityCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        SafeOutput.checkFolder(out, Main.force, false);
+        SafeOutput.checkFolder(out, OutputPolicy.force, false);
         Sensitivity.Request request = new Sensitivity.Request(model, calibration,
                 candidates == null ? Sensitivity.DEFAULT_CANDIDATES : candidates, ranges, groups, count, seed,
                 ShapesCommand.split(split), preset, steps, out, maxMinutes, around);

@@ -77,7 +77,7 @@ final class SweepCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        SafeOutput.checkFolder(out, Main.force, false);
+        SafeOutput.checkFolder(out, OutputPolicy.force, false);
         SweepRequest req = new SweepRequest(model, SweepSetting.parse(settings, plans), ShapesCommand.split(split), count, seed, batch,
                 steps, calibrationCount, sheet, out);
         if (workerMemory != null) System.setProperty("viditq.sweep.worker-options", workerMemory);
