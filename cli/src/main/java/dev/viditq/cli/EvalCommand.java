@@ -83,6 +83,13 @@ final class EvalCommand implements Callable<Integer> {
             + "psnr_per_frame, seconds_per_sample, seconds_per_step, settings, timing.")
     boolean json;
 
+    @Option(names = "--spark", paramLabel = "MASTER", description = "Generate the batches as tasks on Apache Spark (local[N], "
+            + "spark://host:port, ...); scores equal the single-process run's, timings are the workers' sums.")
+    String spark;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() {
         Split s = ShapesCommand.split(split);
@@ -92,8 +99,14 @@ final class EvalCommand implements Callable<Integer> {
                 new EvalSettings(sampler, steps, cfg, seed, batch), save, sheet,
                 referencePrecision == null ? null : Precision.parse(referencePrecision));
         EvalReport report;
-        try (Bars bars = new Bars()) {
-            report = ShapesEval.run(request, bars);
+        if (spark != null) {
+            try (Cluster cluster = Cluster.open(spark); Bars bars = new Bars()) {
+                report = ShapesEval.run(request, bars, new DistributedEval(cluster, Distributed.commandLine(spec)));
+            }
+        } else {
+            try (Bars bars = new Bars()) {
+                report = ShapesEval.run(request, bars);
+            }
         }
         if (json) Json.print(report.toJson());
         else System.out.print(report.toText());
