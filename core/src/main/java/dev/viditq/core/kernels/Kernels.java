@@ -69,4 +69,17 @@ public interface Kernels {
      */
     void conv2d(MemorySegment x, int cin, int h, int w, Tensor weight, MemorySegment bias, int stride, int padding,
                 MemorySegment out);
+
+    /**
+     * In place over rows [rowFrom, rowTo) of width {@code dim}: x = x·mul + add, per column (adaLN modulation of one
+     * sample). A device backend overrides it so the activations stay where they are.
+     */
+    default void affineRows(MemorySegment x, int rowFrom, int rowTo, int dim, float[] mul, float[] add) {
+        RowKernels.affineRows(x, rowFrom, rowTo, dim, mul, add);
+    }
+
+    /** In place over rows [rowFrom, rowTo) of width {@code dim}: residual += gate ⊙ y (adaLN gate of one sample). */
+    default void gatedAddRows(MemorySegment residual, MemorySegment y, int rowFrom, int rowTo, int dim, float[] gate) {
+        RowKernels.gatedAddRows(residual, y, rowFrom, rowTo, dim, gate);
+    }
 }
