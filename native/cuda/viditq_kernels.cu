@@ -242,10 +242,10 @@ extern "C" __global__ void w8a8_epilogue(const int* acc, int ldAcc, int rows, in
     }
 }
 
-// Rows [0, rows) of table added to x, row r getting table row (r % period) (positional embeddings).
-extern "C" __global__ void add_table_rows(float* x, const float* table, long long n, int dim, int period) {
+// x[r, :] += table[index[r], :] over rows of width dim (positional embeddings broadcast over samples or frames).
+extern "C" __global__ void add_indexed_rows(float* x, const float* table, const int* index, long long n, int dim) {
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
         long long r = i / dim; int c = (int)(i % dim);
-        x[i] += table[(r % period) * dim + c];
+        x[i] += table[(long long)index[r] * dim + c];
     }
 }

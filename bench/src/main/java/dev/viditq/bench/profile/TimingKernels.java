@@ -85,6 +85,13 @@ final class TimingKernels implements Kernels {
     }
 
     @Override
+    public void addIndexedRows(MemorySegment x, int dim, float[] table, int[] index) {
+        long t0 = System.nanoTime();
+        inner.addIndexedRows(x, dim, table, index);
+        otherKernelNanos.add(System.nanoTime() - t0);
+    }
+
+    @Override
     public void geluTanh(MemorySegment x, long n) {
         long t0 = System.nanoTime();
         inner.geluTanh(x, n);

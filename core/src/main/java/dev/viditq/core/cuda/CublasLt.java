@@ -92,7 +92,7 @@ public final class CublasLt {
      * D = alpha · op(A) · op(B) (+ bias[row of D]) on the device stream; float alpha (0 beta) except for int32
      * compute, where alpha is 1. Addresses are device or managed memory.
      */
-    public void matmul(Shape s, long a, long b, long d, long bias) {
+    public synchronized void matmul(Shape s, long a, long b, long d, long bias) {
         Plan p = plans.computeIfAbsent(s, this::plan);
         device.makeCurrent();
         try (Arena arena = Arena.ofConfined()) {
@@ -108,8 +108,14 @@ public final class CublasLt {
                 MemorySegment ptr = arena.allocateFrom(JAVA_LONG, bias);
                 check(CudaDevice.call(descSet, p.desc(), DESC_BIAS_POINTER, ptr, 8L), "bias pointer");
             }
-            check(CudaDevice.call(matmul, handle, p.desc(), alpha, a, p.a(), b, p.b(), beta, d, p.d(), d, p.d(), p.algo(),
-                    workspace, WORKSPACE, device.stream()), "cublasLtMatmul " + s);
+            int status;
+            try {
+                status = (int) matmul.invokeExact(handle, p.desc(), alpha, a, p.a(), b, p.b(), beta, d, p.d(), d, p.d(), p.algo(),
+                        workspace, WORKSPACE, device.stream());
+            } catch (Throwable t) {
+                throw new CudaException("cublasLtMatmul: " + t);
+            }
+            check(status, "cublasLtMatmul " + s);
         }
     }
 

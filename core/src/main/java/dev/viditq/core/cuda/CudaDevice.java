@@ -196,7 +196,13 @@ public final class CudaDevice {
     public void copy(long dst, long src, long bytes) {
         if (bytes == 0) return;
         makeCurrent();
-        check(call(cuMemcpyAsync, dst, src, bytes, stream), "cuMemcpyAsync");
+        int status;
+        try {
+            status = (int) cuMemcpyAsync.invokeExact(dst, src, bytes, stream);
+        } catch (Throwable t) {
+            throw new CudaException("cuMemcpyAsync: " + t);
+        }
+        check(status, "cuMemcpyAsync");
     }
 
     /** Zeroes device or managed memory on the GPU (a host fill would migrate every page to the host). */
@@ -209,7 +215,13 @@ public final class CudaDevice {
     /** Waits until everything queued on the stream has run; kernel faults surface here. */
     public void synchronize() {
         makeCurrent();
-        check(call(cuStreamSynchronize, stream), "cuStreamSynchronize (a kernel failed)");
+        int status;
+        try {
+            status = (int) cuStreamSynchronize.invokeExact(stream);
+        } catch (Throwable t) {
+            throw new CudaException("cuStreamSynchronize: " + t);
+        }
+        check(status, "cuStreamSynchronize (a kernel failed)");
     }
 
     /** {free, total} bytes of device memory as the driver counts them. */
@@ -253,7 +265,13 @@ public final class CudaDevice {
                 };
                 params.setAtIndex(ADDRESS, i, v);
             }
-            check(call(cuLaunchKernel, f, gridX, gridY, 1, blockX, 1, 1, sharedBytes, stream, params, MemorySegment.NULL), "cuLaunchKernel " + name);
+            int status;
+            try {
+                status = (int) cuLaunchKernel.invokeExact(f, gridX, gridY, 1, blockX, 1, 1, sharedBytes, stream, params, MemorySegment.NULL);
+            } catch (Throwable t) {
+                throw new CudaException("cuLaunchKernel " + name + ": " + t);
+            }
+            check(status, "cuLaunchKernel " + name);
         }
     }
 

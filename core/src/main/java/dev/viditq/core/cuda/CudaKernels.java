@@ -29,6 +29,8 @@ public final class CudaKernels implements Kernels {
     private final Kernels cpu;
     /** Device copies of weights, by tensor identity (a weight tensor lives as long as its model). */
     private final Map<Tensor, Long> weights;
+    /** Device copies of constant tables (positional embeddings), by array identity. */
+    private final Map<float[], Long> tables = new WeakHashMap<>();
 
     /**
      * @param precision FP32, or BF16 (AUTO means BF16: the tensor cores)
@@ -254,6 +256,25 @@ public final class CudaKernels implements Kernels {
         long dst = c.scratch(slot, (long) rows * width * 2);
         device.launch("to_bf16", c.grid((long) rows * width), 256, 0, src, (long) stride, dst, rows, width);
         return dst;
+    }
+
+    @Override
+    public void addIndexedRows(MemorySegment x, int dim, float[] table, int[] index) {
+        long n = (long) index.length * dim;
+        if (n == 0) return;
+        try (DeviceCall c = call()) {
+            long tp;
+            synchronized (tables) {
+                Long cached = tables.get(table);
+                if (cached == null) {
+                    cached = memory.residentWeight(table.length * 4L);
+                    device.copy(cached, c.floats(table), table.length * 4L);
+                    tables.put(table, cached);
+                }
+                tp = cached;
+            }
+            device.launch("add_indexed_rows", c.grid(n), 256, 0, c.inOut(x, n * 4), tp, c.ints(index), n, dim);
+        }
     }
 
     @Override

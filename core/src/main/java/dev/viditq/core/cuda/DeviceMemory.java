@@ -46,9 +46,11 @@ public final class DeviceMemory implements ActivationPool.Backing {
         device.free(block.address());
     }
 
+    /** Zeroes on the GPU and waits: the caller may write the memory from the host right after. */
     @Override
     public void zero(MemorySegment segment) {
         device.zero(segment.address(), segment.byteSize());
+        device.synchronize();
     }
 
     /** True when the GPU can address all of {@code segment} (it lies inside one managed block). */
