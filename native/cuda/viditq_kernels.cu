@@ -74,23 +74,6 @@ extern "C" __global__ void layer_norm(const float* x, float* out, const float* g
     }
 }
 
-// LayerNorm then adaLN modulation in one pass: out = LN(x)·mul + add, mul/add [dim] of the row's sample
-// (rows/rowsPerSample samples, vectors sample-major).
-extern "C" __global__ void layer_norm_modulate(const float* x, float* out, const float* mul, const float* add,
-                                               int dim, int rowsPerSample, float eps) {
-    const float* row = x + (size_t)blockIdx.x * dim;
-    float* o = out + (size_t)blockIdx.x * dim;
-    const float* m = mul + (size_t)(blockIdx.x / rowsPerSample) * dim;
-    const float* a = add + (size_t)(blockIdx.x / rowsPerSample) * dim;
-    float s = 0.f;
-    for (int c = threadIdx.x; c < dim; c += blockDim.x) s += row[c];
-    float mean = block_sum(s) / dim;
-    float v = 0.f;
-    for (int c = threadIdx.x; c < dim; c += blockDim.x) { float d = row[c] - mean; v += d * d; }
-    float inv = rsqrtf(block_sum(v) / dim + eps);
-    for (int c = threadIdx.x; c < dim; c += blockDim.x) o[c] = (row[c] - mean) * inv * m[c] + a[c];
-}
-
 extern "C" __global__ void rms_norm(const float* x, float* out, const float* gamma, int dim, float eps) {
     const float* row = x + (size_t)blockIdx.x * dim;
     float* o = out + (size_t)blockIdx.x * dim;

@@ -64,7 +64,7 @@ public final class DeviceMemory implements ActivationPool.Backing {
     public long managedBytes() { return managedBytes.get(); }
     public long managedPeak() { return managedPeak.get(); }
 
-    /** Device bytes of resident weights. */
+    /** Device bytes of resident weights (and constant tables: positional embeddings, Hadamard matrices). */
     public long weightBytes() { return weightBytes.get(); }
 
     /**

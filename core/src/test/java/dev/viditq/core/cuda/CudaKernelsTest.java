@@ -159,6 +159,14 @@ class CudaKernelsTest {
             ORACLE.gatedAddRows(a1, y, 2, 5, dim, gate);
             fp32.gatedAddRows(a2, y, 2, 5, dim, gate);
             close(a1, a2, n, 1e-6, "gatedAddRows");
+            float[] table = new float[3 * dim];
+            for (int i = 0; i < table.length; i++) table[i] = (float) r.nextDouble();
+            int[] index = {2, 0, 1, 1, 2};
+            ORACLE.addIndexedRows(a1, dim, table, index);
+            fp32.addIndexedRows(a2, dim, table, index);
+            fp32.addIndexedRows(a2, dim, table, index); // the second call reads the table's resident copy
+            ORACLE.addIndexedRows(a1, dim, table, index);
+            close(a1, a2, n, 1e-6, "addIndexedRows");
         }
     }
 
