@@ -4,11 +4,9 @@ import dev.viditq.core.kernels.KernelBackend;
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
 
-import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.function.IntUnaryOperator;
 
-import static dev.viditq.core.tensor.Tensor.F32_LE;
 
 /**
  * Small float operations on F32 activations seen as rows of width {@code dim} (tokens × channels), the glue
