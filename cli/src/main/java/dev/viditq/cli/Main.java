@@ -1,5 +1,6 @@
 package dev.viditq.cli;
 
+import dev.viditq.core.cuda.Cuda;
 import dev.viditq.core.kernels.KernelBackend;
 import dev.viditq.core.kernels.Precision;
 import dev.viditq.core.io.MemoryBudget;
@@ -73,6 +74,24 @@ public final class Main implements Runnable {
         }
     }
 
+    @Option(names = "--device", scope = CommandLine.ScopeType.INHERIT, paramLabel = "cpu|cuda",
+            description = "Where the model runs: cpu (default), or cuda (NVIDIA GPU 0: needs the driver and cuBLASLt 12 or 13; "
+                    + "weights are copied to the GPU once, activations live in managed memory).")
+    void device(String d) {
+        if (d == null) return;
+        switch (d) {
+            case "cpu" -> Cuda.uninstall();
+            case "cuda" -> {
+                try {
+                    Cuda.install();
+                } catch (IllegalStateException e) {
+                    throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+                }
+            }
+            default -> throw new CommandLine.ParameterException(spec.commandLine(), "--device must be cpu or cuda, is " + d);
+        }
+    }
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -93,8 +112,9 @@ public final class Main implements Runnable {
         try {
             return executeWithOptions(args);
         } finally {
-            // --precision holds for this call only (tests run several in one JVM)
+            // --precision and --device hold for this call only (tests run several in one JVM)
             if (KernelBackend.precision() != precisionBefore) KernelBackend.usePrecision(precisionBefore);
+            Cuda.uninstall();
         }
     }
 
