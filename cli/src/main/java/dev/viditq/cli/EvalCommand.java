@@ -83,17 +83,30 @@ final class EvalCommand implements Callable<Integer> {
             + "psnr_per_frame, seconds_per_sample, seconds_per_step, settings, timing.")
     boolean json;
 
+    @Option(names = "--spark", paramLabel = "MASTER", description = "Generate the batches as tasks on Apache Spark (local[N], "
+            + "spark://host:port, ...); scores equal the single-process run's, timings are the workers' sums.")
+    String spark;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() {
         Split s = ShapesCommand.split(split);
         if (count != null && count < 1) throw new IllegalArgumentException("--count must be positive, got " + count);
-        if (save != null) SafeOutput.checkFolder(save, Main.force, false);
+        if (save != null) SafeOutput.checkFolder(save, OutputPolicy.force, false);
         ShapesEval.Request request = new ShapesEval.Request(model, reference, s, promptsFile, count,
                 new EvalSettings(sampler, steps, cfg, seed, batch), save, sheet,
                 referencePrecision == null ? null : Precision.parse(referencePrecision));
         EvalReport report;
-        try (Bars bars = new Bars()) {
-            report = ShapesEval.run(request, bars);
+        if (spark != null) {
+            try (Cluster cluster = Cluster.open(spark); Bars bars = new Bars()) {
+                report = ShapesEval.run(request, bars, new DistributedEval(cluster, Distributed.commandLine(spec)));
+            }
+        } else {
+            try (Bars bars = new Bars()) {
+                report = ShapesEval.run(request, bars);
+            }
         }
         if (json) Json.print(report.toJson());
         else System.out.print(report.toText());

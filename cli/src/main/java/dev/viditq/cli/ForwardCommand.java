@@ -72,7 +72,7 @@ final class ForwardCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        SafeOutput.checkFile(out, Main.force);
+        SafeOutput.checkFile(out, OutputPolicy.force);
         try (Denoiser denoiser = ModelLoader.load(model); TensorFile io = Safetensors.open(inputs)) {
             NamedInputs.Call call = NamedInputs.read(io, prefix, denoiser.info());
             long start = System.nanoTime();

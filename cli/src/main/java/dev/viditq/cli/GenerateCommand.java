@@ -45,7 +45,7 @@ import java.util.function.Consumer;
         "  ./viditq generate --model models/opensora-1.2 --prompt \"a red fox\" --size 240x424 --frames 51 --fps 24 --out fox.mp4"})
 final class GenerateCommand implements Callable<Integer> {
     /** Frame rate of a video whose model is not conditioned on one. */
-    static final double DEFAULT_OUTPUT_FPS = 8;
+    static final int DEFAULT_OUTPUT_FPS = 8;
 
     @Option(names = "--model", required = true, description = "Model folder.")
     Path model;
@@ -106,7 +106,7 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        SafeOutput.checkFile(out, Main.force); // first: "is a directory" says more than "no extension"
+        SafeOutput.checkFile(out, OutputPolicy.force); // first: "is a directory" says more than "no extension"
         MediaWriter.Format format = MediaWriter.Format.of(out);
         if (sampler != null && !Samplers.NAMES.contains(sampler)) {
             throw new IllegalArgumentException("unknown sampler '" + sampler + "' (known: " + String.join(", ", Samplers.NAMES) + ")");
@@ -114,30 +114,92 @@ final class GenerateCommand implements Callable<Integer> {
         if (fps != null && !(fps > 0 && fps <= 1000)) throw new IllegalArgumentException("--fps must be above 0 and at most 1000, got " + fps);
         Integer[] hw = parseSize(size);
         List<GenerationRequest> requests = requests(hw);
-        for (int i = 0; i < requests.size(); i++) SafeOutput.checkFile(outputPath(i, requests.size()), Main.force);
+        for (int i = 0; i < requests.size(); i++) SafeOutput.checkFile(outputPath(i, requests.size()), OutputPolicy.force);
         ObjectNode report = Json.object();
         ArrayNode outputs = report.putArray("outputs");
         long start = System.nanoTime();
-        try (GenerationPipeline pipeline = GenerationPipeline.load(model)) {
-            boolean video = pipeline.info().video();
-            for (int i = 0; i < requests.size(); i++) {
-                GenerationPipeline.Run run = pipeline.prepare(requests.get(i));
-                GenerationPipeline.Settings settings = run.settings();
-                if (video && settings.frames() > 1 && format == MediaWriter.Format.PNG) {
-                    throw new IllegalArgumentException(out + ": a " + settings.frames() + "-frame video needs a .gif or .mp4 output");
+        if (spark != null) {
+            generateOnCluster(requests.size(), report, outputs);
+        } else {
+            try (GenerationPipeline pipeline = GenerationPipeline.load(model)) {
+                for (int i = 0; i < requests.size(); i++) {
+                    ObjectNode one = generateOne(pipeline, requests, i, format, true);
+                    if (i == 0) report.set("settings", one.get("settings"));
+                    outputs.add(one.get("output"));
                 }
-                if (i == 0) putSettings(report.putObject("settings"), settings);
-                GenerationPipeline.Generation g = runWithProgress(pipeline, run, i, requests.size());
-                Path file = outputPath(i, requests.size());
-                List<BufferedImage> frames = video ? Frames.video(g.pixels(), 0) : List.of(Frames.image(g.pixels(), 0));
-                MediaWriter.write(file, frames, outputFps(settings));
-                outputs.addObject().put("file", file.toString()).put("seed", settings.seed());
-                if (!json) System.err.println("wrote " + file);
             }
         }
         report.put("seconds", (System.nanoTime() - start) / 1e9);
         if (json) Json.print(report);
         return 0;
+    }
+
+    /** Generates and writes output {@code i}: {"output": {file, seed}, "settings": {...}}. */
+    private ObjectNode generateOne(GenerationPipeline pipeline, List<GenerationRequest> requests, int i, MediaWriter.Format format,
+                                   boolean showProgress) throws IOException {
+        boolean video = pipeline.info().video();
+        GenerationPipeline.Run run = pipeline.prepare(requests.get(i));
+        GenerationPipeline.Settings settings = run.settings();
+        if (video && settings.frames() > 1 && format == MediaWriter.Format.PNG) {
+            throw new IllegalArgumentException(out + ": a " + settings.frames() + "-frame video needs a .gif or .mp4 output");
+        }
+        GenerationPipeline.Generation g = showProgress ? runWithProgress(pipeline, run, i, requests.size()) : pipeline.generate(run, StepListener.NONE);
+        Path file = outputPath(i, requests.size());
+        List<BufferedImage> frames = video ? Frames.video(g.pixels(), 0) : List.of(Frames.image(g.pixels(), 0));
+        MediaWriter.write(file, frames, outputFps(settings));
+        if (showProgress && !json) System.err.println("wrote " + file);
+        ObjectNode one = Json.object();
+        one.putObject("output").put("file", file.toString()).put("seed", settings.seed());
+        putSettings(one.putObject("settings"), settings);
+        return one;
+    }
+
+    @Option(names = "--spark", paramLabel = "MASTER", description = "Generate the prompts as tasks on Apache Spark (local[N], "
+            + "spark://host:port, ...); each worker writes its outputs (OUT must be in a folder every worker sees). Same files "
+            + "as without.")
+    String spark;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    private void generateOnCluster(int count, ObjectNode report, ArrayNode outputs) {
+        String[] args = Distributed.commandLine(spec);
+        List<OutputTask> tasks = new ArrayList<>();
+        for (int i = 0; i < count; i++) tasks.add(new OutputTask(args, i));
+        String[] results = new String[count];
+        try (Cluster cluster = Cluster.open(spark)) {
+            cluster.run("generate", tasks, (i, r) -> {
+                results[i] = r;
+                if (!json) System.err.println("wrote " + outputPath(i, count));
+            });
+        }
+        for (int i = 0; i < count; i++) {
+            try {
+                ObjectNode one = (ObjectNode) Json.MAPPER.readTree(results[i]);
+                if (i == 0) report.set("settings", one.get("settings"));
+                outputs.add(one.get("output"));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+    }
+
+    /** Output {@code index} of the command line's prompts, generated and written on a worker (pipeline kept there). */
+    record OutputTask(String[] args, int index) implements Cluster.Task<String> {
+        @Override
+        public String run() throws Exception {
+            GenerateCommand c = Distributed.reparse(args, GenerateCommand.class);
+            List<GenerationRequest> requests = c.requests(parseSize(c.size));
+            MediaWriter.Format format = MediaWriter.Format.of(c.out);
+            return WorkerPool.with(Distributed.key("pipeline", new String[]{c.model.toAbsolutePath().toString()}),
+                    () -> GenerationPipeline.load(c.model), p -> {
+                        try {
+                            return c.generateOne(p, requests, index, format, false).toString();
+                        } catch (IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    });
+        }
     }
 
     private GenerationPipeline.Generation runWithProgress(GenerationPipeline pipeline, GenerationPipeline.Run run, int index,

@@ -74,7 +74,7 @@ class BadInputTest {
 
     @Test
     void calibrationOfAnotherModel() {
-        QuantConfig cfg = Presets.load("viditq-w8a8");
+        QuantConfig cfg = QuantConfigReader.preset("viditq-w8a8");
         Path out = tmp.resolve("never-written");
         try (Denoiser pixart = GoldenModels.load(GoldenModels.pixart())) {
             String m = assertThrows(IllegalArgumentException.class, () -> {
@@ -99,7 +99,7 @@ class BadInputTest {
             w.setFloat(0, w.getFloat(0) + 1);
             SafetensorsWriter.write(copy.resolve("model.safetensors"), tensors);
         }
-        QuantConfig cfg = Presets.load("viditq-w8a8");
+        QuantConfig cfg = QuantConfigReader.preset("viditq-w8a8");
         try (Denoiser other = GoldenModels.load(copy)) {
             String m = assertThrows(IllegalArgumentException.class, () -> QuantMethod.of(cfg.method()).plan(other, ditCalibration, cfg)).getMessage();
             assertTrue(m.contains("same names and shapes but other weights"), m);
@@ -109,7 +109,7 @@ class BadInputTest {
     @Test
     void scalesThatDoNotMatchTheirWeights() throws IOException {
         Path good = tmp.resolve("dit-w8a8");
-        QuantConfig cfg = Presets.load("viditq-w8a8");
+        QuantConfig cfg = QuantConfigReader.preset("viditq-w8a8");
         try (Denoiser dit = GoldenModels.load(GoldenModels.dit())) {
             QuantizedCheckpoint.write(GoldenModels.dit(), Quantizer.quantize(dit, QuantMethod.of(cfg.method()).plan(dit, ditCalibration, cfg)), good, false);
         }
@@ -187,7 +187,7 @@ class BadInputTest {
     @Test
     void quantizingAQuantizedModel() {
         Path q = tmp.resolve("dit-quarot");
-        QuantConfig cfg = Presets.load("quarot-w8a8");
+        QuantConfig cfg = QuantConfigReader.preset("quarot-w8a8");
         try (Denoiser dit = GoldenModels.load(GoldenModels.dit())) {
             QuantizedCheckpoint.write(GoldenModels.dit(), Quantizer.quantize(dit, QuantMethod.of(cfg.method()).plan(dit, null, cfg)), q, false);
         }

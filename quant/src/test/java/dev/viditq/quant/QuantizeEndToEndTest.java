@@ -1,5 +1,6 @@
 package dev.viditq.quant;
 
+import dev.viditq.nn.layers.WeightStorage;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.Linear;
 import dev.viditq.nn.models.Denoiser;
@@ -49,7 +50,7 @@ class QuantizeEndToEndTest {
 
     /** Relative error of the integer-quantized model against the float model on the golden inputs. */
     static double quantizedError(Path caseDir, Calibration cal, String preset) {
-        QuantConfig cfg = Presets.load(preset);
+        QuantConfig cfg = QuantConfigReader.preset(preset);
         try (Denoiser model = GoldenModels.load(caseDir)) {
             Tensor reference = GoldenModels.forward(model, caseDir);
             QuantPlan plan = QuantMethod.of(cfg.method()).plan(model, cal, cfg);
@@ -97,8 +98,8 @@ class QuantizeEndToEndTest {
             // the loaded Linears hold no integer tensor: quantized ones keep a float weight only for float steps
             for (Linear l : loaded.linears().values()) {
                 LayerPlan lp = plan.layers().get(l.name());
-                Linear.Storage expected = lp == null ? Linear.Storage.FLOAT
-                        : lp.needsFloatWeight() ? Linear.Storage.QUANTIZED_WITH_FLOAT : Linear.Storage.QUANTIZED;
+                WeightStorage expected = lp == null ? WeightStorage.FLOAT
+                        : lp.needsFloatWeight() ? WeightStorage.QUANTIZED_WITH_FLOAT : WeightStorage.QUANTIZED;
                 assertEquals(expected, l.storage(), l.name());
                 if (expected.hasFloatWeight()) assertTrue(l.weight().dtype().isFloating(), l.name());
                 else assertThrows(IllegalStateException.class, l::weight, l.name());

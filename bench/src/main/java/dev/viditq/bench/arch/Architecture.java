@@ -49,12 +49,13 @@ public record Architecture(String name, ModelFamily family, int depth, int hidde
     }
 
     /**
-     * PixArt-α XL/2 at 256 and 512 px (PixArt-alpha configs, DPM-Solver 20 steps, cfg 4.5), Open-Sora v1.0
+     * PixArt-α XL/2 at 256, 512 and 1024 px (PixArt-alpha configs, DPM-Solver 20 steps, cfg 4.5), Open-Sora v1.0
      * STDiT-XL/2 at 16×256×256 (IDDPM, cfg 7) and DiT-XL/2 at 256 px (IDDPM 250 steps, cfg 4).
      */
     public static final Map<String, Architecture> PRESETS = List.of(
             pixart("pixart-xl-2-256", 32),
             pixart("pixart-xl-2-512", 64),
+            pixart("pixart-xl-2-1024", 128),
             new Architecture("stdit-xl-2-16x256", ModelFamily.STDIT, 28, 1152, 16, 2, 4, 32, 16, 4096, 120, 0, false),
             new Architecture("dit-xl-2-256", ModelFamily.DIT, 28, 1152, 16, 2, 4, 32, 1, 0, 0, 1000, false)
     ).stream().collect(Collectors.toMap(Architecture::name, Function.identity(), (a, b) -> a, java.util.LinkedHashMap::new));

@@ -1,6 +1,5 @@
 package dev.viditq.nn.models;
 
-import dev.viditq.core.io.TensorFile;
 import dev.viditq.nn.sampling.Prediction;
 import dev.viditq.nn.sampling.RectifiedFlowSampler;
 import dev.viditq.nn.text.Captions;
@@ -40,6 +39,8 @@ import java.util.stream.Stream;
  *       conditioned on the video's size and frame rate says {@code .videoConditions(videoFps, imageFps)}, one that
  *       pads its latent to whole patches {@code .padsToPatches()}; a caption treatment no family has yet is a new
  *       {@link Masking} constant.</li>
+ *   <li>Name its load method in {@link ModelLoader}'s switch over the families (the compiler asks for it; the
+ *       table lives there so that this descriptor does not depend on the model classes that depend on it).</li>
  *   <li>Add its parity case (a {@code GoldenCase} under {@code golden/}) and tests.</li>
  * </ol>
  * A sampler that is new to the toolkit (say UniPC) is added to {@code nn.sampling.Samplers}, where every family can
@@ -48,15 +49,15 @@ import java.util.stream.Stream;
  */
 public enum ModelFamily {
     /** facebookresearch/DiT: class-conditional, adaLN-Zero. */
-    DIT(family("dit", Layout.ORIGINAL, "facebookresearch/DiT", DiT::load)
+    DIT(family("dit", Layout.ORIGINAL, "facebookresearch/DiT")
             .keys(Signature.having("y_embedder.embedding_table.weight"))
             .configFamilyNames("dit")
             .masking(Masking.NO_CAPTION)
             .sampling("iddpm", 250, 4.0)
-            .guidance((sampler, channels) -> new CfgConvention(true, Guidance.OFFICIAL_GUIDED_CHANNELS))),
+            .guidance((sampler, channels) -> new CfgConvention(true, CfgConvention.OFFICIAL_GUIDED_CHANNELS))),
 
     /** PixArt-α / Σ in the research repo's layout: adaLN-single, T5 captions with masked tokens removed. */
-    PIXART(family("pixart", Layout.ORIGINAL, "PixArt-alpha / PixArt-sigma", PixArt::load)
+    PIXART(family("pixart", Layout.ORIGINAL, "PixArt-alpha / PixArt-sigma")
             .keys(Signature.having("y_embedder.y_proj.fc1.weight", "t_block.1.weight")
                     .without("blocks.0.attn_temp.qkv.weight", "spatial_blocks.0.attn.qkv.weight"))
             .configFamilyNames("pixart", "pixart-alpha", "pixart-sigma")
@@ -65,10 +66,10 @@ public enum ModelFamily {
             // IDDPM runs forward_with_cfg ([cond | null], channels 0..2); PixArt's DPM-Solver wraps
             // forward_with_dpmsolver ([uncond | cond], the ε channels); other samplers follow the latter
             .guidance((sampler, channels) -> sampler.equals("iddpm")
-                    ? new CfgConvention(true, Guidance.OFFICIAL_GUIDED_CHANNELS) : new CfgConvention(false, channels))),
+                    ? new CfgConvention(true, CfgConvention.OFFICIAL_GUIDED_CHANNELS) : new CfgConvention(false, channels))),
 
     /** PixArt in diffusers' layout ({@code PixArtTransformer2DModel}). */
-    PIXART_DIFFUSERS(family("pixart", Layout.DIFFUSERS, "PixArtTransformer2DModel", PixArtDiffusers::load)
+    PIXART_DIFFUSERS(family("pixart", Layout.DIFFUSERS, "PixArtTransformer2DModel")
             .keys(Signature.having("adaln_single.linear.weight").without("temporal_transformer_blocks.0.attn1.to_q.weight"))
             // PixArt's first diffusers releases saved the generic Transformer2DModel (with adaLN-single norms,
             // which PixArtDiffusers.load checks)
@@ -77,7 +78,7 @@ public enum ModelFamily {
             .sampling("dpmpp-2m", 20, 4.5)),
 
     /** Open-Sora v1.0 STDiT: PixArt blocks plus temporal attention. */
-    STDIT(family("stdit", Layout.ORIGINAL, "Open-Sora v1.0 STDiT", STDiT::load)
+    STDIT(family("stdit", Layout.ORIGINAL, "Open-Sora v1.0 STDiT")
             .keys(Signature.having("blocks.0.attn_temp.qkv.weight"))
             .configFamilyNames("stdit", "stdit1")
             .video()
@@ -86,7 +87,7 @@ public enum ModelFamily {
             .guidance((sampler, channels) -> new CfgConvention(true, channels))), // cfg_channel = C
 
     /** Open-Sora v1.2 STDiT3: rectified flow, conditioned on the video's size and frame rate. */
-    STDIT3(family("stdit3", Layout.ORIGINAL, "Open-Sora v1.2 STDiT3", STDiT3::load)
+    STDIT3(family("stdit3", Layout.ORIGINAL, "Open-Sora v1.2 STDiT3")
             .keys(Signature.having("spatial_blocks.0.attn.qkv.weight"))
             .configModelTypes("STDiT3") // Open-Sora 1.2 saves a transformers PretrainedConfig
             .configFamilyNames("stdit3")
@@ -104,7 +105,7 @@ public enum ModelFamily {
             .vae(OpenSoraVae::load)), // VideoAutoencoderPipeline: 2-D VAE + temporal VAE
 
     /** Latte in diffusers' layout ({@code LatteTransformer3DModel}). */
-    LATTE_DIFFUSERS(family("latte", Layout.DIFFUSERS, "LatteTransformer3DModel", Latte::load)
+    LATTE_DIFFUSERS(family("latte", Layout.DIFFUSERS, "LatteTransformer3DModel")
             .keys(Signature.having("temporal_transformer_blocks.0.attn1.to_q.weight"))
             .configClassNames("LatteTransformer3DModel")
             .video()
@@ -121,7 +122,7 @@ public enum ModelFamily {
 
     /** The facts both Wan layouts share. */
     private static Spec wan(Layout layout, String className) {
-        return family("wan", layout, className, WanTransformer::load)
+        return family("wan", layout, className)
                 .configClassNames(className)
                 .video()
                 .masking(Masking.ZERO_PADDED)
@@ -209,12 +210,6 @@ public enum ModelFamily {
         public boolean matches(Set<String> keys) {
             return keys.containsAll(present) && absent.stream().noneMatch(keys::contains);
         }
-    }
-
-    /** Builds the model class from a config and an open checkpoint (which the model then owns). */
-    @FunctionalInterface
-    interface Loader {
-        Denoiser load(ModelConfig cfg, TensorFile file);
     }
 
     /** The guidance convention for a sampler (a {@code Samplers} name) and the model's latent channels. */
@@ -324,11 +319,6 @@ public enum ModelFamily {
         return Arrays.stream(values()).flatMap(f -> names.apply(f).stream()).toList();
     }
 
-    /** Builds the family's model from an open checkpoint, which the model then owns. */
-    Denoiser load(ModelConfig cfg, TensorFile file) {
-        return spec.loader.load(cfg, file);
-    }
-
     // ---- what the model takes
 
     /** x is [B, C, T, H, W] rather than [B, C, H, W]. */
@@ -410,8 +400,8 @@ public enum ModelFamily {
 
     // ---- the table's builder
 
-    private static Spec family(String id, Layout layout, String origin, Loader loader) {
-        return new Spec(id, layout, origin, loader);
+    private static Spec family(String id, Layout layout, String origin) {
+        return new Spec(id, layout, origin);
     }
 
     /** One family's facts; the defaults are those most families share. */
@@ -419,7 +409,6 @@ public enum ModelFamily {
         final String id;
         final Layout layout;
         final String origin;
-        final Loader loader;
         Signature signature = new Signature(List.of(), List.of());
         List<String> classNames = List.of(), modelTypes = List.of(), familyNames = List.of();
         boolean video, videoConditions, padsToPatches;
@@ -432,11 +421,10 @@ public enum ModelFamily {
         FlowShift flowShift = (h, w, f) -> 1.0;
         VaeOpener vae = AutoencoderKL::load;
 
-        Spec(String id, Layout layout, String origin, Loader loader) {
+        Spec(String id, Layout layout, String origin) {
             this.id = id;
             this.layout = layout;
             this.origin = origin;
-            this.loader = loader;
         }
 
         Spec keys(Signature s) { signature = s; return this; }

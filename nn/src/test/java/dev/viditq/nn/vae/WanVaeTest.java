@@ -1,10 +1,10 @@
 package dev.viditq.nn.vae;
 
+import dev.viditq.core.testing.GoldenFolder;
 import dev.viditq.core.io.Safetensors;
 import dev.viditq.core.io.SafetensorsWriter;
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
-import dev.viditq.nn.GoldenFolders;
 import dev.viditq.nn.RandomCheckpoints;
 import dev.viditq.nn.models.ModelConfig;
 import dev.viditq.nn.parity.GoldenCase;
@@ -29,21 +29,21 @@ import static org.junit.jupiter.api.Assertions.*;
  * key names.
  */
 class WanVaeTest {
-    private static final Path GOLDEN = GoldenFolders.wan().resolve("wan_vae");
+    private static final GoldenFolder WAN = GoldenFolder.named("golden_wan");
 
     @Test
     void goldenCaseMatches() {
-        Assumptions.assumeTrue(Files.isDirectory(GOLDEN), "no golden wan_vae case");
-        for (GoldenCase.Comparison c : new WanVaeGolden().run(GOLDEN)) {
+        Path golden = WAN.resolve("wan_vae");
+        for (GoldenCase.Comparison c : new WanVaeGolden().run(golden)) {
             assertTrue(c.relErr() < 1e-4, c.output() + " rel err " + c.relErr());
         }
     }
 
     @Test
     void checkpointShapesAreThoseOfTheOfficialLayout() {
-        Assumptions.assumeTrue(Files.isDirectory(GOLDEN), "no golden wan_vae case");
-        Map<String, long[]> expected = WanVae.checkpointShapes(WanVaeConfig.load(GOLDEN.resolve("config.json")));
-        try (Safetensors f = Safetensors.open(GOLDEN.resolve("model.safetensors"))) {
+        Path golden = WAN.resolve("wan_vae");
+        Map<String, long[]> expected = WanVae.checkpointShapes(WanVaeConfig.load(golden.resolve("config.json")));
+        try (Safetensors f = Safetensors.open(golden.resolve("model.safetensors"))) {
             assertEquals(f.names(), expected.keySet());
             for (String k : f.names()) assertArrayEquals(f.get(k).shape(), expected.get(k), k);
         }
