@@ -88,12 +88,13 @@ public final class ConfigLimits {
 
     /**
      * Checks that generating {@code batch} samples of {@code height}×{@code width} pixels and {@code frames} frames
-     * can fit: the denoiser's activations at the model's width and the VAE decoder's at full resolution
+     * can fit: the denoiser's activations at the model's width over {@code latentFrames} frames (fewer than
+     * {@code frames} behind a VAE with temporal compression) and the VAE decoder's at full resolution
      * ({@code vaeWidth} channels, 0 without a VAE). {@code what} names the options in the error, e.g. "--size 512x512".
      */
-    public static void checkGeneration(ModelInfo info, int batch, int height, int width, int frames, int pixelsPerLatent,
-                                       int vaeWidth, String what) {
-        double tokens = (double) (height / pixelsPerLatent / info.patchSize()) * (width / pixelsPerLatent / info.patchSize()) * frames;
+    public static void checkGeneration(ModelInfo info, int batch, int height, int width, int frames, int latentFrames,
+                                       int pixelsPerLatent, int vaeWidth, String what) {
+        double tokens = (double) (height / pixelsPerLatent / info.patchSize()) * (width / pixelsPerLatent / info.patchSize()) * latentFrames;
         double denoiser = batch * tokens * info.hidden() * ACTIVATION_VALUES_PER_WIDTH * Float.BYTES;
         // the VAEs decode one image (one frame of one sample) at a time: a full-resolution conv's input and output for
         // that image, and the decoded RGB output of them all

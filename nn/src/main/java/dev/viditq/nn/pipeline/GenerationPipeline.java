@@ -233,7 +233,7 @@ public final class GenerationPipeline implements AutoCloseable {
             throw new IllegalArgumentException("the model's config leaves its frame count open: give the frames (--frames N)");
         }
         if (frames < 1) throw new IllegalArgumentException("frames must be at least 1, got " + frames);
-        ConfigLimits.checkGeneration(info, req.batch(), height, width, frames, pixelsPerLatent(),
+        ConfigLimits.checkGeneration(info, req.batch(), height, width, frames, latentFrames(frames), pixelsPerLatent(),
                 vae == null ? 0 : vae.fullResolutionChannels(), "size and frames (--size, --frames)");
         Settings settings = new Settings(sampler, steps, cfg, req.seed(), height, width, frames, info.guidance(sampler),
                 conditioningFps(req, frames), flowShift(height, width, frames));
