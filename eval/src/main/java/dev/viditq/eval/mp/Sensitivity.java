@@ -18,7 +18,7 @@ import dev.viditq.nn.pipeline.PromptEncoder;
 import dev.viditq.nn.sampling.DiffusersSchedulerConfig;
 import dev.viditq.nn.sampling.StepListener;
 import dev.viditq.nn.text.TextEncoder;
-import dev.viditq.nn.vae.AutoencoderKL;
+import dev.viditq.nn.vae.LatentDecoder;
 import dev.viditq.quant.calib.Calibration;
 import dev.viditq.quant.config.Presets;
 import dev.viditq.quant.config.QuantConfig;
@@ -184,13 +184,13 @@ public final class Sensitivity {
     public static final class Worker implements AutoCloseable {
         private final Denoiser model;
         private final TextEncoder text;
-        private final AutoencoderKL vae;
+        private final LatentDecoder vae;
         private final Run run;
         private final long start;
         private String weightsKey;
         private QuantizedModel weights;
 
-        private Worker(Denoiser model, TextEncoder text, AutoencoderKL vae, Run run, long start) {
+        private Worker(Denoiser model, TextEncoder text, LatentDecoder vae, Run run, long start) {
             this.model = model;
             this.text = text;
             this.vae = vae;
@@ -215,10 +215,10 @@ public final class Sensitivity {
             Calibration calibration = Calibration.read(req.calibration());
             Denoiser model = ModelLoader.load(folder.denoiser());
             TextEncoder text = null;
-            AutoencoderKL vae = null;
+            LatentDecoder vae = null;
             try {
                 text = TextEncoder.load(folder.textEncoder(), folder.tokenizer());
-                vae = folder.vae() == null ? null : AutoencoderKL.load(folder.vae());
+                vae = folder.vae() == null ? null : model.info().family().openVae(folder.vae());
                 if (model.linears().values().stream().anyMatch(l -> l.storage().isQuantized())) {
                     throw new IllegalArgumentException(req.model() + ": this model is already quantized; measure the float model");
                 }
@@ -333,7 +333,7 @@ public final class Sensitivity {
         private final SensitivityPlans plans;
 
         Run(Request req, List<Candidate> candidates, QuantConfig config, Calibration calibration, ModelFolder folder, Denoiser model,
-            TextEncoder text, AutoencoderKL vae, Progress progress) {
+            TextEncoder text, LatentDecoder vae, Progress progress) {
             this.req = req;
             this.candidates = candidates;
             this.config = config;

@@ -5,6 +5,7 @@ import dev.viditq.nn.sampling.RectifiedFlowSampler;
 import dev.viditq.nn.text.Captions;
 import dev.viditq.nn.vae.AutoencoderKL;
 import dev.viditq.nn.vae.LatentDecoder;
+import dev.viditq.nn.vae.WanVae;
 
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -121,7 +122,10 @@ public enum ModelFamily {
                 .captionTokens(512)
                 .sampling("unipc", 50, 5.0)
                 // Wan 2.1's sample_shift: 3.0 at 480p, 5.0 at 720p
-                .flowPrediction((h, w, frames) -> Math.min(h, w) >= 720 ? 5.0 : 3.0);
+                .flowPrediction((h, w, frames) -> Math.min(h, w) >= 720 ? 5.0 : 3.0)
+                // WanPipeline's defaults: 480×832, 81 frames, written at 16 fps
+                .defaultVideo(480, 832, 81, 16)
+                .vae(WanVae::load);
     }
 
     /** Where a checkpoint's key names come from. */
@@ -188,6 +192,9 @@ public enum ModelFamily {
 
     /** The official pipeline's sampling defaults. */
     public record Sampling(String sampler, int steps, double cfgScale) {}
+
+    /** The official pipeline's output size when the model's config leaves it open, and the frame rate it writes. */
+    public record VideoSize(int height, int width, int frames, double fps) {}
 
     /** The keys every checkpoint of a family has, and keys that tell a look-alike family apart. */
     public record Signature(List<String> present, List<String> absent) {
@@ -374,6 +381,16 @@ public enum ModelFamily {
         };
     }
 
+    /** The size the official pipeline makes when the model's config states none; null when it has no such default. */
+    public VideoSize defaultVideo() {
+        return spec.defaultVideo;
+    }
+
+    /** Frame rate of a written video: the official pipeline's, else 8. */
+    public double outputFps() {
+        return spec.defaultVideo != null ? spec.defaultVideo.fps() : 8;
+    }
+
     /** The VAE of a model folder of this family. */
     public LatentDecoder openVae(Path dir) {
         return spec.vae.open(dir);
@@ -401,6 +418,7 @@ public enum ModelFamily {
         Prediction prediction = Prediction.EPSILON;
         FlowShift flowShift = (h, w, f) -> 1.0;
         VaeOpener vae = AutoencoderKL::load;
+        VideoSize defaultVideo;
 
         Spec(String id, Layout layout, String origin) {
             this.id = id;
@@ -421,5 +439,6 @@ public enum ModelFamily {
         Spec flow(FlowShift shift) { prediction = Prediction.VELOCITY; flowShift = shift; return this; }
         Spec flowPrediction(FlowShift shift) { prediction = Prediction.FLOW; flowShift = shift; return this; }
         Spec vae(VaeOpener opener) { vae = opener; return this; }
+        Spec defaultVideo(int height, int width, int frames, double fps) { defaultVideo = new VideoSize(height, width, frames, fps); return this; }
     }
 }

@@ -130,7 +130,9 @@ public final class WanTransformer extends BaseDenoiser {
         TensorFile view = original ? new RenamedTensorFile(file, WanOriginalKeys::toDiffusers) : file;
         ModelInfo info = ModelInfo.builder(original ? ModelFamily.WAN_ORIGINAL : ModelFamily.WAN).inChannels(c.inChannels()).outChannels(c.outChannels())
                 .patchSize(c.patch()).sampleSize(0).frames(0).hidden(c.dim()).depth(c.layers()).heads(c.heads())
-                .captionChannels(c.textDim()).captionTokens(CAPTION_TOKENS).build();
+                .captionChannels(c.textDim()).captionTokens(CAPTION_TOKENS)
+                // I2V stacks the first frame's mask and VAE latents onto the noise: the channels past the output's
+                .imageConditionChannels(c.imageToVideo() ? c.inChannels() - c.outChannels() : 0).build();
         Weights w = new Weights(view);
         WanTransformer model = new WanTransformer(view, info, c, w);
         w.finish();

@@ -29,8 +29,11 @@ import static dev.viditq.core.tensor.Tensor.F32_LE;
  * The output is clamped to [-1, 1]. Samples run one at a time; one call at a time.
  *
  * <p>The original repository's checkpoint (Wan2.1_VAE.pth key names) loads through {@link WanVaeOriginalKeys}.
+ *
+ * <p>As a pipeline's {@link LatentDecoder} it takes the sampler's latents, which WanPipeline keeps normalised by the
+ * per-channel latents_mean / latents_std: {@link #decodeLatents} undoes that first ({@link #decodeScaled}).
  */
-public final class WanVae implements AutoCloseable {
+public final class WanVae implements LatentDecoder {
     /** Receives decoded frames in order: sample, frame index, F32 [out_channels, H, W] in [-1, 1]. */
     @FunctionalInterface
     public interface FrameSink {
@@ -173,6 +176,43 @@ public final class WanVae implements AutoCloseable {
     /** Video frames per latent frame after the first (4 in Wan 2.1). */
     public int temporalFactor() {
         return config.temporalFactor();
+    }
+
+    @Override
+    public int latentChannels() {
+        return config.zDim();
+    }
+
+    @Override
+    public int fullResolutionChannels() {
+        int[] dims = config.decoderDims();
+        return dims[dims.length - 1];
+    }
+
+    @Override
+    public int pixelsPerLatent() {
+        return config.spatialFactor();
+    }
+
+    /**
+     * 1 + (frames − 1) / f: the first frame alone, then one latent frame per f frames. A clip of another length has
+     * no latent of its own (the decoder gives 1 + f·k frames), so it is refused, naming the nearest lengths.
+     */
+    @Override
+    public int latentFrames(int frames) {
+        int f = temporalFactor();
+        if (frames < 1 || (frames - 1) % f != 0) {
+            int below = Math.max(1, 1 + (frames - 1) / f * f);
+            throw new IllegalArgumentException("this VAE makes clips of 1 + " + f + "·k frames (its temporal factor is " + f + "): "
+                    + frames + " frames is not one; use " + (below == frames ? below + f : below + " or " + (below + f)));
+        }
+        return 1 + (frames - 1) / f;
+    }
+
+    /** The pipeline's last step: {@link #decodeScaled}. */
+    @Override
+    public Tensor decodeLatents(Tensor latents) {
+        return decodeScaled(latents);
     }
 
     private void buildEncoder(Weights w) {
