@@ -8,7 +8,6 @@ import dev.viditq.nn.models.WanTransformer;
 import dev.viditq.nn.models.wan.WanConfig;
 import dev.viditq.nn.vae.WanVae;
 import dev.viditq.nn.vae.WanVaeConfig;
-import dev.viditq.nn.models.ModelConfig;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -43,6 +42,30 @@ final class TinyWan {
         return folder(root, true);
     }
 
+    /**
+     * The same model (the same random values) in the original Wan repository's layout: the transformer at the top
+     * (WanModel config.json, original key names), the umT5 encoder as models_t5_umt5-xxl-enc-bf16 in Wan's own T5
+     * names (converted to .safetensors), the tokenizer in google/umt5-xxl/. The VAE stays in vae/ with its config:
+     * the released Wan2.1_VAE.pth has no config and the real sizes, too large for a test.
+     */
+    static Path original(Path root) throws IOException {
+        Files.createDirectories(root);
+        Files.writeString(root.resolve("config.json"), """
+                {"_class_name": "WanModel", "_diffusers_version": "0.30.0", "dim": 32, "eps": 1e-06, "ffn_dim": 64,
+                 "freq_dim": 32, "in_dim": 16, "model_type": "t2v", "num_heads": 2, "num_layers": 2, "out_dim": 16,
+                 "text_dim": 32, "text_len": 512}
+                """);
+        Map<String, Tensor> transformer = new LinkedHashMap<>();
+        random(transformerShapes(false), 1).forEach((name, t) -> transformer.put(toOriginal(name), t));
+        SafetensorsWriter.write(root.resolve("diffusion_pytorch_model.safetensors"), transformer);
+        Map<String, Tensor> t5 = new LinkedHashMap<>();
+        random(t5Shapes(), 3).forEach((name, t) -> t5.put(toWanT5(name), t));
+        SafetensorsWriter.write(root.resolve("models_t5_umt5-xxl-enc-bf16.safetensors"), t5);
+        Files.writeString(Files.createDirectories(root.resolve("google/umt5-xxl")).resolve("tokenizer.json"), TOKENIZER);
+        vae(Files.createDirectories(root.resolve("vae")));
+        return root;
+    }
+
     private static Path folder(Path root, boolean i2v) throws IOException {
         transformer(Files.createDirectories(root.resolve("transformer")), i2v);
         vae(Files.createDirectories(root.resolve("vae")));
@@ -71,10 +94,13 @@ final class TinyWan {
             c.put("image_dim", 24);
             c.put("added_kv_proj_dim", 32);
         }
-        Path config = dir.resolve("config.json");
-        Files.writeString(config, c.toPrettyString());
-        WanConfig wan = WanConfig.diffusers(ModelConfig.read(config));
-        write(dir.resolve("diffusion_pytorch_model.safetensors"), WanTransformer.checkpointShapes(wan), 1);
+        Files.writeString(dir.resolve("config.json"), c.toPrettyString());
+        SafetensorsWriter.write(dir.resolve("diffusion_pytorch_model.safetensors"), random(transformerShapes(i2v), 1));
+    }
+
+    private static Map<String, long[]> transformerShapes(boolean i2v) {
+        return WanTransformer.checkpointShapes(new WanConfig(32, 2, i2v ? 36 : 16, 16, 2, TEXT_WIDTH, 32, 64, 2, true, 1e-6f,
+                i2v ? 24 : 0, i2v ? 32 : 0, 1024));
     }
 
     private static void vae(Path dir) throws IOException {
@@ -87,18 +113,25 @@ final class TinyWan {
                                  1.5579, 1.6382, 1.1253, 2.8251, 1.916]}
                 """);
         WanVaeConfig c = WanVaeConfig.load(dir.resolve("config.json"));
-        write(dir.resolve("diffusion_pytorch_model.safetensors"), WanVae.checkpointShapes(c), 2);
+        SafetensorsWriter.write(dir.resolve("diffusion_pytorch_model.safetensors"), random(WanVae.checkpointShapes(c), 2));
     }
 
     /** transformers' UMT5EncoderModel as save_pretrained writes it (shared.weight, a bias table in every block). */
+    private static final int T5_HEADS = 4, T5_KV = 8, T5_FF = 64, T5_LAYERS = 2, T5_BUCKETS = 32;
+
     private static void textEncoder(Path dir) throws IOException {
-        int d = TEXT_WIDTH, heads = 4, dKv = 8, ff = 64, layers = 2, buckets = 32;
+        // max distance 128: the constant of Wan's own T5 module, so that both layouts compute the same
         Files.writeString(dir.resolve("config.json"), """
                 {"architectures": ["UMT5EncoderModel"], "model_type": "umt5", "d_model": %d, "d_kv": %d, "d_ff": %d,
                  "num_heads": %d, "num_layers": %d, "vocab_size": %d, "relative_attention_num_buckets": %d,
-                 "relative_attention_max_distance": 16, "feed_forward_proj": "gated-gelu", "layer_norm_epsilon": 1e-6,
+                 "relative_attention_max_distance": 128, "feed_forward_proj": "gated-gelu", "layer_norm_epsilon": 1e-6,
                  "is_gated_act": true, "dense_act_fn": "gelu_new", "tie_word_embeddings": true}
-                """.formatted(d, dKv, ff, heads, layers, VOCAB, buckets));
+                """.formatted(TEXT_WIDTH, T5_KV, T5_FF, T5_HEADS, T5_LAYERS, VOCAB, T5_BUCKETS));
+        SafetensorsWriter.write(dir.resolve("model.safetensors"), random(t5Shapes(), 3));
+    }
+
+    private static Map<String, long[]> t5Shapes() {
+        int d = TEXT_WIDTH, heads = T5_HEADS, dKv = T5_KV, ff = T5_FF, layers = T5_LAYERS, buckets = T5_BUCKETS;
         Map<String, long[]> s = new LinkedHashMap<>();
         s.put("shared.weight", new long[]{VOCAB, d});
         for (int i = 0; i < layers; i++) {
@@ -113,14 +146,52 @@ final class TinyWan {
             s.put(f + "layer_norm.weight", new long[]{d});
         }
         s.put("encoder.final_layer_norm.weight", new long[]{d});
-        write(dir.resolve("model.safetensors"), s, 3);
+        return s;
+    }
+
+    /** diffusers → original Wan transformer names (the inverse of the conversion script's renaming, T2V keys). */
+    private static final String[][] ORIGINAL_TOP = {
+            {"condition_embedder.time_embedder.linear_1", "time_embedding.0"}, {"condition_embedder.time_embedder.linear_2", "time_embedding.2"},
+            {"condition_embedder.time_proj", "time_projection.1"}, {"condition_embedder.text_embedder.linear_1", "text_embedding.0"},
+            {"condition_embedder.text_embedder.linear_2", "text_embedding.2"}, {"scale_shift_table", "head.modulation"},
+            {"proj_out", "head.head"}, {"patch_embedding", "patch_embedding"}};
+    private static final String[][] ORIGINAL_BLOCK = {
+            {"attn1.to_q", "self_attn.q"}, {"attn1.to_k", "self_attn.k"}, {"attn1.to_v", "self_attn.v"}, {"attn1.to_out.0", "self_attn.o"},
+            {"attn1.norm_q", "self_attn.norm_q"}, {"attn1.norm_k", "self_attn.norm_k"},
+            {"attn2.to_q", "cross_attn.q"}, {"attn2.to_k", "cross_attn.k"}, {"attn2.to_v", "cross_attn.v"}, {"attn2.to_out.0", "cross_attn.o"},
+            {"attn2.norm_q", "cross_attn.norm_q"}, {"attn2.norm_k", "cross_attn.norm_k"}, {"norm2", "norm3"},
+            {"ffn.net.0.proj", "ffn.0"}, {"ffn.net.2", "ffn.2"}, {"scale_shift_table", "modulation"}};
+
+    private static String toOriginal(String key) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(blocks\\.\\d+)\\.(.+)").matcher(key);
+        boolean inBlock = m.matches();
+        String rest = inBlock ? m.group(2) : key;
+        for (String[] r : inBlock ? ORIGINAL_BLOCK : ORIGINAL_TOP) {
+            if (rest.equals(r[0]) || rest.startsWith(r[0] + ".")) return (inBlock ? m.group(1) + "." : "") + r[1] + rest.substring(r[0].length());
+        }
+        throw new IllegalStateException("no original name for " + key);
+    }
+
+    /** transformers → Wan's own T5 names. */
+    private static String toWanT5(String key) {
+        if (key.equals("shared.weight")) return "token_embedding.weight";
+        if (key.equals("encoder.final_layer_norm.weight")) return "norm.weight";
+        String[][] rules = {{"layer.0.layer_norm", "norm1"}, {"layer.0.SelfAttention.relative_attention_bias", "pos_embedding.embedding"},
+                {"layer.0.SelfAttention.", "attn."}, {"layer.1.layer_norm", "norm2"}, {"layer.1.DenseReluDense.wi_0", "ffn.gate.0"},
+                {"layer.1.DenseReluDense.wi_1", "ffn.fc1"}, {"layer.1.DenseReluDense.wo", "ffn.fc2"}};
+        String k = key.replaceFirst("^encoder\\.block\\.", "blocks.");
+        for (String[] r : rules) {
+            int at = k.indexOf(r[0]);
+            if (at >= 0) return k.substring(0, at) + r[1] + k.substring(at + r[0].length());
+        }
+        throw new IllegalStateException("no Wan T5 name for " + key);
     }
 
     /**
      * Random F32 tensors: matrices and kernels uniform at 1/√fan_in, norm scales around 1, embeddings at 1, the rest
      * (biases, modulation tables, bias tables) small; seeded, so a folder is the same every time.
      */
-    static void write(Path file, Map<String, long[]> shapes, long seed) {
+    static Map<String, Tensor> random(Map<String, long[]> shapes, long seed) {
         SplittableRandom rng = new SplittableRandom(seed);
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         shapes.forEach((name, shape) -> {
@@ -135,7 +206,7 @@ final class TinyWan {
             for (long i = 0; i < t.numel(); i++) t.setFloat(i, (float) (mean + (rng.nextDouble() * 2 - 1) * std * Math.sqrt(3)));
             tensors.put(name, t);
         });
-        SafetensorsWriter.write(file, tensors);
+        return tensors;
     }
 
     static final int VOCAB = 24;

@@ -56,6 +56,18 @@ class WanCommandsTest {
     }
 
     @Test
+    void theOriginalRepositoryLayoutGeneratesTheSameVideo(@TempDir Path tmp) throws Exception {
+        Path original = TinyWan.original(tmp.resolve("Wan2.1-T2V-tiny"));
+        Path a = tmp.resolve("diffusers.gif"), b = tmp.resolve("original.gif");
+        generate(wan, a).json();
+        JsonNode json = generate(original, b).json();
+        assertEquals("unipc", json.get("settings").get("sampler").asText(), "no scheduler/: the family's sampler");
+        BufferedImage[] x = gifFrames(a), y = gifFrames(b);
+        assertEquals(x.length, y.length);
+        assertTrue(meanAbsDifference(x, y) < 0.5, "the same weights under the original names: " + meanAbsDifference(x, y));
+    }
+
+    @Test
     void refusesClipLengthsTheVaeCannotMake(@TempDir Path tmp) {
         CliRun r = run("generate", "--model", wan.toString(), "--prompt", "a red fox", "--size", "32x32", "--frames", "6",
                 "--steps", "1", "--out", tmp.resolve("x.gif").toString());

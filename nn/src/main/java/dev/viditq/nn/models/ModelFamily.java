@@ -6,6 +6,7 @@ import dev.viditq.nn.text.Captions;
 import dev.viditq.nn.vae.AutoencoderKL;
 import dev.viditq.nn.vae.LatentDecoder;
 import dev.viditq.nn.vae.WanVae;
+import dev.viditq.nn.models.wan.WanOriginalFolder;
 
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -111,7 +112,9 @@ public enum ModelFamily {
 
     /** Wan 2.1 in the original repository's layout ({@code WanModel}), read through a renaming view. */
     WAN_ORIGINAL(wan(Layout.ORIGINAL, "WanModel")
-            .keys(Signature.having("time_projection.1.weight")));
+            .keys(Signature.having("time_projection.1.weight"))
+            .parts(root -> new OwnParts(WanOriginalFolder.vae(root), WanOriginalFolder.textEncoder(root),
+                    WanOriginalFolder.tokenizer(root))));
 
     /** The facts both Wan layouts share. */
     private static Spec wan(Layout layout, String className) {
@@ -223,7 +226,21 @@ public enum ModelFamily {
         double of(int heightPx, int widthPx, int frames);
     }
 
-    /** Opens the VAE of a model folder ({@code vae/}). */
+    /**
+     * Parts of a model folder that a layout keeps under names of its own, for where the generic rules ({@code vae/},
+     * {@code text_encoder/}, {@code tokenizer/}) find none: each a folder or a checkpoint file, or null.
+     */
+    public record OwnParts(Path vae, Path textEncoder, Path tokenizer) {
+        static final OwnParts NONE = new OwnParts(null, null, null);
+    }
+
+    /** Finds a layout's own parts in a model folder's root. */
+    @FunctionalInterface
+    public interface PartsLocator {
+        OwnParts locate(Path root);
+    }
+
+    /** Opens the VAE of a model folder ({@code vae/}, or a checkpoint file {@link OwnParts} names). */
     @FunctionalInterface
     public interface VaeOpener {
         LatentDecoder open(Path dir);
@@ -391,6 +408,11 @@ public enum ModelFamily {
         return spec.defaultVideo != null ? spec.defaultVideo.fps() : 8;
     }
 
+    /** The parts this layout keeps under its own names in the folder {@code root} ({@link OwnParts#NONE} for most). */
+    public OwnParts ownParts(Path root) {
+        return spec.parts.locate(root);
+    }
+
     /** The VAE of a model folder of this family. */
     public LatentDecoder openVae(Path dir) {
         return spec.vae.open(dir);
@@ -419,6 +441,7 @@ public enum ModelFamily {
         FlowShift flowShift = (h, w, f) -> 1.0;
         VaeOpener vae = AutoencoderKL::load;
         VideoSize defaultVideo;
+        PartsLocator parts = root -> OwnParts.NONE;
 
         Spec(String id, Layout layout, String origin) {
             this.id = id;
@@ -439,6 +462,7 @@ public enum ModelFamily {
         Spec flow(FlowShift shift) { prediction = Prediction.VELOCITY; flowShift = shift; return this; }
         Spec flowPrediction(FlowShift shift) { prediction = Prediction.FLOW; flowShift = shift; return this; }
         Spec vae(VaeOpener opener) { vae = opener; return this; }
+        Spec parts(PartsLocator locator) { parts = locator; return this; }
         Spec defaultVideo(int height, int width, int frames, double fps) { defaultVideo = new VideoSize(height, width, frames, fps); return this; }
     }
 }

@@ -1,5 +1,7 @@
 package dev.viditq.nn.pipeline;
 
+import dev.viditq.nn.models.ModelFamily;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -34,6 +36,17 @@ public record ModelFolder(Path root, Path denoiser, Path vae, Path textEncoder, 
                 text == null ? null : text.resolve("tokenizer.json"), text == null ? null : text.resolve("spiece.model"));
         Path scheduler = root.resolve("scheduler").resolve("scheduler_config.json");
         return new ModelFolder(root, denoiser, vae, text, tokenizer, Files.isRegularFile(scheduler) ? scheduler : null);
+    }
+
+    /**
+     * This folder with the parts its family's layout keeps under names of its own ({@link ModelFamily#ownParts})
+     * where the generic rules found none: the original Wan repository's Wan2.1_VAE.pth, umT5 .pth and
+     * google/umt5-xxl/.
+     */
+    public ModelFolder withOwnParts(ModelFamily family) {
+        ModelFamily.OwnParts own = family.ownParts(root);
+        return new ModelFolder(root, denoiser, vae != null ? vae : own.vae(), textEncoder != null ? textEncoder : own.textEncoder(),
+                tokenizer != null ? tokenizer : own.tokenizer(), schedulerConfig);
     }
 
     private static boolean hasConfig(Path dir) {

@@ -65,6 +65,7 @@ public final class WanVae implements LatentDecoder {
      * without a config.json it is taken to be the released Wan 2.1 VAE (Wan2.1_VAE.pth).
      */
     public static WanVae load(Path dir) {
+        if (Files.isRegularFile(dir)) return loadOriginal(dir);
         if (!Files.isRegularFile(dir.resolve("config.json")) && Files.isDirectory(dir.resolve("vae"))) dir = dir.resolve("vae");
         TensorFile file = Checkpoints.open(Checkpoints.findIn(dir));
         try {
@@ -75,6 +76,21 @@ public final class WanVae implements LatentDecoder {
             }
             WanVaeConfig config = configured ? WanVaeConfig.load(dir.resolve("config.json")) : WanVaeConfig.wan21();
             return load(config, file);
+        } catch (RuntimeException e) {
+            file.close();
+            throw e;
+        }
+    }
+
+    /** The checkpoint file of the original release (Wan2.1_VAE.pth), which comes without a config: Wan 2.1's sizes. */
+    private static WanVae loadOriginal(Path checkpoint) {
+        TensorFile file = Checkpoints.open(checkpoint);
+        try {
+            if (!WanVaeOriginalKeys.isOriginal(file.names())) {
+                throw new IllegalArgumentException(checkpoint + ": a VAE checkpoint without a config.json must be the original "
+                        + "Wan2.1_VAE.pth (encoder.conv1, decoder.upsamples.N, ...); give the folder holding config.json");
+            }
+            return load(WanVaeConfig.wan21(), file);
         } catch (RuntimeException e) {
             file.close();
             throw e;
