@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.viditq.core.io.Checkpoints;
 import dev.viditq.core.io.TensorFile;
 import dev.viditq.core.tensor.DType;
+import dev.viditq.nn.pipeline.ModelFolder;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -58,6 +59,10 @@ class WanCommandsTest {
     @Test
     void theOriginalRepositoryLayoutGeneratesTheSameVideo(@TempDir Path tmp) throws Exception {
         Path original = TinyWan.original(tmp.resolve("Wan2.1-T2V-tiny"));
+        // every command resolves the folder this way: calibrate and sweep then see a text encoder too
+        ModelFolder parts = ModelFolder.resolve(original);
+        assertEquals(original.resolve("models_t5_umt5-xxl-enc-bf16.safetensors"), parts.textEncoder());
+        assertEquals(original.resolve("google/umt5-xxl"), parts.tokenizer());
         Path a = tmp.resolve("diffusers.gif"), b = tmp.resolve("original.gif");
         generate(wan, a).json();
         JsonNode json = generate(original, b).json();

@@ -413,6 +413,19 @@ public enum ModelFamily {
         return spec.parts.locate(root);
     }
 
+    /**
+     * The parts some family's layout keeps under its own names in {@code root}, before the family is known (the
+     * folder is resolved before its checkpoint is read): the first family that finds any, else {@link OwnParts#NONE}.
+     * The names are the layouts' own (Wan2.1_VAE.pth, ...), so two families do not claim one folder.
+     */
+    public static OwnParts ownPartsIn(Path root) {
+        for (ModelFamily f : values()) {
+            OwnParts p = f.ownParts(root);
+            if (p.vae() != null || p.textEncoder() != null || p.tokenizer() != null) return p;
+        }
+        return OwnParts.NONE;
+    }
+
     /** The VAE of a model folder of this family. */
     public LatentDecoder openVae(Path dir) {
         return spec.vae.open(dir);

@@ -104,12 +104,11 @@ public final class GenerationPipeline implements AutoCloseable {
      * pipeline owns and closes them.
      */
     public static GenerationPipeline load(Path dir) {
-        ModelFolder generic = ModelFolder.resolve(dir);
+        ModelFolder folder = ModelFolder.resolve(dir);
         List<AutoCloseable> opened = new ArrayList<>();
         try {
-            Denoiser model = ModelLoader.load(generic.denoiser());
+            Denoiser model = ModelLoader.load(folder.denoiser());
             opened.add(model);
-            ModelFolder folder = generic.withOwnParts(model.info().family());
             LatentDecoder vae = folder.vae() == null ? null : model.info().family().openVae(folder.vae());
             if (vae != null) opened.add(vae);
             PromptEncoder text = null;
