@@ -39,7 +39,8 @@ final class DistributedEval implements ShapesEval.Generator {
         for (int[] r : ranges) {
             List<String> captions = new ArrayList<>(prompts.subList(r[0], r[1]).stream().map(EvalPrompt::caption).toList());
             tasks.add(new Task(args, folder.toAbsolutePath().toString(), p, new ArrayList<>(captions), settings.sampler(),
-                    settings.steps(), settings.cfgScale(), settings.seed(), settings.batch(), r[0]));
+                    settings.steps(), settings.cfgScale(), settings.seed(), settings.batch(), r[0], settings.height(), settings.width(),
+                    settings.frames()));
         }
         Pixels[] out = new Pixels[tasks.size()];
         int[] done = {0};
@@ -63,13 +64,14 @@ final class DistributedEval implements ShapesEval.Generator {
 
     /** One batch, generated on a worker by the folder's pipeline (kept there for the next batch). */
     record Task(String[] args, String folder, String precision, ArrayList<String> captions, String sampler, Integer steps,
-                Double cfgScale, long seed, int batch, int start) implements Cluster.Task<Pixels> {
+                Double cfgScale, long seed, int batch, int start, Integer height, Integer width, Integer frames)
+            implements Cluster.Task<Pixels> {
         @Override
         public Pixels run() {
             Distributed.reparse(args, EvalCommand.class);   // --simulate, --trust-unsealed as on the driver
             // the stage's precision for the whole task (the reference may run in another one than the model)
             KernelBackend.usePrecision(Precision.valueOf(precision));
-            EvalSettings s = new EvalSettings(sampler, steps, cfgScale, seed, batch);
+            EvalSettings s = new EvalSettings(sampler, steps, cfgScale, seed, batch, height, width, frames);
             return WorkerPool.with(Distributed.key("pipeline", new String[]{folder}), () -> GenerationPipeline.load(Path.of(folder)), p -> {
                 long t0 = System.nanoTime();
                 Tensor px = BatchGenerator.batchPixels(p, captions, s, start);

@@ -60,7 +60,13 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--cfg", description = "Guidance scale.")
     Double cfg;
 
-    @Option(names = "--sampler", description = "Sampler name (iddpm, ddim, dpm-solver, dpmpp-2m, rflow).")
+    @Option(names = "--size", description = "Output size HxW in pixels (default: the model's; the Shapes splits need 32x32).")
+    String size;
+
+    @Option(names = "--frames", description = "Frames of a video model (default: the model's; the Shapes splits need 16).")
+    Integer frames;
+
+    @Option(names = "--sampler", description = "Sampler name (iddpm, ddim, dpm-solver, dpmpp-2m, rflow, unipc).")
     String sampler;
 
     @Option(names = "--batch", defaultValue = "8", description = "Prompts per forward pass (default ${DEFAULT-VALUE}); changes "
@@ -95,8 +101,9 @@ final class EvalCommand implements Callable<Integer> {
         Split s = ShapesCommand.split(split);
         if (count != null && count < 1) throw new IllegalArgumentException("--count must be positive, got " + count);
         if (save != null) SafeOutput.checkFolder(save, OutputPolicy.force, false);
+        Integer[] hw = GenerateCommand.parseSize(size);
         ShapesEval.Request request = new ShapesEval.Request(model, reference, s, promptsFile, count,
-                new EvalSettings(sampler, steps, cfg, seed, batch), save, sheet,
+                new EvalSettings(sampler, steps, cfg, seed, batch, hw[0], hw[1], frames), save, sheet,
                 referencePrecision == null ? null : Precision.parse(referencePrecision));
         EvalReport report;
         if (spark != null) {

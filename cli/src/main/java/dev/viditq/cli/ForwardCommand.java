@@ -25,7 +25,7 @@ import java.util.concurrent.Callable;
 @Command(name = "forward", description = {
         "One forward pass of a diffusion transformer on named inputs, to check parity against PyTorch.",
         "The model folder holds config.json and one checkpoint (DiT, PixArt original or diffusers, Open-Sora STDiT, "
-                + "Latte diffusers; the family is detected).",
+                + "Latte diffusers, Wan 2.1 T2V/I2V diffusers or original; the family is detected).",
         "Input tensor names (as the official calls name them; each may carry --prefix):",
         "  x | hidden_states | sample                    latent [B,C,H,W] or video [B,C,T,H,W]",
         "  t | timestep | timesteps                      [B] or [1]",
@@ -33,6 +33,7 @@ import java.util.concurrent.Callable;
         "  y | encoder_hidden_states | caption           caption embeddings [B,L,Dt] or [B,1,L,Dt]",
         "  mask | encoder_attention_mask | caption_mask  [B,L] or [B,1,1,L], 1 = keep (optional)",
         "  img_hw | resolution, aspect_ratio             PixArt micro-conditions [B,2] pixels, [B,1]",
+        "  encoder_hidden_states_image | image_states    image-to-video models (Wan I2V): CLIP image states [B,N,Di]",
         "  cfg_scale (or <prefix>cfg_scale)              read when --cfg is given and --cfg-scale is not",
         "The output is written as tensor 'out' (F32). With --expect NAME, it is compared with tensor NAME of the "
                 + "inputs file and the command fails when ||out - ref|| / ||ref|| exceeds --tolerance.",

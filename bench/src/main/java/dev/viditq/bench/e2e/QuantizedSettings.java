@@ -139,11 +139,15 @@ public final class QuantizedSettings {
 
     /** Channel statistics from one random input over a few steps (kept beside the float checkpoint). */
     private static Calibration calibrate(Architecture arch, Denoiser model, Path floatDir, PrintStream log) {
+        // a model without a learned null caption (Wan) guides with a negative caption: random ones too
+        Captions negative = model.nullCaption().isPresent() ? null
+                : new Captions(new SeededGaussian(8).next(1, arch.captionTokens(), arch.captionChannels()), null);
         DenoiserDriver.Input input = arch.family().classConditional() ? new DenoiserDriver.ClassLabel(207)
                 : new DenoiserDriver.Caption(new Captions(new SeededGaussian(7).next(1, arch.captionTokens(), arch.captionChannels()), null),
-                null, "random caption embeddings");
+                negative, "random caption embeddings");
+        // the architecture's latent size and frames: a config may leave them open (Wan's does)
         DenoiserDriver driver = new DenoiserDriver(model, List.of(input), arch.sampler(), CALIBRATION_STEPS, arch.cfgScale(), 7,
-                null, null, GuidedModel.Batching.BATCHED);
+                arch.latent(), arch.video() ? arch.frames() : null, GuidedModel.Batching.BATCHED);
         log.printf("synthetic calibration of %s: 1 random input, %d steps ...%n", arch.name(), CALIBRATION_STEPS);
         // named by its step count: a file from a run with other settings is not resumable (the calibrator refuses
         // it), and caches made by earlier versions of this class used other counts

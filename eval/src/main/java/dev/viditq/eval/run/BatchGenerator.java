@@ -90,7 +90,7 @@ public final class BatchGenerator {
      */
     public static Tensor batchPixels(GenerationPipeline pipeline, List<String> captions, EvalSettings s, int start) {
         GenerationRequest r = GenerationRequest.builder().prompts(captions).sampler(s.sampler()).steps(s.steps())
-                .cfgScale(s.cfgScale()).seed(s.seed() + start).build();
+                .cfgScale(s.cfgScale()).seed(s.seed() + start).size(s.height(), s.width()).frames(s.frames()).build();
         return pipeline.generate(r, StepListener.NONE).pixels();
     }
 
@@ -103,6 +103,7 @@ public final class BatchGenerator {
 
     private static GenerationRequest request(List<EvalPrompt> batch, EvalSettings s, int start) {
         return GenerationRequest.builder().prompts(batch.stream().map(EvalPrompt::caption).toList())
-                .sampler(s.sampler()).steps(s.steps()).cfgScale(s.cfgScale()).seed(s.seed() + start).build();
+                .sampler(s.sampler()).steps(s.steps()).cfgScale(s.cfgScale()).seed(s.seed() + start).size(s.height(), s.width())
+                .frames(s.frames()).build();
     }
 }

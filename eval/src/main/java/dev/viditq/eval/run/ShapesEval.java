@@ -79,7 +79,8 @@ public final class ShapesEval {
             GenerationPipeline.Settings used = pipeline.resolve(firstRequest(prompts, settings));
             if (prompts.getFirst().hasTruth()) checkShapesSize(used, kind, req.model());
             // the reference runs exactly the model's resolved sampler, steps and cfg, so only the weights differ
-            EvalSettings same = new EvalSettings(used.sampler(), used.steps(), used.cfgScale(), settings.seed(), settings.batch());
+            EvalSettings same = new EvalSettings(used.sampler(), used.steps(), used.cfgScale(), settings.seed(), settings.batch(),
+                    used.height(), used.width(), used.frames());
             if (referencePipeline != null) checkComparable(referencePipeline, req.reference(), prompts, same, kind, used);
             run = generator.generate("model", req.model(), pipeline, prompts, settings, null, progress);
             if (referencePipeline != null) {
@@ -111,7 +112,7 @@ public final class ShapesEval {
 
     private static GenerationRequest firstRequest(List<EvalPrompt> prompts, EvalSettings s) {
         return GenerationRequest.builder().prompt(prompts.getFirst().caption()).sampler(s.sampler())
-                .steps(s.steps()).cfgScale(s.cfgScale()).seed(s.seed()).build();
+                .steps(s.steps()).cfgScale(s.cfgScale()).seed(s.seed()).size(s.height(), s.width()).frames(s.frames()).build();
     }
 
     /** Shapes ground truth is 32×32 (videos 16 frames); scoring another size would measure nothing. */

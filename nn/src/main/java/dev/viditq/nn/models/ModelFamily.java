@@ -6,6 +6,8 @@ import dev.viditq.nn.text.Captions;
 import dev.viditq.nn.vae.AutoencoderKL;
 import dev.viditq.nn.vae.LatentDecoder;
 import dev.viditq.nn.vae.OpenSoraVae;
+import dev.viditq.nn.vae.WanVae;
+import dev.viditq.nn.models.wan.WanOriginalFolder;
 
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -118,7 +120,9 @@ public enum ModelFamily {
 
     /** Wan 2.1 in the original repository's layout ({@code WanModel}), read through a renaming view. */
     WAN_ORIGINAL(wan(Layout.ORIGINAL, "WanModel")
-            .keys(Signature.having("time_projection.1.weight")));
+            .keys(Signature.having("time_projection.1.weight"))
+            .parts(root -> new OwnParts(WanOriginalFolder.vae(root), WanOriginalFolder.textEncoder(root),
+                    WanOriginalFolder.tokenizer(root))));
 
     /** The facts both Wan layouts share. */
     private static Spec wan(Layout layout, String className) {
@@ -129,7 +133,10 @@ public enum ModelFamily {
                 .captionTokens(512)
                 .sampling("unipc", 50, 5.0)
                 // Wan 2.1's sample_shift: 3.0 at 480p, 5.0 at 720p
-                .flowPrediction((h, w, frames) -> Math.min(h, w) >= 720 ? 5.0 : 3.0);
+                .flowPrediction((h, w, frames) -> Math.min(h, w) >= 720 ? 5.0 : 3.0)
+                // WanPipeline's defaults: 480×832, 81 frames, written at 16 fps
+                .defaultVideo(480, 832, 81, 16)
+                .vae(WanVae::load);
     }
 
     /** Where a checkpoint's key names come from. */
@@ -197,6 +204,9 @@ public enum ModelFamily {
     /** The official pipeline's sampling defaults. */
     public record Sampling(String sampler, int steps, double cfgScale) {}
 
+    /** The official pipeline's output size when the model's config leaves it open, and the frame rate it writes. */
+    public record VideoSize(int height, int width, int frames, double fps) {}
+
     /** The keys every checkpoint of a family has, and keys that tell a look-alike family apart. */
     public record Signature(List<String> present, List<String> absent) {
         public static Signature having(String... keys) {
@@ -224,7 +234,21 @@ public enum ModelFamily {
         double of(int heightPx, int widthPx, int frames);
     }
 
-    /** Opens the VAE of a model folder ({@code vae/}). */
+    /**
+     * Parts of a model folder that a layout keeps under names of its own, for where the generic rules ({@code vae/},
+     * {@code text_encoder/}, {@code tokenizer/}) find none: each a folder or a checkpoint file, or null.
+     */
+    public record OwnParts(Path vae, Path textEncoder, Path tokenizer) {
+        static final OwnParts NONE = new OwnParts(null, null, null);
+    }
+
+    /** Finds a layout's own parts in a model folder's root. */
+    @FunctionalInterface
+    public interface PartsLocator {
+        OwnParts locate(Path root);
+    }
+
+    /** Opens the VAE of a model folder ({@code vae/}, or a checkpoint file {@link OwnParts} names). */
     @FunctionalInterface
     public interface VaeOpener {
         LatentDecoder open(Path dir);
@@ -393,6 +417,34 @@ public enum ModelFamily {
         };
     }
 
+    /** The size the official pipeline makes when the model's config states none; null when it has no such default. */
+    public VideoSize defaultVideo() {
+        return spec.defaultVideo;
+    }
+
+    /** Frame rate of a written video: the official pipeline's, else 8. */
+    public double outputFps() {
+        return spec.defaultVideo != null ? spec.defaultVideo.fps() : 8;
+    }
+
+    /** The parts this layout keeps under its own names in the folder {@code root} ({@link OwnParts#NONE} for most). */
+    public OwnParts ownParts(Path root) {
+        return spec.parts.locate(root);
+    }
+
+    /**
+     * The parts some family's layout keeps under its own names in {@code root}, before the family is known (the
+     * folder is resolved before its checkpoint is read): the first family that finds any, else {@link OwnParts#NONE}.
+     * The names are the layouts' own (Wan2.1_VAE.pth, ...), so two families do not claim one folder.
+     */
+    public static OwnParts ownPartsIn(Path root) {
+        for (ModelFamily f : values()) {
+            OwnParts p = f.ownParts(root);
+            if (p.vae() != null || p.textEncoder() != null || p.tokenizer() != null) return p;
+        }
+        return OwnParts.NONE;
+    }
+
     /** The VAE of a model folder of this family. */
     public LatentDecoder openVae(Path dir) {
         return spec.vae.open(dir);
@@ -420,6 +472,8 @@ public enum ModelFamily {
         Prediction prediction = Prediction.EPSILON;
         FlowShift flowShift = (h, w, f) -> 1.0;
         VaeOpener vae = AutoencoderKL::load;
+        VideoSize defaultVideo;
+        PartsLocator parts = root -> OwnParts.NONE;
 
         Spec(String id, Layout layout, String origin) {
             this.id = id;
@@ -441,5 +495,7 @@ public enum ModelFamily {
         Spec flow(FlowShift shift) { prediction = Prediction.VELOCITY; flowShift = shift; return this; }
         Spec flowPrediction(FlowShift shift) { prediction = Prediction.FLOW; flowShift = shift; return this; }
         Spec vae(VaeOpener opener) { vae = opener; return this; }
+        Spec parts(PartsLocator locator) { parts = locator; return this; }
+        Spec defaultVideo(int height, int width, int frames, double fps) { defaultVideo = new VideoSize(height, width, frames, fps); return this; }
     }
 }

@@ -110,13 +110,13 @@ public final class GenerationPipeline implements AutoCloseable {
             throw new IllegalArgumentException("pipeline.fps is set, but this " + family + " model is not conditioned on a "
                     + "frame rate; remove the key");
         }
-        if (vae == null && info.inChannels() != 3) {
-            throw new IllegalArgumentException("the model takes " + info.inChannels() + "-channel latents but the folder has "
+        if (vae == null && info.latentChannels() != 3) {
+            throw new IllegalArgumentException("the model takes " + info.latentChannels() + "-channel latents but the folder has "
                     + "no vae/ to decode them (only 3-channel pixel-space models run without a VAE)");
         }
-        if (vae != null && vae.latentChannels() != info.inChannels()) {
+        if (vae != null && vae.latentChannels() != info.latentChannels()) {
             throw new IllegalArgumentException("the VAE has " + vae.latentChannels() + " latent channels, the model takes "
-                    + info.inChannels());
+                    + info.latentChannels());
         }
     }
 
@@ -175,16 +175,25 @@ public final class GenerationPipeline implements AutoCloseable {
 
     /**
      * The family's sampling defaults (a diffusers scheduler config in the folder picks the sampler) and sizes: the
-     * config's pipeline block's, else the model's (0 where its config leaves them open).
+     * config's pipeline block's, else the model's config's, else the official pipeline's where the config leaves them
+     * open (Wan: 480×832, 81 frames).
      */
     public Defaults defaults() {
         ModelInfo info = info();
-        int side = info.sampleSize() * pixelsPerLatent();
-        int height = block.height() != null ? block.height() : side, width = block.width() != null ? block.width() : side;
-        int frames = block.frames() != null ? block.frames() : info.video() ? info.frames() : 1;
-        ModelFamily.Sampling official = family.sampling();
+        int height = info.sampleSize() * pixelsPerLatent(), width = height;
+        int frames = info.video() ? info.frames() : 1;
+        ModelFamily.VideoSize official = family.defaultVideo();
+        if (official != null && height == 0) {
+            height = official.height();
+            width = official.width();
+        }
+        if (official != null && frames == 0) frames = official.frames();
+        if (block.height() != null) height = block.height();
+        if (block.width() != null) width = block.width();
+        if (block.frames() != null) frames = block.frames();
+        ModelFamily.Sampling sampling = family.sampling();
         String scheduler = Samplers.forSchedulerConfig(schedulerConfig);
-        return new Defaults(scheduler != null ? scheduler : official.sampler(), official.steps(), official.cfgScale(), height,
+        return new Defaults(scheduler != null ? scheduler : sampling.sampler(), sampling.steps(), sampling.cfgScale(), height,
                 width, frames, captionTokens());
     }
 
@@ -233,6 +242,7 @@ public final class GenerationPipeline implements AutoCloseable {
             throw new IllegalArgumentException("the model's config leaves its frame count open: give the frames (--frames N)");
         }
         if (frames < 1) throw new IllegalArgumentException("frames must be at least 1, got " + frames);
+        // a video VAE with temporal compression takes only some clip lengths: its latent frames say which
         ConfigLimits.checkGeneration(info, req.batch(), height, width, frames, latentFrames(frames), pixelsPerLatent(),
                 vae == null ? 0 : vae.fullResolutionChannels(), "size and frames (--size, --frames)");
         Settings settings = new Settings(sampler, steps, cfg, req.seed(), height, width, frames, info.guidance(sampler),
@@ -272,6 +282,29 @@ public final class GenerationPipeline implements AutoCloseable {
             throw new IllegalArgumentException("this model folder has no text encoder (text_encoder/ + tokenizer): give caption "
                     + "embeddings instead of prompts");
         }
+        checkImage(req);
+    }
+
+    /**
+     * An image-to-video model needs the first frame; a model without the image condition takes none. Image-to-video
+     * generation itself needs the CLIP image encoder that turns the frame into the states the model attends to, which
+     * is not implemented: it is refused here, before any work (the I2V denoiser runs given those states).
+     */
+    private void checkImage(GenerationRequest req) {
+        ModelInfo info = info();
+        if (!info.imageToVideo()) {
+            if (req.image() != null) {
+                throw new IllegalArgumentException("this " + family + " model generates from text alone; an image (--image) is for "
+                        + "an image-to-video model");
+            }
+            return;
+        }
+        if (req.image() == null) {
+            throw new IllegalArgumentException("this " + family + " model is image-to-video: give its first frame (--image FILE)");
+        }
+        throw new UnsupportedOperationException("image-to-video generation needs the CLIP image encoder (image_encoder/), which "
+                + "viditq does not implement yet; the " + family + " image-to-video transformer itself loads and runs (parity, "
+                + "forward with CLIP image states), text-to-video models generate end to end");
     }
 
     /** Runs the request; {@code listener} hears every sampler step. */
@@ -422,8 +455,8 @@ public final class GenerationPipeline implements AutoCloseable {
         ModelInfo info = info();
         int b = run.request().batch();
         int h = s.height() / pixelsPerLatent(), w = s.width() / pixelsPerLatent();
-        long[] shape = info.video() ? new long[]{b, info.inChannels(), latentFrames(s.frames()), h, w}
-                : new long[]{b, info.inChannels(), h, w};
+        long[] shape = info.video() ? new long[]{b, info.latentChannels(), latentFrames(s.frames()), h, w}
+                : new long[]{b, info.latentChannels(), h, w};
         SeededGaussian rng = new SeededGaussian(s.seed());
         Tensor noise = rng.next(shape);
         GuidedModel guided = new GuidedModel(model, conditioning[0], conditioning[1], s.cfgScale(), s.cfg(),

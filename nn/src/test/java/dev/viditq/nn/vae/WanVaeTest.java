@@ -32,6 +32,31 @@ class WanVaeTest {
     private static final GoldenFolder WAN = GoldenFolder.named("golden_wan");
 
     @Test
+    void asAPipelinesLatentDecoderItUnscalesAndTakesClipsOfOnePlusFourK() throws Exception {
+        Path golden = WAN.resolve("wan_vae");
+        try (WanVae vae = WanVae.load(golden); Safetensors io = Safetensors.open(golden.resolve("io.safetensors"))) {
+            LatentDecoder decoder = vae;
+            assertEquals(16, decoder.latentChannels());
+            assertEquals(8, decoder.pixelsPerLatent());
+            assertEquals(6, decoder.fullResolutionChannels(), "base_dim 6: the last decoder level's width");
+            assertEquals(1, decoder.latentFrames(1));
+            assertEquals(3, decoder.latentFrames(9));
+            assertEquals(21, decoder.latentFrames(81));
+            IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> decoder.latentFrames(10));
+            assertTrue(bad.getMessage().contains("9 or 13"), bad.getMessage());
+            // the pipeline's decode is WanPipeline's: latents un-normalised by latents_mean / latents_std first
+            Tensor z = io.get("z");
+            int frames = 1 + vae.temporalFactor() * (z.size(2) - 1); // the clip the latents hold
+            double err = GoldenCase.relErr(decoder.decodeLatents(z, frames).toFloatArray(), io.get("decoded_pipeline").toFloatArray());
+            assertTrue(err < 1e-4, "decodeLatents vs decoded_pipeline: " + err);
+        }
+        // the original release's file alone, without a config: refused unless it has the original names
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> WanVae.load(golden.resolve("model.safetensors")).close());
+        assertTrue(e.getMessage().contains("Wan2.1_VAE.pth"), e.getMessage());
+    }
+
+    @Test
     void goldenCaseMatches() {
         Path golden = WAN.resolve("wan_vae");
         for (GoldenCase.Comparison c : new WanVaeGolden().run(golden)) {
