@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.viditq.core.io.SafeOutput;
 import dev.viditq.nn.media.Frames;
 import dev.viditq.nn.media.MediaWriter;
+import dev.viditq.nn.models.ModelFamily;
 import dev.viditq.nn.pipeline.CaptionFile;
 import dev.viditq.nn.pipeline.GenerationPipeline;
 import dev.viditq.nn.pipeline.GenerationRequest;
@@ -37,8 +38,9 @@ import java.util.function.Consumer;
                 + "classifier-free guidance → VAE → PNG (images), GIF or MP4 (videos, by the --out extension).",
         "The model folder is a diffusers pipeline folder or a flat folder (docs/MODEL_FORMAT.md). Unset options take "
                 + "the family's defaults (DiT: iddpm 250 steps cfg 4; PixArt: DPM-Solver 20 steps cfg 4.5; Open-Sora 1.0: "
-                + "iddpm 100 steps cfg 7; Latte: DDIM 50 steps cfg 7.5; Wan 2.1: UniPC 50 steps cfg 5, 480x832, 81 frames "
-                + "at 16 fps).",
+                + "iddpm 100 steps cfg 7; Open-Sora 1.2: rflow 30 steps cfg 7, 24 fps; Latte: DDIM 50 steps cfg 7.5; Wan 2.1: "
+                + "UniPC 50 steps cfg 5, 480x832, 81 frames at 16 fps); a \"pipeline\" block in the model's config.json may "
+                + "state height, width, frames, fps and timestep_shift.",
         "Several prompts (--prompts, or several rows of --caption-embeddings, or several --class-label) each run alone "
                 + "with seed + index, written to OUT with -0, -1, ... before the extension.",
         "The noise comes only from --seed (SplitMix64 + Box-Muller), independent of the thread count.",
@@ -46,6 +48,7 @@ import java.util.function.Consumer;
         "  ./viditq generate --model models/pixart-alpha-256 --prompt \"a red fox in snow\" --seed 1 --out fox.png",
         "  ./viditq generate --model models/dit-xl-256 --class-label 207 --steps 50 --out dog.png",
         "  ./viditq generate --model models/latte --prompt \"waves at dusk\" --frames 16 --out waves.mp4",
+        "  ./viditq generate --model models/opensora-1.2 --prompt \"a red fox\" --size 240x424 --frames 51 --fps 24 --out fox.mp4",
         "  ./viditq generate --model models/Wan2.1-T2V-1.3B-Diffusers --prompt \"a cat walks on the grass\" --size 480x832 "
                 + "--frames 33 --steps 30 --out cat.mp4"})
 final class GenerateCommand implements Callable<Integer> {
@@ -91,7 +94,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--sampler", description = "One of: iddpm, ddim, dpm-solver, dpmpp-2m, rflow, unipc (default: the family's).")
     String sampler;
 
-    @Option(names = "--fps", description = "Frame rate of GIF/MP4 output (default: the family's official one, Wan 16, else 8).")
+    @Option(names = "--fps", description = "Frame rate of GIF/MP4 output, and the frame rate an Open-Sora 1.2 model is "
+            + "conditioned on (default: the config's pipeline.fps, else the family's official one: Open-Sora 1.2 24, "
+            + "Wan 16, else 8).")
     Double fps;
 
     @Option(names = "--image", description = "First frame of an image-to-video model (PNG/JPEG). Wan 2.1 I2V folders "
@@ -115,6 +120,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (sampler != null && !Samplers.NAMES.contains(sampler)) {
             throw new IllegalArgumentException("unknown sampler '" + sampler + "' (known: " + String.join(", ", Samplers.NAMES) + ")");
         }
+        if (fps != null && !(fps > 0 && fps <= 1000)) throw new IllegalArgumentException("--fps must be above 0 and at most 1000, got " + fps);
         Integer[] hw = parseSize(size);
         List<GenerationRequest> requests = requests(hw);
         for (int i = 0; i < requests.size(); i++) SafeOutput.checkFile(outputPath(i, requests.size()), OutputPolicy.force);
@@ -149,7 +155,7 @@ final class GenerateCommand implements Callable<Integer> {
         GenerationPipeline.Generation g = showProgress ? runWithProgress(pipeline, run, i, requests.size()) : pipeline.generate(run, StepListener.NONE);
         Path file = outputPath(i, requests.size());
         List<BufferedImage> frames = video ? Frames.video(g.pixels(), 0) : List.of(Frames.image(g.pixels(), 0));
-        MediaWriter.write(file, frames, fps != null ? fps : pipeline.info().family().outputFps());
+        MediaWriter.write(file, frames, outputFps(settings, pipeline.info().family()));
         if (showProgress && !json) System.err.println("wrote " + file);
         ObjectNode one = Json.object();
         one.putObject("output").put("file", file.toString()).put("seed", settings.seed());
@@ -216,6 +222,12 @@ final class GenerateCommand implements Callable<Integer> {
         }
     }
 
+    /** --fps, else the frame rate the model was conditioned on, else the family's official output rate. */
+    private double outputFps(GenerationPipeline.Settings settings, ModelFamily family) {
+        if (fps != null) return fps;
+        return settings.fps() > 0 ? settings.fps() : family.outputFps();
+    }
+
     /** One request per prompt / caption row / class label, each with seed + index. */
     private List<GenerationRequest> requests(Integer[] hw) throws IOException {
         Tensor firstFrame = image == null ? null : readImage(image);
@@ -236,7 +248,7 @@ final class GenerateCommand implements Callable<Integer> {
         List<GenerationRequest> out = new ArrayList<>();
         for (int i = 0; i < conditionings.size(); i++) {
             GenerationRequest.Builder b = GenerationRequest.builder().negativePrompt(negativePrompt).steps(steps).cfgScale(cfg)
-                    .seed(seed + i).size(hw[0], hw[1]).frames(frames).sampler(sampler).image(firstFrame)
+                    .seed(seed + i).size(hw[0], hw[1]).frames(frames).sampler(sampler).image(firstFrame).fps(fps)
                     .batching(separateCfg ? GuidedModel.Batching.SEPARATE : GuidedModel.Batching.BATCHED);
             conditionings.get(i).accept(b);
             out.add(b.build());
@@ -283,5 +295,7 @@ final class GenerateCommand implements Callable<Integer> {
         o.put("width", s.width());
         o.put("frames", s.frames());
         o.put("cfg_cond_first", s.cfg().condFirst());
+        if (s.fps() > 0) o.put("fps", s.fps());
+        if (s.flowShift() != 1) o.put("timestep_shift", s.flowShift());
     }
 }

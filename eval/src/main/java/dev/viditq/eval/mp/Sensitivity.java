@@ -14,6 +14,7 @@ import dev.viditq.nn.models.ModelLoader;
 import dev.viditq.nn.pipeline.GenerationPipeline;
 import dev.viditq.nn.pipeline.GenerationRequest;
 import dev.viditq.nn.pipeline.ModelFolder;
+import dev.viditq.nn.pipeline.PipelineBlock;
 import dev.viditq.nn.pipeline.PromptEncoder;
 import dev.viditq.nn.sampling.DiffusersSchedulerConfig;
 import dev.viditq.nn.sampling.StepListener;
@@ -340,7 +341,8 @@ public final class Sensitivity {
             this.model = model;
             this.progress = progress;
             this.replay = new SensitivityReplay(model);
-            this.pipeline = new GenerationPipeline(replay, vae, PromptEncoder.of(text), schedulerConfig(folder));
+            this.pipeline = new GenerationPipeline(replay, vae, PromptEncoder.of(text), schedulerConfig(folder),
+                    PipelineBlock.read(folder.denoiser().resolve("config.json")));
             // the method's plan for every layer gives the balancing vectors and rotations; bits are set per candidate
             this.fullPlan = QuantMethod.of(config.method()).plan(model, calibration, config);
             this.groups = SensitivityGroups.resolve(req.groups(), List.copyOf(fullPlan.layers().keySet()), shapes(fullPlan));

@@ -5,6 +5,7 @@ import dev.viditq.nn.sampling.RectifiedFlowSampler;
 import dev.viditq.nn.text.Captions;
 import dev.viditq.nn.vae.AutoencoderKL;
 import dev.viditq.nn.vae.LatentDecoder;
+import dev.viditq.nn.vae.OpenSoraVae;
 import dev.viditq.nn.vae.WanVae;
 import dev.viditq.nn.models.wan.WanOriginalFolder;
 
@@ -36,8 +37,10 @@ import java.util.stream.Stream;
  *   <li>Add one constant below: its id and layout, the keys only its checkpoints have ({@link Signature}), the
  *       names its config uses ({@code _class_name}, {@code model_type} or {@code family}), and the facts of its
  *       official pipeline. Rules that vary (the guidance convention by sampler, the flow shift by size) are small
- *       lambdas; a VAE of its own is opened by {@code .vae(MyVae::load)} (a {@link LatentDecoder}); a caption
- *       treatment no family has yet is a new {@link Masking} constant.</li>
+ *       lambdas; a VAE of its own is opened by {@code .vae(MyVae::load)} (a {@link LatentDecoder}); a model
+ *       conditioned on the video's size and frame rate says {@code .videoConditions(videoFps, imageFps)}, one that
+ *       pads its latent to whole patches {@code .padsToPatches()}; a caption treatment no family has yet is a new
+ *       {@link Masking} constant.</li>
  *   <li>Name its load method in {@link ModelLoader}'s switch over the families (the compiler asks for it; the
  *       table lives there so that this descriptor does not depend on the model classes that depend on it).</li>
  *   <li>Add its parity case (a {@code GoldenCase} under {@code golden/}) and tests.</li>
@@ -91,12 +94,17 @@ public enum ModelFamily {
             .configModelTypes("STDiT3") // Open-Sora 1.2 saves a transformers PretrainedConfig
             .configFamilyNames("stdit3")
             .video()
-            .videoConditions(24f) // its inference configs' fps
+            // its inference configs' fps; one-frame samples get IMG_FPS (prepare_multi_resolution_info)
+            .videoConditions(24f, 120f)
+            .padsToPatches() // PatchEmbed3D pads: 240p at 9:16 has 53 latent columns
             .masking(Masking.DROP_MASKED)
             .captionTokens(300)
             .sampling("rflow", 30, 7.0)
+            // RFLOW.sample: [cond | null] in one batch, v = u + s·(c − u) on the velocity (the first C channels;
+            // guiding the learned-sigma channels too changes nothing the sampler reads)
             .guidance((sampler, channels) -> new CfgConvention(true, CfgConvention.ALL))
-            .flow(RectifiedFlowSampler::openSoraShift)),
+            .flow(RectifiedFlowSampler::openSoraShift)
+            .vae(OpenSoraVae::load)), // VideoAutoencoderPipeline: 2-D VAE + temporal VAE
 
     /** Latte in diffusers' layout ({@code LatteTransformer3DModel}). */
     LATTE_DIFFUSERS(family("latte", Layout.DIFFUSERS, "LatteTransformer3DModel")
@@ -361,9 +369,20 @@ public enum ModelFamily {
         return spec.videoConditions;
     }
 
-    /** The frame rate it is conditioned on by default (where {@link #videoConditions()}). */
-    public float conditioningFps() {
-        return spec.fps;
+    /**
+     * The model zero-pads its latent to whole patches and crops its output back (Open-Sora 1.2's PatchEmbed3D), so
+     * an output size need only be a multiple of the VAE factor, not of VAE factor × patch size.
+     */
+    public boolean padsToPatches() {
+        return spec.padsToPatches;
+    }
+
+    /**
+     * The frame rate it is conditioned on by default (where {@link #videoConditions()}) for a sample of
+     * {@code frames} frames: a one-frame sample (an image) has its own.
+     */
+    public float conditioningFps(int frames) {
+        return frames == 1 ? spec.imageFps : spec.fps;
     }
 
     // ---- how its official pipeline samples
@@ -444,8 +463,8 @@ public enum ModelFamily {
         final String origin;
         Signature signature = new Signature(List.of(), List.of());
         List<String> classNames = List.of(), modelTypes = List.of(), familyNames = List.of();
-        boolean video, videoConditions;
-        float fps;
+        boolean video, videoConditions, padsToPatches;
+        float fps, imageFps;
         Masking masking;
         int captionTokens = 120; // PixArt-α, Open-Sora 1.0 and Latte
         Sampling sampling;
@@ -467,7 +486,8 @@ public enum ModelFamily {
         Spec configModelTypes(String... names) { modelTypes = List.of(names); return this; }
         Spec configFamilyNames(String... names) { familyNames = List.of(names); return this; }
         Spec video() { video = true; return this; }
-        Spec videoConditions(float defaultFps) { videoConditions = true; fps = defaultFps; return this; }
+        Spec videoConditions(float videoFps, float imageFps) { videoConditions = true; fps = videoFps; this.imageFps = imageFps; return this; }
+        Spec padsToPatches() { padsToPatches = true; return this; }
         Spec masking(Masking m) { masking = m; return this; }
         Spec captionTokens(int n) { captionTokens = n; return this; }
         Spec sampling(String sampler, int steps, double cfgScale) { sampling = new Sampling(sampler, steps, cfgScale); return this; }

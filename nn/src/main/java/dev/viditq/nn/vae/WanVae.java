@@ -225,8 +225,17 @@ public final class WanVae implements LatentDecoder {
         return 1 + (frames - 1) / f;
     }
 
-    /** The pipeline's last step: {@link #decodeScaled}. */
+    /** The pipeline's last step: {@link #decodeScaled}; {@code frames} must be the clip the latents hold. */
     @Override
+    public Tensor decodeLatents(Tensor latents, int frames) {
+        if (latents.rank() == 5 && latentFrames(frames) != latents.size(2)) {
+            throw new IllegalArgumentException(latents.size(2) + " latent frames do not hold a clip of " + frames + " frames (that takes "
+                    + latentFrames(frames) + ")");
+        }
+        return decodeLatents(latents);
+    }
+
+    /** {@link #decodeScaled}: the clip the latents hold (1 + f·(latent frames − 1) frames). */
     public Tensor decodeLatents(Tensor latents) {
         return decodeScaled(latents);
     }

@@ -65,6 +65,11 @@ public final class LayerStats implements java.io.Serializable {
     /**
      * Records the rows of x [rows, k] that {@code realRows} accepts (null: all) — padding tokens would widen the
      * ranges with values the model never uses. The CFG half of a row is decided by its index among all rows.
+     *
+     * <p>Called by the sampling thread after each GEMM of the layer (never by several threads at once, so the lock
+     * is uncontended). The scan is serial: 6–15 % of the time of the 2-thread GEMM it observes on the project machine
+     * ({@code LayerStatsSpeedCheck}, docs/BENCHMARKS.md, "Calibration on many cores"); splitting it over the pool
+     * measured slower there.
      */
     public synchronized void record(MemorySegment x, int rowCount, int step, StepContext.CfgHalf half, IntPredicate realRows) {
         if (step < 0 || step >= steps) {
