@@ -1,5 +1,7 @@
 package dev.viditq.cli;
 
+import dev.viditq.core.kernels.KernelBackend;
+import dev.viditq.core.kernels.Precision;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.viditq.core.io.SafeOutput;
@@ -36,7 +38,8 @@ import java.util.concurrent.Callable;
         "  encoder_hidden_states_image | image_states    image-to-video models (Wan I2V): CLIP image states [B,N,Di]",
         "  cfg_scale (or <prefix>cfg_scale)              read when --cfg is given and --cfg-scale is not",
         "The output is written as tensor 'out' (F32). With --expect NAME, it is compared with tensor NAME of the "
-                + "inputs file and the command fails when ||out - ref|| / ||ref|| exceeds --tolerance.",
+                + "inputs file and the command fails when ||out - ref|| / ||ref|| exceeds --tolerance; --expect computes in fp32 "
+                + "unless --precision says otherwise.",
         "Example: ./viditq forward --model ../shared/golden/dit --inputs ../shared/golden/dit/io.safetensors "
                 + "--out /tmp/out.safetensors --expect out"})
 final class ForwardCommand implements Callable<Integer> {
@@ -74,6 +77,13 @@ final class ForwardCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         SafeOutput.checkFile(out, OutputPolicy.force);
+        // a comparison with the official output at 1e-4 needs the FP32 arithmetic the reference used; without an
+        // explicit --precision, --expect runs so (as golden parity does)
+        if (expect != null && KernelBackend.precision() == Precision.AUTO) return KernelBackend.withPrecision(Precision.FP32, this::run);
+        return run();
+    }
+
+    private Integer run() {
         try (Denoiser denoiser = ModelLoader.load(model); TensorFile io = Safetensors.open(inputs)) {
             NamedInputs.Call call = NamedInputs.read(io, prefix, denoiser.info());
             long start = System.nanoTime();

@@ -40,6 +40,17 @@ class ForwardCommandTest {
     }
 
     @Test
+    void expectComparesInFp32UnlessThePrecisionIsNamed() {
+        // auto is bf16 on CPUs with AMX-BF16 or AVX512-BF16, whose 1e-3 error would fail the 1e-4 comparison
+        Path dir = caseDir("pixart_original");
+        Path out = tmp.resolve("auto.safetensors");
+        int rc = Main.execute("forward", "--precision", "auto", "--model", dir.toString(), "--inputs",
+                dir.resolve("io.safetensors").toString(), "--out", out.toString(), "--expect", "out");
+        assertEquals(0, rc);
+        assertWrittenMatches(dir, out, "out");
+    }
+
+    @Test
     void forwardOnTheWanGoldensTextToVideoAndImageToVideo() {
         for (String name : new String[]{"wan_transformer", "wan_transformer_i2v"}) {
             Path dir = GoldenFolder.named("golden_wan").resolve(name);
