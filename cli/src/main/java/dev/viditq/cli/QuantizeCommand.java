@@ -92,7 +92,7 @@ final class QuantizeCommand implements Callable<Integer> {
             }
             if (cal != null) cal.model().checkSameModel(ModelIdentity.of(denoiser), cal.describe()); // even when unused
             QuantPlan plan = QuantMethod.of(config.method()).plan(denoiser, config.needsCalibration() ? cal : null, config);
-            quantized = Quantizer.quantize(denoiser, plan);
+            quantized = Quantizer.quantize(denoiser, plan, cal);
             written = QuantizedCheckpoint.write(model, quantized, out, OutputPolicy.force);
             long[] sizes = checkpointSizes(folder);
             floatParams = sizes[0];

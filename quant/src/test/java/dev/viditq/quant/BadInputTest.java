@@ -4,6 +4,7 @@ import dev.viditq.core.io.CheckpointException;
 import dev.viditq.core.io.Safetensors;
 import dev.viditq.core.io.SafetensorsWriter;
 import dev.viditq.core.io.TensorFile;
+import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.quant.calib.Calibration;
@@ -164,6 +165,34 @@ class BadInputTest {
         Path missing = corrupt(good, "blocks.0.attn.qkv.smooth", null);
         m = assertThrows(CheckpointException.class, () -> GoldenModels.load(missing).close()).getMessage();
         assertTrue(m.contains("blocks.0.attn.qkv.smooth") && m.contains("missing"), m);
+    }
+
+    /** The low-rank factors are sealed, shape-checked against the plan and covered by the layer's checksum. */
+    @Test
+    void lowRankFactorsThatWereChanged() throws IOException {
+        Path good = tmp.resolve("dit-lr");
+        QuantConfig cfg = QuantConfigReader.parse("preset: viditq-w4a8\nlow_rank: {rank: 4}", "lr.yaml", null);
+        try (Denoiser dit = GoldenModels.load(GoldenModels.dit())) {
+            QuantizedCheckpoint.write(GoldenModels.dit(), Quantizer.quantize(dit, QuantMethod.of(cfg.method()).plan(dit, ditCalibration, cfg)), good, false);
+        }
+        Path nudged = corrupt(good, "blocks.0.mlp.fc2.low_rank.l1", t -> {
+            Tensor c = t.copy();
+            c.setFloat(2, c.getFloat(2) + 0.5f);
+            return c;
+        });
+        String m = assertThrows(CheckpointException.class, () -> GoldenModels.load(nudged).close()).getMessage();
+        assertTrue(m.contains("does not match its seal") && m.contains("tensor 'blocks.0.mlp.fc2.low_rank.l1' differs"), m);
+        Path reshaped = corrupt(good, "blocks.1.attn.proj.low_rank.l2", t -> t.to(DType.F32));
+        System.setProperty(FolderSeal.TRUST_PROPERTY, "true");
+        try {
+            m = assertThrows(CheckpointException.class, () -> GoldenModels.load(nudged).close()).getMessage();
+            assertTrue(m.contains("quantized layer blocks.0.mlp.fc2") && m.contains("blocks.0.mlp.fc2.low_rank.l1")
+                    && m.contains("do not match the checksum"), m);
+            m = assertThrows(CheckpointException.class, () -> GoldenModels.load(reshaped).close()).getMessage();
+            assertTrue(m.contains("blocks.1.attn.proj.low_rank.l2") && m.contains("needs BF16 [4, "), m);
+        } finally {
+            System.clearProperty(FolderSeal.TRUST_PROPERTY);
+        }
     }
 
     /** A copy of the quantized folder with one tensor replaced ({@code change} null: removed). */

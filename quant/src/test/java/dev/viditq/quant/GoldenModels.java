@@ -75,9 +75,14 @@ final class GoldenModels {
 
     /** A short calibration of {@code model} over {@code count} inputs, written to {@code out}. */
     static Calibration calibrate(Denoiser model, Path caseDir, int count, Path out) {
+        return calibrate(model, caseDir, count, out, false);
+    }
+
+    /** As {@link #calibrate(Denoiser, Path, int, Path)}, also recording every layer's input Hessian when {@code hessians}. */
+    static Calibration calibrate(Denoiser model, Path caseDir, int count, Path out, boolean hessians) {
         DenoiserDriver driver = new DenoiserDriver(model, inputs(model, caseDir, count), model.info().family().bareDenoiserSampler(),
                 CALIBRATION_STEPS, 4.0, 7, null, null, GuidedModel.Batching.BATCHED);
-        return Calibrator.run(driver, out, Calibrator.Progress.NONE);
+        return Calibrator.run(driver, out, Calibrator.Progress.NONE, hessians);
     }
 
     static Denoiser load(Path dir) {

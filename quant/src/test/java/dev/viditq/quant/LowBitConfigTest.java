@@ -41,11 +41,18 @@ class LowBitConfigTest {
     }
 
     @Test
-    void planningRefusesWhatQuantizeCannotApplyYet() {
-        QuantConfig c = ConfigTest.parse("preset: quarot-w8a8\nlow_rank: {rank: 4}\n");
+    void planningRecordsTheMethodsPerLayerAndGptqNeedsHessians(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) {
+        QuantConfig lowRank = ConfigTest.parse("preset: quarot-w8a8\nlow_rank: {rank: 100000}\n");
+        QuantConfig gptq = ConfigTest.parse("preset: viditq-w4a8\ngptq: {act_order: true}\n");
         try (Denoiser model = GoldenModels.load(GoldenModels.pixart())) {
-            String m = assertThrows(QuantConfigException.class, () -> QuantMethod.of(c.method()).plan(model, null, c)).getMessage();
-            assertTrue(m.contains("not yet applied by quantize"), m);
+            dev.viditq.quant.plan.QuantPlan plan = QuantMethod.of(lowRank.method()).plan(model, null, lowRank);
+            for (dev.viditq.quant.plan.LayerPlan lp : plan.layers().values()) {
+                assertEquals(Math.min(lp.in(), lp.out()), lp.lowRank(), lp.name() + ": a rank beyond the layer is cut to its smaller side");
+                assertEquals(null, lp.gptq(), lp.name());
+            }
+            var statsOnly = GoldenModels.calibrate(model, GoldenModels.pixart(), 1, tmp.resolve("c.safetensors"));
+            String m = assertThrows(IllegalArgumentException.class, () -> QuantMethod.of(gptq.method()).plan(model, statsOnly, gptq)).getMessage();
+            assertTrue(m.contains("--hessians"), m);
         }
     }
 }

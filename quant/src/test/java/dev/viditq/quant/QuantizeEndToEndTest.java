@@ -43,19 +43,23 @@ class QuantizeEndToEndTest {
         try (Denoiser dit = GoldenModels.load(GoldenModels.dit()); Denoiser pixart = GoldenModels.load(GoldenModels.pixart());
              Denoiser stdit = GoldenModels.load(GoldenModels.stdit())) {
             ditCalibration = GoldenModels.calibrate(dit, GoldenModels.dit(), 3, tmp.resolve("dit.calib.safetensors"));
-            pixartCalibration = GoldenModels.calibrate(pixart, GoldenModels.pixart(), 2, tmp.resolve("pixart.calib.safetensors"));
+            // with input Hessians (GPTQ); the other settings read only its statistics
+            pixartCalibration = GoldenModels.calibrate(pixart, GoldenModels.pixart(), 2, tmp.resolve("pixart.calib.safetensors"), true);
             stditCalibration = GoldenModels.calibrate(stdit, GoldenModels.stdit(), 2, tmp.resolve("stdit.calib.safetensors"));
         }
     }
 
     /** Relative error of the integer-quantized model against the float model on the golden inputs. */
     static double quantizedError(Path caseDir, Calibration cal, String preset) {
-        QuantConfig cfg = QuantConfigReader.preset(preset);
+        return quantizedError(caseDir, cal, QuantConfigReader.preset(preset), ExecutionMode.INTEGER);
+    }
+
+    static double quantizedError(Path caseDir, Calibration cal, QuantConfig cfg, ExecutionMode mode) {
         try (Denoiser model = GoldenModels.load(caseDir)) {
             Tensor reference = GoldenModels.forward(model, caseDir);
             QuantPlan plan = QuantMethod.of(cfg.method()).plan(model, cal, cfg);
-            QuantizedModel q = Quantizer.quantize(model, plan);
-            q.install(model, ExecutionMode.INTEGER);
+            QuantizedModel q = Quantizer.quantize(model, plan, cal);
+            q.install(model, mode);
             return GoldenModels.relErr(GoldenModels.forward(model, caseDir), reference);
         }
     }
@@ -72,23 +76,49 @@ class QuantizeEndToEndTest {
     }
 
     /**
+     * GPTQ and the low-rank branch through the whole path (plan, quantize, integer kernels and the branch beside them)
+     * on the golden PixArt: each lowers the W4A8 error of round-to-nearest, and the integer run agrees with the
+     * simulated one (the branch adds the same float GEMMs to both).
+     */
+    @Test
+    void gptqAndLowRankLowerTheW4A8Error() {
+        Path pixart = GoldenModels.pixart();
+        double rtn = quantizedError(pixart, pixartCalibration, "viditq-w4a8");
+        double gptq = quantizedError(pixart, pixartCalibration, QuantConfigReader.parse("preset: viditq-w4a8\ngptq: true", "gptq", null),
+                ExecutionMode.INTEGER);
+        QuantConfig both = QuantConfigReader.parse("preset: viditq-w4a8\ngptq: true\nlow_rank: {rank: 8}", "lr-gptq", null);
+        double lowRank = quantizedError(pixart, pixartCalibration, both, ExecutionMode.INTEGER);
+        double simulated = quantizedError(pixart, pixartCalibration, both, ExecutionMode.SIMULATE);
+        System.out.printf("golden pixart W4A8 rel err: round-to-nearest %.3e, GPTQ %.3e, + low-rank r 8 %.3e (simulated %.3e)%n",
+                rtn, gptq, lowRank, simulated);
+        assertTrue(gptq < 0.9 * rtn, "GPTQ " + gptq + " vs round-to-nearest " + rtn);
+        assertTrue(lowRank < gptq, "low-rank + GPTQ " + lowRank + " vs GPTQ " + gptq);
+        assertEquals(simulated, lowRank, 0.1 * simulated, "integer and simulated runs of the same weights");
+    }
+
+    /**
      * Quantize, save, load: the loaded model gives the same outputs as the quantized model in memory (to float
      * rounding: the float layers' Vector API reductions may round differently once the JIT has compiled them),
-     * for a dynamic preset, for static ranges per timestep and CFG half, and for a bit map with step ranges and
-     * float steps (forward passes inside a sampling-step context at an early and a late timestep).
+     * for a dynamic preset, for static ranges per timestep and CFG half, for a bit map with step ranges and
+     * float steps (forward passes inside a sampling-step context at an early and a late timestep), and for the low-bit
+     * methods: GPTQ in activation order with a low-rank branch and a W8 step range, grouped GPTQ, and a branch on
+     * 6-bit activations (its float-input path).
      */
     @ParameterizedTest
     @ValueSource(strings = {"preset: viditq-w4a8",
             "preset: naive-w8a8\nactivation: {per_timestep: true, cfg_split: true}",
             "preset: viditq-w4a8\nbit_map: [{layers: '.*mlp.*', weight_bits: 8}, {layers: '.*', weight_bits: 8, timesteps: [750, 1000]},"
-                    + " {layers: 'blocks\\.1\\.mlp\\.fc2', float: true, steps: [1, 2]}]"})
+                    + " {layers: 'blocks\\.1\\.mlp\\.fc2', float: true, steps: [1, 2]}]",
+            "preset: viditq-w4a8\ngptq: {act_order: true}\nlow_rank: {rank: 4}\nbit_map: [{layers: '.*', weight_bits: 8, timesteps: [750, 1000]}]",
+            "preset: viditq-w4a8\nweight: {granularity: group, group_size: 32}\ngptq: true",
+            "preset: svdquant-w4a8\nactivation: {bits: 6}\nlow_rank: {rank: 4}"})
     void checkpointRoundTripGivesIdenticalOutputs(String yaml) {
         QuantConfig cfg = QuantConfigReader.parse(yaml, "round-trip", null);
         Path out = tmp.resolve("pixart-" + Integer.toHexString(yaml.hashCode()));
         List<float[]> inMemory;
         QuantPlan plan;
         try (Denoiser model = GoldenModels.load(GoldenModels.pixart())) {
-            QuantizedModel q = Quantizer.quantize(model, QuantMethod.of(cfg.method()).plan(model, pixartCalibration, cfg));
+            QuantizedModel q = Quantizer.quantize(model, QuantMethod.of(cfg.method()).plan(model, pixartCalibration, cfg), pixartCalibration);
             plan = q.plan();
             QuantizedCheckpoint.write(GoldenModels.pixart(), q, out, false);
             q.install(model, ExecutionMode.INTEGER);

@@ -56,7 +56,7 @@ public final class QuantizedSettings {
             QuantPlan plan = QuantMethod.of(config.method()).plan(model, cal, config);
             double bits = averageWeightBits(plan);
             log.printf("%s: average weight bits %.2f over the quantized Linears%n", req.setting().configName(), bits);
-            QuantizedModel quantized = Quantizer.quantize(model, plan);
+            QuantizedModel quantized = Quantizer.quantize(model, plan, cal);
             QuantizedCheckpoint.Written w = QuantizedCheckpoint.write(floatDir, quantized, dir, true);
             writeFacts(dir, req.setting().configName(), bits);
             log.printf("wrote %s (%.1f MB) in %.1f s%n", w.checkpoint(), w.checkpointBytes() / 1e6, (System.nanoTime() - t0) / 1e9);

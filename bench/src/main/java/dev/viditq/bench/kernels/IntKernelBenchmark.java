@@ -153,7 +153,7 @@ public final class IntKernelBenchmark implements KernelBenchmark {
     }
 
     /** Balancing vector and randomized Hadamard rotation with blocks of {@code block}. */
-    private static ActivationTransform balancedRotation(int k, int block) {
+    static ActivationTransform balancedRotation(int k, int block) {
         float[] smooth = new float[k];
         SplittableRandom r = new SplittableRandom(5);
         for (int i = 0; i < k; i++) smooth[i] = (float) (0.5 + r.nextDouble());
@@ -172,7 +172,7 @@ public final class IntKernelBenchmark implements KernelBenchmark {
         return PackedInt8Weight.pack(q, n, k, s, z);
     }
 
-    private static PackedInt4Weight int4(int n, int k, int group, SplittableRandom rnd) {
+    static PackedInt4Weight int4(int n, int k, int group, SplittableRandom rnd) {
         byte[] q = new byte[n * k];
         for (int i = 0; i < q.length; i++) q[i] = (byte) (rnd.nextInt(16) - 8);
         int groups = PackedInt4Weight.groupCount(k, group);

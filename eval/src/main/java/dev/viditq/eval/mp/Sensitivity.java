@@ -320,6 +320,7 @@ public final class Sensitivity {
         private final GenerationPipeline pipeline;
         private final Progress progress;
         private final QuantPlan fullPlan;
+        private final Calibration calibration;   // its Hessians when the config has GPTQ
         private final List<SensitivityGroups.Group> groups;
         private final List<EvalPrompt> prompts;
         private final GenerationRequest request;
@@ -345,6 +346,7 @@ public final class Sensitivity {
                     PipelineBlock.read(folder.denoiser().resolve("config.json")));
             // the method's plan for every layer gives the balancing vectors and rotations; bits are set per candidate
             this.fullPlan = QuantMethod.of(config.method()).plan(model, calibration, config);
+            this.calibration = calibration;
             this.groups = SensitivityGroups.resolve(req.groups(), List.copyOf(fullPlan.layers().keySet()), shapes(fullPlan));
             this.kind = model.info().video() ? Kind.VIDEO : Kind.IMAGE;
             int count = req.count() != null ? req.count() : kind == Kind.VIDEO ? 4 : 8;
@@ -390,7 +392,7 @@ public final class Sensitivity {
             reference = generate();
             floatSeconds = (System.nanoTime() - t0) / 1e9;
             if (around != null) { // every group at the operating point: what entries replay, and the unchanged entry
-                Quantizer.quantize(model, plans.uniform(around.precision(), around.name())).install(model, mode, false);
+                Quantizer.quantize(model, plans.uniform(around.precision(), around.name()), calibration).install(model, mode, false);
                 replay.record();
                 base = generate();
             }
@@ -426,7 +428,7 @@ public final class Sensitivity {
                         if (around != null && c.equals(around)) {
                             e = unchangedEntry(g, c, r);
                         } else {
-                            if (weights == null && !c.isFloat()) weights = Quantizer.quantize(model, groupPlan(g, c, anyPartialRange()));
+                            if (weights == null && !c.isFloat()) weights = Quantizer.quantize(model, groupPlan(g, c, anyPartialRange()), calibration);
                             e = measure(g, c, r, weights, reference);
                         }
                         store.add(e);

@@ -83,6 +83,7 @@ public final class Sweep {
     private final Kind kind;
     private Calibration calibration;      // read or made on first need
     private long floatParameters = -1;    // counted on first need
+    private boolean hessians;             // some setting has GPTQ: the calibration records every layer's input Hessian
 
     private Sweep(SweepRequest req, Listener listener) {
         this.req = req;
@@ -124,6 +125,7 @@ public final class Sweep {
 
     private ObjectNode run(SettingRunner runner) {
         Map<String, QuantConfig> configs = readConfigs();
+        this.hessians = configs.values().stream().anyMatch(c -> c != null && c.gptq() != null);   // float has no config
         ObjectNode manifest = manifest();
         checkOrWriteManifest(manifest);
         checkSettingFolders();
@@ -322,7 +324,7 @@ public final class Sweep {
             Calibration cal = config.needsCalibration() ? calibration() : null;
             if (cal != null) cal.model().checkSameModel(ModelIdentity.of(denoiser), cal.describe());
             QuantPlan plan = QuantMethod.of(config.method()).plan(denoiser, cal, config);
-            QuantizedModel quantized = Quantizer.quantize(denoiser, plan);
+            QuantizedModel quantized = Quantizer.quantize(denoiser, plan, cal);
             QuantizedCheckpoint.write(req.model(), quantized, target, false);
         }
     }
@@ -336,7 +338,7 @@ public final class Sweep {
             List<String> prompts = ShapesGenerator.fixed(kind, Split.CALIB, calibrationCount()).stream().map(ShapesPrompt::caption).toList();
             PipelineDriver driver = new PipelineDriver(pipeline, prompts, req.steps() != null ? req.steps() : recipe.steps(), recipe.cfgScale(),
                     recipe.sampler(), null, null, null, 0, GuidedModel.Batching.BATCHED);
-            listener.message("calibrating over " + prompts.size() + " calibration prompts into " + file);
+            listener.message("calibrating over " + prompts.size() + " calibration prompts into " + file + (hessians ? " (with input Hessians, for GPTQ)" : ""));
             long total = (long) prompts.size() * driver.settings().steps();
             long[] done = {0};
             calibration = Calibrator.run(driver, file, new Calibrator.Progress() {
@@ -351,7 +353,7 @@ public final class Sweep {
                 public void step(int prompt, dev.viditq.nn.sampling.Step step) {
                     listener.calibration(++done[0], total);
                 }
-            });
+            }, hessians);
         }
         return calibration;
     }

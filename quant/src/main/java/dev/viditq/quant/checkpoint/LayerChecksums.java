@@ -13,7 +13,7 @@ import java.util.zip.CRC32C;
 
 /**
  * A CRC-32C per quantized layer over everything stored for it — per bit width the integers, scales and zero points,
- * then the balancing vector and the static ranges — written into the checkpoint's metadata beside the plan. Shapes
+ * then the balancing vector, the static ranges and the low-rank factors — written into the checkpoint's metadata beside the plan. Shapes
  * and ranges are checked tensor by tensor; this catches what those checks cannot: scales or integers replaced by
  * other well-formed values (a scale of another layer, a tampered file), which would otherwise run silently wrong.
  * Checkpoints written before the checksums existed have none and are not checked.
@@ -31,6 +31,10 @@ final class LayerChecksums {
         }
         if (layer.smooth() != null) names.add(QuantizedTensors.smooth(layer.name()));
         if (layer.ranges() != null) names.add(QuantizedTensors.actRange(layer.name()));
+        if (layer.hasLowRank()) {
+            names.add(QuantizedTensors.lowRankUp(layer.name()));
+            names.add(QuantizedTensors.lowRankDown(layer.name()));
+        }
         return names;
     }
 

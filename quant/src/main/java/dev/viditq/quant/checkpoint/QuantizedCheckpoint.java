@@ -15,6 +15,7 @@ import dev.viditq.nn.pipeline.ModelFolder;
 import dev.viditq.quant.plan.LayerPlan;
 import dev.viditq.quant.plan.PlanJson;
 import dev.viditq.quant.plan.QuantPlan;
+import dev.viditq.quant.runtime.LowRankBranch;
 import dev.viditq.quant.runtime.QuantizedLayer;
 import dev.viditq.quant.runtime.QuantizedModel;
 import dev.viditq.quant.runtime.QuantizedWeight;
@@ -139,6 +140,14 @@ public final class QuantizedCheckpoint {
         if (p.ranges() != null) {
             float[] r = p.ranges().absmax();
             put(out, QuantizedTensors.actRange(name), DType.F32, new long[]{r.length}, () -> Tensor.of(r, r.length));
+        }
+        LowRankBranch b = q.branch();
+        if (b != null) {
+            // the factors' values are BF16 numbers already (fitted so): the conversion is exact
+            put(out, QuantizedTensors.lowRankUp(name), DType.BF16, new long[]{b.n(), b.rank()},
+                    () -> Tensor.of(b.l1(), b.n(), b.rank()).to(DType.BF16));
+            put(out, QuantizedTensors.lowRankDown(name), DType.BF16, new long[]{b.rank(), b.k()},
+                    () -> Tensor.of(b.l2(), b.rank(), b.k()).to(DType.BF16));
         }
         return out;
     }

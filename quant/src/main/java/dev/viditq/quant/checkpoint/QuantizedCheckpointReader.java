@@ -12,6 +12,7 @@ import dev.viditq.quant.plan.LayerPlan;
 import dev.viditq.quant.plan.PlanJson;
 import dev.viditq.quant.plan.QuantPlan;
 import dev.viditq.quant.runtime.ExecutionMode;
+import dev.viditq.quant.runtime.LowRankBranch;
 import dev.viditq.quant.runtime.QuantizedLayer;
 import dev.viditq.quant.runtime.QuantizedModel;
 import dev.viditq.quant.runtime.QuantizedWeight;
@@ -100,8 +101,42 @@ public final class QuantizedCheckpointReader {
         } catch (IllegalArgumentException e) {
             throw CheckpointException.tensor(file.path(), qName, "does not hold valid " + bits + "-bit weights: " + e.getMessage());
         }
-        if (verified.add(lp.name())) verifyChecksum(lp);
+        firstRead(lp);
         return w;
+    }
+
+    /**
+     * The low-rank branch of layer {@code lp} (null when its plan has none), its factors checked BF16 [out, rank] and
+     * [rank, in] as the plan states, and, on the layer's first read, its checksum.
+     */
+    public LowRankBranch branch(LayerPlan lp) {
+        if (!lp.hasLowRank()) return null;
+        float[] l1 = factor(QuantizedTensors.lowRankUp(lp.name()), lp.out(), lp.lowRank());
+        float[] l2 = factor(QuantizedTensors.lowRankDown(lp.name()), lp.lowRank(), lp.in());
+        firstRead(lp);
+        return new LowRankBranch(lp.out(), lp.in(), lp.lowRank(), l1, l2);
+    }
+
+    /**
+     * On a layer's first read: the dtype and shape of its low-rank factors (so a malformed tensor is named as such,
+     * not only as a checksum difference), then its checksum.
+     */
+    private void firstRead(LayerPlan lp) {
+        if (!verified.add(lp.name())) return;
+        if (lp.hasLowRank()) {
+            factor(QuantizedTensors.lowRankUp(lp.name()), lp.out(), lp.lowRank());
+            factor(QuantizedTensors.lowRankDown(lp.name()), lp.lowRank(), lp.in());
+        }
+        verifyChecksum(lp);
+    }
+
+    private float[] factor(String name, int rows, int cols) {
+        Tensor t = need(file, name);
+        if (t.dtype() != DType.BF16 || !Arrays.equals(t.shape(), new long[]{rows, cols})) {
+            throw CheckpointException.tensor(file.path(), name, "is " + describe(t) + ", the plan's low-rank branch needs BF16 ["
+                    + rows + ", " + cols + "]");
+        }
+        return t.toFloatArray();
     }
 
     /** The zero points of an asymmetric plan (checked I8 [out, groups]); null, and no tensor, for a symmetric one. */
@@ -132,7 +167,7 @@ public final class QuantizedCheckpointReader {
         for (LayerPlan lp : plan.layers().values()) {
             Map<Integer, QuantizedWeight> weights = new LinkedHashMap<>();
             for (int bits : lp.weightBits()) weights.put(bits, weight(lp, bits));
-            layers.put(lp.name(), new QuantizedLayer(lp, weights));
+            layers.put(lp.name(), new QuantizedLayer(lp, weights, branch(lp)));
         }
         return new QuantizedModel(plan, layers);
     }
@@ -144,7 +179,17 @@ public final class QuantizedCheckpointReader {
      */
     public QuantizedModel.Installed install(Denoiser model, ExecutionMode mode, boolean fold) {
         if (mode == ExecutionMode.SIMULATE) return read().install(model, mode, fold);
-        return QuantizedModel.installPacked(model, plan, (lp, bits) -> weight(lp, bits).pack(), fold);
+        return QuantizedModel.installPacked(model, plan, new QuantizedModel.PackedSource() {
+            @Override
+            public dev.viditq.core.kernels.quant.PackedWeight pack(LayerPlan lp, int bits) {
+                return weight(lp, bits).pack();
+            }
+
+            @Override
+            public LowRankBranch branch(LayerPlan lp) {
+                return QuantizedCheckpointReader.this.branch(lp);
+            }
+        }, fold);
     }
 
     /** The plan of a quantized checkpoint, with its vectors checked. */

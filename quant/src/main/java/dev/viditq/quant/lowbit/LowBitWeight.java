@@ -1,18 +1,14 @@
 package dev.viditq.quant.lowbit;
 
-import dev.viditq.core.kernels.quant.HadamardRotation;
-import dev.viditq.core.tensor.Tensor;
-import dev.viditq.quant.calib.LayerHessian;
 import dev.viditq.quant.config.QuantConfig;
-import dev.viditq.quant.plan.LayerPlan;
+import dev.viditq.quant.runtime.LowRankBranch;
 import dev.viditq.quant.runtime.QuantizedWeight;
-import dev.viditq.quant.runtime.Quantizer;
 import dev.viditq.quant.runtime.WeightQuantizer;
 
 /**
- * One layer's weight at low bit width with the methods that make it hold: the integer weight (round-to-nearest or
- * GPTQ) of W' − L₁L₂ and the optional low-rank branch L₁L₂, everything in the transformed basis of the layer's plan
- * (W' = (W / m)·Q). The layer computes y = Q(W' − L₁L₂)·x' + L₁(L₂·x').
+ * One weight matrix at low bit width with the methods that make it hold, all in one basis (the tests' and the
+ * analyses' view; a planned layer, with its balancing and rotation, goes through {@link LowBitLayer}): the integer
+ * weight (round-to-nearest or GPTQ) of W − L₁L₂ and the optional low-rank branch L₁L₂; y = Q(W − L₁L₂)·x + L₁(L₂·x).
  *
  * @param branch null without a low-rank branch
  */
@@ -31,22 +27,6 @@ public record LowBitWeight(QuantizedWeight weight, LowRankBranch branch, double 
         if (hessian == null) throw new IllegalArgumentException("GPTQ needs the layer's Hessian");
         Gptq.Result r = Gptq.quantize(residual, n, k, bits, spec, gptq, hessian);
         return new LowBitWeight(r.weight(), branch, r.proxyLoss());
-    }
-
-    /**
-     * A planned layer: its float weight taken to the plan's basis ({@link Quantizer#transformedWeight}) and, for GPTQ,
-     * the calibration Hessian taken to the same basis ({@link HessianBasis}).
-     */
-    public static LowBitWeight quantize(Tensor floatWeight, LayerPlan lp, int bits, QuantConfig.WeightSpec spec,
-                                        QuantConfig.Gptq gptq, QuantConfig.LowRank lowRank, LayerHessian hessian) {
-        float[] w = Quantizer.transformedWeight(floatWeight, lp);
-        double[] h = null;
-        if (gptq != null) {
-            if (hessian == null) throw new IllegalArgumentException(lp.name() + ": GPTQ needs the layer's input Hessian from calibration");
-            HadamardRotation rotation = lp.rotation() == null ? null : lp.rotation().build(lp.in());
-            h = HessianBasis.transform(hessian.dense(), lp.in(), lp.smooth(), rotation);
-        }
-        return quantize(w, lp.out(), lp.in(), bits, spec, gptq, lowRank, h);
     }
 
     /** What the layer multiplies with, as one float matrix [n, k]: the dequantized integers plus L₁L₂. */

@@ -41,11 +41,6 @@ abstract class PlanningMethod implements QuantMethod {
     @Override
     public final QuantPlan plan(Denoiser model, Calibration calibration, QuantConfig config) {
         if (config.method() != id()) throw new IllegalArgumentException("config is for method " + config.method().id() + ", not " + id().id());
-        if (config.gptq() != null || config.lowRank() != null) {
-            // read and documented, but neither the quantizer nor the checkpoint carries them yet: refuse, never drop them
-            throw new QuantConfigException(config.source() + ": 'gptq' and 'low_rank' are not yet applied by quantize; "
-                    + "remove them to quantize with round-to-nearest");
-        }
         Map<String, Linear> linears = model.linears();
         if (config.needsCalibration()) {
             if (calibration == null) {
@@ -55,6 +50,10 @@ abstract class PlanningMethod implements QuantMethod {
             }
             calibration.model().checkSameModel(ModelIdentity.of(model), calibration.describe());
             if (calibration.done() == 0) throw new IllegalArgumentException(calibration.describe() + ": holds no finished prompt");
+            if (config.gptq() != null && !calibration.hasHessians()) {
+                throw new IllegalArgumentException(config.source() + ": gptq needs every layer's input Hessian, and "
+                        + calibration.describe() + " holds none: calibrate again with --hessians");
+            }
         }
         List<String> notes = new ArrayList<>(config.notes());
         LayerSelection selection = new LayerSelection(config, linears, notes);
@@ -72,11 +71,21 @@ abstract class PlanningMethod implements QuantMethod {
                     ? rotation(l, config.rotation(), notes) : null;
             StaticRanges ranges = config.activation().dynamic() ? null
                     : ranges(calibration, calibration.layer(l.name()), smooth, config.activation());
-            layers.put(l.name(), new LayerPlan(l.name(), l.inFeatures(), l.outFeatures(), smooth, rotation, base, overrides, ranges));
+            layers.put(l.name(), new LayerPlan(l.name(), l.inFeatures(), l.outFeatures(), smooth, rotation, base, overrides, ranges,
+                    config.gptq(), lowRank(config, l, notes)));
         }
         if (layers.isEmpty()) throw new QuantConfigException(config.source() + ": no Linear of the model is left to quantize");
         return new QuantPlan(id().id(), config.source(), config.weight(),
                 new QuantPlan.ActivationScheme(config.activation().granularity(), config.activation().dynamic()), layers, notes);
+    }
+
+    /** The configured rank, at most the layer's smaller side (where a branch of that rank would be the whole weight). */
+    private static int lowRank(QuantConfig config, Linear l, List<String> notes) {
+        if (config.lowRank() == null) return 0;
+        int most = Math.min(l.inFeatures(), l.outFeatures());
+        if (config.lowRank().rank() <= most) return config.lowRank().rank();
+        notes.add(l.name() + ": low-rank branch of rank " + config.lowRank().rank() + " cut to its smaller side " + most);
+        return most;
     }
 
     private static void checkGroups(QuantConfig config, Linear l, LayerPlan probe) {

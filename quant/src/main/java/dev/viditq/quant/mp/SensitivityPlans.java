@@ -68,7 +68,10 @@ public final class SensitivityPlans {
      */
     public static QuantizedModel replanned(QuantizedModel weights, QuantPlan plan) {
         Map<String, QuantizedLayer> layers = new LinkedHashMap<>();
-        for (LayerPlan lp : plan.layers().values()) layers.put(lp.name(), new QuantizedLayer(lp, weights.layers().get(lp.name()).weights()));
+        for (LayerPlan lp : plan.layers().values()) {
+            QuantizedLayer q = weights.layers().get(lp.name());
+            layers.put(lp.name(), new QuantizedLayer(lp, q.weights(), q.branch()));
+        }
         return new QuantizedModel(plan, layers);
     }
 
@@ -79,6 +82,6 @@ public final class SensitivityPlans {
     }
 
     private static LayerPlan at(LayerPlan lp, Precision p, List<BitOverride> overrides) {
-        return new LayerPlan(lp.name(), lp.in(), lp.out(), lp.smooth(), lp.rotation(), p, overrides, lp.ranges());
+        return new LayerPlan(lp.name(), lp.in(), lp.out(), lp.smooth(), lp.rotation(), p, overrides, lp.ranges(), lp.gptq(), lp.lowRank());
     }
 }

@@ -1,5 +1,7 @@
 package dev.viditq.quant.plan;
 
+import dev.viditq.quant.config.QuantConfig;
+
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -15,9 +17,12 @@ import java.util.Set;
  * @param base        precision before the overrides (the config's weight / activation bits)
  * @param overrides   bit-map rules for this layer, in order (later wins)
  * @param ranges      static activation ranges, or null for dynamic activations
+ * @param gptq        GPTQ of the weights at every bit width (needs the layer's calibration Hessian), or null for
+ *                    round-to-nearest
+ * @param lowRank     rank of the BF16 low-rank branch beside the integer weight (SVDQuant), 0 for none
  */
 public record LayerPlan(String name, int in, int out, float[] smooth, RotationSpec rotation, Precision base,
-                        List<BitOverride> overrides, StaticRanges ranges) {
+                        List<BitOverride> overrides, StaticRanges ranges, QuantConfig.Gptq gptq, int lowRank) {
     /** Enumerating override combinations is exact but exponential; more rules than this on one layer are refused. */
     private static final int MAX_RANGED_RULES = 12;
 
@@ -25,6 +30,20 @@ public record LayerPlan(String name, int in, int out, float[] smooth, RotationSp
         overrides = List.copyOf(overrides);
         if (smooth != null && smooth.length != in) throw new IllegalArgumentException(name + ": balancing vector of " + smooth.length + " for " + in + " inputs");
         if (base.isFloat()) throw new IllegalArgumentException(name + ": the base precision of a quantized layer cannot be float");
+        if (lowRank < 0 || lowRank > Math.min(in, out)) {
+            throw new IllegalArgumentException(name + ": low-rank branch of rank " + lowRank + " for a [" + out + ", " + in + "] layer");
+        }
+    }
+
+    /** A layer quantized by round-to-nearest, without a low-rank branch. */
+    public LayerPlan(String name, int in, int out, float[] smooth, RotationSpec rotation, Precision base,
+                     List<BitOverride> overrides, StaticRanges ranges) {
+        this(name, in, out, smooth, rotation, base, overrides, ranges, null, 0);
+    }
+
+    /** True when the layer carries a low-rank branch. */
+    public boolean hasLowRank() {
+        return lowRank > 0;
     }
 
     /**

@@ -65,6 +65,10 @@ public final class PlanJson {
             if (b.steps() != null) r.putArray("steps").add(b.steps()[0]).add(b.steps()[1]);
             if (b.timesteps() != null) r.putArray("timesteps").add(b.timesteps()[0]).add(b.timesteps()[1]);
         }
+        if (l.gptq() != null) {
+            o.putObject("gptq").put("damp", l.gptq().damp()).put("act_order", l.gptq().actOrder()).put("block_size", l.gptq().blockSize());
+        }
+        if (l.hasLowRank()) o.put("low_rank", l.lowRank());
         if (l.ranges() != null) {
             ObjectNode r = o.putObject("ranges");
             ArrayNode t = r.putArray("timesteps");
@@ -114,7 +118,11 @@ public final class PlanJson {
             boolean split = need(rn, "cfg_split").asBoolean();
             ranges = new StaticRanges(t, split, vectors.ranges(name, t.length * (split ? 2 : 1)));
         }
-        return new LayerPlan(name, in, out, smooth, rotation, base, overrides, ranges);
+        JsonNode g = o.get("gptq");
+        QuantConfig.Gptq gptq = g == null || g.isNull() ? null
+                : new QuantConfig.Gptq(need(g, "damp").asDouble(), need(g, "act_order").asBoolean(), need(g, "block_size").asInt());
+        int lowRank = o.path("low_rank").asInt(0);
+        return new LayerPlan(name, in, out, smooth, rotation, base, overrides, ranges, gptq, lowRank);
     }
 
     private static JsonNode need(JsonNode o, String key) {

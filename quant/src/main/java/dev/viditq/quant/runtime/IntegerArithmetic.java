@@ -26,9 +26,14 @@ final class IntegerArithmetic implements QuantizedArithmetic {
     private final Map<Integer, PackedWeight> packed;
     private final ActivationTransform transform;
     private final ActivationQuantizer javaQuantizer;
+    private final LowRankPath lowRank;
 
-    /** @param packed the packed weights by bit width (every width the plan's bit map selects) */
-    IntegerArithmetic(LayerPlan plan, QuantPlan.ActivationScheme scheme, Map<Integer, PackedWeight> packed, boolean balancingFolded) {
+    /**
+     * @param packed  the packed weights by bit width (every width the plan's bit map selects)
+     * @param lowRank the layer's low-rank branch, or null
+     */
+    IntegerArithmetic(LayerPlan plan, QuantPlan.ActivationScheme scheme, Map<Integer, PackedWeight> packed, boolean balancingFolded,
+                      LowRankPath lowRank) {
         if (!packed.keySet().equals(plan.weightBits())) {
             throw new IllegalArgumentException(plan.name() + ": packed weights for " + packed.keySet() + " bits, the plan needs " + plan.weightBits());
         }
@@ -37,11 +42,12 @@ final class IntegerArithmetic implements QuantizedArithmetic {
         this.packed = Map.copyOf(packed);
         this.transform = QuantizedLayer.transform(plan, balancingFolded);
         this.javaQuantizer = new ActivationQuantizer(plan.in(), balancingFolded ? null : plan.smooth(), QuantizedLayer.rotation(plan));
+        this.lowRank = lowRank;
     }
 
     @Override
     public long residentBytes() {
-        return packed.values().stream().mapToLong(PackedWeight::byteSize).sum();
+        return packed.values().stream().mapToLong(PackedWeight::byteSize).sum() + (lowRank == null ? 0 : lowRank.residentBytes());
     }
 
     @Override
@@ -57,6 +63,9 @@ final class IntegerArithmetic implements QuantizedArithmetic {
             q.set(rows, values, scales);
         }
         kernels.gemm(q, packed.get(p.weightBits()), bias, out);
+        if (lowRank == null) return;
+        if (p.activationBits() == 8) lowRank.addFromQuantized(q, rows, out);   // the activations just quantized
+        else lowRank.addFromInput(x, rows, out);
     }
 
     /**

@@ -10,10 +10,18 @@ import java.util.Map;
 
 /**
  * One quantized Linear: its plan and its weights quantized once (after balancing and rotation) at every bit width
- * its bit map can ask for. What the checkpoint stores for the layer, and what the executors run.
+ * its bit map can ask for, and the low-rank branch beside them when the plan has one. What the checkpoint stores for
+ * the layer, and what the executors run.
+ *
+ * @param branch the BF16 factors L₁, L₂ (in the layer's balanced input basis, {@link LowRankBranch}), null without
  */
-public record QuantizedLayer(LayerPlan plan, Map<Integer, QuantizedWeight> weights) {
+public record QuantizedLayer(LayerPlan plan, Map<Integer, QuantizedWeight> weights, LowRankBranch branch) {
     public QuantizedLayer {
+        if (plan.hasLowRank() != (branch != null)
+                || (branch != null && (branch.rank() != plan.lowRank() || branch.n() != plan.out() || branch.k() != plan.in()))) {
+            throw new IllegalArgumentException(plan.name() + ": low-rank branch " + (branch == null ? "none" : branch.describe())
+                    + " for a plan of rank " + plan.lowRank() + " on [" + plan.out() + ", " + plan.in() + "]");
+        }
         weights = Collections.unmodifiableMap(new LinkedHashMap<>(weights));
         if (!weights.keySet().equals(plan.weightBits())) {
             throw new IllegalArgumentException(plan.name() + ": weights for " + weights.keySet() + " bits, the plan needs " + plan.weightBits());
@@ -24,6 +32,11 @@ public record QuantizedLayer(LayerPlan plan, Map<Integer, QuantizedWeight> weigh
                         + plan.out() + ", " + plan.in() + "]");
             }
         }
+    }
+
+    /** A layer without a low-rank branch. */
+    public QuantizedLayer(LayerPlan plan, Map<Integer, QuantizedWeight> weights) {
+        this(plan, weights, null);
     }
 
     /** The layer's rotation, or null. */

@@ -5,6 +5,7 @@ import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.Linear;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.quant.plan.LayerPlan;
+import dev.viditq.quant.plan.Precision;
 import dev.viditq.quant.plan.QuantPlan;
 
 import java.util.Collections;
@@ -25,9 +26,11 @@ public record QuantizedModel(QuantPlan plan, Map<String, QuantizedLayer> layers)
     }
 
     /** Where the packed weights of a layer come from (the in-memory quantized weights, or a mapped checkpoint). */
-    @FunctionalInterface
     public interface PackedSource {
         PackedWeight pack(LayerPlan layer, int bits);
+
+        /** The layer's low-rank branch, read when its plan has one. */
+        LowRankBranch branch(LayerPlan layer);
     }
 
     /** What an installation did. */
@@ -44,7 +47,17 @@ public record QuantizedModel(QuantPlan plan, Map<String, QuantizedLayer> layers)
     /** As {@link #install(Denoiser, ExecutionMode)}, with folding chosen by {@code fold}. */
     public Installed install(Denoiser model, ExecutionMode mode, boolean fold) {
         if (mode == ExecutionMode.INTEGER) {
-            return installPacked(model, plan, (lp, bits) -> layers.get(lp.name()).weights().get(bits).pack(), fold);
+            return installPacked(model, plan, new PackedSource() {
+                @Override
+                public PackedWeight pack(LayerPlan lp, int bits) {
+                    return layers.get(lp.name()).weights().get(bits).pack();
+                }
+
+                @Override
+                public LowRankBranch branch(LayerPlan lp) {
+                    return layers.get(lp.name()).branch();
+                }
+            }, fold);
         }
         Map<String, Linear> linears = checkedLinears(model, plan);
         Set<String> folded = Folding.apply(model, plan.layers(), fold);
@@ -53,7 +66,7 @@ public record QuantizedModel(QuantPlan plan, Map<String, QuantizedLayer> layers)
             Linear l = linears.get(lp.name());
             boolean isFolded = folded.contains(lp.name());
             l.setExecutor(new QuantizedExecutor(lp, plan.activations(), isFolded, floatWeight(l, lp),
-                    new SimulatedArithmetic(q, plan.activations(), isFolded)));
+                    new SimulatedArithmetic(q, plan.activations(), isFolded, lowRankPath(lp, q.branch(), isFolded, true))));
         }
         return new Installed(0, folded);
     }
@@ -73,11 +86,25 @@ public record QuantizedModel(QuantPlan plan, Map<String, QuantizedLayer> layers)
             for (int bits : lp.weightBits()) packed.put(bits, source.pack(lp, bits));
             boolean isFolded = folded.contains(lp.name());
             QuantizedExecutor ex = new QuantizedExecutor(lp, plan.activations(), isFolded, floatWeight(l, lp),
-                    new IntegerArithmetic(lp, plan.activations(), packed, isFolded));
+                    new IntegerArithmetic(lp, plan.activations(), packed, isFolded,
+                            lp.hasLowRank() ? lowRankPath(lp, source.branch(lp), isFolded, false) : null));
             bytes += ex.residentBytes();
             l.setExecutor(ex);
         }
         return new Installed(bytes, folded);
+    }
+
+    /** How the layer's low-rank branch runs (null without one): the down-projections its steps' activation bits need. */
+    private static LowRankPath lowRankPath(LayerPlan lp, LowRankBranch branch, boolean folded, boolean simulated) {
+        if (lp.hasLowRank() != (branch != null)) throw new IllegalArgumentException(lp.name() + ": the plan's low-rank branch is missing");
+        if (branch == null) return null;
+        boolean a8 = false, fewer = false;
+        for (Precision p : lp.possiblePrecisions()) {
+            if (p.isFloat()) continue;
+            a8 |= p.activationBits() == 8;
+            fewer |= p.activationBits() != 8;
+        }
+        return new LowRankPath(branch, folded ? null : lp.smooth(), QuantizedLayer.rotation(lp), a8, fewer, simulated);
     }
 
     /** The model's Linears, each quantized one checked against its plan. */
@@ -124,11 +151,15 @@ public record QuantizedModel(QuantPlan plan, Map<String, QuantizedLayer> layers)
         return out;
     }
 
-    /** Bytes of the stored integer weights, scales and zero points (the checkpoint's share of quantized layers). */
+    /**
+     * Bytes of the stored integer weights, scales and zero points and of the BF16 low-rank factors (the checkpoint's
+     * share of quantized layers).
+     */
     public long storedWeightBytes() {
         long b = 0;
         for (QuantizedLayer l : layers.values()) {
             for (QuantizedWeight w : l.weights().values()) b += w.storedBytes();
+            if (l.branch() != null) b += l.branch().storedBytes();
         }
         return b;
     }

@@ -3,6 +3,9 @@ package dev.viditq.quant.runtime;
 import dev.viditq.core.kernels.quant.ActivationTransform;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.Linear;
+import dev.viditq.quant.calib.Calibration;
+import dev.viditq.quant.calib.LayerHessian;
+import dev.viditq.quant.lowbit.LowBitLayer;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.quant.plan.LayerPlan;
 import dev.viditq.quant.plan.QuantPlan;
@@ -13,13 +16,22 @@ import java.util.Map;
 /**
  * Applies a plan to a float model's weights: each quantized layer's weight W [out, in] becomes (W / m)·Q (balancing,
  * rotation — the same {@link ActivationTransform} the activations get online), and only then is quantized, once per
- * bit width its bit map uses. The model itself is left untouched (install the result with
+ * bit width its bit map uses (round-to-nearest, or GPTQ and a low-rank branch when the plan says so). The model itself is left untouched (install the result with
  * {@link QuantizedModel#install}).
  */
 public final class Quantizer {
     private Quantizer() {}
 
+    /** A plan of round-to-nearest layers without low-rank branches (no calibration Hessians needed). */
     public static QuantizedModel quantize(Denoiser model, QuantPlan plan) {
+        return quantize(model, plan, null);
+    }
+
+    /**
+     * Quantizes every layer of the plan; layers with GPTQ or a low-rank branch go through {@link LowBitLayer}, GPTQ
+     * with the input Hessian {@code calibration} recorded for the layer ({@code calibrate --hessians}).
+     */
+    public static QuantizedModel quantize(Denoiser model, QuantPlan plan, Calibration calibration) {
         Map<String, QuantizedLayer> layers = new LinkedHashMap<>();
         Map<String, Linear> linears = model.linears();
         for (LayerPlan lp : plan.layers().values()) {
@@ -32,7 +44,12 @@ public final class Quantizer {
             if (l.storage().isQuantized()) {
                 throw new IllegalArgumentException(lp.name() + ": this layer is stored quantized; quantize a float model");
             }
-            layers.put(lp.name(), quantizeLayer(l.weight(), lp, plan));
+            if (lp.gptq() != null && calibration == null) {
+                throw new IllegalArgumentException(lp.name() + ": GPTQ needs a calibration with input Hessians (calibrate --hessians)");
+            }
+            layers.put(lp.name(), lp.gptq() != null || lp.hasLowRank()
+                    ? lowBit(l.weight(), lp, plan, lp.gptq() == null ? null : calibration.hessian(lp.name()))
+                    : quantizeLayer(l.weight(), lp, plan));
         }
         return new QuantizedModel(plan, layers);
     }
@@ -45,6 +62,13 @@ public final class Quantizer {
         Map<Integer, QuantizedWeight> weights = new LinkedHashMap<>();
         for (int bits : lp.weightBits()) weights.put(bits, WeightQuantizer.quantize(w, lp.out(), lp.in(), bits, plan.weights()));
         return new QuantizedLayer(lp, weights);
+    }
+
+    private static QuantizedLayer lowBit(Tensor weight, LayerPlan lp, QuantPlan plan, LayerHessian hessian) {
+        if (!weight.dtype().isFloating()) {
+            throw new IllegalArgumentException(lp.name() + ": weight is " + weight.dtype() + "; quantize a float model");
+        }
+        return LowBitLayer.quantize(weight, lp, plan.weights(), hessian);
     }
 
     /** W' = (W / m)·Q [out, in] row-major: the float weight in the basis the integer kernel sees. */

@@ -19,18 +19,23 @@ final class SimulatedArithmetic implements QuantizedArithmetic {
     private final QuantPlan.ActivationScheme scheme;
     private final Map<Integer, Tensor> dequantized = new HashMap<>();
     private final ActivationQuantizer quantizer;
+    private final LowRankPath lowRank;
 
-    /** @param balancingFolded the model already multiplies this layer's input by its balancing vector ({@link Folding}) */
-    SimulatedArithmetic(QuantizedLayer layer, QuantPlan.ActivationScheme scheme, boolean balancingFolded) {
+    /**
+     * @param balancingFolded the model already multiplies this layer's input by its balancing vector ({@link Folding})
+     * @param lowRank         the layer's low-rank branch, or null
+     */
+    SimulatedArithmetic(QuantizedLayer layer, QuantPlan.ActivationScheme scheme, boolean balancingFolded, LowRankPath lowRank) {
         this.k = layer.plan().in();
         this.scheme = scheme;
         layer.weights().forEach((bits, w) -> dequantized.put(bits, Tensor.of(w.dequantize(), w.n(), w.k())));
         this.quantizer = new ActivationQuantizer(k, balancingFolded ? null : layer.plan().smooth(), layer.rotation());
+        this.lowRank = lowRank;
     }
 
     @Override
     public long residentBytes() {
-        return dequantized.values().stream().mapToLong(Tensor::byteSize).sum();
+        return dequantized.values().stream().mapToLong(Tensor::byteSize).sum() + (lowRank == null ? 0 : lowRank.residentBytes());
     }
 
     @Override
@@ -44,5 +49,8 @@ final class SimulatedArithmetic implements QuantizedArithmetic {
         }
         Tensor xt = Tensor.of(xq, rows, k);
         KernelBackend.get().gemm(xt.data(), rows, k, dequantized.get(p.weightBits()), bias, out);
+        if (lowRank == null) return;
+        if (p.activationBits() == 8) lowRank.addFromDequantized(xt.data(), rows, out);
+        else lowRank.addFromInput(x, rows, out);
     }
 }

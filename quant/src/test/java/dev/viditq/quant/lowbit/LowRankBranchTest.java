@@ -1,5 +1,6 @@
 package dev.viditq.quant.lowbit;
 
+import dev.viditq.quant.runtime.LowRankBranch;
 import dev.viditq.core.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 

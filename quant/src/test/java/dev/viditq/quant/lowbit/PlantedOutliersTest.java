@@ -1,5 +1,6 @@
 package dev.viditq.quant.lowbit;
 
+import dev.viditq.quant.runtime.LowRankBranch;
 import dev.viditq.quant.config.QuantConfig;
 import dev.viditq.quant.config.QuantConfig.WeightGranularity;
 import dev.viditq.quant.runtime.WeightQuantizer;

@@ -1,4 +1,4 @@
-package dev.viditq.quant.lowbit;
+package dev.viditq.quant.runtime;
 
 import dev.viditq.core.tensor.Tensor;
 import org.ejml.data.DMatrixRMaj;
@@ -6,11 +6,14 @@ import org.ejml.dense.row.SingularOps_DDRM;
 import org.ejml.dense.row.decomposition.svd.SvdImplicitQrDecompose_DDRM;
 
 /**
- * SVDQuant's low-rank branch (Li et al. 2024) of a transformed weight W' [n, k]: L₁ = U_r·Σ_r [n, r] and L₂ = V_rᵀ
- * [r, k] from the r leading singular triplets of W', both rounded to BF16 (what is stored), so that
- * W' = L₁L₂ + R with R = {@link #residual} the part left to the integer weight. At run time the layer computes
- * y = Q(R)·x' + L₁(L₂·x') on the same transformed input x'. Splitting Σ into L₁ (as deepcompressor's
- * {@code LowRankBranch}) keeps L₂'s rows orthonormal, well inside BF16's range.
+ * SVDQuant's low-rank branch (Li et al. 2024) of a balanced weight W/m [n, k]: L₁ = U_r·Σ_r [n, r] and L₂ = V_rᵀ
+ * [r, k] from the r leading singular triplets, both rounded to BF16 (what is stored), so that W/m = L₁L₂ + R with
+ * R = {@link #residual} the part left to the integer weight (rotated, R·Q, before it is quantized). The factors live
+ * in the balanced basis, before the rotation: the rotation is orthogonal, so the SVD of W/m and of (W/m)·Q share
+ * U and Σ and differ only by V·Q, and a branch kept before the rotation runs on the layer's input as it arrives —
+ * y = Q(R·Q)·x' + L₁(L₂·(x ⊙ m)), with (x ⊙ m) the input the model already balances where balancing is folded,
+ * else m multiplied into L₂'s columns once when the layer is installed ({@link LowRankPath}). Splitting Σ into L₁
+ * (as deepcompressor's {@code LowRankBranch}) keeps L₂'s rows orthonormal, well inside BF16's range.
  *
  * @param l1 [n, rank] row-major, every value a BF16 number
  * @param l2 [rank, k] row-major, every value a BF16 number
@@ -67,6 +70,11 @@ public record LowRankBranch(int n, int k, int rank, float[] l1, float[] l2) {
         float[] r = new float[n * k];
         for (int i = 0; i < r.length; i++) r[i] = (float) (w[i] - p[i]);
         return r;
+    }
+
+    /** "rank r [n, k]", for messages. */
+    public String describe() {
+        return "rank " + rank + " [" + n + ", " + k + "]";
     }
 
     /** Stored bytes: both factors in BF16. */
