@@ -1,5 +1,6 @@
 package dev.viditq.cli;
 
+import dev.viditq.quant.method.QuantMethods;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.viditq.core.io.Checkpoints;
@@ -91,7 +92,7 @@ final class QuantizeCommand implements Callable<Integer> {
                         + ": give --calibration FILE, made by ./viditq calibrate --model " + model);
             }
             if (cal != null) cal.model().checkSameModel(ModelIdentity.of(denoiser), cal.describe()); // even when unused
-            QuantPlan plan = QuantMethod.of(config.method()).plan(denoiser, config.needsCalibration() ? cal : null, config);
+            QuantPlan plan = QuantMethods.of(config.method()).plan(denoiser, config.needsCalibration() ? cal : null, config);
             quantized = Quantizer.quantize(denoiser, plan, cal);
             written = QuantizedCheckpoint.write(model, quantized, out, OutputPolicy.force);
             long[] sizes = checkpointSizes(folder);

@@ -1,5 +1,6 @@
 package dev.viditq.quant;
 
+import dev.viditq.quant.method.QuantMethods;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.core.testing.GoldenFolder;
 import dev.viditq.nn.layers.InputScaling;
@@ -55,7 +56,7 @@ class FoldingTest {
     }
 
     private static QuantizedModel quantize(Denoiser model, Path dir, QuantConfig cfg) {
-        return Quantizer.quantize(model, QuantMethod.of(cfg.method()).plan(model, CALIBRATION.get(dir), cfg));
+        return Quantizer.quantize(model, QuantMethods.of(cfg.method()).plan(model, CALIBRATION.get(dir), cfg));
     }
 
     /**
@@ -179,7 +180,7 @@ class FoldingTest {
             Calibration cal = Calibrator.run(driver, tmp.resolve("pixart_diffusers.safetensors"),
                     Calibrator.Progress.NONE);
             QuantConfig w8 = QuantConfigReader.preset("viditq-w8a8");
-            QuantizedModel q = Quantizer.quantize(model, QuantMethod.of(w8.method()).plan(model, cal, w8));
+            QuantizedModel q = Quantizer.quantize(model, QuantMethods.of(w8.method()).plan(model, cal, w8));
             Set<String> folded = q.install(model, ExecutionMode.INTEGER, true).folded();
             assertTrue(folded.contains("transformer_blocks.0.ff.net.0.proj"), folded.toString());
             assertTrue(folded.stream().noneMatch(n -> n.contains("attn1")), folded.toString());

@@ -1,5 +1,6 @@
 package dev.viditq.quant;
 
+import dev.viditq.quant.method.QuantMethods;
 import dev.viditq.quant.config.QuantConfigReader;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.Linear;
@@ -47,7 +48,7 @@ class MethodsTest {
         QuantConfig cfg = QuantConfigReader.preset(preset);
         try (Denoiser model = GoldenModels.load(dir)) {
             Tensor reference = GoldenModels.forward(model, dir);
-            QuantizedModel q = Quantizer.quantize(model, QuantMethod.of(cfg.method()).plan(model, CALIBRATION.get(dir), cfg));
+            QuantizedModel q = Quantizer.quantize(model, QuantMethods.of(cfg.method()).plan(model, CALIBRATION.get(dir), cfg));
             q.install(model, ExecutionMode.INTEGER);
             Tensor integer = GoldenModels.forward(model, dir);
             q.install(model, ExecutionMode.SIMULATE);
@@ -97,7 +98,7 @@ class MethodsTest {
             for (String preset : new String[]{"viditq-w8a8", "viditq-w6a6", "viditq-w4a8", "naive-w8a8", "viditq-w4a8-mp"}) {
                 QuantConfig cfg = QuantConfigReader.preset(preset);
                 try (Denoiser model = GoldenModels.load(dir); Denoiser twin = GoldenModels.load(dir)) {
-                    QuantizedModel q = Quantizer.quantize(model, QuantMethod.of(cfg.method()).plan(model, CALIBRATION.get(dir), cfg));
+                    QuantizedModel q = Quantizer.quantize(model, QuantMethods.of(cfg.method()).plan(model, CALIBRATION.get(dir), cfg));
                     q.install(model, ExecutionMode.INTEGER);
                     q.install(twin, ExecutionMode.SIMULATE);
                     List<Double> errors = new ArrayList<>();

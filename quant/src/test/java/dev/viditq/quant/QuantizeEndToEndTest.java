@@ -1,5 +1,6 @@
 package dev.viditq.quant;
 
+import dev.viditq.quant.method.QuantMethods;
 import dev.viditq.nn.layers.WeightStorage;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.Linear;
@@ -57,7 +58,7 @@ class QuantizeEndToEndTest {
     static double quantizedError(Path caseDir, Calibration cal, QuantConfig cfg, ExecutionMode mode) {
         try (Denoiser model = GoldenModels.load(caseDir)) {
             Tensor reference = GoldenModels.forward(model, caseDir);
-            QuantPlan plan = QuantMethod.of(cfg.method()).plan(model, cal, cfg);
+            QuantPlan plan = QuantMethods.of(cfg.method()).plan(model, cal, cfg);
             QuantizedModel q = Quantizer.quantize(model, plan, cal);
             q.install(model, mode);
             return GoldenModels.relErr(GoldenModels.forward(model, caseDir), reference);
@@ -118,7 +119,7 @@ class QuantizeEndToEndTest {
         List<float[]> inMemory;
         QuantPlan plan;
         try (Denoiser model = GoldenModels.load(GoldenModels.pixart())) {
-            QuantizedModel q = Quantizer.quantize(model, QuantMethod.of(cfg.method()).plan(model, pixartCalibration, cfg), pixartCalibration);
+            QuantizedModel q = Quantizer.quantize(model, QuantMethods.of(cfg.method()).plan(model, pixartCalibration, cfg), pixartCalibration);
             plan = q.plan();
             QuantizedCheckpoint.write(GoldenModels.pixart(), q, out, false);
             q.install(model, ExecutionMode.INTEGER);

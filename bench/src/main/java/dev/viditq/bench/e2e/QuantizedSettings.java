@@ -1,5 +1,6 @@
 package dev.viditq.bench.e2e;
 
+import dev.viditq.quant.method.QuantMethods;
 import dev.viditq.bench.arch.Architecture;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.nn.models.ModelLoader;
@@ -53,7 +54,7 @@ public final class QuantizedSettings {
         try (Denoiser model = ModelLoader.load(floatDir)) {
             Calibration cal = config.needsCalibration() ? calibrate(req.arch(), model, floatDir, log) : null;
             log.printf("quantizing %s with %s ...%n", req.arch().name(), req.setting().configName());
-            QuantPlan plan = QuantMethod.of(config.method()).plan(model, cal, config);
+            QuantPlan plan = QuantMethods.of(config.method()).plan(model, cal, config);
             double bits = averageWeightBits(plan);
             log.printf("%s: average weight bits %.2f over the quantized Linears%n", req.setting().configName(), bits);
             QuantizedModel quantized = Quantizer.quantize(model, plan, cal);

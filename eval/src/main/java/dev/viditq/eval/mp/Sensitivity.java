@@ -1,5 +1,6 @@
 package dev.viditq.eval.mp;
 
+import dev.viditq.quant.method.QuantMethods;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.viditq.core.io.Checkpoints;
@@ -345,7 +346,7 @@ public final class Sensitivity {
             this.pipeline = new GenerationPipeline(replay, vae, PromptEncoder.of(text), schedulerConfig(folder),
                     PipelineBlock.read(folder.denoiser().resolve("config.json")));
             // the method's plan for every layer gives the balancing vectors and rotations; bits are set per candidate
-            this.fullPlan = QuantMethod.of(config.method()).plan(model, calibration, config);
+            this.fullPlan = QuantMethods.of(config.method()).plan(model, calibration, config);
             this.calibration = calibration;
             this.groups = SensitivityGroups.resolve(req.groups(), List.copyOf(fullPlan.layers().keySet()), shapes(fullPlan));
             this.kind = model.info().video() ? Kind.VIDEO : Kind.IMAGE;

@@ -1,5 +1,6 @@
 package dev.viditq.eval.sweep;
 
+import dev.viditq.quant.method.QuantMethods;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -323,7 +324,7 @@ public final class Sweep {
         try (Denoiser denoiser = ModelLoader.load(folder.denoiser())) {
             Calibration cal = config.needsCalibration() ? calibration() : null;
             if (cal != null) cal.model().checkSameModel(ModelIdentity.of(denoiser), cal.describe());
-            QuantPlan plan = QuantMethod.of(config.method()).plan(denoiser, cal, config);
+            QuantPlan plan = QuantMethods.of(config.method()).plan(denoiser, cal, config);
             QuantizedModel quantized = Quantizer.quantize(denoiser, plan, cal);
             QuantizedCheckpoint.write(req.model(), quantized, target, false);
         }
