@@ -25,6 +25,7 @@ import dev.viditq.quant.calib.PipelineDriver;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -98,37 +99,70 @@ final class CalibrateCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print a JSON summary on stdout.")
     boolean json;
 
+    @Option(names = "--spark", paramLabel = "MASTER", description = "Record the prompts as tasks on Apache Spark (local[N], "
+            + "spark://host:port, ...) and fold them in prompt order: the file is byte-identical to the single-process run's.")
+    String spark;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() throws IOException {
         if (sampler != null && !Samplers.NAMES.contains(sampler)) {
             throw new IllegalArgumentException("unknown sampler '" + sampler + "' (known: " + String.join(", ", Samplers.NAMES) + ")");
         }
-        SafeOutput.checkFile(out, Main.force);
-        GuidedModel.Batching batching = separateCfg ? GuidedModel.Batching.SEPARATE : GuidedModel.Batching.BATCHED;
-        ModelFolder folder = ModelFolder.resolve(model);
+        SafeOutput.checkFile(out, OutputPolicy.force);
         long start = System.nanoTime();
-        Calibration cal;
-        try (Denoiser probe = ModelLoader.load(folder.denoiser())) {
+        try (Denoiser probe = ModelLoader.load(ModelFolder.resolve(model).denoiser())) {
             if (probe.linears().values().stream().anyMatch(l -> l.storage().isQuantized())) {
                 throw new IllegalArgumentException(model + ": this model is already quantized; calibrate the float model");
             }
         }
+        Calibration cal;
+        try (OpenDriver driver = openDriver()) {
+            cal = spark == null ? run(driver.driver()) : DistributedCalibration.run(driver.driver(), this, Distributed.commandLine(spec));
+        }
+        report(cal, (System.nanoTime() - start) / 1e9);
+        return 0;
+    }
+
+    /** A calibration driver and what it loaded (closed with it). */
+    record OpenDriver(CalibrationDriver driver, AutoCloseable loaded) implements AutoCloseable {
+        @Override
+        public void close() {
+            try {
+                loaded.close();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+
+    /** The driver these options describe, its model loaded (on the driver, and again on every worker). */
+    OpenDriver openDriver() throws IOException {
+        GuidedModel.Batching batching = separateCfg ? GuidedModel.Batching.SEPARATE : GuidedModel.Batching.BATCHED;
+        ModelFolder folder = ModelFolder.resolve(model);
         if (useTextPipeline(folder)) {
-            try (GenerationPipeline pipeline = GenerationPipeline.load(model)) {
+            GenerationPipeline pipeline = GenerationPipeline.load(model);
+            try {
                 Integer[] hw = GenerateCommand.parseSize(size);
                 // Calibrate on the trajectories the model will be run on: eval and generate follow the folder's
                 // recipe (config.json "pipeline" block), so the statistics must come from the same sampler and steps.
                 Recipe recipe = Recipe.of(model);
-                cal = run(new PipelineDriver(pipeline, textPrompts(pipeline.info()), orElse(steps, recipe.steps()),
-                        orElse(cfg, recipe.cfgScale()), orElse(sampler, recipe.sampler()), hw[0], hw[1], frames, seed, batching));
-            }
-        } else {
-            try (Denoiser denoiser = ModelLoader.load(folder.denoiser())) {
-                cal = run(denoiserDriver(denoiser, batching));
+                return new OpenDriver(new PipelineDriver(pipeline, textPrompts(pipeline.info()), orElse(steps, recipe.steps()),
+                        orElse(cfg, recipe.cfgScale()), orElse(sampler, recipe.sampler()), hw[0], hw[1], frames, seed, batching), pipeline);
+            } catch (IOException | RuntimeException e) {
+                pipeline.close();
+                throw e;
             }
         }
-        report(cal, (System.nanoTime() - start) / 1e9);
-        return 0;
+        Denoiser denoiser = ModelLoader.load(folder.denoiser());
+        try {
+            return new OpenDriver(denoiserDriver(denoiser, batching), denoiser);
+        } catch (IOException | RuntimeException e) {
+            denoiser.close();
+            throw e;
+        }
     }
 
     /** Text prompts go through the full pipeline; labels and given embeddings through the bare denoiser. */
@@ -147,7 +181,7 @@ final class CalibrateCommand implements Callable<Integer> {
         return ShapesGenerator.fixed(kind, Split.CALIB, n).stream().map(ShapesPrompt::caption).toList();
     }
 
-    private CalibrationDriver denoiserDriver(Denoiser denoiser, GuidedModel.Batching batching) {
+    private CalibrationDriver denoiserDriver(Denoiser denoiser, GuidedModel.Batching batching) throws IOException {
         ModelInfo info = denoiser.info();
         List<DenoiserDriver.Input> inputs = new ArrayList<>();
         if (info.numClasses() > 0) {

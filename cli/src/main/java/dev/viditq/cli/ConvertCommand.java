@@ -42,7 +42,7 @@ final class ConvertCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         DType cast = parseCast(dtype);
-        SafeOutput.checkFile(output, Main.force);
+        SafeOutput.checkFile(output, OutputPolicy.force);
         try (TensorFile in = Checkpoints.open(input, entry)) {
             List<SafetensorsWriter.Entry> entries = new ArrayList<>();
             int casted = 0;

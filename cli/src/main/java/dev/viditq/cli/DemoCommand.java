@@ -45,7 +45,7 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         long start = System.nanoTime();
-        SafeOutput.checkFolder(out, Main.force, false);
+        SafeOutput.checkFolder(out, OutputPolicy.force, false);
         Demo demo = new Demo(bundled(imageModel, "shapes-t2i"), bundled(videoModel, "shapes-t2v"), out, images, videos, steps, seed);
         List<Demo.Output> outputs = demo.run(line -> {
             if (!json) System.out.println(line);

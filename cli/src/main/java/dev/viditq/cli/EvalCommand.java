@@ -60,7 +60,13 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--cfg", description = "Guidance scale.")
     Double cfg;
 
-    @Option(names = "--sampler", description = "Sampler name (iddpm, ddim, dpm-solver, dpmpp-2m, rflow).")
+    @Option(names = "--size", description = "Output size HxW in pixels (default: the model's; the Shapes splits need 32x32).")
+    String size;
+
+    @Option(names = "--frames", description = "Frames of a video model (default: the model's; the Shapes splits need 16).")
+    Integer frames;
+
+    @Option(names = "--sampler", description = "Sampler name (iddpm, ddim, dpm-solver, dpmpp-2m, rflow, unipc).")
     String sampler;
 
     @Option(names = "--batch", defaultValue = "8", description = "Prompts per forward pass (default ${DEFAULT-VALUE}); changes "
@@ -83,17 +89,31 @@ final class EvalCommand implements Callable<Integer> {
             + "psnr_per_frame, seconds_per_sample, seconds_per_step, settings, timing.")
     boolean json;
 
+    @Option(names = "--spark", paramLabel = "MASTER", description = "Generate the batches as tasks on Apache Spark (local[N], "
+            + "spark://host:port, ...); scores equal the single-process run's, timings are the workers' sums.")
+    String spark;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() {
         Split s = ShapesCommand.split(split);
         if (count != null && count < 1) throw new IllegalArgumentException("--count must be positive, got " + count);
-        if (save != null) SafeOutput.checkFolder(save, Main.force, false);
+        if (save != null) SafeOutput.checkFolder(save, OutputPolicy.force, false);
+        Integer[] hw = GenerateCommand.parseSize(size);
         ShapesEval.Request request = new ShapesEval.Request(model, reference, s, promptsFile, count,
-                new EvalSettings(sampler, steps, cfg, seed, batch), save, sheet,
+                new EvalSettings(sampler, steps, cfg, seed, batch, hw[0], hw[1], frames), save, sheet,
                 referencePrecision == null ? null : Precision.parse(referencePrecision));
         EvalReport report;
-        try (Bars bars = new Bars()) {
-            report = ShapesEval.run(request, bars);
+        if (spark != null) {
+            try (Cluster cluster = Cluster.open(spark); Bars bars = new Bars()) {
+                report = ShapesEval.run(request, bars, new DistributedEval(cluster, Distributed.commandLine(spec)));
+            }
+        } else {
+            try (Bars bars = new Bars()) {
+                report = ShapesEval.run(request, bars);
+            }
         }
         if (json) Json.print(report.toJson());
         else System.out.print(report.toText());

@@ -52,8 +52,8 @@ final class ExportCommand implements Runnable {
 
         @Override
         public Integer call() {
-            SafeOutput.checkFile(out, Main.force);
-            SafeOutput.checkFile(out.resolveSibling(out.getFileName() + ".data"), Main.force);
+            SafeOutput.checkFile(out, OutputPolicy.force);
+            SafeOutput.checkFile(out.resolveSibling(out.getFileName() + ".data"), OutputPolicy.force);
             OnnxExport.Summary s = OnnxExport.export(model, out, height, width, frames);
             if (json) {
                 ObjectNode o = Json.object();

@@ -1,5 +1,9 @@
 package dev.viditq.cli;
 
+import dev.viditq.core.cuda.Cuda;
+import dev.viditq.core.cuda.CudaDevice;
+import dev.viditq.core.cuda.CudaLibraries;
+import java.util.List;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.viditq.core.kernels.KernelBackend;
 import dev.viditq.core.kernels.quant.NativeMatrix;
@@ -18,7 +22,7 @@ final class InfoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         ObjectNode o = Json.object();
-        o.put("version", new Main.Version().getVersion()[0]);
+        o.put("version", new VersionProvider().getVersion()[0]);
         o.put("jdk", System.getProperty("java.vm.name") + " " + Runtime.version());
         o.put("os_arch", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
         o.put("threads", Parallel.threads());
@@ -27,6 +31,12 @@ final class InfoCommand implements Callable<Integer> {
         o.put("precision", KernelBackend.precision().toString());
         o.put("amx", NativeMatrix.get().map(m -> m.has(NativeMatrix.Unit.AMX) ? "usable" : m.amxUnavailableReason())
                 .orElse("native library unavailable"));
+        List<String> libs = CudaLibraries.found();
+        o.put("cuda_driver", libs.get(0));
+        o.put("cublaslt", libs.get(1));
+        o.put("nvrtc", libs.get(2));
+        o.put("cuda", CudaDevice.get().map(d -> d + Cuda.unavailableReason().map(r -> "; unusable: " + r).orElse(""))
+                .orElse("unavailable: " + CudaDevice.unavailableReason()));
         if (json) {
             Json.print(o);
         } else {

@@ -1,5 +1,6 @@
 package dev.viditq.cli;
 
+import dev.viditq.core.cuda.Cuda;
 import dev.viditq.core.kernels.KernelBackend;
 import dev.viditq.core.kernels.Precision;
 import dev.viditq.core.io.MemoryBudget;
@@ -13,7 +14,7 @@ import picocli.CommandLine.Option;
  * Errors a user can cause (bad file, bad shape, bad config) print one line naming the problem and exit 1;
  * the stack trace is shown only with --verbose.
  */
-@Command(name = "viditq", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+@Command(name = "viditq", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Run, quantize (ViDiT-Q) and measure diffusion transformers.",
         subcommands = {
                 InfoCommand.class,
@@ -42,7 +43,9 @@ public final class Main implements Runnable {
     /** Outputs: replace an existing quantized folder; write into a device or FIFO, or through a symbolic link. */
     @Option(names = "--force", scope = CommandLine.ScopeType.INHERIT, description = "Replace an existing output folder "
             + "(quantize); write into an output that is a device or FIFO, or through one that is a symbolic link (refused otherwise).")
-    static boolean force;
+    void force(boolean on) {
+        OutputPolicy.force = on;
+    }
 
     /** Quantized folders whose seal is missing or does not match load with a warning instead of being refused. */
     @Option(names = "--trust-unsealed", scope = CommandLine.ScopeType.INHERIT, description = "Load a quantized model folder "
@@ -71,6 +74,24 @@ public final class Main implements Runnable {
         }
     }
 
+    @Option(names = "--device", scope = CommandLine.ScopeType.INHERIT, paramLabel = "cpu|cuda",
+            description = "Where the model runs: cpu (default), or cuda (NVIDIA GPU 0: needs the driver and cuBLASLt 12 or 13; "
+                    + "weights are copied to the GPU once, activations live in managed memory).")
+    void device(String d) {
+        if (d == null) return;
+        switch (d) {
+            case "cpu" -> Cuda.uninstall();
+            case "cuda" -> {
+                try {
+                    Cuda.install();
+                } catch (IllegalStateException e) {
+                    throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+                }
+            }
+            default -> throw new CommandLine.ParameterException(spec.commandLine(), "--device must be cpu or cuda, is " + d);
+        }
+    }
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -85,14 +106,15 @@ public final class Main implements Runnable {
 
     public static int execute(String... args) {
         verbose = false; // static: picocli would keep a previous call's --verbose as the "initial" value
-        force = false;
+        OutputPolicy.force = false;
         System.clearProperty(FolderSeal.TRUST_PROPERTY); // set by --trust-unsealed for this command only
         Precision precisionBefore = KernelBackend.precision();
         try {
             return executeWithOptions(args);
         } finally {
-            // --precision holds for this call only (tests run several in one JVM)
+            // --precision and --device hold for this call only (tests run several in one JVM)
             if (KernelBackend.precision() != precisionBefore) KernelBackend.usePrecision(precisionBefore);
+            Cuda.uninstall();
         }
     }
 
@@ -120,14 +142,6 @@ public final class Main implements Runnable {
                     + " needs more than this JVM may use (" + MemoryBudget.describe() + "; VIDITQ_MAX_NATIVE and"
                     + " VIDITQ_JAVA_OPTS=-Xmx... raise the limits)" : "the input nests too deeply (stack overflow)"));
             return 1;
-        }
-    }
-
-    static final class Version implements CommandLine.IVersionProvider {
-        @Override
-        public String[] getVersion() {
-            String v = Main.class.getPackage().getImplementationVersion();
-            return new String[]{"viditq " + (v == null ? "dev" : v)};
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.viditq.cli;
 
+import dev.viditq.quant.method.QuantMethods;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.viditq.core.io.Checkpoints;
@@ -71,10 +72,10 @@ final class QuantizeCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         long start = System.nanoTime();
-        SafeOutput.checkFolder(out, Main.force, true);
-        if (Files.exists(out) && !Main.force) throw new IllegalArgumentException(out + ": already exists; remove it or pass --force to replace it");
+        SafeOutput.checkFolder(out, OutputPolicy.force, true);
+        if (Files.exists(out) && !OutputPolicy.force) throw new IllegalArgumentException(out + ": already exists; remove it or pass --force to replace it");
         Path configFile = recipe.config != null ? recipe.config : recipe.plan;
-        QuantConfig config = configFile != null ? QuantConfigReader.read(configFile) : Presets.load(recipe.preset);
+        QuantConfig config = configFile != null ? QuantConfigReader.read(configFile) : QuantConfigReader.preset(recipe.preset);
         for (String note : config.notes()) System.err.println("note: " + note);
         ModelFolder folder = ModelFolder.resolve(model);
         Calibration cal = calibration == null ? null : Calibration.read(calibration);
@@ -91,9 +92,9 @@ final class QuantizeCommand implements Callable<Integer> {
                         + ": give --calibration FILE, made by ./viditq calibrate --model " + model);
             }
             if (cal != null) cal.model().checkSameModel(ModelIdentity.of(denoiser), cal.describe()); // even when unused
-            QuantPlan plan = QuantMethod.of(config.method()).plan(denoiser, config.needsCalibration() ? cal : null, config);
+            QuantPlan plan = QuantMethods.of(config.method()).plan(denoiser, config.needsCalibration() ? cal : null, config);
             quantized = Quantizer.quantize(denoiser, plan, cal);
-            written = QuantizedCheckpoint.write(model, quantized, out, Main.force);
+            written = QuantizedCheckpoint.write(model, quantized, out, OutputPolicy.force);
             long[] sizes = checkpointSizes(folder);
             floatParams = sizes[0];
             floatBytes = sizes[1];

@@ -36,7 +36,7 @@ final class ReportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        SafeOutput.checkFile(out, Main.force);
+        SafeOutput.checkFile(out, OutputPolicy.force);
         SweepReport.Written w = SweepReport.write(new SweepReport.Request(runs, sensitivity, out, rows));
         if (json) {
             ObjectNode o = Json.object();

@@ -1,5 +1,6 @@
 package dev.viditq.cli;
 
+import dev.viditq.quant.config.QuantConfigReader;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.viditq.core.io.Checkpoints;
@@ -90,7 +91,7 @@ final class SearchCommand implements Callable<Integer> {
         if (!List.of("viditq", "knapsack", "both").contains(method)) {
             throw new IllegalArgumentException("--method " + method + ": choose viditq, knapsack or both");
         }
-        SafeOutput.checkFile(out, Main.force);
+        SafeOutput.checkFile(out, OutputPolicy.force);
         SearchBudget b = SearchBudget.parse(budget);
         SearchInput input = SearchInput.read(sensitivity);
         Path modelDir = modelDir(input);
@@ -99,7 +100,7 @@ final class SearchCommand implements Callable<Integer> {
             checkSha(input, modelDir);
             warnOnOtherSteps(input, modelDir);
             List<String> layers = input.groups().stream().flatMap(g -> g.layers().stream()).toList();
-            storage = SearchStorage.fromModel(modelDir, layers, Presets.load(preset).weight());
+            storage = SearchStorage.fromModel(modelDir, layers, QuantConfigReader.preset(preset).weight());
         }
         SearchProblem problem = new SearchProblem(input, candidates, b, storage, mseWeight);
         if (maxBytes != null) problem.withByteCap(SearchBudget.parse(maxBytes));

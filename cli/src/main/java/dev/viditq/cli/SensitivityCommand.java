@@ -84,15 +84,33 @@ final class SensitivityCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object on stdout: out, files, entries, measured, seconds, complete.")
     boolean json;
 
-    @Override
-    public Integer call() {
-        SafeOutput.checkFolder(out, Main.force, false);
-        Sensitivity.Request request = new Sensitivity.Request(model, calibration,
+    @Option(names = "--spark", paramLabel = "MASTER", description = "Measure the entries as tasks on Apache Spark (local[N], "
+            + "spark://host:port, ...); each worker prepares the float run once. Same files as the single-process run but "
+            + "for the timings.")
+    String spark;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    Sensitivity.Request request() {
+        return new Sensitivity.Request(model, calibration,
                 candidates == null ? Sensitivity.DEFAULT_CANDIDATES : candidates, ranges, groups, count, seed,
                 ShapesCommand.split(split), preset, steps, out, maxMinutes, around);
+    }
+
+    @Override
+    public Integer call() {
+        SafeOutput.checkFolder(out, OutputPolicy.force, false);
+        Sensitivity.Request request = request();
         Sensitivity.Result result;
-        try (Bar bar = new Bar()) {
-            result = Sensitivity.run(request, bar);
+        if (spark != null) {
+            try (Cluster cluster = Cluster.open(spark); Bar bar = new Bar()) {
+                result = Sensitivity.run(request, bar, new DistributedSensitivity(cluster, Distributed.commandLine(spec)));
+            }
+        } else {
+            try (Bar bar = new Bar()) {
+                result = Sensitivity.run(request, bar);
+            }
         }
         report(result);
         return 0;

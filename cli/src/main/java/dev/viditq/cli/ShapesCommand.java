@@ -89,7 +89,7 @@ final class ShapesCommand implements Runnable {
         public Integer call() {
             Kind k = kind(kind);
             Split s = split(split);
-            SafeOutput.checkFile(out, Main.force);
+            SafeOutput.checkFile(out, OutputPolicy.force);
             ShapesExport.Summary r = ShapesExport.export(k, s, count(count, k, s), seed(seed, s), out);
             if (json) {
                 ObjectNode o = Json.object();
@@ -122,7 +122,7 @@ final class ShapesCommand implements Runnable {
 
         @Override
         public Integer call() throws IOException {
-            SafeOutput.checkFolder(out, Main.force, false);
+            SafeOutput.checkFolder(out, OutputPolicy.force, false);
             Split s = split(split);
             List<String> lines = new ArrayList<>();
             for (Kind k : Kind.values()) {

@@ -77,15 +77,33 @@ final class SweepCommand implements Callable<Integer> {
             + "(the markdown table then goes to stderr).")
     boolean json;
 
+    @Option(names = "--spark", paramLabel = "MASTER", description = "Measure the settings as tasks on Apache Spark (local[N], "
+            + "spark://host:port, ...): float first, then the others at once, each evaluated in a fresh JVM on its worker; "
+            + "RUNDIR must be a folder every worker sees.")
+    String spark;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    SweepRequest request() {
+        if (workerMemory != null) System.setProperty("viditq.sweep.worker-options", workerMemory);
+        return new SweepRequest(model, SweepSetting.parse(settings, plans), ShapesCommand.split(split), count, seed, batch,
+                steps, calibrationCount, sheet, out);
+    }
+
     @Override
     public Integer call() {
-        SafeOutput.checkFolder(out, Main.force, false);
-        SweepRequest req = new SweepRequest(model, SweepSetting.parse(settings, plans), ShapesCommand.split(split), count, seed, batch,
-                steps, calibrationCount, sheet, out);
-        if (workerMemory != null) System.setProperty("viditq.sweep.worker-options", workerMemory);
+        SafeOutput.checkFolder(out, OutputPolicy.force, false);
+        SweepRequest req = request();
         ObjectNode summary;
-        try (Bars bars = new Bars()) {
-            summary = Sweep.run(req, bars);
+        if (spark != null) {
+            try (Cluster cluster = Cluster.open(spark); Bars bars = new Bars()) {
+                summary = Sweep.run(req, bars, new DistributedSweep(cluster, Distributed.commandLine(spec)));
+            }
+        } else {
+            try (Bars bars = new Bars()) {
+                summary = Sweep.run(req, bars);
+            }
         }
         String table = SweepTable.markdown(summary);
         if (json) {

@@ -40,6 +40,30 @@ class ForwardCommandTest {
     }
 
     @Test
+    void expectComparesInFp32UnlessThePrecisionIsNamed() {
+        // auto is bf16 on CPUs with AMX-BF16 or AVX512-BF16, whose 1e-3 error would fail the 1e-4 comparison
+        Path dir = caseDir("pixart_original");
+        Path out = tmp.resolve("auto.safetensors");
+        int rc = Main.execute("forward", "--precision", "auto", "--model", dir.toString(), "--inputs",
+                dir.resolve("io.safetensors").toString(), "--out", out.toString(), "--expect", "out");
+        assertEquals(0, rc);
+        assertWrittenMatches(dir, out, "out");
+    }
+
+    @Test
+    void forwardOnTheWanGoldensTextToVideoAndImageToVideo() {
+        for (String name : new String[]{"wan_transformer", "wan_transformer_i2v"}) {
+            Path dir = GoldenFolder.named("golden_wan").resolve(name);
+            Path out = tmp.resolve(name + ".safetensors");
+            // the I2V inputs carry encoder_hidden_states_image, the CLIP states its added key/value branch attends to
+            int rc = Main.execute("forward", "--precision", "fp32", "--model", dir.toString(), "--inputs",
+                    dir.resolve("io.safetensors").toString(), "--out", out.toString(), "--expect", "out");
+            assertEquals(0, rc, name);
+            assertWrittenMatches(dir, out, "out");
+        }
+    }
+
+    @Test
     void cfgWithPrefixReproducesForwardWithCfg() {
         Path dir = caseDir("dit");
         Path out = tmp.resolve("cfg.safetensors");

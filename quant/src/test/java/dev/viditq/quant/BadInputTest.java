@@ -1,5 +1,6 @@
 package dev.viditq.quant;
 
+import dev.viditq.quant.method.QuantMethods;
 import dev.viditq.core.io.CheckpointException;
 import dev.viditq.core.io.Safetensors;
 import dev.viditq.core.io.SafetensorsWriter;
@@ -51,7 +52,7 @@ class BadInputTest {
     private static String planRefusal(String yaml, Calibration cal) {
         QuantConfig cfg = QuantConfigReader.parse(yaml, "bad.yaml", null);
         try (Denoiser dit = GoldenModels.load(GoldenModels.dit())) {
-            return assertThrows(IllegalArgumentException.class, () -> QuantMethod.of(cfg.method()).plan(dit, cal, cfg)).getMessage();
+            return assertThrows(IllegalArgumentException.class, () -> QuantMethods.of(cfg.method()).plan(dit, cal, cfg)).getMessage();
         }
     }
 
@@ -75,11 +76,11 @@ class BadInputTest {
 
     @Test
     void calibrationOfAnotherModel() {
-        QuantConfig cfg = Presets.load("viditq-w8a8");
+        QuantConfig cfg = QuantConfigReader.preset("viditq-w8a8");
         Path out = tmp.resolve("never-written");
         try (Denoiser pixart = GoldenModels.load(GoldenModels.pixart())) {
             String m = assertThrows(IllegalArgumentException.class, () -> {
-                QuantizedModel q = Quantizer.quantize(pixart, QuantMethod.of(cfg.method()).plan(pixart, ditCalibration, cfg));
+                QuantizedModel q = Quantizer.quantize(pixart, QuantMethods.of(cfg.method()).plan(pixart, ditCalibration, cfg));
                 QuantizedCheckpoint.write(GoldenModels.pixart(), q, out, false);
             }).getMessage();
             assertTrue(m.startsWith(tmp.resolve("dit.calib.safetensors").toString()) && m.contains("calibration of another model")
@@ -100,9 +101,9 @@ class BadInputTest {
             w.setFloat(0, w.getFloat(0) + 1);
             SafetensorsWriter.write(copy.resolve("model.safetensors"), tensors);
         }
-        QuantConfig cfg = Presets.load("viditq-w8a8");
+        QuantConfig cfg = QuantConfigReader.preset("viditq-w8a8");
         try (Denoiser other = GoldenModels.load(copy)) {
-            String m = assertThrows(IllegalArgumentException.class, () -> QuantMethod.of(cfg.method()).plan(other, ditCalibration, cfg)).getMessage();
+            String m = assertThrows(IllegalArgumentException.class, () -> QuantMethods.of(cfg.method()).plan(other, ditCalibration, cfg)).getMessage();
             assertTrue(m.contains("same names and shapes but other weights"), m);
         }
     }
@@ -110,9 +111,9 @@ class BadInputTest {
     @Test
     void scalesThatDoNotMatchTheirWeights() throws IOException {
         Path good = tmp.resolve("dit-w8a8");
-        QuantConfig cfg = Presets.load("viditq-w8a8");
+        QuantConfig cfg = QuantConfigReader.preset("viditq-w8a8");
         try (Denoiser dit = GoldenModels.load(GoldenModels.dit())) {
-            QuantizedCheckpoint.write(GoldenModels.dit(), Quantizer.quantize(dit, QuantMethod.of(cfg.method()).plan(dit, ditCalibration, cfg)), good, false);
+            QuantizedCheckpoint.write(GoldenModels.dit(), Quantizer.quantize(dit, QuantMethods.of(cfg.method()).plan(dit, ditCalibration, cfg)), good, false);
         }
         Path bad = corrupt(good, "blocks.1.attn.proj.w8.scale", t -> Tensor.of(new float[(int) t.dim(0) * 2], t.dim(0), 2));
         String m = assertThrows(CheckpointException.class, () -> GoldenModels.load(bad).close()).getMessage();
@@ -173,7 +174,7 @@ class BadInputTest {
         Path good = tmp.resolve("dit-lr");
         QuantConfig cfg = QuantConfigReader.parse("preset: viditq-w4a8\nlow_rank: {rank: 4}", "lr.yaml", null);
         try (Denoiser dit = GoldenModels.load(GoldenModels.dit())) {
-            QuantizedCheckpoint.write(GoldenModels.dit(), Quantizer.quantize(dit, QuantMethod.of(cfg.method()).plan(dit, ditCalibration, cfg)), good, false);
+            QuantizedCheckpoint.write(GoldenModels.dit(), Quantizer.quantize(dit, QuantMethods.of(cfg.method()).plan(dit, ditCalibration, cfg)), good, false);
         }
         Path nudged = corrupt(good, "blocks.0.mlp.fc2.low_rank.l1", t -> {
             Tensor c = t.copy();
@@ -216,12 +217,12 @@ class BadInputTest {
     @Test
     void quantizingAQuantizedModel() {
         Path q = tmp.resolve("dit-quarot");
-        QuantConfig cfg = Presets.load("quarot-w8a8");
+        QuantConfig cfg = QuantConfigReader.preset("quarot-w8a8");
         try (Denoiser dit = GoldenModels.load(GoldenModels.dit())) {
-            QuantizedCheckpoint.write(GoldenModels.dit(), Quantizer.quantize(dit, QuantMethod.of(cfg.method()).plan(dit, null, cfg)), q, false);
+            QuantizedCheckpoint.write(GoldenModels.dit(), Quantizer.quantize(dit, QuantMethods.of(cfg.method()).plan(dit, null, cfg)), q, false);
         }
         try (Denoiser loaded = GoldenModels.load(q)) {
-            String m = assertThrows(IllegalArgumentException.class, () -> Quantizer.quantize(loaded, QuantMethod.of(cfg.method()).plan(loaded, null, cfg))).getMessage();
+            String m = assertThrows(IllegalArgumentException.class, () -> Quantizer.quantize(loaded, QuantMethods.of(cfg.method()).plan(loaded, null, cfg))).getMessage();
             assertTrue(m.contains("quantize a float model"), m);
         }
         String m = assertThrows(IllegalArgumentException.class, () -> QuantizedCheckpoint.write(GoldenModels.dit(), null, q, false)).getMessage();

@@ -34,12 +34,12 @@ class ConfigTest {
     @Test
     void everyPresetLoads() {
         for (String name : Presets.NAMES) {
-            QuantConfig c = Presets.load(name);
+            QuantConfig c = QuantConfigReader.preset(name);
             assertEquals("preset " + name, c.source());
             assertTrue(name.startsWith(c.method().id()), name + " is " + c.method());
         }
-        assertEquals(6, Presets.load("viditq-w6a6").weight().bits());
-        assertEquals(2, Presets.load("viditq-w4a8-mp").bitMap().size());
+        assertEquals(6, QuantConfigReader.preset("viditq-w6a6").weight().bits());
+        assertEquals(2, QuantConfigReader.preset("viditq-w4a8-mp").bitMap().size());
     }
 
     @Test

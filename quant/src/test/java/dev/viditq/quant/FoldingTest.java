@@ -1,5 +1,6 @@
 package dev.viditq.quant;
 
+import dev.viditq.quant.method.QuantMethods;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.core.testing.GoldenFolder;
 import dev.viditq.nn.layers.InputScaling;
@@ -55,7 +56,7 @@ class FoldingTest {
     }
 
     private static QuantizedModel quantize(Denoiser model, Path dir, QuantConfig cfg) {
-        return Quantizer.quantize(model, QuantMethod.of(cfg.method()).plan(model, CALIBRATION.get(dir), cfg));
+        return Quantizer.quantize(model, QuantMethods.of(cfg.method()).plan(model, CALIBRATION.get(dir), cfg));
     }
 
     /**
@@ -70,7 +71,7 @@ class FoldingTest {
         for (Path dir : CALIBRATION.keySet()) {
             for (String preset : new String[]{"smoothquant-w8a8", "viditq-w8a8", "viditq-w4a8"}) {
                 for (ExecutionMode mode : ExecutionMode.values()) {
-                    QuantConfig cfg = Presets.load(preset);
+                    QuantConfig cfg = QuantConfigReader.preset(preset);
                     try (Denoiser model = GoldenModels.load(dir); Denoiser twin = GoldenModels.load(dir)) {
                         Tensor reference = GoldenModels.forward(model, dir);
                         QuantizedModel q = quantize(model, dir, cfg);
@@ -121,7 +122,7 @@ class FoldingTest {
     @Test
     void simulatedAgreesWithIntegerWhenFolded() {
         for (Path dir : CALIBRATION.keySet()) {
-            QuantConfig cfg = Presets.load("viditq-w8a8");
+            QuantConfig cfg = QuantConfigReader.preset("viditq-w8a8");
             try (Denoiser model = GoldenModels.load(dir); Denoiser twin = GoldenModels.load(dir)) {
                 QuantizedModel q = quantize(model, dir, cfg);
                 assertTrue(!q.install(model, ExecutionMode.INTEGER, true).folded().isEmpty());
@@ -178,8 +179,8 @@ class FoldingTest {
                     null, null, GuidedModel.Batching.BATCHED);
             Calibration cal = Calibrator.run(driver, tmp.resolve("pixart_diffusers.safetensors"),
                     Calibrator.Progress.NONE);
-            QuantConfig w8 = Presets.load("viditq-w8a8");
-            QuantizedModel q = Quantizer.quantize(model, QuantMethod.of(w8.method()).plan(model, cal, w8));
+            QuantConfig w8 = QuantConfigReader.preset("viditq-w8a8");
+            QuantizedModel q = Quantizer.quantize(model, QuantMethods.of(w8.method()).plan(model, cal, w8));
             Set<String> folded = q.install(model, ExecutionMode.INTEGER, true).folded();
             assertTrue(folded.contains("transformer_blocks.0.ff.net.0.proj"), folded.toString());
             assertTrue(folded.stream().noneMatch(n -> n.contains("attn1")), folded.toString());

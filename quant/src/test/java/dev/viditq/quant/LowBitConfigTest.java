@@ -1,5 +1,6 @@
 package dev.viditq.quant;
 
+import dev.viditq.quant.method.QuantMethods;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.quant.config.QuantConfig;
 import dev.viditq.quant.config.QuantConfigException;
@@ -45,13 +46,13 @@ class LowBitConfigTest {
         QuantConfig lowRank = ConfigTest.parse("preset: quarot-w8a8\nlow_rank: {rank: 100000}\n");
         QuantConfig gptq = ConfigTest.parse("preset: viditq-w4a8\ngptq: {act_order: true}\n");
         try (Denoiser model = GoldenModels.load(GoldenModels.pixart())) {
-            dev.viditq.quant.plan.QuantPlan plan = QuantMethod.of(lowRank.method()).plan(model, null, lowRank);
+            dev.viditq.quant.plan.QuantPlan plan = QuantMethods.of(lowRank.method()).plan(model, null, lowRank);
             for (dev.viditq.quant.plan.LayerPlan lp : plan.layers().values()) {
                 assertEquals(Math.min(lp.in(), lp.out()), lp.lowRank(), lp.name() + ": a rank beyond the layer is cut to its smaller side");
                 assertEquals(null, lp.gptq(), lp.name());
             }
             var statsOnly = GoldenModels.calibrate(model, GoldenModels.pixart(), 1, tmp.resolve("c.safetensors"));
-            String m = assertThrows(IllegalArgumentException.class, () -> QuantMethod.of(gptq.method()).plan(model, statsOnly, gptq)).getMessage();
+            String m = assertThrows(IllegalArgumentException.class, () -> QuantMethods.of(gptq.method()).plan(model, statsOnly, gptq)).getMessage();
             assertTrue(m.contains("--hessians"), m);
         }
     }

@@ -1,5 +1,7 @@
 package dev.viditq.quant;
 
+import dev.viditq.quant.method.QuantMethods;
+import dev.viditq.quant.config.QuantConfigReader;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.Linear;
 import dev.viditq.nn.models.Denoiser;
@@ -43,10 +45,10 @@ class MethodsTest {
     record Errors(double integer, double simulated, double integerVsSimulated) {}
 
     static Errors errors(Path dir, String preset) {
-        QuantConfig cfg = Presets.load(preset);
+        QuantConfig cfg = QuantConfigReader.preset(preset);
         try (Denoiser model = GoldenModels.load(dir)) {
             Tensor reference = GoldenModels.forward(model, dir);
-            QuantizedModel q = Quantizer.quantize(model, QuantMethod.of(cfg.method()).plan(model, CALIBRATION.get(dir), cfg));
+            QuantizedModel q = Quantizer.quantize(model, QuantMethods.of(cfg.method()).plan(model, CALIBRATION.get(dir), cfg));
             q.install(model, ExecutionMode.INTEGER);
             Tensor integer = GoldenModels.forward(model, dir);
             q.install(model, ExecutionMode.SIMULATE);
@@ -94,9 +96,9 @@ class MethodsTest {
     void simulatedAgreesWithIntegerExecutionLayerByLayer() {
         for (Path dir : CALIBRATION.keySet()) {
             for (String preset : new String[]{"viditq-w8a8", "viditq-w6a6", "viditq-w4a8", "naive-w8a8", "viditq-w4a8-mp"}) {
-                QuantConfig cfg = Presets.load(preset);
+                QuantConfig cfg = QuantConfigReader.preset(preset);
                 try (Denoiser model = GoldenModels.load(dir); Denoiser twin = GoldenModels.load(dir)) {
-                    QuantizedModel q = Quantizer.quantize(model, QuantMethod.of(cfg.method()).plan(model, CALIBRATION.get(dir), cfg));
+                    QuantizedModel q = Quantizer.quantize(model, QuantMethods.of(cfg.method()).plan(model, CALIBRATION.get(dir), cfg));
                     q.install(model, ExecutionMode.INTEGER);
                     q.install(twin, ExecutionMode.SIMULATE);
                     List<Double> errors = new ArrayList<>();

@@ -1,5 +1,6 @@
 package dev.viditq.quant;
 
+import dev.viditq.quant.method.QuantMethods;
 import dev.viditq.core.io.SafetensorsWriter;
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
@@ -47,7 +48,7 @@ final class PixArtXlSizeCheck {
             QuantConfig cfg = QuantConfigReader.parse("method: quarot\nweight: {bits: " + bits + "}\nactivation: {bits: 8}\n", "w" + bits + "a8", null);
             long t0 = System.nanoTime();
             try (Denoiser model = ModelLoader.load(floatDir)) {
-                QuantizedModel q = Quantizer.quantize(model, QuantMethod.of(cfg.method()).plan(model, null, cfg));
+                QuantizedModel q = Quantizer.quantize(model, QuantMethods.of(cfg.method()).plan(model, null, cfg));
                 QuantizedCheckpoint.write(floatDir, q, out, true);
             }
             System.out.printf("quantized W%dA8 in %.1f s%n", bits, (System.nanoTime() - t0) / 1e9);

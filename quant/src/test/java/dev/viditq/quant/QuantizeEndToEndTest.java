@@ -1,5 +1,7 @@
 package dev.viditq.quant;
 
+import dev.viditq.quant.method.QuantMethods;
+import dev.viditq.nn.layers.WeightStorage;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.Linear;
 import dev.viditq.nn.models.Denoiser;
@@ -50,13 +52,13 @@ class QuantizeEndToEndTest {
 
     /** Relative error of the integer-quantized model against the float model on the golden inputs. */
     static double quantizedError(Path caseDir, Calibration cal, String preset) {
-        return quantizedError(caseDir, cal, Presets.load(preset), ExecutionMode.INTEGER);
+        return quantizedError(caseDir, cal, QuantConfigReader.preset(preset), ExecutionMode.INTEGER);
     }
 
     static double quantizedError(Path caseDir, Calibration cal, QuantConfig cfg, ExecutionMode mode) {
         try (Denoiser model = GoldenModels.load(caseDir)) {
             Tensor reference = GoldenModels.forward(model, caseDir);
-            QuantPlan plan = QuantMethod.of(cfg.method()).plan(model, cal, cfg);
+            QuantPlan plan = QuantMethods.of(cfg.method()).plan(model, cal, cfg);
             QuantizedModel q = Quantizer.quantize(model, plan, cal);
             q.install(model, mode);
             return GoldenModels.relErr(GoldenModels.forward(model, caseDir), reference);
@@ -117,7 +119,7 @@ class QuantizeEndToEndTest {
         List<float[]> inMemory;
         QuantPlan plan;
         try (Denoiser model = GoldenModels.load(GoldenModels.pixart())) {
-            QuantizedModel q = Quantizer.quantize(model, QuantMethod.of(cfg.method()).plan(model, pixartCalibration, cfg), pixartCalibration);
+            QuantizedModel q = Quantizer.quantize(model, QuantMethods.of(cfg.method()).plan(model, pixartCalibration, cfg), pixartCalibration);
             plan = q.plan();
             QuantizedCheckpoint.write(GoldenModels.pixart(), q, out, false);
             q.install(model, ExecutionMode.INTEGER);
@@ -127,8 +129,8 @@ class QuantizeEndToEndTest {
             // the loaded Linears hold no integer tensor: quantized ones keep a float weight only for float steps
             for (Linear l : loaded.linears().values()) {
                 LayerPlan lp = plan.layers().get(l.name());
-                Linear.Storage expected = lp == null ? Linear.Storage.FLOAT
-                        : lp.needsFloatWeight() ? Linear.Storage.QUANTIZED_WITH_FLOAT : Linear.Storage.QUANTIZED;
+                WeightStorage expected = lp == null ? WeightStorage.FLOAT
+                        : lp.needsFloatWeight() ? WeightStorage.QUANTIZED_WITH_FLOAT : WeightStorage.QUANTIZED;
                 assertEquals(expected, l.storage(), l.name());
                 if (expected.hasFloatWeight()) assertTrue(l.weight().dtype().isFloating(), l.name());
                 else assertThrows(IllegalStateException.class, l::weight, l.name());

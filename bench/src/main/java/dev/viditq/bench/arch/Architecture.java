@@ -3,6 +3,8 @@ package dev.viditq.bench.arch;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.viditq.nn.models.ModelFamily;
+import dev.viditq.nn.models.WanTransformer;
+import dev.viditq.nn.models.wan.WanConfig;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -29,14 +31,23 @@ import java.util.stream.Collectors;
  * @param captionTokens   caption length Lt (PixArt-α and Open-Sora 1.0: 120); 0 for DiT
  * @param numClasses      DiT only (ImageNet: 1000)
  * @param microConditions PixArtMS: csize / aspect-ratio embedders
+ * @param mlpHidden       the feed-forward width (4 · hidden in DiT, PixArt and STDiT; Wan 2.1 states its own)
  */
 public record Architecture(String name, ModelFamily family, int depth, int hidden, int heads, int patch, int inChannels,
                            int latent, int frames, int captionChannels, int captionTokens, int numClasses,
-                           boolean microConditions) {
+                           boolean microConditions, int mlpHidden) {
     /** Sinusoid width of every timestep / size embedder. */
     public static final int FREQUENCY_DIM = 256;
     /** The families whose original-layout checkpoints {@link #tensors()} writes. */
-    public static final Set<ModelFamily> FAMILIES = EnumSet.of(ModelFamily.PIXART, ModelFamily.STDIT, ModelFamily.DIT);
+    public static final Set<ModelFamily> FAMILIES = EnumSet.of(ModelFamily.PIXART, ModelFamily.STDIT, ModelFamily.DIT,
+            ModelFamily.WAN);
+
+    /** An architecture whose feed-forward width is the usual 4 · hidden. */
+    public Architecture(String name, ModelFamily family, int depth, int hidden, int heads, int patch, int inChannels, int latent,
+                        int frames, int captionChannels, int captionTokens, int numClasses, boolean microConditions) {
+        this(name, family, depth, hidden, heads, patch, inChannels, latent, frames, captionChannels, captionTokens, numClasses,
+                microConditions, 4 * hidden);
+    }
 
     public Architecture {
         if (!FAMILIES.contains(family)) {
@@ -49,18 +60,33 @@ public record Architecture(String name, ModelFamily family, int depth, int hidde
     }
 
     /**
-     * PixArt-α XL/2 at 256 and 512 px (PixArt-alpha configs, DPM-Solver 20 steps, cfg 4.5), Open-Sora v1.0
-     * STDiT-XL/2 at 16×256×256 (IDDPM, cfg 7) and DiT-XL/2 at 256 px (IDDPM 250 steps, cfg 4).
+     * PixArt-α XL/2 at 256, 512 and 1024 px (PixArt-alpha configs, DPM-Solver 20 steps, cfg 4.5), Open-Sora v1.0
+     * STDiT-XL/2 at 16×256×256 (IDDPM, cfg 7), DiT-XL/2 at 256 px (IDDPM 250 steps, cfg 4) and Wan 2.1 T2V-1.3B at
+     * 9 frames of 256×256 (UniPC, cfg 5; 3 latent frames of 32×32 through Wan's VAE, 768 tokens per sample; the
+     * official 480×832 × 81 frames is 32 760 tokens, ~40× the work per step).
      */
     public static final Map<String, Architecture> PRESETS = List.of(
             pixart("pixart-xl-2-256", 32),
             pixart("pixart-xl-2-512", 64),
+            pixart("pixart-xl-2-1024", 128),
             new Architecture("stdit-xl-2-16x256", ModelFamily.STDIT, 28, 1152, 16, 2, 4, 32, 16, 4096, 120, 0, false),
-            new Architecture("dit-xl-2-256", ModelFamily.DIT, 28, 1152, 16, 2, 4, 32, 1, 0, 0, 1000, false)
+            new Architecture("dit-xl-2-256", ModelFamily.DIT, 28, 1152, 16, 2, 4, 32, 1, 0, 0, 1000, false),
+            wan("wan2.1-t2v-1.3b-9x256x256", 30, 1536, 12, 8960, 32, 3)
     ).stream().collect(Collectors.toMap(Architecture::name, Function.identity(), (a, b) -> a, java.util.LinkedHashMap::new));
 
     private static Architecture pixart(String name, int latent) {
         return new Architecture(name, ModelFamily.PIXART, 28, 1152, 16, 2, 4, latent, 1, 4096, 120, 0, false);
+    }
+
+    /**
+     * Wan 2.1 text-to-video (diffusers layout): patch (1, 2, 2), 16 latent channels, umT5-XXL captions (4096 wide)
+     * padded to 512 tokens.
+     *
+     * @param latentFrames the latent frames of the clip (1 + (frames − 1) / 4 through Wan's VAE)
+     */
+    public static Architecture wan(String name, int depth, int hidden, int heads, int ffn, int latent, int latentFrames) {
+        return new Architecture(name, ModelFamily.WAN, depth, hidden, heads, 2, 16, latent, latentFrames, 4096,
+                WanTransformer.CAPTION_TOKENS, 0, false, ffn);
     }
 
     /** The preset of that name, or an error listing the known ones. */
@@ -86,9 +112,9 @@ public record Architecture(String name, ModelFamily family, int depth, int hidde
         return family.sampling().cfgScale();
     }
 
-    /** Output channels: ε and the learned variance. */
+    /** Output channels: ε and the learned variance; Wan predicts the flow alone. */
     public int outChannels() {
-        return 2 * inChannels;
+        return family == ModelFamily.WAN ? inChannels : 2 * inChannels;
     }
 
     /** Patch tokens per frame. */
@@ -121,6 +147,7 @@ public record Architecture(String name, ModelFamily family, int depth, int hidde
 
     /** Every tensor of the official state_dict, in a stable order. */
     public List<TensorSpec> tensors() {
+        if (family == ModelFamily.WAN) return wanTensors();
         List<TensorSpec> t = new ArrayList<>();
         int h = hidden;
         long[] patchKernel = video() ? new long[]{h, inChannels, 1, patch, patch} : new long[]{h, inChannels, patch, patch};
@@ -166,8 +193,29 @@ public record Architecture(String name, ModelFamily family, int depth, int hidde
             linear(t, p + ".cross_attn.kv_linear", h, 2 * h);
             linear(t, p + ".cross_attn.proj", h, h);
         }
-        linear(t, p + ".mlp.fc1", h, 4 * h);
-        linear(t, p + ".mlp.fc2", 4 * h, h);
+        linear(t, p + ".mlp.fc1", h, mlpHidden);
+        linear(t, p + ".mlp.fc2", mlpHidden, h);
+    }
+
+    /** The sizes of a Wan transformer of this architecture, as its config.json ({@link #configJson()}) states them. */
+    public WanConfig wanConfig() {
+        return new WanConfig(hidden, heads, inChannels, outChannels(), patch, captionChannels, FREQUENCY_DIM, mlpHidden, depth,
+                true, 1e-6f, 0, 0, 1024);
+    }
+
+    /**
+     * Wan's tensors as the model class lists them: matrices and the patch kernel at 1/√fan_in, biases, modulation
+     * tables and norm weights small.
+     */
+    private List<TensorSpec> wanTensors() {
+        List<TensorSpec> t = new ArrayList<>();
+        WanTransformer.checkpointShapes(wanConfig()).forEach((name, shape) -> {
+            long fanIn = 1;
+            for (int i = 1; i < shape.length; i++) fanIn *= shape[i];
+            boolean kernel = name.endsWith(".weight") && shape.length >= 2;
+            t.add(new TensorSpec(name, shape, kernel ? 1 / Math.sqrt(fanIn) : 0.02));
+        });
+        return t;
     }
 
     private static void mlp2(List<TensorSpec> t, String prefix, int in, int width) {
@@ -193,6 +241,7 @@ public record Architecture(String name, ModelFamily family, int depth, int hidde
     public String configJson() {
         ObjectMapper json = new ObjectMapper();
         ObjectNode c = json.createObjectNode();
+        if (family == ModelFamily.WAN) return wanConfigJson(json, c);
         c.put("family", family.id());
         c.put("source", "random weights in the layout of " + name + " (viditq bench)");
         if (video()) {
@@ -235,6 +284,33 @@ public record Architecture(String name, ModelFamily family, int depth, int hidde
         }
     }
 
+    /** diffusers' WanTransformer3DModel config, as save_pretrained writes it. */
+    private String wanConfigJson(ObjectMapper json, ObjectNode c) {
+        WanConfig w = wanConfig();
+        c.put("_class_name", "WanTransformer3DModel");
+        c.put("_viditq_source", "random weights in the layout of " + name + " (viditq bench)");
+        c.putArray("patch_size").add(1).add(w.patch()).add(w.patch());
+        c.put("num_attention_heads", w.heads());
+        c.put("attention_head_dim", w.headDim());
+        c.put("in_channels", w.inChannels());
+        c.put("out_channels", w.outChannels());
+        c.put("text_dim", w.textDim());
+        c.put("freq_dim", w.freqDim());
+        c.put("ffn_dim", w.ffnDim());
+        c.put("num_layers", w.layers());
+        c.put("cross_attn_norm", w.crossAttnNorm());
+        c.put("qk_norm", "rms_norm_across_heads");
+        c.put("eps", w.eps());
+        c.putNull("image_dim");
+        c.putNull("added_kv_proj_dim");
+        c.put("rope_max_seq_len", w.ropeMaxSeqLen());
+        try {
+            return json.writerWithDefaultPrettyPrinter().writeValueAsString(c);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** A fingerprint of everything that decides the checkpoint's content, stored in it to validate a cached copy. */
     public String fingerprint() {
         // the form checkpoints cached so far carry (this record's string when it also held the sampler and scale)
@@ -242,6 +318,8 @@ public record Architecture(String name, ModelFamily family, int depth, int hidde
                         + "inChannels=%d, latent=%d, frames=%d, captionChannels=%d, captionTokens=%d, numClasses=%d, "
                         + "microConditions=%b, sampler=%s, cfgScale=%s]", name, family.id(), depth, hidden, heads, patch,
                 inChannels, latent, frames, captionChannels, captionTokens, numClasses, microConditions, sampler(), cfgScale());
+        // the feed-forward width joined the record later; it is only written where it is not the usual 4 · hidden
+        if (mlpHidden != 4 * hidden) fields += " mlpHidden=" + mlpHidden;
         return "v1 " + fields + " " + tensors().size() + " tensors, " + parameters() + " parameters";
     }
 }

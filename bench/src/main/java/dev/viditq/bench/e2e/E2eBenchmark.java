@@ -1,5 +1,8 @@
 package dev.viditq.bench.e2e;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
+import dev.viditq.core.cuda.Cuda;
 import dev.viditq.bench.arch.RandomCheckpoint;
 import dev.viditq.bench.onnx.OnnxPeer;
 import dev.viditq.bench.profile.MachineState;
@@ -35,6 +38,22 @@ public final class E2eBenchmark {
         };
     }
 
+    /**
+     * With {@code --device cuda}: device bytes of resident weights, of activation blocks (peak), of scratch, and
+     * what the driver counts in use (everything, the CUDA context and cuBLASLt workspace included); else null.
+     */
+    private static Map<String, Long> deviceMemory() {
+        return Cuda.session().map(s -> {
+            long[] info = s.device().memoryInfo();
+            Map<String, Long> m = new LinkedHashMap<>();
+            m.put("weights", s.memory().weightBytes());
+            m.put("activations_peak", s.memory().managedPeak());
+            m.put("scratch", s.memory().scratchBytes());
+            m.put("driver_used", info[1] - info[0]);
+            return m;
+        }).orElse(null);
+    }
+
     private static E2eResult runOurs(E2eRequest req, Path modelDir, PrintStream log) {
         Path measuredDir = QuantizedSettings.prepare(req, modelDir, log);
         long t0 = System.nanoTime();
@@ -61,7 +80,7 @@ public final class E2eBenchmark {
                     end.rssAnon(), timed.splitMap(), loadSeconds, "viditq kernels: " + KernelBackend.get().name()
                     + ", int " + IntKernelBackend.description() + "; " + Runtime.version(),
                     timed.meanSplit() == null ? null : timed.meanSplit().gemmGflops(), ceiling, load, MachineState.jvmOptions(),
-                    QuantizedSettings.averageWeightBits(req.setting(), measuredDir));
+                    QuantizedSettings.averageWeightBits(req.setting(), measuredDir), deviceMemory());
         }
     }
 }

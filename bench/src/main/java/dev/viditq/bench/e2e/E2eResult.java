@@ -38,7 +38,7 @@ public record E2eResult(String arch, String setting, String engine, int threads,
                         List<Double> stepSeconds, long modelBytes, long peakRssBytes, long rssAfterLoadBytes,
                         long rssFileBytes, long rssAnonBytes, Map<String, Double> split, double loadSeconds,
                         String runtime, Double gemmGflops, Double fmaCeilingGflops, String loadAverage,
-                        String jvmOptions, Double avgWeightBits) {
+                        String jvmOptions, Double avgWeightBits, Map<String, Long> deviceMemory) {
     /** snake_case JSON, as printed by {@code bench e2e --json} and passed between worker and parent. */
     public static final ObjectMapper JSON = new ObjectMapper()
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)

@@ -1,5 +1,7 @@
 package dev.viditq.bench.e2e;
 
+import dev.viditq.core.cuda.Cuda;
+
 /**
  * Entry point of the fresh JVM that {@link ForkedRun} starts for one measurement: runs the request given as
  * arguments ({@link E2eRequest#toArgs()}), logs progress on stderr and prints one line
@@ -13,6 +15,7 @@ public final class E2eWorker {
 
     public static void main(String[] args) {
         try {
+            if ("cuda".equals(System.getProperty("viditq.device"))) Cuda.install();
             E2eResult result = E2eBenchmark.run(E2eRequest.fromArgs(args), System.err);
             System.out.println(RESULT_PREFIX + result.toJson());
             System.out.flush();

@@ -1,5 +1,6 @@
 package dev.viditq.bench.e2e;
 
+import dev.viditq.core.cuda.Cuda;
 import dev.viditq.core.kernels.KernelBackend;
 
 import java.io.BufferedReader;
@@ -67,10 +68,11 @@ public final class ForkedRun {
         List<String> opts = new ArrayList<>();
         for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
             if (a.startsWith("-agentlib") || a.startsWith("-javaagent") || a.startsWith("-XX:StartFlightRecording")) continue;
-            if (a.startsWith("-Dviditq.precision=")) continue;
+            if (a.startsWith("-Dviditq.precision=") || a.startsWith("-Dviditq.device=")) continue;
             opts.add(a);
         }
         opts.add("-Dviditq.precision=" + KernelBackend.precision());   // as set by --precision, which is no JVM option
+        if (Cuda.session().isPresent()) opts.add("-Dviditq.device=cuda"); // as set by --device
         return opts;
     }
 }

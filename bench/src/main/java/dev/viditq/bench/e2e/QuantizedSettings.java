@@ -1,5 +1,6 @@
 package dev.viditq.bench.e2e;
 
+import dev.viditq.quant.method.QuantMethods;
 import dev.viditq.bench.arch.Architecture;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.nn.models.ModelLoader;
@@ -53,7 +54,7 @@ public final class QuantizedSettings {
         try (Denoiser model = ModelLoader.load(floatDir)) {
             Calibration cal = config.needsCalibration() ? calibrate(req.arch(), model, floatDir, log) : null;
             log.printf("quantizing %s with %s ...%n", req.arch().name(), req.setting().configName());
-            QuantPlan plan = QuantMethod.of(config.method()).plan(model, cal, config);
+            QuantPlan plan = QuantMethods.of(config.method()).plan(model, cal, config);
             double bits = averageWeightBits(plan);
             log.printf("%s: average weight bits %.2f over the quantized Linears%n", req.setting().configName(), bits);
             QuantizedModel quantized = Quantizer.quantize(model, plan, cal);
@@ -139,11 +140,15 @@ public final class QuantizedSettings {
 
     /** Channel statistics from one random input over a few steps (kept beside the float checkpoint). */
     private static Calibration calibrate(Architecture arch, Denoiser model, Path floatDir, PrintStream log) {
+        // a model without a learned null caption (Wan) guides with a negative caption: random ones too
+        Captions negative = model.nullCaption().isPresent() ? null
+                : new Captions(new SeededGaussian(8).next(1, arch.captionTokens(), arch.captionChannels()), null);
         DenoiserDriver.Input input = arch.family().classConditional() ? new DenoiserDriver.ClassLabel(207)
                 : new DenoiserDriver.Caption(new Captions(new SeededGaussian(7).next(1, arch.captionTokens(), arch.captionChannels()), null),
-                null, "random caption embeddings");
+                negative, "random caption embeddings");
+        // the architecture's latent size and frames: a config may leave them open (Wan's does)
         DenoiserDriver driver = new DenoiserDriver(model, List.of(input), arch.sampler(), CALIBRATION_STEPS, arch.cfgScale(), 7,
-                null, null, GuidedModel.Batching.BATCHED);
+                arch.latent(), arch.video() ? arch.frames() : null, GuidedModel.Batching.BATCHED);
         log.printf("synthetic calibration of %s: 1 random input, %d steps ...%n", arch.name(), CALIBRATION_STEPS);
         // named by its step count: a file from a run with other settings is not resumable (the calibrator refuses
         // it), and caches made by earlier versions of this class used other counts

@@ -84,7 +84,11 @@ public final class TimedSampling {
         return new Timed(totals, profiled ? StepProfiler.Split.mean(splits) : null);
     }
 
-    /** [conditional, unconditional]: random caption embeddings and the learned null caption, or a class and the null class. */
+    /**
+     * [conditional, unconditional]: random caption embeddings and the learned null caption (a family without one, Wan,
+     * guides with the negative prompt's embedding: other random embeddings stand in for it), or a class and the
+     * null class.
+     */
     public static Conditioning[] conditioningFor(Architecture arch, Denoiser model) {
         if (arch.family().classConditional()) {
             Tensor label = Tensor.zeros(DType.I64, 1);
@@ -94,9 +98,8 @@ public final class TimedSampling {
             return new Conditioning[]{Conditioning.classLabels(label), Conditioning.classLabels(nullLabel)};
         }
         Tensor caption = new SeededGaussian(SEED + 1).next(1, arch.captionTokens(), arch.captionChannels());
-        Tensor nullCaption = model.nullCaption()
-                .orElseThrow(() -> new IllegalStateException(arch.name() + ": the checkpoint has no null caption"))
-                .toF32().reshape(1, arch.captionTokens(), arch.captionChannels());
+        Tensor nullCaption = model.nullCaption().map(t -> t.toF32().reshape(1, arch.captionTokens(), arch.captionChannels()))
+                .orElseGet(() -> new SeededGaussian(SEED + 2).next(1, arch.captionTokens(), arch.captionChannels()));
         return new Conditioning[]{Conditioning.caption(caption, null), Conditioning.caption(nullCaption, null)};
     }
 

@@ -67,7 +67,7 @@ public final class OnnxExport {
              OnnxGraph g = new OnnxGraph(out, info.family().id())) {
             boolean quantized = file.metadata().containsKey(QuantizedCheckpoint.METADATA_KEY);
             QuantizedModel weights = quantized ? QuantizedCheckpointReader.open(file).read() : null;
-            LinearEmitter linears = quantized ? new QuantizedLinearEmitter(weights) : LinearEmitter.FLOAT;
+            LayerOps.LinearEmitter linears = quantized ? new QuantizedLinearEmitter(weights) : LayerOps.LinearEmitter.FLOAT;
             Builder b = new Builder(new LayerOps(g, file, linears), info, cfg, h, w, t);
             b.build();
             g.save("viditq export onnx");

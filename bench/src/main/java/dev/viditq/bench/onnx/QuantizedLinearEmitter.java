@@ -28,7 +28,7 @@ import java.util.Map;
  * An ONNX graph is static: a layer whose bit width changes over the steps (mixed precision) is exported with the
  * precision it has at timestep 0, i.e. in the later steps; a layer in float there goes through {@link #FLOAT}.
  */
-final class QuantizedLinearEmitter implements LinearEmitter {
+final class QuantizedLinearEmitter implements LayerOps.LinearEmitter {
     /** The last step of a run: step 0 of 1 at model time 0. */
     private static final int LATE_STEP = 0;
     private static final double LATE_TIME = 0.0;

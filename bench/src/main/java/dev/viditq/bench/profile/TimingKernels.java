@@ -71,6 +71,27 @@ final class TimingKernels implements Kernels {
     }
 
     @Override
+    public void affineRows(MemorySegment x, int rowFrom, int rowTo, int dim, float[] mul, float[] add) {
+        long t0 = System.nanoTime();
+        inner.affineRows(x, rowFrom, rowTo, dim, mul, add);
+        otherKernelNanos.add(System.nanoTime() - t0);
+    }
+
+    @Override
+    public void gatedAddRows(MemorySegment residual, MemorySegment y, int rowFrom, int rowTo, int dim, float[] gate) {
+        long t0 = System.nanoTime();
+        inner.gatedAddRows(residual, y, rowFrom, rowTo, dim, gate);
+        otherKernelNanos.add(System.nanoTime() - t0);
+    }
+
+    @Override
+    public void addIndexedRows(MemorySegment x, int dim, float[] table, int[] index) {
+        long t0 = System.nanoTime();
+        inner.addIndexedRows(x, dim, table, index);
+        otherKernelNanos.add(System.nanoTime() - t0);
+    }
+
+    @Override
     public void geluTanh(MemorySegment x, long n) {
         long t0 = System.nanoTime();
         inner.geluTanh(x, n);

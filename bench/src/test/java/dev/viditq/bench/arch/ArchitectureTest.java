@@ -6,12 +6,14 @@ import dev.viditq.core.testing.GoldenFolder;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.nn.models.ModelFamily;
 import dev.viditq.nn.models.ModelLoader;
+import dev.viditq.nn.models.wan.WanConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -43,6 +45,37 @@ class ArchitectureTest {
     }
 
     @Test
+    void wanKeysAreThoseOfTheOfficialDiffusersCheckpoint() {
+        // the golden case's own widths (text 32, freq 32, 4 channels) are not the real ones; the keys and the
+        // block shapes, which this class writes, are
+        Architecture arch = Architecture.wan("golden-wan", 2, 32, 2, 64, 8, 2);
+        Path file = GoldenFolder.named("golden_wan").resolve("wan_transformer/model.safetensors");
+        Map<String, long[]> official = new TreeMap<>();
+        try (TensorFile f = Checkpoints.open(file)) {
+            for (String name : f.names()) official.put(name, f.get(name).shape());
+        }
+        Map<String, long[]> ours = new TreeMap<>();
+        for (Architecture.TensorSpec t : arch.tensors()) ours.put(t.name(), t.shape());
+        assertEquals(official.keySet(), ours.keySet());
+        for (String block : new String[]{"blocks.1.attn1.to_q.weight", "blocks.1.ffn.net.0.proj.weight", "blocks.0.attn2.norm_k.weight",
+                "blocks.0.scale_shift_table", "scale_shift_table"}) {
+            assertArrayEquals(official.get(block), ours.get(block), block);
+        }
+    }
+
+    @Test
+    void wan13bPresetHasTheReleasedSizes() {
+        Architecture wan = Architecture.preset("wan2.1-t2v-1.3b-9x256x256");
+        WanConfig c = wan.wanConfig();
+        assertEquals(List.of(1536, 12, 30, 8960, 4096, 16, 16, 2), List.of(c.dim(), c.heads(), c.layers(), c.ffnDim(), c.textDim(),
+                c.inChannels(), c.outChannels(), c.patch()));
+        // Wan2.1-T2V-1.3B: 1.42 billion parameters in its diffusion_pytorch_model.safetensors
+        assertEquals(1_418_996_800L, wan.parameters());
+        assertArrayEquals(new long[]{16, 3, 32, 32}, wan.latentShape(), "9 frames of 256x256: 3 latent frames of 32x32");
+        assertTrue(wan.fingerprint().contains("mlpHidden=8960"), wan.fingerprint());
+    }
+
+    @Test
     void realSizePresetsDifferExactlyWhereTheArchitecturesDo() {
         long pixart256 = Architecture.preset("pixart-xl-2-256").parameters();
         long pixart512 = Architecture.preset("pixart-xl-2-512").parameters();
@@ -70,7 +103,7 @@ class ArchitectureTest {
 
     @Test
     void writtenCheckpointLoadsAndIsReusedWhileCurrent(@TempDir Path tmp) throws Exception {
-        for (Architecture arch : new Architecture[]{PIXART_MS, STDIT, DIT}) {
+        for (Architecture arch : new Architecture[]{PIXART_MS, STDIT, DIT, Architecture.wan("t-wan", 2, 32, 2, 48, 4, 2)}) {
             Path dir = RandomCheckpoint.ensure(arch, tmp, System.err);
             try (Denoiser model = ModelLoader.load(dir)) {
                 assertEquals(arch.family(), model.info().family());

@@ -5,12 +5,8 @@ import dev.viditq.core.tensor.Tensor;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -45,10 +41,10 @@ public final class Checkpoints {
     public static TensorFile open(Path path, String pthEntry) {
         if (path == null) throw new IllegalArgumentException("no checkpoint path given");
         Path file = Files.isDirectory(path) ? findIn(path) : path;
-        requireReadableFile(file);
+        CheckpointFiles.requireReadableFile(file);
         if (file.getFileName().toString().endsWith(".index.json")) {
             refuseEntry(file, pthEntry);
-            return ShardedCheckpoint.open(file);
+            return ShardedCheckpoint.open(file, Checkpoints::open);
         }
         return switch (sniff(file)) {
             case PYTORCH -> PthFile.open(file, pthEntry);
@@ -149,23 +145,6 @@ public final class Checkpoints {
             throw CheckpointException.tensor(file, name, "holds " + t.getFloat(at) + " at element " + at + " (of "
                     + t.dtype() + " " + java.util.Arrays.toString(t.shape()) + "): the weights are corrupt, re-export or"
                     + " re-download them");
-        }
-    }
-
-    /** Throws a {@link CheckpointException} unless {@code path} is an existing, readable regular file. */
-    static void requireReadableFile(Path path) {
-        if (!Files.exists(path)) throw new CheckpointException(path, "no such file");
-        if (Files.isDirectory(path)) throw new CheckpointException(path, "is a directory, expected a checkpoint file");
-        if (!Files.isRegularFile(path)) throw new CheckpointException(path, "is not a regular file");
-        if (!Files.isReadable(path)) throw new CheckpointException(path, "is not readable (permissions?)");
-    }
-
-    /** The whole file mapped read-only into {@code arena}, as one 64-bit segment. */
-    static MemorySegment mapReadOnly(Path path, Arena arena) {
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            return ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
-        } catch (IOException e) {
-            throw new CheckpointException(path, "cannot map: " + e.getMessage(), e);
         }
     }
 }

@@ -60,10 +60,10 @@ public final class PthFile implements TensorFile {
      * dict), or null to choose automatically.
      */
     public static PthFile open(Path path, String entry) {
-        Checkpoints.requireReadableFile(path);
+        CheckpointFiles.requireReadableFile(path);
         Arena arena = Arena.ofShared();
         try {
-            MemorySegment whole = Checkpoints.mapReadOnly(path, arena);
+            MemorySegment whole = CheckpointFiles.mapReadOnly(path, arena);
             if (TorchZip.isZip(whole)) {
                 try (TorchZip zip = TorchZip.open(path, whole, arena)) {
                     return build(path, arena, zip.load(), entry, zip::storage);

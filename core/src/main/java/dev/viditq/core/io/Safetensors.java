@@ -59,10 +59,10 @@ public final class Safetensors implements TensorFile {
 
     /** Maps and validates {@code path}; throws {@link CheckpointException} naming the file and the problem. */
     public static Safetensors open(Path path) {
-        Checkpoints.requireReadableFile(path);
+        CheckpointFiles.requireReadableFile(path);
         Arena arena = Arena.ofShared();
         try {
-            MemorySegment whole = Checkpoints.mapReadOnly(path, arena);
+            MemorySegment whole = CheckpointFiles.mapReadOnly(path, arena);
             long size = whole.byteSize();
             if (size < 8) {
                 throw new CheckpointException(path, "file of " + size + " bytes is too short for a safetensors header");

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.*;
+import java.util.function.Function;
 
 /**
  * A checkpoint split into shards by the Hugging Face convention ({@code model.safetensors.index.json}:
@@ -29,8 +30,11 @@ public final class ShardedCheckpoint implements TensorFile {
         this.metadata = metadata;
     }
 
-    public static ShardedCheckpoint open(Path index) {
-        Checkpoints.requireReadableFile(index);
+    /**
+     * @param openShard opens one shard file (the caller's format dispatch: safetensors or pickle shards)
+     */
+    public static ShardedCheckpoint open(Path index, Function<Path, TensorFile> openShard) {
+        CheckpointFiles.requireReadableFile(index);
         JsonNode root = readIndex(index);
         JsonNode weightMap = root.get("weight_map");
         if (weightMap == null || !weightMap.isObject() || weightMap.isEmpty()) {
@@ -41,7 +45,7 @@ public final class ShardedCheckpoint implements TensorFile {
         try {
             for (Map.Entry<String, JsonNode> e : weightMap.properties()) {
                 String shard = shardName(index, e.getKey(), e.getValue());
-                TensorFile file = byShardName.computeIfAbsent(shard, s -> Checkpoints.open(index.resolveSibling(s)));
+                TensorFile file = byShardName.computeIfAbsent(shard, s -> openShard.apply(index.resolveSibling(s)));
                 if (!file.contains(e.getKey())) {
                     throw CheckpointException.tensor(index, e.getKey(), "is not in its shard " + shard);
                 }

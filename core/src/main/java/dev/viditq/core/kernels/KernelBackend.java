@@ -3,6 +3,7 @@ package dev.viditq.core.kernels;
 import dev.viditq.core.kernels.quant.NativeMatrix;
 
 import java.util.Optional;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -15,6 +16,8 @@ import java.util.function.Supplier;
 public final class KernelBackend {
     private static volatile Kernels current;
     private static volatile Precision precision = Precision.parse(System.getProperty("viditq.precision", "auto"));
+    /** Makes the kernels of a device backend for a precision; null: the CPU. */
+    private static volatile Function<Precision, Kernels> device;
 
     private KernelBackend() {}
 
@@ -37,6 +40,20 @@ public final class KernelBackend {
     /** The precision asked for (AUTO unless set); what runs is {@link #get()}'s {@link Kernels#name()}. */
     public static Precision precision() {
         return precision;
+    }
+
+    /**
+     * Runs every float kernel on a device from now on: {@code factory} makes its kernels for the precision asked
+     * (also after {@link #usePrecision}); null returns to the CPU.
+     */
+    public static synchronized void useDevice(Function<Precision, Kernels> factory) {
+        device = factory;
+        current = null;
+    }
+
+    /** The CPU's kernels for {@code p}, whatever device is in use (a device backend's fallback). */
+    public static Kernels cpuKernels(Precision p) {
+        return chooseCpu(p);
     }
 
     /** Chooses the kernels again for {@code p} (the CLI's --precision). */
@@ -68,6 +85,11 @@ public final class KernelBackend {
     }
 
     private static Kernels choose(Precision p) {
+        Function<Precision, Kernels> d = device;
+        return d != null ? d.apply(p) : chooseCpu(p);
+    }
+
+    private static Kernels chooseCpu(Precision p) {
         String wanted = System.getProperty("viditq.kernels", "java");
         if (wanted.equals("scalar")) return new ScalarKernels();
         Kernels fp32 = fp32Kernels(wanted);

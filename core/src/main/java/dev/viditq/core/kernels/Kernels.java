@@ -69,4 +69,32 @@ public interface Kernels {
      */
     void conv2d(MemorySegment x, int cin, int h, int w, Tensor weight, MemorySegment bias, int stride, int padding,
                 MemorySegment out);
+
+    /**
+     * In place over rows [rowFrom, rowTo) of width {@code dim}: x = x·mul + add, per column (adaLN modulation of one
+     * sample). A device backend overrides it so the activations stay where they are.
+     */
+    default void affineRows(MemorySegment x, int rowFrom, int rowTo, int dim, float[] mul, float[] add) {
+        RowKernels.affineRows(x, rowFrom, rowTo, dim, mul, add);
+    }
+
+    /**
+     * In place: x[r, :] += table[index[r], :] for the {@code index.length} rows of width {@code dim} (positional
+     * embeddings). A device backend may keep {@code table} resident, by identity: callers pass the same array for
+     * the same values.
+     */
+    default void addIndexedRows(MemorySegment x, int dim, float[] table, int[] index) {
+        for (int r = 0; r < index.length; r++) {
+            long o = (long) r * dim;
+            int t = index[r] * dim;
+            for (int c = 0; c < dim; c++) {
+                x.setAtIndex(Tensor.F32_LE, o + c, x.getAtIndex(Tensor.F32_LE, o + c) + table[t + c]);
+            }
+        }
+    }
+
+    /** In place over rows [rowFrom, rowTo) of width {@code dim}: residual += gate ⊙ y (adaLN gate of one sample). */
+    default void gatedAddRows(MemorySegment residual, MemorySegment y, int rowFrom, int rowTo, int dim, float[] gate) {
+        RowKernels.gatedAddRows(residual, y, rowFrom, rowTo, dim, gate);
+    }
 }

@@ -28,10 +28,38 @@ public final class Parallel {
     private static volatile Pool pool = new Pool(Math.max(1, Integer.getInteger("viditq.threads",
             Runtime.getRuntime().availableProcessors())));
 
+    /**
+     * A pool of the calling thread's own, set by {@link #useOwnPool}: several jobs sharing one process (the task threads
+     * of a Spark executor) then each use their share of the cores instead of one taking the process pool and the others
+     * running single-threaded.
+     */
+    private static final ThreadLocal<Pool> ownPool = new ThreadLocal<>();
+
     private Parallel() {}
 
     public static int threads() {
-        return pool.threads;
+        return current().threads;
+    }
+
+    private static Pool current() {
+        Pool own = ownPool.get();
+        return own != null ? own : pool;
+    }
+
+    /**
+     * Kernels called from this thread from now on use a pool of {@code threads} threads of their own (kept for the
+     * thread's next calls; its helpers park when idle); 0 returns the thread to the process pool.
+     */
+    public static void useOwnPool(int threads) {
+        Pool own = ownPool.get();
+        if (threads <= 0) {
+            if (own != null) own.shutdown();
+            ownPool.remove();
+            return;
+        }
+        if (own != null && own.threads == threads) return;
+        if (own != null) own.shutdown();
+        ownPool.set(new Pool(threads));
     }
 
     /** Replaces the pool (benchmarks measure 1 and 2 threads in one run). */
@@ -52,7 +80,7 @@ public final class Parallel {
      */
     public static void forEach(int n, IntConsumer body) {
         if (n <= 0) return;
-        Pool p = pool;
+        Pool p = current();
         if (p.threads == 1 || n == 1 || inForEach.get() || !p.lock.tryLock()) {
             runInline(n, body);
             return;

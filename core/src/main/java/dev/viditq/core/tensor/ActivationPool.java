@@ -31,7 +31,29 @@ public final class ActivationPool {
     /** Alignment of every segment handed out: one cache line, so vector loads never split lines at row starts. */
     public static final long ALIGNMENT = 64;
 
-    private record Block(MemorySegment memory, Arena arena, long size) {}
+    /**
+     * Where blocks come from when not from the host: a GPU backend hands out memory both the host and the device
+     * address (CUDA managed memory), so the model code and the device kernels work on the same activations.
+     */
+    public interface Backing {
+        /** A block of {@code bytes}, aligned to at least {@link #ALIGNMENT}. */
+        MemorySegment allocate(long bytes);
+
+        void free(MemorySegment block);
+
+        /** Zero-fills {@code segment} where the memory lives (a host fill would pull device pages back). */
+        void zero(MemorySegment segment);
+    }
+
+    /** A pooled block; {@code backing} null: host memory of {@code arena}. */
+    private record Block(MemorySegment memory, Arena arena, Backing backing, long size) {
+        void free() {
+            if (backing == null) arena.close();
+            else backing.free(memory);
+        }
+    }
+
+    private static volatile Backing backing;
 
     private static final Map<Long, ConcurrentLinkedDeque<Block>> FREE = new ConcurrentHashMap<>();
     /** Bytes of blocks whose views may still be reachable (live or garbage not yet collected). */
@@ -45,17 +67,21 @@ public final class ActivationPool {
 
     /** A segment of exactly {@code bytes}, 64-byte aligned, on pooled memory; zero-filled only when {@code zero}. */
     public static MemorySegment allocate(long bytes, boolean zero) {
-        if (DISABLED || bytes < MIN_POOLED) {
+        Backing device = backing;
+        if (device == null && (DISABLED || bytes < MIN_POOLED)) {
             return Arena.ofAuto().allocate(Math.max(1, bytes), ALIGNMENT).asSlice(0, bytes);
         }
-        long size = sizeClass(bytes);
-        Block b = take(size);
-        if (b == null && outstanding.get() + size > budget(size)) b = collectAndTake(size);
-        if (b == null) b = newBlock(size);
+        long size = sizeClass(device == null ? bytes : Math.max(bytes, 4096));
+        Block b = take(size, device);
+        if (b == null && outstanding.get() + size > budget(size)) b = collectAndTake(size, device);
+        if (b == null) b = newBlock(size, device);
         outstanding.addAndGet(size);
         Block block = b;
         MemorySegment view = b.memory().reinterpret(bytes, Arena.ofAuto(), ignored -> release(block));
-        if (zero) view.fill((byte) 0);
+        if (zero) {
+            if (device == null) view.fill((byte) 0);
+            else device.zero(view);
+        }
         return view;
     }
 
@@ -79,20 +105,34 @@ public final class ActivationPool {
         return (bytes + step - 1) / step * step;
     }
 
-    private static Block take(long size) {
+    /** A free block of this class from {@code device} (null: the host); blocks of another backing are released. */
+    private static Block take(long size, Backing device) {
         ConcurrentLinkedDeque<Block> list = FREE.get(size);
-        Block b = list == null ? null : list.pollFirst();
-        if (b != null) pooled.addAndGet(-size);
-        return b;
+        while (list != null) {
+            Block b = list.pollFirst();
+            if (b == null) return null;
+            pooled.addAndGet(-size);
+            if (b.backing() == device) return b;
+            b.free();
+        }
+        return null;
+    }
+
+    /**
+     * From now on, blocks come from {@code device} (null: host memory again). Blocks handed out before keep their
+     * memory and return to the free lists, where only requests of their own backing take them.
+     */
+    public static void useBacking(Backing device) {
+        backing = device;
     }
 
     /** Runs a collection and waits briefly for the cleaners to hand blocks of this class back. */
-    private static Block collectAndTake(long size) {
+    private static Block collectAndTake(long size, Backing device) {
         collections.incrementAndGet();
         System.gc();
         long deadline = System.nanoTime() + 20_000_000L;
         do {
-            Block b = take(size);
+            Block b = take(size, device);
             if (b != null) return b;
             Thread.onSpinWait();
         } while (System.nanoTime() < deadline);
@@ -102,17 +142,18 @@ public final class ActivationPool {
         return null;
     }
 
-    private static Block newBlock(long size) {
-        Arena arena = Arena.ofShared();
+    private static Block newBlock(long size, Backing device) {
         created.incrementAndGet();
-        return new Block(arena.allocate(size, ALIGNMENT), arena, size);
+        if (device != null) return new Block(device.allocate(size), null, device, size);
+        Arena arena = Arena.ofShared();
+        return new Block(arena.allocate(size, ALIGNMENT), arena, null, size);
     }
 
     /** Cleaner action of a view: the block goes back to its free list, or is released when enough are kept. */
     private static void release(Block b) {
         outstanding.addAndGet(-b.size());
         if (pooled.get() + b.size() > retainLimit(b.size())) {
-            b.arena().close();
+            b.free();
             return;
         }
         pooled.addAndGet(b.size());

@@ -1,5 +1,6 @@
 package dev.viditq.eval.mp;
 
+import dev.viditq.quant.method.QuantMethods;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.viditq.core.io.Checkpoints;
@@ -14,11 +15,12 @@ import dev.viditq.nn.models.ModelLoader;
 import dev.viditq.nn.pipeline.GenerationPipeline;
 import dev.viditq.nn.pipeline.GenerationRequest;
 import dev.viditq.nn.pipeline.ModelFolder;
+import dev.viditq.nn.pipeline.PipelineBlock;
 import dev.viditq.nn.pipeline.PromptEncoder;
 import dev.viditq.nn.sampling.DiffusersSchedulerConfig;
 import dev.viditq.nn.sampling.StepListener;
 import dev.viditq.nn.text.TextEncoder;
-import dev.viditq.nn.vae.AutoencoderKL;
+import dev.viditq.nn.vae.LatentDecoder;
 import dev.viditq.quant.calib.Calibration;
 import dev.viditq.quant.config.Presets;
 import dev.viditq.quant.config.QuantConfig;
@@ -146,32 +148,127 @@ public final class Sensitivity {
      */
     public record Result(ObjectNode json, int entries, int measured, double seconds, List<Path> files) {}
 
+    /** Names one entry: a group quantized at a candidate in a timestep range. */
+    public record EntryKey(String group, int range, String candidate) implements java.io.Serializable {}
+
+    /**
+     * Measures entries elsewhere (a cluster's tasks, each with its own {@link Worker}): calls {@code done} on this thread
+     * for each entry as it finishes, in any order.
+     */
+    @FunctionalInterface
+    public interface Measurer {
+        void measure(List<EntryKey> pending, java.util.function.Consumer<SensitivityEntry> done);
+    }
+
     private Sensitivity() {}
 
     public static Result run(Request req, Progress progress) {
-        long start = System.nanoTime();
-        List<Candidate> candidates = req.candidates().stream().map(Candidate::parse).distinct().toList();
-        QuantConfig config = quantConfig(req.quantConfig());
-        checkCandidates(config, candidates);
-        ModelFolder folder = ModelFolder.resolve(req.model());
-        if (folder.textEncoder() == null || folder.tokenizer() == null) {
-            throw new IllegalArgumentException(req.model() + ": sensitivity runs text prompts, and this folder has no text_encoder/ + tokenizer");
+        return run(req, progress, null);
+    }
+
+    /**
+     * As {@link #run(Request, Progress)}; with a {@code measurer} the entries still to measure are handed to it, and this
+     * process keeps the store and the report. {@code --max-minutes} needs the single-process loop.
+     */
+    public static Result run(Request req, Progress progress, Measurer measurer) {
+        if (measurer != null && req.maxMinutes() != null) {
+            throw new IllegalArgumentException("--max-minutes stops the single-process loop; a distributed run is stopped with its cluster (a rerun resumes)");
         }
-        if (!Files.isRegularFile(req.calibration())) throw new IllegalArgumentException(req.calibration() + ": no such calibration file");
-        Calibration calibration = Calibration.read(req.calibration());
-        try (Denoiser model = ModelLoader.load(folder.denoiser());
-             TextEncoder text = TextEncoder.load(folder.textEncoder(), folder.tokenizer());
-             AutoencoderKL vae = folder.vae() == null ? null : AutoencoderKL.load(folder.vae())) {
-            if (model.linears().values().stream().anyMatch(l -> l.storage().isQuantized())) {
-                throw new IllegalArgumentException(req.model() + ": this model is already quantized; measure the float model");
+        try (Worker w = Worker.open(req, progress)) {
+            return w.run.execute(w.start, measurer);
+        }
+    }
+
+    /**
+     * A sensitivity run prepared on one process: the model loaded, the float run (and with --around the operating point's)
+     * generated and recorded for replay. Measures any entry alone, as the single-process loop measures it.
+     */
+    public static final class Worker implements AutoCloseable {
+        private final Denoiser model;
+        private final TextEncoder text;
+        private final LatentDecoder vae;
+        private final Run run;
+        private final long start;
+        private String weightsKey;
+        private QuantizedModel weights;
+
+        private Worker(Denoiser model, TextEncoder text, LatentDecoder vae, Run run, long start) {
+            this.model = model;
+            this.text = text;
+            this.vae = vae;
+            this.run = run;
+            this.start = start;
+        }
+
+        public static Worker open(Request req) {
+            return open(req, Progress.NONE);
+        }
+
+        static Worker open(Request req, Progress progress) {
+            long start = System.nanoTime();
+            List<Candidate> candidates = req.candidates().stream().map(Candidate::parse).distinct().toList();
+            QuantConfig config = quantConfig(req.quantConfig());
+            checkCandidates(config, candidates);
+            ModelFolder folder = ModelFolder.resolve(req.model());
+            if (folder.textEncoder() == null || folder.tokenizer() == null) {
+                throw new IllegalArgumentException(req.model() + ": sensitivity runs text prompts, and this folder has no text_encoder/ + tokenizer");
             }
-            Run run = new Run(req, candidates, config, calibration, folder, model, text, vae, progress);
-            return run.execute(start);
+            if (!Files.isRegularFile(req.calibration())) throw new IllegalArgumentException(req.calibration() + ": no such calibration file");
+            Calibration calibration = Calibration.read(req.calibration());
+            Denoiser model = ModelLoader.load(folder.denoiser());
+            TextEncoder text = null;
+            LatentDecoder vae = null;
+            try {
+                text = TextEncoder.load(folder.textEncoder(), folder.tokenizer());
+                vae = folder.vae() == null ? null : model.info().family().openVae(folder.vae());
+                if (model.linears().values().stream().anyMatch(l -> l.storage().isQuantized())) {
+                    throw new IllegalArgumentException(req.model() + ": this model is already quantized; measure the float model");
+                }
+                Run run = new Run(req, candidates, config, calibration, folder, model, text, vae, progress);
+                run.prepare();
+                return new Worker(model, text, vae, run, start);
+            } catch (RuntimeException e) {
+                closeAll(vae, text, model);
+                throw e;
+            }
+        }
+
+        /** Measures one entry (weights quantized for its group and candidate are kept for the next entry of both). */
+        public SensitivityEntry measure(EntryKey key) {
+            SensitivityGroups.Group g = run.groups.stream().filter(x -> x.name().equals(key.group())).findFirst()
+                    .orElseThrow(() -> new IllegalArgumentException("no layer group " + key.group()));
+            Candidate c = Candidate.parse(key.candidate());
+            Range r = run.ranges.get(key.range());
+            if (run.around != null && c.equals(run.around)) return run.unchangedEntry(g, c, r);
+            String wk = g.name() + "\u0000" + c.name();
+            if (!wk.equals(weightsKey)) {
+                weights = c.isFloat() ? null : Quantizer.quantize(model, run.groupPlan(g, c, run.anyPartialRange()));
+                weightsKey = wk;
+            }
+            return run.measure(g, c, r, weights, run.reference);
+        }
+
+        @Override
+        public void close() {
+            closeAll(vae, text, model);
+        }
+
+        private static void closeAll(AutoCloseable... all) {
+            RuntimeException failure = null;
+            for (AutoCloseable a : all) {
+                if (a == null) continue;
+                try {
+                    a.close();
+                } catch (Exception e) {
+                    if (failure == null) failure = new IllegalStateException(e);
+                }
+            }
+            if (failure != null) throw failure;
         }
     }
 
     private static QuantConfig quantConfig(String spec) {
-        if (Presets.NAMES.contains(spec)) return Presets.load(spec);
+        if (Presets.NAMES.contains(spec)) return QuantConfigReader.preset(spec);
         Path file = Path.of(spec);
         if (Files.isRegularFile(file)) return QuantConfigReader.read(file);
         throw new IllegalArgumentException("--preset " + spec + ": neither a preset (" + String.join(", ", Presets.NAMES)
@@ -239,16 +336,17 @@ public final class Sensitivity {
         private final SensitivityPlans plans;
 
         Run(Request req, List<Candidate> candidates, QuantConfig config, Calibration calibration, ModelFolder folder, Denoiser model,
-            TextEncoder text, AutoencoderKL vae, Progress progress) {
+            TextEncoder text, LatentDecoder vae, Progress progress) {
             this.req = req;
             this.candidates = candidates;
             this.config = config;
             this.model = model;
             this.progress = progress;
             this.replay = new SensitivityReplay(model);
-            this.pipeline = new GenerationPipeline(replay, vae, PromptEncoder.of(text), schedulerConfig(folder));
+            this.pipeline = new GenerationPipeline(replay, vae, PromptEncoder.of(text), schedulerConfig(folder),
+                    PipelineBlock.read(folder.denoiser().resolve("config.json")));
             // the method's plan for every layer gives the balancing vectors and rotations; bits are set per candidate
-            this.fullPlan = QuantMethod.of(config.method()).plan(model, calibration, config);
+            this.fullPlan = QuantMethods.of(config.method()).plan(model, calibration, config);
             this.calibration = calibration;
             this.groups = SensitivityGroups.resolve(req.groups(), List.copyOf(fullPlan.layers().keySet()), shapes(fullPlan));
             this.kind = model.info().video() ? Kind.VIDEO : Kind.IMAGE;
@@ -285,18 +383,29 @@ public final class Sensitivity {
             return out;
         }
 
-        Result execute(long start) {
-            SensitivityStore store = SensitivityStore.open(req.out(), settingsJson());
+        private SensitivityScoring.Outcome reference, base;
+        private double floatSeconds;
+
+        /** The float run (recorded for replay unless --around) and with --around the operating point's run (recorded). */
+        void prepare() {
             long t0 = System.nanoTime();
             if (around == null) replay.record(); // the float run is also what earlier steps replay
-            SensitivityScoring.Outcome reference = generate();
-            double floatSeconds = (System.nanoTime() - t0) / 1e9;
-            SensitivityScoring.Outcome base = null;
+            reference = generate();
+            floatSeconds = (System.nanoTime() - t0) / 1e9;
             if (around != null) { // every group at the operating point: what entries replay, and the unchanged entry
                 Quantizer.quantize(model, plans.uniform(around.precision(), around.name()), calibration).install(model, mode, false);
                 replay.record();
                 base = generate();
             }
+        }
+
+        /** The entry of the operating point's own precision with --around: nothing changes, so nothing is generated. */
+        SensitivityEntry unchangedEntry(SensitivityGroups.Group g, Candidate c, Range r) {
+            return SensitivityScoring.entry(reference, base, g, r.index(), c.name(), c.weightBits(), c.activationBits(), 0);
+        }
+
+        Result execute(long start, Measurer measurer) {
+            SensitivityStore store = SensitivityStore.open(req.out(), settingsJson());
             int total = groups.size() * candidates.size() * ranges.size();
             int done = 0, measured = 0;
             for (SensitivityGroups.Group g : groups) for (Candidate c : candidates) for (Range r : ranges) {
@@ -304,6 +413,7 @@ public final class Sensitivity {
             }
             progress.started(total, done, floatSeconds);
             SensitivityReport report = new SensitivityReport(this::header, store, groups, candidates, ranges, reference, floatSeconds);
+            if (measurer != null) return executeElsewhere(start, measurer, store, report, done, total);
             // candidate by candidate (in the order given): a time-boxed run leaves whole candidates measured
             boolean stopped = false;
             for (Candidate c : candidates) {
@@ -317,7 +427,7 @@ public final class Sensitivity {
                         }
                         SensitivityEntry e;
                         if (around != null && c.equals(around)) {
-                            e = SensitivityScoring.entry(reference, base, g, r.index(), c.name(), c.weightBits(), c.activationBits(), 0);
+                            e = unchangedEntry(g, c, r);
                         } else {
                             if (weights == null && !c.isFloat()) weights = Quantizer.quantize(model, groupPlan(g, c, anyPartialRange()), calibration);
                             e = measure(g, c, r, weights, reference);
@@ -334,6 +444,26 @@ public final class Sensitivity {
             boolean complete = !stopped && store.size() >= total;
             List<Path> files = report.write(complete, true, seconds, measured);
             return new Result(report.json(complete, seconds, measured), report.entries().size(), measured, seconds, files);
+        }
+
+        /** The entries not in the store handed to {@code measurer}, in the single-process loop's order. */
+        private Result executeElsewhere(long start, Measurer measurer, SensitivityStore store, SensitivityReport report, int done, int total) {
+            List<EntryKey> pending = new ArrayList<>();
+            for (Candidate c : candidates) for (SensitivityGroups.Group g : groups) for (Range r : ranges) {
+                if (!store.has(SensitivityEntry.key(g.name(), r.index(), c.name()))) pending.add(new EntryKey(g.name(), r.index(), c.name()));
+            }
+            int[] counts = {done, 0};
+            measurer.measure(pending, e -> {
+                store.add(e);
+                counts[0]++;
+                counts[1]++;
+                report.write(false, false, (System.nanoTime() - start) / 1e9, counts[1]);
+                progress.entryDone(e, counts[0], total);
+            });
+            double seconds = (System.nanoTime() - start) / 1e9;
+            boolean complete = store.size() >= total;
+            List<Path> files = report.write(complete, true, seconds, counts[1]);
+            return new Result(report.json(complete, seconds, counts[1]), report.entries().size(), counts[1], seconds, files);
         }
 
         private SensitivityEntry measure(SensitivityGroups.Group g, Candidate c, Range r, QuantizedModel weights,

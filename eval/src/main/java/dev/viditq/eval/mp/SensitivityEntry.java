@@ -22,7 +22,7 @@ public record SensitivityEntry(String group, String kind, int range, String prec
                                String metric, double metricValue, double metricDelta, double mse, double psnr, double ssim,
                                double alignment, double alignmentDelta, double fidelityDelta, double motionAccuracy,
                                double motionAccuracyDelta, double temporal, double temporalDelta, double[] temporalComponents,
-                               double seconds) {
+                               double seconds) implements java.io.Serializable {
     /** Names of {@link #temporalComponents}, as written. */
     public static final List<String> TEMPORAL_COMPONENTS = List.of("trajectory_residual_px", "color_drift", "size_variation",
             "background_flicker", "track_coverage");

@@ -88,7 +88,7 @@ public final class SensitivityGroups {
             case "attn_temp" -> Kind.TEMPORAL_ATTN;
             case "attn", "attn1" -> temporalBlock ? Kind.TEMPORAL_ATTN : Kind.SELF_ATTN;
             case "cross_attn", "attn2" -> Kind.CROSS_ATTN;
-            case "mlp", "ff" -> Kind.MLP;
+            case "mlp", "ff", "ffn" -> Kind.MLP; // ffn: Wan's feed-forward
             default -> null;
         };
         if (kind == null) return null;

@@ -1,5 +1,6 @@
 package dev.viditq.eval.run;
 
+import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.pipeline.GenerationPipeline;
 import dev.viditq.nn.pipeline.GenerationRequest;
 import dev.viditq.nn.sampling.StepListener;
@@ -78,8 +79,31 @@ public final class BatchGenerator {
         return new Run(samples, used, settings.batch(), total, first);
     }
 
+    /** The pipeline settings a run of {@code prompts} uses (resolved from its first prompt, as {@link #generate} does). */
+    public static GenerationPipeline.Settings resolve(GenerationPipeline pipeline, List<EvalPrompt> prompts, EvalSettings settings) {
+        return pipeline.resolve(request(prompts.subList(0, 1), settings, 0));
+    }
+
+    /**
+     * The pixels [B, 3, (F,) H, W] of the batch of {@code captions} starting at prompt {@code start}, generated as
+     * {@link #generate} generates that batch (same seed, same request).
+     */
+    public static Tensor batchPixels(GenerationPipeline pipeline, List<String> captions, EvalSettings s, int start) {
+        GenerationRequest r = GenerationRequest.builder().prompts(captions).sampler(s.sampler()).steps(s.steps())
+                .cfgScale(s.cfgScale()).seed(s.seed() + start).size(s.height(), s.width()).frames(s.frames()).build();
+        return pipeline.generate(r, StepListener.NONE).pixels();
+    }
+
+    /** The samples of a batch's pixels, one per prompt of {@code batch}. */
+    public static List<Sample> samples(List<EvalPrompt> batch, Tensor pixels) {
+        List<Sample> out = new ArrayList<>(batch.size());
+        for (int b = 0; b < batch.size(); b++) out.add(new Sample(batch.get(b), Sample.fromPixels(pixels, b)));
+        return out;
+    }
+
     private static GenerationRequest request(List<EvalPrompt> batch, EvalSettings s, int start) {
         return GenerationRequest.builder().prompts(batch.stream().map(EvalPrompt::caption).toList())
-                .sampler(s.sampler()).steps(s.steps()).cfgScale(s.cfgScale()).seed(s.seed() + start).build();
+                .sampler(s.sampler()).steps(s.steps()).cfgScale(s.cfgScale()).seed(s.seed() + start).size(s.height(), s.width())
+                .frames(s.frames()).build();
     }
 }

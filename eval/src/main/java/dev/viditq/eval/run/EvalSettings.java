@@ -9,9 +9,19 @@ package dev.viditq.eval.run;
  * of {@code ./viditq generate --seed (seed + i)}); a model and its reference are always run with the same batches.
  *
  * @param batch prompts per forward pass (each forward also doubles the batch for classifier-free guidance)
+ * @param height output height in pixels, null for the model's (with width)
+ * @param width  output width in pixels, null for the model's
+ * @param frames frames of a video model, null for the model's
  */
-public record EvalSettings(String sampler, Integer steps, Double cfgScale, long seed, int batch) {
+public record EvalSettings(String sampler, Integer steps, Double cfgScale, long seed, int batch, Integer height, Integer width,
+                           Integer frames) {
+    /** Settings at the model's own size. */
+    public EvalSettings(String sampler, Integer steps, Double cfgScale, long seed, int batch) {
+        this(sampler, steps, cfgScale, seed, batch, null, null, null);
+    }
+
     public EvalSettings {
+        if ((height == null) != (width == null)) throw new IllegalArgumentException("give both height and width, or neither");
         if (batch < 1) throw new IllegalArgumentException("the batch size must be at least 1, got " + batch);
         if (steps != null && steps < 1) throw new IllegalArgumentException("steps must be at least 1, got " + steps);
         if (cfgScale != null && !Double.isFinite(cfgScale)) throw new IllegalArgumentException("cfg scale must be finite, got " + cfgScale);
@@ -20,6 +30,6 @@ public record EvalSettings(String sampler, Integer steps, Double cfgScale, long 
     /** These settings with unset fields taken from {@code recipe}. */
     public EvalSettings withDefaults(Recipe recipe) {
         return new EvalSettings(sampler != null ? sampler : recipe.sampler(), steps != null ? steps : recipe.steps(),
-                cfgScale != null ? cfgScale : recipe.cfgScale(), seed, batch);
+                cfgScale != null ? cfgScale : recipe.cfgScale(), seed, batch, height, width, frames);
     }
 }

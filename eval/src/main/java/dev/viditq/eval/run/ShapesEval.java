@@ -38,9 +38,32 @@ public final class ShapesEval {
         }
     }
 
+    /**
+     * Generates a model's samples for the evaluation: in this process ({@link #LOCAL}) or elsewhere (a cluster's tasks,
+     * which must return exactly the samples {@link BatchGenerator#generate} makes).
+     */
+    @FunctionalInterface
+    public interface Generator {
+        /**
+         * @param folder    the model folder {@code pipeline} was loaded from
+         * @param precision the float precision to run in, or null for the process's
+         */
+        BatchGenerator.Run generate(String what, Path folder, GenerationPipeline pipeline, List<EvalPrompt> prompts,
+                                    EvalSettings settings, Precision precision, BatchGenerator.Progress progress);
+    }
+
+    public static final Generator LOCAL = (what, folder, pipeline, prompts, settings, precision, progress) -> {
+        Supplier<BatchGenerator.Run> generate = () -> BatchGenerator.generate(pipeline, prompts, settings, what, progress);
+        return precision == null ? generate.get() : KernelBackend.withPrecision(precision, generate);
+    };
+
     private ShapesEval() {}
 
     public static EvalReport run(Request req, BatchGenerator.Progress progress) {
+        return run(req, progress, LOCAL);
+    }
+
+    public static EvalReport run(Request req, BatchGenerator.Progress progress, Generator generator) {
         long start = System.nanoTime();
         Recipe recipe = Recipe.of(req.model());
         EvalSettings settings = req.settings().withDefaults(recipe);
@@ -56,12 +79,12 @@ public final class ShapesEval {
             GenerationPipeline.Settings used = pipeline.resolve(firstRequest(prompts, settings));
             if (prompts.getFirst().hasTruth()) checkShapesSize(used, kind, req.model());
             // the reference runs exactly the model's resolved sampler, steps and cfg, so only the weights differ
-            EvalSettings same = new EvalSettings(used.sampler(), used.steps(), used.cfgScale(), settings.seed(), settings.batch());
+            EvalSettings same = new EvalSettings(used.sampler(), used.steps(), used.cfgScale(), settings.seed(), settings.batch(),
+                    used.height(), used.width(), used.frames());
             if (referencePipeline != null) checkComparable(referencePipeline, req.reference(), prompts, same, kind, used);
-            run = BatchGenerator.generate(pipeline, prompts, settings, "model", progress);
+            run = generator.generate("model", req.model(), pipeline, prompts, settings, null, progress);
             if (referencePipeline != null) {
-                Supplier<BatchGenerator.Run> generate = () -> BatchGenerator.generate(referencePipeline, prompts, same, "reference", progress);
-                reference = req.referencePrecision() == null ? generate.get() : KernelBackend.withPrecision(req.referencePrecision(), generate);
+                reference = generator.generate("reference", req.reference(), referencePipeline, prompts, same, req.referencePrecision(), progress);
             }
         }
         long scoring = System.nanoTime();
@@ -89,7 +112,7 @@ public final class ShapesEval {
 
     private static GenerationRequest firstRequest(List<EvalPrompt> prompts, EvalSettings s) {
         return GenerationRequest.builder().prompt(prompts.getFirst().caption()).sampler(s.sampler())
-                .steps(s.steps()).cfgScale(s.cfgScale()).seed(s.seed()).build();
+                .steps(s.steps()).cfgScale(s.cfgScale()).seed(s.seed()).size(s.height(), s.width()).frames(s.frames()).build();
     }
 
     /** Shapes ground truth is 32×32 (videos 16 frames); scoring another size would measure nothing. */

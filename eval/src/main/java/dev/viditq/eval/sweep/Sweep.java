@@ -1,5 +1,6 @@
 package dev.viditq.eval.sweep;
 
+import dev.viditq.quant.method.QuantMethods;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -94,17 +95,42 @@ public final class Sweep {
         }
     }
 
-    /** Runs (or finishes) the sweep; returns {"model", ..., "settings": [result, ...], "checks": [...]}. */
-    public static ObjectNode run(SweepRequest req, Listener listener) {
-        return new Sweep(req, listener).run();
+    /**
+     * Measures settings elsewhere (a cluster's tasks, each calling {@link #measureSetting}): calls {@code done} on this
+     * thread with each setting's index and result as it finishes, in any order.
+     */
+    @FunctionalInterface
+    public interface SettingRunner {
+        void measure(List<Integer> settings, java.util.function.BiConsumer<Integer, ObjectNode> done);
     }
 
-    private ObjectNode run() {
+    /** Runs (or finishes) the sweep; returns {"model", ..., "settings": [result, ...], "checks": [...]}. */
+    public static ObjectNode run(SweepRequest req, Listener listener) {
+        return new Sweep(req, listener).run(null);
+    }
+
+    /**
+     * As {@link #run(SweepRequest, Listener)}, the settings not finished earlier measured by {@code runner}: float first
+     * (the others' reference), then the rest at once. Calibration, when a setting needs it, is made here first.
+     */
+    public static ObjectNode run(SweepRequest req, Listener listener, SettingRunner runner) {
+        return new Sweep(req, listener).run(runner);
+    }
+
+    /** Measures setting {@code index} of {@code req} on this process (a cluster task) and writes its result.json. */
+    public static ObjectNode measureSetting(SweepRequest req, int index) {
+        Sweep sweep = new Sweep(req, Listener.NONE);
+        SweepSetting s = req.settings().get(index);
+        return sweep.measure(s, sweep.readConfigs().get(s.name()), index, req.out().resolve(s.name()));
+    }
+
+    private ObjectNode run(SettingRunner runner) {
         Map<String, QuantConfig> configs = readConfigs();
         this.hessians = configs.values().stream().anyMatch(c -> c != null && c.gptq() != null);   // float has no config
         ObjectNode manifest = manifest();
         checkOrWriteManifest(manifest);
         checkSettingFolders();
+        if (runner != null) return runElsewhere(runner, configs, manifest);
         List<ObjectNode> results = new ArrayList<>();
         for (int i = 0; i < req.settings().size(); i++) {
             SweepSetting s = req.settings().get(i);
@@ -120,6 +146,39 @@ public final class Sweep {
         }
         checkModelUnchanged(manifest);
         ObjectNode summary = SweepTable.summary(manifest, kind, results);
+        writeAtomically(req.out().resolve(SUMMARY), json(summary));
+        writeAtomically(req.out().resolve(SUMMARY_MD), SweepTable.markdown(summary));
+        return summary;
+    }
+
+    private ObjectNode runElsewhere(SettingRunner runner, Map<String, QuantConfig> configs, ObjectNode manifest) {
+        int n = req.settings().size();
+        ObjectNode[] results = new ObjectNode[n];
+        List<Integer> first = new ArrayList<>(), rest = new ArrayList<>();
+        boolean needsCalibration = false;
+        for (int i = 0; i < n; i++) {
+            SweepSetting s = req.settings().get(i);
+            results[i] = finished(s, req.out().resolve(s.name()));
+            if (results[i] != null) {
+                listener.message(String.format("[%d/%d] %s: finished earlier, reused", i + 1, n, s.name()));
+                continue;
+            }
+            (s.isFloat() ? first : rest).add(i);
+            needsCalibration |= !s.isFloat() && configs.get(s.name()).needsCalibration()
+                    && !Files.isDirectory(req.out().resolve(s.name()).resolve(MODEL_DIR));
+        }
+        if (needsCalibration) calibration();   // once, here: the tasks only read it
+        for (List<Integer> wave : List.of(first, rest)) {
+            if (wave.isEmpty()) continue;
+            checkModelUnchanged(manifest);
+            listener.message("measuring " + wave.stream().map(i -> req.settings().get(i).name()).toList() + " as cluster tasks");
+            runner.measure(wave, (i, r) -> {
+                results[i] = r;
+                listener.message(String.format("[%d/%d] %s: done", i + 1, n, req.settings().get(i).name()));
+            });
+        }
+        checkModelUnchanged(manifest);
+        ObjectNode summary = SweepTable.summary(manifest, kind, List.of(results));
         writeAtomically(req.out().resolve(SUMMARY), json(summary));
         writeAtomically(req.out().resolve(SUMMARY_MD), SweepTable.markdown(summary));
         return summary;
@@ -265,7 +324,7 @@ public final class Sweep {
         try (Denoiser denoiser = ModelLoader.load(folder.denoiser())) {
             Calibration cal = config.needsCalibration() ? calibration() : null;
             if (cal != null) cal.model().checkSameModel(ModelIdentity.of(denoiser), cal.describe());
-            QuantPlan plan = QuantMethod.of(config.method()).plan(denoiser, cal, config);
+            QuantPlan plan = QuantMethods.of(config.method()).plan(denoiser, cal, config);
             QuantizedModel quantized = Quantizer.quantize(denoiser, plan, cal);
             QuantizedCheckpoint.write(req.model(), quantized, target, false);
         }

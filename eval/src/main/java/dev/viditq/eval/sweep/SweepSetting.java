@@ -88,7 +88,7 @@ public record SweepSetting(String name, Source source, Path file) {
     public QuantConfig config() {
         return switch (source) {
             case FLOAT -> null;
-            case PRESET -> Presets.load(name);
+            case PRESET -> QuantConfigReader.preset(name);
             case CONFIG -> QuantConfigReader.read(file);
         };
     }

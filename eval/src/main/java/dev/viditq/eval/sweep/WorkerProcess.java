@@ -27,6 +27,9 @@ final class WorkerProcess {
      */
     static final String OPTIONS_PROPERTY = "viditq.sweep.worker-options", DEFAULT_OPTIONS = "-Xmx1g -XX:MaxDirectMemorySize=2g";
 
+    /** Kernel threads of each evaluation JVM, set by a cluster task to its share of the node's cores. */
+    static final String THREADS_PROPERTY = "viditq.sweep.worker-threads";
+
     private WorkerProcess() {}
 
     static JsonNode run(SweepWorker.Job job, BiConsumer<Integer, Integer> progress) {
@@ -87,6 +90,9 @@ final class WorkerProcess {
             if (v != null) opts.add("-D" + k + "=" + v);
         }
         opts.addAll(memoryOptions());
+        // a cluster task's share of the cores (several settings evaluate at once on one node)
+        String threads = System.getProperty(THREADS_PROPERTY);
+        if (threads != null) opts.add("-Dviditq.threads=" + threads);
         return opts;
     }
 }

@@ -1,5 +1,6 @@
 package dev.viditq.eval.lowbit;
 
+import dev.viditq.quant.method.QuantMethods;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.viditq.eval.run.BatchGenerator;
@@ -102,7 +103,7 @@ public final class LowBitCheck {
         o.put("config", yaml);
         try {
             long t0 = System.nanoTime();
-            QuantPlan plan = QuantMethod.of(config.method()).plan(model, calibration, config);
+            QuantPlan plan = QuantMethods.of(config.method()).plan(model, calibration, config);
             QuantizedModel quantized = Quantizer.quantize(model, plan, calibration);
             long params = 0;
             for (LayerPlan lp : plan.layers().values()) {

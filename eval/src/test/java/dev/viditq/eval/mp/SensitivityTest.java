@@ -186,6 +186,11 @@ class SensitivityTest {
                 SensitivityGroups.classify("transformer_blocks.0.attn2.to_k"));
         assertEquals("temporal_attn", SensitivityGroups.classify("temporal_transformer_blocks.1.attn1.to_q")[1]);
         assertNull(SensitivityGroups.classify("t_embedder.mlp.0"));
+        // Wan 2.1: self-attention, cross-attention and feed-forward of each block
+        assertArrayEquals(new String[]{"blocks.29.ffn", "mlp", "29"}, SensitivityGroups.classify("blocks.29.ffn.net.0.proj"));
+        assertEquals("self_attn", SensitivityGroups.classify("blocks.0.attn1.to_out.0")[1]);
+        assertEquals("cross_attn", SensitivityGroups.classify("blocks.0.attn2.add_k_proj")[1]);
+        assertNull(SensitivityGroups.classify("condition_embedder.time_proj"));
         assertEquals(1.0, SensitivityScoring.relativeInconsistency(new double[]{1, 0.1, 0.2, 0.01, 0}, new double[]{1, 0.1, 0.2, 0.01, 0}));
         assertEquals(1.25, SensitivityScoring.relativeInconsistency(new double[]{1, Double.NaN, 0, 0, 0},
                 new double[]{2.05, 0.3, 0, 0, 0}), 1e-12, "(1.05/1.05 + 0 + 0 + 0) / 4 over the defined components");

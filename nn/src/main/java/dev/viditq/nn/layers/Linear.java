@@ -38,24 +38,6 @@ public final class Linear {
         }
     }
 
-    /** How the checkpoint the Linear was loaded from stores its weight. */
-    public enum Storage {
-        /** A float tensor (F32, BF16, F16). */
-        FLOAT,
-        /** Quantized only: no float weight; it runs on the executor installed at load. */
-        QUANTIZED,
-        /** Quantized, with the float weight kept for the steps its plan runs in float. */
-        QUANTIZED_WITH_FLOAT;
-
-        public boolean isQuantized() {
-            return this != FLOAT;
-        }
-
-        public boolean hasFloatWeight() {
-            return this != QUANTIZED;
-        }
-    }
-
     /** The float GEMM: {@link dev.viditq.core.kernels.Kernels#gemm} writes every output element. */
     private static final Executor FLOAT = new Executor() {
         @Override
@@ -71,7 +53,7 @@ public final class Linear {
     };
 
     private final String name;
-    private final Storage storage;
+    private final WeightStorage storage;
     private final Tensor weight;
     private final Tensor bias;
     private final int in;
@@ -80,7 +62,7 @@ public final class Linear {
 
     /** A float Linear: {@code weight} [out, in] as stored. */
     public Linear(String name, Tensor weight, Tensor bias) {
-        this(name, Storage.FLOAT, matrix(name, weight), weight.size(1), weight.size(0), bias);
+        this(name, WeightStorage.FLOAT, matrix(name, weight), weight.size(1), weight.size(0), bias);
     }
 
     private static Tensor matrix(String name, Tensor weight) {
@@ -90,9 +72,9 @@ public final class Linear {
 
     /**
      * A Linear of [out, in] stored as {@code storage} says; {@code weight} is the float weight [out, in], null for
-     * {@link Storage#QUANTIZED}.
+     * {@link WeightStorage#QUANTIZED}.
      */
-    public Linear(String name, Storage storage, Tensor weight, int in, int out, Tensor bias) {
+    public Linear(String name, WeightStorage storage, Tensor weight, int in, int out, Tensor bias) {
         if (storage.hasFloatWeight() != (weight != null)) {
             throw new IllegalArgumentException(name + ": a " + storage + " Linear " + (weight == null ? "needs" : "has no") + " float weight");
         }
@@ -121,19 +103,19 @@ public final class Linear {
      */
     public static Linear load(Weights w, String key, int in, int out, boolean hasBias) {
         Tensor bias = hasBias ? w.takeF32(key + ".bias", out) : null;
-        Storage storage = w.linearStorage(key, out, in);
+        WeightStorage storage = w.linearStorage(key, out, in);
         Tensor weight = storage.hasFloatWeight() ? w.take(key + ".weight", out, in) : null;
         return new Linear(key, storage, weight, in, out, bias);
     }
 
     public String name() { return name; }
-    public Storage storage() { return storage; }
+    public WeightStorage storage() { return storage; }
     public Tensor bias() { return bias; }
     public int inFeatures() { return in; }
     public int outFeatures() { return out; }
     public Executor executor() { return executor; }
 
-    /** The float weight [out, in]; a Linear stored {@link Storage#QUANTIZED} has none. */
+    /** The float weight [out, in]; a Linear stored {@link WeightStorage#QUANTIZED} has none. */
     public Tensor weight() {
         if (weight == null) {
             throw new IllegalStateException(name + " is stored quantized without a float weight; its weights are in its quantized executor");

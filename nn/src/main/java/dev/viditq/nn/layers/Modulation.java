@@ -1,6 +1,6 @@
 package dev.viditq.nn.layers;
 
-import dev.viditq.core.kernels.RowKernels;
+import dev.viditq.core.kernels.KernelBackend;
 import dev.viditq.core.tensor.Tensor;
 
 
@@ -85,7 +85,7 @@ public final class Modulation {
                 add[c] = m == null ? values[sh + c] : values[sh + c] * m[c];
             }
             // vectorised and threaded (a scalar one-thread loop here was ~5% of a PixArt-XL W8A8 step in a JFR profile)
-            RowKernels.affineRows(x.data(), b * rowsPerSample, (b + 1) * rowsPerSample, dim, mul, add);
+            KernelBackend.get().affineRows(x.data(), b * rowsPerSample, (b + 1) * rowsPerSample, dim, mul, add);
         }
     }
 
@@ -96,7 +96,7 @@ public final class Modulation {
         for (int b = 0; b < batch; b++) {
             int g = (b * n + gateIdx) * dim;
             float[] gate = java.util.Arrays.copyOfRange(values, g, g + dim);
-            RowKernels.gatedAddRows(residual.data(), y.data(), b * rowsPerSample, (b + 1) * rowsPerSample, dim, gate);
+            KernelBackend.get().gatedAddRows(residual.data(), y.data(), b * rowsPerSample, (b + 1) * rowsPerSample, dim, gate);
         }
     }
 

@@ -4,11 +4,9 @@ import dev.viditq.core.kernels.KernelBackend;
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
 
-import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.function.IntUnaryOperator;
 
-import static dev.viditq.core.tensor.Tensor.F32_LE;
 
 /**
  * Small float operations on F32 activations seen as rows of width {@code dim} (tokens × channels), the glue
@@ -35,14 +33,16 @@ public final class Rows {
      * frames). {@code table} is F32 [tableRows, dim].
      */
     public static void addTableRows(Tensor x, float[] table, int dim, IntUnaryOperator index) {
-        MemorySegment s = x.data();
         int rows = rows(x);
         if (x.dim(-1) != dim) throw new IllegalArgumentException("table width " + dim + " does not match " + x);
+        int[] rowIndex = new int[rows];
         for (int r = 0; r < rows; r++) {
-            long o = (long) r * dim;
-            int t = index.applyAsInt(r) * dim;
-            for (int c = 0; c < dim; c++) s.setAtIndex(F32_LE, o + c, s.getAtIndex(F32_LE, o + c) + table[t + c]);
+            rowIndex[r] = index.applyAsInt(r);
+            if (rowIndex[r] < 0 || (long) (rowIndex[r] + 1) * dim > table.length) {
+                throw new IllegalArgumentException("row " + r + " maps to table row " + rowIndex[r] + " outside the table");
+            }
         }
+        KernelBackend.get().addIndexedRows(x.data(), dim, table, rowIndex);
     }
 
     /** A copy of {@code x} with SiLU applied (the input of every adaLN linear). */

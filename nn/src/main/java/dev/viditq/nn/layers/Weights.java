@@ -59,16 +59,16 @@ public final class Weights {
      * {@link QuantizedLinearsView} that declares it so (a declared shape other than [out, in] is recorded like a
      * mis-shaped key; the {@code .weight} key of a layer stored only quantized counts as taken).
      */
-    public Linear.Storage linearStorage(String key, long out, long in) {
+    public WeightStorage linearStorage(String key, long out, long in) {
         String full = prefix + key;
         QuantizedLinearsView.QuantizedLinear q = file instanceof QuantizedLinearsView view ? view.quantized(full) : null;
-        if (q == null) return Linear.Storage.FLOAT;
+        if (q == null) return WeightStorage.FLOAT;
         if (q.out() != out || q.in() != in) {
             problems.add("quantized layer '" + full + "' has shape [" + q.out() + ", " + q.in() + "], expected [" + out + ", " + in + "]");
         }
-        if (q.floatWeightKept()) return Linear.Storage.QUANTIZED_WITH_FLOAT;
+        if (q.floatWeightKept()) return WeightStorage.QUANTIZED_WITH_FLOAT;
         taken.add(full + ".weight");
-        return Linear.Storage.QUANTIZED;
+        return WeightStorage.QUANTIZED;
     }
 
     /** Like {@link #take} but converted to F32 (for small tensors: biases, tables, embeddings). */

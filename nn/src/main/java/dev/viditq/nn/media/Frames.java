@@ -19,6 +19,23 @@ public final class Frames {
         return (int) Math.rint(v * 255.0);
     }
 
+    /** An 8-bit RGB image as pixels [1, 3, H, W] in [-1, 1] (byte / 127.5 − 1, the inverse of {@link #toByte}). */
+    public static Tensor pixels(BufferedImage image) {
+        int h = image.getHeight(), w = image.getWidth();
+        Tensor t = Tensor.zeros(1, 3, h, w);
+        long plane = (long) h * w;
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                int rgb = image.getRGB(x, y);
+                for (int c = 0; c < 3; c++) {
+                    int v = (rgb >> (16 - 8 * c)) & 0xFF;
+                    t.setFloat(c * plane + (long) y * w + x, v / 127.5f - 1f);
+                }
+            }
+        }
+        return t;
+    }
+
     /** Image {@code batch} of {@code pixels} [B, C, H, W]. */
     public static BufferedImage image(Tensor pixels, int batch) {
         if (pixels.rank() != 4) throw new IllegalArgumentException("image pixels must be [B, C, H, W], got " + pixels);

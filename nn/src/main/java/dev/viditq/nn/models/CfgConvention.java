@@ -11,6 +11,9 @@ package dev.viditq.nn.models;
 public record CfgConvention(boolean condFirst, int guidedChannels) {
     public static final int ALL = Integer.MAX_VALUE;
 
+    /** The channels the original DiT and PixArt code guides: 3, a legacy of the original DiT code. */
+    public static final int OFFICIAL_GUIDED_CHANNELS = 3;
+
     /** diffusers pipelines: [uncond | cond], every channel (a learned sigma is guided, then dropped). */
     public static final CfgConvention DIFFUSERS = new CfgConvention(false, ALL);
 }

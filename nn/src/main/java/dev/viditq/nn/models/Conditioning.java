@@ -17,11 +17,17 @@ import dev.viditq.core.tensor.Tensor;
  *                    Open-Sora 1.2's height/width, which set its positional-embedding scale
  * @param aspectRatio PixArt micro-condition: [B, 1] (or [B]) height / width
  * @param fps         Open-Sora 1.2 (STDiT3): frames per second [B] (or [1]); null for the other families
+ * @param imageStates an image-to-video model's image-encoder states [B, N, Di] (Wan I2V: CLIP ViT-H/14's
+ *                    penultimate layer); null for the others
  */
 public record Conditioning(Tensor classLabels, Tensor caption, Tensor captionMask, Tensor imageHw, Tensor aspectRatio,
-                           Tensor fps) {
+                           Tensor fps, Tensor imageStates) {
     public Conditioning(Tensor classLabels, Tensor caption, Tensor captionMask, Tensor imageHw, Tensor aspectRatio) {
-        this(classLabels, caption, captionMask, imageHw, aspectRatio, null);
+        this(classLabels, caption, captionMask, imageHw, aspectRatio, null, null);
+    }
+
+    public Conditioning(Tensor classLabels, Tensor caption, Tensor captionMask, Tensor imageHw, Tensor aspectRatio, Tensor fps) {
+        this(classLabels, caption, captionMask, imageHw, aspectRatio, fps, null);
     }
 
     /** DiT: one class label per sample. */
@@ -36,7 +42,12 @@ public record Conditioning(Tensor classLabels, Tensor caption, Tensor captionMas
 
     /** The same conditioning plus PixArt's resolution and aspect-ratio micro-conditions. */
     public Conditioning withMicroConditions(Tensor imageHw, Tensor aspectRatio) {
-        return new Conditioning(classLabels, caption, captionMask, imageHw, aspectRatio, fps);
+        return new Conditioning(classLabels, caption, captionMask, imageHw, aspectRatio, fps, imageStates);
+    }
+
+    /** The same conditioning plus an image-to-video model's image-encoder states. */
+    public Conditioning withImageStates(Tensor states) {
+        return new Conditioning(classLabels, caption, captionMask, imageHw, aspectRatio, fps, states);
     }
 
     /**
@@ -44,6 +55,6 @@ public record Conditioning(Tensor classLabels, Tensor caption, Tensor captionMas
      * the official code does) and its frame rate [B].
      */
     public Conditioning withVideoConditions(Tensor heightWidth, Tensor fps) {
-        return new Conditioning(classLabels, caption, captionMask, heightWidth, aspectRatio, fps);
+        return new Conditioning(classLabels, caption, captionMask, heightWidth, aspectRatio, fps, imageStates);
     }
 }

@@ -88,14 +88,18 @@ public final class ConfigLimits {
 
     /**
      * Checks that generating {@code batch} samples of {@code height}×{@code width} pixels and {@code frames} frames
-     * can fit: the denoiser's activations at the model's width and the VAE decoder's at full resolution
+     * can fit: the denoiser's activations at the model's width over {@code latentFrames} frames (fewer than
+     * {@code frames} behind a VAE with temporal compression) and the VAE decoder's at full resolution
      * ({@code vaeWidth} channels, 0 without a VAE). {@code what} names the options in the error, e.g. "--size 512x512".
      */
-    public static void checkGeneration(ModelInfo info, int batch, int height, int width, int frames, int pixelsPerLatent,
-                                       int vaeWidth, String what) {
-        double tokens = (double) (height / pixelsPerLatent / info.patchSize()) * (width / pixelsPerLatent / info.patchSize()) * frames;
+    public static void checkGeneration(ModelInfo info, int batch, int height, int width, int frames, int latentFrames,
+                                       int pixelsPerLatent, int vaeWidth, String what) {
+        double tokens = (double) (height / pixelsPerLatent / info.patchSize()) * (width / pixelsPerLatent / info.patchSize()) * latentFrames;
         double denoiser = batch * tokens * info.hidden() * ACTIVATION_VALUES_PER_WIDTH * Float.BYTES;
-        double vae = (double) batch * height * width * frames * vaeWidth * 2 * Float.BYTES; // a full-resolution conv's input and output
+        // the VAEs decode one image (one frame of one sample) at a time: a full-resolution conv's input and output for
+        // that image, and the decoded RGB output of them all
+        double vae = vaeWidth == 0 ? 0 : (double) height * width * vaeWidth * 2 * Float.BYTES
+                + (double) batch * frames * height * width * 3 * Float.BYTES;
         double bytes = Math.max(denoiser, vae);
         if (bytes > MemoryBudget.tensorBytes()) {
             throw new IllegalArgumentException(String.format(Locale.ROOT, "%s: %s × %d frame(s) × batch %d %s an estimated"

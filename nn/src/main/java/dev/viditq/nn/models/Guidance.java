@@ -11,9 +11,6 @@ import dev.viditq.core.tensor.Tensor;
 public final class Guidance {
     private Guidance() {}
 
-    /** DiT's channel count: guidance on channels 0..2. */
-    public static final int OFFICIAL_GUIDED_CHANNELS = 3;
-
     /**
      * @param cond conditioning for the whole batch, [cond | null] halves (DiT: labels [y, null_class])
      */

@@ -1,11 +1,13 @@
 package dev.viditq.nn.models;
 
-import dev.viditq.core.io.TensorFile;
 import dev.viditq.nn.sampling.Prediction;
 import dev.viditq.nn.sampling.RectifiedFlowSampler;
 import dev.viditq.nn.text.Captions;
 import dev.viditq.nn.vae.AutoencoderKL;
 import dev.viditq.nn.vae.LatentDecoder;
+import dev.viditq.nn.vae.OpenSoraVae;
+import dev.viditq.nn.vae.WanVae;
+import dev.viditq.nn.models.wan.WanOriginalFolder;
 
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -35,8 +37,12 @@ import java.util.stream.Stream;
  *   <li>Add one constant below: its id and layout, the keys only its checkpoints have ({@link Signature}), the
  *       names its config uses ({@code _class_name}, {@code model_type} or {@code family}), and the facts of its
  *       official pipeline. Rules that vary (the guidance convention by sampler, the flow shift by size) are small
- *       lambdas; a VAE of its own is opened by {@code .vae(MyVae::load)} (a {@link LatentDecoder}); a caption
- *       treatment no family has yet is a new {@link Masking} constant.</li>
+ *       lambdas; a VAE of its own is opened by {@code .vae(MyVae::load)} (a {@link LatentDecoder}); a model
+ *       conditioned on the video's size and frame rate says {@code .videoConditions(videoFps, imageFps)}, one that
+ *       pads its latent to whole patches {@code .padsToPatches()}; a caption treatment no family has yet is a new
+ *       {@link Masking} constant.</li>
+ *   <li>Name its load method in {@link ModelLoader}'s switch over the families (the compiler asks for it; the
+ *       table lives there so that this descriptor does not depend on the model classes that depend on it).</li>
  *   <li>Add its parity case (a {@code GoldenCase} under {@code golden/}) and tests.</li>
  * </ol>
  * A sampler that is new to the toolkit (say UniPC) is added to {@code nn.sampling.Samplers}, where every family can
@@ -45,15 +51,15 @@ import java.util.stream.Stream;
  */
 public enum ModelFamily {
     /** facebookresearch/DiT: class-conditional, adaLN-Zero. */
-    DIT(family("dit", Layout.ORIGINAL, "facebookresearch/DiT", DiT::load)
+    DIT(family("dit", Layout.ORIGINAL, "facebookresearch/DiT")
             .keys(Signature.having("y_embedder.embedding_table.weight"))
             .configFamilyNames("dit")
             .masking(Masking.NO_CAPTION)
             .sampling("iddpm", 250, 4.0)
-            .guidance((sampler, channels) -> new CfgConvention(true, Guidance.OFFICIAL_GUIDED_CHANNELS))),
+            .guidance((sampler, channels) -> new CfgConvention(true, CfgConvention.OFFICIAL_GUIDED_CHANNELS))),
 
     /** PixArt-α / Σ in the research repo's layout: adaLN-single, T5 captions with masked tokens removed. */
-    PIXART(family("pixart", Layout.ORIGINAL, "PixArt-alpha / PixArt-sigma", PixArt::load)
+    PIXART(family("pixart", Layout.ORIGINAL, "PixArt-alpha / PixArt-sigma")
             .keys(Signature.having("y_embedder.y_proj.fc1.weight", "t_block.1.weight")
                     .without("blocks.0.attn_temp.qkv.weight", "spatial_blocks.0.attn.qkv.weight"))
             .configFamilyNames("pixart", "pixart-alpha", "pixart-sigma")
@@ -62,10 +68,10 @@ public enum ModelFamily {
             // IDDPM runs forward_with_cfg ([cond | null], channels 0..2); PixArt's DPM-Solver wraps
             // forward_with_dpmsolver ([uncond | cond], the ε channels); other samplers follow the latter
             .guidance((sampler, channels) -> sampler.equals("iddpm")
-                    ? new CfgConvention(true, Guidance.OFFICIAL_GUIDED_CHANNELS) : new CfgConvention(false, channels))),
+                    ? new CfgConvention(true, CfgConvention.OFFICIAL_GUIDED_CHANNELS) : new CfgConvention(false, channels))),
 
     /** PixArt in diffusers' layout ({@code PixArtTransformer2DModel}). */
-    PIXART_DIFFUSERS(family("pixart", Layout.DIFFUSERS, "PixArtTransformer2DModel", PixArtDiffusers::load)
+    PIXART_DIFFUSERS(family("pixart", Layout.DIFFUSERS, "PixArtTransformer2DModel")
             .keys(Signature.having("adaln_single.linear.weight").without("temporal_transformer_blocks.0.attn1.to_q.weight"))
             // PixArt's first diffusers releases saved the generic Transformer2DModel (with adaLN-single norms,
             // which PixArtDiffusers.load checks)
@@ -74,7 +80,7 @@ public enum ModelFamily {
             .sampling("dpmpp-2m", 20, 4.5)),
 
     /** Open-Sora v1.0 STDiT: PixArt blocks plus temporal attention. */
-    STDIT(family("stdit", Layout.ORIGINAL, "Open-Sora v1.0 STDiT", STDiT::load)
+    STDIT(family("stdit", Layout.ORIGINAL, "Open-Sora v1.0 STDiT")
             .keys(Signature.having("blocks.0.attn_temp.qkv.weight"))
             .configFamilyNames("stdit", "stdit1")
             .video()
@@ -83,20 +89,25 @@ public enum ModelFamily {
             .guidance((sampler, channels) -> new CfgConvention(true, channels))), // cfg_channel = C
 
     /** Open-Sora v1.2 STDiT3: rectified flow, conditioned on the video's size and frame rate. */
-    STDIT3(family("stdit3", Layout.ORIGINAL, "Open-Sora v1.2 STDiT3", STDiT3::load)
+    STDIT3(family("stdit3", Layout.ORIGINAL, "Open-Sora v1.2 STDiT3")
             .keys(Signature.having("spatial_blocks.0.attn.qkv.weight"))
             .configModelTypes("STDiT3") // Open-Sora 1.2 saves a transformers PretrainedConfig
             .configFamilyNames("stdit3")
             .video()
-            .videoConditions(24f) // its inference configs' fps
+            // its inference configs' fps; one-frame samples get IMG_FPS (prepare_multi_resolution_info)
+            .videoConditions(24f, 120f)
+            .padsToPatches() // PatchEmbed3D pads: 240p at 9:16 has 53 latent columns
             .masking(Masking.DROP_MASKED)
             .captionTokens(300)
             .sampling("rflow", 30, 7.0)
+            // RFLOW.sample: [cond | null] in one batch, v = u + s·(c − u) on the velocity (the first C channels;
+            // guiding the learned-sigma channels too changes nothing the sampler reads)
             .guidance((sampler, channels) -> new CfgConvention(true, CfgConvention.ALL))
-            .flow(RectifiedFlowSampler::openSoraShift)),
+            .flow(RectifiedFlowSampler::openSoraShift)
+            .vae(OpenSoraVae::load)), // VideoAutoencoderPipeline: 2-D VAE + temporal VAE
 
     /** Latte in diffusers' layout ({@code LatteTransformer3DModel}). */
-    LATTE_DIFFUSERS(family("latte", Layout.DIFFUSERS, "LatteTransformer3DModel", Latte::load)
+    LATTE_DIFFUSERS(family("latte", Layout.DIFFUSERS, "LatteTransformer3DModel")
             .keys(Signature.having("temporal_transformer_blocks.0.attn1.to_q.weight"))
             .configClassNames("LatteTransformer3DModel")
             .video()
@@ -109,18 +120,23 @@ public enum ModelFamily {
 
     /** Wan 2.1 in the original repository's layout ({@code WanModel}), read through a renaming view. */
     WAN_ORIGINAL(wan(Layout.ORIGINAL, "WanModel")
-            .keys(Signature.having("time_projection.1.weight")));
+            .keys(Signature.having("time_projection.1.weight"))
+            .parts(root -> new OwnParts(WanOriginalFolder.vae(root), WanOriginalFolder.textEncoder(root),
+                    WanOriginalFolder.tokenizer(root))));
 
     /** The facts both Wan layouts share. */
     private static Spec wan(Layout layout, String className) {
-        return family("wan", layout, className, WanTransformer::load)
+        return family("wan", layout, className)
                 .configClassNames(className)
                 .video()
                 .masking(Masking.ZERO_PADDED)
                 .captionTokens(512)
                 .sampling("unipc", 50, 5.0)
                 // Wan 2.1's sample_shift: 3.0 at 480p, 5.0 at 720p
-                .flowPrediction((h, w, frames) -> Math.min(h, w) >= 720 ? 5.0 : 3.0);
+                .flowPrediction((h, w, frames) -> Math.min(h, w) >= 720 ? 5.0 : 3.0)
+                // WanPipeline's defaults: 480×832, 81 frames, written at 16 fps
+                .defaultVideo(480, 832, 81, 16)
+                .vae(WanVae::load);
     }
 
     /** Where a checkpoint's key names come from. */
@@ -188,6 +204,9 @@ public enum ModelFamily {
     /** The official pipeline's sampling defaults. */
     public record Sampling(String sampler, int steps, double cfgScale) {}
 
+    /** The official pipeline's output size when the model's config leaves it open, and the frame rate it writes. */
+    public record VideoSize(int height, int width, int frames, double fps) {}
+
     /** The keys every checkpoint of a family has, and keys that tell a look-alike family apart. */
     public record Signature(List<String> present, List<String> absent) {
         public static Signature having(String... keys) {
@@ -203,12 +222,6 @@ public enum ModelFamily {
         }
     }
 
-    /** Builds the model class from a config and an open checkpoint (which the model then owns). */
-    @FunctionalInterface
-    interface Loader {
-        Denoiser load(ModelConfig cfg, TensorFile file);
-    }
-
     /** The guidance convention for a sampler (a {@code Samplers} name) and the model's latent channels. */
     @FunctionalInterface
     public interface GuidanceRule {
@@ -221,7 +234,21 @@ public enum ModelFamily {
         double of(int heightPx, int widthPx, int frames);
     }
 
-    /** Opens the VAE of a model folder ({@code vae/}). */
+    /**
+     * Parts of a model folder that a layout keeps under names of its own, for where the generic rules ({@code vae/},
+     * {@code text_encoder/}, {@code tokenizer/}) find none: each a folder or a checkpoint file, or null.
+     */
+    public record OwnParts(Path vae, Path textEncoder, Path tokenizer) {
+        static final OwnParts NONE = new OwnParts(null, null, null);
+    }
+
+    /** Finds a layout's own parts in a model folder's root. */
+    @FunctionalInterface
+    public interface PartsLocator {
+        OwnParts locate(Path root);
+    }
+
+    /** Opens the VAE of a model folder ({@code vae/}, or a checkpoint file {@link OwnParts} names). */
     @FunctionalInterface
     public interface VaeOpener {
         LatentDecoder open(Path dir);
@@ -316,11 +343,6 @@ public enum ModelFamily {
         return Arrays.stream(values()).flatMap(f -> names.apply(f).stream()).toList();
     }
 
-    /** Builds the family's model from an open checkpoint, which the model then owns. */
-    Denoiser load(ModelConfig cfg, TensorFile file) {
-        return spec.loader.load(cfg, file);
-    }
-
     // ---- what the model takes
 
     /** x is [B, C, T, H, W] rather than [B, C, H, W]. */
@@ -347,9 +369,20 @@ public enum ModelFamily {
         return spec.videoConditions;
     }
 
-    /** The frame rate it is conditioned on by default (where {@link #videoConditions()}). */
-    public float conditioningFps() {
-        return spec.fps;
+    /**
+     * The model zero-pads its latent to whole patches and crops its output back (Open-Sora 1.2's PatchEmbed3D), so
+     * an output size need only be a multiple of the VAE factor, not of VAE factor × patch size.
+     */
+    public boolean padsToPatches() {
+        return spec.padsToPatches;
+    }
+
+    /**
+     * The frame rate it is conditioned on by default (where {@link #videoConditions()}) for a sample of
+     * {@code frames} frames: a one-frame sample (an image) has its own.
+     */
+    public float conditioningFps(int frames) {
+        return frames == 1 ? spec.imageFps : spec.fps;
     }
 
     // ---- how its official pipeline samples
@@ -384,6 +417,34 @@ public enum ModelFamily {
         };
     }
 
+    /** The size the official pipeline makes when the model's config states none; null when it has no such default. */
+    public VideoSize defaultVideo() {
+        return spec.defaultVideo;
+    }
+
+    /** Frame rate of a written video: the official pipeline's, else 8. */
+    public double outputFps() {
+        return spec.defaultVideo != null ? spec.defaultVideo.fps() : 8;
+    }
+
+    /** The parts this layout keeps under its own names in the folder {@code root} ({@link OwnParts#NONE} for most). */
+    public OwnParts ownParts(Path root) {
+        return spec.parts.locate(root);
+    }
+
+    /**
+     * The parts some family's layout keeps under its own names in {@code root}, before the family is known (the
+     * folder is resolved before its checkpoint is read): the first family that finds any, else {@link OwnParts#NONE}.
+     * The names are the layouts' own (Wan2.1_VAE.pth, ...), so two families do not claim one folder.
+     */
+    public static OwnParts ownPartsIn(Path root) {
+        for (ModelFamily f : values()) {
+            OwnParts p = f.ownParts(root);
+            if (p.vae() != null || p.textEncoder() != null || p.tokenizer() != null) return p;
+        }
+        return OwnParts.NONE;
+    }
+
     /** The VAE of a model folder of this family. */
     public LatentDecoder openVae(Path dir) {
         return spec.vae.open(dir);
@@ -391,8 +452,8 @@ public enum ModelFamily {
 
     // ---- the table's builder
 
-    private static Spec family(String id, Layout layout, String origin, Loader loader) {
-        return new Spec(id, layout, origin, loader);
+    private static Spec family(String id, Layout layout, String origin) {
+        return new Spec(id, layout, origin);
     }
 
     /** One family's facts; the defaults are those most families share. */
@@ -400,11 +461,10 @@ public enum ModelFamily {
         final String id;
         final Layout layout;
         final String origin;
-        final Loader loader;
         Signature signature = new Signature(List.of(), List.of());
         List<String> classNames = List.of(), modelTypes = List.of(), familyNames = List.of();
-        boolean video, videoConditions;
-        float fps;
+        boolean video, videoConditions, padsToPatches;
+        float fps, imageFps;
         Masking masking;
         int captionTokens = 120; // PixArt-α, Open-Sora 1.0 and Latte
         Sampling sampling;
@@ -412,12 +472,13 @@ public enum ModelFamily {
         Prediction prediction = Prediction.EPSILON;
         FlowShift flowShift = (h, w, f) -> 1.0;
         VaeOpener vae = AutoencoderKL::load;
+        VideoSize defaultVideo;
+        PartsLocator parts = root -> OwnParts.NONE;
 
-        Spec(String id, Layout layout, String origin, Loader loader) {
+        Spec(String id, Layout layout, String origin) {
             this.id = id;
             this.layout = layout;
             this.origin = origin;
-            this.loader = loader;
         }
 
         Spec keys(Signature s) { signature = s; return this; }
@@ -425,7 +486,8 @@ public enum ModelFamily {
         Spec configModelTypes(String... names) { modelTypes = List.of(names); return this; }
         Spec configFamilyNames(String... names) { familyNames = List.of(names); return this; }
         Spec video() { video = true; return this; }
-        Spec videoConditions(float defaultFps) { videoConditions = true; fps = defaultFps; return this; }
+        Spec videoConditions(float videoFps, float imageFps) { videoConditions = true; fps = videoFps; this.imageFps = imageFps; return this; }
+        Spec padsToPatches() { padsToPatches = true; return this; }
         Spec masking(Masking m) { masking = m; return this; }
         Spec captionTokens(int n) { captionTokens = n; return this; }
         Spec sampling(String sampler, int steps, double cfgScale) { sampling = new Sampling(sampler, steps, cfgScale); return this; }
@@ -433,5 +495,7 @@ public enum ModelFamily {
         Spec flow(FlowShift shift) { prediction = Prediction.VELOCITY; flowShift = shift; return this; }
         Spec flowPrediction(FlowShift shift) { prediction = Prediction.FLOW; flowShift = shift; return this; }
         Spec vae(VaeOpener opener) { vae = opener; return this; }
+        Spec parts(PartsLocator locator) { parts = locator; return this; }
+        Spec defaultVideo(int height, int width, int frames, double fps) { defaultVideo = new VideoSize(height, width, frames, fps); return this; }
     }
 }

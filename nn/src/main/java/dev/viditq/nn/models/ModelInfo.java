@@ -8,7 +8,7 @@ package dev.viditq.nn.models;
 public final class ModelInfo {
     private final ModelFamily family;
     private final int inChannels, outChannels, patchSize, sampleSize, frames, hidden, depth, heads;
-    private final int numClasses, captionChannels, captionTokens;
+    private final int numClasses, captionChannels, captionTokens, imageConditionChannels;
     private final boolean microConditions;
 
     private ModelInfo(Builder b) {
@@ -25,6 +25,11 @@ public final class ModelInfo {
         captionChannels = atLeastZero(b.captionChannels, "captionChannels");
         captionTokens = atLeastZero(b.captionTokens, "captionTokens");
         microConditions = b.microConditions;
+        imageConditionChannels = atLeastZero(b.imageConditionChannels, "imageConditionChannels");
+        if (imageConditionChannels >= inChannels) {
+            throw new IllegalArgumentException("the image condition's " + imageConditionChannels + " channels leave no latent channel of "
+                    + inChannels);
+        }
         if (family.classConditional() != (numClasses > 0)) {
             throw new IllegalArgumentException(family + " models are " + (family.classConditional() ? "" : "not ")
                     + "class-conditional, but numClasses is " + numClasses);
@@ -45,9 +50,27 @@ public final class ModelInfo {
         return family;
     }
 
-    /** Latent channels of x. */
+    /** Channels of x: the latents, and for an image-to-video model the image condition stacked after them. */
     public int inChannels() {
         return inChannels;
+    }
+
+    /** Channels of the latents the sampler denoises (and the VAE decodes): inChannels less the image condition's. */
+    public int latentChannels() {
+        return inChannels - imageConditionChannels;
+    }
+
+    /**
+     * Image-to-video: channels of the first-frame condition (mask and VAE latents) stacked onto the latents; 0 for
+     * text-to-video and image models.
+     */
+    public int imageConditionChannels() {
+        return imageConditionChannels;
+    }
+
+    /** Generates from a given first frame (and its image-encoder states) as well as the caption. */
+    public boolean imageToVideo() {
+        return imageConditionChannels > 0;
     }
 
     /** Channels of the output; 2·inChannels when the model also predicts the variance (the first inChannels are ε). */
@@ -127,7 +150,8 @@ public final class ModelInfo {
         return family.description() + ": in " + inChannels + ", out " + outChannels + ", patch " + patchSize + ", sample "
                 + sampleSize + ", frames " + frames + ", hidden " + hidden + ", depth " + depth + ", heads " + heads
                 + (numClasses > 0 ? ", classes " + numClasses : ", captions " + captionTokens + "×" + captionChannels)
-                + (microConditions ? ", micro-conditions" : "");
+                + (microConditions ? ", micro-conditions" : "")
+                + (imageConditionChannels > 0 ? ", image condition " + imageConditionChannels + " channels" : "");
     }
 
     private static int positive(int v, String name) {
@@ -144,7 +168,7 @@ public final class ModelInfo {
     public static final class Builder {
         private final ModelFamily family;
         private int inChannels, outChannels, patchSize, sampleSize, frames = 1, hidden, depth, heads;
-        private int numClasses, captionChannels, captionTokens;
+        private int numClasses, captionChannels, captionTokens, imageConditionChannels;
         private boolean microConditions;
 
         private Builder(ModelFamily family) {
@@ -163,6 +187,7 @@ public final class ModelInfo {
         public Builder captionChannels(int v) { captionChannels = v; return this; }
         public Builder captionTokens(int v) { captionTokens = v; return this; }
         public Builder microConditions(boolean v) { microConditions = v; return this; }
+        public Builder imageConditionChannels(int v) { imageConditionChannels = v; return this; }
 
         public ModelInfo build() {
             return new ModelInfo(this);

@@ -52,6 +52,15 @@ public final class ModelLoader {
 
     /** Builds the model from an open checkpoint, which the model then owns (closed by {@link Denoiser#close()}). */
     public static Denoiser build(ModelConfig cfg, TensorFile file) {
-        return ModelFamily.detect(cfg, file.names()).load(cfg, file);
+        ModelFamily family = ModelFamily.detect(cfg, file.names());
+        return switch (family) {
+            case DIT -> DiT.load(cfg, file);
+            case PIXART -> PixArt.load(cfg, file);
+            case PIXART_DIFFUSERS -> PixArtDiffusers.load(cfg, file);
+            case STDIT -> STDiT.load(cfg, file);
+            case STDIT3 -> STDiT3.load(cfg, file);
+            case LATTE_DIFFUSERS -> Latte.load(cfg, file);
+            case WAN, WAN_ORIGINAL -> WanTransformer.load(cfg, file);
+        };
     }
 }

@@ -18,6 +18,7 @@ import java.util.List;
  *   caption mask  mask | encoder_attention_mask | caption_mask    [B, L] or [B, 1, 1, L], 1 = keep
  *   micro-conds   img_hw | resolution ([B, 2] pixels),  aspect_ratio ([B, 1])
  *   Open-Sora 1.2 height, width ([B] pixels), fps ([B])
+ *   image states  encoder_hidden_states_image | image_states     [B, N, Di] (image-to-video models)
  * </pre>
  */
 public final class NamedInputs {
@@ -31,6 +32,7 @@ public final class NamedInputs {
     public static final List<String> HEIGHT = List.of("height");
     public static final List<String> WIDTH = List.of("width");
     public static final List<String> FPS = List.of("fps");
+    public static final List<String> IMAGE_STATES = List.of("encoder_hidden_states_image", "image_states");
 
     /** One forward call's arguments. */
     public record Call(Tensor x, Tensor timesteps, Conditioning cond) {}
@@ -54,6 +56,7 @@ public final class NamedInputs {
                 cond = cond.withMicroConditions(require(io, prefix, IMAGE_HW, "image size"),
                         require(io, prefix, ASPECT_RATIO, "aspect ratio"));
             }
+            if (info.imageToVideo()) cond = cond.withImageStates(require(io, prefix, IMAGE_STATES, "image-encoder states"));
         }
         return new Call(x, t, cond);
     }

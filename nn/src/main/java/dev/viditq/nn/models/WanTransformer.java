@@ -130,7 +130,9 @@ public final class WanTransformer extends BaseDenoiser {
         TensorFile view = original ? new RenamedTensorFile(file, WanOriginalKeys::toDiffusers) : file;
         ModelInfo info = ModelInfo.builder(original ? ModelFamily.WAN_ORIGINAL : ModelFamily.WAN).inChannels(c.inChannels()).outChannels(c.outChannels())
                 .patchSize(c.patch()).sampleSize(0).frames(0).hidden(c.dim()).depth(c.layers()).heads(c.heads())
-                .captionChannels(c.textDim()).captionTokens(CAPTION_TOKENS).build();
+                .captionChannels(c.textDim()).captionTokens(CAPTION_TOKENS)
+                // I2V stacks the first frame's mask and VAE latents onto the noise: the channels past the output's
+                .imageConditionChannels(c.imageToVideo() ? c.inChannels() - c.outChannels() : 0).build();
         Weights w = new Weights(view);
         WanTransformer model = new WanTransformer(view, info, c, w);
         w.finish();
@@ -207,17 +209,14 @@ public final class WanTransformer extends BaseDenoiser {
 
     /**
      * The Denoiser call: the caption [B, L, text_dim]; a caption mask zeroes the rows it marks as padding (what
-     * WanPipeline does with umT5's output). The I2V layout needs its image states: use
-     * {@link #forward(Tensor, Tensor, Tensor, Tensor)}.
+     * WanPipeline does with umT5's output). The I2V layout takes its CLIP image states from
+     * {@link Conditioning#imageStates()}.
      */
     @Override
     public Tensor forward(Tensor x, Tensor timesteps, Conditioning cond) {
-        if (imageEmbedder != null) {
-            throw new IllegalArgumentException("the Wan I2V transformer needs the CLIP image states as well; call forward(x, t, text, image)");
-        }
         Tensor text = cond.caption();
         if (text != null && cond.captionMask() != null) text = zeroMasked(text, cond.captionMask());
-        return forward(x, timesteps, text, null);
+        return forward(x, timesteps, text, cond.imageStates());
     }
 
     /**

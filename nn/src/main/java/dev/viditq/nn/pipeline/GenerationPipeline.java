@@ -12,6 +12,7 @@ import dev.viditq.nn.models.ModelInfo;
 import dev.viditq.nn.models.ModelLoader;
 import dev.viditq.nn.sampling.DiffusersSchedulerConfig;
 import dev.viditq.nn.sampling.FiniteLatents;
+import dev.viditq.nn.sampling.Prediction;
 import dev.viditq.nn.sampling.Sampler;
 import dev.viditq.nn.sampling.Samplers;
 import dev.viditq.nn.sampling.SeededGaussian;
@@ -48,9 +49,14 @@ public final class GenerationPipeline implements AutoCloseable {
     /** The family's own settings, used where a request leaves a field null. */
     public record Defaults(String sampler, int steps, double cfgScale, int height, int width, int frames, int captionTokens) {}
 
-    /** The settings a run actually used. */
+    /**
+     * The settings a run actually used.
+     *
+     * @param fps       the frame rate the model is conditioned on; 0 for a family that takes none
+     * @param flowShift the sampler's timestep shift (1: none)
+     */
     public record Settings(String sampler, int steps, double cfgScale, long seed, int height, int width, int frames,
-                           CfgConvention cfg) {}
+                           CfgConvention cfg, double fps, double flowShift) {}
 
     /**
      * @param latents the sampler's output [B, C, (F,) h, w]
@@ -69,6 +75,7 @@ public final class GenerationPipeline implements AutoCloseable {
     private final LatentDecoder vae;
     private final PromptEncoder text;
     private final JsonNode schedulerConfig;
+    private final PipelineBlock block;
     private final List<AutoCloseable> owned;
 
     /**
@@ -77,34 +84,49 @@ public final class GenerationPipeline implements AutoCloseable {
      * @param schedulerConfig a diffusers scheduler_config.json, or null
      */
     public GenerationPipeline(Denoiser model, LatentDecoder vae, PromptEncoder text, JsonNode schedulerConfig) {
-        this(model, vae, text, schedulerConfig, List.of());
+        this(model, vae, text, schedulerConfig, PipelineBlock.NONE, List.of());
+    }
+
+    /** @param block the model config's "pipeline" block: default size, frames, frame rate and timestep shift */
+    public GenerationPipeline(Denoiser model, LatentDecoder vae, PromptEncoder text, JsonNode schedulerConfig, PipelineBlock block) {
+        this(model, vae, text, schedulerConfig, block, List.of());
     }
 
     private GenerationPipeline(Denoiser model, LatentDecoder vae, PromptEncoder text, JsonNode schedulerConfig,
-                               List<AutoCloseable> owned) {
+                               PipelineBlock block, List<AutoCloseable> owned) {
         this.model = model;
         this.family = model.info().family();
         this.vae = vae;
         this.text = text;
         this.schedulerConfig = schedulerConfig;
+        this.block = block;
         this.owned = owned;
         ModelInfo info = model.info();
-        if (vae == null && info.inChannels() != 3) {
-            throw new IllegalArgumentException("the model takes " + info.inChannels() + "-channel latents but the folder has "
+        if (block.timestepShift() != null && family.prediction() == Prediction.EPSILON) {
+            throw new IllegalArgumentException("pipeline.timestep_shift is set, but this " + family + " model is not a "
+                    + "flow-matching model (it predicts noise); remove the key");
+        }
+        if (block.fps() != null && !family.videoConditions()) {
+            throw new IllegalArgumentException("pipeline.fps is set, but this " + family + " model is not conditioned on a "
+                    + "frame rate; remove the key");
+        }
+        if (vae == null && info.latentChannels() != 3) {
+            throw new IllegalArgumentException("the model takes " + info.latentChannels() + "-channel latents but the folder has "
                     + "no vae/ to decode them (only 3-channel pixel-space models run without a VAE)");
         }
-        if (vae != null && vae.latentChannels() != info.inChannels()) {
+        if (vae != null && vae.latentChannels() != info.latentChannels()) {
             throw new IllegalArgumentException("the VAE has " + vae.latentChannels() + " latent channels, the model takes "
-                    + info.inChannels());
+                    + info.latentChannels());
         }
     }
 
     /**
-     * Loads every part the model folder has (see {@link ModelFolder}), the VAE as the model's family opens it; the
-     * pipeline owns and closes them.
+     * Loads every part the model folder has (see {@link ModelFolder}), the VAE as the model's family opens it, and
+     * the "pipeline" block of the model's config.json ({@link PipelineBlock}); the pipeline owns and closes them.
      */
     public static GenerationPipeline load(Path dir) {
         ModelFolder folder = ModelFolder.resolve(dir);
+        PipelineBlock block = PipelineBlock.read(folder.denoiser().resolve("config.json"));
         List<AutoCloseable> opened = new ArrayList<>();
         try {
             Denoiser model = ModelLoader.load(folder.denoiser());
@@ -119,7 +141,7 @@ public final class GenerationPipeline implements AutoCloseable {
                 text = PromptEncoder.of(encoder);
             }
             JsonNode scheduler = folder.schedulerConfig() == null ? null : readJson(folder.schedulerConfig());
-            return new GenerationPipeline(model, vae, text, scheduler, List.copyOf(opened));
+            return new GenerationPipeline(model, vae, text, scheduler, block, List.copyOf(opened));
         } catch (RuntimeException e) {
             closeAll(opened);
             throw e;
@@ -151,15 +173,28 @@ public final class GenerationPipeline implements AutoCloseable {
         return vae == null ? 1 : vae.pixelsPerLatent();
     }
 
-    /** The family's sampling defaults (a diffusers scheduler config in the folder picks the sampler) and sizes. */
+    /**
+     * The family's sampling defaults (a diffusers scheduler config in the folder picks the sampler) and sizes: the
+     * config's pipeline block's, else the model's config's, else the official pipeline's where the config leaves them
+     * open (Wan: 480×832, 81 frames).
+     */
     public Defaults defaults() {
         ModelInfo info = info();
-        int side = info.sampleSize() * pixelsPerLatent();
+        int height = info.sampleSize() * pixelsPerLatent(), width = height;
         int frames = info.video() ? info.frames() : 1;
-        ModelFamily.Sampling official = family.sampling();
+        ModelFamily.VideoSize official = family.defaultVideo();
+        if (official != null && height == 0) {
+            height = official.height();
+            width = official.width();
+        }
+        if (official != null && frames == 0) frames = official.frames();
+        if (block.height() != null) height = block.height();
+        if (block.width() != null) width = block.width();
+        if (block.frames() != null) frames = block.frames();
+        ModelFamily.Sampling sampling = family.sampling();
         String scheduler = Samplers.forSchedulerConfig(schedulerConfig);
-        return new Defaults(scheduler != null ? scheduler : official.sampler(), official.steps(), official.cfgScale(), side,
-                side, frames, captionTokens());
+        return new Defaults(scheduler != null ? scheduler : sampling.sampler(), sampling.steps(), sampling.cfgScale(), height,
+                width, frames, captionTokens());
     }
 
     /** The learned null caption's length, else the config's model_max_length, else the family's caption length. */
@@ -193,11 +228,12 @@ public final class GenerationPipeline implements AutoCloseable {
         if (height == 0 || width == 0) {
             throw new IllegalArgumentException("the model's config leaves its sample size open: give the size (--size HxW)");
         }
-        int multiple = pixelsPerLatent() * info.patchSize();
+        int multiple = family.padsToPatches() ? pixelsPerLatent() : pixelsPerLatent() * info.patchSize();
         if (height < multiple || width < multiple || height % multiple != 0 || width % multiple != 0) {
             throw new IllegalArgumentException("size " + height + "x" + width + " does not fit this model: height and width must be "
-                    + "positive multiples of " + multiple + " (" + (vae == null ? "" : "VAE factor " + pixelsPerLatent() + " × ")
-                    + "patch size " + info.patchSize() + ")");
+                    + "positive multiples of " + multiple + " (" + (family.padsToPatches() ? "VAE factor " + pixelsPerLatent()
+                    + "; the model pads to whole patches" : (vae == null ? "" : "VAE factor " + pixelsPerLatent() + " × ")
+                    + "patch size " + info.patchSize()) + ")");
         }
         checkConditioningKind(req);
         int frames = req.frames() != null ? req.frames() : d.frames();
@@ -206,10 +242,31 @@ public final class GenerationPipeline implements AutoCloseable {
             throw new IllegalArgumentException("the model's config leaves its frame count open: give the frames (--frames N)");
         }
         if (frames < 1) throw new IllegalArgumentException("frames must be at least 1, got " + frames);
-        ConfigLimits.checkGeneration(info, req.batch(), height, width, frames, pixelsPerLatent(),
+        // a video VAE with temporal compression takes only some clip lengths: its latent frames say which
+        ConfigLimits.checkGeneration(info, req.batch(), height, width, frames, latentFrames(frames), pixelsPerLatent(),
                 vae == null ? 0 : vae.fullResolutionChannels(), "size and frames (--size, --frames)");
-        Settings settings = new Settings(sampler, steps, cfg, req.seed(), height, width, frames, info.guidance(sampler));
+        Settings settings = new Settings(sampler, steps, cfg, req.seed(), height, width, frames, info.guidance(sampler),
+                conditioningFps(req, frames), flowShift(height, width, frames));
         return new Run(req, settings, sampler(settings), d.captionTokens());
+    }
+
+    /** The request's frame rate, else the config's pipeline.fps, else the family's; 0 for a family that takes none. */
+    private double conditioningFps(GenerationRequest req, int frames) {
+        if (!family.videoConditions()) return 0;
+        double fps = req.fps() != null ? req.fps() : block.fps() != null ? block.fps() : family.conditioningFps(frames);
+        if (!(fps > 0) || Double.isInfinite(fps)) throw new IllegalArgumentException("fps must be a positive number, got " + fps);
+        return fps;
+    }
+
+    /** The config's pipeline.timestep_shift, else the family's rule for this output size. */
+    private double flowShift(int height, int width, int frames) {
+        if (block.timestepShift() != null) return block.timestepShift();
+        try {
+            return family.flowShift(height, width, frames);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(e.getMessage() + "; or state the shift as pipeline.timestep_shift in the "
+                    + "model's config.json", e);
+        }
     }
 
     /** Class labels for class-conditional models, text or caption embeddings for the others; prompts need a text encoder. */
@@ -225,6 +282,29 @@ public final class GenerationPipeline implements AutoCloseable {
             throw new IllegalArgumentException("this model folder has no text encoder (text_encoder/ + tokenizer): give caption "
                     + "embeddings instead of prompts");
         }
+        checkImage(req);
+    }
+
+    /**
+     * An image-to-video model needs the first frame; a model without the image condition takes none. Image-to-video
+     * generation itself needs the CLIP image encoder that turns the frame into the states the model attends to, which
+     * is not implemented: it is refused here, before any work (the I2V denoiser runs given those states).
+     */
+    private void checkImage(GenerationRequest req) {
+        ModelInfo info = info();
+        if (!info.imageToVideo()) {
+            if (req.image() != null) {
+                throw new IllegalArgumentException("this " + family + " model generates from text alone; an image (--image) is for "
+                        + "an image-to-video model");
+            }
+            return;
+        }
+        if (req.image() == null) {
+            throw new IllegalArgumentException("this " + family + " model is image-to-video: give its first frame (--image FILE)");
+        }
+        throw new UnsupportedOperationException("image-to-video generation needs the CLIP image encoder (image_encoder/), which "
+                + "viditq does not implement yet; the " + family + " image-to-video transformer itself loads and runs (parity, "
+                + "forward with CLIP image states), text-to-video models generate end to end");
     }
 
     /** Runs the request; {@code listener} hears every sampler step. */
@@ -236,7 +316,7 @@ public final class GenerationPipeline implements AutoCloseable {
     public Generation generate(Run run, StepListener listener) {
         Conditioning[] conditioning = embed(run);
         Tensor latents = denoise(run, conditioning, listener);
-        Tensor pixels = decode(latents);
+        Tensor pixels = decode(latents, run.settings().frames());
         FiniteLatents.require(pixels, "the decoded output");
         return new Generation(latents, pixels, run.settings());
     }
@@ -354,7 +434,7 @@ public final class GenerationPipeline implements AutoCloseable {
         Conditioning cond = pair[0], uncond = pair[1];
         if (family.videoConditions()) {
             Tensor hw = Batches.repeat(Tensor.of(new float[]{s.height(), s.width()}, 2), b);
-            Tensor fps = Batches.repeat(Tensor.of(new float[]{family.conditioningFps()}, 1), b).reshape(b);
+            Tensor fps = Batches.repeat(Tensor.of(new float[]{(float) s.fps()}, 1), b).reshape(b);
             cond = cond.withVideoConditions(hw, fps);
             uncond = uncond.withVideoConditions(hw, fps);
         }
@@ -375,8 +455,8 @@ public final class GenerationPipeline implements AutoCloseable {
         ModelInfo info = info();
         int b = run.request().batch();
         int h = s.height() / pixelsPerLatent(), w = s.width() / pixelsPerLatent();
-        long[] shape = info.video() ? new long[]{b, info.inChannels(), latentFrames(s.frames()), h, w}
-                : new long[]{b, info.inChannels(), h, w};
+        long[] shape = info.video() ? new long[]{b, info.latentChannels(), latentFrames(s.frames()), h, w}
+                : new long[]{b, info.latentChannels(), h, w};
         SeededGaussian rng = new SeededGaussian(s.seed());
         Tensor noise = rng.next(shape);
         GuidedModel guided = new GuidedModel(model, conditioning[0], conditioning[1], s.cfgScale(), s.cfg(),
@@ -388,10 +468,9 @@ public final class GenerationPipeline implements AutoCloseable {
         return vae == null ? frames : vae.latentFrames(frames);
     }
 
-    /** The sampler of the settings, with the family's flow shift; it must expect what the family predicts. */
+    /** The sampler of the settings, with their flow shift; it must expect what the family predicts. */
     private Sampler sampler(Settings s) {
-        double shift = family.flowShift(s.height(), s.width(), s.frames());
-        Sampler sampler = Samplers.create(s.sampler(), new Samplers.Options(info().learnedSigma(), shift, schedulerConfig));
+        Sampler sampler = Samplers.create(s.sampler(), new Samplers.Options(info().learnedSigma(), s.flowShift(), schedulerConfig));
         if (sampler.prediction() != family.prediction()) {
             throw new IllegalArgumentException("sampler " + s.sampler() + " needs a model predicting " + sampler.prediction()
                     + ", but " + family + " predicts " + family.prediction());
@@ -401,8 +480,8 @@ public final class GenerationPipeline implements AutoCloseable {
 
     // ---- decode
 
-    private Tensor decode(Tensor latents) {
-        return vae == null ? latents : vae.decodeLatents(latents);
+    private Tensor decode(Tensor latents, int frames) {
+        return vae == null ? latents : vae.decodeLatents(latents, info().video() ? frames : 1);
     }
 
     @Override

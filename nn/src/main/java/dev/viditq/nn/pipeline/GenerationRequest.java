@@ -1,5 +1,6 @@
 package dev.viditq.nn.pipeline;
 
+import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.text.Captions;
 
 import java.util.List;
@@ -22,10 +23,13 @@ import java.util.List;
  * @param frames           frames of a video model (1 for image models)
  * @param sampler          a name of {@link dev.viditq.nn.sampling.Samplers#NAMES}
  * @param batching         how the two CFG halves run
+ * @param image            the first frame of an image-to-video model, [1, 3, H, W] in [-1, 1]; null otherwise
+ * @param fps              the frame rate a model conditioned on it is given (Open-Sora 1.2); ignored by the others
  */
 public record GenerationRequest(List<String> prompts, Captions captions, Captions negativeCaptions, int[] classLabels,
                                 String negativePrompt, Integer steps, Double cfgScale, long seed, Integer height,
-                                Integer width, Integer frames, String sampler, GuidedModel.Batching batching) {
+                                Integer width, Integer frames, String sampler, GuidedModel.Batching batching, Tensor image,
+                                Double fps) {
 
     public static Builder builder() {
         return new Builder();
@@ -45,9 +49,10 @@ public record GenerationRequest(List<String> prompts, Captions captions, Caption
         private int[] classLabels;
         private String negativePrompt, sampler;
         private Integer steps, height, width, frames;
-        private Double cfgScale;
+        private Double cfgScale, fps;
         private long seed;
         private GuidedModel.Batching batching = GuidedModel.Batching.BATCHED;
+        private Tensor image;
 
         public Builder prompts(List<String> v) { prompts = List.copyOf(v); return this; }
         public Builder prompt(String v) { return prompts(List.of(v)); }
@@ -62,6 +67,8 @@ public record GenerationRequest(List<String> prompts, Captions captions, Caption
         public Builder frames(Integer v) { frames = v; return this; }
         public Builder sampler(String v) { sampler = v; return this; }
         public Builder batching(GuidedModel.Batching v) { batching = v; return this; }
+        public Builder image(Tensor v) { image = v; return this; }
+        public Builder fps(Double v) { fps = v; return this; }
 
         public GenerationRequest build() {
             int given = (prompts != null ? 1 : 0) + (captions != null ? 1 : 0) + (classLabels != null ? 1 : 0);
@@ -70,7 +77,7 @@ public record GenerationRequest(List<String> prompts, Captions captions, Caption
                 throw new IllegalArgumentException("nothing to generate: no prompts or class labels");
             }
             return new GenerationRequest(prompts, captions, negativeCaptions, classLabels, negativePrompt, steps, cfgScale,
-                    seed, height, width, frames, sampler, batching);
+                    seed, height, width, frames, sampler, batching, image, fps);
         }
     }
 }

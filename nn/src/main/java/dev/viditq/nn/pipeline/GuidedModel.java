@@ -92,6 +92,7 @@ public final class GuidedModel implements ModelFunction {
                 Batches.concat(first.captionMask(), second.captionMask()),
                 Batches.concat(first.imageHw(), second.imageHw()),
                 Batches.concat(first.aspectRatio(), second.aspectRatio()),
-                Batches.concat(first.fps(), second.fps()));
+                Batches.concat(first.fps(), second.fps()),
+                Batches.concat(first.imageStates(), second.imageStates()));
     }
 }

@@ -1,5 +1,7 @@
 package dev.viditq.nn.pipeline;
 
+import dev.viditq.nn.models.ModelFamily;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -11,6 +13,8 @@ import java.nio.file.Path;
  *   <li>a flat folder: the denoiser's config.json + checkpoint at the top, with the same optional subfolders
  *       ({@code vae/}, {@code text_encoder/}, {@code tokenizer/} or a top-level tokenizer.json, {@code scheduler/}).</li>
  * </ul>
+ * Where these rules find no VAE, text encoder or tokenizer, a family's own names for them are looked for
+ * ({@link ModelFamily#ownPartsIn}): the VAE and text encoder may then be checkpoint files rather than folders.
  *
  * @param denoiser        folder holding the denoiser's config.json and checkpoint
  * @param vae             the AutoencoderKL folder, or null (pixel-space models)
@@ -33,7 +37,10 @@ public record ModelFolder(Path root, Path denoiser, Path vae, Path textEncoder, 
         Path tokenizer = firstExisting(root.resolve("tokenizer"), root.resolve("tokenizer.json"), root.resolve("spiece.model"),
                 text == null ? null : text.resolve("tokenizer.json"), text == null ? null : text.resolve("spiece.model"));
         Path scheduler = root.resolve("scheduler").resolve("scheduler_config.json");
-        return new ModelFolder(root, denoiser, vae, text, tokenizer, Files.isRegularFile(scheduler) ? scheduler : null);
+        // parts a layout keeps under names of its own (the original Wan repository's Wan2.1_VAE.pth, ...) fill the gaps
+        ModelFamily.OwnParts own = ModelFamily.ownPartsIn(root);
+        return new ModelFolder(root, denoiser, vae != null ? vae : own.vae(), text != null ? text : own.textEncoder(),
+                tokenizer != null ? tokenizer : own.tokenizer(), Files.isRegularFile(scheduler) ? scheduler : null);
     }
 
     private static boolean hasConfig(Path dir) {

@@ -3,6 +3,7 @@ package dev.viditq.nn.text;
 import java.util.LinkedHashSet;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 
 /**
  * Tells the user, once per prompt and process, what the tokenizer did to a prompt that they would otherwise never
@@ -16,13 +17,17 @@ final class PromptNotes {
 
     private PromptNotes() {}
 
-    /** {@code content}: the prompt's ids without special tokens; {@code room}: how many of them the caption holds. */
-    static void report(Tokenizer tokenizer, String text, int[] content, int room) {
-        boolean unknown = hasUnknown(tokenizer, content);
+    /**
+     * {@code content}: the prompt's ids without special tokens; {@code room}: how many of them the caption holds;
+     * {@code unkId} and {@code tokenize}: the tokenizer's unknown token (negative when it has none) and its word-level
+     * tokenization, to name the unknown words.
+     */
+    static void report(int unkId, Function<String, int[]> tokenize, String text, int[] content, int room) {
+        boolean unknown = hasUnknown(unkId, content);
         if ((!unknown && content.length <= room) || !REPORTED.add(text)) return;
         if (unknown) {
             System.err.println("warning: prompt " + quoted(text) + ": not in the tokenizer's vocabulary, encoded as the unknown"
-                    + " token: " + unknownWords(tokenizer, text));
+                    + " token: " + unknownWords(unkId, tokenize, text));
         }
         if (content.length > room) {
             System.err.println("note: prompt " + quoted(text) + " has " + content.length + " tokens; the model's captions hold "
@@ -30,18 +35,17 @@ final class PromptNotes {
         }
     }
 
-    private static boolean hasUnknown(Tokenizer tokenizer, int[] ids) {
-        int unk = tokenizer.unkId();
+    private static boolean hasUnknown(int unk, int[] ids) {
         if (unk < 0) return false;
         for (int id : ids) if (id == unk) return true;
         return false;
     }
 
     /** The whitespace-separated words that alone encode to the unknown token. */
-    private static String unknownWords(Tokenizer tokenizer, String text) {
+    private static String unknownWords(int unkId, Function<String, int[]> tokenize, String text) {
         Set<String> words = new LinkedHashSet<>();
         for (String word : text.strip().split("\\s+")) {
-            if (!word.isEmpty() && hasUnknown(tokenizer, tokenizer.tokenize(word))) words.add(quoted(word));
+            if (!word.isEmpty() && hasUnknown(unkId, tokenize.apply(word))) words.add(quoted(word));
             if (words.size() == SHOWN_WORDS) break;
         }
         return words.isEmpty() ? "some of its characters" : String.join(", ", words);

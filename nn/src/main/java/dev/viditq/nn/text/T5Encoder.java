@@ -1,6 +1,8 @@
 package dev.viditq.nn.text;
 
+import dev.viditq.core.io.CheckpointException;
 import dev.viditq.core.io.Checkpoints;
+import dev.viditq.core.io.RenamedTensorFile;
 import dev.viditq.core.io.TensorFile;
 import dev.viditq.core.kernels.AttentionBias;
 import dev.viditq.core.kernels.KernelBackend;
@@ -84,6 +86,7 @@ public final class T5Encoder implements AutoCloseable {
      * PyTorch file; see {@link Checkpoints}). A diffusers pipeline's {@code text_encoder/} folder is looked into.
      */
     public static T5Encoder load(Path dir) {
+        if (Files.isRegularFile(dir)) return loadFile(dir);
         if (!Files.isRegularFile(dir.resolve("config.json")) && Files.isDirectory(dir.resolve("text_encoder"))) {
             dir = dir.resolve("text_encoder");
         }
@@ -91,6 +94,26 @@ public final class T5Encoder implements AutoCloseable {
         TensorFile file = Checkpoints.open(dir);
         try {
             return new T5Encoder(config, new Weights(file), file);
+        } catch (RuntimeException e) {
+            file.close();
+            throw e;
+        }
+    }
+
+    /**
+     * A checkpoint file without a config: the original Wan repository's umT5 encoder
+     * ({@code models_t5_umt5-xxl-enc-bf16.pth}), renamed and sized by {@link WanT5Keys}.
+     */
+    private static T5Encoder loadFile(Path checkpoint) {
+        TensorFile file = Checkpoints.open(checkpoint);
+        try {
+            if (!WanT5Keys.isOriginal(file.names())) {
+                throw new CheckpointException(checkpoint, "is a checkpoint without a config.json: only the original Wan umT5 "
+                        + "encoder (token_embedding, blocks.N.attn, ...) is read that way; give the folder holding config.json");
+            }
+            T5Config config = WanT5Keys.config(file);
+            TensorFile view = new RenamedTensorFile(file, WanT5Keys::toTransformers);
+            return new T5Encoder(config, new Weights(view), view);
         } catch (RuntimeException e) {
             file.close();
             throw e;

@@ -38,7 +38,7 @@ public final class TextEncoder implements AutoCloseable {
     /** Loads the encoder from {@code encoderDir} and the tokenizer from {@code tokenizerPath} (file or folder). */
     public static TextEncoder load(Path encoderDir, Path tokenizerPath) {
         if (!Files.exists(tokenizerPath)) throw new CheckpointException(tokenizerPath, "no tokenizer here");
-        Tokenizer tokenizer = Tokenizer.load(tokenizerPath);
+        Tokenizer tokenizer = Tokenizers.load(tokenizerPath);
         T5Encoder encoder = T5Encoder.load(encoderDir);
         try {
             return new TextEncoder(tokenizer, encoder);

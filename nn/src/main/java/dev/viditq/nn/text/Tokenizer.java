@@ -1,9 +1,6 @@
 package dev.viditq.nn.text;
 
-import dev.viditq.core.io.CheckpointException;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Arrays;
 
 /**
@@ -51,7 +48,7 @@ public interface Tokenizer {
                     + numSpecialTokens() + " special tokens");
         }
         int[] content = tokenize(text);
-        PromptNotes.report(this, text, content, room);
+        PromptNotes.report(unkId(), this::tokenize, text, content, room);
         if (content.length > room) content = Arrays.copyOf(content, room);
         int[] real = addSpecialTokens(content);
         int[] ids = Arrays.copyOf(real, maxLength);
@@ -77,24 +74,5 @@ public interface Tokenizer {
             Arrays.fill(mask, 0, validLength, 1);
             return mask;
         }
-    }
-
-    /**
-     * The tokenizer in {@code path}: a {@code tokenizer.json} or {@code spiece.model} file, or a directory holding
-     * one (tokenizer.json preferred; a diffusers pipeline's {@code tokenizer/} subfolder is looked into).
-     */
-    static Tokenizer load(Path path) {
-        if (!Files.exists(path)) throw new CheckpointException(path, "no such tokenizer file or directory");
-        if (Files.isDirectory(path)) {
-            for (Path dir : new Path[]{path, path.resolve("tokenizer")}) {
-                if (Files.isRegularFile(dir.resolve("tokenizer.json"))) return HfTokenizer.load(dir.resolve("tokenizer.json"));
-                if (Files.isRegularFile(dir.resolve("spiece.model"))) return SentencePieceTokenizer.load(dir.resolve("spiece.model"));
-            }
-            throw new CheckpointException(path, "holds no tokenizer.json or spiece.model (nor does its tokenizer/ folder)");
-        }
-        String name = path.getFileName().toString();
-        if (name.endsWith(".json")) return HfTokenizer.load(path);
-        if (name.endsWith(".model")) return SentencePieceTokenizer.load(path);
-        throw new CheckpointException(path, "is neither a tokenizer.json nor a SentencePiece .model file");
     }
 }

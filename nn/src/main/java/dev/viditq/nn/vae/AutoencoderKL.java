@@ -109,6 +109,16 @@ public final class AutoencoderKL implements LatentDecoder {
      * frames of video latents [B, C, F, h, w] are decoded as a batch of images.
      */
     @Override
+    public Tensor decodeLatents(Tensor latents, int frames) {
+        int expected = latents.rank() == 5 ? latents.size(2) : 1;
+        if (frames != expected) {
+            throw new IllegalArgumentException("latents " + Arrays.toString(latents.shape()) + " decode frame by frame into "
+                    + expected + " frame(s), not " + frames);
+        }
+        return decodeLatents(latents);
+    }
+
+    /** {@link #decodeLatents(Tensor, int)} with the frame count the latents have. */
     public Tensor decodeLatents(Tensor latents) {
         if (latents.rank() == 5) return batchToFrames(decodeLatents(framesToBatch(latents)), latents.size(2));
         Tensor z = latents.toF32().copy();

@@ -34,7 +34,7 @@ import java.util.Arrays;
  * VAE's config is {@code vae_2d.from_pretrained} when that is an object, else (a hub id, as in the released
  * config) read off its weight shapes ({@link VaeConfig#inferFromWeights}) with the default 32 groups.
  */
-public final class OpenSoraVae implements AutoCloseable {
+public final class OpenSoraVae implements LatentDecoder {
     /** {@code VideoAutoencoderKL}'s default scaling factor; the 2-D VAE config's own scaling_factor is not used. */
     static final float SPATIAL_SCALING = 0.18215f;
     private static final String SPATIAL_PREFIX = "spatial_vae.module.";
@@ -144,6 +144,7 @@ public final class OpenSoraVae implements AutoCloseable {
     }
 
     /** Latent channels of the video latents (the temporal VAE's embed_dim). */
+    @Override
     public int latentChannels() {
         return temporal.config().embedDim();
     }
@@ -153,7 +154,19 @@ public final class OpenSoraVae implements AutoCloseable {
         return spatial.config().downscale();
     }
 
+    @Override
+    public int pixelsPerLatent() {
+        return downscale();
+    }
+
+    /** The 2-D decoder's: frames reach full resolution one at a time, through it. */
+    @Override
+    public int fullResolutionChannels() {
+        return spatial.fullResolutionChannels();
+    }
+
     /** Latent frames of a video of {@code frames} frames ({@code get_latent_size}): whole chunks, then the remainder. */
+    @Override
     public int latentFrames(int frames) {
         if (frames < 1) throw new IllegalArgumentException("frames must be positive, got " + frames);
         if (microFrames == 0) return temporal.config().latentFrames(frames);
@@ -217,6 +230,12 @@ public final class OpenSoraVae implements AutoCloseable {
         Tensor out = Tensor.zeros(z.size(0), spatial.config().outChannels(), frames, (long) z.size(3) * f, (long) z.size(4) * f);
         decode(z, numFrames, (b, t, image) -> putFrame(out, b, t, image));
         return out;
+    }
+
+    /** What a generation pipeline calls: {@link #decode(Tensor, int)} of the sampler's video latents. */
+    @Override
+    public Tensor decodeLatents(Tensor latents, int frames) {
+        return decode(latents, frames);
     }
 
     /** Streams the decoded frames of latents [B, C, Tz, h, w] to {@code sink}; see {@link #decode(Tensor, int)}. */

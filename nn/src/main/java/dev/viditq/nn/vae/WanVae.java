@@ -29,8 +29,11 @@ import static dev.viditq.core.tensor.Tensor.F32_LE;
  * The output is clamped to [-1, 1]. Samples run one at a time; one call at a time.
  *
  * <p>The original repository's checkpoint (Wan2.1_VAE.pth key names) loads through {@link WanVaeOriginalKeys}.
+ *
+ * <p>As a pipeline's {@link LatentDecoder} it takes the sampler's latents, which WanPipeline keeps normalised by the
+ * per-channel latents_mean / latents_std: {@link #decodeLatents} undoes that first ({@link #decodeScaled}).
  */
-public final class WanVae implements AutoCloseable {
+public final class WanVae implements LatentDecoder {
     /** Receives decoded frames in order: sample, frame index, F32 [out_channels, H, W] in [-1, 1]. */
     @FunctionalInterface
     public interface FrameSink {
@@ -62,6 +65,7 @@ public final class WanVae implements AutoCloseable {
      * without a config.json it is taken to be the released Wan 2.1 VAE (Wan2.1_VAE.pth).
      */
     public static WanVae load(Path dir) {
+        if (Files.isRegularFile(dir)) return loadOriginal(dir);
         if (!Files.isRegularFile(dir.resolve("config.json")) && Files.isDirectory(dir.resolve("vae"))) dir = dir.resolve("vae");
         TensorFile file = Checkpoints.open(Checkpoints.findIn(dir));
         try {
@@ -72,6 +76,21 @@ public final class WanVae implements AutoCloseable {
             }
             WanVaeConfig config = configured ? WanVaeConfig.load(dir.resolve("config.json")) : WanVaeConfig.wan21();
             return load(config, file);
+        } catch (RuntimeException e) {
+            file.close();
+            throw e;
+        }
+    }
+
+    /** The checkpoint file of the original release (Wan2.1_VAE.pth), which comes without a config: Wan 2.1's sizes. */
+    private static WanVae loadOriginal(Path checkpoint) {
+        TensorFile file = Checkpoints.open(checkpoint);
+        try {
+            if (!WanVaeOriginalKeys.isOriginal(file.names())) {
+                throw new IllegalArgumentException(checkpoint + ": a VAE checkpoint without a config.json must be the original "
+                        + "Wan2.1_VAE.pth (encoder.conv1, decoder.upsamples.N, ...); give the folder holding config.json");
+            }
+            return load(WanVaeConfig.wan21(), file);
         } catch (RuntimeException e) {
             file.close();
             throw e;
@@ -173,6 +192,52 @@ public final class WanVae implements AutoCloseable {
     /** Video frames per latent frame after the first (4 in Wan 2.1). */
     public int temporalFactor() {
         return config.temporalFactor();
+    }
+
+    @Override
+    public int latentChannels() {
+        return config.zDim();
+    }
+
+    @Override
+    public int fullResolutionChannels() {
+        int[] dims = config.decoderDims();
+        return dims[dims.length - 1];
+    }
+
+    @Override
+    public int pixelsPerLatent() {
+        return config.spatialFactor();
+    }
+
+    /**
+     * 1 + (frames − 1) / f: the first frame alone, then one latent frame per f frames. A clip of another length has
+     * no latent of its own (the decoder gives 1 + f·k frames), so it is refused, naming the nearest lengths.
+     */
+    @Override
+    public int latentFrames(int frames) {
+        int f = temporalFactor();
+        if (frames < 1 || (frames - 1) % f != 0) {
+            int below = Math.max(1, 1 + (frames - 1) / f * f);
+            throw new IllegalArgumentException("this VAE makes clips of 1 + " + f + "·k frames (its temporal factor is " + f + "): "
+                    + frames + " frames is not one; use " + (below == frames ? below + f : below + " or " + (below + f)));
+        }
+        return 1 + (frames - 1) / f;
+    }
+
+    /** The pipeline's last step: {@link #decodeScaled}; {@code frames} must be the clip the latents hold. */
+    @Override
+    public Tensor decodeLatents(Tensor latents, int frames) {
+        if (latents.rank() == 5 && latentFrames(frames) != latents.size(2)) {
+            throw new IllegalArgumentException(latents.size(2) + " latent frames do not hold a clip of " + frames + " frames (that takes "
+                    + latentFrames(frames) + ")");
+        }
+        return decodeLatents(latents);
+    }
+
+    /** {@link #decodeScaled}: the clip the latents hold (1 + f·(latent frames − 1) frames). */
+    public Tensor decodeLatents(Tensor latents) {
+        return decodeScaled(latents);
     }
 
     private void buildEncoder(Weights w) {

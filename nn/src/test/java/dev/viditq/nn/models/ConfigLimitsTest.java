@@ -1,5 +1,6 @@
 package dev.viditq.nn.models;
 
+import dev.viditq.core.io.MemoryBudget;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.viditq.core.io.StrictJson;
 import org.junit.jupiter.api.Test;
@@ -50,10 +51,37 @@ class ConfigLimitsTest {
     void aGenerationBeyondMemoryIsRefusedNamingTheOptions() {
         ModelInfo pixart = ModelInfo.builder(ModelFamily.PIXART).inChannels(4).outChannels(8).patchSize(2).sampleSize(128)
                 .hidden(1152).depth(28).heads(16).captionChannels(4096).captionTokens(120).build();
-        ConfigLimits.checkGeneration(pixart, 1, 1024, 1024, 1, 8, 128, "--size");
+        ConfigLimits.checkGeneration(pixart, 1, 1024, 1024, 1, 1, 8, 128, "--size");
         String m = assertThrows(IllegalArgumentException.class,
-                () -> ConfigLimits.checkGeneration(pixart, 1, 100_000, 100_000, 1, 8, 128, "--size")).getMessage();
+                () -> ConfigLimits.checkGeneration(pixart, 1, 100_000, 100_000, 1, 1, 8, 128, "--size")).getMessage();
         assertTrue(m.startsWith("--size: 100000x100000 × 1 frame(s) × batch 1 in the VAE decoder needs an estimated"), m);
         assertTrue(m.contains("of activations, more than the"), m);
+    }
+
+    /**
+     * The VAEs decode one frame of one sample at a time, so their activations do not grow with the frame count; only
+     * the decoded frames do (240×424 × 51 frames: 0.1 GB of conv activations for one frame and 0.06 GB of output, where
+     * counting the activations of every frame at once would ask 5.3 GB).
+     */
+    @Test
+    void theVaeEstimateIsOneFrameAtATimePlusTheOutput() {
+        ModelInfo video = ModelInfo.builder(ModelFamily.STDIT3).inChannels(4).outChannels(8).patchSize(2).sampleSize(0)
+                .frames(0).hidden(64).depth(2).heads(4).captionChannels(64).captionTokens(6).build();
+        assertTrue(MemoryBudget.tensorBytes() > 400L << 20, "this check needs a JVM that may give tensors 400 MB");
+        ConfigLimits.checkGeneration(video, 1, 240, 424, 51, 15, 8, 128, "--size, --frames");
+        String m = assertThrows(IllegalArgumentException.class,
+                () -> ConfigLimits.checkGeneration(video, 1, 240, 424, 2_000_000, 2_000_000, 8, 128, "--size, --frames")).getMessage();
+        assertTrue(m.startsWith("--size, --frames: 240x424 × 2000000 frame(s)"), m);
+    }
+
+    /** Behind a VAE with temporal compression the denoiser sees the latent frames: those, not the video's, bound its tokens. */
+    @Test
+    void theDenoiserEstimateCountsLatentFrames() {
+        ModelInfo stdit3 = ModelInfo.builder(ModelFamily.STDIT3).inChannels(4).outChannels(8).patchSize(2).sampleSize(0)
+                .frames(0).hidden(1152).depth(28).heads(16).captionChannels(4096).captionTokens(300).build();
+        long perFrame = 15L * 26 * 1152 * ConfigLimits.ACTIVATION_VALUES_PER_WIDTH * Float.BYTES; // 240×424 px: 15×26 patches
+        int frames = Math.toIntExact(MemoryBudget.tensorBytes() / perFrame + 1);
+        assertThrows(IllegalArgumentException.class, () -> ConfigLimits.checkGeneration(stdit3, 1, 240, 424, frames, frames, 8, 128, "--frames"));
+        ConfigLimits.checkGeneration(stdit3, 1, 240, 424, frames, frames / 4, 8, 128, "--frames"); // a ×4 temporal VAE
     }
 }

@@ -8,6 +8,9 @@ import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.sampling.Prediction;
 import dev.viditq.nn.sampling.Samplers;
 import dev.viditq.nn.text.Captions;
+import dev.viditq.nn.vae.AutoencoderKL;
+import dev.viditq.nn.vae.LatentDecoder;
+import dev.viditq.nn.vae.OpenSoraVae;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -104,8 +107,27 @@ class ModelFamilyTest {
         assertEquals(Prediction.VELOCITY, ModelFamily.STDIT3.prediction());
         assertEquals(Math.sqrt(5), ModelFamily.STDIT3.flowShift(512, 512, 17), 1e-12, "sqrt(512²/512²) · sqrt(17/17·5)");
         assertTrue(ModelFamily.STDIT3.videoConditions());
-        assertEquals(24f, ModelFamily.STDIT3.conditioningFps());
+        assertEquals(24f, ModelFamily.STDIT3.conditioningFps(51));
+        assertEquals(120f, ModelFamily.STDIT3.conditioningFps(1), "an image gets IMG_FPS");
+        assertTrue(ModelFamily.STDIT3.padsToPatches(), "PatchEmbed3D pads the latent to whole patches");
+        assertFalse(ModelFamily.STDIT.padsToPatches());
         assertEquals(300, ModelFamily.STDIT3.defaultCaptionTokens());
+    }
+
+    /** Each family opens its folder's vae/ with its own VAE class: Open-Sora 1.2 its video VAE, the others AutoencoderKL. */
+    @Test
+    void familiesOpenTheirOwnVae() {
+        try (LatentDecoder vae = ModelFamily.STDIT3.openVae(GoldenFolder.named("golden_next").resolve("opensora_vae"))) {
+            assertInstanceOf(OpenSoraVae.class, vae);
+            assertEquals(2, vae.pixelsPerLatent());
+            assertEquals(7, vae.latentFrames(16), "chunks of 5 frames: 2 + 2 + 2 latent frames, then 1 for the last frame");
+        }
+        try (LatentDecoder vae = ModelFamily.PIXART.openVae(GoldenFolder.GOLDEN.resolve("vae"))) {
+            assertInstanceOf(AutoencoderKL.class, vae);
+            assertEquals(16, vae.latentFrames(16));
+            var e = assertThrows(IllegalArgumentException.class, () -> vae.decodeLatents(Tensor.zeros(1, vae.latentChannels(), 3, 2, 2), 4));
+            assertTrue(e.getMessage().contains("3 frame(s), not 4"), e.getMessage());
+        }
     }
 
     /** Latte cuts one caption to the tokenizer's count, which the captions carry (the mask is not counted again). */

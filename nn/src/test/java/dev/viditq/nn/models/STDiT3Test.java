@@ -1,5 +1,6 @@
 package dev.viditq.nn.models;
 
+import dev.viditq.core.testing.GoldenFolder;
 import dev.viditq.core.io.CheckpointException;
 import dev.viditq.core.io.SafetensorsWriter;
 import dev.viditq.core.tensor.DType;
@@ -27,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * official forward has.
  */
 class STDiT3Test {
-    private static final Path GOLDEN = Path.of(System.getProperty("viditq.golden.next", "../shared/golden_next"), "stdit3");
+    private static final GoldenFolder NEXT = GoldenFolder.named("golden_next");
     private static final int H = 48, HEADS = 4, HD = H / HEADS, DEPTH = 2, C = 4, P = 2, DT = 24, LT = 5;
 
     @TempDir
@@ -189,8 +190,7 @@ class STDiT3Test {
     }
 
     private static STDiT3 golden() {
-        Assumptions.assumeTrue(Files.isDirectory(GOLDEN), "no golden stdit3 case at " + GOLDEN.toAbsolutePath());
-        return (STDiT3) ModelLoader.load(GOLDEN);
+        return (STDiT3) ModelLoader.load(NEXT.resolve("stdit3"));
     }
 
     /** Batch {@code batch}, 5 frames of 3p × 5p latents, 4-token captions with row b keeping b + 1 tokens (at most 4). */

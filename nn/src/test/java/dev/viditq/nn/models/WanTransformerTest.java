@@ -1,10 +1,10 @@
 package dev.viditq.nn.models;
 
 import dev.viditq.core.io.Safetensors;
+import dev.viditq.core.testing.GoldenFolder;
 import dev.viditq.core.io.SafetensorsWriter;
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
-import dev.viditq.nn.GoldenFolders;
 import dev.viditq.nn.RandomCheckpoints;
 import dev.viditq.nn.models.golden.WanTransformerGoldenCase;
 import dev.viditq.nn.models.wan.WanConfig;
@@ -29,26 +29,26 @@ import static org.junit.jupiter.api.Assertions.*;
  * invariants that hold whatever the weights.
  */
 class WanTransformerTest {
+    private static final GoldenFolder WAN = GoldenFolder.named("golden_wan");
+
     @Test
     void goldenT2vMatches() throws Exception {
-        check(new WanTransformerGoldenCase(), GoldenFolders.wan().resolve("wan_transformer"));
+        check(new WanTransformerGoldenCase(), WAN.resolve("wan_transformer"));
     }
 
     @Test
     void goldenI2vMatches() throws Exception {
-        check(new WanTransformerGoldenCase.I2v(), GoldenFolders.wan().resolve("wan_transformer_i2v"));
+        check(new WanTransformerGoldenCase.I2v(), WAN.resolve("wan_transformer_i2v"));
     }
 
     private static void check(GoldenCase handler, Path dir) throws Exception {
-        Assumptions.assumeTrue(Files.isDirectory(dir), "no golden " + dir.toAbsolutePath());
         for (GoldenCase.Comparison c : handler.run(dir)) assertTrue(c.relErr() < 1e-4, c.output() + " rel err " + c.relErr());
     }
 
     @Test
     void checkpointShapesAreThoseOfTheOfficialLayout() throws Exception {
         for (String name : List.of("wan_transformer", "wan_transformer_i2v")) {
-            Path dir = GoldenFolders.wan().resolve(name);
-            Assumptions.assumeTrue(Files.isDirectory(dir), "no golden " + dir.toAbsolutePath());
+            Path dir = WAN.resolve(name);
             Map<String, long[]> expected = WanTransformer.checkpointShapes(WanConfig.diffusers(ModelConfig.read(dir.resolve("config.json"))));
             try (Safetensors f = Safetensors.open(dir.resolve("model.safetensors"))) {
                 assertEquals(f.names(), expected.keySet(), name);

@@ -40,7 +40,7 @@ class GuidedModelTest {
 
             Tensor doubled = Batches.concat(x, x);
             Tensor ref = Guidance.forwardWithCfg(dit, doubled, Tensor.of(new float[]{500f}, 1),
-                    Conditioning.classLabels(labels(1, 2, 10, 10)), 4.0, Guidance.OFFICIAL_GUIDED_CHANNELS);
+                    Conditioning.classLabels(labels(1, 2, 10, 10)), 4.0, CfgConvention.OFFICIAL_GUIDED_CHANNELS);
             // bitwise: the float kernels round the same in every JIT tier (core RepeatabilityTest)
             assertArrayEquals(ref.sliceRows(0, 2).toFloatArray(), got.toFloatArray(), 0f, "rows of the cond half");
 

@@ -1,5 +1,6 @@
 package dev.viditq.nn.pipeline;
 
+import dev.viditq.core.testing.GoldenFolder;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.models.Conditioning;
 import dev.viditq.nn.models.Denoiser;
@@ -25,13 +26,11 @@ import static org.junit.jupiter.api.Assertions.*;
  * checked on random weights; each part has its own golden case.
  */
 class OpenSora12ChainTest {
-    private static final Path GOLDEN = Path.of(System.getProperty("viditq.golden.next", "../shared/golden_next"));
+    private static final GoldenFolder NEXT = GoldenFolder.named("golden_next");
 
     @Test
     void noiseToFramesThroughStdit3RflowAndTheVideoVae() {
-        Assumptions.assumeTrue(Files.isDirectory(GOLDEN.resolve("stdit3")) && Files.isDirectory(GOLDEN.resolve("opensora_vae")),
-                "no golden stdit3 / opensora_vae cases under " + GOLDEN.toAbsolutePath());
-        try (Denoiser model = ModelLoader.load(GOLDEN.resolve("stdit3")); OpenSoraVae vae = OpenSoraVae.load(GOLDEN.resolve("opensora_vae"))) {
+        try (Denoiser model = ModelLoader.load(NEXT.resolve("stdit3")); OpenSoraVae vae = OpenSoraVae.load(NEXT.resolve("opensora_vae"))) {
             Assumptions.assumeTrue(model.info().inChannels() == vae.latentChannels(), "the golden STDiT3 and VAE do not share latent channels");
             int frames = 17, p = model.info().patchSize(), f = vae.downscale();
             int h = 2 * p, w = 3 * p, heightPx = h * f, widthPx = w * f;

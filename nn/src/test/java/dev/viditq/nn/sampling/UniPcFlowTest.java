@@ -1,5 +1,6 @@
 package dev.viditq.nn.sampling;
 
+import dev.viditq.core.testing.GoldenFolder;
 import dev.viditq.core.tensor.Tensor;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -20,8 +21,7 @@ import static org.junit.jupiter.api.Assertions.*;
 class UniPcFlowTest {
     @Test
     void goldenRunsMatch() throws Exception {
-        Path dir = dev.viditq.nn.GoldenFolders.wan().resolve("schedulers").resolve("unipc_flow");
-        Assumptions.assumeTrue(Files.isDirectory(dir), "no golden " + dir.toAbsolutePath());
+        Path dir = GoldenFolder.named("golden_wan").resolve("schedulers/unipc_flow");
         var runs = UniPcFlowGolden.runs(dir);
         assertFalse(runs.isEmpty());
         for (var r : runs) {

@@ -149,9 +149,9 @@ class HfTokenizerTest {
 
         Path file = tmp.resolve("tokenizer.json");
         Files.writeString(file, "{\"model\": ");
-        CheckpointException c = assertThrows(CheckpointException.class, () -> Tokenizer.load(tmp));
+        CheckpointException c = assertThrows(CheckpointException.class, () -> Tokenizers.load(tmp));
         assertTrue(c.getMessage().contains("tokenizer.json"), c.getMessage());
         Files.writeString(file, JSON.writeValueAsString(t5Like(null, metaspace("always"))));
-        assertInstanceOf(HfTokenizer.class, Tokenizer.load(tmp));
+        assertInstanceOf(HfTokenizer.class, Tokenizers.load(tmp));
     }
 }

@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** Unknown words are named once per prompt; a prompt longer than the captions says how much is cut. */
 class PromptNotesTest {
-    private static final Tokenizer SHAPES = Tokenizer.load(Path.of("..", "assets", "models", "shapes-t2i", "tokenizer"));
+    private static final Tokenizer SHAPES = Tokenizers.load(Path.of("..", "assets", "models", "shapes-t2i", "tokenizer"));
 
     private static String stderrOf(Runnable r) {
         PrintStream old = System.err;

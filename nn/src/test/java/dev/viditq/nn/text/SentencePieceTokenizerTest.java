@@ -104,7 +104,7 @@ class SentencePieceTokenizerTest {
     void loadsFromFileAndReportsCorruptFiles(@TempDir Path tmp) throws Exception {
         Path good = tmp.resolve("spiece.model");
         Files.write(good, spmModel(vocab(), charsMap(RULES), true));
-        Tokenizer t = Tokenizer.load(tmp);
+        Tokenizer t = Tokenizers.load(tmp);
         assertInstanceOf(SentencePieceTokenizer.class, t);
         assertEquals(12, t.vocabSize());
         assertEquals(0, t.padId());
@@ -115,7 +115,7 @@ class SentencePieceTokenizerTest {
         Files.write(cut, java.util.Arrays.copyOf(bytes, bytes.length - 3));
         CheckpointException e = assertThrows(CheckpointException.class, () -> SentencePieceTokenizer.load(cut));
         assertTrue(e.getMessage().contains("cut.model"), e.getMessage());
-        assertThrows(CheckpointException.class, () -> Tokenizer.load(tmp.resolve("absent.model")));
+        assertThrows(CheckpointException.class, () -> Tokenizers.load(tmp.resolve("absent.model")));
     }
 
     @Test

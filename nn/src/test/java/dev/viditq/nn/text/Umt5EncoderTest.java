@@ -1,5 +1,6 @@
 package dev.viditq.nn.text;
 
+import dev.viditq.core.testing.GoldenFolder;
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.RandomCheckpoints;
@@ -21,16 +22,16 @@ import static org.junit.jupiter.api.Assertions.*;
  * T5, and a change to a later block's table changes the output.
  */
 class Umt5EncoderTest {
-    private static final Path GOLDEN = dev.viditq.nn.GoldenFolders.wan().resolve("umt5_encoder");
+    private static final GoldenFolder WAN = GoldenFolder.named("golden_wan");
 
     @Test
     void goldenCaseMatches() throws Exception {
-        Assumptions.assumeTrue(Files.isDirectory(GOLDEN), "no golden umt5_encoder case");
-        for (GoldenCase.Comparison c : new Umt5Golden().run(GOLDEN)) {
+        Path golden = WAN.resolve("umt5_encoder");
+        for (GoldenCase.Comparison c : new Umt5Golden().run(golden)) {
             assertTrue(c.relErr() < 1e-4, c.output() + " rel err " + c.relErr());
         }
         // the T5 handler refuses the folder instead of running it with block 0's table everywhere
-        assertThrows(IllegalStateException.class, () -> new T5Golden().run(GOLDEN));
+        assertThrows(IllegalStateException.class, () -> new T5Golden().run(golden));
     }
 
     private static String config(String modelType, int dModel, int dKv, int heads, int dFf, int layers, int buckets, int maxDist, int vocab) {

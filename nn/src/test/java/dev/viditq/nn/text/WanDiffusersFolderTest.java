@@ -1,12 +1,12 @@
 package dev.viditq.nn.text;
 
+import dev.viditq.core.testing.GoldenFolder;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.viditq.core.io.Safetensors;
 import dev.viditq.core.io.SafetensorsWriter;
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
-import dev.viditq.nn.GoldenFolders;
 import dev.viditq.nn.models.WanTransformer;
 import dev.viditq.nn.parity.GoldenCase;
 import dev.viditq.nn.pipeline.ModelFolder;
@@ -32,12 +32,12 @@ import static org.junit.jupiter.api.Assertions.*;
  * BF16 weights stay BF16 (memory-mapped, not widened) and compute what their float values compute.
  */
 class WanDiffusersFolderTest {
-    private static final Path WAN = GoldenFolders.wan();
+    private static final GoldenFolder WAN_CASES = GoldenFolder.named("golden_wan");
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Test
     void everyPartLoadsFromThePipelineFolder(@TempDir Path tmp) throws Exception {
-        Assumptions.assumeTrue(Files.isDirectory(WAN.resolve("wan_transformer")), "no golden Wan cases");
+        Path WAN = WAN_CASES.resolve("wan_transformer").getParent();
         Path root = tmp.resolve("Wan2.1-T2V-tiny-Diffusers");
         Path transformer = Files.createDirectories(root.resolve("transformer"));
         Files.copy(WAN.resolve("wan_transformer/config.json"), transformer.resolve("config.json"));

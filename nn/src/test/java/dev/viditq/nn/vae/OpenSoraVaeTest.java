@@ -1,5 +1,6 @@
 package dev.viditq.nn.vae;
 
+import dev.viditq.core.testing.GoldenFolder;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.viditq.core.io.CheckpointException;
@@ -24,11 +25,14 @@ import static org.junit.jupiter.api.Assertions.*;
  * and samples are computed independently, the 2-D VAE frame by frame; sizes follow from the config.
  */
 class OpenSoraVaeTest {
-    private static final Path GOLDEN = Path.of(System.getProperty("viditq.golden.next", "../shared/golden_next"), "opensora_vae");
+    private static final GoldenFolder NEXT = GoldenFolder.named("golden_next");
 
     private static OpenSoraVae load() {
-        Assumptions.assumeTrue(Files.isDirectory(GOLDEN), "no golden opensora_vae case at " + GOLDEN.toAbsolutePath());
-        return OpenSoraVae.load(GOLDEN);
+        return OpenSoraVae.load(golden());
+    }
+
+    private static Path golden() {
+        return NEXT.resolve("opensora_vae");
     }
 
     private static Tensor random(Random rnd, long... shape) {
@@ -134,22 +138,22 @@ class OpenSoraVaeTest {
 
     /** The golden folder's weights with a rewritten config.json. */
     private static Path withConfig(Path tmp, UnaryOperator<ObjectNode> edit) throws Exception {
-        Assumptions.assumeTrue(Files.isDirectory(GOLDEN), "no golden opensora_vae case");
-        ObjectNode config = (ObjectNode) new ObjectMapper().readTree(GOLDEN.resolve("config.json").toFile());
+        Path golden = golden();
+        ObjectNode config = (ObjectNode) new ObjectMapper().readTree(golden.resolve("config.json").toFile());
         Path dir = Files.createDirectories(tmp.resolve("vae"));
         Files.writeString(dir.resolve("config.json"), edit.apply(config).toPrettyString());
-        Files.createSymbolicLink(dir.resolve("model.safetensors"), GOLDEN.resolve("model.safetensors").toAbsolutePath());
+        Files.createSymbolicLink(dir.resolve("model.safetensors"), golden.resolve("model.safetensors").toAbsolutePath());
         return dir;
     }
 
     @Test
     void theSpatialConfigIsReadOffTheWeightsWhenOnlyAHubIdIsGiven(@TempDir Path tmp) throws Exception {
         // released configs name the 2-D VAE by hub id; every size but the group count shows in the weight shapes
-        Assumptions.assumeTrue(Files.isDirectory(GOLDEN), "no golden opensora_vae case");
-        com.fasterxml.jackson.databind.JsonNode given = new ObjectMapper().readTree(GOLDEN.resolve("config.json").toFile())
+        Path goldenDir = golden();
+        com.fasterxml.jackson.databind.JsonNode given = new ObjectMapper().readTree(goldenDir.resolve("config.json").toFile())
                 .path("vae_2d").path("from_pretrained");
         VaeConfig stated = VaeConfig.fromJson(given);
-        try (var file = dev.viditq.core.io.Safetensors.open(GOLDEN.resolve("model.safetensors"))) {
+        try (var file = dev.viditq.core.io.Safetensors.open(goldenDir.resolve("model.safetensors"))) {
             VaeConfig read = VaeConfig.inferFromWeights(file, "spatial_vae.module.", stated.normNumGroups());
             assertEquals(stated, new VaeConfig(read.inChannels(), read.outChannels(), read.blockOutChannels(), read.layersPerBlock(),
                     read.latentChannels(), read.normNumGroups(), stated.scalingFactor(), stated.shiftFactor(), read.useQuantConv(),

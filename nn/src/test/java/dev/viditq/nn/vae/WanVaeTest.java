@@ -1,10 +1,10 @@
 package dev.viditq.nn.vae;
 
+import dev.viditq.core.testing.GoldenFolder;
 import dev.viditq.core.io.Safetensors;
 import dev.viditq.core.io.SafetensorsWriter;
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
-import dev.viditq.nn.GoldenFolders;
 import dev.viditq.nn.RandomCheckpoints;
 import dev.viditq.nn.models.ModelConfig;
 import dev.viditq.nn.parity.GoldenCase;
@@ -29,21 +29,46 @@ import static org.junit.jupiter.api.Assertions.*;
  * key names.
  */
 class WanVaeTest {
-    private static final Path GOLDEN = GoldenFolders.wan().resolve("wan_vae");
+    private static final GoldenFolder WAN = GoldenFolder.named("golden_wan");
+
+    @Test
+    void asAPipelinesLatentDecoderItUnscalesAndTakesClipsOfOnePlusFourK() throws Exception {
+        Path golden = WAN.resolve("wan_vae");
+        try (WanVae vae = WanVae.load(golden); Safetensors io = Safetensors.open(golden.resolve("io.safetensors"))) {
+            LatentDecoder decoder = vae;
+            assertEquals(16, decoder.latentChannels());
+            assertEquals(8, decoder.pixelsPerLatent());
+            assertEquals(6, decoder.fullResolutionChannels(), "base_dim 6: the last decoder level's width");
+            assertEquals(1, decoder.latentFrames(1));
+            assertEquals(3, decoder.latentFrames(9));
+            assertEquals(21, decoder.latentFrames(81));
+            IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> decoder.latentFrames(10));
+            assertTrue(bad.getMessage().contains("9 or 13"), bad.getMessage());
+            // the pipeline's decode is WanPipeline's: latents un-normalised by latents_mean / latents_std first
+            Tensor z = io.get("z");
+            int frames = 1 + vae.temporalFactor() * (z.size(2) - 1); // the clip the latents hold
+            double err = GoldenCase.relErr(decoder.decodeLatents(z, frames).toFloatArray(), io.get("decoded_pipeline").toFloatArray());
+            assertTrue(err < 1e-4, "decodeLatents vs decoded_pipeline: " + err);
+        }
+        // the original release's file alone, without a config: refused unless it has the original names
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> WanVae.load(golden.resolve("model.safetensors")).close());
+        assertTrue(e.getMessage().contains("Wan2.1_VAE.pth"), e.getMessage());
+    }
 
     @Test
     void goldenCaseMatches() {
-        Assumptions.assumeTrue(Files.isDirectory(GOLDEN), "no golden wan_vae case");
-        for (GoldenCase.Comparison c : new WanVaeGolden().run(GOLDEN)) {
+        Path golden = WAN.resolve("wan_vae");
+        for (GoldenCase.Comparison c : new WanVaeGolden().run(golden)) {
             assertTrue(c.relErr() < 1e-4, c.output() + " rel err " + c.relErr());
         }
     }
 
     @Test
     void checkpointShapesAreThoseOfTheOfficialLayout() {
-        Assumptions.assumeTrue(Files.isDirectory(GOLDEN), "no golden wan_vae case");
-        Map<String, long[]> expected = WanVae.checkpointShapes(WanVaeConfig.load(GOLDEN.resolve("config.json")));
-        try (Safetensors f = Safetensors.open(GOLDEN.resolve("model.safetensors"))) {
+        Path golden = WAN.resolve("wan_vae");
+        Map<String, long[]> expected = WanVae.checkpointShapes(WanVaeConfig.load(golden.resolve("config.json")));
+        try (Safetensors f = Safetensors.open(golden.resolve("model.safetensors"))) {
             assertEquals(f.names(), expected.keySet());
             for (String k : f.names()) assertArrayEquals(f.get(k).shape(), expected.get(k), k);
         }

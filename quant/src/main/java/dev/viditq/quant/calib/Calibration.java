@@ -123,6 +123,31 @@ public final class Calibration {
         timesteps[step] = modelTime;
     }
 
+    /**
+     * Folds in the next prompt's part (its index must be {@link #done()}) and counts it done. Parts are appended in
+     * prompt order: the Hessian totals are rounded after every prompt, so the order decides the bits.
+     */
+    public void append(CalibrationPart part) {
+        if (part.prompt() != done) {
+            throw new IllegalArgumentException("calibration part of prompt " + part.prompt() + " appended after " + done + " prompts");
+        }
+        if (part.hasHessians() != hasHessians()) {
+            throw new IllegalArgumentException("calibration part " + (part.hasHessians() ? "with" : "without") + " Hessians for a run "
+                    + (hasHessians() ? "with" : "without"));
+        }
+        if (!part.layers().keySet().equals(layers.keySet())) {
+            throw new IllegalArgumentException("calibration part of prompt " + part.prompt() + " was recorded on other layers");
+        }
+        part.layers().forEach((name, stats) -> {
+            layers.get(name).append(stats);
+            LayerHessian h = hessians.get(name);
+            if (h != null) h.appendRounded(part.hessianOrNull(name));
+        });
+        double[] t = part.timesteps();
+        for (int s = 0; s < t.length && s < timesteps.length; s++) if (!Double.isNaN(t[s])) timesteps[s] = t[s];
+        markDone(done + 1);
+    }
+
     public void markDone(int prompts) {
         if (prompts < done || prompts > this.prompts.size()) throw new IllegalArgumentException("done " + prompts + " of " + this.prompts.size());
         done = prompts;
@@ -173,7 +198,6 @@ public final class Calibration {
             entries.add(SafetensorsWriter.Entry.of(s.name() + ".rows", i64(s.rowsArray(), steps, LayerStats.HALVES)));
             LayerHessian h = hessians.get(s.name());
             if (h != null) {
-                h.roundToStored();
                 entries.add(SafetensorsWriter.Entry.of(s.name() + ".hessian", Tensor.of(h.packedUpper(), LayerHessian.packedSize(s.k()))));
             }
         }

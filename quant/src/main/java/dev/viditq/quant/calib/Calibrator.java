@@ -7,7 +7,9 @@ import dev.viditq.nn.sampling.Step;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Runs calibration: observers on every Linear of the float model, the driver's prompts through all sampling steps,
@@ -36,36 +38,51 @@ public final class Calibrator {
 
     /** As {@link #run(CalibrationDriver, Path, Progress)}, also collecting every layer's input Hessian when {@code hessians}. */
     public static Calibration run(CalibrationDriver driver, Path out, Progress progress, boolean hessians) {
-        Denoiser model = driver.model();
-        Calibration wanted = Calibration.start(ModelIdentity.of(model), driver.settings(), driver.prompts(), hessians);
-        Calibration cal = wanted;
-        if (Files.exists(out)) {
-            Calibration earlier = Calibration.read(out);
-            earlier.checkResumableAs(wanted, out);
-            cal = earlier.continuedAs(wanted);
-        }
+        Calibration cal = begin(driver, out, hessians);
         progress.start(cal.prompts().size(), cal.done(), cal.steps());
-        List<Linear> observed = new ArrayList<>(model.linears().values());
-        List<Linear.Executor> previous = new ArrayList<>();
-        for (Linear l : observed) {
-            previous.add(l.executor());
-            l.setExecutor(new ObservingExecutor(l.executor(), cal.layer(l.name()), cal.hessianOrNull(l.name())));
-        }
-        try {
-            for (int i = cal.done(); i < cal.prompts().size(); i++) {
-                final int prompt = i;
-                final Calibration c = cal;
-                driver.run(i, (step, latent) -> {
-                    c.recordTimestep(step.index(), step.modelTime());
-                    progress.step(prompt, step);
-                });
-                cal.markDone(i + 1);
-                cal.write(out);
-                progress.promptDone(i);
-            }
-        } finally {
-            for (int i = 0; i < observed.size(); i++) observed.get(i).setExecutor(previous.get(i));
+        for (int i = cal.done(); i < cal.prompts().size(); i++) {
+            cal.append(record(driver, i, hessians, progress));
+            cal.write(out);
+            progress.promptDone(i);
         }
         return cal;
+    }
+
+    /**
+     * The statistics of a run over {@code driver}'s prompts into {@code out}: empty, or what an earlier run with the same
+     * model, settings and prompts left there (refused naming the difference otherwise).
+     */
+    public static Calibration begin(CalibrationDriver driver, Path out, boolean hessians) {
+        Calibration wanted = Calibration.start(ModelIdentity.of(driver.model()), driver.settings(), driver.prompts(), hessians);
+        if (!Files.exists(out)) return wanted;
+        Calibration earlier = Calibration.read(out);
+        earlier.checkResumableAs(wanted, out);
+        return earlier.continuedAs(wanted);
+    }
+
+    /**
+     * Runs prompt {@code index} alone with observers on every Linear and returns what it contributes; the model's
+     * executors are restored afterwards. Each call needs the model to itself (the observers are installed on it).
+     */
+    public static CalibrationPart record(CalibrationDriver driver, int index, boolean hessians, Progress progress) {
+        Denoiser model = driver.model();
+        Map<String, int[]> shapes = new LinkedHashMap<>();
+        for (Linear l : model.linears().values()) shapes.put(l.name(), new int[]{l.outFeatures(), l.inFeatures()});
+        CalibrationPart part = new CalibrationPart(index, shapes, driver.settings().steps(), hessians);
+        List<Linear> observed = new ArrayList<>(model.linears().values());
+        List<Linear.Executor> previous = new ArrayList<>();
+        try {
+            for (Linear l : observed) {
+                previous.add(l.executor());
+                l.setExecutor(new ObservingExecutor(l.executor(), part.layers().get(l.name()), part.hessianOrNull(l.name())));
+            }
+            driver.run(index, (step, latent) -> {
+                part.recordTimestep(step.index(), step.modelTime());
+                progress.step(index, step);
+            });
+        } finally {
+            for (int i = 0; i < previous.size(); i++) observed.get(i).setExecutor(previous.get(i));
+        }
+        return part;
     }
 }

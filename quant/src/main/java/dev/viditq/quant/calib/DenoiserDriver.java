@@ -127,6 +127,12 @@ public final class DenoiserDriver implements CalibrationDriver {
                 uncond = Conditioning.caption(neg.embeddings(), neg.mask() != null ? neg.mask() : c.caption().mask());
             }
         }
+        if (info.family().videoConditions()) {
+            Tensor hw = Tensor.of(new float[]{settings.height() * PIXELS_PER_LATENT, settings.width() * PIXELS_PER_LATENT}, 1, 2);
+            Tensor fps = Tensor.of(new float[]{info.family().conditioningFps(settings.frames())}, 1);
+            cond = cond.withVideoConditions(hw, fps);
+            uncond = uncond.withVideoConditions(hw, fps);
+        }
         if (info.microConditions()) {
             float h = settings.height() * PIXELS_PER_LATENT, w = settings.width() * PIXELS_PER_LATENT;
             Tensor hw = Tensor.of(new float[]{h, w}, 1, 2);

@@ -14,10 +14,15 @@ import java.util.function.IntPredicate;
  *
  * <p>Stored as the upper triangle, row by row ({@link #packedSize}: k(k+1)/2 values; F32 in the file). Deterministic:
  * each call's XᵀX comes from the float GEMM, whose sums run in a fixed order on any number of threads, and is added
- * to a double total; after every prompt the total is rounded to float ({@link #roundToStored}), so the state after a
- * prompt is exactly what the file holds and a resumed run continues bit for bit where an uninterrupted one would be.
+ * to a double sum over the prompt ({@link CalibrationPart}); the prompt's sum is then added to the running total and
+ * the total rounded to float ({@link #appendRounded}), so the state after a prompt is exactly what the file holds, a
+ * resumed run continues bit for bit where an uninterrupted one would be, and prompts recorded anywhere (other threads,
+ * other machines) and folded in prompt order give the same bits.
  */
-public final class LayerHessian {
+public final class LayerHessian implements java.io.Serializable {
+    @java.io.Serial
+    private static final long serialVersionUID = 1L;
+
     private final String name;
     private final int k;
     private final double[] upper;
@@ -71,9 +76,10 @@ public final class LayerHessian {
         }
     }
 
-    /** Rounds the total to what the file stores (after every prompt). */
-    synchronized void roundToStored() {
-        for (int i = 0; i < upper.length; i++) upper[i] = (float) upper[i];
+    /** Adds the sum of one later prompt ({@code prompt}, unrounded) and rounds the total to what the file stores. */
+    synchronized void appendRounded(LayerHessian prompt) {
+        if (prompt.k != k) throw new IllegalArgumentException(name + ": cannot append a Hessian of " + prompt.k + " inputs to " + k);
+        for (int i = 0; i < upper.length; i++) upper[i] = (float) (upper[i] + prompt.upper[i]);
     }
 
     /** The upper triangle as stored (F32). */

@@ -12,7 +12,9 @@ import java.util.function.IntPredicate;
  * 1 = unconditional): the abs-max of every input channel, the min and max over the whole tensor, and how many
  * rows (tokens) were seen. Statistics only grow (max / min), so runs over more prompts merge by taking extremes.
  */
-public final class LayerStats {
+public final class LayerStats implements java.io.Serializable {
+    @java.io.Serial
+    private static final long serialVersionUID = 1L;
     public static final int HALVES = 2;
 
     private final String name;
@@ -63,6 +65,11 @@ public final class LayerStats {
     /**
      * Records the rows of x [rows, k] that {@code realRows} accepts (null: all) — padding tokens would widen the
      * ranges with values the model never uses. The CFG half of a row is decided by its index among all rows.
+     *
+     * <p>Called by the sampling thread after each GEMM of the layer (never by several threads at once, so the lock
+     * is uncontended). The scan is serial: 6–15 % of the time of the 2-thread GEMM it observes on the project machine
+     * ({@code LayerStatsSpeedCheck}, docs/BENCHMARKS.md, "Calibration on many cores"); splitting it over the pool
+     * measured slower there.
      */
     public synchronized void record(MemorySegment x, int rowCount, int step, StepContext.CfgHalf half, IntPredicate realRows) {
         if (step < 0 || step >= steps) {
@@ -100,6 +107,24 @@ public final class LayerStats {
             min[i] = Math.min(min[i], other.min[i]);
             max[i] = Math.max(max[i], other.max[i]);
             rows[i] += other.rows[i];
+        }
+    }
+
+    /**
+     * Folds in the statistics of prompts recorded after this one's, with {@link #record}'s comparisons (a strict
+     * {@code <} / {@code >} keeps the value seen first, which matters for 0.0 against -0.0), so recording prompts
+     * one by one and appending them in prompt order gives the bits a single recording of all of them gives.
+     */
+    public synchronized void append(LayerStats later) {
+        if (later.k != k || later.steps != steps) {
+            throw new IllegalArgumentException(name + ": cannot append stats of " + later.k + " channels × " + later.steps
+                    + " steps to " + k + " × " + steps);
+        }
+        for (int i = 0; i < absmax.length; i++) if (later.absmax[i] > absmax[i]) absmax[i] = later.absmax[i];
+        for (int i = 0; i < min.length; i++) {
+            if (later.min[i] < min[i]) min[i] = later.min[i];
+            if (later.max[i] > max[i]) max[i] = later.max[i];
+            rows[i] += later.rows[i];
         }
     }
 

@@ -37,6 +37,12 @@ public final class ObservingExecutor implements Linear.Executor {
         forward(layer, x2d, out2d, null);
     }
 
+    /** As the observed executor: observing does not change what it writes (a GEMM's output need not be zeroed first). */
+    @Override
+    public boolean writesEveryOutput() {
+        return inner.writesEveryOutput();
+    }
+
     /** Records only the real rows: caption padding (beyond each caption's mask) never reaches the output. */
     @Override
     public void forward(Linear layer, Tensor x2d, Tensor out2d, IntPredicate realRows) {

@@ -8,7 +8,7 @@ import java.util.List;
 /**
  * The named configs bundled as resources ({@code dev/viditq/quant/presets/NAME.yaml}), written in the schema of
  * docs/QUANT_CONFIG.md; {@code ./viditq quantize --preset NAME}, or {@code preset: NAME} inside a config to start
- * from one.
+ * from one. Parsed by {@code QuantConfigReader.preset(NAME)}.
  */
 public final class Presets {
     public static final List<String> NAMES = List.of("naive-w8a8", "naive-w4a8", "smoothquant-w8a8", "quarot-w8a8",
@@ -16,11 +16,6 @@ public final class Presets {
             "viditq-gptq-w4a8-g64", "svdquant-w4a8", "viditq-lr-gptq-w4a8");
 
     private Presets() {}
-
-    /** The preset as a config. */
-    public static QuantConfig load(String name) {
-        return QuantConfigReader.parse(text(name), "preset " + name, null);
-    }
 
     /** The preset's YAML text. */
     public static String text(String name) {

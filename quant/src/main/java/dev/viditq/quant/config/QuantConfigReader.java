@@ -60,6 +60,11 @@ public final class QuantConfigReader {
         }
     }
 
+    /** A bundled preset ({@link Presets#NAMES}) as a config. */
+    public static QuantConfig preset(String name) {
+        return parse(Presets.text(name), "preset " + name, null);
+    }
+
     /** YAML text; {@code source} names it in errors, {@code baseDir} (may be null) resolves relative paths. */
     public static QuantConfig parse(String yaml, String source, Path baseDir) {
         JsonNode tree;

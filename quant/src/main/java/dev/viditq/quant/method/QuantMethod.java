@@ -18,13 +18,4 @@ public interface QuantMethod {
      *                    ({@link QuantConfig#needsCalibration()})
      */
     QuantPlan plan(Denoiser model, Calibration calibration, QuantConfig config);
-
-    static QuantMethod of(QuantConfig.Method method) {
-        return switch (method) {
-            case NAIVE -> new NaivePtq();
-            case SMOOTHQUANT -> new SmoothQuant();
-            case QUAROT -> new QuaRot();
-            case VIDITQ -> new ViDiTQ();
-        };
-    }
 }

@@ -1,5 +1,6 @@
 package dev.viditq.quant.runtime;
 
+import dev.viditq.nn.layers.WeightStorage;
 import dev.viditq.core.kernels.quant.PackedInt4Weight;
 import dev.viditq.core.kernels.quant.PackedInt8Weight;
 import dev.viditq.core.kernels.quant.PackedWeight;
@@ -20,7 +21,7 @@ import java.util.Arrays;
  * <p>The walk of a weight from file to kernel, one direction only: {@code ModelLoader} (nn) finds the quantization
  * module's checkpoint adapter, which parses the plan once ({@code QuantizedCheckpointReader}) and hands the family
  * builder a view in which each quantized Linear is declared by shape, so the Linear holds no integer tensor
- * ({@code Linear.Storage.QUANTIZED}); then, layer by layer, the reader makes this object from the mapped tensors,
+ * ({@code WeightStorage.QUANTIZED}); then, layer by layer, the reader makes this object from the mapped tensors,
  * {@link #pack()} lays it out for the integer kernels (core) and {@link QuantizedExecutor} runs it.
  *
  * <p>Room for what comes next: another way to choose the integers (e.g. GPTQ) makes the same object; a low-rank

@@ -1,5 +1,6 @@
 package dev.viditq.core.kernels.quant;
 
+import dev.viditq.core.tensor.ActivationPool;
 import dev.viditq.core.tensor.Tensor;
 
 import java.lang.foreign.Arena;
@@ -30,10 +31,10 @@ public final class QuantizedActivations {
         this.capacity = capacity;
         this.k = k;
         this.ldq = Math.ceilDiv(k, ROW_ALIGN) * ROW_ALIGN;
-        Arena arena = Arena.ofAuto();
-        this.q = arena.allocate((long) capacity * ldq, Tensor.ALIGNMENT);
-        this.scales = arena.allocate((long) capacity * Float.BYTES, Tensor.ALIGNMENT);
-        this.rowSums = arena.allocate((long) capacity * Integer.BYTES, Tensor.ALIGNMENT);
+        // pooled activation memory: device-visible when a GPU backend runs (the quantizer writes it there)
+        this.q = ActivationPool.allocate((long) capacity * ldq, true);
+        this.scales = ActivationPool.allocate((long) capacity * Float.BYTES, true);
+        this.rowSums = ActivationPool.allocate((long) capacity * Integer.BYTES, true);
     }
 
     /** Room for up to {@code maxRows} tokens of {@code k} channels. */

@@ -4,6 +4,7 @@ import dev.viditq.core.io.Safetensors;
 import dev.viditq.core.io.TensorFile;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.models.Denoiser;
+import dev.viditq.nn.models.CfgConvention;
 import dev.viditq.nn.models.Guidance;
 import dev.viditq.nn.models.ModelFamily;
 import dev.viditq.nn.models.ModelLoader;
@@ -56,7 +57,7 @@ public abstract class DenoiserGoldenCase implements GoldenCase {
                 NamedInputs.Call call = NamedInputs.read(io, "cfg_", model.info());
                 double scale = io.get("cfg_scale").getFloat(0);
                 Tensor guided = Guidance.forwardWithCfg(model, call.x(), call.timesteps(), call.cond(), scale,
-                        Guidance.OFFICIAL_GUIDED_CHANNELS);
+                        CfgConvention.OFFICIAL_GUIDED_CHANNELS);
                 out.add(compare("cfg_out", guided, io.get("cfg_out")));
             }
             return out;
