@@ -36,8 +36,11 @@ class ConfigTest {
         for (String name : Presets.NAMES) {
             QuantConfig c = QuantConfigReader.preset(name);
             assertEquals("preset " + name, c.source());
-            assertTrue(name.startsWith(c.method().id()), name + " is " + c.method());
+            // svdquant-w4a8 is ViDiT-Q's pipeline with rotation off and the low-rank branch on
+            String expectedMethod = name.startsWith("svdquant") ? "viditq" : name.substring(0, name.indexOf('-'));
+            assertEquals(expectedMethod, c.method().id(), name + " is " + c.method());
         }
+        assertEquals(32, QuantConfigReader.preset("svdquant-w4a8").lowRank().rank());
         assertEquals(6, QuantConfigReader.preset("viditq-w6a6").weight().bits());
         assertEquals(2, QuantConfigReader.preset("viditq-w4a8-mp").bitMap().size());
     }
