@@ -1,11 +1,9 @@
 package dev.viditq.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.viditq.core.testing.CapturedRun;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -15,18 +13,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  */
 record CliRun(String command, int code, String out, String err) {
     static CliRun run(String... args) {
-        PrintStream stdout = System.out, stderr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        int code;
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            code = Main.execute(args);
-        } finally {
-            System.setOut(stdout);
-            System.setErr(stderr);
-        }
-        return new CliRun(String.join(" ", args), code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        CapturedRun r = CapturedRun.of(() -> Main.execute(args));
+        return new CliRun(String.join(" ", args), r.code(), r.out(), r.err());
     }
 
     /** Stdout after checking the exit code (stderr in the failure message). */

@@ -1,5 +1,6 @@
 package dev.viditq.cli;
 
+import dev.viditq.core.testing.TestTokenizers;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.viditq.core.io.Safetensors;
 import dev.viditq.core.io.SafetensorsWriter;
@@ -71,18 +72,6 @@ final class OpenSora12Model {
         SafetensorsWriter.write(to, tensors);
     }
 
-    /** A T5-like WordLevel tokenizer: pad 0, eos 1, unk 2, some Shapes words; "$A </s>". */
-    private static final String WORD_LEVEL = """
-            {"added_tokens": [{"id": 1, "content": "</s>", "special": true}],
-             "normalizer": {"type": "Lowercase"},
-             "pre_tokenizer": {"type": "Whitespace"},
-             "post_processor": {"type": "TemplateProcessing",
-               "single": [{"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}}],
-               "special_tokens": {"</s>": {"id": "</s>", "ids": [1]}}},
-             "padding": {"pad_id": 0, "pad_token": "<pad>"},
-             "model": {"type": "WordLevel", "unk_token": "<unk>",
-               "vocab": {"<pad>": 0, "</s>": 1, "<unk>": 2, "a": 3, "red": 4, "blue": 5, "green": 6, "circle": 7,
-                         "square": 8, "triangle": 9, "moving": 10, "left": 11, "right": 12, "up": 13, "down": 14,
-                         "large": 15, "small": 16}}}
-            """;
+    private static final String WORD_LEVEL = TestTokenizers.wordLevel("a", "red", "blue", "green", "circle", "square", "triangle",
+            "moving", "left", "right", "up", "down", "large", "small");
 }

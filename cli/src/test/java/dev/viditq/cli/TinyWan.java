@@ -1,5 +1,6 @@
 package dev.viditq.cli;
 
+import dev.viditq.core.testing.TestTokenizers;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.viditq.core.io.SafetensorsWriter;
@@ -211,19 +212,8 @@ final class TinyWan {
 
     static final int VOCAB = 24;
 
-    /** umT5-like ids: pad 0, eos 1, unk 2; lowercased words split on whitespace; "$A </s>". */
-    private static final String TOKENIZER = """
-            {"added_tokens": [{"id": 1, "content": "</s>", "special": true}],
-             "normalizer": {"type": "Lowercase"},
-             "pre_tokenizer": {"type": "Whitespace"},
-             "post_processor": {"type": "TemplateProcessing",
-               "single": [{"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}}],
-               "special_tokens": {"</s>": {"id": "</s>", "ids": [1]}}},
-             "padding": {"pad_id": 0, "pad_token": "<pad>"},
-             "model": {"type": "WordLevel", "unk_token": "<unk>",
-               "vocab": {"<pad>": 0, "</s>": 1, "<unk>": 2, "a": 3, "cat": 4, "walks": 5, "on": 6, "the": 7, "grass": 8,
-                         "red": 9, "fox": 10, "in": 11, "snow": 12, "waves": 13, "at": 14, "dusk": 15, "blurry": 16}}}
-            """;
+    private static final String TOKENIZER = TestTokenizers.wordLevel("a", "cat", "walks", "on", "the", "grass", "red",
+            "fox", "in", "snow", "waves", "at", "dusk", "blurry");
 
     /** Wan 2.1's scheduler_config.json (diffusers UniPCMultistepScheduler, flow prediction). */
     private static final String SCHEDULER = """

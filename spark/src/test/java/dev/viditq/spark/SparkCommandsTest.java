@@ -1,5 +1,6 @@
 package dev.viditq.spark;
 
+import dev.viditq.core.testing.CapturedRun;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -8,10 +9,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -42,19 +40,9 @@ class SparkCommandsTest {
 
     /** Runs a command in this JVM; returns its stdout after checking it succeeded. */
     static String run(String... args) {
-        PrintStream stdout = System.out, stderr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        int code;
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            code = Main.execute(args);
-        } finally {
-            System.setOut(stdout);
-            System.setErr(stderr);
-        }
-        assertEquals(0, code, () -> String.join(" ", args) + "\n" + err.toString(StandardCharsets.UTF_8));
-        return out.toString(StandardCharsets.UTF_8);
+        CapturedRun r = CapturedRun.of(() -> Main.execute(args));
+        assertEquals(0, r.code(), () -> String.join(" ", args) + "\n" + r.err());
+        return r.out();
     }
 
     /** A task's first attempt fails in the next stage whose name starts with {@code stage}; true when it did. */

@@ -1,5 +1,6 @@
 package dev.viditq.nn.pipeline;
 
+import dev.viditq.core.testing.TestTokenizers;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.viditq.core.io.Safetensors;
@@ -98,19 +99,7 @@ final class TinyModels {
         Files.writeString(to.resolve("config.json"), cfg.toString());
     }
 
-    /** A T5-like WordLevel tokenizer: pad 0, eos 1, unk 2, a handful of words; "$A </s>". */
-    static final String WORD_LEVEL = """
-            {"added_tokens": [{"id": 1, "content": "</s>", "special": true}],
-             "normalizer": {"type": "Lowercase"},
-             "pre_tokenizer": {"type": "Whitespace"},
-             "post_processor": {"type": "TemplateProcessing",
-               "single": [{"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}}],
-               "special_tokens": {"</s>": {"id": "</s>", "ids": [1]}}},
-             "padding": {"pad_id": 0, "pad_token": "<pad>"},
-             "model": {"type": "WordLevel", "unk_token": "<unk>",
-               "vocab": {"<pad>": 0, "</s>": 1, "<unk>": 2, "a": 3, "red": 4, "fox": 5, "blue": 6, "sea": 7, "in": 8, "snow": 9,
-                         "blurry": 10, "dark": 11}}}
-            """;
+    static final String WORD_LEVEL = TestTokenizers.wordLevel("a", "red", "fox", "blue", "sea", "in", "snow", "blurry", "dark");
 
     /** Caption embeddings [1, length, width] with {@code valid} real tokens, deterministic from {@code seed}. */
     static Captions captions(long seed, int length, int width, int valid) {
