@@ -1,5 +1,6 @@
 package dev.viditq.bench.onnx;
 
+import ai.onnx.proto.OnnxMl;
 import dev.viditq.bench.arch.Architecture;
 import dev.viditq.bench.arch.RandomCheckpoint;
 import dev.viditq.bench.e2e.E2eRequest;
@@ -15,11 +16,21 @@ import dev.viditq.nn.models.Denoiser;
 import dev.viditq.nn.models.ModelFamily;
 import dev.viditq.nn.models.ModelLoader;
 import dev.viditq.nn.sampling.SeededGaussian;
+import dev.viditq.quant.checkpoint.QuantizedCheckpointReader;
+import dev.viditq.quant.config.QuantConfigReader;
+import dev.viditq.quant.plan.LayerPlan;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -83,6 +94,82 @@ class OnnxExportTest {
                 assertTrue(relativeL2(fromOrt, fromFloat) < 1.5 * oursVsFloat + 1e-3, setting.label() + ": ORT vs float");
             }
         }
+    }
+
+    /**
+     * SVDQuant's low-rank branch (rank 32 on a 96-wide model: a large share of each weight) beside MatMulNBits, with
+     * balancing alone and with rotation and GPTQ: ORT's output stays within {@value #LOW_RANK_TOLERANCE} (relative L2)
+     * of ours, while the same graph with every branch cut out lands far outside it, so a dropped branch fails here.
+     */
+    @Test
+    void lowRankBranchesRunBesideTheQuantizedGemm(@TempDir Path tmp) throws IOException {
+        var arch = new Architecture("t-pixart-lr", ModelFamily.PIXART, 2, 96, 4, 2, 4, 8, 1, 32, 6, 0, false);
+        Path floatDir = RandomCheckpoint.ensure(arch, tmp, System.err);
+        for (String preset : new String[]{"svdquant-w4a8", "viditq-lr-gptq-w4a8"}) {
+            Path dir = tmp.resolve(preset);
+            QuantizedSettings.quantize(arch, floatDir, preset, QuantConfigReader.preset(preset), dir, System.err);
+            Path onnx = tmp.resolve(preset + ".onnx");
+            OnnxExport.export(dir, onnx);
+            Path cut = withoutLowRankBranches(onnx, lowRankLayers(dir));
+            try (Denoiser ours = ModelLoader.load(dir);
+                 Denoiser reference = ModelLoader.load(floatDir);
+                 OrtDenoiser ort = new OrtDenoiser(onnx, ours.info(), null, 1);
+                 OrtDenoiser ortWithoutBranches = new OrtDenoiser(cut, ours.info(), null, 1)) {
+                Tensor x = new SeededGaussian(3).next(2, 4, 8, 8);
+                Tensor t = Tensor.of(new float[]{999f, 321.5f}, 2);
+                Conditioning c = conditioning(arch, ours);
+                Tensor fromOurs = ours.forward(x, t, c);
+                double ortVsOurs = relativeL2(ort.forward(x, t, c), fromOurs);
+                double cutVsOurs = relativeL2(ortWithoutBranches.forward(x, t, c), fromOurs);
+                double oursVsFloat = relativeL2(fromOurs, reference.forward(x, t, c));
+                System.err.printf("%s: ORT vs ours %.2e, ORT without the branches vs ours %.2e, ours vs float %.2e%n", preset,
+                        ortVsOurs, cutVsOurs, oursVsFloat);
+                assertTrue(ortVsOurs < LOW_RANK_TOLERANCE, preset + ": ORT vs ours " + ortVsOurs);
+                assertTrue(cutVsOurs > 10 * LOW_RANK_TOLERANCE, preset + ": without the branches ORT is still " + cutVsOurs + " from ours");
+            }
+        }
+    }
+
+    /** ORT against ours on a folder with low-rank branches: activations are quantized differently, weights are identical. */
+    private static final double LOW_RANK_TOLERANCE = 0.02;
+
+    /** The names of the quantized layers of {@code dir} that have a low-rank branch. */
+    private static Set<String> lowRankLayers(Path dir) {
+        try (TensorFile file = Checkpoints.open(Checkpoints.findIn(dir))) {
+            Set<String> names = new HashSet<>();
+            for (LayerPlan lp : QuantizedCheckpointReader.open(file).plan().layers().values()) if (lp.hasLowRank()) names.add(lp.name());
+            assertFalse(names.isEmpty(), dir + " has no low-rank layer");
+            return names;
+        }
+    }
+
+    /**
+     * A copy of the exported graph with every low-rank branch cut out: the Add of each branch's up-projection becomes an
+     * Identity of the quantized GEMM's output. Checks that each of {@code layers} had exactly one branch.
+     */
+    private static Path withoutLowRankBranches(Path onnx, Set<String> layers) throws IOException {
+        OnnxMl.ModelProto model = OnnxMl.ModelProto.parseFrom(Files.readAllBytes(onnx));
+        OnnxMl.GraphProto.Builder g = model.getGraph().toBuilder();
+        Map<String, String> upOutputs = new HashMap<>(); // up-projection output -> layer
+        for (OnnxMl.NodeProto n : g.getNodeList()) {
+            if (n.getOpType().equals("MatMul") && n.getInput(1).endsWith(".low_rank.up_t")) {
+                upOutputs.put(n.getOutput(0), n.getInput(1).substring(0, n.getInput(1).length() - ".low_rank.up_t".length()));
+            }
+        }
+        List<String> cut = new ArrayList<>();
+        for (int i = 0; i < g.getNodeCount(); i++) {
+            OnnxMl.NodeProto n = g.getNode(i);
+            if (n.getOpType().equals("Add") && upOutputs.containsKey(n.getInput(1))) {
+                cut.add(upOutputs.get(n.getInput(1)));
+                g.setNode(i, OnnxMl.NodeProto.newBuilder().setOpType("Identity").setName(n.getName())
+                        .addInput(n.getInput(0)).addOutput(n.getOutput(0)).build());
+            }
+        }
+        assertEquals(layers, new HashSet<>(cut), "one branch per low-rank layer");
+        assertEquals(layers.size(), cut.size(), "one branch per low-rank layer");
+        Path out = onnx.resolveSibling("without-branches-" + onnx.getFileName()); // beside it: the same external data file
+        Files.write(out, model.toBuilder().setGraph(g).build().toByteArray());
+        return out;
     }
 
     private static void assertMatchesOurs(Architecture arch, Path tmp) {
