@@ -17,6 +17,7 @@ import dev.viditq.nn.models.ModelFamily;
 import dev.viditq.nn.models.ModelLoader;
 import dev.viditq.nn.sampling.SeededGaussian;
 import dev.viditq.quant.checkpoint.QuantizedCheckpointReader;
+import dev.viditq.quant.config.QuantConfig;
 import dev.viditq.quant.config.QuantConfigReader;
 import dev.viditq.quant.plan.LayerPlan;
 import org.junit.jupiter.api.Test;
@@ -97,18 +98,25 @@ class OnnxExportTest {
     }
 
     /**
-     * SVDQuant's low-rank branch (rank 32 on a 96-wide model: a large share of each weight) beside MatMulNBits, with
-     * balancing alone and with rotation and GPTQ: ORT's output stays within {@value #LOW_RANK_TOLERANCE} (relative L2)
-     * of ours, while the same graph with every branch cut out lands far outside it, so a dropped branch fails here.
+     * SVDQuant's low-rank branch (rank 32 on a 96-wide model: a large share of each weight) beside MatMulNBits, for
+     * both presets that have one (balancing alone; rotation and GPTQ) and for 6-bit activations (the branch's
+     * float-input path): ORT's output stays within the case's tolerance (relative L2) of ours, while the same graph
+     * with every branch cut out lands far outside it, so a dropped branch fails here. Tolerances, about 3× what was
+     * measured: at A8 only the activation quantization differs (ORT per block of K, ours per token; measured 5.0e-3);
+     * at A6 ORT's MatMulNBits still quantizes activations to 8 bits where ours uses 6 (measured 1.3e-2).
      */
     @Test
     void lowRankBranchesRunBesideTheQuantizedGemm(@TempDir Path tmp) throws IOException {
         var arch = new Architecture("t-pixart-lr", ModelFamily.PIXART, 2, 96, 4, 2, 4, 8, 1, 32, 6, 0, false);
         Path floatDir = RandomCheckpoint.ensure(arch, tmp, System.err);
-        for (String preset : new String[]{"svdquant-w4a8", "viditq-lr-gptq-w4a8"}) {
-            Path dir = tmp.resolve(preset);
-            QuantizedSettings.quantize(arch, floatDir, preset, QuantConfigReader.preset(preset), dir, System.err);
-            Path onnx = tmp.resolve(preset + ".onnx");
+        record Case(String name, QuantConfig config, double tolerance) {}
+        List<Case> cases = List.of(new Case("svdquant-w4a8", QuantConfigReader.preset("svdquant-w4a8"), 0.015),
+                new Case("viditq-lr-gptq-w4a8", QuantConfigReader.preset("viditq-lr-gptq-w4a8"), 0.015),
+                new Case("svdquant-w4a6", QuantConfigReader.parse("preset: svdquant-w4a8\nactivation: {bits: 6}", "svdquant-w4a6", null), 0.04));
+        for (Case k : cases) {
+            Path dir = tmp.resolve(k.name());
+            QuantizedSettings.quantize(arch, floatDir, k.name(), k.config(), dir, System.err);
+            Path onnx = tmp.resolve(k.name() + ".onnx");
             OnnxExport.export(dir, onnx);
             Path cut = withoutLowRankBranches(onnx, lowRankLayers(dir));
             try (Denoiser ours = ModelLoader.load(dir);
@@ -122,16 +130,13 @@ class OnnxExportTest {
                 double ortVsOurs = relativeL2(ort.forward(x, t, c), fromOurs);
                 double cutVsOurs = relativeL2(ortWithoutBranches.forward(x, t, c), fromOurs);
                 double oursVsFloat = relativeL2(fromOurs, reference.forward(x, t, c));
-                System.err.printf("%s: ORT vs ours %.2e, ORT without the branches vs ours %.2e, ours vs float %.2e%n", preset,
+                System.err.printf("%s: ORT vs ours %.2e, ORT without the branches vs ours %.2e, ours vs float %.2e%n", k.name(),
                         ortVsOurs, cutVsOurs, oursVsFloat);
-                assertTrue(ortVsOurs < LOW_RANK_TOLERANCE, preset + ": ORT vs ours " + ortVsOurs);
-                assertTrue(cutVsOurs > 10 * LOW_RANK_TOLERANCE, preset + ": without the branches ORT is still " + cutVsOurs + " from ours");
+                assertTrue(ortVsOurs < k.tolerance(), k.name() + ": ORT vs ours " + ortVsOurs + ", tolerance " + k.tolerance());
+                assertTrue(cutVsOurs > 5 * k.tolerance(), k.name() + ": without the branches ORT is still " + cutVsOurs + " from ours");
             }
         }
     }
-
-    /** ORT against ours on a folder with low-rank branches: activations are quantized differently, weights are identical. */
-    private static final double LOW_RANK_TOLERANCE = 0.02;
 
     /** The names of the quantized layers of {@code dir} that have a low-rank branch. */
     private static Set<String> lowRankLayers(Path dir) {
