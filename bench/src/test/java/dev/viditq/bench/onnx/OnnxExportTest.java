@@ -94,6 +94,12 @@ class OnnxExportTest {
                 // and a wrong balancing / rotation / zero point would put ORT far from the float model
                 assertTrue(relativeL2(fromOrt, fromFloat) < 1.5 * oursVsFloat + 1e-3, setting.label() + ": ORT vs float");
             }
+            // the bench's cached export lies beside the sealed folder, never in it: the folder still loads afterwards
+            Path cached = OnnxPeer.ensureExport(dir, System.err);
+            assertFalse(cached.startsWith(dir), cached + " was written inside the sealed folder " + dir);
+            try (Denoiser again = ModelLoader.load(dir)) {
+                assertEquals(ModelFamily.PIXART, again.info().family());
+            }
         }
     }
 
