@@ -38,13 +38,17 @@ static inline __m512 exp_nonpositive(__m512 x) {
     return _mm512_maskz_scalef_ps(~underflow, p, n);
 }
 
+/* The lanes of 16 keys from key0 that exist when `left` = lk - key0 keys are left (none when left <= 0). */
+static inline __mmask16 keys_left(int left) {
+    return left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1u);
+}
+
 /*
- * The additive terms of the scores of queries [q, q + rows) at keys [key0, key0 + 16): the key bias, the head's
- * bias row, and -inf for keys at or past lk (padding), so that s = scale * (q.k) + these. Lanes past lk read nothing.
+ * The additive terms of one query's scores at keys [key0, key0 + 16): the key bias plus the head's bias row, and
+ * -inf for keys at or past lk (padding), so that s = scale * (q.k) + these. Lanes past lk read nothing.
  */
 static inline __m512 attention_bias16(const float *key_bias, const float *head_row, int key0, int lk) {
-    int left = lk - key0;
-    __mmask16 valid = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1u);
+    __mmask16 valid = keys_left(lk - key0);
     __m512 add = key_bias ? _mm512_maskz_loadu_ps(valid, key_bias + key0) : _mm512_setzero_ps();
     if (head_row) add = _mm512_add_ps(add, _mm512_maskz_loadu_ps(valid, head_row + key0));
     return _mm512_mask_blend_ps(valid, _mm512_set1_ps(-__builtin_inff()), add);

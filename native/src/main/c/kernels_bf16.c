@@ -252,34 +252,45 @@ static void values_any(int qt, int nv, const uint16_t *p, int pairs, const uint1
 }
 
 /*
- * The online softmax of rows [0, qt) of a score block of nk keys from key0, for queries from q: as the AMX kernel's
- * (s = scale * s + key bias + head bias, -inf past lk; a query that has seen only -inf subtracts 0, not -inf).
+ * The online softmax of rows [0, qt) of a score block of nk keys from key0, for queries from q, with the AMX
+ * kernel's arithmetic: s = scale * s + (key bias + head bias), -inf past lk; a query that has seen only -inf
+ * subtracts 0, not -inf. Per row only the max is reduced across lanes: the running sum stays a vector per row
+ * (lsum, 16 floats) until the end, and the rescale factors of all rows are one exp.
  */
-static void att_softmax(const vq_attention_args *t, int q, int qt, int key0, int nk, float *s, float *m, float *l,
+static void att_softmax(const vq_attention_args *t, int q, int qt, int key0, int nk, float *s, float *m, float *lsum,
                         float *alpha, uint16_t *p) {
     const __m512 scale = _mm512_set1_ps(t->scale);
+    __m512 shared[ATT_KB / 16];   /* the key bias and the padding mask, alike for every row */
+    for (int c = 0; c < nk; c += 16) shared[c / 16] = attention_bias16(t->key_bias, NULL, key0 + c, t->lk);
+    float old[16] __attribute__((aligned(64))) = {0}, ref[16] __attribute__((aligned(64))) = {0};
     for (int r = 0; r < qt; r++) {
         const float *head_row = t->head_bias ? t->head_bias + (int64_t)(q + r) * t->ldb : NULL;
         float *row = s + r * ATT_KB;
         __m512 max = _mm512_set1_ps(-__builtin_inff());
         for (int c = 0; c < nk; c += 16) {
-            __m512 x = _mm512_add_ps(_mm512_mul_ps(_mm512_load_ps(row + c), scale),
-                                     attention_bias16(t->key_bias, head_row, key0 + c, t->lk));
+            __m512 add = shared[c / 16];
+            if (head_row) add = _mm512_add_ps(add, _mm512_maskz_loadu_ps(keys_left(t->lk - key0 - c), head_row + key0 + c));
+            __m512 x = _mm512_add_ps(_mm512_mul_ps(_mm512_load_ps(row + c), scale), add);
             _mm512_store_ps(row + c, x);
             max = _mm512_max_ps(max, x);
         }
-        float now = m[r] > _mm512_reduce_max_ps(max) ? m[r] : _mm512_reduce_max_ps(max);
-        float ref = now == -__builtin_inff() ? 0.0f : now;
-        alpha[r] = _mm512_cvtss_f32(exp_nonpositive(_mm512_set1_ps(m[r] - ref)));
-        __m512 base = _mm512_set1_ps(ref), sum = _mm512_setzero_ps();
+        float block_max = _mm512_reduce_max_ps(max), now = m[r] > block_max ? m[r] : block_max;
+        old[r] = m[r];
+        ref[r] = now == -__builtin_inff() ? 0.0f : now;
+        m[r] = now;
+    }
+    _mm512_store_ps(alpha, exp_nonpositive(_mm512_sub_ps(_mm512_load_ps(old), _mm512_load_ps(ref))));
+    for (int r = 0; r < qt; r++) {
+        const float *row = s + r * ATT_KB;
+        __m512 base = _mm512_set1_ps(ref[r]), sum = _mm512_setzero_ps();
         for (int c = 0; c < nk; c += 32) {
             __m512 p0 = exp_nonpositive(_mm512_sub_ps(_mm512_load_ps(row + c), base));
             __m512 p1 = exp_nonpositive(_mm512_sub_ps(_mm512_load_ps(row + c + 16), base));
             sum = _mm512_add_ps(sum, _mm512_add_ps(p0, p1));
             _mm512_storeu_si512(p + r * ATT_KB + c, (__m512i)_mm512_cvtne2ps_pbh(p1, p0));
         }
-        l[r] = l[r] * alpha[r] + _mm512_reduce_add_ps(sum);
-        m[r] = now;
+        float *l = lsum + 16 * r;
+        _mm512_store_ps(l, _mm512_fmadd_ps(_mm512_load_ps(l), _mm512_set1_ps(alpha[r]), sum));
     }
 }
 
@@ -291,19 +302,19 @@ void vq_attention_avx512(const vq_attention_args *t) {
     const int64_t kgroup = (int64_t)dq * 16, vblock = (int64_t)groups * 512;   /* 16 keys of kp, 32 keys of vp */
     float o[ATT_QT * 512] __attribute__((aligned(64)));
     float s[ATT_QT * ATT_KB] __attribute__((aligned(64)));
-    float m[ATT_QT], l[ATT_QT], alpha[ATT_QT];
+    float m[ATT_QT], lsum[ATT_QT * 16] __attribute__((aligned(64))), alpha[16] __attribute__((aligned(64)));
     uint16_t p[ATT_QT * ATT_KB] __attribute__((aligned(64)));
     for (int q = t->q0; q < t->q1; q += ATT_QT) {
         int qt = t->q1 - q < ATT_QT ? t->q1 - q : ATT_QT;
         memset(o, 0, sizeof(float) * (size_t)qt * ldo);
         for (int r = 0; r < qt; r++) {
             m[r] = -__builtin_inff();
-            l[r] = 0.0f;
+            _mm512_store_ps(lsum + 16 * r, _mm512_setzero_ps());
         }
         for (int key0 = 0; key0 < lk32; key0 += ATT_KB) {
             int nk = lk32 - key0 < ATT_KB ? lk32 - key0 : ATT_KB;
             scores_any(qt, nk / 16, t->qb + (int64_t)q * dq, dq, t->kp + key0 / 16 * kgroup, kgroup, pairs, s);
-            att_softmax(t, q, qt, key0, nk, s, m, l, alpha, p);
+            att_softmax(t, q, qt, key0, nk, s, m, lsum, alpha, p);
             const uint16_t *v = t->vp + key0 / 32 * vblock;
             for (int g = 0; g < groups; g += 4) {
                 values_any(qt, groups - g < 4 ? groups - g : 4, p, nk / 2, v + (int64_t)g * 512, vblock, alpha,
@@ -311,7 +322,7 @@ void vq_attention_avx512(const vq_attention_args *t) {
             }
         }
         for (int r = 0; r < qt; r++) {
-            __m512 inv = _mm512_set1_ps(l[r]);
+            __m512 inv = _mm512_set1_ps(_mm512_reduce_add_ps(_mm512_load_ps(lsum + 16 * r)));
             for (int c = 0; c < t->d; c += 16) {
                 _mm512_mask_storeu_ps(t->out + (int64_t)(q + r) * t->ldo + c, tail_mask(t->d - c),
                                       _mm512_div_ps(_mm512_load_ps(o + r * ldo + c), inv));
