@@ -1,6 +1,7 @@
 /*
- * Float GEMM in BF16 x BF16 -> FP32 with AVX-512 BF16 (vdpbf16ps), for CPUs with BF16 but no AMX (AMD Zen 4/5),
- * the float-to-bf16 conversion of activations (also used by the AMX kernels), and the vdpbf16ps ceiling.
+ * Float GEMM and flash attention in BF16 x BF16 -> FP32 with AVX-512 BF16 (vdpbf16ps), for CPUs with BF16 but no
+ * AMX (AMD Zen 4/5), the float-to-bf16 conversion of activations and the packing of attention operands (also used
+ * by the AMX kernels), and the vdpbf16ps ceiling.
  * Compiled for "avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma"; runs only after dispatch.c checked the CPU.
  *
  * vdpbf16ps multiplies 16 pairs of bf16 by 16 pairs and adds both products of each pair to an FP32 lane: twice
