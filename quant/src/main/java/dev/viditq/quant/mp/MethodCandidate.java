@@ -138,7 +138,7 @@ public record MethodCandidate(String name, int weightBits, int activationBits, M
 
     /**
      * The weight method the candidate runs with under {@code preset} (the config the sensitivity measured with):
-     * a bits-only candidate takes the preset's grouping (per-group scales only for at most 4 bits), GPTQ and
+     * a bits-only candidate takes the preset's grouping (per channel above 4 bits, where groups do not exist), GPTQ and
      * low-rank rank; an explicit one its own, its GPTQ with {@link #gptqSettings}.
      */
     public WeightMethod resolve(QuantConfig preset) {
@@ -149,11 +149,8 @@ public record MethodCandidate(String name, int weightBits, int activationBits, M
                 throw new IllegalArgumentException("candidate " + name + ": the preset has one weight scale per tensor, which the "
                         + "mixed-precision search does not cost; use a per-channel or per-group preset");
             }
-            int group = w.granularity() == QuantConfig.WeightGranularity.GROUP ? w.groupSize() : 0;
-            if (group > 0 && weightBits > 4) {
-                throw new IllegalArgumentException("candidate " + name + ": the preset has per-group weight scales, which exist only "
-                        + "for weights of at most 4 bits; name the method, e.g. " + name + "-rtn (per channel)");
-            }
+            // groups exist only up to 4 bits: wider weights of a grouped preset are per channel (the plan says so per layer)
+            int group = w.granularity() == QuantConfig.WeightGranularity.GROUP && weightBits <= 4 ? w.groupSize() : 0;
             return new WeightMethod(group, preset.gptq(), preset.lowRank() == null ? 0 : preset.lowRank().rank());
         }
         return new WeightMethod(method.groupSize(), method.gptq() ? gptqSettings(preset) : null, method.lowRank());

@@ -121,7 +121,7 @@ public record SearchInput(String source, String model, String modelSha256, int s
             try {
                 cand = parseCandidate(c.asText());
             } catch (IllegalArgumentException e) {
-                throw r.error(where, e.getMessage());
+                throw r.error(where, "\"" + c.asText() + "\" is not a precision candidate: " + e.getMessage());
             }
             if (cand == null) throw r.error(where, "is float, which is no choice of the search");
             if (!seen.add(cand.name())) throw r.error(where, cand.name() + " is listed twice");
