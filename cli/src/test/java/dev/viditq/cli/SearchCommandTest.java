@@ -212,15 +212,13 @@ class SearchCommandTest {
         assertEquals(0, qr.code(), qr.err());
         assertEquals(chosen.get("stored_bytes").asLong(), Json.MAPPER.readTree(qr.out()).get("packed_weight_bytes").asLong(),
                 "the search's byte count is what quantize stores");
-        JsonNode layers;
-        try (Safetensors f = Safetensors.open(q.resolve("model.safetensors"))) {
-            layers = Json.MAPPER.readTree(f.metadata().get("viditq.quantization")).get("layers");
-        }
-        byGroup.forEach((group, candidate) -> layers.properties().forEach(e -> {
-            if (!e.getKey().startsWith(group + ".")) return;
-            JsonNode l = e.getValue();
-            assertEquals(candidate.endsWith("-g16") ? 16 : 0, l.path("weights").path("group_size").asInt(0), e.getKey() + " " + candidate);
-            assertEquals(candidate.endsWith("-lr4") ? 4 : 0, l.path("low_rank").asInt(0), e.getKey() + " " + candidate);
+        var recorded = dev.viditq.quant.checkpoint.QuantizedCheckpoint.readPlan(q);
+        byGroup.forEach((group, candidate) -> recorded.layers().values().forEach(lp -> {
+            if (!lp.name().startsWith(group + ".")) return;
+            var spec = recorded.weightsOf(lp);
+            int groupSize = spec.granularity() == dev.viditq.quant.config.QuantConfig.WeightGranularity.GROUP ? spec.groupSize() : 0;
+            assertEquals(candidate.endsWith("-g16") ? 16 : 0, groupSize, lp.name() + " " + candidate);
+            assertEquals(candidate.endsWith("-lr4") ? 4 : 0, lp.lowRank(), lp.name() + " " + candidate);
         }));
         try (Denoiser mp = ModelLoader.load(q); Denoiser fp = ModelLoader.load(stdit)) {
             Tensor got = forward(mp), want = forward(fp);
