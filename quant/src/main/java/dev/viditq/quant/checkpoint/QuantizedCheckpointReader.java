@@ -86,8 +86,8 @@ public final class QuantizedCheckpointReader {
     public QuantizedWeight weight(LayerPlan lp, int bits) {
         String qName = QuantizedTensors.q(lp.name(), bits);
         Tensor q = need(file, qName);
-        int groupSize = plan.weights().granularity() == QuantConfig.WeightGranularity.GROUP
-                ? Math.min(plan.weights().groupSize(), lp.in()) : lp.in();
+        QuantConfig.WeightSpec spec = plan.weightsOf(lp);
+        int groupSize = spec.granularity() == QuantConfig.WeightGranularity.GROUP ? Math.min(spec.groupSize(), lp.in()) : lp.in();
         long[] perGroup = {lp.out(), Math.ceilDiv(lp.in(), groupSize)};
         Tensor scale = need(file, QuantizedTensors.scale(lp.name(), bits));
         if (scale.dtype() != DType.F32 || !Arrays.equals(scale.shape(), perGroup)) {

@@ -20,14 +20,25 @@ import java.util.List;
  * @param notes      keys of the reference configs that were accepted but have no effect, or changed meaning
  * @param gptq       GPTQ error compensation of the weights, or null for round-to-nearest
  * @param lowRank    a BF16 low-rank branch beside the quantized weight (SVDQuant), or null for none
+ * @param layerMethods per-layer overrides of the weight method (grouping, GPTQ, low-rank rank), in order, later
+ *                   rules winning key by key; they hold for all steps
  */
 public record QuantConfig(Method method, WeightSpec weight, ActivationSpec activation, Balancing balancing,
                           Rotation rotation, List<LayerPattern> keepFloat, boolean keepFloatDefaults,
-                          List<BitRule> bitMap, String source, List<String> notes, Gptq gptq, LowRank lowRank) {
+                          List<BitRule> bitMap, String source, List<String> notes, Gptq gptq, LowRank lowRank,
+                          List<MethodRule> layerMethods) {
     public QuantConfig {
         keepFloat = List.copyOf(keepFloat);
         bitMap = List.copyOf(bitMap);
         notes = List.copyOf(notes);
+        layerMethods = List.copyOf(layerMethods);
+    }
+
+    /** A config whose weight method is the same for every layer. */
+    public QuantConfig(Method method, WeightSpec weight, ActivationSpec activation, Balancing balancing,
+                       Rotation rotation, List<LayerPattern> keepFloat, boolean keepFloatDefaults,
+                       List<BitRule> bitMap, String source, List<String> notes, Gptq gptq, LowRank lowRank) {
+        this(method, weight, activation, balancing, rotation, keepFloat, keepFloatDefaults, bitMap, source, notes, gptq, lowRank, List.of());
     }
 
     /** A config with round-to-nearest weights and no low-rank branch. */
@@ -138,8 +149,30 @@ public record QuantConfig(Method method, WeightSpec weight, ActivationSpec activ
      */
     public record LowRank(int rank) {}
 
+    /**
+     * One {@code layer_methods} rule: for the layers matching {@code layers}, the weight method keys it gives (null:
+     * unchanged). Mixed-precision plans use it to give each layer group its own method.
+     *
+     * @param groupSize inputs per scale (0: one scale per output channel), or null
+     * @param gptq      GPTQ on ({@link Gptq}) or off ({@link #GPTQ_OFF}), or null
+     * @param lowRank   rank of the low-rank branch (0: none), or null
+     */
+    public record MethodRule(LayerPattern layers, Integer groupSize, Gptq gptq, Integer lowRank, String origin) {
+        /** Marks a rule that turns GPTQ off (round-to-nearest). */
+        public static final Gptq GPTQ_OFF = new Gptq(0, false, 0);
+
+        public boolean gptqOff() {
+            return gptq == GPTQ_OFF;
+        }
+    }
+
     /** True when any static activation range is needed (so calibration is). */
     public boolean needsCalibration() {
-        return !activation.dynamic() || balancing != null || gptq != null;
+        return !activation.dynamic() || balancing != null || usesGptq();
+    }
+
+    /** True when some layer's weights are quantized by GPTQ (so the calibration needs input Hessians). */
+    public boolean usesGptq() {
+        return gptq != null || layerMethods.stream().anyMatch(r -> r.gptq() != null && !r.gptqOff());
     }
 }

@@ -69,6 +69,9 @@ public final class PlanJson {
             o.putObject("gptq").put("damp", l.gptq().damp()).put("act_order", l.gptq().actOrder()).put("block_size", l.gptq().blockSize());
         }
         if (l.hasLowRank()) o.put("low_rank", l.lowRank());
+        if (l.weightSpec() != null) {
+            o.putObject("weights").put("granularity", l.weightSpec().granularity().name()).put("group_size", l.weightSpec().groupSize());
+        }
         if (l.ranges() != null) {
             ObjectNode r = o.putObject("ranges");
             ArrayNode t = r.putArray("timesteps");
@@ -92,11 +95,11 @@ public final class PlanJson {
         List<String> notes = new ArrayList<>();
         need(o, "notes").forEach(n -> notes.add(n.asText()));
         Map<String, LayerPlan> layers = new LinkedHashMap<>();
-        need(o, "layers").properties().forEach(e -> layers.put(e.getKey(), layer(e.getKey(), e.getValue(), vectors)));
+        need(o, "layers").properties().forEach(e -> layers.put(e.getKey(), layer(e.getKey(), e.getValue(), vectors, weights)));
         return new QuantPlan(need(o, "method").asText(), need(o, "source").asText(), weights, acts, layers, notes);
     }
 
-    private static LayerPlan layer(String name, JsonNode o, Vectors vectors) {
+    private static LayerPlan layer(String name, JsonNode o, Vectors vectors, QuantConfig.WeightSpec planWeights) {
         int in = need(o, "in").asInt(), out = need(o, "out").asInt();
         float[] smooth = need(o, "smooth").asBoolean() ? vectors.smooth(name, in) : null;
         JsonNode r = o.get("rotation");
@@ -122,7 +125,10 @@ public final class PlanJson {
         QuantConfig.Gptq gptq = g == null || g.isNull() ? null
                 : new QuantConfig.Gptq(need(g, "damp").asDouble(), need(g, "act_order").asBoolean(), need(g, "block_size").asInt());
         int lowRank = o.path("low_rank").asInt(0);
-        return new LayerPlan(name, in, out, smooth, rotation, base, overrides, ranges, gptq, lowRank);
+        JsonNode lw = o.get("weights");
+        QuantConfig.WeightSpec spec = lw == null || lw.isNull() ? null : new QuantConfig.WeightSpec(planWeights.bits(), planWeights.symmetric(),
+                QuantConfig.WeightGranularity.valueOf(need(lw, "granularity").asText()), need(lw, "group_size").asInt());
+        return new LayerPlan(name, in, out, smooth, rotation, base, overrides, ranges, gptq, lowRank, spec);
     }
 
     private static JsonNode need(JsonNode o, String key) {

@@ -27,6 +27,11 @@ public record QuantPlan(String method, String source, QuantConfig.WeightSpec wei
         notes = List.copyOf(notes);
     }
 
+    /** The weight grouping of layer {@code lp}: its own ({@code layer_methods}) or the plan's. */
+    public QuantConfig.WeightSpec weightsOf(LayerPlan lp) {
+        return lp.weightSpec() != null ? lp.weightSpec() : weights;
+    }
+
     /** How activations are quantized (the bits are per layer and step, in {@link LayerPlan}). */
     public record ActivationScheme(QuantConfig.ActivationGranularity granularity, boolean dynamic) {}
 }

@@ -86,9 +86,21 @@ public record QuantizedWeight(int bits, int n, int k, int groupSize, Tensor valu
         return bits <= 4;
     }
 
-    /** Bytes of what the checkpoint stores for it: values, scales and zero points. */
+    /** Bytes of what the checkpoint stores for it: values, scales and zero points ({@link #storedBytes(int, int, int, int, boolean)}). */
     public long storedBytes() {
-        return values.byteSize() + (long) scales.length * Float.BYTES + (zeros == null ? 0 : zeros.length);
+        return storedBytes(bits, n, k, groupSize, zeros == null);
+    }
+
+    /**
+     * Bytes a checkpoint stores for a [n, k] weight at {@code bits} with {@code groupSize} inputs per scale (k: one
+     * per output channel): the values in their container ({@link #container}), one F32 scale per row and group and,
+     * for asymmetric weights, one I8 zero point per scale — the tensors {@code L.w<bits>.q / .scale / .zero}. The one
+     * place this accounting lives: reports ("stored bits / weight") and the mixed-precision search's byte budgets
+     * use it, and a test checks it against the tensors of a written folder.
+     */
+    public static long storedBytes(int bits, int n, int k, int groupSize, boolean symmetric) {
+        long scales = (long) n * Math.ceilDiv(k, Math.min(groupSize, k));
+        return container(bits).byteSize((long) n * k) + scales * DType.F32.elementBytes() + (symmetric ? 0 : scales * DType.I8.elementBytes());
     }
 
     /** The value at row-major index {@code i}. */
