@@ -15,8 +15,8 @@ import java.util.Map;
 /**
  * Bytes a quantized layer stores for one weight bit width, counted as the quantized checkpoint stores them
  * ({@code QuantizedModel.storedWeightBytes}): the integers (one byte per value for 5–8 bits, two values per byte for
- * 2–4 bits), a float scale per output channel (or per group) and, for asymmetric weights, an int8 zero point per
- * scale. A layer whose plan needs two bit widths stores both, so a group's bytes depend on the set of widths its
+ * 2–4 bits), a scale (F32 or BF16, as the weights store them) per output channel (or per group) and, for asymmetric
+ * weights, an int8 zero point per scale. A layer whose plan needs two bit widths stores both, so a group's bytes depend on the set of widths its
  * ranges use, not on their sum.
  *
  * @param shapes [out, in] of every layer, by name
@@ -53,7 +53,7 @@ public record SearchStorage(Map<String, int[]> shapes, QuantConfig.WeightSpec we
         long values = bits <= 4 ? (n * k + 1) / 2 : n * k;
         int groupSize = weights.granularity() == QuantConfig.WeightGranularity.GROUP && bits <= 4 ? Math.min(weights.groupSize(), s[1]) : s[1];
         long scales = n * Math.ceilDiv(s[1], groupSize);
-        return values + scales * Float.BYTES + (weights.symmetric() ? 0 : scales);
+        return values + weights.scaleType().dtype().byteSize(scales) + (weights.symmetric() ? 0 : scales);
     }
 
     /** Parameters of {@code layer}'s weight. */
