@@ -69,6 +69,17 @@ class ConfigTest {
         assertTrue(c.bitMap().get(1).keepFloat());
     }
 
+    /** Weight scales are F32 unless {@code weight.scale_dtype} says bf16; another type is refused with the known ones. */
+    @Test
+    void readsTheScaleDtype() {
+        assertEquals(QuantConfig.ScaleType.F32, parse("method: viditq\nweight: {bits: 4}\n").weight().scaleType());
+        QuantConfig c = parse("method: viditq\nweight: {bits: 4, granularity: group, group_size: 64, scale_dtype: bf16}\n");
+        assertEquals(new QuantConfig.WeightSpec(4, false, QuantConfig.WeightGranularity.GROUP, 64, QuantConfig.ScaleType.BF16), c.weight());
+        assertEquals(QuantConfig.ScaleType.BF16, parse("preset: viditq-w4a8\nweight: {scale_dtype: BF16}\n").weight().scaleType());
+        String m = refusal("method: viditq\nweight: {bits: 4, scale_dtype: f16}\n");
+        assertTrue(m.contains("'weight.scale_dtype' is 'f16'") && m.contains("known: f32, bf16"), m);
+    }
+
     @Test
     void presetsCanBeOverridden() {
         QuantConfig c = parse("preset: viditq-w8a8\nbalancing: {alpha: 0.5}\nrotation: {seed: 9}\n");
