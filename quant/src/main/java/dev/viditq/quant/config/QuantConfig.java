@@ -90,12 +90,6 @@ public record QuantConfig(Method method, WeightSpec weight, ActivationSpec activ
         public float round(float scale) {
             return this == F32 ? scale : Tensor.bf16ToFloat(Tensor.floatToBf16(scale));
         }
-
-        /** The type of stored scale tensors of {@code dtype}, or null when scales are never stored so. */
-        public static ScaleType of(DType dtype) {
-            for (ScaleType t : values()) if (t.dtype == dtype) return t;
-            return null;
-        }
     }
 
     /**
