@@ -43,6 +43,9 @@ class ConfigTest {
         assertEquals(32, QuantConfigReader.preset("svdquant-w4a8").lowRank().rank());
         assertEquals(6, QuantConfigReader.preset("viditq-w6a6").weight().bits());
         assertEquals(2, QuantConfigReader.preset("viditq-w4a8-mp").bitMap().size());
+        // groups of 64 fit 4.5 stored bits per weight only with BF16 scales
+        assertEquals(QuantConfig.ScaleType.BF16, QuantConfigReader.preset("viditq-gptq-w4a8-g64").weight().scaleType());
+        assertEquals(QuantConfig.ScaleType.F32, QuantConfigReader.preset("viditq-gptq-w4a8-g128").weight().scaleType());
     }
 
     @Test
