@@ -1,5 +1,8 @@
 package dev.viditq.quant.config;
 
+import dev.viditq.core.tensor.DType;
+import dev.viditq.core.tensor.Tensor;
+
 import java.util.List;
 
 /**
@@ -71,11 +74,51 @@ public record QuantConfig(Method method, WeightSpec weight, ActivationSpec activ
     public enum ActivationGranularity { TOKEN, TENSOR }
 
     /**
+     * How weight scales are stored. BF16 halves what a scale costs (on groups of 64: 0.25 instead of 0.5 bits per
+     * weight); the quantizers round each scale to it before choosing the integers, so what is stored dequantizes to
+     * exactly what they computed. The kernels take the scales widened to F32 either way.
+     */
+    public enum ScaleType {
+        F32(DType.F32), BF16(DType.BF16);
+
+        private final DType dtype;
+
+        ScaleType(DType dtype) {
+            this.dtype = dtype;
+        }
+
+        /** The dtype of the stored scale tensors. */
+        public DType dtype() {
+            return dtype;
+        }
+
+        /** Stored bits of one scale. */
+        public int bits() {
+            return (int) dtype.byteSize(1) * 8;
+        }
+
+        /** {@code scale} as this type holds it (BF16: rounded to nearest, ties to even). */
+        public float round(float scale) {
+            return this == F32 ? scale : Tensor.bf16ToFloat(Tensor.floatToBf16(scale));
+        }
+    }
+
+    /**
      * @param bits      2..8; 5–8 run on the int8 kernel (values stored in int8 containers), 2–4 on the int4 kernel
      * @param symmetric absmax (zero point 0) or min/max with a zero point (ViDiT-Q's released configs)
      * @param groupSize inputs per scale with {@link WeightGranularity#GROUP} (a multiple of 8, 4-bit weights only)
+     * @param scaleType how every weight scale of the model is stored (all bit widths of the bit map)
      */
-    public record WeightSpec(int bits, boolean symmetric, WeightGranularity granularity, int groupSize) {}
+    public record WeightSpec(int bits, boolean symmetric, WeightGranularity granularity, int groupSize, ScaleType scaleType) {
+        public WeightSpec {
+            if (scaleType == null) throw new IllegalArgumentException("weight scale type must be given");
+        }
+
+        /** Weights with F32 scales. */
+        public WeightSpec(int bits, boolean symmetric, WeightGranularity granularity, int groupSize) {
+            this(bits, symmetric, granularity, groupSize, ScaleType.F32);
+        }
+    }
 
     /**
      * Activations are always quantized symmetrically (the integer kernels take no activation zero point).

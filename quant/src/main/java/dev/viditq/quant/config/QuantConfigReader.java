@@ -163,11 +163,13 @@ public final class QuantConfigReader {
         boolean symmetric = n.bool("symmetric", false);
         WeightGranularity g = enumValue(n, "granularity", WeightGranularity.class, WeightGranularity.CHANNEL);
         int groupSize = n.integer("group_size", 0);
+        QuantConfig.ScaleType scaleType = enumValue(n, "scale_dtype", QuantConfig.ScaleType.class, QuantConfig.ScaleType.F32);
         n.finish();
-        return weightSpec(n, bits, symmetric, g, groupSize);
+        return weightSpec(n, bits, symmetric, g, groupSize, scaleType);
     }
 
-    private WeightSpec weightSpec(ConfigNode n, int bits, boolean symmetric, WeightGranularity g, int groupSize) {
+    private WeightSpec weightSpec(ConfigNode n, int bits, boolean symmetric, WeightGranularity g, int groupSize,
+                                  QuantConfig.ScaleType scaleType) {
         if (g == WeightGranularity.GROUP) {
             if (groupSize <= 0 || groupSize % 8 != 0) {
                 throw n.errorAt("group_size", "must be a positive multiple of 8 with granularity group, is " + groupSize);
@@ -177,7 +179,7 @@ public final class QuantConfigReader {
                         + "scales, the int8 kernel one scale per output channel); bits is " + bits);
             }
         }
-        return new WeightSpec(bits, symmetric, g, g == WeightGranularity.GROUP ? groupSize : 0);
+        return new WeightSpec(bits, symmetric, g, g == WeightGranularity.GROUP ? groupSize : 0, scaleType);
     }
 
     private ActivationSpec activation(ConfigNode n) {
@@ -500,7 +502,7 @@ public final class QuantConfigReader {
         boolean symmetric = q.bool("sym", false);
         int groupSize = q.integer("group_size", 128);
         q.finish();
-        return weightSpec(q, bits, symmetric, g, groupSize);
+        return weightSpec(q, bits, symmetric, g, groupSize, QuantConfig.ScaleType.F32);
     }
 
     private WeightGranularity referenceWeightGranularity(ConfigNode q) {

@@ -102,7 +102,8 @@ abstract class PlanningMethod implements QuantMethod {
                 if (!r.layers().matches(layer)) continue;
                 if (r.groupSize() != null) {
                     w = new QuantConfig.WeightSpec(w.bits(), w.symmetric(),
-                            r.groupSize() == 0 ? QuantConfig.WeightGranularity.CHANNEL : QuantConfig.WeightGranularity.GROUP, r.groupSize());
+                            r.groupSize() == 0 ? QuantConfig.WeightGranularity.CHANNEL : QuantConfig.WeightGranularity.GROUP, r.groupSize(),
+                            w.scaleType());
                 }
                 if (r.gptq() != null) gptq = r.gptqOff() ? null : r.gptq();
                 if (r.lowRank() != null) rank = r.lowRank();

@@ -16,8 +16,8 @@ import java.util.Map;
 
 /**
  * Bytes a quantized layer stores for one weight bit width and weight method, counted as the quantized checkpoint
- * stores them ({@link QuantizedWeight#storedBytes(int, int, int, int, boolean)}, {@link LowRankBranch#storedBytes(int, int, int)}):
- * the integers (one byte per value for 5–8 bits, two values per byte for 2–4 bits), a scale per output channel (or
+ * stores them ({@link QuantizedWeight#storedBytes(int, int, int, int, boolean, QuantConfig.ScaleType)}, {@link LowRankBranch#storedBytes(int, int, int)}):
+ * the integers (one byte per value for 5–8 bits, two values per byte for 2–4 bits), a scale (F32 or BF16, as the weights store them) per output channel (or
  * per group) and, for asymmetric weights, a zero point per scale, and the BF16 low-rank factors. A layer whose plan
  * needs two bit widths stores both, so a group's bytes depend on the set of widths its ranges use, not on their sum.
  *
@@ -57,7 +57,8 @@ public record SearchStorage(Map<String, int[]> shapes, QuantConfig.WeightSpec we
     /** Stored integers, scales and zero points of {@code layer} at {@code bits} with {@code groupSize} inputs per scale (0: per channel). */
     public long bytes(String layer, int bits, int groupSize) {
         int[] s = shape(layer);
-        return QuantizedWeight.storedBytes(bits, s[0], s[1], groupSize == 0 ? s[1] : Math.min(groupSize, s[1]), weights.symmetric());
+        return QuantizedWeight.storedBytes(bits, s[0], s[1], groupSize == 0 ? s[1] : Math.min(groupSize, s[1]), weights.symmetric(),
+                weights.scaleType());
     }
 
     /** Stored bytes of a rank-{@code rank} low-rank branch of {@code layer} (the rank cut to the layer's smaller side, as planning does). */

@@ -99,7 +99,8 @@ public final class SensitivityPlans {
     private LayerPlan withMethod(LayerPlan lp, MethodCandidate.WeightMethod m) {
         QuantConfig.WeightSpec base = full.weights();
         QuantConfig.WeightSpec spec = new QuantConfig.WeightSpec(base.bits(), base.symmetric(),
-                m.groupSize() == 0 ? QuantConfig.WeightGranularity.CHANNEL : QuantConfig.WeightGranularity.GROUP, m.groupSize());
+                m.groupSize() == 0 ? QuantConfig.WeightGranularity.CHANNEL : QuantConfig.WeightGranularity.GROUP, m.groupSize(),
+                base.scaleType());
         boolean same = spec.granularity() == base.granularity() && spec.groupSize() == base.groupSize();
         return new LayerPlan(lp.name(), lp.in(), lp.out(), lp.smooth(), lp.rotation(), lp.base(), lp.overrides(), lp.ranges(), m.gptq(),
                 Math.min(m.lowRank(), Math.min(lp.in(), lp.out())), same ? null : spec);

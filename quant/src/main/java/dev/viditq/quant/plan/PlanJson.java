@@ -38,6 +38,7 @@ public final class PlanJson {
         w.put("granularity", plan.weights().granularity().name());
         w.put("group_size", plan.weights().groupSize());
         w.put("bits", plan.weights().bits());
+        w.put("scale_dtype", plan.weights().scaleType().name());
         ObjectNode a = o.putObject("activations");
         a.put("granularity", plan.activations().granularity().name());
         a.put("dynamic", plan.activations().dynamic());
@@ -88,7 +89,7 @@ public final class PlanJson {
     public static QuantPlan fromJson(JsonNode o, Vectors vectors) {
         JsonNode w = need(o, "weights");
         QuantConfig.WeightSpec weights = new QuantConfig.WeightSpec(need(w, "bits").asInt(), need(w, "symmetric").asBoolean(),
-                QuantConfig.WeightGranularity.valueOf(need(w, "granularity").asText()), need(w, "group_size").asInt());
+                QuantConfig.WeightGranularity.valueOf(need(w, "granularity").asText()), need(w, "group_size").asInt(), scaleType(w));
         JsonNode a = need(o, "activations");
         QuantPlan.ActivationScheme acts = new QuantPlan.ActivationScheme(
                 QuantConfig.ActivationGranularity.valueOf(need(a, "granularity").asText()), need(a, "dynamic").asBoolean());
@@ -97,6 +98,14 @@ public final class PlanJson {
         Map<String, LayerPlan> layers = new LinkedHashMap<>();
         need(o, "layers").properties().forEach(e -> layers.put(e.getKey(), layer(e.getKey(), e.getValue(), vectors, weights)));
         return new QuantPlan(need(o, "method").asText(), need(o, "source").asText(), weights, acts, layers, notes);
+    }
+
+    /** The stored type of the weight scales; plans written before it was recorded stored F32. */
+    private static QuantConfig.ScaleType scaleType(JsonNode weights) {
+        JsonNode t = weights.get("scale_dtype");
+        if (t == null || t.isNull()) return QuantConfig.ScaleType.F32;
+        for (QuantConfig.ScaleType s : QuantConfig.ScaleType.values()) if (s.name().equals(t.asText())) return s;
+        throw new IllegalArgumentException("weight scale_dtype '" + t.asText() + "' is neither F32 nor BF16");
     }
 
     private static LayerPlan layer(String name, JsonNode o, Vectors vectors, QuantConfig.WeightSpec planWeights) {
@@ -127,7 +136,8 @@ public final class PlanJson {
         int lowRank = o.path("low_rank").asInt(0);
         JsonNode lw = o.get("weights");
         QuantConfig.WeightSpec spec = lw == null || lw.isNull() ? null : new QuantConfig.WeightSpec(planWeights.bits(), planWeights.symmetric(),
-                QuantConfig.WeightGranularity.valueOf(need(lw, "granularity").asText()), need(lw, "group_size").asInt());
+                QuantConfig.WeightGranularity.valueOf(need(lw, "granularity").asText()), need(lw, "group_size").asInt(),
+                planWeights.scaleType());
         return new LayerPlan(name, in, out, smooth, rotation, base, overrides, ranges, gptq, lowRank, spec);
     }
 
