@@ -20,14 +20,25 @@ import java.util.List;
  * @param notes      keys of the reference configs that were accepted but have no effect, or changed meaning
  * @param gptq       GPTQ error compensation of the weights, or null for round-to-nearest
  * @param lowRank    a BF16 low-rank branch beside the quantized weight (SVDQuant), or null for none
+ * @param sharedInputs Linears that read one input (diffusers' to_q / to_k / to_v, a cross-attention's to_k / to_v)
+ *                   are planned as one: a joint balancing vector, their input quantized once at run time; false: each
+ *                   on its own (what folders made before this existed hold)
  */
 public record QuantConfig(Method method, WeightSpec weight, ActivationSpec activation, Balancing balancing,
                           Rotation rotation, List<LayerPattern> keepFloat, boolean keepFloatDefaults,
-                          List<BitRule> bitMap, String source, List<String> notes, Gptq gptq, LowRank lowRank) {
+                          List<BitRule> bitMap, String source, List<String> notes, Gptq gptq, LowRank lowRank,
+                          boolean sharedInputs) {
     public QuantConfig {
         keepFloat = List.copyOf(keepFloat);
         bitMap = List.copyOf(bitMap);
         notes = List.copyOf(notes);
+    }
+
+    /** A config whose Linears reading one input are planned as one ({@link #sharedInputs()} true). */
+    public QuantConfig(Method method, WeightSpec weight, ActivationSpec activation, Balancing balancing,
+                       Rotation rotation, List<LayerPattern> keepFloat, boolean keepFloatDefaults,
+                       List<BitRule> bitMap, String source, List<String> notes, Gptq gptq, LowRank lowRank) {
+        this(method, weight, activation, balancing, rotation, keepFloat, keepFloatDefaults, bitMap, source, notes, gptq, lowRank, true);
     }
 
     /** A config with round-to-nearest weights and no low-rank branch. */

@@ -145,12 +145,13 @@ public final class QuantConfigReader {
         List<BitRule> bitMap = bitMap(root);
         QuantConfig.Gptq gptq = gptq(root, weight);
         QuantConfig.LowRank lowRank = lowRank(root);
+        boolean sharedInputs = root.bool("shared_inputs", true);
         for (String key : REFERENCE_IGNORED) {
             if (root.raw(key) != null) notes.add("'" + key + "' ignored (a setting of the Python reference code)");
         }
         root.finish();
         QuantConfig cfg = new QuantConfig(method, weight, activation, balancing, rotation, keepFloat, defaults, bitMap,
-                source, notes, gptq, lowRank);
+                source, notes, gptq, lowRank, sharedInputs);
         checkCombination(cfg);
         return cfg;
     }

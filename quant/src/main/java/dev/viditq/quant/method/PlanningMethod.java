@@ -60,7 +60,7 @@ abstract class PlanningMethod implements QuantMethod {
         List<String> notes = new ArrayList<>(config.notes());
         LayerSelection selection = new LayerSelection(config, linears, notes);
         Precision base = new Precision(config.weight().bits(), config.activation().bits());
-        List<SharedInput> groups = sharedGroups(model, selection, base, notes);
+        List<SharedInput> groups = config.sharedInputs() ? sharedGroups(model, selection, base, notes) : List.of();
         Map<String, float[]> jointSmooth = config.balancing() == null ? Map.of()
                 : jointBalancings(groups, selection, calibration, config.balancing().alpha());
         Map<String, LayerPlan> layers = new LinkedHashMap<>();
