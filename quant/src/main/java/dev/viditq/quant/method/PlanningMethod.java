@@ -120,24 +120,37 @@ abstract class PlanningMethod implements QuantMethod {
         return out;
     }
 
-    /**
-     * One balancing vector per group, for every member: the vector a fused projection of the members (their weights
-     * stacked) would get — the channel maxima of the input (the same tensor for all; the max over members, which
-     * calibration recorded separately) and of the weight columns over all members' rows.
-     */
+    /** One balancing vector per group ({@link #jointBalancingVector}), for every member. */
     private Map<String, float[]> jointBalancings(List<SharedInput> groups, LayerSelection selection, Calibration calibration, double alpha) {
         Map<String, float[]> out = new LinkedHashMap<>();
         for (SharedInput g : groups) {
             if (!selection.balanced(g.members().getFirst().name())) continue;
-            float[] act = new float[g.width()], wmax = new float[g.width()];
+            List<float[]> act = new ArrayList<>(), wmax = new ArrayList<>();
             for (Linear l : g.members()) {
-                maxInto(act, calibration.layer(l.name()).channelAbsMax());
-                maxInto(wmax, weightColumnAbsMax(l.weight()));
+                act.add(calibration.layer(l.name()).channelAbsMax());
+                wmax.add(weightColumnAbsMax(l.weight()));
             }
-            float[] m = balancingVector(g.width(), act, wmax, alpha);
+            float[] m = jointBalancingVector(act, wmax, alpha);
             for (Linear l : g.members()) out.put(l.name(), m);
         }
         return out;
+    }
+
+    /**
+     * The balancing vector of Linears that read one input: the vector a fused projection of them (their weights
+     * stacked) would get — the channel maxima of the input (one tensor for all; calibration recorded it once per
+     * member, so the max over members) and of the weight columns over all members' rows, {@code wmax_j =
+     * max over members of max_i |W[i, j]|}.
+     *
+     * @param inputAbsMax  per member, the input's channel abs-max
+     * @param weightAbsMax per member, its weight's column abs-max
+     */
+    final float[] jointBalancingVector(List<float[]> inputAbsMax, List<float[]> weightAbsMax, double alpha) {
+        int width = inputAbsMax.getFirst().length;
+        float[] act = new float[width], wmax = new float[width];
+        for (float[] a : inputAbsMax) maxInto(act, a);
+        for (float[] w : weightAbsMax) maxInto(wmax, w);
+        return balancingVector(width, act, wmax, alpha);
     }
 
     private static void maxInto(float[] into, float[] v) {
@@ -180,7 +193,7 @@ abstract class PlanningMethod implements QuantMethod {
     }
 
     /** m_j from the per-channel abs-max of the input, {@code act}, and of the weight columns, {@code wmax}. */
-    private float[] balancingVector(int width, float[] act, float[] wmax, double alpha) {
+    final float[] balancingVector(int width, float[] act, float[] wmax, double alpha) {
         float[] m = new float[width];
         for (int j = 0; j < m.length; j++) {
             float v = act[j] > 0 && wmax[j] > 0 ? balance(act[j], wmax[j], alpha) : 1f;
