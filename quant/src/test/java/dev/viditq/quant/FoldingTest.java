@@ -169,7 +169,8 @@ class FoldingTest {
             Set<String> folded = QuantizedModel.foldedLayers(loaded);
             assertTrue(folded.contains("blocks.0.attn.qkv") && !folded.contains("blocks.0.mlp.fc1"), folded.toString());
         }
-        // diffusers' to_q / to_k / to_v read the same modulated input with three balancing vectors: fused, not folded
+        // diffusers' to_q / to_k / to_v read the same modulated input: with one joint vector (a shared input) they fold;
+        // planned on their own (shared_inputs: false), three vectors: fused into each quantizer, not folded
         Path diffusers = GoldenFolder.GOLDEN.resolve("pixart_diffusers");
         try (Denoiser model = GoldenModels.load(diffusers)) {
             var caption = new Captions(new SeededGaussian(3).next(1, 6, 48), null);
@@ -182,6 +183,12 @@ class FoldingTest {
             QuantConfig w8 = QuantConfigReader.preset("viditq-w8a8");
             QuantizedModel q = Quantizer.quantize(model, QuantMethods.of(w8.method()).plan(model, cal, w8));
             Set<String> folded = q.install(model, ExecutionMode.INTEGER, true).folded();
+            assertTrue(folded.contains("transformer_blocks.0.ff.net.0.proj"), folded.toString());
+            assertTrue(folded.containsAll(List.of("transformer_blocks.0.attn1.to_q", "transformer_blocks.0.attn1.to_k",
+                    "transformer_blocks.0.attn1.to_v")), folded.toString());
+            QuantConfig own = QuantConfigReader.parse("preset: viditq-w8a8\nshared_inputs: false\n", "own.yaml", null);
+            QuantizedModel separate = Quantizer.quantize(model, QuantMethods.of(own.method()).plan(model, cal, own));
+            folded = separate.install(model, ExecutionMode.INTEGER, true).folded();
             assertTrue(folded.contains("transformer_blocks.0.ff.net.0.proj"), folded.toString());
             assertTrue(folded.stream().noneMatch(n -> n.contains("attn1")), folded.toString());
         }

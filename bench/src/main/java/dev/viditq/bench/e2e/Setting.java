@@ -18,13 +18,16 @@ import java.util.stream.Collectors;
  * module's resources: viditq-w4a8 with 8-bit attention output projections, 4.5 average weight bits), because the
  * preset viditq-w4a8-mp (MLPs at 8 bits) averages about 6.5 bits on these architectures. w4a8-g128 is the plan
  * {@code plans/xl-w4a8-g128.yaml}: int4 weights in groups of 128, the format viditq-gptq-w4a8-g128 stores.
+ * w8a8-separate-inputs ({@code plans/w8a8-separate-inputs.yaml}) is w8a8 with every Linear quantizing its own input,
+ * also where several read one (diffusers' to_q / to_k / to_v): beside w8a8, what sharing that input saves.
  */
 public enum Setting {
     BF16("bf16", null, null),
     W8A8("w8a8", "viditq-w8a8", null),
     W4A8("w4a8", "viditq-w4a8", null),
     W4A8_MP("w4a8-mp", null, "xl-w4a8-mp"),
-    W4A8_G128("w4a8-g128", null, "xl-w4a8-g128");
+    W4A8_G128("w4a8-g128", null, "xl-w4a8-g128"),
+    W8A8_SEPARATE_INPUTS("w8a8-separate-inputs", null, "w8a8-separate-inputs");
 
     private final String label;
     private final String preset;

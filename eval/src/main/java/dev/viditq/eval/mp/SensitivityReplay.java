@@ -2,6 +2,7 @@ package dev.viditq.eval.mp;
 
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.InputScaling;
+import dev.viditq.nn.layers.SharedInput;
 import dev.viditq.nn.layers.Linear;
 import dev.viditq.nn.models.Conditioning;
 import dev.viditq.nn.models.Denoiser;
@@ -87,6 +88,11 @@ final class SensitivityReplay implements Denoiser {
     @Override
     public List<InputScaling> inputScalings() {
         return model.inputScalings();
+    }
+
+    @Override
+    public List<SharedInput> sharedInputs() {
+        return model.sharedInputs();
     }
 
     @Override

@@ -108,6 +108,13 @@ public final class AdaLnSingleBlock {
         return List.of(attnInput, mlpInput);
     }
 
+    /** The groups of separate Linears reading one input: split q/k/v of the attention, split k/v of the cross-attention. */
+    public List<SharedInput> sharedInputs() {
+        List<SharedInput> all = new ArrayList<>(attn.sharedInputs());
+        if (cross != null) all.addAll(cross.sharedInputs());
+        return all;
+    }
+
     /** This block's (shift, scale, gate) ×2 for every sample: table + t6. */
     public Modulation modulation(Tensor t6) {
         if (table == null) throw new IllegalStateException("this block has no scale_shift_table; pass its modulation");

@@ -16,6 +16,7 @@ public final class CrossAttention {
     private final Linear q;
     private final Linear kv;
     private final Linear k, v;
+    private final SharedInput kvInput; // to_k / to_v read the caption: one group; null when fused
     private final Linear out;
     private final int heads;
     private final int dim;
@@ -25,6 +26,7 @@ public final class CrossAttention {
         this.kv = kv;
         this.k = k;
         this.v = v;
+        this.kvInput = kv == null ? new SharedInput(List.of(k, v)) : null;
         this.out = out;
         this.heads = heads;
         this.dim = q.outFeatures();
@@ -51,6 +53,11 @@ public final class CrossAttention {
         return all;
     }
 
+    /** The split key and value projections' common input (the caption); none for the fused kv_linear. */
+    public List<SharedInput> sharedInputs() {
+        return kvInput == null ? List.of() : List.of(kvInput);
+    }
+
     /**
      * @param x       queries [rows, H], the rows of each of the {@code batch} samples contiguous
      * @param context caption tokens [batch, L, C] (already projected by the caption embedder)
@@ -74,8 +81,9 @@ public final class CrossAttention {
             keys = new AttentionRunner.View(fused.data(), 0, 2 * dim);
             values = new AttentionRunner.View(fused.data(), dim, 2 * dim);
         } else {
-            keys = new AttentionRunner.View(k.forward(context, realTokens).data(), 0, dim);
-            values = new AttentionRunner.View(v.forward(context, realTokens).data(), 0, dim);
+            Tensor[] kvs = kvInput.forward(context, realTokens);
+            keys = new AttentionRunner.View(kvs[0].data(), 0, dim);
+            values = new AttentionRunner.View(kvs[1].data(), 0, dim);
         }
         for (int b = 0; b < batch; b++) {
             if (mask.attendsToNothing(b)) continue; // its rows of `attended` stay zero

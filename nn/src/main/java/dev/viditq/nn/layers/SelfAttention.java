@@ -17,6 +17,7 @@ import java.util.List;
 public final class SelfAttention {
     private final Linear qkv;
     private final Linear q, k, v;
+    private final SharedInput qkvInput; // to_q / to_k / to_v read x: one group; null when fused
     private final Linear out;
     private final int heads;
     private final int dim;
@@ -38,6 +39,7 @@ public final class SelfAttention {
         this.q = q;
         this.k = k;
         this.v = v;
+        this.qkvInput = qkv == null ? new SharedInput(List.of(q, k, v)) : null;
         this.out = out;
         this.heads = heads;
         this.dim = out.outFeatures();
@@ -82,6 +84,11 @@ public final class SelfAttention {
         return qkv != null ? List.of(qkv) : List.of(q, k, v);
     }
 
+    /** The split projections' common input (to_q, to_k, to_v); none for the fused qkv. */
+    public List<SharedInput> sharedInputs() {
+        return qkvInput == null ? List.of() : List.of(qkvInput);
+    }
+
     /** x [rows, H] (any leading shape) → attention within each of {@code seqs}, projected, same shape as x. */
     public Tensor forward(Tensor x, Sequences seqs) {
         if (seqs.rows() != Rows.rows(x)) {
@@ -108,7 +115,7 @@ public final class SelfAttention {
 
     /** q, k, v as three [rows, H] tensors: the split projections, or the fused buffer's columns copied out. */
     private Tensor[] denseQkv(Tensor x) {
-        if (qkv == null) return new Tensor[]{q.forward(x), k.forward(x), v.forward(x)};
+        if (qkv == null) return qkvInput.forward(x);
         Tensor fused = qkv.forward(x);
         return new Tensor[]{columns(fused, 0), columns(fused, dim), columns(fused, 2 * dim)};
     }

@@ -5,6 +5,7 @@ import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.AdaLnSingleBlock;
 import dev.viditq.nn.layers.InputScaling;
 import dev.viditq.nn.layers.Linear;
+import dev.viditq.nn.layers.SharedInput;
 
 import java.util.Collection;
 import java.util.ArrayList;
@@ -22,6 +23,7 @@ abstract class BaseDenoiser implements Denoiser {
     private final Map<String, Linear> linears = new LinkedHashMap<>();
     private final Map<String, float[]> tables = new ConcurrentHashMap<>();
     private final List<InputScaling> inputScalings = new ArrayList<>();
+    private final List<SharedInput> sharedInputs = new ArrayList<>();
 
     BaseDenoiser(TensorFile file, ModelInfo info) {
         this.file = file;
@@ -45,10 +47,26 @@ abstract class BaseDenoiser implements Denoiser {
         }
     }
 
-    /** Adds a block's linears and its {@link InputScaling folding seams}. */
+    /** Adds a block's linears, its {@link InputScaling folding seams} and its {@link SharedInput shared inputs}. */
     final void register(AdaLnSingleBlock block) {
         register(block.linears());
         inputScalings.addAll(block.inputScalings());
+        registerSharedInputs(block.sharedInputs());
+    }
+
+    /** Adds groups of Linears reading one input, of a block that is not an {@link AdaLnSingleBlock}; members registered first. */
+    final void registerSharedInputs(Collection<SharedInput> groups) {
+        for (SharedInput g : groups) {
+            for (Linear l : g.members()) {
+                if (linears.get(l.name()) != l) throw new IllegalStateException(g.name() + ": member " + l.name() + " is not a registered linear");
+            }
+        }
+        sharedInputs.addAll(groups);
+    }
+
+    @Override
+    public final List<SharedInput> sharedInputs() {
+        return Collections.unmodifiableList(sharedInputs);
     }
 
     /** Adds folding seams of a block that is not an {@link AdaLnSingleBlock}, in execution order. */

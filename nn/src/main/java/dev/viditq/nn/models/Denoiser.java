@@ -3,6 +3,7 @@ package dev.viditq.nn.models;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.InputScaling;
 import dev.viditq.nn.layers.Linear;
+import dev.viditq.nn.layers.SharedInput;
 
 import java.util.List;
 import java.util.Map;
@@ -39,6 +40,15 @@ public interface Denoiser extends AutoCloseable {
      * Quantization folds balancing vectors there ({@link InputScaling}).
      */
     default List<InputScaling> inputScalings() {
+        return List.of();
+    }
+
+    /**
+     * The groups of separate Linears that read one and the same input tensor (diffusers' to_q / to_k / to_v, a
+     * cross-attention's to_k / to_v), in execution order; empty where a family fuses them or has none. Quantization
+     * gives each group one balancing vector and quantizes its input once ({@link SharedInput}).
+     */
+    default List<SharedInput> sharedInputs() {
         return List.of();
     }
 

@@ -96,6 +96,7 @@ public final class WanTransformer extends BaseDenoiser {
             blocks.add(block);
             register(block.linears());
             registerInputScalings(block.inputScalings());
+            registerSharedInputs(block.sharedInputs());
         }
         outputTable = w.takeF32("scale_shift_table", 1, 2, dim).reshape(2, dim);
         normOut = LayerNorm.plain(c.eps());

@@ -54,11 +54,12 @@ public final class QuantizedCheckpointAdapter implements CheckpointAdapter {
         ExecutionMode mode = ExecutionMode.fromEnvironment();
         QuantPlan plan = reader.plan();
         QuantizedModel.Installed installed = reader.install(model, mode, Folding.enabledFromEnvironment());
-        System.err.printf("[viditq] quantized model (%s, %d layers): %s%s%n", plan.method(), plan.layers().size(),
+        System.err.printf("[viditq] quantized model (%s, %d layers): %s%s%s%n", plan.method(), plan.layers().size(),
                 mode == ExecutionMode.SIMULATE ? "simulated in float (viditq.quant.mode=simulate)"
                         : "integer kernels " + IntKernelBackend.description()
                         + String.format(", %.1f MiB packed", installed.packedBytes() / 1048576.0),
-                installed.folded().isEmpty() ? "" : "; balancing of " + installed.folded().size() + " folded into the adaLN modulation");
+                installed.folded().isEmpty() ? "" : "; balancing of " + installed.folded().size() + " folded into the adaLN modulation",
+                installed.sharedInputs().isEmpty() ? "" : "; " + installed.sharedInputs().size() + " shared inputs quantized once for their Linears");
     }
 
     /**

@@ -25,11 +25,14 @@ import java.util.List;
  * @param lowRank    a BF16 low-rank branch beside the quantized weight (SVDQuant), or null for none
  * @param layerMethods per-layer overrides of the weight method (grouping, GPTQ, low-rank rank), in order, later
  *                   rules winning key by key; they hold for all steps
+ * @param sharedInputs Linears that read one input (diffusers' to_q / to_k / to_v, a cross-attention's to_k / to_v)
+ *                   are planned as one: a joint balancing vector, their input quantized once at run time; false: each
+ *                   on its own (what folders made before this existed hold)
  */
 public record QuantConfig(Method method, WeightSpec weight, ActivationSpec activation, Balancing balancing,
                           Rotation rotation, List<LayerPattern> keepFloat, boolean keepFloatDefaults,
                           List<BitRule> bitMap, String source, List<String> notes, Gptq gptq, LowRank lowRank,
-                          List<MethodRule> layerMethods) {
+                          List<MethodRule> layerMethods, boolean sharedInputs) {
     public QuantConfig {
         keepFloat = List.copyOf(keepFloat);
         bitMap = List.copyOf(bitMap);
@@ -37,11 +40,15 @@ public record QuantConfig(Method method, WeightSpec weight, ActivationSpec activ
         layerMethods = List.copyOf(layerMethods);
     }
 
-    /** A config whose weight method is the same for every layer. */
+    /**
+     * A config whose weight method is the same for every layer and whose Linears reading one input are planned as one
+     * ({@link #sharedInputs()} true).
+     */
     public QuantConfig(Method method, WeightSpec weight, ActivationSpec activation, Balancing balancing,
                        Rotation rotation, List<LayerPattern> keepFloat, boolean keepFloatDefaults,
                        List<BitRule> bitMap, String source, List<String> notes, Gptq gptq, LowRank lowRank) {
-        this(method, weight, activation, balancing, rotation, keepFloat, keepFloatDefaults, bitMap, source, notes, gptq, lowRank, List.of());
+        this(method, weight, activation, balancing, rotation, keepFloat, keepFloatDefaults, bitMap, source, notes, gptq, lowRank,
+                List.of(), true);
     }
 
     /** A config with round-to-nearest weights and no low-rank branch. */

@@ -146,12 +146,13 @@ public final class QuantConfigReader {
         QuantConfig.Gptq gptq = gptq(root, weight);
         QuantConfig.LowRank lowRank = lowRank(root);
         List<QuantConfig.MethodRule> layerMethods = layerMethods(root, gptq);
+        boolean sharedInputs = root.bool("shared_inputs", true);
         for (String key : REFERENCE_IGNORED) {
             if (root.raw(key) != null) notes.add("'" + key + "' ignored (a setting of the Python reference code)");
         }
         root.finish();
         QuantConfig cfg = new QuantConfig(method, weight, activation, balancing, rotation, keepFloat, defaults, bitMap,
-                source, notes, gptq, lowRank, layerMethods);
+                source, notes, gptq, lowRank, layerMethods, sharedInputs);
         checkCombination(cfg);
         return cfg;
     }

@@ -3,6 +3,7 @@ package dev.viditq.quant.method;
 import dev.viditq.core.kernels.quant.Hadamard;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.Linear;
+import dev.viditq.nn.layers.SharedInput;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.quant.calib.Calibration;
 import dev.viditq.quant.calib.LayerStats;
@@ -15,6 +16,7 @@ import dev.viditq.quant.plan.LayerPlan;
 import dev.viditq.quant.plan.Precision;
 import dev.viditq.quant.plan.QuantPlan;
 import dev.viditq.quant.plan.RotationSpec;
+import dev.viditq.quant.plan.SharedInputGroup;
 import dev.viditq.quant.plan.StaticRanges;
 
 import java.util.ArrayList;
@@ -57,27 +59,119 @@ abstract class PlanningMethod implements QuantMethod {
         }
         List<String> notes = new ArrayList<>(config.notes());
         LayerSelection selection = new LayerSelection(config, linears, notes);
+        Precision base = new Precision(config.weight().bits(), config.activation().bits());
+        List<SharedInput> groups = config.sharedInputs() ? sharedGroups(model, selection, base, notes) : List.of();
+        Map<String, float[]> jointSmooth = config.balancing() == null ? Map.of()
+                : jointBalancings(groups, selection, calibration, config.balancing().alpha());
         Map<String, LayerPlan> layers = new LinkedHashMap<>();
         for (Linear l : linears.values()) {
-            if (selection.keptFloat(l.name())) continue;
-            Precision base = new Precision(config.weight().bits(), config.activation().bits());
-            List<BitOverride> overrides = selection.overrides(l.name());
-            LayerPlan probe = new LayerPlan(l.name(), l.inFeatures(), l.outFeatures(), null, null, base, overrides, null);
-            if (!probe.possiblePrecisions().stream().anyMatch(p -> !p.isFloat())) continue; // float at every step
+            LayerPlan probe = probe(l, selection, base);
+            if (probe == null) continue;
             LayerMethod method = LayerMethod.of(config, l.name());
             checkGroups(config, method.weights(), l, probe);
-            float[] smooth = config.balancing() != null && selection.balanced(l.name())
-                    ? balancingVector(l, calibration.layer(l.name()), config.balancing().alpha()) : null;
+            float[] smooth = null;
+            if (selection.balancedIfConfigured(l.name())) {
+                smooth = jointSmooth.get(l.name()); // a member of a shared input: its group's vector
+                if (smooth == null) {
+                    smooth = balancingVector(l.inFeatures(), calibration.layer(l.name()).channelAbsMax(), weightColumnAbsMax(l.weight()),
+                            config.balancing().alpha());
+                }
+            }
             RotationSpec rotation = config.rotation() != null && selection.rotated(l.name())
                     ? rotation(l, config.rotation(), notes) : null;
             StaticRanges ranges = config.activation().dynamic() ? null
                     : ranges(calibration, calibration.layer(l.name()), smooth, config.activation());
-            layers.put(l.name(), new LayerPlan(l.name(), l.inFeatures(), l.outFeatures(), smooth, rotation, base, overrides, ranges,
+            layers.put(l.name(), new LayerPlan(l.name(), l.inFeatures(), l.outFeatures(), smooth, rotation, base, probe.overrides(), ranges,
                     method.gptq(), lowRank(method.lowRank(), l, notes), method.weights().equals(config.weight()) ? null : method.weights()));
         }
         if (layers.isEmpty()) throw new QuantConfigException(config.source() + ": no Linear of the model is left to quantize");
+        List<SharedInputGroup> shared = new ArrayList<>();
+        for (SharedInput g : groups) {
+            shared.add(new SharedInputGroup(g.name(), g.memberNames()));
+            unifyRanges(g.memberNames(), layers);
+        }
         return new QuantPlan(id().id(), config.source(), config.weight(),
-                new QuantPlan.ActivationScheme(config.activation().granularity(), config.activation().dynamic()), layers, notes);
+                new QuantPlan.ActivationScheme(config.activation().granularity(), config.activation().dynamic()), layers, notes, shared);
+    }
+
+    /** The layer's plan before balancing, rotation and ranges; null when it is not quantized at any step. */
+    private static LayerPlan probe(Linear l, LayerSelection selection, Precision base) {
+        if (selection.keptFloat(l.name())) return null;
+        LayerPlan probe = new LayerPlan(l.name(), l.inFeatures(), l.outFeatures(), null, null, base, selection.overrides(l.name()), null);
+        return probe.possiblePrecisions().stream().anyMatch(p -> !p.isFloat()) ? probe : null;
+    }
+
+    /**
+     * The model's groups of Linears reading one input that can share its quantization: every member quantized at
+     * some step, and all balanced or none, all rotated or none (the config's layer patterns may split a group, which
+     * is noted and leaves its members on their own).
+     */
+    private static List<SharedInput> sharedGroups(Denoiser model, LayerSelection selection, Precision base, List<String> notes) {
+        List<SharedInput> out = new ArrayList<>();
+        for (SharedInput g : model.sharedInputs()) {
+            List<Linear> members = g.members();
+            long quantized = members.stream().filter(l -> probe(l, selection, base) != null).count();
+            if (quantized == 0) continue;
+            boolean alike = quantized == members.size()
+                    && members.stream().map(l -> selection.balancedIfConfigured(l.name())).distinct().count() == 1
+                    && members.stream().map(l -> selection.rotatedIfConfigured(l.name())).distinct().count() == 1;
+            if (alike) out.add(g);
+            else notes.add(g.name() + ": read one input but are not quantized alike (float, balancing or rotation differ); each quantizes its own");
+        }
+        return out;
+    }
+
+    /** One balancing vector per group ({@link #jointBalancingVector}), for every member. */
+    private Map<String, float[]> jointBalancings(List<SharedInput> groups, LayerSelection selection, Calibration calibration, double alpha) {
+        Map<String, float[]> out = new LinkedHashMap<>();
+        for (SharedInput g : groups) {
+            if (!selection.balanced(g.members().getFirst().name())) continue;
+            List<float[]> act = new ArrayList<>(), wmax = new ArrayList<>();
+            for (Linear l : g.members()) {
+                act.add(calibration.layer(l.name()).channelAbsMax());
+                wmax.add(weightColumnAbsMax(l.weight()));
+            }
+            float[] m = jointBalancingVector(act, wmax, alpha);
+            for (Linear l : g.members()) out.put(l.name(), m);
+        }
+        return out;
+    }
+
+    /**
+     * The balancing vector of Linears that read one input: the vector a fused projection of them (their weights
+     * stacked) would get — the channel maxima of the input (one tensor for all; calibration recorded it once per
+     * member, so the max over members) and of the weight columns over all members' rows, {@code wmax_j =
+     * max over members of max_i |W[i, j]|}.
+     *
+     * @param inputAbsMax  per member, the input's channel abs-max
+     * @param weightAbsMax per member, its weight's column abs-max
+     */
+    final float[] jointBalancingVector(List<float[]> inputAbsMax, List<float[]> weightAbsMax, double alpha) {
+        int width = inputAbsMax.getFirst().length;
+        float[] act = new float[width], wmax = new float[width];
+        for (float[] a : inputAbsMax) maxInto(act, a);
+        for (float[] w : weightAbsMax) maxInto(wmax, w);
+        return balancingVector(width, act, wmax, alpha);
+    }
+
+    private static void maxInto(float[] into, float[] v) {
+        for (int j = 0; j < into.length; j++) into[j] = Math.max(into[j], v[j]);
+    }
+
+    /**
+     * Static ranges of a group's members made equal (the element-wise max): the members read the same balanced
+     * input, so calibration saw the same ranges; taking the max keeps them identical whatever rounding did.
+     */
+    private static void unifyRanges(List<String> members, Map<String, LayerPlan> layers) {
+        LayerPlan first = layers.get(members.getFirst());
+        if (first.ranges() == null) return;
+        float[] absmax = first.ranges().absmax().clone();
+        for (String n : members) maxInto(absmax, layers.get(n).ranges().absmax());
+        StaticRanges joint = new StaticRanges(first.ranges().timesteps(), first.ranges().cfgSplit(), absmax);
+        for (String n : members) {
+            LayerPlan p = layers.get(n);
+            layers.put(n, new LayerPlan(p.name(), p.in(), p.out(), p.smooth(), p.rotation(), p.base(), p.overrides(), joint, p.gptq(), p.lowRank()));
+        }
     }
 
     /** The configured rank, at most the layer's smaller side (where a branch of that rank would be the whole weight). */
@@ -126,10 +220,9 @@ abstract class PlanningMethod implements QuantMethod {
         }
     }
 
-    private float[] balancingVector(Linear l, LayerStats stats, double alpha) {
-        float[] act = stats.channelAbsMax();
-        float[] wmax = weightColumnAbsMax(l.weight());
-        float[] m = new float[l.inFeatures()];
+    /** m_j from the per-channel abs-max of the input, {@code act}, and of the weight columns, {@code wmax}. */
+    final float[] balancingVector(int width, float[] act, float[] wmax, double alpha) {
+        float[] m = new float[width];
         for (int j = 0; j < m.length; j++) {
             float v = act[j] > 0 && wmax[j] > 0 ? balance(act[j], wmax[j], alpha) : 1f;
             m[j] = Float.isFinite(v) ? Math.min(MAX_SMOOTH, Math.max(MIN_SMOOTH, v)) : 1f;
@@ -238,6 +331,16 @@ abstract class PlanningMethod implements QuantMethod {
         boolean balanced(String name) {
             List<LayerPattern> ps = config.balancing().layers();
             return ps.isEmpty() || ps.stream().anyMatch(p -> p.matches(name));
+        }
+
+        /** Whether the layer is balanced: false when the config has no balancing. */
+        boolean balancedIfConfigured(String name) {
+            return config.balancing() != null && balanced(name);
+        }
+
+        /** Whether the layer is rotated: false when the config has no rotation. */
+        boolean rotatedIfConfigured(String name) {
+            return config.rotation() != null && rotated(name);
         }
 
         boolean rotated(String name) {

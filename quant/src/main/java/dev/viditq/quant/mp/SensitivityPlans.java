@@ -60,7 +60,8 @@ public final class SensitivityPlans {
             if (lp == null) throw new IllegalArgumentException("layer " + name + " of group " + group + " is not in the method's plan");
             plans.put(name, method == null ? at(lp, p, overrides) : withMethod(at(lp, p, overrides), method));
         }
-        return new QuantPlan(full.method(), full.source() + " (sensitivity of " + group + ")", full.weights(), full.activations(), plans, List.of());
+        return new QuantPlan(full.method(), full.source() + " (sensitivity of " + group + ")", full.weights(), full.activations(), plans, List.of(),
+                full.sharedInputsWithin(plans.keySet()));
     }
 
     /** Every layer of the method's plan at {@code p} for all steps: the operating point {@code name}. */
@@ -68,7 +69,7 @@ public final class SensitivityPlans {
         Map<String, LayerPlan> plans = new LinkedHashMap<>();
         for (LayerPlan lp : full.layers().values()) plans.put(lp.name(), at(lp, p, List.of()));
         return new QuantPlan(full.method(), full.source() + " (sensitivity operating point " + name + ")", full.weights(),
-                full.activations(), plans, List.of());
+                full.activations(), plans, List.of(), full.sharedInputs());
     }
 
     /**

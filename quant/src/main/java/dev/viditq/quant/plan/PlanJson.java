@@ -46,6 +46,12 @@ public final class PlanJson {
         plan.notes().forEach(notes::add);
         ObjectNode layers = o.putObject("layers");
         plan.layers().forEach((name, l) -> layers.set(name, layer(l)));
+        ArrayNode shared = o.putArray("shared_inputs");
+        for (SharedInputGroup g : plan.sharedInputs()) {
+            ObjectNode n = shared.addObject();
+            n.put("name", g.name());
+            g.layers().forEach(n.putArray("layers")::add);
+        }
         return o;
     }
 
@@ -97,7 +103,20 @@ public final class PlanJson {
         need(o, "notes").forEach(n -> notes.add(n.asText()));
         Map<String, LayerPlan> layers = new LinkedHashMap<>();
         need(o, "layers").properties().forEach(e -> layers.put(e.getKey(), layer(e.getKey(), e.getValue(), vectors, weights)));
-        return new QuantPlan(need(o, "method").asText(), need(o, "source").asText(), weights, acts, layers, notes);
+        return new QuantPlan(need(o, "method").asText(), need(o, "source").asText(), weights, acts, layers, notes, sharedInputs(o));
+    }
+
+    /** The recorded groups; none in plans written before groups existed (their layers each have their own vector). */
+    private static List<SharedInputGroup> sharedInputs(JsonNode o) {
+        List<SharedInputGroup> out = new ArrayList<>();
+        JsonNode groups = o.get("shared_inputs");
+        if (groups == null || groups.isNull()) return out;
+        for (JsonNode g : groups) {
+            List<String> layers = new ArrayList<>();
+            need(g, "layers").forEach(l -> layers.add(l.asText()));
+            out.add(new SharedInputGroup(need(g, "name").asText(), layers));
+        }
+        return out;
     }
 
     /** The stored type of the weight scales; plans written before it was recorded stored F32. */

@@ -2,7 +2,6 @@ package dev.viditq.quant.runtime;
 
 import dev.viditq.core.kernels.quant.ActivationTransform;
 import dev.viditq.core.kernels.quant.IntKernelBackend;
-import dev.viditq.core.kernels.quant.IntKernels;
 import dev.viditq.core.kernels.quant.PackedWeight;
 import dev.viditq.core.kernels.quant.QuantizedActivations;
 import dev.viditq.quant.config.QuantConfig;
@@ -18,7 +17,8 @@ import java.util.Map;
  * A quantized step on the integer kernels: activation quantization — the fused native quantizer (balancing +
  * rotation + per-token int8) for dynamic per-token A8, {@link ActivationQuantizer} otherwise (A&lt;8, static or
  * per-tensor scales) — then the W8A8 / W4A8 GEMM over the packed weights. One forward at a time per thread (the
- * activation buffer is reused), as for every {@link dev.viditq.nn.models.Denoiser}.
+ * activation buffer is reused), as for every {@link dev.viditq.nn.models.Denoiser}. A member of a shared input
+ * ({@link SharedActivations}) reads the input its group quantized once, when the model runs the group.
  */
 final class IntegerArithmetic implements QuantizedArithmetic {
     private final int k;
@@ -27,13 +27,15 @@ final class IntegerArithmetic implements QuantizedArithmetic {
     private final ActivationTransform transform;
     private final ActivationQuantizer javaQuantizer;
     private final LowRankPath lowRank;
+    private final SharedActivations shared;
 
     /**
      * @param packed  the packed weights by bit width (every width the plan's bit map selects)
      * @param lowRank the layer's low-rank branch, or null
+     * @param shared  the group whose quantized input this layer reads when the model runs the group, or null
      */
     IntegerArithmetic(LayerPlan plan, QuantPlan.ActivationScheme scheme, Map<Integer, PackedWeight> packed, boolean balancingFolded,
-                      LowRankPath lowRank) {
+                      LowRankPath lowRank, SharedActivations shared) {
         if (!packed.keySet().equals(plan.weightBits())) {
             throw new IllegalArgumentException(plan.name() + ": packed weights for " + packed.keySet() + " bits, the plan needs " + plan.weightBits());
         }
@@ -43,6 +45,7 @@ final class IntegerArithmetic implements QuantizedArithmetic {
         this.transform = QuantizedLayer.transform(plan, balancingFolded);
         this.javaQuantizer = new ActivationQuantizer(plan.in(), balancingFolded ? null : plan.smooth(), QuantizedLayer.rotation(plan));
         this.lowRank = lowRank;
+        this.shared = shared;
     }
 
     @Override
@@ -52,20 +55,31 @@ final class IntegerArithmetic implements QuantizedArithmetic {
 
     @Override
     public void forward(MemorySegment x, int rows, Precision p, ActivationQuantizer.Ranges ranges, MemorySegment bias, MemorySegment out) {
-        QuantizedActivations q = buffer(rows);
-        IntKernels kernels = IntKernelBackend.get();
+        QuantizedActivations q = shared == null ? null
+                : shared.quantized(x, rows, p.activationBits(), into -> quantize(x, rows, p, ranges, into));
+        if (q == null) {
+            q = buffer(rows);
+            quantize(x, rows, p, ranges, q);
+        }
+        IntKernelBackend.get().gemm(q, packed.get(p.weightBits()), bias, out);
+        if (lowRank == null) return;
+        if (p.activationBits() == 8) lowRank.addFromQuantized(q, rows, out);   // the activations just quantized
+        else lowRank.addFromInput(x, rows, out);
+    }
+
+    /**
+     * x quantized into {@code q}: the fused native quantizer for dynamic per-token A8, the Java quantizer for fewer
+     * bits, static or per-tensor scales.
+     */
+    private void quantize(MemorySegment x, int rows, Precision p, ActivationQuantizer.Ranges ranges, QuantizedActivations q) {
         if (p.activationBits() == 8 && scheme.dynamic() && scheme.granularity() == QuantConfig.ActivationGranularity.TOKEN) {
-            kernels.quantize(x, rows, k, transform, q);
+            IntKernelBackend.get().quantize(x, rows, k, transform, q);
         } else {
             byte[] values = new byte[rows * k];
             float[] scales = new float[rows];
             javaQuantizer.quantize(x, rows, p.activationBits(), ranges, QuantizedArithmetic.tensorDynamic(scheme), values, scales);
             q.set(rows, values, scales);
         }
-        kernels.gemm(q, packed.get(p.weightBits()), bias, out);
-        if (lowRank == null) return;
-        if (p.activationBits() == 8) lowRank.addFromQuantized(q, rows, out);   // the activations just quantized
-        else lowRank.addFromInput(x, rows, out);
     }
 
     /**

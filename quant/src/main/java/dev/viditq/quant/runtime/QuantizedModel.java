@@ -3,6 +3,7 @@ package dev.viditq.quant.runtime;
 import dev.viditq.core.kernels.quant.PackedWeight;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.Linear;
+import dev.viditq.nn.layers.SharedInput;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.quant.plan.LayerPlan;
 import dev.viditq.quant.plan.Precision;
@@ -18,7 +19,7 @@ import java.util.Set;
  * A plan with its quantized weights: what {@code ./viditq quantize} writes and what loading a quantized folder
  * reads back. {@link #install} swaps the executors of the named Linears of a model built from the same checkpoint
  * layout; the models never notice. Balancing vectors are folded into the models' adaLN modulations where the
- * algebra allows ({@link Folding}).
+ * algebra allows ({@link Folding}), and Linears that read one input quantize it once ({@link SharedActivations}).
  */
 public record QuantizedModel(QuantPlan plan, Map<String, QuantizedLayer> layers) {
     public QuantizedModel {
@@ -33,8 +34,13 @@ public record QuantizedModel(QuantPlan plan, Map<String, QuantizedLayer> layers)
         LowRankBranch branch(LayerPlan layer);
     }
 
-    /** What an installation did. */
-    public record Installed(long packedBytes, Set<String> folded) {}
+    /**
+     * What an installation did.
+     *
+     * @param folded       layers whose balancing the model's modulations apply
+     * @param sharedInputs groups whose members read one quantized input (names as the model gives them)
+     */
+    public record Installed(long packedBytes, Set<String> folded, Set<String> sharedInputs) {}
 
     /**
      * Installs integer or simulated executors on the model's Linears, folding balancing where allowed unless
@@ -61,6 +67,7 @@ public record QuantizedModel(QuantPlan plan, Map<String, QuantizedLayer> layers)
         }
         Map<String, Linear> linears = checkedLinears(model, plan);
         Set<String> folded = Folding.apply(model, plan.layers(), fold);
+        SharedActivations.install(model.sharedInputs(), plan, folded, false); // simulated layers quantize on their own
         for (QuantizedLayer q : layers.values()) {
             LayerPlan lp = q.plan();
             Linear l = linears.get(lp.name());
@@ -68,7 +75,7 @@ public record QuantizedModel(QuantPlan plan, Map<String, QuantizedLayer> layers)
             l.setExecutor(new QuantizedExecutor(lp, plan.activations(), isFolded, floatWeight(l, lp),
                     new SimulatedArithmetic(q, plan.activations(), isFolded, lowRankPath(lp, q.branch(), isFolded, true))));
         }
-        return new Installed(0, folded);
+        return new Installed(0, folded, Set.of());
     }
 
     /**
@@ -79,6 +86,7 @@ public record QuantizedModel(QuantPlan plan, Map<String, QuantizedLayer> layers)
     public static Installed installPacked(Denoiser model, QuantPlan plan, PackedSource source, boolean fold) {
         Map<String, Linear> linears = checkedLinears(model, plan);
         Set<String> folded = Folding.apply(model, plan.layers(), fold);
+        Map<String, SharedActivations> shared = SharedActivations.install(model.sharedInputs(), plan, folded, true);
         long bytes = 0;
         for (LayerPlan lp : plan.layers().values()) {
             Linear l = linears.get(lp.name());
@@ -87,11 +95,13 @@ public record QuantizedModel(QuantPlan plan, Map<String, QuantizedLayer> layers)
             boolean isFolded = folded.contains(lp.name());
             QuantizedExecutor ex = new QuantizedExecutor(lp, plan.activations(), isFolded, floatWeight(l, lp),
                     new IntegerArithmetic(lp, plan.activations(), packed, isFolded,
-                            lp.hasLowRank() ? lowRankPath(lp, source.branch(lp), isFolded, false) : null));
+                            lp.hasLowRank() ? lowRankPath(lp, source.branch(lp), isFolded, false) : null, shared.get(lp.name())));
             bytes += ex.residentBytes();
             l.setExecutor(ex);
         }
-        return new Installed(bytes, folded);
+        Set<String> groups = new LinkedHashSet<>();
+        for (SharedActivations s : shared.values()) groups.add(s.name());
+        return new Installed(bytes, folded, groups);
     }
 
     /** How the layer's low-rank branch runs (null without one): the down-projections its steps' activation bits need. */
@@ -148,6 +158,13 @@ public record QuantizedModel(QuantPlan plan, Map<String, QuantizedLayer> layers)
         for (Linear l : model.linears().values()) {
             if (l.executor() instanceof QuantizedExecutor e && e.balancingFolded()) out.add(l.name());
         }
+        return out;
+    }
+
+    /** Names of {@code model}'s groups of Linears whose members read one quantized input (installed on the integer kernels). */
+    public static Set<String> sharedInputs(Denoiser model) {
+        Set<String> out = new LinkedHashSet<>();
+        for (SharedInput g : model.sharedInputs()) if (g.scope() instanceof SharedActivations) out.add(g.name());
         return out;
     }
 

@@ -5,6 +5,7 @@ import dev.viditq.core.kernels.KernelBackend;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.Linear;
 import dev.viditq.nn.layers.Rows;
+import dev.viditq.nn.layers.SharedInput;
 import dev.viditq.nn.layers.Weights;
 
 import java.lang.foreign.MemorySegment;
@@ -25,7 +26,13 @@ public final class WanAttention {
      */
     public static final int OFFICIAL_TEXT_TOKENS = 512;
 
+    /** Which input the projections read: a self-attention's q, k, v read x; a cross-attention's k, v the context. */
+    public enum Role { SELF, CROSS }
+
+    private final Role role;
     private final Linear q, k, v, out;
+    private final SharedInput projectionInput;   // SELF: to_q/to_k/to_v; CROSS: to_k/to_v
+    private final SharedInput imageInput;        // I2V only: add_k_proj/add_v_proj
     private final Tensor normQ, normK;
     private final Linear addK, addV;   // I2V only
     private final Tensor normAddedK;   // I2V only
@@ -33,8 +40,9 @@ public final class WanAttention {
     private final int dim;
     private final float eps;
 
-    private WanAttention(Linear q, Linear k, Linear v, Linear out, Tensor normQ, Tensor normK, Linear addK, Linear addV,
+    private WanAttention(Role role, Linear q, Linear k, Linear v, Linear out, Tensor normQ, Tensor normK, Linear addK, Linear addV,
                          Tensor normAddedK, int heads, float eps) {
+        if (role == Role.SELF && addK != null) throw new IllegalArgumentException(q.name() + ": a self-attention has no added K/V branch");
         this.q = q;
         this.k = k;
         this.v = v;
@@ -44,6 +52,9 @@ public final class WanAttention {
         this.addK = addK;
         this.addV = addV;
         this.normAddedK = normAddedK;
+        this.role = role;
+        this.projectionInput = new SharedInput(role == Role.SELF ? List.of(q, k, v) : List.of(k, v));
+        this.imageInput = addK == null ? null : new SharedInput(List.of(addK, addV));
         this.heads = heads;
         this.dim = q.outFeatures();
         this.eps = eps;
@@ -53,11 +64,11 @@ public final class WanAttention {
     /**
      * Loads {@code prefix.to_q|to_k|to_v|to_out.0} [dim, dim] and {@code prefix.norm_q|norm_k.weight} [dim]; with
      * {@code addedKvDim} &gt; 0 (the I2V layout's added_kv_proj_dim) also {@code prefix.add_k_proj|add_v_proj} [dim, addedKvDim]
-     * and {@code norm_added_k.weight}.
+     * and {@code norm_added_k.weight}. {@code role} says which of its Linears read one input.
      */
-    public static WanAttention load(Weights w, String prefix, int dim, int heads, float eps, int addedKvDim) {
+    public static WanAttention load(Weights w, String prefix, Role role, int dim, int heads, float eps, int addedKvDim) {
         boolean image = addedKvDim > 0;
-        return new WanAttention(Linear.load(w, prefix + ".to_q", dim, dim), Linear.load(w, prefix + ".to_k", dim, dim),
+        return new WanAttention(role, Linear.load(w, prefix + ".to_q", dim, dim), Linear.load(w, prefix + ".to_k", dim, dim),
                 Linear.load(w, prefix + ".to_v", dim, dim), Linear.load(w, prefix + ".to_out.0", dim, dim),
                 w.takeF32(prefix + ".norm_q.weight", dim), w.takeF32(prefix + ".norm_k.weight", dim),
                 image ? Linear.load(w, prefix + ".add_k_proj", addedKvDim, dim) : null,
@@ -78,10 +89,17 @@ public final class WanAttention {
         return List.of(q, k, v);
     }
 
+    /** The groups of Linears reading one input: q, k, v of a self-attention; k, v (and add_k, add_v) of a cross-attention. */
+    public List<SharedInput> sharedInputs() {
+        return imageInput == null ? List.of(projectionInput) : List.of(projectionInput, imageInput);
+    }
+
     /** Self-attention over each sample's tokens: x [samples·tokens, dim], rotated by {@code rope}. */
     public Tensor self(Tensor x, int samples, WanRope.Grid rope) {
         int tokens = rope.tokens();
-        Tensor qs = normalised(q.forward(x), normQ), ks = normalised(k.forward(x), normK), vs = v.forward(x);
+        requireRole(Role.SELF);
+        Tensor[] qkv = projectionInput.forward(x);
+        Tensor qs = normalised(qkv[0], normQ), ks = normalised(qkv[1], normK), vs = qkv[2];
         rope.apply(qs.data(), samples, heads);
         rope.apply(ks.data(), samples, heads);
         Tensor attended = Tensor.zeros(x.shape());
@@ -98,6 +116,7 @@ public final class WanAttention {
         if (rows % samples != 0 || context.size(0) != samples) {
             throw new IllegalArgumentException("cross-attention of " + rows + " rows in " + samples + " samples to " + context);
         }
+        requireRole(Role.CROSS);
         Tensor qs = normalised(q.forward(x), normQ);
         Tensor attended = Tensor.zeros(x.shape());
         int imageTokens = addK == null ? 0 : length - OFFICIAL_TEXT_TOKENS;
@@ -106,16 +125,23 @@ public final class WanAttention {
                     + " caption tokens (the official length); got a context of " + length);
         }
         Tensor text = rowsOf(context, imageTokens, length);
-        Tensor ks = normalised(k.forward(text), normK), vs = v.forward(text);
+        Tensor[] kv = projectionInput.forward(text);
+        Tensor ks = normalised(kv[0], normK), vs = kv[1];
         for (int b = 0; b < samples; b++) attend(qs, b, tokens, ks, vs, b, length - imageTokens, attended);
         if (addK != null) {
             Tensor image = rowsOf(context, 0, imageTokens);
-            Tensor ki = normalised(addK.forward(image), normAddedK), vi = addV.forward(image);
+            Tensor[] kvi = imageInput.forward(image);
+            Tensor ki = normalised(kvi[0], normAddedK), vi = kvi[1];
             Tensor fromImage = Tensor.zeros(x.shape());
             for (int b = 0; b < samples; b++) attend(qs, b, tokens, ki, vi, b, imageTokens, fromImage);
             Rows.addInPlace(attended, fromImage);
         }
         return out.forward(attended);
+    }
+
+    /** The groups of Linears reading one input are those of the role it was loaded for. */
+    private void requireRole(Role wanted) {
+        if (role != wanted) throw new IllegalStateException(q.name() + ": loaded as " + role + " attention, run as " + wanted);
     }
 
     /** Queries of sample {@code qb} ({@code lq} rows) attend to the {@code lk} key/value rows of sample {@code kb}. */

@@ -7,6 +7,7 @@ import dev.viditq.nn.layers.Linear;
 import dev.viditq.nn.layers.Mlp;
 import dev.viditq.nn.layers.Modulation;
 import dev.viditq.nn.layers.Rows;
+import dev.viditq.nn.layers.SharedInput;
 import dev.viditq.nn.layers.Weights;
 
 import java.util.ArrayList;
@@ -56,9 +57,9 @@ public final class WanBlock {
     public static WanBlock load(Weights w, String prefix, WanConfig c) {
         int dim = c.dim();
         return new WanBlock(w.takeF32(prefix + ".scale_shift_table", 1, 6, dim).reshape(6, dim), LayerNorm.plain(c.eps()),
-                WanAttention.load(w, prefix + ".attn1", dim, c.heads(), c.eps(), 0),
+                WanAttention.load(w, prefix + ".attn1", WanAttention.Role.SELF, dim, c.heads(), c.eps(), 0),
                 c.crossAttnNorm() ? LayerNorm.load(w, prefix + ".norm2", dim, true, c.eps()) : null,
-                WanAttention.load(w, prefix + ".attn2", dim, c.heads(), c.eps(), c.addedKvDim()),
+                WanAttention.load(w, prefix + ".attn2", WanAttention.Role.CROSS, dim, c.heads(), c.eps(), c.addedKvDim()),
                 LayerNorm.plain(c.eps()),
                 Mlp.load(w, prefix + ".ffn.net.0.proj", prefix + ".ffn.net.2", dim, c.ffnDim(), dim, Mlp.Activation.GELU_TANH));
     }
@@ -73,6 +74,13 @@ public final class WanBlock {
     /** The two modulated inputs where a per-channel scale can be folded: attn1's q/k/v and the ffn's first linear. */
     public List<InputScaling> inputScalings() {
         return List.of(attnInput, ffnInput);
+    }
+
+    /** The groups of Linears reading one input: attn1's q/k/v, attn2's k/v (and the I2V image branch's). */
+    public List<SharedInput> sharedInputs() {
+        List<SharedInput> all = new ArrayList<>(attn1.sharedInputs());
+        all.addAll(attn2.sharedInputs());
+        return all;
     }
 
     /**
