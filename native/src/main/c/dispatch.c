@@ -159,15 +159,16 @@ VQ_EXPORT void viditq_attention_sizes(int32_t lq, int32_t lk, int32_t d, int64_t
     sizes[2] = (int64_t)lk32 * groups * 16;
 }
 
-/* Largest head dimension of the AMX attention. */
+/* Largest head dimension of the BF16 attention (both units). */
 #define ATTENTION_MAX_D 512
 
-/* Packs one head's q, k, v (pointers at the head's first column); -1 when AMX cannot run or d is too large. */
+/* Packs one head's q, k, v (pointers at the head's first column) for either unit; -1 when no unit with BF16 runs
+ * here (every CPU with AMX-BF16 has AVX512-BF16 too) or d is out of range. */
 VQ_EXPORT int32_t viditq_attention_pack(const float *q, int64_t ldq, const float *k, int64_t ldk, const float *v,
                                         int64_t ldv, int32_t lq, int32_t lk, int32_t d, uint16_t *qb, uint16_t *kp,
                                         uint16_t *vp) {
 #if defined(__x86_64__)
-    if (!unit_runs(UNIT_AMX) || d > ATTENTION_MAX_D || d < 1) return -1;
+    if (!unit_runs(UNIT_AVX512_BF16) || d > ATTENTION_MAX_D || d < 1) return -1;
     vq_attention_pack(q, ldq, k, ldk, v, ldv, lq, lk, d, qb, kp, vp);
     return 0;
 #else
@@ -175,14 +176,21 @@ VQ_EXPORT int32_t viditq_attention_pack(const float *q, int64_t ldq, const float
 #endif
 }
 
-/* Queries [q0, q1) of one packed head (q0 a multiple of 32); -1 when AMX cannot run or memory is short. */
-VQ_EXPORT int32_t viditq_attention(const uint16_t *qb, const uint16_t *kp, const uint16_t *vp, const float *key_bias,
-                                   float scale, int32_t lq, int32_t lk, int32_t d, int32_t q0, int32_t q1, float *out,
-                                   int64_t ldo) {
+/*
+ * Queries [q0, q1) of one packed head on a unit (AMX: q0 a multiple of 32). key_bias [lk] and head_bias (this
+ * head's [lq][ldb]) are added to the scaled scores; either may be NULL. -1 when the unit cannot run, d is out of
+ * range, or AMX has no scratch memory.
+ */
+VQ_EXPORT int32_t viditq_attention(int32_t unit, const uint16_t *qb, const uint16_t *kp, const uint16_t *vp,
+                                   const float *key_bias, const float *head_bias, int64_t ldb, float scale, int32_t lq,
+                                   int32_t lk, int32_t d, int32_t q0, int32_t q1, float *out, int64_t ldo) {
 #if defined(__x86_64__)
-    if (!unit_runs(UNIT_AMX) || d > ATTENTION_MAX_D || d < 1 || q0 % 32 != 0) return -1;
-    vq_attention_args t = {qb, kp, vp, key_bias, scale, lq, lk, d, q0, q1 < lq ? q1 : lq, out, ldo};
-    return q0 < t.q1 && lk > 0 ? vq_attention_amx(&t) : 0;
+    if (!unit_runs(unit) || d > ATTENTION_MAX_D || d < 1 || q0 < 0 || (unit == UNIT_AMX && q0 % 32 != 0)) return -1;
+    vq_attention_args t = {qb, kp, vp, key_bias, head_bias, ldb, scale, lq, lk, d, q0, q1 < lq ? q1 : lq, out, ldo};
+    if (q0 >= t.q1 || lk <= 0) return 0;
+    if (unit == UNIT_AMX) return vq_attention_amx(&t);
+    vq_attention_avx512(&t);
+    return 0;
 #else
     return -1;
 #endif

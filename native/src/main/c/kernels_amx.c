@@ -30,6 +30,7 @@
 
 #include "amx_tiles.h"
 #include "quant_common.h"
+#include "attention_common.h"
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 #define BLOCK 32                     /* rows and columns of an output block */
@@ -385,73 +386,8 @@ void vq_bf16_gemm_amx(const vq_bf16_gemm_args *a) {
  *   kp: per 16 keys and 32 dimensions one B tile: row = dimension pair, column = key;
  *   vp: per 32 keys and 16 dimensions one B tile: row = key pair, column = dimension.
  * Padding (queries past lq, keys past lk, dimensions past d) is zero; padded keys also get -inf scores.
+ * (The packing is kernels_bf16.c's: the AVX512-BF16 kernel reads the same operands.)
  */
-static inline int round_up(int v, int m) {
-    return (v + m - 1) / m * m;
-}
-
-/* e^x for x <= 0 (scores minus their running max), 0 below -87.3 and for -inf; the series of VectorMath.exp. */
-static inline __m512 exp_nonpositive(__m512 x) {
-    const __m512 lo = _mm512_set1_ps(-87.3f);
-    __mmask16 underflow = _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ);
-    x = _mm512_max_ps(x, lo);
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145752f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860677e-6f), r);
-    __m512 p = _mm512_fmadd_ps(r, _mm512_set1_ps(1.0f / 5040), _mm512_set1_ps(1.0f / 720));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    return _mm512_maskz_scalef_ps(~underflow, p, n);
-}
-
-/* The packed sizes in elements (Java allocates them through viditq_attention_sizes). */
-static inline void attention_dims(int lq, int lk, int d, int *lq32, int *lk32, int *dq, int *groups) {
-    *lq32 = round_up(lq, 32);
-    *lk32 = round_up(lk, 32);
-    *dq = round_up(d, 32);
-    *groups = (d + 15) / 16;
-}
-
-void vq_attention_pack(const float *q, int64_t ldq, const float *k, int64_t ldk, const float *v, int64_t ldv,
-                       int lq, int lk, int d, uint16_t *qb, uint16_t *kp, uint16_t *vp) {
-    int lq32, lk32, dq, groups;
-    attention_dims(lq, lk, d, &lq32, &lk32, &dq, &groups);
-    vq_bf16_convert_avx512(q, ldq, lq, d, qb, dq);
-    memset(qb + (size_t)lq * dq, 0, (size_t)(lq32 - lq) * dq * 2);
-    int dblocks = dq / 32;
-    uint16_t row[2][512] __attribute__((aligned(64)));   /* one key (or key pair) in bf16; d <= 512 */
-    /* keys: dimension pair p of key j goes to tile (j / 16, p / 16), row p % 16, column j % 16 */
-    const __m512i columns = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                               _mm512_set1_epi32(16));
-    for (int j = 0; j < lk32; j++) {
-        if (j < lk) vq_bf16_convert_avx512(k + j * ldk, ldk, 1, d, row[0], dq);
-        else memset(row[0], 0, (size_t)dq * 2);
-        uint32_t *tile0 = (uint32_t *)(kp + (size_t)(j / 16) * dblocks * 512) + j % 16;
-        for (int b = 0; b < dblocks; b++) {
-            __m512i pairs = _mm512_loadu_si512(row[0] + 32 * b);
-            _mm512_i32scatter_epi32(tile0 + b * 256, columns, pairs, 4);
-        }
-    }
-    /* values: keys 2r and 2r + 1 of a 32-key block interleaved into row r of the tile of each 16 dimensions */
-    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
-                                                23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-    for (int j = 0; j < lk32; j += 2) {
-        for (int i = 0; i < 2; i++) {
-            if (j + i < lk) vq_bf16_convert_avx512(v + (j + i) * ldv, ldv, 1, d, row[i], groups * 16);
-            else memset(row[i], 0, (size_t)groups * 32);
-        }
-        uint16_t *block = vp + (size_t)(j / 32) * groups * 512 + (size_t)(j % 32 / 2) * 32;
-        for (int g = 0; g < groups; g++) {
-            __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(row[0] + 16 * g))),
-                                              _mm256_loadu_si256((const __m256i *)(row[1] + 16 * g)), 1);
-            _mm512_storeu_si512(block + (size_t)g * 512, _mm512_permutexvar_epi16(interleave, both));
-        }
-    }
-}
 
 /* Scores of one 32 x 32 block: tmm0-3 = Q rows x K columns over the head dimension, stored into s[32][32]. */
 static inline void attention_scores(const vq_attention_args *t, const uint16_t *qrows, int dq, int kb, float *s) {
@@ -469,22 +405,21 @@ static inline void attention_scores(const vq_attention_args *t, const uint16_t *
 }
 
 /*
- * Online softmax over one 32 x 32 score block: s = scale * s + bias (keys past lk: -inf), the running max m and
- * sum l of each query, P = bf16(e^(s - m)) and alpha = e^(m_old - m_new). A query that has seen only -inf so far
- * subtracts 0 instead of -inf (whose difference would be NaN) and so keeps weights 0.
+ * Online softmax over one 32 x 32 score block of the queries from q0: s = scale * s + key bias + head bias (keys
+ * past lk: -inf; rows past lq read no bias), the running max m and sum l of each query, P = bf16(e^(s - m)) and
+ * alpha = e^(m_old - m_new). A query that has seen only -inf so far subtracts 0 instead of -inf (whose difference
+ * would be NaN) and so keeps weights 0.
  */
-static void attention_softmax(const vq_attention_args *t, int kb, float *s, float *m, float *l, float *alpha,
+static void attention_softmax(const vq_attention_args *t, int q0, int kb, float *s, float *m, float *l, float *alpha,
                               uint16_t *p) {
-    float add[32] __attribute__((aligned(64)));
-    for (int j = 0; j < 32; j++) {
-        int key = 32 * kb + j;
-        add[j] = key >= t->lk ? -__builtin_inff() : (t->key_bias ? t->key_bias[key] : 0.0f);
-    }
-    const __m512 scale = _mm512_set1_ps(t->scale), add0 = _mm512_load_ps(add), add1 = _mm512_load_ps(add + 16);
+    const __m512 scale = _mm512_set1_ps(t->scale);
     float rowmax[32] __attribute__((aligned(64))), rowsum[32] __attribute__((aligned(64)));
     for (int r = 0; r < 32; r++) {
-        __m512 s0 = _mm512_add_ps(_mm512_mul_ps(_mm512_load_ps(s + 32 * r), scale), add0);
-        __m512 s1 = _mm512_add_ps(_mm512_mul_ps(_mm512_load_ps(s + 32 * r + 16), scale), add1);
+        const float *head_row = t->head_bias && q0 + r < t->lq ? t->head_bias + (int64_t)(q0 + r) * t->ldb : NULL;
+        __m512 s0 = _mm512_add_ps(_mm512_mul_ps(_mm512_load_ps(s + 32 * r), scale),
+                                  attention_bias16(t->key_bias, head_row, 32 * kb, t->lk));
+        __m512 s1 = _mm512_add_ps(_mm512_mul_ps(_mm512_load_ps(s + 32 * r + 16), scale),
+                                  attention_bias16(t->key_bias, head_row, 32 * kb + 16, t->lk));
         _mm512_store_ps(s + 32 * r, s0);
         _mm512_store_ps(s + 32 * r + 16, s1);
         rowmax[r] = _mm512_reduce_max_ps(_mm512_max_ps(s0, s1));
@@ -561,7 +496,7 @@ int vq_attention_amx(const vq_attention_args *t) {
         }
         for (int kb = 0; kb < lk32 / 32; kb++) {
             attention_scores(t, qrows, dq, kb, s);
-            attention_softmax(t, kb, s, m, l, alpha, p);
+            attention_softmax(t, q0, kb, s, m, l, alpha, p);
             attention_values(t, kb, groups, p, alpha, o, pv);
         }
         int rows = t->q1 - q0 < 32 ? t->q1 - q0 : 32;

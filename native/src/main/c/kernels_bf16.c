@@ -1,6 +1,7 @@
 /*
- * Float GEMM in BF16 x BF16 -> FP32 with AVX-512 BF16 (vdpbf16ps), for CPUs with BF16 but no AMX (AMD Zen 4/5),
- * the float-to-bf16 conversion of activations (also used by the AMX kernels), and the vdpbf16ps ceiling.
+ * Float GEMM and flash attention in BF16 x BF16 -> FP32 with AVX-512 BF16 (vdpbf16ps), for CPUs with BF16 but no
+ * AMX (AMD Zen 4/5), the float-to-bf16 conversion of activations and the packing of attention operands (also used
+ * by the AMX kernels), and the vdpbf16ps ceiling.
  * Compiled for "avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma"; runs only after dispatch.c checked the CPU.
  *
  * vdpbf16ps multiplies 16 pairs of bf16 by 16 pairs and adds both products of each pair to an FP32 lane: twice
@@ -18,6 +19,7 @@
 
 #include "viditq.h"
 #include "tile_dispatch.h"
+#include "attention_common.h"
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 #define BF16_MC 64   /* rows per block: 64 rows of bf16 activations (147 KiB at k = 1152) stay in L2 */
@@ -101,6 +103,231 @@ void vq_bf16_gemm_avx512(const vq_bf16_gemm_args *g) {
             end = (c0 / VQ_NR + 1) * VQ_NR < g->col1 ? (c0 / VQ_NR + 1) * VQ_NR : g->col1;
             int nv = (end - c0 + 15) / 16;
             for (int r0 = m0; r0 < m1; r0 += 8) bf16_any(m1 - r0 < 8 ? m1 - r0 : 8, nv, g, r0, c0, wp);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- attention */
+
+/*
+ * Packs one head for both attention kernels (layouts in kernels_amx.c): queries as bf16 rows, keys as the B tiles
+ * of Q.K^T, values as the B tiles of P.V. Only AVX-512 instructions: it runs on every CPU with AVX512-BF16.
+ */
+void vq_attention_pack(const float *q, int64_t ldq, const float *k, int64_t ldk, const float *v, int64_t ldv,
+                       int lq, int lk, int d, uint16_t *qb, uint16_t *kp, uint16_t *vp) {
+    int lq32, lk32, dq, groups;
+    attention_dims(lq, lk, d, &lq32, &lk32, &dq, &groups);
+    vq_bf16_convert_avx512(q, ldq, lq, d, qb, dq);
+    memset(qb + (size_t)lq * dq, 0, (size_t)(lq32 - lq) * dq * 2);
+    int dblocks = dq / 32;
+    uint16_t row[2][512] __attribute__((aligned(64)));   /* one key (or key pair) in bf16; d <= 512 */
+    /* keys: dimension pair p of key j goes to tile (j / 16, p / 16), row p % 16, column j % 16 */
+    const __m512i columns = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                               _mm512_set1_epi32(16));
+    for (int j = 0; j < lk32; j++) {
+        if (j < lk) vq_bf16_convert_avx512(k + j * ldk, ldk, 1, d, row[0], dq);
+        else memset(row[0], 0, (size_t)dq * 2);
+        uint32_t *tile0 = (uint32_t *)(kp + (size_t)(j / 16) * dblocks * 512) + j % 16;
+        for (int b = 0; b < dblocks; b++) {
+            __m512i pairs = _mm512_loadu_si512(row[0] + 32 * b);
+            _mm512_i32scatter_epi32(tile0 + b * 256, columns, pairs, 4);
+        }
+    }
+    /* values: keys 2r and 2r + 1 of a 32-key block interleaved into row r of the tile of each 16 dimensions */
+    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
+                                                23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    for (int j = 0; j < lk32; j += 2) {
+        for (int i = 0; i < 2; i++) {
+            if (j + i < lk) vq_bf16_convert_avx512(v + (j + i) * ldv, ldv, 1, d, row[i], groups * 16);
+            else memset(row[i], 0, (size_t)groups * 32);
+        }
+        uint16_t *block = vp + (size_t)(j / 32) * groups * 512 + (size_t)(j % 32 / 2) * 32;
+        for (int g = 0; g < groups; g++) {
+            __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(row[0] + 16 * g))),
+                                              _mm256_loadu_si256((const __m256i *)(row[1] + 16 * g)), 1);
+            _mm512_storeu_si512(block + (size_t)g * 512, _mm512_permutexvar_epi16(interleave, both));
+        }
+    }
+}
+
+/*
+ * Flash attention of one head with vdpbf16ps on the operands of vq_attention_pack, whose tiles are vdpbf16ps
+ * operands row by row: a row of a K tile holds 16 keys x one dimension pair, a row of a V tile 16 dimensions x
+ * one key pair. For each tile of up to ATT_QT queries and each block of up to ATT_KB keys:
+ *   S = Q.K^T in ATT_QT x 4 accumulators of 16 keys (per dimension pair: 4 key vectors loaded, one query pair
+ *     broadcast per row), stored to s;
+ *   the online softmax of the AMX kernel in FP32 (scale, biases, running max m and sum l, P = bf16(e^(s - m)));
+ *   O = alpha * O + P.V per chunk of up to 4 vectors of 16 dimensions (per key pair: the chunk's V rows loaded,
+ *     one P pair broadcast per row); O, ATT_QT x d floats, stays in L1.
+ * Both products accumulate in FP32; only the head dimensions up to d are multiplied (the packing pads them to 32
+ * for the tiles; a pair past d is zero). 24 accumulators + 4 operands + 1 broadcast fill 29 of the 32 registers.
+ */
+#define ATT_QT 6
+#define ATT_KB 64
+
+ALWAYS_INLINE void att_scores(const int QT, const int KV, const uint16_t *q, int dq, const uint16_t *k,
+                              int64_t kstride, int pairs, float *s) {
+    __m512 acc[ATT_QT][4];
+#pragma GCC unroll 6
+    for (int r = 0; r < QT; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < KV; v++) acc[r][v] = _mm512_setzero_ps();
+    for (int p = 0; p < pairs; p++) {
+        __m512 b[4];
+#pragma GCC unroll 4
+        for (int v = 0; v < KV; v++) b[v] = _mm512_castsi512_ps(_mm512_loadu_si512(k + v * kstride + 32 * p));
+#pragma GCC unroll 6
+        for (int r = 0; r < QT; r++) {
+            int32_t pair;
+            memcpy(&pair, q + r * dq + 2 * p, sizeof pair);
+            __m512 x = _mm512_castsi512_ps(_mm512_set1_epi32(pair));
+#pragma GCC unroll 4
+            for (int v = 0; v < KV; v++) DPBF16(acc[r][v], b[v], x);
+        }
+    }
+#pragma GCC unroll 6
+    for (int r = 0; r < QT; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < KV; v++) _mm512_store_ps(s + r * ATT_KB + 16 * v, acc[r][v]);
+}
+
+/* o[r][0, 16 NV) = alpha[r] * o[r] + P[r] . V over `pairs` key pairs; v: the first 32-key V block at this chunk. */
+ALWAYS_INLINE void att_values(const int QT, const int NV, const uint16_t *p, int pairs, const uint16_t *v,
+                              int64_t vblock, const float *alpha, float *o, int ldo) {
+    __m512 acc[ATT_QT][4];
+#pragma GCC unroll 6
+    for (int r = 0; r < QT; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < NV; c++) acc[r][c] = _mm512_setzero_ps();
+    for (int half = 0; half < pairs; half += 16, v += vblock) {
+        for (int j = 0; j < 16; j++) {
+            __m512 b[4];
+#pragma GCC unroll 4
+            for (int c = 0; c < NV; c++) b[c] = _mm512_castsi512_ps(_mm512_loadu_si512(v + 512 * c + 32 * j));
+#pragma GCC unroll 6
+            for (int r = 0; r < QT; r++) {
+                int32_t pair;
+                memcpy(&pair, p + r * ATT_KB + 2 * (half + j), sizeof pair);
+                __m512 x = _mm512_castsi512_ps(_mm512_set1_epi32(pair));
+#pragma GCC unroll 4
+                for (int c = 0; c < NV; c++) DPBF16(acc[r][c], b[c], x);
+            }
+        }
+    }
+#pragma GCC unroll 6
+    for (int r = 0; r < QT; r++) {
+        __m512 a = _mm512_set1_ps(alpha[r]);
+#pragma GCC unroll 4
+        for (int c = 0; c < NV; c++) {
+            float *dst = o + r * ldo + 16 * c;
+            _mm512_store_ps(dst, _mm512_fmadd_ps(_mm512_load_ps(dst), a, acc[r][c]));
+        }
+    }
+}
+
+#define ATT_SCORES(QT, KV, ...) att_scores(QT, KV, __VA_ARGS__)
+#define ATT_VALUES(QT, NV, ...) att_values(QT, NV, __VA_ARGS__)
+#define ATT_BY_ROWS(F, qt, n, ...)                        \
+    switch (qt) {                                         \
+        case 6: F(6, n, __VA_ARGS__); break;              \
+        case 5: F(5, n, __VA_ARGS__); break;              \
+        case 4: F(4, n, __VA_ARGS__); break;              \
+        case 3: F(3, n, __VA_ARGS__); break;              \
+        case 2: F(2, n, __VA_ARGS__); break;              \
+        default: F(1, n, __VA_ARGS__); break;             \
+    }
+
+static void scores_any(int qt, int kv, const uint16_t *q, int dq, const uint16_t *k, int64_t kstride, int pairs, float *s) {
+    if (kv == 4) { ATT_BY_ROWS(ATT_SCORES, qt, 4, q, dq, k, kstride, pairs, s) }
+    else { ATT_BY_ROWS(ATT_SCORES, qt, 2, q, dq, k, kstride, pairs, s) }
+}
+
+static void values_any(int qt, int nv, const uint16_t *p, int pairs, const uint16_t *v, int64_t vblock,
+                       const float *alpha, float *o, int ldo) {
+    switch (nv) {
+        case 4: ATT_BY_ROWS(ATT_VALUES, qt, 4, p, pairs, v, vblock, alpha, o, ldo) break;
+        case 3: ATT_BY_ROWS(ATT_VALUES, qt, 3, p, pairs, v, vblock, alpha, o, ldo) break;
+        case 2: ATT_BY_ROWS(ATT_VALUES, qt, 2, p, pairs, v, vblock, alpha, o, ldo) break;
+        default: ATT_BY_ROWS(ATT_VALUES, qt, 1, p, pairs, v, vblock, alpha, o, ldo) break;
+    }
+}
+
+/*
+ * The online softmax of rows [0, qt) of a score block of nk keys from key0, for queries from q, with the AMX
+ * kernel's arithmetic: s = scale * s + (key bias + head bias), -inf past lk; a query that has seen only -inf
+ * subtracts 0, not -inf. Per row only the max is reduced across lanes: the running sum stays a vector per row
+ * (lsum, 16 floats) until the end, and the rescale factors of all rows are one exp.
+ */
+static void att_softmax(const vq_attention_args *t, int q, int qt, int key0, int nk, float *s, float *m, float *lsum,
+                        float *alpha, uint16_t *p) {
+    const __m512 scale = _mm512_set1_ps(t->scale);
+    __m512 shared[ATT_KB / 16];   /* the key bias and the padding mask, alike for every row */
+    for (int c = 0; c < nk; c += 16) shared[c / 16] = attention_bias16(t->key_bias, NULL, key0 + c, t->lk);
+    float old[16] __attribute__((aligned(64))) = {0}, ref[16] __attribute__((aligned(64))) = {0};
+    for (int r = 0; r < qt; r++) {
+        const float *head_row = t->head_bias ? t->head_bias + (int64_t)(q + r) * t->ldb : NULL;
+        float *row = s + r * ATT_KB;
+        __m512 max = _mm512_set1_ps(-__builtin_inff());
+        for (int c = 0; c < nk; c += 16) {
+            __m512 add = shared[c / 16];
+            if (head_row) add = _mm512_add_ps(add, _mm512_maskz_loadu_ps(keys_left(t->lk - key0 - c), head_row + key0 + c));
+            __m512 x = _mm512_add_ps(_mm512_mul_ps(_mm512_load_ps(row + c), scale), add);
+            _mm512_store_ps(row + c, x);
+            max = _mm512_max_ps(max, x);
+        }
+        float block_max = _mm512_reduce_max_ps(max), now = m[r] > block_max ? m[r] : block_max;
+        old[r] = m[r];
+        ref[r] = now == -__builtin_inff() ? 0.0f : now;
+        m[r] = now;
+    }
+    _mm512_store_ps(alpha, exp_nonpositive(_mm512_sub_ps(_mm512_load_ps(old), _mm512_load_ps(ref))));
+    for (int r = 0; r < qt; r++) {
+        const float *row = s + r * ATT_KB;
+        __m512 base = _mm512_set1_ps(ref[r]), sum = _mm512_setzero_ps();
+        for (int c = 0; c < nk; c += 32) {
+            __m512 p0 = exp_nonpositive(_mm512_sub_ps(_mm512_load_ps(row + c), base));
+            __m512 p1 = exp_nonpositive(_mm512_sub_ps(_mm512_load_ps(row + c + 16), base));
+            sum = _mm512_add_ps(sum, _mm512_add_ps(p0, p1));
+            _mm512_storeu_si512(p + r * ATT_KB + c, (__m512i)_mm512_cvtne2ps_pbh(p1, p0));
+        }
+        float *l = lsum + 16 * r;
+        _mm512_store_ps(l, _mm512_fmadd_ps(_mm512_load_ps(l), _mm512_set1_ps(alpha[r]), sum));
+    }
+}
+
+void vq_attention_avx512(const vq_attention_args *t) {
+    int lq32, lk32, dq, groups;
+    attention_dims(t->lq, t->lk, t->d, &lq32, &lk32, &dq, &groups);
+    (void)lq32;
+    const int pairs = (t->d + 1) / 2, ldo = groups * 16;
+    const int64_t kgroup = (int64_t)dq * 16, vblock = (int64_t)groups * 512;   /* 16 keys of kp, 32 keys of vp */
+    float o[ATT_QT * 512] __attribute__((aligned(64)));
+    float s[ATT_QT * ATT_KB] __attribute__((aligned(64)));
+    float m[ATT_QT], lsum[ATT_QT * 16] __attribute__((aligned(64))), alpha[16] __attribute__((aligned(64)));
+    uint16_t p[ATT_QT * ATT_KB] __attribute__((aligned(64)));
+    for (int q = t->q0; q < t->q1; q += ATT_QT) {
+        int qt = t->q1 - q < ATT_QT ? t->q1 - q : ATT_QT;
+        memset(o, 0, sizeof(float) * (size_t)qt * ldo);
+        for (int r = 0; r < qt; r++) {
+            m[r] = -__builtin_inff();
+            _mm512_store_ps(lsum + 16 * r, _mm512_setzero_ps());
+        }
+        for (int key0 = 0; key0 < lk32; key0 += ATT_KB) {
+            int nk = lk32 - key0 < ATT_KB ? lk32 - key0 : ATT_KB;
+            scores_any(qt, nk / 16, t->qb + (int64_t)q * dq, dq, t->kp + key0 / 16 * kgroup, kgroup, pairs, s);
+            att_softmax(t, q, qt, key0, nk, s, m, lsum, alpha, p);
+            const uint16_t *v = t->vp + key0 / 32 * vblock;
+            for (int g = 0; g < groups; g += 4) {
+                values_any(qt, groups - g < 4 ? groups - g : 4, p, nk / 2, v + (int64_t)g * 512, vblock, alpha,
+                           o + 16 * g, ldo);
+            }
+        }
+        for (int r = 0; r < qt; r++) {
+            __m512 inv = _mm512_set1_ps(_mm512_reduce_add_ps(_mm512_load_ps(lsum + 16 * r)));
+            for (int c = 0; c < t->d; c += 16) {
+                _mm512_mask_storeu_ps(t->out + (int64_t)(q + r) * t->ldo + c, tail_mask(t->d - c),
+                                      _mm512_div_ps(_mm512_load_ps(o + r * ldo + c), inv));
+            }
         }
     }
 }

@@ -30,7 +30,7 @@
 #include <stdint.h>
 #include <stddef.h>
 
-#define VQ_ABI_VERSION 3   /* NativeLibrary.ABI_VERSION must match */
+#define VQ_ABI_VERSION 4   /* NativeLibrary.ABI_VERSION must match */
 #define VQ_NR 48                       /* output columns per weight panel */
 #define VQ_STEP_BYTES (VQ_NR * 4)      /* bytes per k-step of one panel */
 #define VQ_MC 64                       /* rows per block: keeps a block of activations in L2 */
@@ -103,15 +103,18 @@ typedef struct {
     float *out; int64_t ldo;
 } vq_bf16_gemm_args;
 
-/* Attention of one head over a range of its queries, from the packed operands of viditq_attention_pack. */
+/* Attention of one head over a range of its queries, from the packed operands of viditq_attention_pack (one layout
+ * for both units: kernels_amx.c on tiles, kernels_bf16.c with vdpbf16ps). */
 typedef struct {
     const uint16_t *qb;                  /* queries, bf16 [lq rounded to 32][dq], zero padded */
     const uint16_t *kp;                  /* keys as the B tiles of Q.K^T */
     const uint16_t *vp;                  /* values as the B tiles of P.V */
     const float *key_bias;               /* [lk] added to every score, or NULL */
+    const float *head_bias;              /* this head's [lq][ldb] added to the scores, or NULL */
+    int64_t ldb;                         /* row stride of head_bias in floats */
     float scale;                         /* multiplies q.k before the bias */
     int lq, lk, d;                       /* d: head dimension */
-    int q0, q1;                          /* query rows of this call, q0 a multiple of 32 */
+    int q0, q1;                          /* query rows of this call, q0 a multiple of 32 (AMX) */
     float *out; int64_t ldo;             /* row i of this head's output at out + i * ldo, d floats */
 } vq_attention_args;
 
@@ -121,6 +124,7 @@ void vq_bf16_gemm_amx(const vq_bf16_gemm_args *g);
 void vq_attention_pack(const float *q, int64_t ldq, const float *k, int64_t ldk, const float *v, int64_t ldv,
                        int lq, int lk, int d, uint16_t *qb, uint16_t *kp, uint16_t *vp);
 int vq_attention_amx(const vq_attention_args *t);   /* 0, or -1 without scratch memory */
+void vq_attention_avx512(const vq_attention_args *t);
 int64_t vq_bf16_dot_peak_avx512(int64_t iters);
 int64_t vq_amx_int8_peak(int64_t iters);
 int64_t vq_amx_bf16_peak(int64_t iters);

@@ -29,7 +29,8 @@ final class ExportCommand implements Runnable {
             "caption + caption_mask (text models; + img_hw, aspect_ratio with micro-conditions) or class_labels (DiT);",
             "output: out. A quantized model folder (./viditq quantize) is written with ONNX Runtime's integer operators:",
             "8-bit weights as com.microsoft DynamicQuantizeMatMul, 4-bit as MatMulNBits (accuracy_level 4), the ViDiT-Q",
-            "balancing and Hadamard rotation as float ops before them.",
+            "balancing and Hadamard rotation as float ops before them, and a low-rank branch (svdquant-w4a8,",
+            "viditq-lr-gptq-w4a8) as two float MatMuls (L2, then L1) added to the quantized MatMul's output.",
             "Example: ./viditq export onnx --model models/pixart --out pixart.onnx"})
     static final class OnnxCommand implements Callable<Integer> {
         @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model folder (config.json + checkpoint).")

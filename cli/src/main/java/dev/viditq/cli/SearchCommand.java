@@ -40,7 +40,9 @@ import java.util.concurrent.Callable;
                 + "minimising the summed normalised metric losses; both (default): runs the two, compares them and "
                 + "writes the one with the smaller predicted loss.",
         "Budget: average weight bits, parameter-weighted over the groups' layers and the sampling steps (e.g. 4.5), or "
-                + "stored weight bytes with a unit (e.g. 3.5MiB; a layer that needs two bit widths stores both).",
+                + "stored weight bytes with a unit (e.g. 3.5MiB; a layer that needs two bit widths stores both). With candidates "
+                + "that differ in method (W4A8-gptq-g64, W4A8-lr16-gptq, ...) costs are stored bytes (low-rank factors included) and "
+                + "a bit budget means stored bits per quantized weight.",
         "Examples:",
         "  ./viditq search --sensitivity out/sens-t2i --budget 4.5 --out docs/plans/shapes-t2i-w4a8-mp.yaml",
         "  ./viditq search --sensitivity out/sens-t2i --budget 4MiB --method knapsack --out /tmp/plan.yaml --json"})
@@ -65,7 +67,8 @@ final class SearchCommand implements Callable<Integer> {
             + "weight/activation bits come from the plan.")
     String preset;
 
-    @Option(names = "--candidates", split = ",", paramLabel = "W4A8,...", description = "Choose only among these measured precisions (default: all).")
+    @Option(names = "--candidates", split = ",", paramLabel = "W4A8,...", description = "Choose only among these measured candidates "
+            + "(precisions, or precisions with a method: W4A8-gptq-g64; default: all).")
     List<String> candidates;
 
     @Option(names = "--mse-weight", defaultValue = "0", description = "Add this weight times the normalised output MSE to the metric loss (default ${DEFAULT-VALUE}).")
@@ -102,7 +105,7 @@ final class SearchCommand implements Callable<Integer> {
             List<String> layers = input.groups().stream().flatMap(g -> g.layers().stream()).toList();
             storage = SearchStorage.fromModel(modelDir, layers, QuantConfigReader.preset(preset).weight());
         }
-        SearchProblem problem = new SearchProblem(input, candidates, b, storage, mseWeight);
+        SearchProblem problem = new SearchProblem(input, candidates, b, storage, mseWeight, QuantConfigReader.preset(preset));
         if (maxBytes != null) problem.withByteCap(SearchBudget.parse(maxBytes));
         problem.withSameForAllRanges(sameForAllRanges);
         List<SearchAllocation> results = new ArrayList<>();
@@ -180,6 +183,8 @@ final class SearchCommand implements Callable<Integer> {
             ObjectNode bo = o.putObject("budget");
             bo.put("kind", p.budget().kind().name().toLowerCase(Locale.ROOT));
             bo.put("value", p.budget().value());
+            bo.put("units", p.costsBytes() ? "stored bytes" : "weight bits x params x steps");
+            bo.put("limit", p.budgetUnits());
             if (p.hasByteCap()) bo.put("max_bytes", p.byteCap());
             ArrayNode cands = o.putArray("candidates");
             for (int k = 0; k < p.choices(); k++) cands.add(p.candidate(k).name());
@@ -207,7 +212,10 @@ final class SearchCommand implements Callable<Integer> {
         r.put("method", a.method());
         r.put("predicted_loss", a.predictedLoss());
         r.put("average_weight_bits", a.averageWeightBits());
-        if (a.storedBytes() >= 0) r.put("stored_bytes", a.storedBytes());
+        if (a.storedBytes() >= 0) {
+            r.put("stored_bytes", a.storedBytes());
+            r.put("stored_bits_per_weight", p.storedBitsPerWeight(a.storedBytes()));
+        }
         r.put("layers_with_two_or_more_widths", a.layersWithTwoOrMoreWidths());
         ObjectNode lm = r.putObject("loss_by_metric");
         a.lossByMetric().forEach(lm::put);

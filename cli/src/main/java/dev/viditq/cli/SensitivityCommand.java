@@ -37,8 +37,9 @@ final class SensitivityCommand implements Callable<Integer> {
     @Option(names = "--calibration", required = true, description = "Calibration file from ./viditq calibrate of this model.")
     Path calibration;
 
-    @Option(names = "--candidates", split = ",", description = "Precisions to measure, WxAy (2..8 bits) or float "
-            + "(default: W4A8,W6A8,W8A8).")
+    @Option(names = "--candidates", split = ",", description = "Candidates to measure: WxAy (2..8 bits, the preset's "
+            + "weight method), WxAy with method tokens (-gptq, -g<N> groups, -lr<R> low-rank rank, -rtn: e.g. W4A8-gptq-g64, "
+            + "W4A8-lr16-gptq; GPTQ needs a calibration with --hessians), or float (default: W4A8,W6A8,W8A8).")
     List<String> candidates;
 
     @Option(names = "--ranges", defaultValue = "4", description = "Timestep ranges: the sampling steps split into this many "

@@ -49,11 +49,17 @@ class SearchCommandTest {
 
     /** A sensitivity.json for the golden STDiT: its 8 groups, 4 ranges of 5 steps, random deltas. */
     private static Path sensitivity(Path dir, String sha) throws Exception {
+        return sensitivity(dir, sha, "W4A8", "W6A8", "W8A8");
+    }
+
+    /** The same with three other candidates (the later ones lose less). */
+    private static Path sensitivity(Path dir, String sha, String... candidates) throws Exception {
         ObjectNode root = Json.object();
         root.put("model", stdit.toString());
         root.put("model_sha256", sha);
         root.put("steps", 20);
-        root.putArray("candidates").add("W4A8").add("W6A8").add("W8A8");
+        ArrayNode cands = root.putArray("candidates");
+        for (String c : candidates) cands.add(c);
         ArrayNode ranges = root.putArray("ranges");
         for (int r = 0; r < 4; r++) {
             ObjectNode n = ranges.addObject();
@@ -82,7 +88,7 @@ class SearchCommandTest {
                         double base = rnd.nextDouble();
                         for (int c = 0; c < 3; c++) {
                             ObjectNode e = entries.addObject();
-                            e.put("group", name).put("range", r).put("precision", "W" + (4 + 2 * c) + "A8");
+                            e.put("group", name).put("range", r).put("precision", candidates[c]);
                             e.put("metric", METRICS[k]).put("metric_delta", base / (1 + 4 * c)).put("mse", base * 1e-3 / (1 + 5 * c));
                         }
                     }
@@ -176,6 +182,66 @@ class SearchCommandTest {
             den += z[i] * (double) z[i];
         }
         return Math.sqrt(num / Math.max(den, 1e-30));
+    }
+
+    /**
+     * Candidates that differ in method (round-to-nearest per channel, groups of 16, a rank-4 branch): the plan
+     * gives groups their methods through layer_methods, quantize builds it, the folder records each layer's method,
+     * stores exactly the bytes the search counted, and runs.
+     */
+    @Test
+    void aPlanOverMethodsRoundTripsThroughQuantizeAndRuns() throws Exception {
+        String sha = SearchCommand.sha256(stdit.resolve("model.safetensors"));
+        Path sens = sensitivity(tmp.resolve("sens-methods"), sha, "W4A8-rtn", "W4A8-g16", "W4A8-lr4");
+        long least = storedBytes(sens, "8", "W4A8-rtn"), most = storedBytes(sens, "8", null);
+        assertTrue(most > least, most + " vs " + least);
+        Path plan = tmp.resolve("plan-methods.yaml");
+        CliRun s = run("search", "--sensitivity", sens.toString(), "--budget", (least + most) / 2 + "B", "--preset", "quarot-w8a8",
+                "--same-for-all-ranges", "--out", plan.toString(), "--json");
+        assertEquals(0, s.code(), s.err());
+        JsonNode chosen = chosen(Json.MAPPER.readTree(s.out()));
+        assertTrue(chosen.get("stored_bytes").asLong() <= (least + most) / 2);
+        String yaml = Files.readString(plan);
+        assertTrue(yaml.contains("layer_methods:"), yaml);
+        Map<String, String> byGroup = new LinkedHashMap<>();
+        chosen.get("allocation").properties().forEach(e -> byGroup.put(e.getKey(), e.getValue().get(0).asText()));
+        assertTrue(byGroup.values().stream().distinct().count() > 1, "the budget should mix methods: " + byGroup);
+
+        Path q = tmp.resolve("q-methods");
+        CliRun qr = run("quantize", "--model", stdit.toString(), "--plan", plan.toString(), "--out", q.toString(), "--json");
+        assertEquals(0, qr.code(), qr.err());
+        assertEquals(chosen.get("stored_bytes").asLong(), Json.MAPPER.readTree(qr.out()).get("packed_weight_bytes").asLong(),
+                "the search's byte count is what quantize stores");
+        var recorded = dev.viditq.quant.checkpoint.QuantizedCheckpoint.readPlan(q);
+        byGroup.forEach((group, candidate) -> recorded.layers().values().forEach(lp -> {
+            if (!lp.name().startsWith(group + ".")) return;
+            var spec = recorded.weightsOf(lp);
+            int groupSize = spec.granularity() == dev.viditq.quant.config.QuantConfig.WeightGranularity.GROUP ? spec.groupSize() : 0;
+            assertEquals(candidate.endsWith("-g16") ? 16 : 0, groupSize, lp.name() + " " + candidate);
+            assertEquals(candidate.endsWith("-lr4") ? 4 : 0, lp.lowRank(), lp.name() + " " + candidate);
+        }));
+        try (Denoiser mp = ModelLoader.load(q); Denoiser fp = ModelLoader.load(stdit)) {
+            Tensor got = forward(mp), want = forward(fp);
+            for (float v : got.toFloatArray()) assertTrue(Float.isFinite(v));
+            double err = relErr(got, want);
+            assertTrue(err > 0 && err < 0.5, "4-bit weights of mixed methods against float: " + err);
+        }
+    }
+
+    private static JsonNode chosen(JsonNode sj) {
+        for (JsonNode r : sj.get("results")) if (r.get("method").asText().equals(sj.get("chosen").asText())) return r;
+        throw new AssertionError("no chosen result in " + sj);
+    }
+
+    /** Stored bytes of the plan a search writes with this budget (and only this candidate, when given). */
+    private static long storedBytes(Path sens, String budget, String only) throws Exception {
+        Path plan = tmp.resolve("probe-" + (only == null ? "all" : only) + ".yaml");
+        List<String> args = new ArrayList<>(List.of("search", "--sensitivity", sens.toString(), "--budget", budget, "--preset", "quarot-w8a8",
+                "--same-for-all-ranges", "--out", plan.toString(), "--json"));
+        if (only != null) args.addAll(List.of("--candidates", only));
+        CliRun s = run(args.toArray(String[]::new));
+        assertEquals(0, s.code(), s.err());
+        return chosen(Json.MAPPER.readTree(s.out())).get("stored_bytes").asLong();
     }
 
     @Test

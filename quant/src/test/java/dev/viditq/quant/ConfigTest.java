@@ -43,6 +43,9 @@ class ConfigTest {
         assertEquals(32, QuantConfigReader.preset("svdquant-w4a8").lowRank().rank());
         assertEquals(6, QuantConfigReader.preset("viditq-w6a6").weight().bits());
         assertEquals(2, QuantConfigReader.preset("viditq-w4a8-mp").bitMap().size());
+        // groups of 64 fit 4.5 stored bits per weight only with BF16 scales
+        assertEquals(QuantConfig.ScaleType.BF16, QuantConfigReader.preset("viditq-gptq-w4a8-g64").weight().scaleType());
+        assertEquals(QuantConfig.ScaleType.F32, QuantConfigReader.preset("viditq-gptq-w4a8-g128").weight().scaleType());
     }
 
     @Test
@@ -67,6 +70,17 @@ class ConfigTest {
         assertEquals(128, c.rotation().block());
         assertEquals(3, c.bitMap().size());
         assertTrue(c.bitMap().get(1).keepFloat());
+    }
+
+    /** Weight scales are F32 unless {@code weight.scale_dtype} says bf16; another type is refused with the known ones. */
+    @Test
+    void readsTheScaleDtype() {
+        assertEquals(QuantConfig.ScaleType.F32, parse("method: viditq\nweight: {bits: 4}\n").weight().scaleType());
+        QuantConfig c = parse("method: viditq\nweight: {bits: 4, granularity: group, group_size: 64, scale_dtype: bf16}\n");
+        assertEquals(new QuantConfig.WeightSpec(4, false, QuantConfig.WeightGranularity.GROUP, 64, QuantConfig.ScaleType.BF16), c.weight());
+        assertEquals(QuantConfig.ScaleType.BF16, parse("preset: viditq-w4a8\nweight: {scale_dtype: BF16}\n").weight().scaleType());
+        String m = refusal("method: viditq\nweight: {bits: 4, scale_dtype: f16}\n");
+        assertTrue(m.contains("'weight.scale_dtype' is 'f16'") && m.contains("known: f32, bf16"), m);
     }
 
     @Test

@@ -102,8 +102,9 @@ class QuantizeEndToEndTest {
      * rounding: the float layers' Vector API reductions may round differently once the JIT has compiled them),
      * for a dynamic preset, for static ranges per timestep and CFG half, for a bit map with step ranges and
      * float steps (forward passes inside a sampling-step context at an early and a late timestep), and for the low-bit
-     * methods: GPTQ in activation order with a low-rank branch and a W8 step range, grouped GPTQ, and a branch on
-     * 6-bit activations (its float-input path).
+     * methods: GPTQ in activation order with a low-rank branch and a W8 step range, grouped GPTQ (F32 and BF16 scales),
+     * a branch on 6-bit activations (its float-input path), and layers of different methods in one plan (layer_methods),
+     * also with BF16 scales (every layer's scales stored in the plan's one scale type).
      */
     @ParameterizedTest
     @ValueSource(strings = {"preset: viditq-w4a8",
@@ -112,7 +113,9 @@ class QuantizeEndToEndTest {
                     + " {layers: 'blocks\\.1\\.mlp\\.fc2', float: true, steps: [1, 2]}]",
             "preset: viditq-w4a8\ngptq: {act_order: true}\nlow_rank: {rank: 4}\nbit_map: [{layers: '.*', weight_bits: 8, timesteps: [750, 1000]}]",
             "preset: viditq-w4a8\nweight: {granularity: group, group_size: 32}\ngptq: true",
-            "preset: svdquant-w4a8\nactivation: {bits: 6}\nlow_rank: {rank: 4}"})
+            "preset: viditq-w4a8\nweight: {granularity: group, group_size: 32, scale_dtype: bf16}\ngptq: {act_order: true}",
+            "preset: svdquant-w4a8\nactivation: {bits: 6}\nlow_rank: {rank: 4}", MethodPlanTest.MIXED,
+            MethodPlanTest.MIXED + "weight: {scale_dtype: bf16}\n"})
     void checkpointRoundTripGivesIdenticalOutputs(String yaml) {
         QuantConfig cfg = QuantConfigReader.parse(yaml, "round-trip", null);
         Path out = tmp.resolve("pixart-" + Integer.toHexString(yaml.hashCode()));

@@ -49,20 +49,29 @@ public final class QuantizedSettings {
         if (!req.setting().quantized()) return floatDir;
         Path dir = folderFor(req);
         if (isCurrent(dir, floatDir)) return dir;
-        QuantConfig config = req.setting().config();
+        double bits = quantize(req.arch(), floatDir, req.setting().configName(), req.setting().config(), dir, log);
+        writeFacts(dir, req.setting().configName(), bits);
+        return dir;
+    }
+
+    /**
+     * Quantizes the model in {@code floatDir} with {@code config} into {@code dir}, as {@code ./viditq quantize} does,
+     * after a synthetic calibration when the config needs one (with every layer's input Hessian when it asks for
+     * GPTQ); returns the plan's average weight bits.
+     */
+    public static double quantize(Architecture arch, Path floatDir, String configName, QuantConfig config, Path dir, PrintStream log) {
         long t0 = System.nanoTime();
         try (Denoiser model = ModelLoader.load(floatDir)) {
-            Calibration cal = config.needsCalibration() ? calibrate(req.arch(), model, floatDir, log) : null;
-            log.printf("quantizing %s with %s ...%n", req.arch().name(), req.setting().configName());
+            Calibration cal = config.needsCalibration() ? calibrate(arch, model, floatDir, config.gptq() != null, log) : null;
+            log.printf("quantizing %s with %s ...%n", arch.name(), configName);
             QuantPlan plan = QuantMethods.of(config.method()).plan(model, cal, config);
             double bits = averageWeightBits(plan);
-            log.printf("%s: average weight bits %.2f over the quantized Linears%n", req.setting().configName(), bits);
+            log.printf("%s: average weight bits %.2f over the quantized Linears%n", configName, bits);
             QuantizedModel quantized = Quantizer.quantize(model, plan, cal);
             QuantizedCheckpoint.Written w = QuantizedCheckpoint.write(floatDir, quantized, dir, true);
-            writeFacts(dir, req.setting().configName(), bits);
             log.printf("wrote %s (%.1f MB) in %.1f s%n", w.checkpoint(), w.checkpointBytes() / 1e6, (System.nanoTime() - t0) / 1e9);
+            return bits;
         }
-        return dir;
     }
 
     /**
@@ -138,8 +147,11 @@ public final class QuantizedSettings {
         }
     }
 
-    /** Channel statistics from one random input over a few steps (kept beside the float checkpoint). */
-    private static Calibration calibrate(Architecture arch, Denoiser model, Path floatDir, PrintStream log) {
+    /**
+     * Channel statistics from one random input over a few steps, with every layer's input Hessian when
+     * {@code hessians} (kept beside the float checkpoint).
+     */
+    private static Calibration calibrate(Architecture arch, Denoiser model, Path floatDir, boolean hessians, PrintStream log) {
         // a model without a learned null caption (Wan) guides with a negative caption: random ones too
         Captions negative = model.nullCaption().isPresent() ? null
                 : new Captions(new SeededGaussian(8).next(1, arch.captionTokens(), arch.captionChannels()), null);
@@ -152,7 +164,7 @@ public final class QuantizedSettings {
         log.printf("synthetic calibration of %s: 1 random input, %d steps ...%n", arch.name(), CALIBRATION_STEPS);
         // named by its step count: a file from a run with other settings is not resumable (the calibrator refuses
         // it), and caches made by earlier versions of this class used other counts
-        Path file = floatDir.resolve("calibration-" + CALIBRATION_STEPS + "steps.safetensors");
-        return Calibrator.run(driver, file, Calibrator.Progress.NONE);
+        Path file = floatDir.resolve("calibration-" + CALIBRATION_STEPS + "steps" + (hessians ? "-hessians" : "") + ".safetensors");
+        return Calibrator.run(driver, file, Calibrator.Progress.NONE, hessians);
     }
 }

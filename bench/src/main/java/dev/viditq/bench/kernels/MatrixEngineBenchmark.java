@@ -125,7 +125,7 @@ public final class MatrixEngineBenchmark implements KernelBenchmark {
      * How many times faster {@code fast} runs than {@code base}: the median over rounds that time one batch of each
      * right after the other, so that load from other processes hits both alike (a ratio for shared machines).
      */
-    private static double pairedSpeedup(BenchConfig config, Runnable base, Runnable fast) {
+    static double pairedSpeedup(BenchConfig config, Runnable base, Runnable fast) {
         double oneCall = Math.max(config.warmUp(base), config.warmUp(fast));
         int batch = (int) Math.max(1, Math.ceil((config.quick() ? 0 : 0.05) / Math.max(oneCall, 1e-9)));
         double[] ratios = new double[config.repetitions()];

@@ -22,7 +22,8 @@ import java.util.Set;
  * of PixArt-α/Σ (with or without micro-conditions), Open-Sora v1.0 STDiT and DiT. The graph is built for one latent
  * size (positional embeddings are constants); the batch is symbolic. Weights become FP32 initializers in
  * {@code <out>.data}. A quantized checkpoint of the quant module is exported with integer operators
- * ({@link QuantizedLinearEmitter}: DynamicQuantizeMatMul for 8-bit, MatMulNBits for 4-bit weights).
+ * ({@link QuantizedLinearEmitter}: DynamicQuantizeMatMul for 8-bit, MatMulNBits for 4-bit weights, and a layer's
+ * low-rank branch as a float MatMul pair added to their output).
  *
  * <p>Graph inputs, all FP32 unless noted: {@code x} [B, C, H, W] (STDiT: [B, C, T, H, W]); {@code timestep} [B];
  * text models {@code caption} [B, L, Dt] and {@code caption_mask} [B, L] (1 = valid token; masked tokens get an
@@ -32,7 +33,7 @@ import java.util.Set;
  */
 public final class OnnxExport {
     /** Changes whenever the exported graph changes, so cached exports of an older form are redone. */
-    public static final String VERSION = "2 (opset 20; Kronecker-factored Hadamard for quantized layers)";
+    public static final String VERSION = "3 (opset 20; Kronecker-factored Hadamard for quantized layers; low-rank branches as float MatMul pairs)";
 
     /** The families whose forward pass {@link Builder} writes as nodes. */
     static final Set<ModelFamily> FAMILIES = EnumSet.of(ModelFamily.PIXART, ModelFamily.STDIT, ModelFamily.DIT);

@@ -17,7 +17,7 @@ import java.nio.file.Path;
 
 /**
  * The ONNX Runtime side of {@code bench e2e --peer onnxruntime}: exports the same checkpoint (the random float one,
- * or its quantized version for a quantized setting; cached beside it in {@code onnx/model.onnx}), and runs the same sampling loop, shapes and thread count through
+ * or its quantized version for a quantized setting; cached beside it in {@code <model folder>-onnx/model.onnx}), and runs the same sampling loop, shapes and thread count through
  * {@link OrtDenoiser}. Not instrumented: the result has no GEMM/attention split.
  */
 public final class OnnxPeer {
@@ -49,10 +49,12 @@ public final class OnnxPeer {
 
     /**
      * The export of the checkpoint in {@code modelDir} (float, or integer operators for a quantized one), cached in
-     * {@code modelDir/onnx/}, written when missing or older than the checkpoint.
+     * the sibling folder {@code <modelDir>-onnx/}, written when missing or older than the checkpoint. Never inside
+     * {@code modelDir}: a quantized folder's seal covers every file in it, so an export written there would make the
+     * next load refuse the folder as altered.
      */
     public static Path ensureExport(Path modelDir, PrintStream log) {
-        Path dir = modelDir.resolve("onnx");
+        Path dir = modelDir.resolveSibling(modelDir.getFileName() + "-onnx");
         Path onnx = dir.resolve("model.onnx");
         Path stamp = dir.resolve("export-version.txt");
         Path weights = Checkpoints.findIn(modelDir);

@@ -4,6 +4,8 @@ import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import dev.viditq.core.kernels.quant.Hadamard;
 import dev.viditq.core.kernels.quant.HadamardRotation;
 import dev.viditq.quant.plan.Precision;
+import dev.viditq.quant.runtime.LowRankBranch;
+import dev.viditq.quant.runtime.LowRankPath;
 import dev.viditq.quant.runtime.QuantizedLayer;
 import dev.viditq.quant.runtime.QuantizedModel;
 import dev.viditq.quant.runtime.QuantizedWeight;
@@ -23,10 +25,13 @@ import java.util.Map;
  *       points, bias) — activations quantized per tensor (uint8), ORT's only dynamic int8 MatMul, where ViDiT-Q and
  *       our kernels quantize per token;</li>
  *   <li>4-bit weights: {@code com.microsoft.MatMulNBits} (bits 4, accuracy_level 4: int8 activations per block of
- *       K), per-channel scales repeated over the blocks (exact), zero points packed as uint4 (+8).</li>
+ *       K), per-channel scales repeated over the blocks (exact), zero points packed as uint4 (+8);</li>
+ *   <li>a low-rank branch (SVDQuant) beside either: two float MatMuls whose result is added to the quantized
+ *       GEMM's output ({@link #lowRank}).</li>
  * </ul>
  * An ONNX graph is static: a layer whose bit width changes over the steps (mixed precision) is exported with the
- * precision it has at timestep 0, i.e. in the later steps; a layer in float there goes through {@link #FLOAT}.
+ * precision it has at timestep 0, i.e. in the later steps; a layer in float there goes through {@link #FLOAT} on its
+ * original float weight (as ours runs float steps: the branch belongs to the quantized residual only).
  */
 final class QuantizedLinearEmitter implements LayerOps.LinearEmitter {
     /** The last step of a run: step 0 of 1 at model time 0. */
@@ -48,7 +53,26 @@ final class QuantizedLinearEmitter implements LayerOps.LinearEmitter {
         QuantizedWeight w = layer.weights().get(p.weightBits());
         String transformed = transform(ops, x, layer, key);
         String bias = ops.file.contains(key + ".bias") ? ops.weight(key + ".bias") : null;
-        return w.int4() ? int4(ops, transformed, w, key, bias) : int8(ops, transformed, w, key, bias);
+        String y = w.int4() ? int4(ops, transformed, w, key, bias) : int8(ops, transformed, w, key, bias);
+        return layer.branch() == null ? y : ops.add(y, lowRank(ops, x, transformed, layer, p, key));
+    }
+
+    /**
+     * L₁·(L₂·x) of the layer's low-rank branch, as two float MatMuls on the values our {@link LowRankPath} multiplies
+     * at this precision: with 8-bit activations, the int8 rows of L₂·Q (dequantized) on the quantized GEMM's own
+     * transformed input (x ⊙ m)·Q; with fewer activation bits, the BF16 values of L₂ ⊙ m on x as it arrives. The one
+     * difference left is that ours feeds the 8-bit path the int8 activations, ORT the float ones (~0.4% of the
+     * branch, well below the int4 error the branch corrects). The up-projection is L₁ as stored (BF16 values).
+     */
+    private static String lowRank(LayerOps ops, String x, String transformed, QuantizedLayer layer, Precision p, String key) {
+        LowRankBranch branch = layer.branch();
+        int n = branch.n(), k = branch.k(), rank = branch.rank();
+        boolean quantizedInput = p.activationBits() == 8;
+        float[] down = quantizedInput ? LowRankPath.int8Down(branch, layer.rotation()).dequantized()
+                : LowRankPath.floatDown(branch, layer.plan().smooth());
+        String low = ops.g.op("MatMul", quantizedInput ? transformed : x,
+                ops.g.floats(key + ".low_rank.down_t", transposed(down, rank, k), k, rank));
+        return ops.g.op("MatMul", low, ops.g.floats(key + ".low_rank.up_t", transposed(branch.l1(), n, rank), rank, n));
     }
 
     /** (x ⊙ smooth ⊙ signs) · blockdiag(H_b)·norm, as the weights were transformed offline. */
@@ -81,8 +105,13 @@ final class QuantizedLinearEmitter implements LayerOps.LinearEmitter {
     }
 
     private static float[] transposed(float[] a, int n) {
-        float[] t = new float[n * n];
-        for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) t[j * n + i] = a[i * n + j];
+        return transposed(a, n, n);
+    }
+
+    /** Row-major a [rows, cols] as row-major [cols, rows]. */
+    private static float[] transposed(float[] a, int rows, int cols) {
+        float[] t = new float[rows * cols];
+        for (int i = 0; i < rows; i++) for (int j = 0; j < cols; j++) t[j * rows + i] = a[i * cols + j];
         return t;
     }
 

@@ -9,9 +9,9 @@ import java.util.Map;
 import java.util.WeakHashMap;
 
 /**
- * The float kernels in {@link Precision#BF16}: GEMMs as bf16 × bf16 with FP32 accumulation on a matrix unit of
- * the CPU ({@link NativeMatrix}: AMX-BF16 or AVX512-BF16), attention on AMX-BF16 too (FP32 softmax); every
- * other kernel is the FP32 one it wraps (norms, softmax, element-wise, convolutions).
+ * The float kernels in {@link Precision#BF16}: GEMMs and attention as bf16 × bf16 with FP32 accumulation on a
+ * matrix unit of the CPU ({@link NativeMatrix}: AMX-BF16 or AVX512-BF16; attention with an FP32 online softmax);
+ * every other kernel is the FP32 one it wraps (norms, softmax, element-wise, convolutions).
  *
  * <p>Each weight is rounded to bf16 and packed into the unit's panel layout the first time it is multiplied, and
  * kept while the weight tensor lives (a weak map keyed by the tensor object: the layers hold their weights for
@@ -37,7 +37,7 @@ public final class Bf16Kernels implements Kernels {
     @Override
     public String name() {
         return "bf16 on " + unit.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-')
-                + " (bf16 x bf16 -> fp32 GEMMs" + (unit == NativeMatrix.Unit.AMX ? " and attention" : "") + "; else " + fp32.name() + ")";
+                + " (bf16 x bf16 -> fp32 GEMMs and attention; else " + fp32.name() + ")";
     }
 
     @Override
@@ -65,8 +65,8 @@ public final class Bf16Kernels implements Kernels {
                           MemorySegment out, int oStride, int lq, int lk, int heads, int headDim, float scale,
                           AttentionBias bias) {
         AttentionBias b = bias == null ? AttentionBias.NONE : bias;
-        // per-head biases (T5 only) and empty key sets stay on the FP32 kernel
-        if (unit != NativeMatrix.Unit.AMX || b.perHead() != null || lk < 1 || !engines.runsAttention(headDim)) {
+        // empty key sets and head dimensions past the native limit stay on the FP32 kernel
+        if (lk < 1 || !engines.runsAttention(unit, headDim)) {
             fp32.attention(q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim, scale, b);
             return;
         }
@@ -75,7 +75,9 @@ public final class Bf16Kernels implements Kernels {
         FlashAttention.check(v, vStride, lk, heads, headDim, "v");
         FlashAttention.check(out, oStride, lq, heads, headDim, "out");
         if (b.perKey() != null) Gemm.need(b.perKey(), lk, "attention per-key bias [" + lk + "]");
-        engines.attention(q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim, scale, b.perKey());
+        if (b.perHead() != null) Gemm.need(b.perHead(), (long) heads * lq * lk, "attention per-head bias [" + heads + ", " + lq + ", " + lk + "]");
+        engines.attention(unit, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim, scale,
+                b.perKey(), b.perHead());
     }
 
     @Override

@@ -8,7 +8,7 @@ import java.util.function.Supplier;
 
 /**
  * Chooses the float kernels once, at start-up, and says which. The precision ({@link Precision}) comes from
- * {@code -Dviditq.precision=fp32|bf16|auto} (default auto: BF16 GEMMs where that is faster, see
+ * {@code -Dviditq.precision=fp32|bf16|auto} (default auto: BF16 GEMMs and attention where that is faster, see
  * {@link NativeMatrix#fasterFloatUnit()})
  * or {@link #usePrecision}; {@code -Dviditq.kernels=scalar|java} picks the FP32 kernels. A fallback is reported
  * once on stderr, never silently.

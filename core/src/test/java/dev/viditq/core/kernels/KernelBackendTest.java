@@ -4,11 +4,18 @@ import dev.viditq.core.kernels.quant.NativeMatrix;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
+import java.lang.foreign.MemorySegment;
+import java.util.SplittableRandom;
+
+import static dev.viditq.core.kernels.KernelTestSupport.assertClose;
+import static dev.viditq.core.kernels.KernelTestSupport.random;
+import static dev.viditq.core.kernels.KernelTestSupport.zeros;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Which float kernels each precision gives, and the scoped FP32 that golden parity uses. */
 class KernelBackendTest {
@@ -24,6 +31,28 @@ class KernelBackendTest {
         Assumptions.assumeTrue(unit.isPresent(), "skipped: this CPU has neither AMX-BF16 nor AVX512-BF16");
         Kernels k = KernelBackend.withPrecision(Precision.BF16, KernelBackend::get);
         assertEquals(unit.get(), assertInstanceOf(Bf16Kernels.class, k, k.name()).unit());
+    }
+
+    /**
+     * Attention follows the precision in force: FP32 runs the FP32 flash attention bit for bit, BF16 the unit's
+     * (q, k, v and the weights rounded to bf16: close to FP32, but not equal).
+     */
+    @Test
+    void attentionFollowsThePrecision() {
+        var unit = NativeMatrix.get().flatMap(NativeMatrix::floatUnit);
+        Assumptions.assumeTrue(unit.isPresent(), "skipped: this CPU has neither AMX-BF16 nor AVX512-BF16");
+        int lq = 40, lk = 50, heads = 2, d = 64, width = heads * d;
+        SplittableRandom r = new SplittableRandom(4);
+        MemorySegment q = random(r, (long) lq * width), k = random(r, (long) lk * width), v = random(r, (long) lk * width);
+        MemorySegment java = zeros((long) lq * width), fp32 = zeros((long) lq * width), bf16 = zeros((long) lq * width);
+        new JavaKernels().attention(q, width, k, width, v, width, java, width, lq, lk, heads, d, 0.125f, AttentionBias.NONE);
+        KernelBackend.withPrecision(Precision.FP32, KernelBackend::get)
+                .attention(q, width, k, width, v, width, fp32, width, lq, lk, heads, d, 0.125f, AttentionBias.NONE);
+        KernelBackend.withPrecision(Precision.BF16, KernelBackend::get)
+                .attention(q, width, k, width, v, width, bf16, width, lq, lk, heads, d, 0.125f, AttentionBias.NONE);
+        assertClose(java, fp32, (long) lq * width, 0, "fp32 precision: the FP32 attention");
+        assertClose(java, bf16, (long) lq * width, 2e-2, "bf16 precision: near the FP32 attention");
+        assertTrue(java.mismatch(bf16) >= 0, "bf16 precision: not the FP32 attention");
     }
 
     /** auto: BF16 on AMX, and on AVX512-BF16 only where it beats FP32 (AMD); FP32 otherwise. */

@@ -26,6 +26,7 @@ import dev.viditq.quant.config.Presets;
 import dev.viditq.quant.config.QuantConfig;
 import dev.viditq.quant.config.QuantConfigReader;
 import dev.viditq.quant.method.QuantMethod;
+import dev.viditq.quant.mp.MethodCandidate;
 import dev.viditq.quant.mp.SensitivityPlans;
 import dev.viditq.quant.plan.LayerPlan;
 import dev.viditq.quant.plan.Precision;
@@ -64,7 +65,7 @@ public final class Sensitivity {
     public static final List<String> DEFAULT_CANDIDATES = List.of("W4A8", "W6A8", "W8A8");
     public static final String FORMAT = "viditq-sensitivity/1";
     /** Bits a float entry is counted with (weights stored as BF16). */
-    public static final int FLOAT_BITS = 16;
+    public static final int FLOAT_BITS = MethodCandidate.FLOAT_BITS;
 
     /**
      * @param candidates  "WxAy" or "float"
@@ -102,28 +103,29 @@ public final class Sensitivity {
         }
     }
 
-    /** A precision to measure; {@code float} runs the group unquantized (a noise-floor check). */
-    public record Candidate(String name, int weightBits, int activationBits) {
-        private static final Pattern FORM = Pattern.compile("[Ww](\\d)[Aa](\\d)");
+    /**
+     * A candidate to measure: a precision (W4A8: the preset's weight method), a precision with a weight method
+     * (W4A8-gptq-g64, W4A8-lr16-gptq: {@link MethodCandidate} has the syntax), or {@code float}, which runs the group
+     * unquantized (a noise-floor check).
+     */
+    public record Candidate(String name, int weightBits, int activationBits, MethodCandidate spec) {
+        /** A bits-only candidate. */
+        public Candidate(String name, int weightBits, int activationBits) {
+            this(name, weightBits, activationBits, new MethodCandidate(name, weightBits, activationBits, null));
+        }
 
         public boolean isFloat() {
-            return weightBits == FLOAT_BITS;
+            return spec.isFloat();
         }
 
         /** The precision a plan runs it at (float candidates have none: they are not quantized). */
         public Precision precision() {
-            if (isFloat()) throw new IllegalStateException("the float candidate has no quantized precision");
-            return new Precision(weightBits, activationBits);
+            return spec.precision();
         }
 
         public static Candidate parse(String text) {
-            String t = text.strip();
-            if (t.equalsIgnoreCase("float") || t.equalsIgnoreCase("fp")) return new Candidate("float", FLOAT_BITS, FLOAT_BITS);
-            Matcher m = FORM.matcher(t);
-            if (!m.matches()) throw new IllegalArgumentException("candidate '" + text + "' is not a precision like W4A8 (or float)");
-            int w = Integer.parseInt(m.group(1)), a = Integer.parseInt(m.group(2));
-            if (w < 2 || w > 8 || a < 2 || a > 8) throw new IllegalArgumentException("candidate " + t + ": bits must be 2..8");
-            return new Candidate("W" + w + "A" + a, w, a);
+            MethodCandidate c = MethodCandidate.parse(text);
+            return new Candidate(c.name(), c.weightBits(), c.activationBits(), c);
         }
     }
 
@@ -215,6 +217,7 @@ public final class Sensitivity {
             }
             if (!Files.isRegularFile(req.calibration())) throw new IllegalArgumentException(req.calibration() + ": no such calibration file");
             Calibration calibration = Calibration.read(req.calibration());
+            checkHessians(config, candidates, calibration, req.calibration());
             Denoiser model = ModelLoader.load(folder.denoiser());
             TextEncoder text = null;
             LatentDecoder vae = null;
@@ -242,7 +245,7 @@ public final class Sensitivity {
             if (run.around != null && c.equals(run.around)) return run.unchangedEntry(g, c, r);
             String wk = g.name() + "\u0000" + c.name();
             if (!wk.equals(weightsKey)) {
-                weights = c.isFloat() ? null : Quantizer.quantize(model, run.groupPlan(g, c, run.anyPartialRange()));
+                weights = c.isFloat() ? null : Quantizer.quantize(model, run.groupPlan(g, c, run.anyPartialRange()), run.calibration);
                 weightsKey = wk;
             }
             return run.measure(g, c, r, weights, run.reference);
@@ -278,9 +281,20 @@ public final class Sensitivity {
     private static void checkCandidates(QuantConfig config, List<Candidate> candidates) {
         if (config.weight().granularity() != QuantConfig.WeightGranularity.GROUP) return;
         for (Candidate c : candidates) {
-            if (!c.isFloat() && c.weightBits() > 4) {
+            if (!c.isFloat() && !c.spec().explicit() && c.weightBits() > 4) {
                 throw new IllegalArgumentException("candidate " + c.name() + ": the config has per-group weight scales, which exist only "
-                        + "for weights of at most 4 bits");
+                        + "for weights of at most 4 bits; name a method, e.g. " + c.name() + "-rtn (per channel)");
+            }
+        }
+    }
+
+    /** GPTQ candidates (or a GPTQ preset) need the calibration's input Hessians; refused up front, naming the flag. */
+    private static void checkHessians(QuantConfig config, List<Candidate> candidates, Calibration calibration, Path file) {
+        if (calibration.hasHessians()) return;
+        for (Candidate c : candidates) {
+            if (!c.isFloat() && c.spec().resolve(config).gptq() != null) {
+                throw new IllegalArgumentException("candidate " + c.name() + " quantizes with GPTQ, which needs every layer's input Hessian, and "
+                        + file + " holds none: calibrate again with ./viditq calibrate --hessians");
             }
         }
     }
@@ -361,6 +375,13 @@ public final class Sensitivity {
             this.modelSha = sha256(Checkpoints.findIn(folder.denoiser()));
             this.calibrationSha = sha256(req.calibration());
             this.around = req.around() == null ? null : Candidate.parse(req.around());
+            if (around != null && around.spec().explicit()) {
+                throw new IllegalArgumentException("--around " + around.name() + ": the operating point is bits under the preset's method (e.g. W4A8)");
+            }
+            if (around != null && candidates.stream().anyMatch(c -> c.spec().explicit())) {
+                throw new IllegalArgumentException("--around measures candidates that differ in bits only; candidates with a method ("
+                        + candidates.stream().filter(c -> c.spec().explicit()).map(Candidate::name).toList() + ") are measured in isolation (leave --around out)");
+            }
             if (around != null && candidates.stream().anyMatch(Candidate::isFloat)) {
                 throw new IllegalArgumentException("--around " + around.name() + ": candidates must be quantized precisions (float is the "
                         + "isolation mode's noise floor and no choice of the search)");
@@ -494,8 +515,8 @@ public final class Sensitivity {
          * operating point with {@code --around}.
          */
         private QuantPlan groupPlan(SensitivityGroups.Group g, Candidate c, Range range) {
-            return plans.group(g.name(), g.layers(), c.precision(), range == null ? 0 : range.first(),
-                    range == null ? settings.steps() : range.end());
+            return plans.group(g.name(), g.layers(), c.precision(), c.spec().explicit() ? c.spec().resolve(config) : null,
+                    range == null ? 0 : range.first(), range == null ? settings.steps() : range.end());
         }
 
         /**

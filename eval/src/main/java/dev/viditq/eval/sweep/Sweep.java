@@ -126,7 +126,7 @@ public final class Sweep {
 
     private ObjectNode run(SettingRunner runner) {
         Map<String, QuantConfig> configs = readConfigs();
-        this.hessians = configs.values().stream().anyMatch(c -> c != null && c.gptq() != null);   // float has no config
+        this.hessians = configs.values().stream().anyMatch(c -> c != null && c.usesGptq());   // float has no config
         ObjectNode manifest = manifest();
         checkOrWriteManifest(manifest);
         checkSettingFolders();

@@ -173,6 +173,37 @@ class SensitivityTest {
         assertTrue(bad.getMessage().contains("--around"), bad.getMessage());
     }
 
+    /**
+     * Candidates that differ in method: each is measured under its own name with its own weights (grouping, low-rank
+     * branch), and a GPTQ candidate with a calibration that holds no Hessians is refused naming the flag.
+     */
+    @Test
+    void methodCandidatesAreMeasuredAndGptqNeedsHessians() throws Exception {
+        Sensitivity.Request r = request(tmp.resolve("methods"), 0);
+        Sensitivity.Request methods = new Sensitivity.Request(r.model(), r.calibration(), List.of("W4A8-G64", "W4A8-lr8", "W4A8"), 1,
+                r.groups(), r.count(), r.seed(), r.split(), r.quantConfig(), r.steps(), r.out());
+        com.fasterxml.jackson.databind.node.ObjectNode json = Sensitivity.run(methods, Sensitivity.Progress.NONE).json();
+        assertEquals(List.of("W4A8-g64", "W4A8-lr8", "W4A8"), JSON_NAMES.apply(json.get("candidates")));
+        java.util.Map<String, Double> mse = new java.util.HashMap<>();
+        for (var e : json.get("entries")) {
+            if (e.get("group").asText().equals("mlp1")) mse.put(e.get("precision").asText(), e.get("mse").asDouble());
+        }
+        assertEquals(3, mse.size(), mse.toString());
+        assertTrue(mse.values().stream().distinct().count() == 3, "three methods, three different outputs: " + mse);
+        Sensitivity.Request gptq = new Sensitivity.Request(r.model(), r.calibration(), List.of("W4A8-gptq"), 1,
+                r.groups(), r.count(), r.seed(), r.split(), r.quantConfig(), r.steps(), tmp.resolve("gptq"));
+        String m = assertThrows(IllegalArgumentException.class, () -> Sensitivity.run(gptq, Sensitivity.Progress.NONE)).getMessage();
+        assertTrue(m.contains("W4A8-gptq") && m.contains("--hessians"), m);
+        String bad = assertThrows(IllegalArgumentException.class, () -> Sensitivity.Candidate.parse("W4A8-gtpq")).getMessage();
+        assertTrue(bad.contains("unknown method token 'gtpq'"), bad);
+    }
+
+    private static final java.util.function.Function<com.fasterxml.jackson.databind.JsonNode, List<String>> JSON_NAMES = n -> {
+        List<String> out = new java.util.ArrayList<>();
+        n.forEach(v -> out.add(v.asText()));
+        return out;
+    };
+
     @Test
     void rangesTileTheStepsAndBadInputIsNamed() {
         assertEquals(List.of(new Sensitivity.Range(0, 0, 6), new Sensitivity.Range(1, 6, 11), new Sensitivity.Range(2, 11, 16)),

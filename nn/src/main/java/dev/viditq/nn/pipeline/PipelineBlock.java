@@ -1,10 +1,8 @@
 package dev.viditq.nn.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.viditq.core.io.StrictJson;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -23,16 +21,9 @@ import java.nio.file.Path;
 public record PipelineBlock(Integer height, Integer width, Integer frames, Double fps, Double timestepShift) {
     public static final PipelineBlock NONE = new PipelineBlock(null, null, null, null, null);
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     /** The block of {@code config} (a denoiser's config.json); {@link #NONE} when there is none. */
     public static PipelineBlock read(Path config) {
-        JsonNode block;
-        try {
-            block = JSON.readTree(Files.readString(config)).path("pipeline");
-        } catch (IOException e) {
-            throw new IllegalArgumentException(config + ": cannot read the model config: " + e.getMessage(), e);
-        }
+        JsonNode block = StrictJson.readConfig(config).path("pipeline");
         if (block.isMissingNode() || block.isNull()) return NONE;
         if (!block.isObject()) throw new IllegalArgumentException(config + ": \"pipeline\" must be an object, is " + block);
         return new PipelineBlock(positiveInt(config, block, "height"), positiveInt(config, block, "width"),

@@ -27,35 +27,12 @@ public final class DdimSampler implements Sampler {
 
     /** The integer timesteps diffusers' {@code set_timesteps} produces, highest first. */
     public long[] timesteps(int steps) {
-        int train = config.schedule().trainSteps();
-        Latents.requireSteps(steps, train, name());
-        long[] out = new long[steps];
-        switch (config.spacing()) {
-            case LINSPACE -> {
-                double[] v = NoiseSchedule.linspace(0, train - 1, steps);
-                for (int i = 0; i < steps; i++) out[i] = TimestepSpacing.round(v[steps - 1 - i]);
-            }
-            case LEADING -> {
-                int ratio = train / steps;
-                for (int i = 0; i < steps; i++) out[i] = (long) (steps - 1 - i) * ratio + config.stepsOffset();
-            }
-            case TRAILING -> out = TimestepSpacing.trailing(train, steps, train);
-        }
-        for (long t : out) {
-            if (t < 0 || t >= train) {
-                throw new IllegalArgumentException(name() + ": timestep " + t + " outside [0, " + train
-                        + ") with steps_offset " + config.stepsOffset());
-            }
-        }
-        return out;
+        return config.spacing().descending(config.schedule().trainSteps(), steps, steps, config.stepsOffset(), name());
     }
 
     @Override
     public double[] modelTimes(int steps) {
-        long[] ts = timesteps(steps);
-        double[] out = new double[steps];
-        for (int i = 0; i < steps; i++) out[i] = ts[i];
-        return out;
+        return TimestepSpacing.asModelTimes(timesteps(steps));
     }
 
     @Override

@@ -40,32 +40,12 @@ public final class DpmSolverMultistepSampler implements Sampler {
 
     /** The integer timesteps of diffusers' {@code set_timesteps} (λ never clipped), highest first. */
     public long[] timesteps(int steps) {
-        int train = config.schedule().trainSteps();
-        Latents.requireSteps(steps, train, name());
-        long[] out = new long[steps];
-        switch (config.spacing()) {
-            case LINSPACE -> {
-                double[] v = NoiseSchedule.linspace(0, train - 1, steps + 1);
-                for (int i = 0; i < steps; i++) out[i] = TimestepSpacing.round(v[steps - i]);
-            }
-            case LEADING -> {
-                int ratio = train / (steps + 1);
-                for (int i = 0; i < steps; i++) out[i] = (long) (steps - i) * ratio + config.stepsOffset();
-            }
-            case TRAILING -> out = TimestepSpacing.trailing(train, steps, train);
-        }
-        for (long t : out) {
-            if (t < 0 || t >= train) throw new IllegalArgumentException(name() + ": timestep " + t + " outside [0, " + train + ")");
-        }
-        return out;
+        return config.spacing().descending(config.schedule().trainSteps(), steps, steps + 1, config.stepsOffset(), name());
     }
 
     @Override
     public double[] modelTimes(int steps) {
-        long[] ts = timesteps(steps);
-        double[] out = new double[steps];
-        for (int i = 0; i < steps; i++) out[i] = ts[i];
-        return out;
+        return TimestepSpacing.asModelTimes(timesteps(steps));
     }
 
     /** σ at each timestep followed by the final σ = 0. */

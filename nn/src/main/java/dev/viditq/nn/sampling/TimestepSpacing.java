@@ -4,7 +4,8 @@ import java.util.Locale;
 
 /**
  * How diffusers picks the inference timesteps from the training range ("Common Diffusion Noise Schedules and
- * Sample Steps are Flawed", table 2). The exact formulas differ per scheduler and live in each sampler.
+ * Sample Steps are Flawed", table 2). DDIM and DPM-Solver++ share {@link #descending}; the flow samplers
+ * compute their own sigmas.
  */
 public enum TimestepSpacing {
     LINSPACE, LEADING, TRAILING;
@@ -14,6 +15,41 @@ public enum TimestepSpacing {
             if (s.name().toLowerCase(Locale.ROOT).equals(value)) return s;
         }
         throw new IllegalArgumentException("timestep_spacing '" + value + "' is not supported (linspace, leading, trailing)");
+    }
+
+    /**
+     * The integer timesteps of diffusers' {@code set_timesteps}, highest first. {@code points} is how many values the
+     * scheduler lays over the training range before keeping the top {@code steps}: DDIM lays {@code steps}, the
+     * DPM-Solver family {@code steps + 1} (its last point is the final, unused timestep).
+     */
+    long[] descending(int trainSteps, int steps, int points, int stepsOffset, String sampler) {
+        Latents.requireSteps(steps, trainSteps, sampler);
+        long[] out = new long[steps];
+        switch (this) {
+            case LINSPACE -> {
+                double[] v = NoiseSchedule.linspace(0, trainSteps - 1, points);
+                for (int i = 0; i < steps; i++) out[i] = round(v[points - 1 - i]);
+            }
+            case LEADING -> {
+                int ratio = trainSteps / points;
+                for (int i = 0; i < steps; i++) out[i] = (long) (points - 1 - i) * ratio + stepsOffset;
+            }
+            case TRAILING -> out = trailing(trainSteps, steps, trainSteps);
+        }
+        for (long t : out) {
+            if (t < 0 || t >= trainSteps) {
+                throw new IllegalArgumentException(sampler + ": timestep " + t + " outside [0, " + trainSteps
+                        + ") with steps_offset " + stepsOffset);
+            }
+        }
+        return out;
+    }
+
+    /** Integer timesteps as the model-time values {@link Sampler#modelTimes} returns. */
+    static double[] asModelTimes(long[] timesteps) {
+        double[] out = new double[timesteps.length];
+        for (int i = 0; i < timesteps.length; i++) out[i] = timesteps[i];
+        return out;
     }
 
     /** np.round: halves go to the even neighbour. */

@@ -92,10 +92,7 @@ public final class UniPcFlowSampler implements Sampler {
 
     @Override
     public double[] modelTimes(int steps) {
-        long[] t = timesteps(steps);
-        double[] out = new double[steps];
-        for (int i = 0; i < steps; i++) out[i] = t[i];
-        return out;
+        return TimestepSpacing.asModelTimes(timesteps(steps));
     }
 
     @Override

@@ -1,10 +1,8 @@
 package dev.viditq.nn.text;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.viditq.core.io.CheckpointException;
 import dev.viditq.core.io.StrictJson;
 
-import java.io.IOException;
 import java.nio.file.Path;
 
 /**
@@ -40,17 +38,7 @@ public record T5Config(int vocabSize, int dModel, int dKv, int dFf, int numLayer
 
     /** Reads {@code config.json}. */
     public static T5Config load(Path file) {
-        JsonNode c;
-        try {
-            c = StrictJson.MAPPER.readTree(file.toFile());
-        } catch (IOException e) {
-            throw new CheckpointException(file, "is not a readable config.json: " + e.getMessage(), e);
-        }
-        try {
-            return fromJson(c);
-        } catch (IllegalArgumentException e) {
-            throw new CheckpointException(file, "is not a usable T5 config: " + e.getMessage(), e);
-        }
+        return StrictJson.readConfig(file, "T5 config", T5Config::fromJson);
     }
 
     static T5Config fromJson(JsonNode c) {

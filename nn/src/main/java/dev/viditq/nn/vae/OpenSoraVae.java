@@ -1,16 +1,14 @@
 package dev.viditq.nn.vae;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.viditq.core.io.CheckpointException;
 import dev.viditq.core.io.Checkpoints;
+import dev.viditq.core.io.StrictJson;
 import dev.viditq.core.io.TensorFile;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.Weights;
 
-import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 
@@ -100,12 +98,7 @@ public final class OpenSoraVae implements LatentDecoder {
     /** The pipeline in {@code dir}: config.json and its one checkpoint (model.safetensors). */
     public static OpenSoraVae load(Path dir) {
         Path configFile = dir.resolve("config.json");
-        JsonNode config;
-        try {
-            config = new ObjectMapper().readTree(Files.readString(configFile));
-        } catch (IOException e) {
-            throw new CheckpointException(configFile, "is not a readable config.json: " + e.getMessage(), e);
-        }
+        JsonNode config = StrictJson.readConfig(configFile);
         TensorFile file = Checkpoints.open(dir);
         try {
             return new OpenSoraVae(config, file);

@@ -5,7 +5,6 @@ import dev.viditq.core.io.CheckpointException;
 import dev.viditq.core.io.TensorFile;
 import dev.viditq.core.io.StrictJson;
 
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -41,17 +40,7 @@ public record VaeConfig(int inChannels, int outChannels, List<Integer> blockOutC
     }
 
     public static VaeConfig load(Path file) {
-        JsonNode c;
-        try {
-            c = StrictJson.MAPPER.readTree(file.toFile());
-        } catch (IOException e) {
-            throw new CheckpointException(file, "is not a readable config.json: " + e.getMessage(), e);
-        }
-        try {
-            return fromJson(c);
-        } catch (IllegalArgumentException e) {
-            throw new CheckpointException(file, "is not a usable AutoencoderKL config: " + e.getMessage(), e);
-        }
+        return StrictJson.readConfig(file, "AutoencoderKL config", VaeConfig::fromJson);
     }
 
     static VaeConfig fromJson(JsonNode c) {

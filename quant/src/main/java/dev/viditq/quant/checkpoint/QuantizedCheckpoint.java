@@ -128,8 +128,7 @@ public final class QuantizedCheckpoint {
         Map<String, LayerTensor> out = new LinkedHashMap<>();
         for (QuantizedWeight w : q.weights().values()) {
             put(out, QuantizedTensors.q(name, w.bits()), w.values().dtype(), new long[]{w.n(), w.k()}, w::values);
-            put(out, QuantizedTensors.scale(name, w.bits()), DType.F32, new long[]{w.n(), w.groups()},
-                    () -> Tensor.of(w.scales(), w.n(), w.groups()));
+            put(out, QuantizedTensors.scale(name, w.bits()), w.scaleType().dtype(), new long[]{w.n(), w.groups()}, w::scaleTensor);
             if (w.zeros() != null) {
                 put(out, QuantizedTensors.zero(name, w.bits()), DType.I8, new long[]{w.n(), w.groups()},
                         () -> QuantizedTensors.bytes(w.zeros(), w.n(), w.groups()));

@@ -86,18 +86,21 @@ public final class QuantizedCheckpointReader {
     public QuantizedWeight weight(LayerPlan lp, int bits) {
         String qName = QuantizedTensors.q(lp.name(), bits);
         Tensor q = need(file, qName);
-        int groupSize = plan.weights().granularity() == QuantConfig.WeightGranularity.GROUP
-                ? Math.min(plan.weights().groupSize(), lp.in()) : lp.in();
+        QuantConfig.WeightSpec spec = plan.weightsOf(lp);
+        int groupSize = spec.granularity() == QuantConfig.WeightGranularity.GROUP ? Math.min(spec.groupSize(), lp.in()) : lp.in();
         long[] perGroup = {lp.out(), Math.ceilDiv(lp.in(), groupSize)};
         Tensor scale = need(file, QuantizedTensors.scale(lp.name(), bits));
-        if (scale.dtype() != DType.F32 || !Arrays.equals(scale.shape(), perGroup)) {
+        QuantConfig.ScaleType scaleType = plan.weights().scaleType();
+        if (scale.dtype() != scaleType.dtype() || !Arrays.equals(scale.shape(), perGroup)) {
             throw CheckpointException.tensor(file.path(), QuantizedTensors.scale(lp.name(), bits), "is " + describe(scale)
-                    + " but its weights " + shape(q) + " need F32 " + Arrays.toString(perGroup) + " scales");
+                    + " but its weights " + shape(q) + " need " + scaleType.dtype() + " " + Arrays.toString(perGroup)
+                    + " scales (the plan's weight scale_dtype)");
         }
         byte[] zeros = zeros(lp, bits, q, perGroup);
         QuantizedWeight w;
         try {
-            w = new QuantizedWeight(bits, lp.out(), lp.in(), groupSize, q, scale.toFloatArray(), zeros);
+            // BF16 scales are widened to F32 here, exactly: the kernels take F32 scales
+            w = new QuantizedWeight(bits, lp.out(), lp.in(), groupSize, q, scale.toFloatArray(), zeros, scaleType);
         } catch (IllegalArgumentException e) {
             throw CheckpointException.tensor(file.path(), qName, "does not hold valid " + bits + "-bit weights: " + e.getMessage());
         }

@@ -1,5 +1,8 @@
 package dev.viditq.quant.config;
 
+import dev.viditq.core.tensor.DType;
+import dev.viditq.core.tensor.Tensor;
+
 import java.util.List;
 
 /**
@@ -20,6 +23,8 @@ import java.util.List;
  * @param notes      keys of the reference configs that were accepted but have no effect, or changed meaning
  * @param gptq       GPTQ error compensation of the weights, or null for round-to-nearest
  * @param lowRank    a BF16 low-rank branch beside the quantized weight (SVDQuant), or null for none
+ * @param layerMethods per-layer overrides of the weight method (grouping, GPTQ, low-rank rank), in order, later
+ *                   rules winning key by key; they hold for all steps
  * @param sharedInputs Linears that read one input (diffusers' to_q / to_k / to_v, a cross-attention's to_k / to_v)
  *                   are planned as one: a joint balancing vector, their input quantized once at run time; false: each
  *                   on its own (what folders made before this existed hold)
@@ -27,18 +32,28 @@ import java.util.List;
 public record QuantConfig(Method method, WeightSpec weight, ActivationSpec activation, Balancing balancing,
                           Rotation rotation, List<LayerPattern> keepFloat, boolean keepFloatDefaults,
                           List<BitRule> bitMap, String source, List<String> notes, Gptq gptq, LowRank lowRank,
-                          boolean sharedInputs) {
+                          List<MethodRule> layerMethods, boolean sharedInputs) {
     public QuantConfig {
         keepFloat = List.copyOf(keepFloat);
         bitMap = List.copyOf(bitMap);
         notes = List.copyOf(notes);
+        layerMethods = List.copyOf(layerMethods);
+    }
+
+    /** A config whose weight method is the same for every layer. */
+    public QuantConfig(Method method, WeightSpec weight, ActivationSpec activation, Balancing balancing,
+                       Rotation rotation, List<LayerPattern> keepFloat, boolean keepFloatDefaults,
+                       List<BitRule> bitMap, String source, List<String> notes, Gptq gptq, LowRank lowRank) {
+        this(method, weight, activation, balancing, rotation, keepFloat, keepFloatDefaults, bitMap, source, notes, gptq, lowRank, List.of());
     }
 
     /** A config whose Linears reading one input are planned as one ({@link #sharedInputs()} true). */
     public QuantConfig(Method method, WeightSpec weight, ActivationSpec activation, Balancing balancing,
                        Rotation rotation, List<LayerPattern> keepFloat, boolean keepFloatDefaults,
-                       List<BitRule> bitMap, String source, List<String> notes, Gptq gptq, LowRank lowRank) {
-        this(method, weight, activation, balancing, rotation, keepFloat, keepFloatDefaults, bitMap, source, notes, gptq, lowRank, true);
+                       List<BitRule> bitMap, String source, List<String> notes, Gptq gptq, LowRank lowRank,
+                       List<MethodRule> layerMethods) {
+        this(method, weight, activation, balancing, rotation, keepFloat, keepFloatDefaults, bitMap, source, notes, gptq, lowRank,
+                layerMethods, true);
     }
 
     /** A config with round-to-nearest weights and no low-rank branch. */
@@ -71,11 +86,51 @@ public record QuantConfig(Method method, WeightSpec weight, ActivationSpec activ
     public enum ActivationGranularity { TOKEN, TENSOR }
 
     /**
+     * How weight scales are stored. BF16 halves what a scale costs (on groups of 64: 0.25 instead of 0.5 bits per
+     * weight); the quantizers round each scale to it before choosing the integers, so what is stored dequantizes to
+     * exactly what they computed. The kernels take the scales widened to F32 either way.
+     */
+    public enum ScaleType {
+        F32(DType.F32), BF16(DType.BF16);
+
+        private final DType dtype;
+
+        ScaleType(DType dtype) {
+            this.dtype = dtype;
+        }
+
+        /** The dtype of the stored scale tensors. */
+        public DType dtype() {
+            return dtype;
+        }
+
+        /** Stored bits of one scale. */
+        public int bits() {
+            return (int) dtype.byteSize(1) * 8;
+        }
+
+        /** {@code scale} as this type holds it (BF16: rounded to nearest, ties to even). */
+        public float round(float scale) {
+            return this == F32 ? scale : Tensor.bf16ToFloat(Tensor.floatToBf16(scale));
+        }
+    }
+
+    /**
      * @param bits      2..8; 5–8 run on the int8 kernel (values stored in int8 containers), 2–4 on the int4 kernel
      * @param symmetric absmax (zero point 0) or min/max with a zero point (ViDiT-Q's released configs)
      * @param groupSize inputs per scale with {@link WeightGranularity#GROUP} (a multiple of 8, 4-bit weights only)
+     * @param scaleType how every weight scale of the model is stored (all bit widths of the bit map)
      */
-    public record WeightSpec(int bits, boolean symmetric, WeightGranularity granularity, int groupSize) {}
+    public record WeightSpec(int bits, boolean symmetric, WeightGranularity granularity, int groupSize, ScaleType scaleType) {
+        public WeightSpec {
+            if (scaleType == null) throw new IllegalArgumentException("weight scale type must be given");
+        }
+
+        /** Weights with F32 scales. */
+        public WeightSpec(int bits, boolean symmetric, WeightGranularity granularity, int groupSize) {
+            this(bits, symmetric, granularity, groupSize, ScaleType.F32);
+        }
+    }
 
     /**
      * Activations are always quantized symmetrically (the integer kernels take no activation zero point).
@@ -149,8 +204,30 @@ public record QuantConfig(Method method, WeightSpec weight, ActivationSpec activ
      */
     public record LowRank(int rank) {}
 
+    /**
+     * One {@code layer_methods} rule: for the layers matching {@code layers}, the weight method keys it gives (null:
+     * unchanged). Mixed-precision plans use it to give each layer group its own method.
+     *
+     * @param groupSize inputs per scale (0: one scale per output channel), or null
+     * @param gptq      GPTQ on ({@link Gptq}) or off ({@link #GPTQ_OFF}), or null
+     * @param lowRank   rank of the low-rank branch (0: none), or null
+     */
+    public record MethodRule(LayerPattern layers, Integer groupSize, Gptq gptq, Integer lowRank, String origin) {
+        /** Marks a rule that turns GPTQ off (round-to-nearest). */
+        public static final Gptq GPTQ_OFF = new Gptq(0, false, 0);
+
+        public boolean gptqOff() {
+            return gptq == GPTQ_OFF;
+        }
+    }
+
     /** True when any static activation range is needed (so calibration is). */
     public boolean needsCalibration() {
-        return !activation.dynamic() || balancing != null || gptq != null;
+        return !activation.dynamic() || balancing != null || usesGptq();
+    }
+
+    /** True when some layer's weights are quantized by GPTQ (so the calibration needs input Hessians). */
+    public boolean usesGptq() {
+        return gptq != null || layerMethods.stream().anyMatch(r -> r.gptq() != null && !r.gptqOff());
     }
 }

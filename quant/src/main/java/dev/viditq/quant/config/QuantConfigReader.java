@@ -145,13 +145,14 @@ public final class QuantConfigReader {
         List<BitRule> bitMap = bitMap(root);
         QuantConfig.Gptq gptq = gptq(root, weight);
         QuantConfig.LowRank lowRank = lowRank(root);
+        List<QuantConfig.MethodRule> layerMethods = layerMethods(root, gptq);
         boolean sharedInputs = root.bool("shared_inputs", true);
         for (String key : REFERENCE_IGNORED) {
             if (root.raw(key) != null) notes.add("'" + key + "' ignored (a setting of the Python reference code)");
         }
         root.finish();
         QuantConfig cfg = new QuantConfig(method, weight, activation, balancing, rotation, keepFloat, defaults, bitMap,
-                source, notes, gptq, lowRank, sharedInputs);
+                source, notes, gptq, lowRank, layerMethods, sharedInputs);
         checkCombination(cfg);
         return cfg;
     }
@@ -163,11 +164,13 @@ public final class QuantConfigReader {
         boolean symmetric = n.bool("symmetric", false);
         WeightGranularity g = enumValue(n, "granularity", WeightGranularity.class, WeightGranularity.CHANNEL);
         int groupSize = n.integer("group_size", 0);
+        QuantConfig.ScaleType scaleType = enumValue(n, "scale_dtype", QuantConfig.ScaleType.class, QuantConfig.ScaleType.F32);
         n.finish();
-        return weightSpec(n, bits, symmetric, g, groupSize);
+        return weightSpec(n, bits, symmetric, g, groupSize, scaleType);
     }
 
-    private WeightSpec weightSpec(ConfigNode n, int bits, boolean symmetric, WeightGranularity g, int groupSize) {
+    private WeightSpec weightSpec(ConfigNode n, int bits, boolean symmetric, WeightGranularity g, int groupSize,
+                                  QuantConfig.ScaleType scaleType) {
         if (g == WeightGranularity.GROUP) {
             if (groupSize <= 0 || groupSize % 8 != 0) {
                 throw n.errorAt("group_size", "must be a positive multiple of 8 with granularity group, is " + groupSize);
@@ -177,7 +180,7 @@ public final class QuantConfigReader {
                         + "scales, the int8 kernel one scale per output channel); bits is " + bits);
             }
         }
-        return new WeightSpec(bits, symmetric, g, g == WeightGranularity.GROUP ? groupSize : 0);
+        return new WeightSpec(bits, symmetric, g, g == WeightGranularity.GROUP ? groupSize : 0, scaleType);
     }
 
     private ActivationSpec activation(ConfigNode n) {
@@ -260,25 +263,87 @@ public final class QuantConfigReader {
 
     /** {@code gptq: true}, or {@code gptq: {enabled, damp, act_order, block_size}}; absent or false: round-to-nearest. */
     private static QuantConfig.Gptq gptq(ConfigNode root, WeightSpec weight) {
-        JsonNode raw = root.raw("gptq");
-        QuantConfig.Gptq gptq;
-        if (raw != null && raw.isBoolean()) {
-            gptq = raw.asBoolean() ? new QuantConfig.Gptq(QuantConfig.Gptq.DEFAULT_DAMP, false, QuantConfig.Gptq.DEFAULT_BLOCK_SIZE) : null;
-        } else {
-            ConfigNode n = root.child("gptq");
-            boolean enabled = n.bool("enabled", raw != null);
-            Double damp = n.number("damp");
-            boolean actOrder = n.bool("act_order", false);
-            int blockSize = n.integer("block_size", QuantConfig.Gptq.DEFAULT_BLOCK_SIZE);
-            n.finish();
-            if (damp != null && !(damp > 0 && damp < 1)) throw n.errorAt("damp", "must be in (0, 1) (a fraction of the mean of diag H), is " + damp);
-            if (blockSize < 1) throw n.errorAt("block_size", "must be positive, is " + blockSize);
-            gptq = enabled ? new QuantConfig.Gptq(damp == null ? QuantConfig.Gptq.DEFAULT_DAMP : damp, actOrder, blockSize) : null;
-        }
+        QuantConfig.Gptq gptq = gptqValue(root, "gptq", null);
         if (gptq != null && weight.granularity() == WeightGranularity.TENSOR) {
             throw root.errorAt("gptq", "needs per-channel or per-group weight scales, not one per tensor");
         }
         return gptq;
+    }
+
+    /**
+     * The value of a {@code gptq} key under {@code parent}: null when absent or false; {@code true} means
+     * {@code whenTrue} (null: the defaults), a mapping gives the settings.
+     */
+    private static QuantConfig.Gptq gptqValue(ConfigNode parent, String key, QuantConfig.Gptq whenTrue) {
+        JsonNode raw = parent.raw(key);
+        if (raw != null && raw.isBoolean()) {
+            if (!raw.asBoolean()) return null;
+            return whenTrue != null ? whenTrue : new QuantConfig.Gptq(QuantConfig.Gptq.DEFAULT_DAMP, false, QuantConfig.Gptq.DEFAULT_BLOCK_SIZE);
+        }
+        ConfigNode n = parent.child(key);
+        boolean enabled = n.bool("enabled", raw != null);
+        Double damp = n.number("damp");
+        boolean actOrder = n.bool("act_order", false);
+        int blockSize = n.integer("block_size", QuantConfig.Gptq.DEFAULT_BLOCK_SIZE);
+        n.finish();
+        if (damp != null && !(damp > 0 && damp < 1)) throw n.errorAt("damp", "must be in (0, 1) (a fraction of the mean of diag H), is " + damp);
+        if (blockSize < 1) throw n.errorAt("block_size", "must be positive, is " + blockSize);
+        return enabled ? new QuantConfig.Gptq(damp == null ? QuantConfig.Gptq.DEFAULT_DAMP : damp, actOrder, blockSize) : null;
+    }
+
+    /**
+     * {@code layer_methods}: a list of {@code {layers, granularity, group_size, gptq, low_rank}} rules giving layers
+     * their own weight method (all steps). {@code gptq: true} there means the config's own GPTQ settings when it has
+     * them, else the defaults.
+     */
+    private List<QuantConfig.MethodRule> layerMethods(ConfigNode root, QuantConfig.Gptq configGptq) {
+        JsonNode raw = root.raw("layer_methods");
+        List<QuantConfig.MethodRule> rules = new ArrayList<>();
+        if (raw == null) return rules;
+        if (!raw.isArray()) throw root.errorAt("layer_methods", "should be a list of rules ({layers, granularity, group_size, gptq, low_rank})");
+        for (int i = 0; i < raw.size(); i++) {
+            String where = "layer_methods[" + i + "]";
+            ConfigNode n = new ConfigNode(raw.get(i), where, source);
+            List<String> layers = n.texts("layers");
+            if (layers.isEmpty()) throw n.errorAt("layers", "is required (a regex over Linear names, or a list of them)");
+            Integer groupSize = methodGroupSize(n);
+            boolean gptqGiven = n.has("gptq");
+            QuantConfig.Gptq gptq = gptqGiven ? gptqValue(n, "gptq", configGptq) : null;
+            if (!gptqGiven) n.raw("gptq");
+            if (gptqGiven && gptq == null) gptq = QuantConfig.MethodRule.GPTQ_OFF;
+            Integer lowRank = n.integer("low_rank");
+            if (lowRank != null && lowRank < 0) throw n.errorAt("low_rank", "must be >= 0 (0: no low-rank branch), is " + lowRank);
+            n.finish();
+            if (groupSize == null && gptq == null && lowRank == null) {
+                throw n.error("'" + where + "'", "changes nothing: give granularity / group_size, gptq or low_rank");
+            }
+            for (int j = 0; j < layers.size(); j++) {
+                LayerPattern p = LayerPattern.of(layers.get(j), where + ".layers" + (layers.size() > 1 ? "[" + j + "]" : ""));
+                rules.add(new QuantConfig.MethodRule(p, groupSize, gptq, lowRank, where));
+            }
+        }
+        return rules;
+    }
+
+    /** A rule's grouping: 0 for {@code granularity: channel}, the group size for {@code group}, null when not given. */
+    private static Integer methodGroupSize(ConfigNode n) {
+        String g = n.text("granularity");
+        Integer size = n.integer("group_size");
+        if (g == null && size == null) return null;
+        String gran = g == null ? "group" : g.toLowerCase(Locale.ROOT);
+        switch (gran) {
+            case "channel" -> {
+                if (size != null) throw n.errorAt("group_size", "goes with granularity group, not channel");
+                return 0;
+            }
+            case "group" -> {
+                if (size == null || size <= 0 || size % 8 != 0) {
+                    throw n.errorAt("group_size", "must be a positive multiple of 8 with granularity group, is " + size);
+                }
+                return size;
+            }
+            default -> throw n.errorAt("granularity", "is '" + g + "'; known here: channel, group");
+        }
     }
 
     /** {@code low_rank: {rank: R}}; absent or rank 0: no low-rank branch. */
@@ -438,7 +503,7 @@ public final class QuantConfigReader {
         boolean symmetric = q.bool("sym", false);
         int groupSize = q.integer("group_size", 128);
         q.finish();
-        return weightSpec(q, bits, symmetric, g, groupSize);
+        return weightSpec(q, bits, symmetric, g, groupSize, QuantConfig.ScaleType.F32);
     }
 
     private WeightGranularity referenceWeightGranularity(ConfigNode q) {

@@ -25,7 +25,8 @@ import java.util.stream.IntStream;
  * batched update ("lazy batch": exact, the same sums in another order).
  *
  * <p>Rounding goes through {@link WeightGrid}, the grid of round-to-nearest, so the stored format (q, scale, zero point)
- * is unchanged. Grids: per output channel, computed once from the weight before any update (as the reference); per
+ * is unchanged; a grid's scale is rounded to its stored type (BF16 or F32) when the grid is made, so every column is
+ * quantized, and its error compensated, against the scale that is stored. Grids: per output channel, computed once from the weight before any update (as the reference); per
  * group, from the group's current (already error-updated) values when its first column is reached, or — with
  * {@code act_order}, where a group's columns are visited out of order — from the weight before any update ("static
  * groups"), so a group stays a contiguous run of inputs. The reference takes a dynamic group's range from weights that
@@ -65,12 +66,12 @@ public final class Gptq {
         for (int i = 0; i < wd.length; i++) wd[i] = w[i];
         zeroDeadInputs(h, wd, n, k);
         // grids fixed before any update: per channel always, per group when columns are visited out of order
-        WeightGrid[] fixed = !grouped || settings.actOrder() ? initialGrids(wd, n, k, bits, spec.symmetric(), groupSize) : null;
+        WeightGrid[] fixed = !grouped || settings.actOrder() ? initialGrids(wd, n, k, bits, spec.symmetric(), spec.scaleType(), groupSize) : null;
         int[] perm = settings.actOrder() ? order(h, k) : IntStream.range(0, k).toArray();
         double[] wp = permuteColumns(wd, n, k, perm);
         double[] u = upperCholeskyOfInverse(permute(h, k, perm), k, settings.damp());
         int block = grouped && fixed == null ? Math.max(groupSize, settings.blockSize() / groupSize * groupSize) : settings.blockSize();
-        Columns out = new Columns(n, k, bits, spec.symmetric(), groupSize, perm, fixed);
+        Columns out = new Columns(n, k, bits, spec.symmetric(), spec.scaleType(), groupSize, perm, fixed);
         int tiles = Math.ceilDiv(n, ROW_TILE);
         double[] tileLoss = new double[tiles];
         Parallel.forEach(tiles, t -> tileLoss[t] = quantizeRows(wp, u, k, block, t * ROW_TILE, Math.min(n, (t + 1) * ROW_TILE), out));
@@ -88,13 +89,14 @@ public final class Gptq {
         }
     }
 
-    private static WeightGrid[] initialGrids(double[] w, int n, int k, int bits, boolean symmetric, int groupSize) {
+    private static WeightGrid[] initialGrids(double[] w, int n, int k, int bits, boolean symmetric, QuantConfig.ScaleType scaleType,
+                                             int groupSize) {
         int groups = Math.ceilDiv(k, groupSize);
         WeightGrid[] grids = new WeightGrid[n * groups];
         float[] row = new float[k];
         for (int r = 0; r < n; r++) {
             for (int c = 0; c < k; c++) row[c] = (float) w[r * k + c];
-            for (int g = 0; g < groups; g++) grids[r * groups + g] = WeightGrid.of(row, g * groupSize, Math.min(k, (g + 1) * groupSize), bits, symmetric);
+            for (int g = 0; g < groups; g++) grids[r * groups + g] = WeightGrid.of(row, g * groupSize, Math.min(k, (g + 1) * groupSize), bits, symmetric, scaleType);
         }
         return grids;
     }
@@ -173,16 +175,18 @@ public final class Gptq {
     private static final class Columns {
         private final int n, k, bits, groupSize, groups;
         private final boolean symmetric;
+        private final QuantConfig.ScaleType scaleType;
         private final int[] perm;
         private final WeightGrid[] grids;   // [n][groups]
         private final boolean dynamic;
         private final byte[] q;
 
-        Columns(int n, int k, int bits, boolean symmetric, int groupSize, int[] perm, WeightGrid[] fixed) {
+        Columns(int n, int k, int bits, boolean symmetric, QuantConfig.ScaleType scaleType, int groupSize, int[] perm, WeightGrid[] fixed) {
             this.n = n;
             this.k = k;
             this.bits = bits;
             this.symmetric = symmetric;
+            this.scaleType = scaleType;
             this.groupSize = groupSize;
             this.groups = Math.ceilDiv(k, groupSize);
             this.perm = perm;
@@ -204,7 +208,7 @@ public final class Gptq {
                 if (end > blockEnd) throw new IllegalStateException("group [" + c + ", " + end + ") crosses a block end " + blockEnd);
                 float[] values = new float[end - c];
                 for (int j = c; j < end; j++) values[j - c] = (float) w[row + j];
-                grids[slot] = WeightGrid.of(values, 0, values.length, bits, symmetric);
+                grids[slot] = WeightGrid.of(values, 0, values.length, bits, symmetric, scaleType);
             }
             WeightGrid g = grids[slot];
             byte v = g.quantize((float) w[row + i]);
@@ -219,7 +223,7 @@ public final class Gptq {
                 scales[s] = grids[s].scale();
                 if (zeros != null) zeros[s] = grids[s].storedZero();
             }
-            return QuantizedWeight.fromRowMajor(bits, n, k, groupSize, Arrays.copyOf(q, q.length), scales, zeros);
+            return QuantizedWeight.fromRowMajor(bits, n, k, groupSize, Arrays.copyOf(q, q.length), scales, zeros, scaleType);
         }
     }
 }

@@ -39,12 +39,12 @@ public record LowBitWeight(QuantizedWeight weight, LowRankBranch branch, double 
     }
 
     /**
-     * Stored bits: the integers (int4 containers hold two values per byte, 5–8 bits one byte each), an F32 scale and
+     * Stored bits: the integers (int4 containers hold two values per byte, 5–8 bits one byte each), a scale (F32 or BF16) and
      * (asymmetric) an I8 zero point per row and group, and the BF16 low-rank factors.
      */
     public long storedBits() {
         long values = (long) weight.n() * weight.k() * (weight.int4() ? 4 : 8);
-        long perGroup = (long) weight.scales().length * 32 + (weight.zeros() == null ? 0 : (long) weight.zeros().length * 8);
+        long perGroup = (long) weight.scales().length * weight.scaleType().bits() + (weight.zeros() == null ? 0 : (long) weight.zeros().length * 8);
         return values + perGroup + (branch == null ? 0 : branch.storedBytes() * 8);
     }
 

@@ -52,7 +52,7 @@ abstract class PlanningMethod implements QuantMethod {
             }
             calibration.model().checkSameModel(ModelIdentity.of(model), calibration.describe());
             if (calibration.done() == 0) throw new IllegalArgumentException(calibration.describe() + ": holds no finished prompt");
-            if (config.gptq() != null && !calibration.hasHessians()) {
+            if (config.usesGptq() && !calibration.hasHessians()) {
                 throw new IllegalArgumentException(config.source() + ": gptq needs every layer's input Hessian, and "
                         + calibration.describe() + " holds none: calibrate again with --hessians");
             }
@@ -67,7 +67,8 @@ abstract class PlanningMethod implements QuantMethod {
         for (Linear l : linears.values()) {
             LayerPlan probe = probe(l, selection, base);
             if (probe == null) continue;
-            checkGroups(config, l, probe);
+            LayerMethod method = LayerMethod.of(config, l.name());
+            checkGroups(config, method.weights(), l, probe);
             float[] smooth = null;
             if (selection.balancedIfConfigured(l.name())) {
                 smooth = jointSmooth.get(l.name()); // a member of a shared input: its group's vector
@@ -81,7 +82,7 @@ abstract class PlanningMethod implements QuantMethod {
             StaticRanges ranges = config.activation().dynamic() ? null
                     : ranges(calibration, calibration.layer(l.name()), smooth, config.activation());
             layers.put(l.name(), new LayerPlan(l.name(), l.inFeatures(), l.outFeatures(), smooth, rotation, base, probe.overrides(), ranges,
-                    config.gptq(), lowRank(config, l, notes)));
+                    method.gptq(), lowRank(method.lowRank(), l, notes), method.weights().equals(config.weight()) ? null : method.weights()));
         }
         if (layers.isEmpty()) throw new QuantConfigException(config.source() + ": no Linear of the model is left to quantize");
         List<SharedInputGroup> shared = new ArrayList<>();
@@ -169,21 +170,48 @@ abstract class PlanningMethod implements QuantMethod {
         StaticRanges joint = new StaticRanges(first.ranges().timesteps(), first.ranges().cfgSplit(), absmax);
         for (String n : members) {
             LayerPlan p = layers.get(n);
-            layers.put(n, new LayerPlan(p.name(), p.in(), p.out(), p.smooth(), p.rotation(), p.base(), p.overrides(), joint, p.gptq(), p.lowRank()));
+            layers.put(n, new LayerPlan(p.name(), p.in(), p.out(), p.smooth(), p.rotation(), p.base(), p.overrides(), joint, p.gptq(), p.lowRank(), p.weightSpec()));
         }
     }
 
     /** The configured rank, at most the layer's smaller side (where a branch of that rank would be the whole weight). */
-    private static int lowRank(QuantConfig config, Linear l, List<String> notes) {
-        if (config.lowRank() == null) return 0;
+    private static int lowRank(int rank, Linear l, List<String> notes) {
+        if (rank == 0) return 0;
         int most = Math.min(l.inFeatures(), l.outFeatures());
-        if (config.lowRank().rank() <= most) return config.lowRank().rank();
-        notes.add(l.name() + ": low-rank branch of rank " + config.lowRank().rank() + " cut to its smaller side " + most);
+        if (rank <= most) return rank;
+        notes.add(l.name() + ": low-rank branch of rank " + rank + " cut to its smaller side " + most);
         return most;
     }
 
-    private static void checkGroups(QuantConfig config, Linear l, LayerPlan probe) {
-        if (config.weight().granularity() != QuantConfig.WeightGranularity.GROUP) return;
+    /**
+     * A layer's weight method: the config's top-level weight grouping, GPTQ and low-rank rank, with the
+     * {@code layer_methods} rules that match the layer applied in order (later rules win key by key).
+     */
+    private record LayerMethod(QuantConfig.WeightSpec weights, QuantConfig.Gptq gptq, int lowRank) {
+        static LayerMethod of(QuantConfig config, String layer) {
+            QuantConfig.WeightSpec w = config.weight();
+            QuantConfig.Gptq gptq = config.gptq();
+            int rank = config.lowRank() == null ? 0 : config.lowRank().rank();
+            for (QuantConfig.MethodRule r : config.layerMethods()) {
+                if (!r.layers().matches(layer)) continue;
+                if (r.groupSize() != null) {
+                    w = new QuantConfig.WeightSpec(w.bits(), w.symmetric(),
+                            r.groupSize() == 0 ? QuantConfig.WeightGranularity.CHANNEL : QuantConfig.WeightGranularity.GROUP, r.groupSize(),
+                            w.scaleType());
+                }
+                if (r.gptq() != null) gptq = r.gptqOff() ? null : r.gptq();
+                if (r.lowRank() != null) rank = r.lowRank();
+            }
+            if (gptq != null && w.granularity() == QuantConfig.WeightGranularity.TENSOR) {
+                throw new QuantConfigException(config.source() + ": layer " + layer + " has gptq with one weight scale per tensor; "
+                        + "GPTQ needs per-channel or per-group scales");
+            }
+            return new LayerMethod(w, gptq, rank);
+        }
+    }
+
+    private static void checkGroups(QuantConfig config, QuantConfig.WeightSpec spec, Linear l, LayerPlan probe) {
+        if (spec.granularity() != QuantConfig.WeightGranularity.GROUP) return;
         for (int bits : probe.weightBits()) {
             if (bits > 4) {
                 throw new QuantConfigException(config.source() + ": layer " + l.name() + " gets " + bits + "-bit weights from the bit map, "
@@ -291,6 +319,7 @@ abstract class PlanningMethod implements QuantMethod {
             }
             List<String> quantized = names.stream().filter(n -> !keptFloat(n)).toList();
             for (QuantConfig.BitRule r : config.bitMap()) requireMatchAmong(r.layers(), quantized);
+            for (QuantConfig.MethodRule r : config.layerMethods()) requireMatchAmong(r.layers(), quantized);
             if (config.balancing() != null) for (LayerPattern p : config.balancing().layers()) requireMatchAmong(p, quantized);
             if (config.rotation() != null) for (LayerPattern p : config.rotation().layers()) requireMatchAmong(p, quantized);
         }

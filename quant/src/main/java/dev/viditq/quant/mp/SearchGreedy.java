@@ -47,15 +47,18 @@ public final class SearchGreedy {
         long min = 0;
         int[][] cheapest = p.cheapest();
         for (int g = 0; g < p.groups(); g++) min += p.groupCost(g, cheapest[g]);
+        java.util.Set<String> at = new java.util.TreeSet<>();
+        for (int[] c : cheapest) at.add(p.candidate(c[0]).name());
+        String where = at.size() == 1 ? "every group at " + at.iterator().next() : "every group at its cheapest candidate";
         if (min > p.budgetUnits()) {
             throw new IllegalArgumentException("budget " + p.budget() + " is infeasible: the minimum is " + p.describeCost(min)
-                    + " (every group at " + p.candidate(0).name() + ")");
+                    + " (" + where + ")");
         }
         long minBytes = 0;
         for (int g = 0; g < p.groups(); g++) minBytes += p.groupSecondCost(g, cheapest[g]);
         if (minBytes > p.byteCap()) {
             throw new IllegalArgumentException("--max-bytes " + p.byteCap() + " is infeasible: the minimum is " + minBytes
-                    + " stored weight bytes (every group at " + p.candidate(0).name() + ")");
+                    + " stored weight bytes (" + where + ")");
         }
     }
 
@@ -90,9 +93,14 @@ public final class SearchGreedy {
                 if (p.sameForAllRanges() && r > 0) break; // moves then raise every range at once
                 int keep = choice[r];
                 int[] saved = choice.clone();
-                for (int k = keep + 1; k < p.choices(); k++) {
+                for (int k = 0; k < p.choices(); k++) {
+                    if (k == keep) continue; // a move to fewer bits never gains (losses are monotone); one to another method may
                     if (p.sameForAllRanges()) java.util.Arrays.fill(choice, k);
                     else choice[r] = k;
+                    if (!p.storable(choice)) {
+                        System.arraycopy(saved, 0, choice, 0, choice.length);
+                        continue;
+                    }
                     long delta = p.groupCost(g, choice) - before;
                     long bytesAfter = second[0] - beforeSecond + p.groupSecondCost(g, choice);
                     double gain = beforeLoss - p.groupLoss(g, choice);

@@ -31,8 +31,17 @@ public record SearchInput(String source, String model, String modelSha256, int s
                           List<Range> ranges, List<Group> groups, Entry[][][] entries) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** A precision the sensitivity measured, e.g. W4A8. */
-    public record Candidate(String name, int weightBits, int activationBits) {}
+    /**
+     * A candidate the sensitivity measured, e.g. W4A8 or W4A8-gptq-g64 ({@link MethodCandidate} has the syntax).
+     *
+     * @param spec the parsed candidate (its weight method, when it names one)
+     */
+    public record Candidate(String name, int weightBits, int activationBits, MethodCandidate spec) {
+        /** A bits-only candidate (the preset's weight method). */
+        public Candidate(String name, int weightBits, int activationBits) {
+            this(name, weightBits, activationBits, new MethodCandidate(name, weightBits, activationBits, null));
+        }
+    }
 
     /** Sampling steps [first, end) and the model times they cover. */
     public record Range(int index, int first, int end, double timestepLow, double timestepHigh) {
@@ -92,7 +101,8 @@ public record SearchInput(String source, String model, String modelSha256, int s
 
     /** The candidate's index, or -1. */
     public int candidateIndex(String name) {
-        for (int i = 0; i < candidates.size(); i++) if (candidates.get(i).name().equalsIgnoreCase(name)) return i;
+        String canonical = MethodCandidate.parse(name).name(); // W4A8-g64-GPTQ names W4A8-gptq-g64
+        for (int i = 0; i < candidates.size(); i++) if (candidates.get(i).name().equalsIgnoreCase(canonical)) return i;
         return -1;
     }
 
@@ -106,9 +116,14 @@ public record SearchInput(String source, String model, String modelSha256, int s
         for (int i = 0; i < arr.size(); i++) {
             JsonNode c = arr.get(i);
             String where = "candidates[" + i + "]";
-            if (!c.isTextual()) throw r.error(where, "should be a precision name like \"W4A8\", is " + c);
-            Candidate cand = parseCandidate(c.asText());
-            if (cand == null) throw r.error(where, "\"" + c.asText() + "\" is not a precision like W4A8 (weight and activation bits 2..8)");
+            if (!c.isTextual()) throw r.error(where, "should be a candidate name like \"W4A8\" or \"W4A8-gptq-g64\", is " + c);
+            Candidate cand;
+            try {
+                cand = parseCandidate(c.asText());
+            } catch (IllegalArgumentException e) {
+                throw r.error(where, "\"" + c.asText() + "\" is not a precision candidate: " + e.getMessage());
+            }
+            if (cand == null) throw r.error(where, "is float, which is no choice of the search");
             if (!seen.add(cand.name())) throw r.error(where, cand.name() + " is listed twice");
             out.add(cand);
         }
@@ -116,13 +131,14 @@ public record SearchInput(String source, String model, String modelSha256, int s
         return List.copyOf(out);
     }
 
-    /** "W4A8" → (4, 8); null when it is not of that form. */
+    /**
+     * "W4A8" → (4, 8), "W4A8-gptq-g64" → (4, 8) with its method ({@link MethodCandidate#parse}, whose errors it
+     * passes on); null for float.
+     */
     public static Candidate parseCandidate(String name) {
-        var m = java.util.regex.Pattern.compile("[Ww](\\d)[Aa](\\d)").matcher(name.trim());
-        if (!m.matches()) return null;
-        int w = Integer.parseInt(m.group(1)), a = Integer.parseInt(m.group(2));
-        if (w < 2 || w > 8 || a < 2 || a > 8) return null;
-        return new Candidate("W" + w + "A" + a, w, a);
+        MethodCandidate c = MethodCandidate.parse(name);
+        if (c.isFloat()) return null;
+        return new Candidate(c.name(), c.weightBits(), c.activationBits(), c);
     }
 
     private static List<Range> ranges(Reader r, JsonNode arr, int steps) {
@@ -189,7 +205,12 @@ public record SearchInput(String source, String model, String modelSha256, int s
             int range = r.intAt(n, where + ".range");
             if (range < 0 || range >= ranges.size()) throw r.error(where + ".range", "is " + range + "; there are " + ranges.size() + " ranges");
             String precision = r.text(n, "precision", where);
-            Candidate c = parseCandidate(precision);
+            Candidate c;
+            try {
+                c = parseCandidate(precision);
+            } catch (IllegalArgumentException e) {
+                throw r.error(where + ".precision", e.getMessage());
+            }
             int ci = c == null ? -1 : indexOf(cands, c.name());
             if (ci < 0) continue; // e.g. a float row: not a choice of the search
             if (table[g][range][ci] != null) throw r.error(where, "a second entry for " + group + ", range " + range + ", " + c.name());

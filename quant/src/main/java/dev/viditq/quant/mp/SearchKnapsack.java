@@ -107,6 +107,7 @@ public final class SearchKnapsack {
                 v /= k;
             }
             if (p.sameForAllRanges() && java.util.Arrays.stream(choice).distinct().count() > 1) continue;
+            if (!p.storable(choice)) continue; // candidates of different weight methods cannot share a layer
             long c = p.groupCost(g, choice), c2 = p.groupSecondCost(g, choice);
             if (c <= budget && c2 <= cap) {
                 all.add(new State(c, c2, p.groupLoss(g, choice), -1, choices.size()));

@@ -3,6 +3,7 @@ package dev.viditq.quant.mp;
 import dev.viditq.core.io.SafeOutput;
 import dev.viditq.quant.mp.SearchInput.Candidate;
 import dev.viditq.quant.mp.SearchInput.Range;
+import dev.viditq.quant.config.QuantConfig;
 import dev.viditq.quant.config.QuantConfigReader;
 
 import java.io.IOException;
@@ -65,9 +66,42 @@ public final class SearchPlanWriter {
                 if (r.first >= 0) y.append("    steps: [").append(r.first).append(", ").append(r.end).append("]\n");
             }
         }
+        methodRules(y, p, a);
         String text = y.toString();
         QuantConfigReader.parse(text, "search plan", null); // quantize must accept what we write
         return text;
+    }
+
+    /**
+     * {@code layer_methods}: per group whose weight method differs from the preset's, the grouping, GPTQ and rank
+     * it runs with (groups of one method share a rule). A group's ranges share one method ({@link SearchProblem#storable}).
+     */
+    private static void methodRules(StringBuilder y, SearchProblem p, SearchAllocation a) {
+        QuantConfig preset = p.preset();
+        int presetGroup = preset.weight().granularity() == QuantConfig.WeightGranularity.GROUP ? preset.weight().groupSize() : 0;
+        int presetRank = preset.lowRank() == null ? 0 : preset.lowRank().rank();
+        Map<MethodCandidate.WeightMethod, List<String>> byMethod = new LinkedHashMap<>();
+        for (int g = 0; g < p.groups(); g++) {
+            MethodCandidate.WeightMethod m = p.method(a.choice()[g][0]);
+            if (m.groupSize() == presetGroup && java.util.Objects.equals(m.gptq(), preset.gptq()) && m.lowRank() == presetRank) continue;
+            byMethod.computeIfAbsent(m, k -> new ArrayList<>()).addAll(p.input().groups().get(g).layers());
+        }
+        if (byMethod.isEmpty()) return;
+        y.append("layer_methods:\n");
+        byMethod.forEach((m, layers) -> {
+            y.append("  - layers: [");
+            for (int i = 0; i < layers.size(); i++) y.append(i == 0 ? "" : ", ").append('\'').append(regex(layers.get(i))).append('\'');
+            y.append("]\n");
+            if (m.groupSize() != presetGroup) {
+                y.append(m.groupSize() == 0 ? "    granularity: channel\n" : "    granularity: group\n    group_size: " + m.groupSize() + "\n");
+            }
+            if (!java.util.Objects.equals(m.gptq(), preset.gptq())) {
+                QuantConfig.Gptq q = m.gptq();
+                y.append(q == null ? "    gptq: false\n" : String.format(Locale.ROOT, "    gptq: {damp: %s, act_order: %s, block_size: %d}%n",
+                        q.damp(), q.actOrder(), q.blockSize()));
+            }
+            if (m.lowRank() != presetRank) y.append("    low_rank: ").append(m.lowRank()).append('\n');
+        });
     }
 
     /** The fewest-bits choice as the plan runs it. */
@@ -110,7 +144,9 @@ public final class SearchPlanWriter {
                 + " (parameter-weighted over the " + countLayers(in) + " layers of " + in.groups().size() + " groups and all "
                 + in.steps() + " steps)");
         if (a.storedBytes() >= 0) {
-            line(y, "Stored quantized weights: " + a.storedBytes() + " bytes (packed integers + scales + zero points); "
+            line(y, "Stored quantized weights: " + a.storedBytes() + " bytes (packed integers + scales + zero points"
+                    + (p.methodSearch() ? " + low-rank factors" : "") + String.format(Locale.ROOT, ", %.4f stored bits per weight); ",
+                    p.storedBitsPerWeight(a.storedBytes()))
                     + a.layersWithTwoOrMoreWidths() + " layers need two or more bit widths and store each of them");
         } else {
             line(y, "Stored quantized weights: not computed (the model was not found; give search --model DIR)");
@@ -180,7 +216,7 @@ public final class SearchPlanWriter {
     private static List<Rule> rules(SearchProblem p, SearchAllocation a) {
         Map<String, Rule> always = new LinkedHashMap<>(), ranged = new LinkedHashMap<>();
         for (int g = 0; g < p.groups(); g++) {
-            int[] c = a.choice()[g];
+            int[] c = byPrecision(p, a.choice()[g]);
             int main = mostUsed(c);
             List<String> layers = p.input().groups().get(g).layers();
             if (main != 0) always.computeIfAbsent(main + ":all", k -> new Rule(main, -1, -1)).layers.addAll(layers);
@@ -198,6 +234,21 @@ public final class SearchPlanWriter {
         List<Rule> rest = new ArrayList<>(ranged.values());
         rest.sort((x, z) -> x.first != z.first ? Integer.compare(x.first, z.first) : Integer.compare(x.choice, z.choice));
         out.addAll(rest);
+        return out;
+    }
+
+    /**
+     * Each choice replaced by the first choice of the same weight and activation bits: candidates that differ only in
+     * method need no bit-map rule between them (the method is the layer's, {@link #methodRules}).
+     */
+    private static int[] byPrecision(SearchProblem p, int[] choice) {
+        int[] out = new int[choice.length];
+        for (int r = 0; r < choice.length; r++) {
+            SearchInput.Candidate c = p.candidate(choice[r]);
+            int k = 0;
+            while (p.candidate(k).weightBits() != c.weightBits() || p.candidate(k).activationBits() != c.activationBits()) k++;
+            out[r] = k;
+        }
         return out;
     }
 

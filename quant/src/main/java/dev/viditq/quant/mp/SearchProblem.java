@@ -1,5 +1,7 @@
 package dev.viditq.quant.mp;
 
+import dev.viditq.quant.config.QuantConfig;
+import dev.viditq.quant.config.QuantConfigReader;
 import dev.viditq.quant.mp.SearchInput.Candidate;
 import dev.viditq.quant.mp.SearchInput.Entry;
 
@@ -28,12 +30,25 @@ import java.util.Map;
  * cells; the average is that sum over params × all steps). With a byte budget a group costs the bytes of every
  * distinct bit width its ranges use ({@link SearchStorage}); that is not additive over ranges, so both searches cost
  * whole groups.
+ *
+ * <p><b>Methods.</b> Candidates may differ in weight method as well as bits ({@link MethodCandidate}: W4A8-gptq-g64,
+ * W4A8-lr16-gptq, ...). A layer stores one integer weight per bit width and at most one low-rank branch, so a group
+ * may combine candidates over its ranges only when they share one weight method (grouping, GPTQ, rank); other
+ * combinations are no option of either search. When any candidate names its method, costs are stored bytes
+ * (integers, scales, zero points and low-rank factors, {@link SearchStorage}), and a bit budget means stored bits
+ * per quantized weight: bits × weights / 8 bytes. Dominance (see Losses) holds only between candidates of one
+ * weight method.
  */
 public final class SearchProblem {
     private final SearchInput input;
     private final List<Integer> candidates;
     private final SearchBudget budget;
     private final SearchStorage storage;
+    private final QuantConfig preset;
+    /** The weight method of each choice (index as {@link #candidates}). */
+    private final MethodCandidate.WeightMethod[] methods;
+    /** True when some candidate names its weight method: costs are then stored bytes. */
+    private final boolean methodSearch;
     private final double[][][] loss, mse;
     private final Map<String, Double> metricScales = new LinkedHashMap<>();
     private final double mseScale;
@@ -47,13 +62,35 @@ public final class SearchProblem {
      * @param mseWeight      weight of the normalised output MSE added to the metric loss (0: metrics only)
      */
     public SearchProblem(SearchInput input, List<String> candidateNames, SearchBudget budget, SearchStorage storage, double mseWeight) {
+        this(input, candidateNames, budget, storage, mseWeight, QuantConfigReader.preset("viditq-w4a8"));
+    }
+
+    /**
+     * @param preset the config the sensitivity measured with: the weight method of bits-only candidates, and the GPTQ
+     *               settings of explicit ones
+     */
+    public SearchProblem(SearchInput input, List<String> candidateNames, SearchBudget budget, SearchStorage storage, double mseWeight,
+                         QuantConfig preset) {
         this.input = input;
-        this.candidates = chooseCandidates(input, candidateNames);
-        this.budget = budget;
+        this.preset = preset;
         this.storage = storage;
+        this.candidates = chooseCandidates(input, candidateNames, storage, preset);
+        this.methods = new MethodCandidate.WeightMethod[candidates.size()];
+        boolean explicit = false;
+        for (int k = 0; k < methods.length; k++) {
+            MethodCandidate c = input.candidates().get(candidates.get(k)).spec();
+            methods[k] = c.resolve(preset);
+            explicit |= c.explicit();
+        }
+        this.methodSearch = explicit;
+        this.budget = budget;
         this.mseWeight = mseWeight;
         if (budget.kind() == SearchBudget.Kind.BYTES && storage == null) {
             throw new IllegalArgumentException("a byte budget needs the layer shapes: give --model DIR (the model the sensitivity was measured on)");
+        }
+        if (methodSearch && storage == null) {
+            throw new IllegalArgumentException("candidates that differ in method are costed in stored bytes, which needs the layer shapes: "
+                    + "give --model DIR (the model the sensitivity was measured on)");
         }
         if (!(mseWeight >= 0) || !Double.isFinite(mseWeight)) throw new IllegalArgumentException("--mse-weight must be >= 0, is " + mseWeight);
         int g = input.groups().size(), r = input.ranges().size(), k = candidates.size();
@@ -90,8 +127,11 @@ public final class SearchProblem {
         }
     }
 
-    /** Candidate indices of the input, ordered by (weight bits, activation bits), fewest first. */
-    private static List<Integer> chooseCandidates(SearchInput input, List<String> names) {
+    /**
+     * Candidate indices of the input, ordered by (weight bits, activation bits, stored bytes of all the groups'
+     * layers), fewest first.
+     */
+    private static List<Integer> chooseCandidates(SearchInput input, List<String> names, SearchStorage storage, QuantConfig preset) {
         List<Integer> out = new ArrayList<>();
         if (names == null || names.isEmpty()) {
             for (int i = 0; i < input.candidates().size(); i++) out.add(i);
@@ -106,8 +146,18 @@ public final class SearchProblem {
             }
         }
         out.sort(Comparator.comparingInt((Integer i) -> input.candidates().get(i).weightBits())
-                .thenComparingInt(i -> input.candidates().get(i).activationBits()));
+                .thenComparingInt(i -> input.candidates().get(i).activationBits())
+                .thenComparingLong(i -> storage == null ? 0 : modelBytes(input, storage, input.candidates().get(i).spec().resolve(preset),
+                        input.candidates().get(i).weightBits())));
         return List.copyOf(out);
+    }
+
+    private static long modelBytes(SearchInput input, SearchStorage storage, MethodCandidate.WeightMethod m, int bits) {
+        long b = 0;
+        for (SearchInput.Group g : input.groups()) {
+            for (String layer : g.layers()) b += storage.bytes(layer, bits, m.groupSize()) + storage.branchBytes(layer, m.lowRank());
+        }
+        return b;
     }
 
     /** Candidates are sorted fewest bits first; a candidate dominated by a later one gets at least its loss. */
@@ -119,9 +169,35 @@ public final class SearchProblem {
         }
     }
 
+    /** More (or as many) weight and activation bits of the same weight method. */
     private boolean dominates(int a, int b) {
         Candidate x = candidate(a), y = candidate(b);
-        return x.weightBits() >= y.weightBits() && x.activationBits() >= y.activationBits();
+        boolean sameMethod = (!x.spec().explicit() && !y.spec().explicit()) || methods[a].equals(methods[b]);
+        return sameMethod && x.weightBits() >= y.weightBits() && x.activationBits() >= y.activationBits();
+    }
+
+    /** The weight method choice {@code k} runs with. */
+    public MethodCandidate.WeightMethod method(int k) {
+        return methods[k];
+    }
+
+    /** The config the plan starts from (bits-only candidates run its weight method). */
+    public QuantConfig preset() {
+        return preset;
+    }
+
+    /** True when some candidate names its weight method (costs are then stored bytes). */
+    public boolean methodSearch() {
+        return methodSearch;
+    }
+
+    /**
+     * True when a group can run this choice per range: all its candidates share one weight method (a layer stores
+     * one integer weight per bit width and one low-rank branch).
+     */
+    public boolean storable(int[] choice) {
+        for (int k : choice) if (!methods[k].equals(methods[choice[0]])) return false;
+        return true;
     }
 
     /** Mean (fewest-bits delta − most-bits delta) over the cells; fallbacks as the class comment says. */
@@ -244,7 +320,12 @@ public final class SearchProblem {
 
     /** The group's cost in budget units (param·step·bits, or bytes) for one choice per range. */
     public long groupCost(int g, int[] choice) {
-        return budget.kind() == SearchBudget.Kind.BITS ? groupBitCost(g, choice) : groupBytes(g, choice);
+        return costsBytes() ? groupBytes(g, choice) : groupBitCost(g, choice);
+    }
+
+    /** True when costs are stored bytes: a byte budget, or any budget over candidates that differ in method. */
+    public boolean costsBytes() {
+        return budget.kind() == SearchBudget.Kind.BYTES || methodSearch;
     }
 
     /** Σ over ranges of weight params × steps × weight bits. */
@@ -254,11 +335,21 @@ public final class SearchProblem {
         return c;
     }
 
-    /** Stored bytes of the group's layers: every distinct weight bit width its ranges use, once. */
+    /**
+     * Stored bytes of the group's layers: every distinct (weight bit width, grouping) its ranges use, once, and each
+     * distinct low-rank branch once.
+     */
     public long groupBytes(int g, int[] choice) {
+        java.util.Set<List<Integer>> widths = new java.util.LinkedHashSet<>();
+        java.util.Set<Integer> ranks = new java.util.TreeSet<>();
+        for (int k : choice) {
+            widths.add(List.of(candidate(k).weightBits(), methods[k].groupSize()));
+            ranks.add(methods[k].lowRank());
+        }
         long b = 0;
-        for (int bits : distinctWeightBits(choice)) {
-            for (String layer : input.groups().get(g).layers()) b += storage.bytes(layer, bits);
+        for (String layer : input.groups().get(g).layers()) {
+            for (List<Integer> w : widths) b += storage.bytes(layer, w.get(0), w.get(1));
+            for (int r : ranks) b += storage.branchBytes(layer, r);
         }
         return b;
     }
@@ -273,6 +364,7 @@ public final class SearchProblem {
     /** The budget in cost units. */
     public long budgetUnits() {
         if (budget.kind() == SearchBudget.Kind.BYTES) return (long) budget.value();
+        if (methodSearch) return (long) Math.floor(budget.value() * input.totalWeightParams() / 8 * (1 + 1e-12)); // stored bits per weight
         // tolerance: 4.5 × an exact multiple must not fall one unit short through rounding
         return (long) Math.floor(budget.value() * totalParamSteps() * (1 + 1e-12));
     }
@@ -284,13 +376,33 @@ public final class SearchProblem {
 
     /** A cost in budget units as the user reads it. */
     public String describeCost(long units) {
-        return budget.kind() == SearchBudget.Kind.BITS
+        return !costsBytes()
                 ? String.format(Locale.ROOT, "%.3f average weight bits", units / (double) totalParamSteps())
-                : units + " stored weight bytes";
+                : units + " stored weight bytes" + String.format(Locale.ROOT, " (%.3f stored bits per weight)", storedBitsPerWeight(units));
     }
 
-    /** Everything at the fewest bits: the cheapest allocation. */
+    /** Stored bytes as bits per quantized weight of the groups' layers. */
+    public double storedBitsPerWeight(long bytes) {
+        return bytes * 8.0 / input.totalWeightParams();
+    }
+
+    /** Every group at its cheapest single candidate (the fewest bits when candidates differ in bits only). */
     public int[][] cheapest() {
-        return new int[groups()][ranges()];
+        int[][] out = new int[groups()][ranges()];
+        for (int g = 0; g < groups(); g++) {
+            int best = 0;
+            long bestCost = Long.MAX_VALUE;
+            for (int k = 0; k < choices(); k++) {
+                int[] all = new int[ranges()];
+                java.util.Arrays.fill(all, k);
+                long c = groupCost(g, all);
+                if (c < bestCost) {
+                    best = k;
+                    bestCost = c;
+                }
+            }
+            java.util.Arrays.fill(out[g], best);
+        }
+        return out;
     }
 }

@@ -5,6 +5,8 @@ import dev.viditq.core.io.TensorFile;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.pipeline.ModelFolder;
 import dev.viditq.quant.config.QuantConfig;
+import dev.viditq.quant.runtime.LowRankBranch;
+import dev.viditq.quant.runtime.QuantizedWeight;
 
 import java.nio.file.Path;
 import java.util.Collections;
@@ -13,13 +15,14 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Bytes a quantized layer stores for one weight bit width, counted as the quantized checkpoint stores them
- * ({@code QuantizedModel.storedWeightBytes}): the integers (one byte per value for 5–8 bits, two values per byte for
- * 2–4 bits), a float scale per output channel (or per group) and, for asymmetric weights, an int8 zero point per
- * scale. A layer whose plan needs two bit widths stores both, so a group's bytes depend on the set of widths its
- * ranges use, not on their sum.
+ * Bytes a quantized layer stores for one weight bit width and weight method, counted as the quantized checkpoint
+ * stores them ({@link QuantizedWeight#storedBytes(int, int, int, int, boolean, QuantConfig.ScaleType)}, {@link LowRankBranch#storedBytes(int, int, int)}):
+ * the integers (one byte per value for 5–8 bits, two values per byte for 2–4 bits), a scale (F32 or BF16, as the weights store them) per output channel (or
+ * per group) and, for asymmetric weights, a zero point per scale, and the BF16 low-rank factors. A layer whose plan
+ * needs two bit widths stores both, so a group's bytes depend on the set of widths its ranges use, not on their sum.
  *
- * @param shapes [out, in] of every layer, by name
+ * @param shapes  [out, in] of every layer, by name
+ * @param weights the preset's weight scheme (symmetric or not; the grouping of bits-only candidates)
  */
 public record SearchStorage(Map<String, int[]> shapes, QuantConfig.WeightSpec weights) {
     public SearchStorage {
@@ -45,15 +48,30 @@ public record SearchStorage(Map<String, int[]> shapes, QuantConfig.WeightSpec we
         return new SearchStorage(shapes, weights);
     }
 
-    /** Stored bytes of {@code layer} at {@code bits}. */
+    /** Stored bytes of {@code layer} at {@code bits} with the preset's grouping (per channel above 4 bits). */
     public long bytes(String layer, int bits) {
+        int group = weights.granularity() == QuantConfig.WeightGranularity.GROUP && bits <= 4 ? weights.groupSize() : 0;
+        return bytes(layer, bits, group);
+    }
+
+    /** Stored integers, scales and zero points of {@code layer} at {@code bits} with {@code groupSize} inputs per scale (0: per channel). */
+    public long bytes(String layer, int bits, int groupSize) {
+        int[] s = shape(layer);
+        return QuantizedWeight.storedBytes(bits, s[0], s[1], groupSize == 0 ? s[1] : Math.min(groupSize, s[1]), weights.symmetric(),
+                weights.scaleType());
+    }
+
+    /** Stored bytes of a rank-{@code rank} low-rank branch of {@code layer} (the rank cut to the layer's smaller side, as planning does). */
+    public long branchBytes(String layer, int rank) {
+        if (rank == 0) return 0;
+        int[] s = shape(layer);
+        return LowRankBranch.storedBytes(Math.min(rank, Math.min(s[0], s[1])), s[0], s[1]);
+    }
+
+    private int[] shape(String layer) {
         int[] s = shapes.get(layer);
         if (s == null) throw new IllegalArgumentException("no shape known for layer " + layer);
-        long n = s[0], k = s[1];
-        long values = bits <= 4 ? (n * k + 1) / 2 : n * k;
-        int groupSize = weights.granularity() == QuantConfig.WeightGranularity.GROUP && bits <= 4 ? Math.min(weights.groupSize(), s[1]) : s[1];
-        long scales = n * Math.ceilDiv(s[1], groupSize);
-        return values + scales * Float.BYTES + (weights.symmetric() ? 0 : scales);
+        return s;
     }
 
     /** Parameters of {@code layer}'s weight. */

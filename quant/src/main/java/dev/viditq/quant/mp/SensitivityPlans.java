@@ -1,5 +1,6 @@
 package dev.viditq.quant.mp;
 
+import dev.viditq.quant.config.QuantConfig;
 import dev.viditq.quant.plan.BitOverride;
 import dev.viditq.quant.plan.LayerPlan;
 import dev.viditq.quant.plan.Precision;
@@ -41,6 +42,14 @@ public final class SensitivityPlans {
      * operating point. [0, steps) covers the whole run.
      */
     public QuantPlan group(String group, List<String> layers, Precision p, int first, int end) {
+        return group(group, layers, p, null, first, end);
+    }
+
+    /**
+     * As {@link #group(String, List, Precision, int, int)}, the group's layers quantized with {@code method} (its
+     * grouping, GPTQ settings and low-rank rank; null: the method's plan as it is).
+     */
+    public QuantPlan group(String group, List<String> layers, Precision p, MethodCandidate.WeightMethod method, int first, int end) {
         if (first < 0 || end > steps || first >= end) throw new IllegalArgumentException("steps [" + first + ", " + end + ") of " + steps);
         List<BitOverride> overrides = new ArrayList<>();
         if (first > 0) overrides.add(outside(new int[]{0, first}));
@@ -49,7 +58,7 @@ public final class SensitivityPlans {
         for (String name : layers) {
             LayerPlan lp = full.layers().get(name);
             if (lp == null) throw new IllegalArgumentException("layer " + name + " of group " + group + " is not in the method's plan");
-            plans.put(name, at(lp, p, overrides));
+            plans.put(name, method == null ? at(lp, p, overrides) : withMethod(at(lp, p, overrides), method));
         }
         return new QuantPlan(full.method(), full.source() + " (sensitivity of " + group + ")", full.weights(), full.activations(), plans, List.of(),
                 full.sharedInputsWithin(plans.keySet()));
@@ -83,6 +92,18 @@ public final class SensitivityPlans {
     }
 
     private static LayerPlan at(LayerPlan lp, Precision p, List<BitOverride> overrides) {
-        return new LayerPlan(lp.name(), lp.in(), lp.out(), lp.smooth(), lp.rotation(), p, overrides, lp.ranges(), lp.gptq(), lp.lowRank());
+        return new LayerPlan(lp.name(), lp.in(), lp.out(), lp.smooth(), lp.rotation(), p, overrides, lp.ranges(), lp.gptq(), lp.lowRank(),
+                lp.weightSpec());
+    }
+
+    /** {@code lp} with another weight method (the rank cut to the layer's smaller side, as planning cuts it). */
+    private LayerPlan withMethod(LayerPlan lp, MethodCandidate.WeightMethod m) {
+        QuantConfig.WeightSpec base = full.weights();
+        QuantConfig.WeightSpec spec = new QuantConfig.WeightSpec(base.bits(), base.symmetric(),
+                m.groupSize() == 0 ? QuantConfig.WeightGranularity.CHANNEL : QuantConfig.WeightGranularity.GROUP, m.groupSize(),
+                base.scaleType());
+        boolean same = spec.granularity() == base.granularity() && spec.groupSize() == base.groupSize();
+        return new LayerPlan(lp.name(), lp.in(), lp.out(), lp.smooth(), lp.rotation(), lp.base(), lp.overrides(), lp.ranges(), m.gptq(),
+                Math.min(m.lowRank(), Math.min(lp.in(), lp.out())), same ? null : spec);
     }
 }

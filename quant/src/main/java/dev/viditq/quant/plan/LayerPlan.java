@@ -20,9 +20,12 @@ import java.util.Set;
  * @param gptq        GPTQ of the weights at every bit width (needs the layer's calibration Hessian), or null for
  *                    round-to-nearest
  * @param lowRank     rank of the BF16 low-rank branch beside the integer weight (SVDQuant), 0 for none
+ * @param weightSpec  this layer's weight grouping when it differs from the plan's ({@code layer_methods}), or null
+ *                    for the plan's ({@link QuantPlan#weightsOf})
  */
 public record LayerPlan(String name, int in, int out, float[] smooth, RotationSpec rotation, Precision base,
-                        List<BitOverride> overrides, StaticRanges ranges, QuantConfig.Gptq gptq, int lowRank) {
+                        List<BitOverride> overrides, StaticRanges ranges, QuantConfig.Gptq gptq, int lowRank,
+                        QuantConfig.WeightSpec weightSpec) {
     /** Enumerating override combinations is exact but exponential; more rules than this on one layer are refused. */
     private static final int MAX_RANGED_RULES = 12;
 
@@ -33,6 +36,12 @@ public record LayerPlan(String name, int in, int out, float[] smooth, RotationSp
         if (lowRank < 0 || lowRank > Math.min(in, out)) {
             throw new IllegalArgumentException(name + ": low-rank branch of rank " + lowRank + " for a [" + out + ", " + in + "] layer");
         }
+    }
+
+    /** A layer with the plan's weight grouping. */
+    public LayerPlan(String name, int in, int out, float[] smooth, RotationSpec rotation, Precision base,
+                     List<BitOverride> overrides, StaticRanges ranges, QuantConfig.Gptq gptq, int lowRank) {
+        this(name, in, out, smooth, rotation, base, overrides, ranges, gptq, lowRank, null);
     }
 
     /** A layer quantized by round-to-nearest, without a low-rank branch. */

@@ -38,6 +38,7 @@ public final class PlanJson {
         w.put("granularity", plan.weights().granularity().name());
         w.put("group_size", plan.weights().groupSize());
         w.put("bits", plan.weights().bits());
+        w.put("scale_dtype", plan.weights().scaleType().name());
         ObjectNode a = o.putObject("activations");
         a.put("granularity", plan.activations().granularity().name());
         a.put("dynamic", plan.activations().dynamic());
@@ -75,6 +76,9 @@ public final class PlanJson {
             o.putObject("gptq").put("damp", l.gptq().damp()).put("act_order", l.gptq().actOrder()).put("block_size", l.gptq().blockSize());
         }
         if (l.hasLowRank()) o.put("low_rank", l.lowRank());
+        if (l.weightSpec() != null) {
+            o.putObject("weights").put("granularity", l.weightSpec().granularity().name()).put("group_size", l.weightSpec().groupSize());
+        }
         if (l.ranges() != null) {
             ObjectNode r = o.putObject("ranges");
             ArrayNode t = r.putArray("timesteps");
@@ -91,14 +95,14 @@ public final class PlanJson {
     public static QuantPlan fromJson(JsonNode o, Vectors vectors) {
         JsonNode w = need(o, "weights");
         QuantConfig.WeightSpec weights = new QuantConfig.WeightSpec(need(w, "bits").asInt(), need(w, "symmetric").asBoolean(),
-                QuantConfig.WeightGranularity.valueOf(need(w, "granularity").asText()), need(w, "group_size").asInt());
+                QuantConfig.WeightGranularity.valueOf(need(w, "granularity").asText()), need(w, "group_size").asInt(), scaleType(w));
         JsonNode a = need(o, "activations");
         QuantPlan.ActivationScheme acts = new QuantPlan.ActivationScheme(
                 QuantConfig.ActivationGranularity.valueOf(need(a, "granularity").asText()), need(a, "dynamic").asBoolean());
         List<String> notes = new ArrayList<>();
         need(o, "notes").forEach(n -> notes.add(n.asText()));
         Map<String, LayerPlan> layers = new LinkedHashMap<>();
-        need(o, "layers").properties().forEach(e -> layers.put(e.getKey(), layer(e.getKey(), e.getValue(), vectors)));
+        need(o, "layers").properties().forEach(e -> layers.put(e.getKey(), layer(e.getKey(), e.getValue(), vectors, weights)));
         return new QuantPlan(need(o, "method").asText(), need(o, "source").asText(), weights, acts, layers, notes, sharedInputs(o));
     }
 
@@ -115,7 +119,15 @@ public final class PlanJson {
         return out;
     }
 
-    private static LayerPlan layer(String name, JsonNode o, Vectors vectors) {
+    /** The stored type of the weight scales; plans written before it was recorded stored F32. */
+    private static QuantConfig.ScaleType scaleType(JsonNode weights) {
+        JsonNode t = weights.get("scale_dtype");
+        if (t == null || t.isNull()) return QuantConfig.ScaleType.F32;
+        for (QuantConfig.ScaleType s : QuantConfig.ScaleType.values()) if (s.name().equals(t.asText())) return s;
+        throw new IllegalArgumentException("weight scale_dtype '" + t.asText() + "' is neither F32 nor BF16");
+    }
+
+    private static LayerPlan layer(String name, JsonNode o, Vectors vectors, QuantConfig.WeightSpec planWeights) {
         int in = need(o, "in").asInt(), out = need(o, "out").asInt();
         float[] smooth = need(o, "smooth").asBoolean() ? vectors.smooth(name, in) : null;
         JsonNode r = o.get("rotation");
@@ -141,7 +153,11 @@ public final class PlanJson {
         QuantConfig.Gptq gptq = g == null || g.isNull() ? null
                 : new QuantConfig.Gptq(need(g, "damp").asDouble(), need(g, "act_order").asBoolean(), need(g, "block_size").asInt());
         int lowRank = o.path("low_rank").asInt(0);
-        return new LayerPlan(name, in, out, smooth, rotation, base, overrides, ranges, gptq, lowRank);
+        JsonNode lw = o.get("weights");
+        QuantConfig.WeightSpec spec = lw == null || lw.isNull() ? null : new QuantConfig.WeightSpec(planWeights.bits(), planWeights.symmetric(),
+                QuantConfig.WeightGranularity.valueOf(need(lw, "granularity").asText()), need(lw, "group_size").asInt(),
+                planWeights.scaleType());
+        return new LayerPlan(name, in, out, smooth, rotation, base, overrides, ranges, gptq, lowRank, spec);
     }
 
     private static JsonNode need(JsonNode o, String key) {

@@ -53,6 +53,11 @@ public record QuantPlan(String method, String source, QuantConfig.WeightSpec wei
         return sharedInputs.stream().filter(g -> kept.containsAll(g.layers())).toList();
     }
 
+    /** The weight grouping of layer {@code lp}: its own ({@code layer_methods}) or the plan's. */
+    public QuantConfig.WeightSpec weightsOf(LayerPlan lp) {
+        return lp.weightSpec() != null ? lp.weightSpec() : weights;
+    }
+
     /** How activations are quantized (the bits are per layer and step, in {@link LayerPlan}). */
     public record ActivationScheme(QuantConfig.ActivationGranularity granularity, boolean dynamic) {}
 }

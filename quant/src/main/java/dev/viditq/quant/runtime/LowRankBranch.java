@@ -79,6 +79,11 @@ public record LowRankBranch(int n, int k, int rank, float[] l1, float[] l2) {
 
     /** Stored bytes: both factors in BF16. */
     public long storedBytes() {
-        return 2L * rank * (n + k);
+        return storedBytes(rank, n, k);
+    }
+
+    /** Bytes of a rank-{@code rank} branch of a [n, k] weight as a checkpoint stores it: L₁ [n, rank] and L₂ [rank, k] in BF16. */
+    public static long storedBytes(int rank, int n, int k) {
+        return dev.viditq.core.tensor.DType.BF16.byteSize((long) rank * (n + k));
     }
 }

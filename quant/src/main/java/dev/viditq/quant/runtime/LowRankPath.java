@@ -51,36 +51,63 @@ public final class LowRankPath {
         PackedInt8Weight packed = null;
         Tensor dequantized = null;
         if (quantizedIn) {
-            float[] rotated = branch.l2().clone();
-            if (rotation != null) rotation.rotateRows(rotated, rank);
-            byte[] q = new byte[rank * k];
-            float[] scales = new float[rank];
-            float[] values = new float[rank * k];
-            for (int c = 0; c < rank; c++) {
-                float absmax = 0;
-                for (int j = 0; j < k; j++) absmax = Math.max(absmax, Math.abs(rotated[c * k + j]));
-                float s = absmax / 127f;
-                scales[c] = s;
-                for (int j = 0; j < k; j++) {
-                    byte v = s == 0 ? 0 : (byte) Math.clamp(Math.rint(rotated[c * k + j] / s), -127, 127);
-                    q[c * k + j] = v;
-                    values[c * k + j] = s * v;
-                }
-            }
-            if (simulated) dequantized = Tensor.of(values, rank, k);
-            else packed = PackedInt8Weight.pack(q, rank, k, scales, null);
+            Int8Rows down = int8Down(branch, rotation);
+            if (simulated) dequantized = Tensor.of(down.dequantized(), rank, k);
+            else packed = PackedInt8Weight.pack(down.values(), rank, k, down.scales(), null);
         }
         this.downInt8 = packed;
         this.downDequantized = dequantized;
-        Tensor df = null;
-        if (floatIn) {
-            float[] d = branch.l2().clone();
-            if (smooth != null) {
-                for (int c = 0; c < rank; c++) for (int j = 0; j < k; j++) d[c * k + j] *= smooth[j];
-            }
-            df = Tensor.of(d, rank, k).to(DType.BF16);
+        this.downFloat = floatIn ? Tensor.of(floatDown(branch, smooth), rank, k).to(DType.BF16) : null;
+    }
+
+    /**
+     * Rows of int8 values, one symmetric scale per row.
+     *
+     * @param values [rows, cols] row-major
+     */
+    public record Int8Rows(int rows, int cols, byte[] values, float[] scales) {
+        /** scale · value, the values the int8 GEMM multiplies, [rows, cols] row-major. */
+        public float[] dequantized() {
+            float[] out = new float[rows * cols];
+            for (int r = 0; r < rows; r++) for (int c = 0; c < cols; c++) out[r * cols + c] = scales[r] * values[r * cols + c];
+            return out;
         }
-        this.downFloat = df;
+    }
+
+    /**
+     * The down-projection of steps with 8-bit activations: L₂·Q [rank, k] (L₂ taken to the rotated basis the quantized
+     * activations live in; L₂ itself without a rotation), rounded to int8 per row, symmetric (absmax / 127).
+     */
+    public static Int8Rows int8Down(LowRankBranch branch, HadamardRotation rotation) {
+        int rank = branch.rank(), k = branch.k();
+        float[] rotated = branch.l2().clone();
+        if (rotation != null) rotation.rotateRows(rotated, rank);
+        byte[] q = new byte[rank * k];
+        float[] scales = new float[rank];
+        for (int c = 0; c < rank; c++) {
+            float absmax = 0;
+            for (int j = 0; j < k; j++) absmax = Math.max(absmax, Math.abs(rotated[c * k + j]));
+            float s = absmax / 127f;
+            scales[c] = s;
+            for (int j = 0; j < k; j++) q[c * k + j] = s == 0 ? 0 : (byte) Math.clamp(Math.rint(rotated[c * k + j] / s), -127, 127);
+        }
+        return new Int8Rows(rank, k, q, scales);
+    }
+
+    /**
+     * The down-projection of steps with fewer activation bits, which reads the float input as it arrives: L₂ ⊙ m
+     * [rank, k] (m the balancing the input has not had yet, null for none), every value rounded to BF16.
+     */
+    public static float[] floatDown(LowRankBranch branch, float[] smooth) {
+        int rank = branch.rank(), k = branch.k();
+        float[] d = branch.l2().clone();
+        for (int c = 0; c < rank; c++) {
+            for (int j = 0; j < k; j++) {
+                float v = smooth == null ? d[c * k + j] : d[c * k + j] * smooth[j];
+                d[c * k + j] = Tensor.bf16ToFloat(Tensor.floatToBf16(v));
+            }
+        }
+        return d;
     }
 
     public long residentBytes() {

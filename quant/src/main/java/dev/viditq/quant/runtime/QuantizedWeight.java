@@ -6,6 +6,7 @@ import dev.viditq.core.kernels.quant.PackedInt8Weight;
 import dev.viditq.core.kernels.quant.PackedWeight;
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
+import dev.viditq.quant.config.QuantConfig;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -31,11 +32,14 @@ import java.util.Arrays;
  *
  * @param groupSize k for one group per row (per-output-channel scales)
  * @param values    I8 [n, k] for 5–8 bits, I4 [n, k] for 2–4 bits, each value in [−2^(bits−1), 2^(bits−1) − 1]
- * @param scales    [n][groups], finite and non-negative
+ * @param scales    [n][groups], finite and non-negative, each a value of {@code scaleType} (held widened to F32)
  * @param zeros     [n][groups] in the same signed domain as the values, or null for symmetric weights
+ * @param scaleType the type the scales are stored in (the checkpoint's scale tensor dtype)
  */
-public record QuantizedWeight(int bits, int n, int k, int groupSize, Tensor values, float[] scales, byte[] zeros) {
+public record QuantizedWeight(int bits, int n, int k, int groupSize, Tensor values, float[] scales, byte[] zeros,
+                              QuantConfig.ScaleType scaleType) {
     public QuantizedWeight {
+        if (scaleType == null) throw new IllegalArgumentException("the scales' stored type must be given");
         if (bits < 2 || bits > 8) throw new IllegalArgumentException("weight bits " + bits + " outside 2..8");
         DType container = container(bits);
         if (values.dtype() != container || !Arrays.equals(values.shape(), new long[]{n, k})) {
@@ -52,6 +56,11 @@ public record QuantizedWeight(int bits, int n, int k, int groupSize, Tensor valu
         }
         if (groups > 1 && bits > 4) throw new IllegalArgumentException("per-group scales need weights of at most 4 bits, got " + bits);
         for (float s : scales) if (!Float.isFinite(s) || s < 0) throw new IllegalArgumentException("weight scale " + s + " is not a finite non-negative number");
+        for (float s : scales) {
+            if (scaleType.round(s) != s) {   // stored as it is: a scale the type cannot hold would dequantize differently
+                throw new IllegalArgumentException("weight scale " + s + " is not a " + scaleType + " value (round it before choosing the integers)");
+            }
+        }
         int lo = lowest(bits), hi = highest(bits);
         if (zeros != null) for (byte v : zeros) if (v < lo || v > hi) throw new IllegalArgumentException(bits + "-bit zero point " + v + " outside [" + lo + ", " + hi + "]");
         if (bits != 8 && bits != 4) { // every I8 / I4 value is a valid 8- / 4-bit weight
@@ -63,13 +72,24 @@ public record QuantizedWeight(int bits, int n, int k, int groupSize, Tensor valu
         }
     }
 
+    /** Weights with F32 scales. */
+    public QuantizedWeight(int bits, int n, int k, int groupSize, Tensor values, float[] scales, byte[] zeros) {
+        this(bits, n, k, groupSize, values, scales, zeros, QuantConfig.ScaleType.F32);
+    }
+
     /**
      * From row-major values q[r·k + c] (what a quantizer computes), held on the heap in the stored encoding; 5–8-bit
      * values are taken as they are (the caller hands {@code q} over).
      */
-    public static QuantizedWeight fromRowMajor(int bits, int n, int k, int groupSize, byte[] q, float[] scales, byte[] zeros) {
+    public static QuantizedWeight fromRowMajor(int bits, int n, int k, int groupSize, byte[] q, float[] scales, byte[] zeros,
+                                               QuantConfig.ScaleType scaleType) {
         if ((long) n * k != q.length) throw new IllegalArgumentException(q.length + " values for [" + n + ", " + k + "]");
-        return new QuantizedWeight(bits, n, k, groupSize, encode(q, n, k, container(bits)), scales, zeros);
+        return new QuantizedWeight(bits, n, k, groupSize, encode(q, n, k, container(bits)), scales, zeros, scaleType);
+    }
+
+    /** {@link #fromRowMajor(int, int, int, int, byte[], float[], byte[], QuantConfig.ScaleType)} with F32 scales. */
+    public static QuantizedWeight fromRowMajor(int bits, int n, int k, int groupSize, byte[] q, float[] scales, byte[] zeros) {
+        return fromRowMajor(bits, n, k, groupSize, q, scales, zeros, QuantConfig.ScaleType.F32);
     }
 
     /** The container of {@code bits}-bit values: I4 up to 4 bits, I8 above. */
@@ -86,9 +106,28 @@ public record QuantizedWeight(int bits, int n, int k, int groupSize, Tensor valu
         return bits <= 4;
     }
 
-    /** Bytes of what the checkpoint stores for it: values, scales and zero points. */
+    /** Bytes of what the checkpoint stores for it: values, scales and zero points ({@link #storedBytes(int, int, int, int, boolean, QuantConfig.ScaleType)}). */
     public long storedBytes() {
-        return values.byteSize() + (long) scales.length * Float.BYTES + (zeros == null ? 0 : zeros.length);
+        return storedBytes(bits, n, k, groupSize, zeros == null, scaleType);
+    }
+
+    /**
+     * Bytes a checkpoint stores for a [n, k] weight at {@code bits} with {@code groupSize} inputs per scale (k: one
+     * per output channel): the values in their container ({@link #container}), one scale of {@code scaleType} per
+     * row and group and, for asymmetric weights, one I8 zero point per scale — the tensors
+     * {@code L.w<bits>.q / .scale / .zero}. The one place this accounting lives: reports ("stored bits / weight") and
+     * the mixed-precision search's byte budgets use it, and a test checks it against the tensors of a written folder.
+     */
+    public static long storedBytes(int bits, int n, int k, int groupSize, boolean symmetric, QuantConfig.ScaleType scaleType) {
+        long scales = (long) n * Math.ceilDiv(k, Math.min(groupSize, k));
+        return container(bits).byteSize((long) n * k) + scaleType.dtype().byteSize(scales)
+                + (symmetric ? 0 : scales * DType.I8.elementBytes());
+    }
+
+    /** The scales as the checkpoint stores them: [n, groups] of {@link #scaleType} (exact: they are values of it). */
+    public Tensor scaleTensor() {
+        Tensor f32 = Tensor.of(scales, n, groups());
+        return scaleType == QuantConfig.ScaleType.F32 ? f32 : f32.to(scaleType.dtype());
     }
 
     /** The value at row-major index {@code i}. */

@@ -60,7 +60,7 @@ public final class Quantizer {
         }
         float[] w = transformedWeight(weight, lp);
         Map<Integer, QuantizedWeight> weights = new LinkedHashMap<>();
-        for (int bits : lp.weightBits()) weights.put(bits, WeightQuantizer.quantize(w, lp.out(), lp.in(), bits, plan.weights()));
+        for (int bits : lp.weightBits()) weights.put(bits, WeightQuantizer.quantize(w, lp.out(), lp.in(), bits, plan.weightsOf(lp)));
         return new QuantizedLayer(lp, weights);
     }
 
@@ -68,7 +68,7 @@ public final class Quantizer {
         if (!weight.dtype().isFloating()) {
             throw new IllegalArgumentException(lp.name() + ": weight is " + weight.dtype() + "; quantize a float model");
         }
-        return LowBitLayer.quantize(weight, lp, plan.weights(), hessian);
+        return LowBitLayer.quantize(weight, lp, plan.weightsOf(lp), hessian);
     }
 
     /** W' = (W / m)·Q [out, in] row-major: the float weight in the basis the integer kernel sees. */

@@ -4,7 +4,8 @@ import dev.viditq.quant.config.QuantConfig;
 
 /**
  * Round-to-nearest weight quantization (ViDiT-Q's {@code scale_method: min_max}, {@code round_mode: nearest}) on the
- * grid of each row, group or tensor ({@link WeightGrid}: asymmetric min/max with a zero point, or symmetric absmax).
+ * grid of each row, group or tensor ({@link WeightGrid}: asymmetric min/max with a zero point, or symmetric absmax),
+ * each scale rounded to the type it is stored in before the integers are chosen.
  */
 public final class WeightQuantizer {
     private WeightQuantizer() {}
@@ -17,18 +18,18 @@ public final class WeightQuantizer {
         float[] scales = new float[n * groups];
         byte[] zeros = spec.symmetric() ? null : new byte[n * groups];
         WeightGrid tensorGrid = spec.granularity() == QuantConfig.WeightGranularity.TENSOR
-                ? WeightGrid.of(w, 0, w.length, bits, spec.symmetric()) : null;
+                ? WeightGrid.of(w, 0, w.length, bits, spec.symmetric(), spec.scaleType()) : null;
         for (int r = 0; r < n; r++) {
             for (int g = 0; g < groups; g++) {
                 int from = r * k + g * groupSize, to = r * k + Math.min(k, (g + 1) * groupSize);
-                WeightGrid grid = tensorGrid != null ? tensorGrid : WeightGrid.of(w, from, to, bits, spec.symmetric());
+                WeightGrid grid = tensorGrid != null ? tensorGrid : WeightGrid.of(w, from, to, bits, spec.symmetric(), spec.scaleType());
                 int slot = r * groups + g;
                 scales[slot] = grid.scale();
                 if (zeros != null) zeros[slot] = grid.storedZero();
                 for (int i = from; i < to; i++) q[i] = grid.quantize(w[i]);
             }
         }
-        return QuantizedWeight.fromRowMajor(bits, n, k, groupSize, q, scales, zeros);
+        return QuantizedWeight.fromRowMajor(bits, n, k, groupSize, q, scales, zeros, spec.scaleType());
     }
 
     /** Inputs per scale: the configured group (at most k) with granularity group, else the whole row. */

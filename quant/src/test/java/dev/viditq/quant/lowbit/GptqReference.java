@@ -57,13 +57,13 @@ final class GptqReference {
                 if (zeros != null) zeros[r * groups + g] = grid[r][g].storedZero();
             }
         }
-        return QuantizedWeight.fromRowMajor(bits, n, k, gs, q, scales, zeros);
+        return QuantizedWeight.fromRowMajor(bits, n, k, gs, q, scales, zeros, spec.scaleType());
     }
 
     private static WeightGrid gridOf(double[] row, int from, int to, int bits, QuantConfig.WeightSpec spec) {
         float[] v = new float[to - from];
         for (int j = from; j < to; j++) v[j - from] = (float) row[j];
-        return WeightGrid.of(v, 0, v.length, bits, spec.symmetric());
+        return WeightGrid.of(v, 0, v.length, bits, spec.symmetric(), spec.scaleType());
     }
 
     /** Lower L with a = L·Lᵀ. */

@@ -322,4 +322,75 @@ class SearchTest {
         }
         assertEquals(a.storedBytes(), bytes);
     }
+
+    /**
+     * Candidates that differ in method: costs are stored bytes (grouped scales and low-rank factors counted), a bit
+     * budget is stored bits per weight, a group never mixes two methods over its ranges, the knapsack is the optimum
+     * over the allocations that can be stored (brute force), and the plan's layer_methods give each layer the method
+     * of its group.
+     */
+    @ParameterizedTest
+    @CsvSource({"41, 6.6, W4A8 W4A8-gptq-g16 W8A8", "42, 7.4, W4A8 W4A8-lr4-gptq W8A8", "43, 9KiB, W4A8-rtn W4A8-gptq-g16 W8A8",
+            "44, 7.0, W4A8-gptq W4A8-lr4-gptq-g16 W8A8"})
+    void methodCandidatesCostStoredBytesAndKeepOneMethodPerGroup(long seed, String budget, String candidates) {
+        SearchInput in = SearchInput.parse(fixture(seed, 1, 2, candidates.split(" ")), "fixture");
+        SearchProblem p = new SearchProblem(in, null, SearchBudget.parse(budget), storage(in), 0);
+        assertTrue(p.methodSearch() && p.costsBytes());
+        long limit = p.budget().kind() == SearchBudget.Kind.BYTES ? (long) p.budget().value()
+                : (long) Math.floor(p.budget().value() * in.totalWeightParams() / 8);
+        assertEquals(limit, p.budgetUnits(), "a bit budget over methods is stored bits per weight");
+        double best = Double.POSITIVE_INFINITY;
+        int g = p.groups(), r = p.ranges(), cells = g * r;
+        for (int code = 0; code < Math.pow(3, cells); code++) {
+            int[][] choice = new int[g][r];
+            int v = code;
+            for (int i = 0; i < cells; i++, v /= 3) choice[i / r][i % r] = v % 3;
+            boolean storable = true;
+            for (int[] c : choice) storable &= p.storable(c);
+            SearchAllocation a = SearchAllocation.of("brute", p, choice);
+            if (storable && a.cost() <= p.budgetUnits()) best = Math.min(best, a.predictedLoss());
+        }
+        SearchAllocation exact = SearchKnapsack.solve(p), greedy = SearchGreedy.solve(p);
+        assertEquals(best, exact.predictedLoss(), 1e-9);
+        for (SearchAllocation a : List.of(exact, greedy)) {
+            assertTrue(a.storedBytes() <= limit, a.method() + ": " + a.storedBytes() + " > " + limit);
+            assertEquals(a.storedBytes(), a.cost());
+            for (int[] c : a.choice()) assertTrue(p.storable(c), a.method() + " mixes methods in a group: " + java.util.Arrays.toString(c));
+        }
+        assertTrue(exact.predictedLoss() <= greedy.predictedLoss() + 1e-12);
+
+        String yaml = SearchPlanWriter.yaml(p, exact, new SearchPlanWriter.Header("test", "viditq-w4a8", null, null));
+        QuantConfig cfg = QuantConfigReader.parse(yaml, "plan", null);
+        long bytes = 0;
+        for (int gi = 0; gi < g; gi++) {
+            MethodCandidate.WeightMethod want = p.method(exact.choice()[gi][0]);
+            for (String layer : in.groups().get(gi).layers()) {
+                int group = cfg.weight().granularity() == QuantConfig.WeightGranularity.GROUP ? cfg.weight().groupSize() : 0;
+                QuantConfig.Gptq gptq = cfg.gptq();
+                int rank = cfg.lowRank() == null ? 0 : cfg.lowRank().rank();
+                for (QuantConfig.MethodRule rule : cfg.layerMethods()) {
+                    if (!rule.layers().matches(layer)) continue;
+                    if (rule.groupSize() != null) group = rule.groupSize();
+                    if (rule.gptq() != null) gptq = rule.gptqOff() ? null : rule.gptq();
+                    if (rule.lowRank() != null) rank = rule.lowRank();
+                }
+                assertEquals(want, new MethodCandidate.WeightMethod(group, gptq, rank), layer + "\n" + yaml);
+                Set<Integer> widths = new TreeSet<>();
+                for (int k : exact.choice()[gi]) widths.add(p.candidate(k).weightBits());
+                for (int w : widths) bytes += p.storage().bytes(layer, w, group);
+                bytes += p.storage().branchBytes(layer, rank);
+            }
+        }
+        assertEquals(exact.storedBytes(), bytes, "the plan stores what the search counted");
+    }
+
+    @Test
+    void aGroupedPresetGivesW8ItsOwnPerChannelMethod() {
+        SearchInput in = SearchInput.parse(fixture(51, 1, 1, new String[]{"W4A8", "W6A8", "W8A8"}), "fixture");
+        SearchProblem p = new SearchProblem(in, null, SearchBudget.parse("8"), storage(in), 0, QuantConfigReader.preset("viditq-gptq-w4a8-g128"));
+        SearchAllocation a = SearchKnapsack.solve(p);
+        String yaml = SearchPlanWriter.yaml(p, a, new SearchPlanWriter.Header("test", "viditq-gptq-w4a8-g128", null, null));
+        assertTrue(yaml.contains("layer_methods:") && yaml.contains("granularity: channel"), yaml);
+        QuantConfigReader.parse(yaml, "plan", null);
+    }
 }

@@ -28,7 +28,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 final class NativeLibrary {
     /** Must match VQ_ABI_VERSION in native/src/main/c/viditq.h. */
-    static final int ABI_VERSION = 3;
+    static final int ABI_VERSION = 4;
 
     final Path path;
     private final SymbolLookup lookup;

@@ -20,7 +20,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * The CPU's matrix engines as libviditq drives them: the float GEMM in BF16 × BF16 → FP32 on AMX-BF16
- * (tdpbf16ps) or AVX512-BF16 (vdpbf16ps), attention on AMX-BF16, and the register-only ceilings of these units
+ * (tdpbf16ps) or AVX512-BF16 (vdpbf16ps), attention on either, and the register-only ceilings of these units
  * and of AMX-INT8. (The AMX-INT8 GEMMs are an ISA of {@link NativeIntKernels}.) Multi-threading happens here, as in
  * {@link NativeIntKernels}. Weights are packed once ({@link #pack}) into the layout of native/src/main/c/viditq.h;
  * activations are rounded to bf16 (nearest even) on every call, which is where this path's error comes from.
@@ -73,8 +73,8 @@ public final class NativeMatrix {
         attentionSizes = lib.bind("viditq_attention_sizes", FunctionDescriptor.ofVoid(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
         attentionPack = lib.bind("viditq_attention_pack", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS,
                 JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
-        attention = lib.bind("viditq_attention", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
-                JAVA_FLOAT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG));
+        attention = lib.bind("viditq_attention", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS,
+                ADDRESS, ADDRESS, JAVA_LONG, JAVA_FLOAT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG));
         bf16DotPeak = lib.bind("viditq_bf16_dot_peak", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
         amxInt8Peak = lib.bind("viditq_amx_int8_peak", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
         amxBf16Peak = lib.bind("viditq_amx_bf16_peak", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
@@ -232,54 +232,64 @@ public final class NativeMatrix {
 
     // ------------------------------------------------------------------ attention
 
-    /** Whether {@link #attention} runs a head dimension of d (AMX only; d ≤ 512). */
-    public boolean runsAttention(int headDim) {
-        return has(Unit.AMX) && headDim >= 1 && headDim <= 512;
+    /** Largest head dimension of the BF16 attention (ATTENTION_MAX_D in dispatch.c). */
+    public static final int ATTENTION_MAX_HEAD_DIM = 512;
+
+    /** Whether {@link #attention} runs a head dimension of d on {@code unit} (1 ≤ d ≤ 512). */
+    public boolean runsAttention(Unit unit, int headDim) {
+        return has(unit) && headDim >= 1 && headDim <= ATTENTION_MAX_HEAD_DIM;
     }
 
     /**
-     * Multi-head attention softmax(scale · q·kᵀ + keyBias)·v on AMX-BF16 (q, k, v rounded to bf16, scores and
-     * softmax in FP32, probabilities rounded to bf16 for the product with v). Layout as
-     * {@code Kernels.attention}; {@code keyBias} F32 [lk] or null.
+     * Multi-head attention softmax(scale · q·kᵀ + keyBias + headBias)·v on {@code unit}: q, k, v rounded to bf16,
+     * q·kᵀ and p·v with FP32 accumulation (tdpbf16ps on AMX, vdpbf16ps on AVX512-BF16), scores and softmax in
+     * FP32, probabilities rounded to bf16 for the product with v; memory O(tile) beside the packed operands.
+     * Layout as {@code Kernels.attention}; {@code keyBias} F32 [lk] or null, {@code headBias} F32
+     * [heads, lq, lk] or null.
      */
-    public void attention(MemorySegment q, int qStride, MemorySegment k, int kStride, MemorySegment v, int vStride,
-                          MemorySegment out, int oStride, int lq, int lk, int heads, int d, float scale,
-                          MemorySegment keyBias) {
-        if (!runsAttention(d)) throw new IllegalStateException("AMX attention does not run here (d=" + d + "): " + amxStatus);
+    public void attention(Unit unit, MemorySegment q, int qStride, MemorySegment k, int kStride, MemorySegment v,
+                          int vStride, MemorySegment out, int oStride, int lq, int lk, int heads, int d, float scale,
+                          MemorySegment keyBias, MemorySegment headBias) {
+        if (!runsAttention(unit, d)) {
+            throw new IllegalStateException(unit + " attention does not run here (d=" + d + ")" + (unit == Unit.AMX ? ": " + amxStatus : ""));
+        }
         if (lk < 1) throw new IllegalArgumentException("attention needs at least one key");
         if (lq == 0 || heads == 0) return;
         long[] sizes = attentionSizes(lq, lk, d);
         MemorySegment qs = offHeap(q, 4L * ((long) (lq - 1) * qStride + (long) heads * d));
         MemorySegment ks = offHeap(k, 4L * ((long) (lk - 1) * kStride + (long) heads * d));
         MemorySegment vs = offHeap(v, 4L * ((long) (lk - 1) * vStride + (long) heads * d));
-        MemorySegment bias = keyBias == null ? MemorySegment.NULL : offHeap(keyBias, 4L * lk);
+        MemorySegment keys = keyBias == null ? MemorySegment.NULL : offHeap(keyBias, 4L * lk);
+        long headFloats = (long) lq * lk;
+        MemorySegment perHead = headBias == null ? null : offHeap(headBias, 4L * heads * headFloats);
         long outBytes = 4L * ((long) (lq - 1) * oStride + (long) heads * d);
         MemorySegment o = out.isNative() ? out : Arena.ofAuto().allocate(outBytes, 64);
-        long perHead = sizes[0] + sizes[1] + sizes[2];
-        MemorySegment packed = scratch(1, 2L * perHead * heads);
+        long perHeadPacked = sizes[0] + sizes[1] + sizes[2];
+        MemorySegment packed = scratch(1, 2L * perHeadPacked * heads);
         Parallel.forEach(heads, h -> {
-            MemorySegment base = packed.asSlice(2L * perHead * h);
+            MemorySegment base = packed.asSlice(2L * perHeadPacked * h);
             try {
                 int status = (int) attentionPack.invokeExact(qs.asSlice(4L * h * d), (long) qStride,
                         ks.asSlice(4L * h * d), (long) kStride, vs.asSlice(4L * h * d), (long) vStride, lq, lk, d,
                         base, base.asSlice(2 * sizes[0]), base.asSlice(2 * (sizes[0] + sizes[1])));
-                if (status != 0) throw new IllegalStateException("AMX attention refused to pack d=" + d);
+                if (status != 0) throw new IllegalStateException("BF16 attention refused to pack d=" + d);
             } catch (Throwable e) {
                 throw rethrow(e);
             }
         });
         int blocks = Math.ceilDiv(lq, 32);
-        // query blocks per task: about 4 tasks per thread over all heads, for balance
+        // query blocks of 32 (AMX's tile rows) per task: about 4 tasks per thread over all heads, for balance
         int per = Math.max(1, (int) Math.min(blocks, (long) heads * blocks / (4L * Parallel.threads())));
         int tasksPerHead = Math.ceilDiv(blocks, per);
         Parallel.forEach(heads * tasksPerHead, i -> {
             int h = i / tasksPerHead, q0 = i % tasksPerHead * per * 32, q1 = Math.min(lq, q0 + per * 32);
-            MemorySegment base = packed.asSlice(2L * perHead * h);
+            MemorySegment base = packed.asSlice(2L * perHeadPacked * h);
+            MemorySegment rows = perHead == null ? MemorySegment.NULL : perHead.asSlice(4L * h * headFloats);
             try {
-                int status = (int) attention.invokeExact(base, base.asSlice(2 * sizes[0]),
-                        base.asSlice(2 * (sizes[0] + sizes[1])), bias, scale, lq, lk, d, q0, q1,
+                int status = (int) attention.invokeExact(unit.bit, base, base.asSlice(2 * sizes[0]),
+                        base.asSlice(2 * (sizes[0] + sizes[1])), keys, rows, (long) lk, scale, lq, lk, d, q0, q1,
                         o.asSlice(4L * h * d), (long) oStride);
-                if (status != 0) throw new OutOfMemoryError("AMX attention: no scratch memory for d=" + d);
+                if (status != 0) throw new OutOfMemoryError(unit + " attention: no scratch memory for d=" + d);
             } catch (Throwable e) {
                 throw rethrow(e);
             }
