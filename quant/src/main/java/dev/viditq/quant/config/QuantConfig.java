@@ -40,15 +40,20 @@ public record QuantConfig(Method method, WeightSpec weight, ActivationSpec activ
         layerMethods = List.copyOf(layerMethods);
     }
 
-    /**
-     * A config whose weight method is the same for every layer and whose Linears reading one input are planned as one
-     * ({@link #sharedInputs()} true).
-     */
+    /** A config whose weight method is the same for every layer (and shared inputs planned as one). */
     public QuantConfig(Method method, WeightSpec weight, ActivationSpec activation, Balancing balancing,
                        Rotation rotation, List<LayerPattern> keepFloat, boolean keepFloatDefaults,
                        List<BitRule> bitMap, String source, List<String> notes, Gptq gptq, LowRank lowRank) {
+        this(method, weight, activation, balancing, rotation, keepFloat, keepFloatDefaults, bitMap, source, notes, gptq, lowRank, List.of());
+    }
+
+    /** A config whose Linears reading one input are planned as one ({@link #sharedInputs()} true). */
+    public QuantConfig(Method method, WeightSpec weight, ActivationSpec activation, Balancing balancing,
+                       Rotation rotation, List<LayerPattern> keepFloat, boolean keepFloatDefaults,
+                       List<BitRule> bitMap, String source, List<String> notes, Gptq gptq, LowRank lowRank,
+                       List<MethodRule> layerMethods) {
         this(method, weight, activation, balancing, rotation, keepFloat, keepFloatDefaults, bitMap, source, notes, gptq, lowRank,
-                List.of(), true);
+                layerMethods, true);
     }
 
     /** A config with round-to-nearest weights and no low-rank branch. */

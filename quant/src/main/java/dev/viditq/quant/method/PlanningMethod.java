@@ -170,7 +170,7 @@ abstract class PlanningMethod implements QuantMethod {
         StaticRanges joint = new StaticRanges(first.ranges().timesteps(), first.ranges().cfgSplit(), absmax);
         for (String n : members) {
             LayerPlan p = layers.get(n);
-            layers.put(n, new LayerPlan(p.name(), p.in(), p.out(), p.smooth(), p.rotation(), p.base(), p.overrides(), joint, p.gptq(), p.lowRank()));
+            layers.put(n, new LayerPlan(p.name(), p.in(), p.out(), p.smooth(), p.rotation(), p.base(), p.overrides(), joint, p.gptq(), p.lowRank(), p.weightSpec()));
         }
     }
 
