@@ -130,6 +130,15 @@ public record QuantConfig(Method method, WeightSpec weight, ActivationSpec activ
         public WeightSpec(int bits, boolean symmetric, WeightGranularity granularity, int groupSize) {
             this(bits, symmetric, granularity, groupSize, ScaleType.F32);
         }
+
+        /**
+         * The same weights (bits, symmetry, scale type) with {@code groupSize} inputs per scale, 0 meaning one scale
+         * per output channel: how a layer's own grouping is derived from the model's, so that the scale type, which
+         * holds for the whole model, is never lost on the way.
+         */
+        public WeightSpec withGroupSize(int groupSize) {
+            return new WeightSpec(bits, symmetric, groupSize == 0 ? WeightGranularity.CHANNEL : WeightGranularity.GROUP, groupSize, scaleType);
+        }
     }
 
     /**

@@ -194,11 +194,7 @@ abstract class PlanningMethod implements QuantMethod {
             int rank = config.lowRank() == null ? 0 : config.lowRank().rank();
             for (QuantConfig.MethodRule r : config.layerMethods()) {
                 if (!r.layers().matches(layer)) continue;
-                if (r.groupSize() != null) {
-                    w = new QuantConfig.WeightSpec(w.bits(), w.symmetric(),
-                            r.groupSize() == 0 ? QuantConfig.WeightGranularity.CHANNEL : QuantConfig.WeightGranularity.GROUP, r.groupSize(),
-                            w.scaleType());
-                }
+                if (r.groupSize() != null) w = w.withGroupSize(r.groupSize());
                 if (r.gptq() != null) gptq = r.gptqOff() ? null : r.gptq();
                 if (r.lowRank() != null) rank = r.lowRank();
             }

@@ -99,9 +99,7 @@ public final class SensitivityPlans {
     /** {@code lp} with another weight method (the rank cut to the layer's smaller side, as planning cuts it). */
     private LayerPlan withMethod(LayerPlan lp, MethodCandidate.WeightMethod m) {
         QuantConfig.WeightSpec base = full.weights();
-        QuantConfig.WeightSpec spec = new QuantConfig.WeightSpec(base.bits(), base.symmetric(),
-                m.groupSize() == 0 ? QuantConfig.WeightGranularity.CHANNEL : QuantConfig.WeightGranularity.GROUP, m.groupSize(),
-                base.scaleType());
+        QuantConfig.WeightSpec spec = base.withGroupSize(m.groupSize());
         boolean same = spec.granularity() == base.granularity() && spec.groupSize() == base.groupSize();
         return new LayerPlan(lp.name(), lp.in(), lp.out(), lp.smooth(), lp.rotation(), lp.base(), lp.overrides(), lp.ranges(), m.gptq(),
                 Math.min(m.lowRank(), Math.min(lp.in(), lp.out())), same ? null : spec);
