@@ -147,6 +147,7 @@ final class QuantizeCommand implements Callable<Integer> {
             o.put("bf16_bytes", bf16);
             o.put("ratio_to_bf16", ratio);
             o.put("packed_weight_bytes", q.storedWeightBytes());
+            o.put("stored_bits_per_weight", q.storedBitsPerWeight());
             ArrayNode notes = o.putArray("notes");
             q.plan().notes().forEach(notes::add);
             o.put("seconds", seconds);

@@ -124,6 +124,8 @@ class SearchCommandTest {
         JsonNode qj = Json.MAPPER.readTree(qr.out());
         assertEquals(chosen.get("stored_bytes").asLong(), qj.get("packed_weight_bytes").asLong(),
                 "the search's byte count is what quantize stores");
+        assertEquals(chosen.get("stored_bits_per_weight").asDouble(), qj.get("stored_bits_per_weight").asDouble(), 1e-9,
+                "quantize reports the stored bits per weight the search planned");
 
         Map<String, List<String>> allocation = new LinkedHashMap<>();
         for (Map.Entry<String, JsonNode> e : chosen.get("allocation").properties()) {

@@ -23,6 +23,7 @@ import dev.viditq.quant.calib.Calibrator;
 import dev.viditq.quant.calib.ModelIdentity;
 import dev.viditq.quant.calib.PipelineDriver;
 import dev.viditq.quant.checkpoint.QuantizedCheckpoint;
+import dev.viditq.quant.checkpoint.QuantizedCheckpointReader;
 import dev.viditq.quant.config.QuantConfig;
 import dev.viditq.quant.method.QuantMethod;
 import dev.viditq.quant.plan.QuantPlan;
@@ -311,7 +312,8 @@ public final class Sweep {
         SweepWorker.Job job = new SweepWorker.Job(evaluated, s.name(), dir, req.split(), intCount(), req.seed(), req.batch(), req.steps(),
                 req.sheet(), reference, s.isFloat() ? null : req.model());
         JsonNode report = WorkerProcess.run(job, (done, total) -> listener.samples(s.name(), index, n, done, total));
-        ObjectNode result = SweepTable.result(s, report, evaluated, modelBytes(evaluated), floatParameters(), quantizeSeconds);
+        ObjectNode result = SweepTable.result(s, report, evaluated, modelBytes(evaluated),
+                s.isFloat() ? null : storedBitsPerWeight(evaluated), floatParameters(), quantizeSeconds);
         writeAtomically(dir.resolve(RESULT), json(result));
         return result;
     }
@@ -367,6 +369,13 @@ public final class Sweep {
             return Files.size(Checkpoints.findIn(ModelFolder.resolve(modelFolder).denoiser()));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Stored bits per quantized weight of a quantized model folder ({@link QuantizedModel#storedBitsPerWeight}). */
+    static double storedBitsPerWeight(Path modelFolder) {
+        try (TensorFile file = Checkpoints.open(Checkpoints.findIn(ModelFolder.resolve(modelFolder).denoiser()))) {
+            return QuantizedCheckpointReader.open(file).read().storedBitsPerWeight();
         }
     }
 

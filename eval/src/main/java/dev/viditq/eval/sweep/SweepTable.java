@@ -25,7 +25,8 @@ public final class SweepTable {
     private SweepTable() {}
 
     /** One setting's result.json: the worker's evaluation report reduced to the sweep's fields, plus sizes and timing. */
-    static ObjectNode result(SweepSetting s, JsonNode report, Path evaluated, long modelBytes, long floatParameters, double quantizeSeconds) {
+    static ObjectNode result(SweepSetting s, JsonNode report, Path evaluated, long modelBytes, Double storedBitsPerWeight,
+                             long floatParameters, double quantizeSeconds) {
         ObjectNode r = Sweep.JSON.createObjectNode();
         r.put("setting", s.name());
         r.put("origin", s.origin());
@@ -58,6 +59,8 @@ public final class SweepTable {
         }
         r.put("model_bytes", modelBytes);
         r.put("ratio_to_bf16", modelBytes / (2.0 * floatParameters));
+        if (storedBitsPerWeight == null) r.putNull("stored_bits_per_weight");
+        else r.put("stored_bits_per_weight", storedBitsPerWeight);
         r.set("resident_weight_bytes", report.path("resident_weight_bytes"));
         r.set("peak_rss_bytes", report.path("peak_rss_bytes"));
         r.put("worker_jvm_memory_options", String.join(" ", WorkerProcess.memoryOptions()));
@@ -148,14 +151,14 @@ public final class SweepTable {
         List<String> head = new ArrayList<>(List.of("setting", "alignment", "Δ float (points)", "PSNR (dB)",
                 "per sample: median / p10 (dB)", "forked", "SSIM"));
         if (video) head.addAll(List.of("motion acc.", "min frame PSNR (dB)"));
-        head.addAll(List.of("model (MiB)", "of BF16", "resident weights (MiB)", "peak RSS (MiB)", "s/step"));
+        head.addAll(List.of("stored bits / weight", "model (MiB)", "of BF16", "resident weights (MiB)", "peak RSS (MiB)", "s/step"));
         table(b, head, settings, s -> {
             List<String> row = new ArrayList<>(List.of(s.path("setting").asText(), f3(s.path("alignment")),
                     s.path("setting").asText().equals(SweepSetting.FLOAT) ? "—" : String.format(Locale.ROOT, "%+.1f", 100 * s.path("alignment_vs_float").asDouble()),
                     f(s.path("psnr"), "%.2f"), f(s.path("psnr_median"), "%.2f") + " / " + f(s.path("psnr_p10"), "%.2f"),
                     forked(s.path("forked")), f(s.path("ssim"), "%.4f")));
             if (video) row.addAll(List.of(f3(s.path("motion_accuracy")), minFramePsnr(s)));
-            row.addAll(List.of(mib(s.path("model_bytes")), f(s.path("ratio_to_bf16"), "%.3f"), mib(s.path("resident_weight_bytes")),
+            row.addAll(List.of(f(s.path("stored_bits_per_weight"), "%.2f"), mib(s.path("model_bytes")), f(s.path("ratio_to_bf16"), "%.3f"), mib(s.path("resident_weight_bytes")),
                     mib(s.path("peak_rss_bytes")), f(s.path("sec_per_step"), "%.4f")));
             return row;
         });

@@ -106,6 +106,10 @@ class SweepTest {
         // integer weights: fewer bytes on disk and resident than the float model's
         assertTrue(w8.get("model_bytes").asLong() < flt.get("model_bytes").asLong());
         assertTrue(w8.get("resident_weight_bytes").asLong() < flt.get("resident_weight_bytes").asLong());
+        // int8 per channel: 8 bits a weight plus one F32 scale and one I8 zero point per output row, over in = 64..256
+        assertTrue(flt.get("stored_bits_per_weight").isNull());
+        double bits = w8.get("stored_bits_per_weight").asDouble();
+        assertTrue(bits > 8 && bits < 8.7, "W8A8 stores " + bits + " bits per weight");
         assertTrue(Files.isDirectory(run.resolve("viditq-w8a8/model")), "the quantized folder is kept");
         assertTrue(Files.isRegularFile(run.resolve("calibration.safetensors")));
         String md = Files.readString(run.resolve("summary.md"));

@@ -180,4 +180,15 @@ public record QuantizedModel(QuantPlan plan, Map<String, QuantizedLayer> layers)
         }
         return b;
     }
+
+    /**
+     * {@link #storedWeightBytes} in bits over the quantized Linears' weights (Σ out × in): the "stored bits per
+     * weight" that budgets and docs/RESULTS.md compare (4.13 for int4 per channel, 4.38 for groups of 64 with BF16
+     * scales).
+     */
+    public double storedBitsPerWeight() {
+        long weights = 0;
+        for (QuantizedLayer l : layers.values()) weights += (long) l.plan().out() * l.plan().in();
+        return weights == 0 ? 0 : 8.0 * storedWeightBytes() / weights;
+    }
 }
