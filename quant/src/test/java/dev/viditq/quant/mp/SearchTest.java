@@ -145,11 +145,7 @@ class SearchTest {
         SearchInput in = SearchInput.parse(fixture(seed, 1, 2), "fixture"); // 4 groups × 2 ranges: 3^8 allocations
         SearchProblem p = new SearchProblem(in, null, SearchBudget.parse(budget), storage(in), 0.5);
         double best = Double.POSITIVE_INFINITY;
-        int g = p.groups(), r = p.ranges(), cells = g * r;
-        for (int code = 0; code < Math.pow(3, cells); code++) {
-            int[][] choice = new int[g][r];
-            int v = code;
-            for (int i = 0; i < cells; i++, v /= 3) choice[i / r][i % r] = v % 3;
+        for (int[][] choice : everyChoice(p, 3)) {
             SearchAllocation a = SearchAllocation.of("brute", p, choice);
             if (a.cost() <= p.budgetUnits()) best = Math.min(best, a.predictedLoss());
         }
@@ -163,12 +159,8 @@ class SearchTest {
         SearchInput in = SearchInput.parse(fixture(seed, 1, 2), "fixture");
         SearchProblem p = new SearchProblem(in, null, SearchBudget.parse(bits), storage(in), 0).withByteCap(SearchBudget.parse(cap));
         double best = Double.POSITIVE_INFINITY;
-        int g = p.groups(), r = p.ranges(), cells = g * r;
         boolean capBinds = false;
-        for (int code = 0; code < Math.pow(3, cells); code++) {
-            int[][] choice = new int[g][r];
-            int v = code;
-            for (int i = 0; i < cells; i++, v /= 3) choice[i / r][i % r] = v % 3;
+        for (int[][] choice : everyChoice(p, 3)) {
             SearchAllocation a = SearchAllocation.of("brute", p, choice);
             if (a.cost() <= p.budgetUnits() && a.storedBytes() > p.byteCap()) capBinds = true;
             if (a.cost() <= p.budgetUnits() && a.storedBytes() <= p.byteCap()) best = Math.min(best, a.predictedLoss());
@@ -340,11 +332,7 @@ class SearchTest {
                 : (long) Math.floor(p.budget().value() * in.totalWeightParams() / 8);
         assertEquals(limit, p.budgetUnits(), "a bit budget over methods is stored bits per weight");
         double best = Double.POSITIVE_INFINITY;
-        int g = p.groups(), r = p.ranges(), cells = g * r;
-        for (int code = 0; code < Math.pow(3, cells); code++) {
-            int[][] choice = new int[g][r];
-            int v = code;
-            for (int i = 0; i < cells; i++, v /= 3) choice[i / r][i % r] = v % 3;
+        for (int[][] choice : everyChoice(p, 3)) {
             boolean storable = true;
             for (int[] c : choice) storable &= p.storable(c);
             SearchAllocation a = SearchAllocation.of("brute", p, choice);
@@ -362,7 +350,7 @@ class SearchTest {
         String yaml = SearchPlanWriter.yaml(p, exact, new SearchPlanWriter.Header("test", "viditq-w4a8", null, null));
         QuantConfig cfg = QuantConfigReader.parse(yaml, "plan", null);
         long bytes = 0;
-        for (int gi = 0; gi < g; gi++) {
+        for (int gi = 0; gi < p.groups(); gi++) {
             MethodCandidate.WeightMethod want = p.method(exact.choice()[gi][0]);
             for (String layer : in.groups().get(gi).layers()) {
                 int group = cfg.weight().granularity() == QuantConfig.WeightGranularity.GROUP ? cfg.weight().groupSize() : 0;
@@ -392,5 +380,18 @@ class SearchTest {
         String yaml = SearchPlanWriter.yaml(p, a, new SearchPlanWriter.Header("test", "viditq-gptq-w4a8-g128", null, null));
         assertTrue(yaml.contains("layer_methods:") && yaml.contains("granularity: channel"), yaml);
         QuantConfigReader.parse(yaml, "plan", null);
+    }
+
+    /** Every allocation of {@code options} candidates to each (group, range) cell of {@code p}: the brute force. */
+    private static List<int[][]> everyChoice(SearchProblem p, int options) {
+        int g = p.groups(), r = p.ranges(), cells = g * r;
+        List<int[][]> out = new ArrayList<>();
+        for (int code = 0; code < Math.pow(options, cells); code++) {
+            int[][] choice = new int[g][r];
+            int v = code;
+            for (int i = 0; i < cells; i++, v /= options) choice[i / r][i % r] = v % options;
+            out.add(choice);
+        }
+        return out;
     }
 }
