@@ -70,42 +70,72 @@ static void fwht_avx512(float *v, int p) {
 }
 
 /*
- * vq_mix for hp a multiple of 16. Four outputs a2 .. a2+3 at once: each loaded z vector feeds four independent
- * FMA chains (one chain alone would wait on the FMA latency). The +-1 multiplier is exact, so each fmadd
- * rounds once like the scalar add, and every output still sums a = 0, 1, ... in order.
+ * vq_mix for hp a multiple of 16, over the rows of a group at once. The mix is a small matrix product
+ * y[a2][v] = sum_a hmat[a][a2] * z[a][v] whose columns v are the 16-float vectors of every row's block: one tile
+ * of 4 outputs a2 .. a2+3 by 4 such vectors keeps 16 independent FMA chains and loads 4 z vectors and broadcasts
+ * 4 coefficients per step of a (half a load per FMA). One row alone has only hp / 16 vectors (2 at 1152 =
+ * 36 x 32), which left the loop waiting on loads: the rows of a group share the coefficient broadcasts. The +-1
+ * multiplier is exact, so each fmadd rounds once like the scalar add, and every output still sums a = 0, 1, ...
+ * in order: the result equals vq_mix bit for bit.
+ * z[j] / y[j]: vector j of the group at a = 0 / a2 = 0; successive a (a2) are hp floats apart.
  */
-static void mix_avx512(const float *z, float *y, int hm, int hp, const float *hmat) {
-    int a2 = 0;
-    for (; a2 + 4 <= hm; a2 += 4) {
-        for (int b = 0; b < hp; b += 16) {
-            __m512 z0 = _mm512_loadu_ps(z + b);
-            __m512 acc0 = _mm512_mul_ps(_mm512_set1_ps(hmat[a2]), z0);
-            __m512 acc1 = _mm512_mul_ps(_mm512_set1_ps(hmat[a2 + 1]), z0);
-            __m512 acc2 = _mm512_mul_ps(_mm512_set1_ps(hmat[a2 + 2]), z0);
-            __m512 acc3 = _mm512_mul_ps(_mm512_set1_ps(hmat[a2 + 3]), z0);
-            for (int a = 1; a < hm; a++) {
-                const float *h = hmat + (size_t)a * hm + a2;
-                __m512 za = _mm512_loadu_ps(z + (size_t)a * hp + b);
-                acc0 = _mm512_fmadd_ps(_mm512_set1_ps(h[0]), za, acc0);
-                acc1 = _mm512_fmadd_ps(_mm512_set1_ps(h[1]), za, acc1);
-                acc2 = _mm512_fmadd_ps(_mm512_set1_ps(h[2]), za, acc2);
-                acc3 = _mm512_fmadd_ps(_mm512_set1_ps(h[3]), za, acc3);
-            }
-            _mm512_storeu_ps(y + (size_t)a2 * hp + b, acc0);
-            _mm512_storeu_ps(y + (size_t)(a2 + 1) * hp + b, acc1);
-            _mm512_storeu_ps(y + (size_t)(a2 + 2) * hp + b, acc2);
-            _mm512_storeu_ps(y + (size_t)(a2 + 3) * hp + b, acc3);
+#define MIX_OUTPUTS 4
+#define MIX_VECTORS 4
+/* Rows transformed together (their mix shares the coefficient loads). */
+#define QUANT_ROW_GROUP 4
+
+ALWAYS_INLINE void mix_tile(const float *const *z, float *const *y, int nv, int hm, int hp, int a2,
+                            const float *hmat) {
+    __m512 acc[MIX_OUTPUTS][MIX_VECTORS];
+    for (int j = 0; j < nv; j++) {
+        __m512 z0 = _mm512_loadu_ps(z[j]);
+        for (int i = 0; i < MIX_OUTPUTS; i++) acc[i][j] = _mm512_mul_ps(_mm512_set1_ps(hmat[a2 + i]), z0);
+    }
+    for (int a = 1; a < hm; a++) {
+        const float *h = hmat + (size_t)a * hm + a2;
+        __m512 h0 = _mm512_set1_ps(h[0]), h1 = _mm512_set1_ps(h[1]), h2 = _mm512_set1_ps(h[2]), h3 = _mm512_set1_ps(h[3]);
+        for (int j = 0; j < nv; j++) {
+            __m512 za = _mm512_loadu_ps(z[j] + (size_t)a * hp);
+            acc[0][j] = _mm512_fmadd_ps(h0, za, acc[0][j]);
+            acc[1][j] = _mm512_fmadd_ps(h1, za, acc[1][j]);
+            acc[2][j] = _mm512_fmadd_ps(h2, za, acc[2][j]);
+            acc[3][j] = _mm512_fmadd_ps(h3, za, acc[3][j]);
         }
     }
-    for (; a2 < hm; a2++) {
-        for (int b = 0; b < hp; b += 16) {
-            __m512 acc = _mm512_mul_ps(_mm512_set1_ps(hmat[a2]), _mm512_loadu_ps(z + b));
-            for (int a = 1; a < hm; a++) {
-                acc = _mm512_fmadd_ps(_mm512_set1_ps(hmat[(size_t)a * hm + a2]),
-                                      _mm512_loadu_ps(z + (size_t)a * hp + b), acc);
-            }
-            _mm512_storeu_ps(y + (size_t)a2 * hp + b, acc);
+    for (int i = 0; i < MIX_OUTPUTS; i++) {
+        for (int j = 0; j < nv; j++) _mm512_storeu_ps(y[j] + (size_t)(a2 + i) * hp, acc[i][j]);
+    }
+}
+
+/* One output a2 for one vector: the tail when hm is not a multiple of 4 (Paley orders are, but be safe). */
+static void mix_single(const float *z, float *y, int hm, int hp, int a2, const float *hmat) {
+    __m512 acc = _mm512_mul_ps(_mm512_set1_ps(hmat[a2]), _mm512_loadu_ps(z));
+    for (int a = 1; a < hm; a++) {
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(hmat[(size_t)a * hm + a2]), _mm512_loadu_ps(z + (size_t)a * hp), acc);
+    }
+    _mm512_storeu_ps(y + (size_t)a2 * hp, acc);
+}
+
+/* Mixes the blocks of `rows` rows: zrow[r] -> yrow[r] (each hm x hp floats, hp a multiple of 16 up to 4096,
+ * rows <= QUANT_ROW_GROUP). */
+static void mix_rows_avx512(float *const *zrow, float *const *yrow, int rows, int hm, int hp, const float *hmat) {
+    const float *z[QUANT_ROW_GROUP * 4096 / 16];
+    float *y[QUANT_ROW_GROUP * 4096 / 16];
+    int per = hp / 16, nv = 0;
+    for (int r = 0; r < rows; r++) {
+        for (int v = 0; v < per; v++, nv++) {
+            z[nv] = zrow[r] + 16 * v;
+            y[nv] = yrow[r] + 16 * v;
         }
+    }
+    int a2 = 0;
+    for (; a2 + MIX_OUTPUTS <= hm; a2 += MIX_OUTPUTS) {
+        int j = 0;
+        for (; j + MIX_VECTORS <= nv; j += MIX_VECTORS) mix_tile(z + j, y + j, MIX_VECTORS, hm, hp, a2, hmat);
+        for (; j < nv; j++) mix_tile(z + j, y + j, 1, hm, hp, a2, hmat);
+    }
+    for (; a2 < hm; a2++) {
+        for (int j = 0; j < nv; j++) mix_single(z[j], y[j], hm, hp, a2, hmat);
     }
 }
 
@@ -118,24 +148,34 @@ static void multiply_avx512(const float *x, const float *d, float *out, int n) {
     }
 }
 
-static const float *transform_row_avx512(const vq_quant_args *a, const float *x, float *row, float *tmp) {
-    if (!a->diag && !a->hblock) return x;
+/*
+ * Transforms rows [r0, r0 + rows) of x into out (rows x k floats): the diagonal, then per block the fast
+ * transform and the mix. work holds rows x hblock floats. Rows without a transform are not copied (see
+ * quantize_avx512).
+ */
+static void transform_rows_avx512(const vq_quant_args *a, int r0, int rows, float *out, float *work) {
+    int k = a->k;
     if (!a->hblock) {
-        multiply_avx512(x, a->diag, row, a->k);
-        return row;
+        for (int r = 0; r < rows; r++) multiply_avx512(a->x + (r0 + r) * a->ldx, a->diag, out + (size_t)r * k, k);
+        return;
     }
     int b = a->hblock, hp = b / a->hm;
-    for (int o = 0; o < a->k; o += b) {
-        float *work = a->hm == 1 ? row + o : tmp;
-        if (a->diag) multiply_avx512(x + o, a->diag + o, work, b);
-        else memcpy(work, x + o, (size_t)b * sizeof(float));
-        for (int s = 0; s < a->hm; s++) fwht_avx512(work + (size_t)s * hp, hp);
-        if (a->hm > 1) {
-            if (hp % 16 == 0) mix_avx512(work, row + o, a->hm, hp, a->hmat);
-            else vq_mix(work, row + o, a->hm, hp, a->hmat);
+    int grouped = a->hm > 1 && hp % 16 == 0 && hp <= 4096;
+    for (int o = 0; o < k; o += b) {
+        float *zs[QUANT_ROW_GROUP], *ys[QUANT_ROW_GROUP];
+        for (int r = 0; r < rows; r++) {
+            const float *x = a->x + (r0 + r) * a->ldx + o;
+            float *dst = out + (size_t)r * k + o;
+            float *z = a->hm == 1 ? dst : work + (size_t)r * b;
+            if (a->diag) multiply_avx512(x, a->diag + o, z, b);
+            else memcpy(z, x, (size_t)b * sizeof(float));
+            for (int s = 0; s < a->hm; s++) fwht_avx512(z + (size_t)s * hp, hp);
+            zs[r] = z;
+            ys[r] = dst;
+            if (a->hm > 1 && !grouped) vq_mix(z, dst, a->hm, hp, a->hmat);
         }
+        if (grouped) mix_rows_avx512(zs, ys, rows, a->hm, hp, a->hmat);
     }
-    return row;
 }
 
 static void quantize_row_avx512(const float *y, int k, float post, int8_t *q, int64_t ldq, float *scale,
@@ -167,12 +207,24 @@ static void quantize_row_avx512(const float *y, int k, float post, int8_t *q, in
 }
 
 static int quantize_avx512(const vq_quant_args *a) {
-    float *scratch = vq_scratch(a);
+    if (!a->diag && !a->hblock) {
+        for (int r = 0; r < a->rows; r++) {
+            quantize_row_avx512(a->x + r * a->ldx, a->k, a->post, a->q + r * a->ldq, a->ldq, a->scales + r, a->rowsums + r);
+        }
+        return 0;
+    }
+    size_t floats = (size_t)QUANT_ROW_GROUP * ((size_t)a->k + (size_t)(a->hblock > 0 ? a->hblock : 0)) + 16;
+    float *scratch = (float *)aligned_alloc(64, (floats * sizeof(float) + 63) & ~(size_t)63);
     if (!scratch) return -1;
-    float *row = scratch, *tmp = scratch + a->k;
-    for (int r = 0; r < a->rows; r++) {
-        const float *y = transform_row_avx512(a, a->x + r * a->ldx, row, tmp);
-        quantize_row_avx512(y, a->k, a->post, a->q + r * a->ldq, a->ldq, a->scales + r, a->rowsums + r);
+    float *rows = scratch, *work = scratch + (size_t)QUANT_ROW_GROUP * a->k;
+    for (int r0 = 0; r0 < a->rows; r0 += QUANT_ROW_GROUP) {
+        int n = a->rows - r0 < QUANT_ROW_GROUP ? a->rows - r0 : QUANT_ROW_GROUP;
+        transform_rows_avx512(a, r0, n, rows, work);
+        for (int r = 0; r < n; r++) {
+            int row = r0 + r;
+            quantize_row_avx512(rows + (size_t)r * a->k, a->k, a->post, a->q + row * a->ldq, a->ldq, a->scales + row,
+                                a->rowsums + row);
+        }
     }
     free(scratch);
     return 0;

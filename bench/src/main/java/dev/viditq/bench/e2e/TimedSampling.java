@@ -42,6 +42,8 @@ public final class TimedSampling {
             m.put("other_kernels", meanSplit.otherKernels());
             m.put("untimed", meanSplit.untimed());
             m.put("quantize", meanSplit.quantize());
+            m.put("allocation", meanSplit.allocation());
+            m.put("gc", meanSplit.gc());
             return m;
         }
     }

@@ -4,9 +4,12 @@ import dev.viditq.core.kernels.KernelBackend;
 import dev.viditq.core.kernels.Kernels;
 import dev.viditq.core.kernels.quant.IntKernelBackend;
 import dev.viditq.core.kernels.quant.IntKernels;
+import dev.viditq.core.tensor.ActivationPool;
 import dev.viditq.nn.layers.Linear;
 import dev.viditq.nn.models.Denoiser;
 
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
@@ -48,7 +51,14 @@ public final class StepProfiler implements AutoCloseable {
     /** The counters so far; subtract two snapshots for one step. */
     public Snapshot snapshot() {
         return new Snapshot(System.nanoTime(), gemmNanos.sum(), kernels.attentionNanos.sum(), kernels.otherKernelNanos.sum(),
-                intKernels.quantizeNanos.sum(), gemmFlops.sum());
+                intKernels.quantizeNanos.sum(), gemmFlops.sum(), ActivationPool.allocationNanos(), gcMillis());
+    }
+
+    /** Collection time of every collector of this JVM so far (milliseconds, as the JVM counts it). */
+    static long gcMillis() {
+        long ms = 0;
+        for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) ms += Math.max(0, gc.getCollectionTime());
+        return ms;
     }
 
     /** Prints the GEMM time per shape accumulated since {@link #open} or the last {@link #clearShapes}. */
@@ -70,10 +80,10 @@ public final class StepProfiler implements AutoCloseable {
 
     /** Cumulative nanoseconds (and GEMM operations) at one moment. */
     public record Snapshot(long wallNanos, long gemmNanos, long attentionNanos, long otherKernelNanos, long quantizeNanos,
-                           long gemmFlops) {
+                           long gemmFlops, long allocationNanos, long gcMillis) {
         /** A clock without counters, for engines that are not instrumented. */
         public static Snapshot wallOnly() {
-            return new Snapshot(System.nanoTime(), 0, 0, 0, 0, 0);
+            return new Snapshot(System.nanoTime(), 0, 0, 0, 0, 0, 0, 0);
         }
 
         /** What happened between {@code earlier} and this snapshot. */
@@ -83,17 +93,21 @@ public final class StepProfiler implements AutoCloseable {
             long attention = attentionNanos - earlier.attentionNanos;
             long other = otherKernelNanos - earlier.otherKernelNanos;
             return new Split(wall / 1e9, gemm / 1e9, attention / 1e9, other / 1e9, (wall - gemm - attention - other) / 1e9,
-                    (quantizeNanos - earlier.quantizeNanos) / 1e9, gemmFlops - earlier.gemmFlops);
+                    (quantizeNanos - earlier.quantizeNanos) / 1e9, gemmFlops - earlier.gemmFlops,
+                    (allocationNanos - earlier.allocationNanos) / 1e9, (gcMillis - earlier.gcMillis) / 1e3);
         }
     }
 
     /**
      * Seconds of one interval: total wall time, GEMM, attention, the other kernels (norms, activations,
      * elementwise, patch-embedding convolution), and the untimed rest (Java glue code, sampler); the activation
-     * quantization of integer layers (a part of gemm); and the GEMM operations (2·rows·in·out summed over the Linears).
+     * quantization of integer layers (a part of gemm); the GEMM operations (2·rows·in·out summed over the Linears);
+     * and two figures that cut across the others: the time spent obtaining activation memory (zero-fills and the
+     * collections {@link ActivationPool} asks for included; inside Linears it is part of gemm, elsewhere of untimed)
+     * and the JVM's collection time in the interval.
      */
     public record Split(double total, double gemm, double attention, double otherKernels, double untimed,
-                        double quantize, long gemmFlops) {
+                        double quantize, long gemmFlops, double allocation, double gc) {
         /** The time outside GEMM and attention. */
         public double rest() {
             return otherKernels + untimed;
@@ -106,9 +120,11 @@ public final class StepProfiler implements AutoCloseable {
 
         /** Component-wise mean of several intervals. */
         public static Split mean(java.util.List<Split> splits) {
-            double t = 0, g = 0, a = 0, o = 0, u = 0, q = 0;
+            double t = 0, g = 0, a = 0, o = 0, u = 0, q = 0, al = 0, gc = 0;
             long f = 0;
             for (Split s : splits) {
+                al += s.allocation;
+                gc += s.gc;
                 f += s.gemmFlops;
                 t += s.total;
                 g += s.gemm;
@@ -118,7 +134,7 @@ public final class StepProfiler implements AutoCloseable {
                 q += s.quantize;
             }
             int n = Math.max(1, splits.size());
-            return new Split(t / n, g / n, a / n, o / n, u / n, q / n, f / n);
+            return new Split(t / n, g / n, a / n, o / n, u / n, q / n, f / n, al / n, gc / n);
         }
     }
 }

@@ -2,10 +2,15 @@ package dev.viditq.core.tensor;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Native memory for large activations (layer outputs), recycled instead of freed. Why: a fresh
@@ -20,14 +25,23 @@ import java.util.concurrent.atomic.AtomicLong;
  * ({@link System#gc()}) rather than growing without bound. Free blocks beyond {@link #retainLimit} are released.
  * Requests below {@link #MIN_POOLED} bytes go straight to an auto arena.
  *
+ * <p>Waiting for the GC costs a full collection (~20 ms) about once per PixArt-XL step. Code whose temporaries
+ * provably die at a known point (a transformer block that updates its residual stream in place) opens a
+ * {@link Scope}: what the thread takes while it is open goes back when it closes, without a collection.
+ *
  * <p>Thread-safe. Memory is not zeroed unless asked ({@code zero}): a caller that overwrites every element (a GEMM
  * output) skips the pass.
  */
 public final class ActivationPool {
     /** Smaller requests are not worth a free list. */
-    static final long MIN_POOLED = 256 << 10;
+    static final long MIN_POOLED = Long.getLong("viditq.activationPool.minBytes", 256 << 10); // tests: 1, to pool all
     private static final long BUDGET = Long.getLong("viditq.activationPool.bytes", 768L << 20);
     private static final boolean DISABLED = Boolean.getBoolean("viditq.activationPool.disabled");
+    /**
+     * Tests: memory returned by a {@link Scope} is filled with NaN first, so a tensor that wrongly outlives its
+     * scope turns the results NaN instead of silently reading another layer's numbers.
+     */
+    private static final boolean POISON = Boolean.getBoolean("viditq.activationPool.poison");
     /** Alignment of every segment handed out: one cache line, so vector loads never split lines at row starts. */
     public static final long ALIGNMENT = 64;
 
@@ -53,6 +67,72 @@ public final class ActivationPool {
         }
     }
 
+    /**
+     * One hand-out of a block: returned once, either by the view's cleaner (the GC found the view unreachable) or by
+     * the {@link Scope} it was taken in, whichever comes first.
+     */
+    private static final class Lease {
+        final Block block;
+        final AtomicBoolean returned = new AtomicBoolean();
+
+        Lease(Block block) {
+            this.block = block;
+        }
+
+        void giveBack(MemorySegment poisonView) {
+            if (!returned.compareAndSet(false, true)) return;
+            if (poisonView != null) poisonView.fill((byte) 0xFF); // all-ones bytes: NaN floats
+            release(block);
+        }
+    }
+
+    /**
+     * A region of code whose pooled allocations (made by the thread that opened it) are dead when it ends. Closing
+     * it returns them to the pool at once. The caller's promise: no tensor allocated inside survives the scope
+     * (results are written into memory allocated before it, as a block's residual stream is). Scopes nest.
+     */
+    public static final class Scope implements AutoCloseable {
+        private final List<Lease> leases = new ArrayList<>();
+        private final List<MemorySegment> views = new ArrayList<>();
+
+        private Scope() {}
+
+        @Override
+        public void close() {
+            ArrayDeque<Scope> open = OPEN.get();
+            if (open.peekLast() != this) throw new IllegalStateException("activation scopes must close in reverse order");
+            open.pollLast();
+            for (int i = 0; i < leases.size(); i++) leases.get(i).giveBack(POISON ? views.get(i) : null);
+            leases.clear();
+            views.clear();
+        }
+    }
+
+    private static final ThreadLocal<ArrayDeque<Scope>> OPEN = ThreadLocal.withInitial(ArrayDeque::new);
+    /** Marks, on top of the open scopes, code whose allocations outlive them ({@link #unscoped}). */
+    private static final Scope UNSCOPED = new Scope();
+
+    /** Opens a scope on this thread (use with try-with-resources). */
+    public static Scope openScope() {
+        Scope s = new Scope();
+        OPEN.get().addLast(s);
+        return s;
+    }
+
+    /**
+     * Runs {@code make} so that what it allocates is returned by the GC only, never by an open scope: for memory kept
+     * beyond the call that makes it (per-thread buffers, caches, accumulators created on first use).
+     */
+    public static <T> T unscoped(java.util.function.Supplier<T> make) {
+        ArrayDeque<Scope> open = OPEN.get();
+        open.addLast(UNSCOPED);
+        try {
+            return make.get();
+        } finally {
+            open.pollLast();
+        }
+    }
+
     private static volatile Backing backing;
 
     private static final Map<Long, ConcurrentLinkedDeque<Block>> FREE = new ConcurrentHashMap<>();
@@ -62,11 +142,27 @@ public final class ActivationPool {
     private static final AtomicLong pooled = new AtomicLong();
     private static final AtomicLong collections = new AtomicLong();
     private static final AtomicLong created = new AtomicLong();
+    /** Wall time spent handing out memory: taking or creating blocks, zero-filling, and the collections asked for. */
+    private static final LongAdder allocationNanos = new LongAdder();
 
     private ActivationPool() {}
 
     /** A segment of exactly {@code bytes}, 64-byte aligned, on pooled memory; zero-filled only when {@code zero}. */
     public static MemorySegment allocate(long bytes, boolean zero) {
+        long t0 = System.nanoTime();
+        try {
+            return allocateTimed(bytes, zero);
+        } finally {
+            allocationNanos.add(System.nanoTime() - t0);
+        }
+    }
+
+    /** Nanoseconds spent in {@link #allocate} so far, over all threads (benchmarks subtract two readings). */
+    public static long allocationNanos() {
+        return allocationNanos.sum();
+    }
+
+    private static MemorySegment allocateTimed(long bytes, boolean zero) {
         Backing device = backing;
         if (device == null && (DISABLED || bytes < MIN_POOLED)) {
             return Arena.ofAuto().allocate(Math.max(1, bytes), ALIGNMENT).asSlice(0, bytes);
@@ -76,8 +172,14 @@ public final class ActivationPool {
         if (b == null && outstanding.get() + size > budget(size)) b = collectAndTake(size, device);
         if (b == null) b = newBlock(size, device);
         outstanding.addAndGet(size);
-        Block block = b;
-        MemorySegment view = b.memory().reinterpret(bytes, Arena.ofAuto(), ignored -> release(block));
+        Lease lease = new Lease(b);
+        MemorySegment view = b.memory().reinterpret(bytes, Arena.ofAuto(), ignored -> lease.giveBack(null));
+        Scope scope = OPEN.get().peekLast();
+        // device memory stays with the GC: a GPU stream may still be reading the block when the scope closes
+        if (scope != null && scope != UNSCOPED && device == null) {
+            scope.leases.add(lease);
+            scope.views.add(POISON ? view : null);
+        }
         if (zero) {
             if (device == null) view.fill((byte) 0);
             else device.zero(view);
@@ -100,6 +202,7 @@ public final class ActivationPool {
 
     /** Requests round up to 1/8 steps between powers of two (at most 12.5% slack), so similar sizes share blocks. */
     static long sizeClass(long bytes) {
+        if (bytes <= 4096) return 4096;
         int shift = 63 - Long.numberOfLeadingZeros(bytes - 1); // floor(log2(bytes - 1))
         long step = Math.max(4096, (1L << shift) >>> 3);
         return (bytes + step - 1) / step * step;

@@ -53,4 +53,67 @@ class ActivationPoolTest {
         assertNotEquals(0, address, "a collected segment's block came back");
         assertEquals(1, live.get(ValueLayout.JAVA_BYTE, bytes - 1), "the live segment kept its contents");
     }
+
+    @Test
+    void aScopeReturnsWhatItsThreadTookWhenItCloses() {
+        long bytes = 5_000_000; // a size class no other test of this class uses
+        MemorySegment outside = ActivationPool.allocate(bytes, false);
+        outside.fill((byte) 3);
+        long inside;
+        try (ActivationPool.Scope ignored = ActivationPool.openScope()) {
+            MemorySegment s = ActivationPool.allocate(bytes, false);
+            assertNotEquals(outside.address(), s.address());
+            inside = s.address();
+        }
+        MemorySegment next = ActivationPool.allocate(bytes, false);
+        assertEquals(inside, next.address(), "the scope's block is handed out again at once, without a collection");
+        assertNotEquals(outside.address(), next.address(), "memory taken before the scope stays with its owner");
+        assertEquals(3, outside.get(ValueLayout.JAVA_BYTE, bytes - 1));
+    }
+
+    @Test
+    void scopesNestAndMustCloseInReverseOrder() {
+        long bytes = 6_000_000;
+        ActivationPool.Scope outer = ActivationPool.openScope();
+        MemorySegment a = ActivationPool.allocate(bytes, false);
+        long b;
+        try (ActivationPool.Scope ignored = ActivationPool.openScope()) {
+            b = ActivationPool.allocate(bytes, false).address();
+        }
+        assertEquals(b, ActivationPool.allocate(bytes, false).address(), "the inner scope returned its block");
+        assertNotEquals(a.address(), b, "the outer scope's block is still out");
+        ActivationPool.Scope inner = ActivationPool.openScope();
+        assertThrows(IllegalStateException.class, outer::close, "closing the outer scope first is refused");
+        inner.close();
+        outer.close();
+    }
+
+    @Test
+    void poisonedScopesFillReturnedMemoryWithNaN() {
+        // the build runs tests with -Dviditq.activationPool.poison=true (see the root pom); without it this is moot
+        org.junit.jupiter.api.Assumptions.assumeTrue(Boolean.getBoolean("viditq.activationPool.poison"),
+                "viditq.activationPool.poison is not set");
+        MemorySegment escaped;
+        try (ActivationPool.Scope ignored = ActivationPool.openScope()) {
+            escaped = ActivationPool.allocate(7_000_000, true);
+        }
+        assertTrue(Float.isNaN(escaped.get(Tensor.F32_LE, 4 * 1000)), "a tensor read after its scope closed reads NaN");
+    }
+
+    @Test
+    void aBlockReturnedByItsScopeIsNotReturnedAgainByTheCollector() throws InterruptedException {
+        long bytes = 8_000_000;
+        long first;
+        try (ActivationPool.Scope ignored = ActivationPool.openScope()) {
+            first = ActivationPool.allocate(bytes, false).address();
+        }
+        // the view above is garbage now: when its cleaner runs it must not put the block on the free list a second
+        // time, or two live segments would share it
+        System.gc();
+        Thread.sleep(50);
+        MemorySegment x = ActivationPool.allocate(bytes, false);
+        MemorySegment y = ActivationPool.allocate(bytes, false);
+        assertEquals(first, x.address());
+        assertNotEquals(x.address(), y.address(), "one block, one live segment");
+    }
 }

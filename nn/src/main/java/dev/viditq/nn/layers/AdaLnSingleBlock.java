@@ -1,5 +1,6 @@
 package dev.viditq.nn.layers;
 
+import dev.viditq.core.tensor.ActivationPool;
 import dev.viditq.core.tensor.Tensor;
 
 import java.util.ArrayList;
@@ -126,11 +127,16 @@ public final class AdaLnSingleBlock {
         forward(x, modulation(t6), seqs, batch, caption, mask);
     }
 
-    /** The whole block with a given modulation (shift, scale, gate) ×2. */
+    /**
+     * The whole block with a given modulation (shift, scale, gate) ×2. Everything it allocates is dead when it
+     * returns (x is updated in place), so its activation memory goes back to the pool at once.
+     */
     public void forward(Tensor x, Modulation mod, Sequences seqs, int batch, Tensor caption, CaptionMask mask) {
-        selfAttention(x, mod, seqs);
-        crossAttention(x, batch, caption, mask);
-        mlp(x, mod);
+        try (ActivationPool.Scope ignored = ActivationPool.openScope()) {
+            selfAttention(x, mod, seqs);
+            crossAttention(x, batch, caption, mask);
+            mlp(x, mod);
+        }
     }
 
     /** x += g1 · SelfAttn(modulate(LN(x))). Returns nothing: STDiT inserts its temporal branch after this. */

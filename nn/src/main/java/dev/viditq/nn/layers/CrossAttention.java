@@ -1,5 +1,6 @@
 package dev.viditq.nn.layers;
 
+import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
 
 import java.util.ArrayList;
@@ -71,7 +72,7 @@ public final class CrossAttention {
         mask.checkBatch(batch);
         int perSample = rows / batch, captionTokens = context.size(1), headDim = dim / heads;
         Tensor qs = q.forward(x);
-        Tensor attended = Tensor.zeros(x.shape());
+        Tensor attended = Tensor.allocate(DType.F32, false, x.shape()); // every sample's rows are written below
         AttentionRunner.View qv = new AttentionRunner.View(qs.data(), 0, dim);
         AttentionRunner.View o = new AttentionRunner.View(attended.data(), 0, dim);
         AttentionRunner.View keys, values;
@@ -86,7 +87,10 @@ public final class CrossAttention {
             values = new AttentionRunner.View(kvs[1].data(), 0, dim);
         }
         for (int b = 0; b < batch; b++) {
-            if (mask.attendsToNothing(b)) continue; // its rows of `attended` stay zero
+            if (mask.attendsToNothing(b)) { // attention to no token adds nothing: its rows are zero
+                attended.data().asSlice((long) b * perSample * dim * Float.BYTES, (long) perSample * dim * Float.BYTES).fill((byte) 0);
+                continue;
+            }
             AttentionRunner.cross(qv, (long) b * perSample, perSample, keys, values, (long) b * captionTokens, captionTokens,
                     o, heads, headDim, mask.bias(b));
         }

@@ -56,7 +56,7 @@ public final class Rows {
     public static Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
         if (x.dtype() != DType.F32) throw new IllegalArgumentException("activation must be F32, is " + x);
         int dim = x.size(-1);
-        Tensor y = Tensor.zeros(x.shape());
+        Tensor y = Tensor.allocate(DType.F32, false, x.shape()); // the kernel writes every element
         KernelBackend.get().layerNorm(x.data(), rows(x), dim, gamma == null ? null : gamma.data(),
                 beta == null ? null : beta.data(), eps, y.data());
         return y;

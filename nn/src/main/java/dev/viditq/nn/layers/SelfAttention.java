@@ -1,6 +1,7 @@
 package dev.viditq.nn.layers;
 
 import dev.viditq.core.kernels.KernelBackend;
+import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
 
 import java.util.ArrayList;
@@ -94,7 +95,7 @@ public final class SelfAttention {
         if (seqs.rows() != Rows.rows(x)) {
             throw new IllegalArgumentException("attention over " + seqs.rows() + " tokens given " + x);
         }
-        Tensor attended = Tensor.zeros(x.shape());
+        Tensor attended = Tensor.allocate(DType.F32, false, x.shape()); // the sequences cover every row
         AttentionRunner.View o = new AttentionRunner.View(attended.data(), 0, dim);
         int headDim = dim / heads;
         // temporal attention batches its sequences as extra heads, which needs dense q/k/v rows
@@ -127,7 +128,7 @@ public final class SelfAttention {
     /** Columns [from, from + dim) of the fused [rows, 3·dim] buffer as a new [rows, dim] tensor. */
     private Tensor columns(Tensor fused, int from) {
         long rows = Rows.rows(fused);
-        Tensor out = Tensor.zeros(rows, dim);
+        Tensor out = Tensor.allocate(DType.F32, false, rows, dim);
         long rowBytes = (long) dim * Float.BYTES;
         for (long r = 0; r < rows; r++) {
             out.data().asSlice(r * rowBytes, rowBytes).copyFrom(fused.data().asSlice((r * 3 * dim + from) * Float.BYTES, rowBytes));

@@ -6,6 +6,7 @@ import dev.viditq.core.kernels.quant.HadamardRotation;
 import dev.viditq.core.kernels.quant.IntKernelBackend;
 import dev.viditq.core.kernels.quant.PackedInt8Weight;
 import dev.viditq.core.kernels.quant.QuantizedActivations;
+import dev.viditq.core.tensor.ActivationPool;
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
 
@@ -163,8 +164,9 @@ public final class LowRankPath {
 
         Buffers(int rows, int rank, int n) {
             this.rows = rows;
-            this.low = Tensor.zeros(DType.F32, rows, rank).data();
-            this.high = Tensor.zeros(DType.F32, rows, n).data();
+            // per-thread buffers kept across calls: no scope may take them back
+            this.low = ActivationPool.unscoped(() -> Tensor.zeros(DType.F32, rows, rank).data());
+            this.high = ActivationPool.unscoped(() -> Tensor.zeros(DType.F32, rows, n).data());
         }
     }
 

@@ -31,10 +31,11 @@ public final class QuantizedActivations {
         this.capacity = capacity;
         this.k = k;
         this.ldq = Math.ceilDiv(k, ROW_ALIGN) * ROW_ALIGN;
-        // pooled activation memory: device-visible when a GPU backend runs (the quantizer writes it there)
-        this.q = ActivationPool.allocate((long) capacity * ldq, true);
-        this.scales = ActivationPool.allocate((long) capacity * Float.BYTES, true);
-        this.rowSums = ActivationPool.allocate((long) capacity * Integer.BYTES, true);
+        // pooled activation memory: device-visible when a GPU backend runs (the quantizer writes it there); callers keep
+        // these buffers across calls (per layer, per thread), so no scope may take them back
+        this.q = ActivationPool.unscoped(() -> ActivationPool.allocate((long) capacity * ldq, true));
+        this.scales = ActivationPool.unscoped(() -> ActivationPool.allocate((long) capacity * Float.BYTES, true));
+        this.rowSums = ActivationPool.unscoped(() -> ActivationPool.allocate((long) capacity * Integer.BYTES, true));
     }
 
     /** Room for up to {@code maxRows} tokens of {@code k} channels. */

@@ -39,6 +39,11 @@ class QuantizeDifferentialTest {
         cases.add(new Case(9, 1152, "random:1152"));
         cases.add(new Case(6, 1152, "smooth+random:144"));
         cases.add(new Case(67, 256, "random:256"));
+        // a dense factor over rows in groups (of 4): every remainder of a group, several blocks per row
+        cases.add(new Case(6, 768, "smooth+random:768"));
+        cases.add(new Case(3, 2304, "random:1152"));
+        cases.add(new Case(5, 5120, "random:5120"));
+        cases.add(new Case(8, 640, "random:320"));
         return cases;
     }
 

@@ -2,6 +2,7 @@ package dev.viditq.nn.models.wan;
 
 import dev.viditq.core.kernels.AttentionBias;
 import dev.viditq.core.kernels.KernelBackend;
+import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.Linear;
 import dev.viditq.nn.layers.Rows;
@@ -102,7 +103,10 @@ public final class WanAttention {
         Tensor qs = normalised(qkv[0], normQ), ks = normalised(qkv[1], normK), vs = qkv[2];
         rope.apply(qs.data(), samples, heads);
         rope.apply(ks.data(), samples, heads);
-        Tensor attended = Tensor.zeros(x.shape());
+        if (Rows.rows(x) != (long) samples * tokens) {
+            throw new IllegalArgumentException("self-attention over " + samples + " samples of " + tokens + " tokens given " + x);
+        }
+        Tensor attended = Tensor.allocate(DType.F32, false, x.shape()); // every sample's rows are written below
         for (int b = 0; b < samples; b++) attend(qs, b, tokens, ks, vs, b, tokens, attended);
         return out.forward(attended);
     }
@@ -118,7 +122,7 @@ public final class WanAttention {
         }
         requireRole(Role.CROSS);
         Tensor qs = normalised(q.forward(x), normQ);
-        Tensor attended = Tensor.zeros(x.shape());
+        Tensor attended = Tensor.allocate(DType.F32, false, x.shape()); // every sample's rows are written below
         int imageTokens = addK == null ? 0 : length - OFFICIAL_TEXT_TOKENS;
         if (addK != null && imageTokens < 0) {
             throw new IllegalArgumentException("the I2V cross-attention takes the image tokens followed by " + OFFICIAL_TEXT_TOKENS

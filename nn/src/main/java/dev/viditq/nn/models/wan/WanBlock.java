@@ -1,5 +1,6 @@
 package dev.viditq.nn.models.wan;
 
+import dev.viditq.core.tensor.ActivationPool;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.InputScaling;
 import dev.viditq.nn.layers.LayerNorm;
@@ -84,12 +85,19 @@ public final class WanBlock {
     }
 
     /**
-     * In place on x [samples·tokens, dim].
+     * In place on x [samples·tokens, dim]. Everything allocated inside is dead when it returns, so its activation
+     * memory goes back to the pool at once.
      *
      * @param timestepProj [samples, 6·dim], the shared time_proj output
      * @param context      [samples, L, dim], the projected caption (image tokens in front for I2V)
      */
     public void forward(Tensor x, int samples, Tensor timestepProj, WanRope.Grid rope, Tensor context) {
+        try (ActivationPool.Scope ignored = ActivationPool.openScope()) {
+            forwardInScope(x, samples, timestepProj, rope, context);
+        }
+    }
+
+    private void forwardInScope(Tensor x, int samples, Tensor timestepProj, WanRope.Grid rope, Tensor context) {
         Modulation mod = Modulation.tablePlus(table, timestepProj);
         Tensor h = norm1.forward(x);
         mod.modulate(h, SHIFT, SCALE, attnInput.scale());
