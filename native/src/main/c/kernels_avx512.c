@@ -206,6 +206,23 @@ static void quantize_row_avx512(const float *y, int k, float post, int8_t *q, in
     *rowsum = _mm512_reduce_add_epi32(sum);
 }
 
+/*
+ * This thread's scratch of at least `floats` floats, kept between calls. A fresh allocation per call was mmap'ed
+ * and unmapped again once a row group passed malloc's mmap threshold (128 KiB: 4 rows of 4608 with their rotation
+ * block), and every unmap interrupts the process's other threads to flush their TLBs. The kernel threads are
+ * long-lived pool threads, so each keeps one buffer (at most a few hundred KiB) for its life.
+ */
+static float *thread_scratch(size_t floats) {
+    static __thread float *buffer;
+    static __thread size_t capacity;
+    if (capacity < floats) {
+        free(buffer);
+        buffer = (float *)aligned_alloc(64, (floats * sizeof(float) + 63) & ~(size_t)63);
+        capacity = buffer ? floats : 0;
+    }
+    return buffer;
+}
+
 static int quantize_avx512(const vq_quant_args *a) {
     if (!a->diag && !a->hblock) {
         for (int r = 0; r < a->rows; r++) {
@@ -214,7 +231,7 @@ static int quantize_avx512(const vq_quant_args *a) {
         return 0;
     }
     size_t floats = (size_t)QUANT_ROW_GROUP * ((size_t)a->k + (size_t)(a->hblock > 0 ? a->hblock : 0)) + 16;
-    float *scratch = (float *)aligned_alloc(64, (floats * sizeof(float) + 63) & ~(size_t)63);
+    float *scratch = thread_scratch(floats);
     if (!scratch) return -1;
     float *rows = scratch, *work = scratch + (size_t)QUANT_ROW_GROUP * a->k;
     for (int r0 = 0; r0 < a->rows; r0 += QUANT_ROW_GROUP) {
@@ -226,7 +243,6 @@ static int quantize_avx512(const vq_quant_args *a) {
                                 a->rowsums + row);
         }
     }
-    free(scratch);
     return 0;
 }
 
