@@ -51,11 +51,13 @@ VQ_EXPORT const char *viditq_impl_names(void) {
 #endif
 }
 
-/* 0, or -1 when the scratch buffer (k + hblock floats) cannot be allocated. */
+/* 0; -1 when the scratch buffer (k + 3 hblock floats) cannot be allocated; -2 when hm > 1 is no multiple of 4 (the
+ * mix works by quads of H_m's rows; every Paley order is a multiple of 4). */
 VQ_EXPORT int viditq_quantize(const vq_impl *impl, const float *x, int64_t ldx, int32_t rows, int32_t k, const float *diag,
                      int32_t hblock, int32_t hm, const float *hmat, float post, int8_t *q, int64_t ldq,
                      float *scales, int32_t *rowsums) {
     vq_quant_args a = {x, ldx, rows, k, diag, hblock, hm, hmat, post, q, ldq, scales, rowsums};
+    if (hblock > 0 && hm > 1 && hm % 4 != 0) return -2;
     return rows > 0 ? impl->quantize(&a) : 0;
 }
 

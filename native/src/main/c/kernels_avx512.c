@@ -38,17 +38,19 @@ static inline __mmask16 tail_mask(int n) {
 
 /* ---------------------------------------------------------------- quantizer */
 
-/* Stages h = 1, 2, 4, 8 of the Walsh-Hadamard butterflies inside one vector: lane i takes x[i] + x[i^h]
- * where bit h of i is clear and x[i^h] - x[i] where it is set, exactly the scalar a + b, a - b. */
+/* Stages h = 1, 2, 4, 8 of the Walsh-Hadamard butterflies inside one vector: lane i takes x[i] + x[i^h] where bit h
+ * of i is clear and x[i^h] - x[i] where it is set, exactly the scalar a + b, a - b: one fmadd x * (+-1) + partner,
+ * whose product is exact, so it rounds once as the add or subtract does. */
+ALWAYS_INLINE __m512 butterfly_lanes(__m512 x, __m512 partner, __mmask16 upper) {
+    __m512 sign = _mm512_mask_blend_ps(upper, _mm512_set1_ps(1.0f), _mm512_set1_ps(-1.0f));
+    return _mm512_fmadd_ps(x, sign, partner);
+}
+
 static inline __m512 fwht16(__m512 x) {
-    __m512 p = _mm512_permute_ps(x, 0xB1);
-    x = _mm512_mask_sub_ps(_mm512_add_ps(x, p), 0xAAAA, p, x);
-    p = _mm512_permute_ps(x, 0x4E);
-    x = _mm512_mask_sub_ps(_mm512_add_ps(x, p), 0xCCCC, p, x);
-    p = _mm512_shuffle_f32x4(x, x, 0xB1);
-    x = _mm512_mask_sub_ps(_mm512_add_ps(x, p), 0xF0F0, p, x);
-    p = _mm512_shuffle_f32x4(x, x, 0x4E);
-    x = _mm512_mask_sub_ps(_mm512_add_ps(x, p), 0xFF00, p, x);
+    x = butterfly_lanes(x, _mm512_permute_ps(x, 0xB1), 0xAAAA);
+    x = butterfly_lanes(x, _mm512_permute_ps(x, 0x4E), 0xCCCC);
+    x = butterfly_lanes(x, _mm512_shuffle_f32x4(x, x, 0xB1), 0xF0F0);
+    x = butterfly_lanes(x, _mm512_shuffle_f32x4(x, x, 0x4E), 0xFF00);
     return x;
 }
 
@@ -69,75 +71,7 @@ static void fwht_avx512(float *v, int p) {
     }
 }
 
-/*
- * vq_mix for hp a multiple of 16, over the rows of a group at once. The mix is a small matrix product
- * y[a2][v] = sum_a hmat[a][a2] * z[a][v] whose columns v are the 16-float vectors of every row's block: one tile
- * of 4 outputs a2 .. a2+3 by 4 such vectors keeps 16 independent FMA chains and loads 4 z vectors and broadcasts
- * 4 coefficients per step of a (half a load per FMA). One row alone has only hp / 16 vectors (2 at 1152 =
- * 36 x 32), which left the loop waiting on loads: the rows of a group share the coefficient broadcasts. The +-1
- * multiplier is exact, so each fmadd rounds once like the scalar add, and every output still sums a = 0, 1, ...
- * in order: the result equals vq_mix bit for bit.
- * z[j] / y[j]: vector j of the group at a = 0 / a2 = 0; successive a (a2) are hp floats apart.
- */
-#define MIX_OUTPUTS 4
-#define MIX_VECTORS 4
-/* Rows transformed together (their mix shares the coefficient loads). */
-#define QUANT_ROW_GROUP 4
-
-ALWAYS_INLINE void mix_tile(const float *const *z, float *const *y, int nv, int hm, int hp, int a2,
-                            const float *hmat) {
-    __m512 acc[MIX_OUTPUTS][MIX_VECTORS];
-    for (int j = 0; j < nv; j++) {
-        __m512 z0 = _mm512_loadu_ps(z[j]);
-        for (int i = 0; i < MIX_OUTPUTS; i++) acc[i][j] = _mm512_mul_ps(_mm512_set1_ps(hmat[a2 + i]), z0);
-    }
-    for (int a = 1; a < hm; a++) {
-        const float *h = hmat + (size_t)a * hm + a2;
-        __m512 h0 = _mm512_set1_ps(h[0]), h1 = _mm512_set1_ps(h[1]), h2 = _mm512_set1_ps(h[2]), h3 = _mm512_set1_ps(h[3]);
-        for (int j = 0; j < nv; j++) {
-            __m512 za = _mm512_loadu_ps(z[j] + (size_t)a * hp);
-            acc[0][j] = _mm512_fmadd_ps(h0, za, acc[0][j]);
-            acc[1][j] = _mm512_fmadd_ps(h1, za, acc[1][j]);
-            acc[2][j] = _mm512_fmadd_ps(h2, za, acc[2][j]);
-            acc[3][j] = _mm512_fmadd_ps(h3, za, acc[3][j]);
-        }
-    }
-    for (int i = 0; i < MIX_OUTPUTS; i++) {
-        for (int j = 0; j < nv; j++) _mm512_storeu_ps(y[j] + (size_t)(a2 + i) * hp, acc[i][j]);
-    }
-}
-
-/* One output a2 for one vector: the tail when hm is not a multiple of 4 (Paley orders are, but be safe). */
-static void mix_single(const float *z, float *y, int hm, int hp, int a2, const float *hmat) {
-    __m512 acc = _mm512_mul_ps(_mm512_set1_ps(hmat[a2]), _mm512_loadu_ps(z));
-    for (int a = 1; a < hm; a++) {
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(hmat[(size_t)a * hm + a2]), _mm512_loadu_ps(z + (size_t)a * hp), acc);
-    }
-    _mm512_storeu_ps(y + (size_t)a2 * hp, acc);
-}
-
-/* Mixes the blocks of `rows` rows: zrow[r] -> yrow[r] (each hm x hp floats, hp a multiple of 16 up to 4096,
- * rows <= QUANT_ROW_GROUP). */
-static void mix_rows_avx512(float *const *zrow, float *const *yrow, int rows, int hm, int hp, const float *hmat) {
-    const float *z[QUANT_ROW_GROUP * 4096 / 16];
-    float *y[QUANT_ROW_GROUP * 4096 / 16];
-    int per = hp / 16, nv = 0;
-    for (int r = 0; r < rows; r++) {
-        for (int v = 0; v < per; v++, nv++) {
-            z[nv] = zrow[r] + 16 * v;
-            y[nv] = yrow[r] + 16 * v;
-        }
-    }
-    int a2 = 0;
-    for (; a2 + MIX_OUTPUTS <= hm; a2 += MIX_OUTPUTS) {
-        int j = 0;
-        for (; j + MIX_VECTORS <= nv; j += MIX_VECTORS) mix_tile(z + j, y + j, MIX_VECTORS, hm, hp, a2, hmat);
-        for (; j < nv; j++) mix_tile(z + j, y + j, 1, hm, hp, a2, hmat);
-    }
-    for (; a2 < hm; a2++) {
-        for (int j = 0; j < nv; j++) mix_single(z[j], y[j], hm, hp, a2, hmat);
-    }
-}
+#define QUANT_ROW_GROUP 4   /* rows transformed per pass (their transformed rows stay in cache for the quantizer) */
 
 static void multiply_avx512(const float *x, const float *d, float *out, int n) {
     int i = 0;
@@ -149,32 +83,182 @@ static void multiply_avx512(const float *x, const float *d, float *out, int n) {
 }
 
 /*
- * Transforms rows [r0, r0 + rows) of x into out (rows x k floats): the diagonal, then per block the fast
- * transform and the mix. work holds rows x hblock floats. Rows without a transform are not copied (see
- * quantize_avx512).
+ * One sub-block of hp = 16 NV floats in registers: v = x (times d), then the Walsh-Hadamard stages, those within a
+ * vector (fwht16) and those across vectors (h = 16, 32, ...: vector i with vector i + h/16). Each stage does the
+ * butterflies of fwht_avx512 on the same values, so the result is the same bit for bit, without a store and
+ * reload between stages.
  */
-static void transform_rows_avx512(const vq_quant_args *a, int r0, int rows, float *out, float *work) {
+ALWAYS_INLINE void fwht_in_registers(const int NV, const float *x, const float *d, __m512 *v) {
+#pragma GCC unroll 16
+    for (int i = 0; i < NV; i++) {
+        __m512 xi = _mm512_loadu_ps(x + 16 * i);
+        v[i] = fwht16(d ? _mm512_mul_ps(xi, _mm512_loadu_ps(d + 16 * i)) : xi);
+    }
+    for (int h = 1; h < NV; h <<= 1) {
+        for (int i = 0; i < NV; i += 2 * h) {
+            for (int j = i; j < i + h; j++) {
+                __m512 a = v[j], b = v[j + h];
+                v[j] = _mm512_add_ps(a, b);
+                v[j + h] = _mm512_sub_ps(a, b);
+            }
+        }
+    }
+}
+
+/* Every sub-block of a block (hm of them) transformed in registers and stored to z. */
+ALWAYS_INLINE void fwht_block(const int NV, const float *x, const float *d, float *z, int hm) {
+    for (int s = 0; s < hm; s++) {
+        __m512 v[16];   /* NV <= 16 */
+        size_t o = (size_t)s * 16 * NV;
+        fwht_in_registers(NV, x + o, d ? d + o : NULL, v);
+        for (int i = 0; i < NV; i++) _mm512_storeu_ps(z + o + 16 * i, v[i]);
+    }
+}
+
+/* z = the block's diagonal and fast transform (hm sub-blocks of hp floats, hp a multiple of 16). */
+static void fwht_rows_block(const float *x, const float *d, float *z, int hm, int hp) {
+    switch (hp) {
+        case 16: fwht_block(1, x, d, z, hm); return;
+        case 32: fwht_block(2, x, d, z, hm); return;
+        case 64: fwht_block(4, x, d, z, hm); return;
+        case 128: fwht_block(8, x, d, z, hm); return;
+        case 256: fwht_block(16, x, d, z, hm); return;
+        default: break;
+    }
+    if (d) multiply_avx512(x, d, z, hm * hp);
+    else memcpy(z, x, (size_t)hm * hp * sizeof(float));
+    for (int s = 0; s < hm; s++) fwht_avx512(z + (size_t)s * hp, hp);
+}
+
+/*
+ * vq_mix (quant_common.h) for hp a multiple of 16, a slice of columns at a time: for the CV vectors of columns
+ * [b0, b0 + 16 CV) of every sub-block, each quad's eight sums go into a small buffer that stays in L1, then every
+ * output takes one of them per quad. One tile of 4 outputs by CV vectors keeps up to 16 independent FMA chains
+ * (sign x sum, the sign +-1, so each fmadd is the exact product and one rounding, as the scalar add). Every output
+ * sums its picks g = 0, 1, ... in order and every quad sum is formed as vq_quad_sums_at forms it: the result equals
+ * vq_mix bit for bit.
+ */
+#define MIX_OUTPUTS 4
+#define MIX_MAX_COLUMNS 4
+#define MIX_BUFFER_BYTES (24 << 10)   /* the quad sums of one column slice: well inside L1 */
+
+/* Quad g's pick for output a2: where its sum starts (floats from the slice's sums) and its sign. */
+typedef struct {
+    int32_t offset;
+    float sign;
+} quad_pick;
+
+/* Column vectors per slice: up to 4, fewer when hp has fewer or the slice's sums would leave L1. */
+static int mix_columns(int hm, int hp) {
+    int cv = hp / 16 < MIX_MAX_COLUMNS ? hp / 16 : MIX_MAX_COLUMNS;
+    while (cv > 1 && (size_t)2 * hm * cv * 64 > MIX_BUFFER_BYTES) cv /= 2;
+    return cv;
+}
+
+/* picks[a2 * (hm / 4) + g] for slices of cv vectors (sums laid out [g][s][cv][16]), once per call. */
+static void quad_picks(const float *hmat, int hm, int cv, quad_pick *picks) {
+    int quads = hm / 4;
+    for (int a2 = 0; a2 < hm; a2++) {
+        for (int g = 0; g < quads; g++) {
+            quad_pick *p = picks + (size_t)a2 * quads + g;
+            int s = vq_quad_pick(hmat, hm, g, a2, &p->sign);
+            p->offset = (VQ_QUAD_SUMS * g + s) * cv * 16;
+        }
+    }
+}
+
+/* c[g][s][cv] = the quad sums of the column slice at z (sub-blocks hp floats apart). */
+ALWAYS_INLINE void slice_sums(const int CV, const float *z, float *c, int hm, int hp) {
+    for (int g = 0; g < hm / 4; g++) {
+        const float *zg = z + (size_t)4 * g * hp;
+        float *cg = c + (size_t)VQ_QUAD_SUMS * g * CV * 16;
+#pragma GCC unroll 4
+        for (int j = 0; j < CV; j++) {
+            __m512 z0 = _mm512_loadu_ps(zg + 16 * j), z1 = _mm512_loadu_ps(zg + hp + 16 * j);
+            __m512 z2 = _mm512_loadu_ps(zg + 2 * (size_t)hp + 16 * j), z3 = _mm512_loadu_ps(zg + 3 * (size_t)hp + 16 * j);
+            __m512 p0 = _mm512_add_ps(z0, z1), p1 = _mm512_sub_ps(z0, z1);
+            __m512 q0 = _mm512_add_ps(z2, z3), q1 = _mm512_sub_ps(z2, z3);
+            float *cj = cg + 16 * j;
+            _mm512_storeu_ps(cj + 0 * CV * 16, _mm512_add_ps(p0, q0));
+            _mm512_storeu_ps(cj + 1 * CV * 16, _mm512_add_ps(p1, q0));
+            _mm512_storeu_ps(cj + 2 * CV * 16, _mm512_sub_ps(p0, q1));
+            _mm512_storeu_ps(cj + 3 * CV * 16, _mm512_sub_ps(p1, q1));
+            _mm512_storeu_ps(cj + 4 * CV * 16, _mm512_add_ps(p0, q1));
+            _mm512_storeu_ps(cj + 5 * CV * 16, _mm512_add_ps(p1, q1));
+            _mm512_storeu_ps(cj + 6 * CV * 16, _mm512_sub_ps(p0, q0));
+            _mm512_storeu_ps(cj + 7 * CV * 16, _mm512_sub_ps(p1, q0));
+        }
+    }
+}
+
+/* Outputs a2 .. a2 + 3 of the slice whose sums are c, stored at y (sub-blocks hp floats apart). */
+ALWAYS_INLINE void slice_outputs(const int CV, const float *c, float *y, int quads, int hp, int a2,
+                                 const quad_pick *picks) {
+    __m512 acc[MIX_OUTPUTS][MIX_MAX_COLUMNS];
+    const quad_pick *pk[MIX_OUTPUTS];
+    for (int i = 0; i < MIX_OUTPUTS; i++) pk[i] = picks + (size_t)(a2 + i) * quads;
+    for (int i = 0; i < MIX_OUTPUTS; i++) {
+        __m512 sign = _mm512_set1_ps(pk[i][0].sign);
+#pragma GCC unroll 4
+        for (int j = 0; j < CV; j++) acc[i][j] = _mm512_mul_ps(sign, _mm512_loadu_ps(c + pk[i][0].offset + 16 * j));
+    }
+    for (int g = 1; g < quads; g++) {
+        for (int i = 0; i < MIX_OUTPUTS; i++) {
+            __m512 sign = _mm512_set1_ps(pk[i][g].sign);
+            const float *cs = c + pk[i][g].offset;
+#pragma GCC unroll 4
+            for (int j = 0; j < CV; j++) acc[i][j] = _mm512_fmadd_ps(sign, _mm512_loadu_ps(cs + 16 * j), acc[i][j]);
+        }
+    }
+    for (int i = 0; i < MIX_OUTPUTS; i++) {
+#pragma GCC unroll 4
+        for (int j = 0; j < CV; j++) _mm512_storeu_ps(y + (size_t)(a2 + i) * hp + 16 * j, acc[i][j]);
+    }
+}
+
+ALWAYS_INLINE void mix_slices(const int CV, const float *z, float *c, float *y, int hm, int hp,
+                              const quad_pick *picks) {
+    for (int b0 = 0; b0 < hp; b0 += 16 * CV) {
+        slice_sums(CV, z + b0, c, hm, hp);
+        for (int a2 = 0; a2 < hm; a2 += MIX_OUTPUTS) slice_outputs(CV, c, y + b0, hm / 4, hp, a2, picks);
+    }
+}
+
+/* y = the H_m mix of z (hm x hp floats, hp a multiple of 16, hm of MIX_OUTPUTS); c holds the slice's sums. */
+static void mix_avx512(const float *z, float *c, float *y, int hm, int hp, int cv, const quad_pick *picks) {
+    switch (cv) {
+        case 1: mix_slices(1, z, c, y, hm, hp, picks); break;
+        case 2: mix_slices(2, z, c, y, hm, hp, picks); break;
+        default: mix_slices(4, z, c, y, hm, hp, picks); break;
+    }
+}
+
+/*
+ * Transforms rows [r0, r0 + rows) of x into out (rows x k floats): the diagonal, then per block the fast
+ * transform and the mix. work holds one block and one slice's quad sums; picks are quad_picks' of the call (cv
+ * column vectors per slice), or NULL when the vector mix does not apply. Rows without a transform are not copied
+ * (see quantize_avx512).
+ */
+static void transform_rows_avx512(const vq_quant_args *a, int r0, int rows, float *out, float *work,
+                                  const quad_pick *picks, int cv) {
     int k = a->k;
     if (!a->hblock) {
         for (int r = 0; r < rows; r++) multiply_avx512(a->x + (r0 + r) * a->ldx, a->diag, out + (size_t)r * k, k);
         return;
     }
     int b = a->hblock, hp = b / a->hm;
-    int grouped = a->hm > 1 && hp % 16 == 0 && hp <= 4096;
-    for (int o = 0; o < k; o += b) {
-        float *zs[QUANT_ROW_GROUP], *ys[QUANT_ROW_GROUP];
-        for (int r = 0; r < rows; r++) {
+    for (int r = 0; r < rows; r++) {
+        for (int o = 0; o < k; o += b) {
             const float *x = a->x + (r0 + r) * a->ldx + o;
+            const float *d = a->diag ? a->diag + o : NULL;
             float *dst = out + (size_t)r * k + o;
-            float *z = a->hm == 1 ? dst : work + (size_t)r * b;
-            if (a->diag) multiply_avx512(x, a->diag + o, z, b);
-            else memcpy(z, x, (size_t)b * sizeof(float));
-            for (int s = 0; s < a->hm; s++) fwht_avx512(z + (size_t)s * hp, hp);
-            zs[r] = z;
-            ys[r] = dst;
-            if (a->hm > 1 && !grouped) vq_mix(z, dst, a->hm, hp, a->hmat);
+            float *z = a->hm == 1 ? dst : work, *c = work + b;
+            if (hp % 16 == 0) fwht_rows_block(x, d, z, a->hm, hp);
+            else vq_rotate_block(a, x, d, dst, work);   /* small sub-blocks: the portable code, mix included */
+            if (a->hm == 1 || hp % 16 != 0) continue;
+            if (picks) mix_avx512(z, c, dst, a->hm, hp, cv, picks);
+            else vq_mix(z, c, dst, a->hm, hp, a->hmat);
         }
-        if (grouped) mix_rows_avx512(zs, ys, rows, a->hm, hp, a->hmat);
     }
 }
 
@@ -230,13 +314,19 @@ static int quantize_avx512(const vq_quant_args *a) {
         }
         return 0;
     }
-    size_t floats = (size_t)QUANT_ROW_GROUP * ((size_t)a->k + (size_t)(a->hblock > 0 ? a->hblock : 0)) + 16;
-    float *scratch = thread_scratch(floats);
+    int hp = a->hblock > 0 ? a->hblock / a->hm : 0;
+    int vector_mix = a->hm > 1 && hp % 16 == 0 && a->hm % MIX_OUTPUTS == 0;
+    int cv = vector_mix ? mix_columns(a->hm, hp) : 0;
+    size_t pick_floats = vector_mix ? (size_t)a->hm * (a->hm / 4) * (sizeof(quad_pick) / sizeof(float)) : 0;
+    size_t row_floats = (size_t)QUANT_ROW_GROUP * a->k + vq_block_scratch_floats(a);
+    float *scratch = thread_scratch(row_floats + pick_floats + 16);
     if (!scratch) return -1;
     float *rows = scratch, *work = scratch + (size_t)QUANT_ROW_GROUP * a->k;
+    quad_pick *picks = vector_mix ? (quad_pick *)(scratch + row_floats) : NULL;
+    if (picks) quad_picks(a->hmat, a->hm, cv, picks);
     for (int r0 = 0; r0 < a->rows; r0 += QUANT_ROW_GROUP) {
         int n = a->rows - r0 < QUANT_ROW_GROUP ? a->rows - r0 : QUANT_ROW_GROUP;
-        transform_rows_avx512(a, r0, n, rows, work);
+        transform_rows_avx512(a, r0, n, rows, work, picks, cv);
         for (int r = 0; r < n; r++) {
             int row = r0 + r;
             quantize_row_avx512(rows + (size_t)r * a->k, a->k, a->post, a->q + row * a->ldq, a->ldq, a->scales + row,

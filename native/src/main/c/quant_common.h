@@ -26,23 +26,74 @@ static inline void vq_fwht(float *v, int p) {
 }
 
 /*
- * The H_m factor of H_m (x) H_p: y[a2][b] = sum_a hmat[a][a2] * z[a][b], summed in the order a = 0, 1, ...
- * Entries are +-1, so h * z is exact and each step rounds once (with or without FMA contraction).
+ * The H_m factor of H_m (x) H_p: y[a2][b] = sum_a hmat[a][a2] * z[a][b], computed by quads of a (m is a multiple
+ * of 4: every Paley order is). For quad g (a = 4g .. 4g+3) the eight sums z0 +- z1 +- z2 +- z3 with z0's sign +
+ * are formed once, 12 additions per quad; each output then adds, per quad, the one sum its column of hmat selects,
+ * times that column's sign on z0: m/4 additions per output instead of m. Entries are +-1, so every product here is
+ * exact and every addition rounds once, in a fixed order: the sums as vq_quad_sums writes them, then quads
+ * g = 0, 1, ... per output. RotationMath (Java) does the same operations in the same order.
  */
-static inline void vq_mix(const float *z, float *y, int hm, int hp, const float *hmat) {
-    for (int a2 = 0; a2 < hm; a2++) {
-        float *yo = y + (size_t)a2 * hp;
-        float h0 = hmat[a2];
-        for (int b = 0; b < hp; b++) yo[b] = h0 * z[b];
-        for (int a = 1; a < hm; a++) {
-            float h = hmat[(size_t)a * hm + a2];
-            const float *za = z + (size_t)a * hp;
-            for (int b = 0; b < hp; b++) yo[b] = yo[b] + h * za[b];
+#define VQ_QUAD_SUMS 8
+
+/*
+ * Which of quad g's sums output a2 takes (index s1 + 2 s2 + 4 s3, s_i = 1 where hmat[4g+i][a2] differs from
+ * hmat[4g][a2]) and with which sign (hmat[4g][a2]).
+ */
+static inline int vq_quad_pick(const float *hmat, int hm, int g, int a2, float *sign) {
+    const float *h = hmat + (size_t)4 * g * hm + a2;
+    float h0 = h[0];
+    *sign = h0;
+    return (h[hm] != h0) | (h[2 * (size_t)hm] != h0) << 1 | (h[3 * (size_t)hm] != h0) << 2;
+}
+
+/* The eight sums of one quad at one position, sums[index] as vq_quad_pick numbers them. */
+static inline void vq_quad_sums_at(float z0, float z1, float z2, float z3, float *sums, size_t stride) {
+    float p0 = z0 + z1, p1 = z0 - z1, q0 = z2 + z3, q1 = z2 - z3;
+    sums[0 * stride] = p0 + q0;   /* + + + */
+    sums[1 * stride] = p1 + q0;   /* - + + */
+    sums[2 * stride] = p0 - q1;   /* + - + */
+    sums[3 * stride] = p1 - q1;   /* - - + */
+    sums[4 * stride] = p0 + q1;   /* + + - */
+    sums[5 * stride] = p1 + q1;   /* - + - */
+    sums[6 * stride] = p0 - q0;   /* + - - */
+    sums[7 * stride] = p1 - q0;   /* - - - */
+}
+
+/* c[g][s][b] (VQ_QUAD_SUMS * hm / 4 rows of hp floats: twice the block) for every quad g of z[hm][hp]. */
+static inline void vq_quad_sums(const float *z, float *c, int hm, int hp) {
+    for (int g = 0; g < hm / 4; g++) {
+        const float *zg = z + (size_t)4 * g * hp;
+        float *cg = c + (size_t)VQ_QUAD_SUMS * g * hp;
+        for (int b = 0; b < hp; b++) {
+            vq_quad_sums_at(zg[b], zg[hp + b], zg[2 * (size_t)hp + b], zg[3 * (size_t)hp + b], cg + b, (size_t)hp);
         }
     }
 }
 
-/* One block of the rotation: dst = (x .* diag) H_b, unnormalized; tmp holds b floats when hm > 1. */
+/* y = H_m-mix of z; c holds 2 * hm * hp floats (the quad sums). */
+static inline void vq_mix(const float *z, float *c, float *y, int hm, int hp, const float *hmat) {
+    vq_quad_sums(z, c, hm, hp);
+    for (int a2 = 0; a2 < hm; a2++) {
+        float *yo = y + (size_t)a2 * hp;
+        for (int g = 0; g < hm / 4; g++) {
+            float sign;
+            int s = vq_quad_pick(hmat, hm, g, a2, &sign);
+            const float *cs = c + (size_t)(VQ_QUAD_SUMS * g + s) * hp;
+            if (g == 0) {
+                for (int b = 0; b < hp; b++) yo[b] = sign * cs[b];
+            } else {
+                for (int b = 0; b < hp; b++) yo[b] = yo[b] + sign * cs[b];
+            }
+        }
+    }
+}
+
+/* Floats of quantizer scratch beside the transformed row: the rotation block and its quad sums. */
+static inline size_t vq_block_scratch_floats(const vq_quant_args *a) {
+    return a->hblock > 0 ? (size_t)3 * a->hblock : 0;
+}
+
+/* One block of the rotation: dst = (x .* diag) H_b, unnormalized; tmp holds 3 b floats when hm > 1. */
 static inline void vq_rotate_block(const vq_quant_args *a, const float *x, const float *diag, float *dst, float *tmp) {
     int b = a->hblock, hp = b / a->hm;
     float *work = a->hm == 1 ? dst : tmp;
@@ -52,7 +103,7 @@ static inline void vq_rotate_block(const vq_quant_args *a, const float *x, const
         memcpy(work, x, (size_t)b * sizeof(float));
     }
     for (int s = 0; s < a->hm; s++) vq_fwht(work + (size_t)s * hp, hp);
-    if (a->hm > 1) vq_mix(work, dst, a->hm, hp, a->hmat);
+    if (a->hm > 1) vq_mix(work, tmp + b, dst, a->hm, hp, a->hmat);
 }
 
 /* The transformed row: x itself when there is nothing to do, else written into row (k floats). */
@@ -98,9 +149,9 @@ static inline void vq_quantize_row_portable(const float *y, int k, float post, i
     *rowsum = sum;
 }
 
-/* Scratch for one call: a transformed row and one rotation block. */
+/* Scratch for one call: a transformed row, one rotation block and its quad sums. */
 static inline float *vq_scratch(const vq_quant_args *a) {
-    size_t floats = (size_t)a->k + (size_t)(a->hblock > 0 ? a->hblock : 0) + 16;
+    size_t floats = (size_t)a->k + vq_block_scratch_floats(a) + 16;
     size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
     return (float *)aligned_alloc(64, bytes);
 }

@@ -42,7 +42,7 @@ typedef struct {
     int rows, k;
     const float *diag;     /* [k]: balancing vector times random signs, or NULL */
     int hblock;            /* Hadamard block size b dividing k, or 0 for no rotation */
-    int hm;                /* b = hm * hp with hp a power of two; hm == 1: Sylvester only */
+    int hm;                /* b = hm * hp with hp a power of two; hm == 1: Sylvester only, else a multiple of 4 */
     const float *hmat;     /* [hm][hm] entries +-1 (rows: input index), NULL when hm == 1 */
     float post;            /* multiplies the scale: 1/sqrt(b) with rotation, else 1 */
     int8_t *q;             /* [rows][ldq] */

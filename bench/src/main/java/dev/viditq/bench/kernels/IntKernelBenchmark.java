@@ -32,7 +32,7 @@ import java.util.concurrent.CyclicBarrier;
  *       fused into the quantization;</li>
  *   <li>w8a8, w4a8: the GEMM alone;</li>
  *   <li>quantize, quantize-rot128, quantize-rot1152: the quantizer alone, in GB/s of F32 input against the
- *       copy bandwidth;</li>
+ *       copy bandwidth; quantize-rot4608 and quantize-rot8960 (256 rows): the rotations of wider FFN inputs;</li>
  *   <li>java:w8a8+quant: the pure Java fallback, for comparison.</li>
  * </ul>
  * Listed in META-INF/services/dev.viditq.bench.kernels.KernelBenchmark; run by {@code ./viditq bench kernels}.
@@ -98,6 +98,7 @@ public final class IntKernelBenchmark implements KernelBenchmark {
             if (k % 128 == 0) out.add(quantizer(config, "quantize-rot128", kernels, x, m, k, balancedRotation(k, 128), qa, t, copy));
             out.add(quantizer(config, "quantize-rot" + k, kernels, x, m, k, rotation, qa, t, copy));
         }
+        if (!quick) wideRotations(config, kernels, out);
         if (!(kernels instanceof JavaIntKernels)) {
             IntKernels java = new JavaIntKernels();
             int n = ns[0];
@@ -144,6 +145,23 @@ public final class IntKernelBenchmark implements KernelBenchmark {
 
     private interface Clock {
         long nanos();
+    }
+
+    /**
+     * The rotations of wider layer inputs, 256 tokens each: an FFN's second layer in PixArt-XL (4608 = H₃₆ ⊗ H₁₂₈) and in
+     * Wan 2.1 1.3B (8960 = H₁₄₀ ⊗ H₆₄, the largest dense factor of the supported models).
+     */
+    private static void wideRotations(BenchConfig config, IntKernels kernels, List<BenchResult> out) {
+        int m = 256;
+        for (int k : new int[] {4608, 8960}) {
+            MemorySegment x = BenchData.floats((long) m * k, 13);
+            QuantizedActivations qa = QuantizedActivations.allocate(m, k);
+            ActivationTransform rotation = balancedRotation(k, k);
+            for (int t : config.threads()) {
+                config.useThreads(t);
+                out.add(quantizer(config, "quantize-rot" + k, kernels, x, m, k, rotation, qa, t, Ceilings.copyBandwidth(config, t)));
+            }
+        }
     }
 
     private static BenchResult quantizer(BenchConfig config, String kernel, IntKernels kernels, MemorySegment x, int m,

@@ -77,7 +77,7 @@ public final class HadamardRotation {
      */
     public void rotate(float[] row, int off) {
         float[] out = new float[dim];
-        float[] tmp = new float[block()];
+        float[] tmp = new float[RotationMath.scratchFloats(block())];
         RotationMath.transform(row, off, dim, signs, block(), order.m(), hmat, out, tmp);
         for (int i = 0; i < dim; i++) row[off + i] = out[i] * norm;
     }

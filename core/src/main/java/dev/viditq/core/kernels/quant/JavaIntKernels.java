@@ -58,7 +58,7 @@ public final class JavaIntKernels implements IntKernels {
     private static void quantizeRows(MemorySegment x, int r0, int r1, int k, ActivationTransform t, QuantizedActivations out) {
         boolean identity = t == null || t.isIdentity();
         float[] xs = new float[k], row = new float[k];
-        float[] tmp = identity ? null : new float[Math.max(1, t.hadamardBlock())];
+        float[] tmp = identity ? null : new float[RotationMath.scratchFloats(t.hadamardBlock())];
         byte[] q = new byte[out.ldq()];
         float post = identity ? 1f : t.post();
         for (int r = r0; r < r1; r++) {

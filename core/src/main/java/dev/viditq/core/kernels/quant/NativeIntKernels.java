@@ -144,6 +144,7 @@ public final class NativeIntKernels implements IntKernels {
                 int status = (int) lib.quantize.invokeExact(impl, xs.asSlice((long) r0 * k * Float.BYTES), (long) k,
                         r1 - r0, k, diag, block, hm, hmat, post, out.qSegment().asSlice((long) r0 * out.ldq()),
                         (long) out.ldq(), out.scaleSegment().asSlice(4L * r0), out.rowSumSegment().asSlice(4L * r0));
+                if (status == -2) throw new IllegalArgumentException("native quantizer: Hadamard factor H_" + hm + " is no multiple of 4");
                 if (status != 0) throw new OutOfMemoryError("native quantizer: no scratch memory for k=" + k);
             } catch (Throwable e) {
                 throw rethrow(e);

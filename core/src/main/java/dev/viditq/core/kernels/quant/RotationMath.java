@@ -73,39 +73,70 @@ final class RotationMath {
         }
     }
 
+    /** Sums per quad of H_m's rows: z0 ± z1 ± z2 ± z3 with z0's sign +. */
+    static final int QUAD_SUMS = 8;
+
+    /** Floats of scratch {@link #transform} needs for a rotation block of b: the block and its quad sums. */
+    static int scratchFloats(int block) {
+        return Math.max(1, 3 * block);
+    }
+
     /**
-     * y[a2][b] = Σ_a hmat[a][a2] · z[a][b], summed in the order a = 0, 1, ... (±1 products are exact). Four
-     * outputs a2 at a time share each loaded vector of z, as in the C kernel.
+     * y[a2][b] = Σ_a hmat[a][a2] · z[a][b] by quads of a (hm a multiple of 4: every Paley order is), as
+     * quant_common.h's vq_mix: per quad g the eight sums z0 ± z1 ± z2 ± z3 (12 additions), then per output one
+     * sum per quad, times the sign of its z0 term, added in the order g = 0, 1, ... — m/4 additions per output
+     * instead of m. ±1 products are exact; the same operations in the same order as the C kernels.
+     * {@code sums} holds 2·hm·hp floats from {@code sOff}.
      */
-    static void mix(float[] z, int zOff, float[] y, int yOff, int hm, int hp, float[] hmat) {
-        int a2 = 0;
-        if (hp % L == 0) {
-            for (; a2 + 4 <= hm; a2 += 4) {
-                for (int b = 0; b < hp; b += L) {
-                    FloatVector z0 = FloatVector.fromArray(FS, z, zOff + b);
-                    FloatVector acc0 = z0.mul(hmat[a2]), acc1 = z0.mul(hmat[a2 + 1]);
-                    FloatVector acc2 = z0.mul(hmat[a2 + 2]), acc3 = z0.mul(hmat[a2 + 3]);
-                    for (int a = 1; a < hm; a++) {
-                        int h = a * hm + a2;
-                        FloatVector za = FloatVector.fromArray(FS, z, zOff + a * hp + b);
-                        acc0 = acc0.add(za.mul(hmat[h]));
-                        acc1 = acc1.add(za.mul(hmat[h + 1]));
-                        acc2 = acc2.add(za.mul(hmat[h + 2]));
-                        acc3 = acc3.add(za.mul(hmat[h + 3]));
-                    }
-                    acc0.intoArray(y, yOff + a2 * hp + b);
-                    acc1.intoArray(y, yOff + (a2 + 1) * hp + b);
-                    acc2.intoArray(y, yOff + (a2 + 2) * hp + b);
-                    acc3.intoArray(y, yOff + (a2 + 3) * hp + b);
+    static void mix(float[] z, int zOff, float[] sums, int sOff, float[] y, int yOff, int hm, int hp, float[] hmat) {
+        if (hm % 4 != 0) throw new IllegalArgumentException("Hadamard factor H_" + hm + " is no multiple of 4");
+        quadSums(z, zOff, sums, sOff, hm, hp);
+        for (int a2 = 0; a2 < hm; a2++) {
+            int yo = yOff + a2 * hp;
+            for (int g = 0; g < hm / 4; g++) {
+                int h = 4 * g * hm + a2;
+                float sign = hmat[h];
+                int pick = (hmat[h + hm] != sign ? 1 : 0) | (hmat[h + 2 * hm] != sign ? 2 : 0) | (hmat[h + 3 * hm] != sign ? 4 : 0);
+                int so = sOff + (QUAD_SUMS * g + pick) * hp;
+                int b = 0;
+                for (; b + L <= hp; b += L) {
+                    FloatVector term = FloatVector.fromArray(FS, sums, so + b).mul(sign);
+                    (g == 0 ? term : FloatVector.fromArray(FS, y, yo + b).add(term)).intoArray(y, yo + b);
                 }
+                for (; b < hp; b++) y[yo + b] = g == 0 ? sign * sums[so + b] : y[yo + b] + sign * sums[so + b];
             }
         }
-        for (; a2 < hm; a2++) {
-            int yo = yOff + a2 * hp;
-            for (int b = 0; b < hp; b++) {
-                float acc = hmat[a2] * z[zOff + b];
-                for (int a = 1; a < hm; a++) acc = acc + hmat[a * hm + a2] * z[zOff + a * hp + b];
-                y[yo + b] = acc;
+    }
+
+    /** The eight sums of every quad, sums[g][pick][b], pick = s1 + 2·s2 + 4·s3 (s_i = 1: z_i subtracted). */
+    private static void quadSums(float[] z, int zOff, float[] c, int cOff, int hm, int hp) {
+        for (int g = 0; g < hm / 4; g++) {
+            int z0 = zOff + 4 * g * hp, c0 = cOff + QUAD_SUMS * g * hp;
+            int b = 0;
+            for (; b + L <= hp; b += L) {
+                FloatVector v0 = FloatVector.fromArray(FS, z, z0 + b), v1 = FloatVector.fromArray(FS, z, z0 + hp + b);
+                FloatVector v2 = FloatVector.fromArray(FS, z, z0 + 2 * hp + b), v3 = FloatVector.fromArray(FS, z, z0 + 3 * hp + b);
+                FloatVector p0 = v0.add(v1), p1 = v0.sub(v1), q0 = v2.add(v3), q1 = v2.sub(v3);
+                p0.add(q0).intoArray(c, c0 + b);
+                p1.add(q0).intoArray(c, c0 + hp + b);
+                p0.sub(q1).intoArray(c, c0 + 2 * hp + b);
+                p1.sub(q1).intoArray(c, c0 + 3 * hp + b);
+                p0.add(q1).intoArray(c, c0 + 4 * hp + b);
+                p1.add(q1).intoArray(c, c0 + 5 * hp + b);
+                p0.sub(q0).intoArray(c, c0 + 6 * hp + b);
+                p1.sub(q0).intoArray(c, c0 + 7 * hp + b);
+            }
+            for (; b < hp; b++) {
+                float v0 = z[z0 + b], v1 = z[z0 + hp + b], v2 = z[z0 + 2 * hp + b], v3 = z[z0 + 3 * hp + b];
+                float p0 = v0 + v1, p1 = v0 - v1, q0 = v2 + v3, q1 = v2 - v3;
+                c[c0 + b] = p0 + q0;
+                c[c0 + hp + b] = p1 + q0;
+                c[c0 + 2 * hp + b] = p0 - q1;
+                c[c0 + 3 * hp + b] = p1 - q1;
+                c[c0 + 4 * hp + b] = p0 + q1;
+                c[c0 + 5 * hp + b] = p1 + q1;
+                c[c0 + 6 * hp + b] = p0 - q0;
+                c[c0 + 7 * hp + b] = p1 - q0;
             }
         }
     }
@@ -125,7 +156,7 @@ final class RotationMath {
 
     /**
      * row[0, k) = (x ⊙ diag) · blockdiag(H_b), unnormalized; x is read from {@code x[xOff, xOff + k)}. With no
-     * rotation only the diagonal applies. {@code tmp} holds one block.
+     * rotation only the diagonal applies. {@code tmp} holds {@link #scratchFloats}(block) floats.
      */
     static void transform(float[] x, int xOff, int k, float[] diag, int block, int hm, float[] hmat, float[] row,
                           float[] tmp) {
@@ -139,7 +170,7 @@ final class RotationMath {
             int wOff = hm == 1 ? o : 0;
             multiply(x, xOff + o, diag, o, work, wOff, block);
             for (int s = 0; s < hm; s++) fwht(work, wOff + s * hp, hp);
-            if (hm > 1) mix(work, 0, row, o, hm, hp, hmat);
+            if (hm > 1) mix(work, 0, tmp, block, row, o, hm, hp, hmat);
         }
     }
 }

@@ -44,6 +44,12 @@ class QuantizeDifferentialTest {
         cases.add(new Case(3, 2304, "random:1152"));
         cases.add(new Case(5, 5120, "random:5120"));
         cases.add(new Case(8, 640, "random:320"));
+        // H_140 (Paley I, q = 139): 35 quads per output; grouped (Wan's FFN, 8960 = 140 · 64) and not (hp = 2)
+        cases.add(new Case(5, 8960, "smooth+random:8960"));
+        cases.add(new Case(6, 280, "random:280"));
+        // every sub-block size the vector kernel transforms in registers: hp = 16 (192 = 12 · 16), 128 (4608 = 36 · 128)
+        cases.add(new Case(7, 384, "smooth+random:192"));
+        cases.add(new Case(5, 4608, "random:4608"));
         return cases;
     }
 
