@@ -115,18 +115,14 @@ final class HfPipeline {
         return out;
     }
 
-    /** Splits on Unicode whitespace, dropping it. */
+    /**
+     * Runs between Unicode White_Space characters (Rust's char::is_whitespace, which tokenizers uses): unlike Java's
+     * Character.isWhitespace it counts the no-break spaces (U+00A0, U+2007, U+202F) and U+0085, not U+001C..U+001F.
+     */
+    private static final Pattern NOT_WHITE_SPACE = Pattern.compile("\\P{IsWhite_Space}+");
+
     private static List<Piece> whitespaceSplit(Piece p) {
-        List<Piece> out = new ArrayList<>();
-        String s = p.text();
-        int i = 0;
-        while (i < s.length()) {
-            while (i < s.length() && Character.isWhitespace(s.codePointAt(i))) i += Character.charCount(s.codePointAt(i));
-            int start = i;
-            while (i < s.length() && !Character.isWhitespace(s.codePointAt(i))) i += Character.charCount(s.codePointAt(i));
-            if (i > start) out.add(new Piece(s.substring(start, i), p.start() + start));
-        }
-        return out;
+        return matches(p, NOT_WHITE_SPACE);
     }
 
     private static List<Piece> matches(Piece p, Pattern pattern) {
