@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.viditq.core.io.Checkpoints;
 import dev.viditq.core.io.SafeOutput;
+import dev.viditq.quant.mp.MethodCandidate;
 import dev.viditq.quant.mp.SearchAllocation;
 import dev.viditq.quant.mp.SearchBudget;
 import dev.viditq.quant.mp.SearchGreedy;
@@ -63,8 +64,8 @@ final class SearchCommand implements Callable<Integer> {
             + "needed for byte budgets and byte counts, checked against the recorded sha256.")
     Path model;
 
-    @Option(names = "--preset", defaultValue = "viditq-w4a8", description = "Quant preset the plan starts from (default ${DEFAULT-VALUE}); "
-            + "weight/activation bits come from the plan.")
+    @Option(names = "--preset", description = "Quant preset the plan starts from (default: the one the sensitivity was measured "
+            + "with, whose weight method its bits-only candidates ran); weight/activation bits come from the plan.")
     String preset;
 
     @Option(names = "--candidates", split = ",", paramLabel = "W4A8,...", description = "Choose only among these measured candidates "
@@ -89,6 +90,29 @@ final class SearchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object: budget, each search's predicted loss, bits, bytes and allocation, the plan written.")
     boolean json;
 
+    /**
+     * The preset the plan starts from. Bits-only candidates (W4A8) were measured with the weight method of the
+     * sensitivity's preset, so a plan that runs them must start from that preset too: another --preset is refused
+     * when such a candidate is searched (candidates naming their method, W4A8-gptq-g64, carry it into the plan).
+     */
+    private String planPreset(SearchInput input) {
+        String measured = input.preset();
+        boolean bitsOnly = candidates == null ? input.candidates().stream().anyMatch(c -> !c.spec().explicit())
+                : candidates.stream().anyMatch(n -> !MethodCandidate.parse(n).explicit());
+        if (preset == null) {
+            if (measured == null || Presets.NAMES.contains(measured)) return measured == null ? "viditq-w4a8" : measured;
+            if (!bitsOnly) return "viditq-w4a8";
+            throw new IllegalArgumentException(input.source() + " was measured with the config file " + measured
+                    + "; a plan starts from a preset: give --preset with the same weight method");
+        }
+        if (bitsOnly && measured != null && !measured.equals(preset)) {
+            throw new IllegalArgumentException("--preset " + preset + ": the bits-only candidates of " + input.source()
+                    + " were measured with " + measured + "'s weight method; leave --preset out, or search candidates that name "
+                    + "their method (e.g. W4A8-gptq-g64)");
+        }
+        return preset;
+    }
+
     @Override
     public Integer call() {
         if (!List.of("viditq", "knapsack", "both").contains(method)) {
@@ -97,6 +121,7 @@ final class SearchCommand implements Callable<Integer> {
         SafeOutput.checkFile(out, OutputPolicy.force);
         SearchBudget b = SearchBudget.parse(budget);
         SearchInput input = SearchInput.read(sensitivity);
+        String preset = planPreset(input);
         Path modelDir = modelDir(input);
         SearchStorage storage = null;
         if (modelDir != null) {

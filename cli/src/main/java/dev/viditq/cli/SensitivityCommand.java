@@ -69,6 +69,10 @@ final class SensitivityCommand implements Callable<Integer> {
     @Option(names = "--steps", description = "Sampling steps (default: the model's recipe).")
     Integer steps;
 
+    @Option(names = "--sampler", description = "Sampler: iddpm, ddim, dpm-solver, dpmpp-2m, rflow, unipc (default: the "
+            + "model's recipe). Per-step sensitivity depends on it: multistep samplers carry an error into later steps.")
+    String sampler;
+
     @Option(names = "--max-minutes", description = "Stop starting entries after this many minutes and write what is measured "
             + "(complete: false; candidates lists those measured everywhere); a rerun resumes.")
     Double maxMinutes;
@@ -96,7 +100,7 @@ final class SensitivityCommand implements Callable<Integer> {
     Sensitivity.Request request() {
         return new Sensitivity.Request(model, calibration,
                 candidates == null ? Sensitivity.DEFAULT_CANDIDATES : candidates, ranges, groups, count, seed,
-                ShapesCommand.split(split), preset, steps, out, maxMinutes, around);
+                ShapesCommand.split(split), preset, steps, out, maxMinutes, around, sampler);
     }
 
     @Override

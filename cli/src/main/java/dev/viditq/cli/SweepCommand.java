@@ -60,6 +60,10 @@ final class SweepCommand implements Callable<Integer> {
     @Option(names = "--steps", description = "Sampling steps for calibration and evaluation (default: the model's recipe).")
     Integer steps;
 
+    @Option(names = "--sampler", description = "Sampler for calibration and evaluation: iddpm, ddim, dpm-solver, dpmpp-2m, "
+            + "rflow, unipc (default: the model's recipe).")
+    String sampler;
+
     @Option(names = "--calibration-count", description = "Calibration prompts (default: the calibration split, 64 images / 16 videos).")
     Integer calibrationCount;
 
@@ -88,7 +92,7 @@ final class SweepCommand implements Callable<Integer> {
     SweepRequest request() {
         if (workerMemory != null) System.setProperty("viditq.sweep.worker-options", workerMemory);
         return new SweepRequest(model, SweepSetting.parse(settings, plans), ShapesCommand.split(split), count, seed, batch,
-                steps, calibrationCount, sheet, out);
+                steps, sampler, calibrationCount, sheet, out);
     }
 
     @Override

@@ -247,6 +247,24 @@ class SearchCommandTest {
     }
 
     @Test
+    void thePlanStartsFromThePresetTheBitsOnlyCandidatesWereMeasuredWith() throws Exception {
+        Path sens = sensitivity(tmp.resolve("sens-preset"), SearchCommand.sha256(stdit.resolve("model.safetensors")));
+        ObjectNode root = (ObjectNode) Json.MAPPER.readTree(sens.resolve("sensitivity.json").toFile());
+        root.put("preset", "quarot-w8a8");
+        Files.writeString(sens.resolve("sensitivity.json"), Json.MAPPER.writeValueAsString(root));
+        Path plan = tmp.resolve("plan-preset.yaml");
+        CliRun s = run("search", "--sensitivity", sens.toString(), "--budget", "5.2", "--out", plan.toString());
+        assertEquals(0, s.code(), s.err());
+        assertTrue(Files.readString(plan).contains("\npreset: quarot-w8a8\n"), Files.readString(plan));
+
+        Path other = tmp.resolve("plan-other-preset.yaml");
+        CliRun refused = run("search", "--sensitivity", sens.toString(), "--budget", "5.2", "--preset", "viditq-w4a8", "--out", other.toString());
+        assertEquals(1, refused.code());
+        assertTrue(refused.err().contains("measured with quarot-w8a8's weight method"), refused.err());
+        assertFalse(Files.exists(other), "nothing written on failure");
+    }
+
+    @Test
     void refusals() throws Exception {
         Path sens = sensitivity(tmp.resolve("sens2"), "deadbeef");
         CliRun sha = run("search", "--sensitivity", sens.toString(), "--budget", "4.5", "--out", tmp.resolve("p.yaml").toString());

@@ -76,17 +76,19 @@ public final class Sensitivity {
      * @param maxMinutes  stop starting entries after this many minutes (the files then say complete: false); null: no limit
      * @param around      null: every other group runs in float (the paper's isolation); a precision like "W4A8": every
      *                    other group runs at it, so each entry measures one group changed at the operating point
+     * @param sampler     sampler name; null: the model's recipe (per-step sensitivity depends on it: docs/MIXED_PRECISION.md)
      */
     public record Request(Path model, Path calibration, List<String> candidates, int ranges, String groups, Integer count,
-                          long seed, Split split, String quantConfig, Integer steps, Path out, Double maxMinutes, String around) {
+                          long seed, Split split, String quantConfig, Integer steps, Path out, Double maxMinutes, String around,
+                          String sampler) {
         public Request(Path model, Path calibration, List<String> candidates, int ranges, String groups, Integer count,
                        long seed, Split split, String quantConfig, Integer steps, Path out) {
-            this(model, calibration, candidates, ranges, groups, count, seed, split, quantConfig, steps, out, null, null);
+            this(model, calibration, candidates, ranges, groups, count, seed, split, quantConfig, steps, out, null, null, null);
         }
 
         public Request(Path model, Path calibration, List<String> candidates, int ranges, String groups, Integer count,
                        long seed, Split split, String quantConfig, Integer steps, Path out, Double maxMinutes) {
-            this(model, calibration, candidates, ranges, groups, count, seed, split, quantConfig, steps, out, maxMinutes, null);
+            this(model, calibration, candidates, ranges, groups, count, seed, split, quantConfig, steps, out, maxMinutes, null, null);
         }
 
         public Request {
@@ -368,7 +370,8 @@ public final class Sensitivity {
             this.prompts = EvalPrompts.shapes(kind, req.split(), count);
             Recipe recipe = Recipe.of(req.model());
             this.request = GenerationRequest.builder().prompts(prompts.stream().map(EvalPrompt::caption).toList())
-                    .sampler(recipe.sampler()).steps(req.steps() != null ? req.steps() : recipe.steps()).cfgScale(recipe.cfgScale())
+                    .sampler(req.sampler() != null ? req.sampler() : recipe.sampler())
+                    .steps(req.steps() != null ? req.steps() : recipe.steps()).cfgScale(recipe.cfgScale())
                     .seed(req.seed()).build();
             this.settings = pipeline.resolve(request);
             this.ranges = Sensitivity.ranges(settings.steps(), req.ranges());
@@ -378,9 +381,11 @@ public final class Sensitivity {
             if (around != null && around.spec().explicit()) {
                 throw new IllegalArgumentException("--around " + around.name() + ": the operating point is bits under the preset's method (e.g. W4A8)");
             }
-            if (around != null && candidates.stream().anyMatch(c -> c.spec().explicit())) {
-                throw new IllegalArgumentException("--around measures candidates that differ in bits only; candidates with a method ("
-                        + candidates.stream().filter(c -> c.spec().explicit()).map(Candidate::name).toList() + ") are measured in isolation (leave --around out)");
+            if (around != null && ranges.size() > 1 && candidates.stream().anyMatch(c -> c.spec().explicit())) {
+                // outside its range the group would run at the operating point with weights of the candidate's method
+                throw new IllegalArgumentException("--around with candidates that differ in method ("
+                        + candidates.stream().filter(c -> c.spec().explicit()).map(Candidate::name).toList()
+                        + ") measures whole runs: give --ranges 1");
             }
             if (around != null && candidates.stream().anyMatch(Candidate::isFloat)) {
                 throw new IllegalArgumentException("--around " + around.name() + ": candidates must be quantized precisions (float is the "

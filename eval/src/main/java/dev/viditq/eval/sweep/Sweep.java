@@ -42,8 +42,10 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * {@code ./viditq sweep}: every quantization setting of a model measured the same way, in one run directory.
@@ -222,6 +224,7 @@ public final class Sweep {
         m.put("batch", req.batch());
         if (req.steps() != null) m.put("steps", req.steps());
         else m.putNull("steps");
+        if (req.sampler() != null) m.put("sampler", req.sampler());   // absent for the recipe's: older run dirs still match
         m.put("calibration_count", calibrationCount());
         return m;
     }
@@ -235,10 +238,15 @@ public final class Sweep {
         if (Files.exists(file)) {
             JsonNode earlier = readJson(file);
             List<String> differ = new ArrayList<>();
-            wanted.fieldNames().forEachRemaining(k -> {
+            Set<String> keys = new LinkedHashSet<>();
+            wanted.fieldNames().forEachRemaining(keys::add);
+            earlier.fieldNames().forEachRemaining(keys::add);   // a key written only then (a --sampler) differs too
+            for (String k : keys) {
                 // compared as JSON text: a long written and read back is an int node
-                if (!wanted.get(k).toString().equals(earlier.path(k).toString())) differ.add(k + " " + earlier.path(k) + " -> " + wanted.get(k));
-            });
+                if (!wanted.path(k).toString().equals(earlier.path(k).toString())) {
+                    differ.add(k + " " + shown(earlier.path(k)) + " -> " + shown(wanted.path(k)));
+                }
+            }
             if (!differ.isEmpty()) {
                 throw new IllegalArgumentException(req.out() + " holds a sweep made with other inputs (" + String.join("; ", differ)
                         + "); its results would not compare: use another --out");
@@ -251,6 +259,10 @@ public final class Sweep {
             throw new UncheckedIOException("cannot create " + req.out() + ": " + e.getMessage(), e);
         }
         writeAtomically(file, json(wanted));
+    }
+
+    private static String shown(JsonNode value) {
+        return value.isMissingNode() ? "(the recipe's)" : value.toString();
     }
 
     /** Weights replaced while a sweep runs would mix two models in one table (float reference of one, settings of another). */
@@ -310,7 +322,7 @@ public final class Sweep {
         listener.message(String.format("[%d/%d] %s: evaluating %s in a fresh JVM", index + 1, n, s.name(), evaluated));
         Path reference = s.isFloat() ? null : req.out().resolve(SweepSetting.FLOAT).resolve(Outputs.FILE);
         SweepWorker.Job job = new SweepWorker.Job(evaluated, s.name(), dir, req.split(), intCount(), req.seed(), req.batch(), req.steps(),
-                req.sheet(), reference, s.isFloat() ? null : req.model());
+                req.sampler(), req.sheet(), reference, s.isFloat() ? null : req.model());
         JsonNode report = WorkerProcess.run(job, (done, total) -> listener.samples(s.name(), index, n, done, total));
         ObjectNode result = SweepTable.result(s, report, evaluated, modelBytes(evaluated),
                 s.isFloat() ? null : storedBitsPerWeight(evaluated), floatParameters(), quantizeSeconds);
@@ -340,7 +352,7 @@ public final class Sweep {
         try (GenerationPipeline pipeline = GenerationPipeline.load(req.model())) {
             List<String> prompts = ShapesGenerator.fixed(kind, Split.CALIB, calibrationCount()).stream().map(ShapesPrompt::caption).toList();
             PipelineDriver driver = new PipelineDriver(pipeline, prompts, req.steps() != null ? req.steps() : recipe.steps(), recipe.cfgScale(),
-                    recipe.sampler(), null, null, null, 0, GuidedModel.Batching.BATCHED);
+                    req.sampler() != null ? req.sampler() : recipe.sampler(), null, null, null, 0, GuidedModel.Batching.BATCHED);
             listener.message("calibrating over " + prompts.size() + " calibration prompts into " + file + (hessians ? " (with input Hessians, for GPTQ)" : ""));
             long total = (long) prompts.size() * driver.settings().steps();
             long[] done = {0};

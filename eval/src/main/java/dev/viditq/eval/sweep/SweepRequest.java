@@ -13,12 +13,13 @@ import java.util.List;
  * @param seed             base seed of the eval batches (batch starting at prompt i: seed + i)
  * @param batch            prompts per forward pass
  * @param steps            sampling steps (null: the model's recipe); calibration uses the same
+ * @param sampler          sampler name (null: the model's recipe); calibration uses the same
  * @param calibrationCount calibration prompts (null: the calibration split's standard size, 64 images / 16 videos)
  * @param sheet            samples on each contact sheet
  * @param out              the run directory; results are cached there and a re-run skips finished settings
  */
 public record SweepRequest(Path model, List<SweepSetting> settings, Split split, Integer count, long seed, int batch,
-                           Integer steps, Integer calibrationCount, int sheet, Path out) {
+                           Integer steps, String sampler, Integer calibrationCount, int sheet, Path out) {
     public SweepRequest {
         settings = List.copyOf(settings);
         if (settings.isEmpty() || !settings.getFirst().isFloat()) throw new IllegalArgumentException("the float setting must come first");

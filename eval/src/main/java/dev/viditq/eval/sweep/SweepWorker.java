@@ -41,13 +41,14 @@ public final class SweepWorker {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** What the parent asks for; {@link #toArgs} / {@link #parse} carry it across the process boundary. */
-    record Job(Path model, String name, Path out, Split split, int count, long seed, int batch, Integer steps, int sheet,
-               Path reference, Path referenceModel) {
+    record Job(Path model, String name, Path out, Split split, int count, long seed, int batch, Integer steps, String sampler,
+               int sheet, Path reference, Path referenceModel) {
         List<String> toArgs() {
             List<String> a = new java.util.ArrayList<>(List.of("--model", model.toString(), "--name", name, "--out", out.toString(),
                     "--split", split.id(), "--count", Integer.toString(count), "--seed", Long.toString(seed),
                     "--batch", Integer.toString(batch), "--sheet", Integer.toString(sheet)));
             if (steps != null) a.addAll(List.of("--steps", steps.toString()));
+            if (sampler != null) a.addAll(List.of("--sampler", sampler));
             if (reference != null) a.addAll(List.of("--reference", reference.toString(), "--reference-model", referenceModel.toString()));
             return a;
         }
@@ -62,7 +63,8 @@ public final class SweepWorker {
             };
             return new Job(Path.of(m.get("--model")), m.get("--name"), Path.of(m.get("--out")), split, Integer.parseInt(m.get("--count")),
                     Long.parseLong(m.get("--seed")), Integer.parseInt(m.get("--batch")),
-                    m.containsKey("--steps") ? Integer.valueOf(m.get("--steps")) : null, Integer.parseInt(m.get("--sheet")),
+                    m.containsKey("--steps") ? Integer.valueOf(m.get("--steps")) : null, m.get("--sampler"),
+                    Integer.parseInt(m.get("--sheet")),
                     m.containsKey("--reference") ? Path.of(m.get("--reference")) : null,
                     m.containsKey("--reference-model") ? Path.of(m.get("--reference-model")) : null);
         }
@@ -89,7 +91,7 @@ public final class SweepWorker {
         long start = System.nanoTime();
         String loadBefore = ProcessFacts.loadAverage();
         Recipe recipe = Recipe.of(job.model());
-        EvalSettings settings = new EvalSettings(null, job.steps(), null, job.seed(), job.batch()).withDefaults(recipe);
+        EvalSettings settings = new EvalSettings(job.sampler(), job.steps(), null, job.seed(), job.batch()).withDefaults(recipe);
         BatchGenerator.Run run;
         Kind kind;
         List<EvalPrompt> prompts;

@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -125,6 +126,29 @@ class SensitivityTest {
     }
 
     @Test
+    void anotherSamplerIsMeasuredAndRecordedAndAResumeMustMatchIt() throws Exception {
+        Sensitivity.Request r = request(tmp.resolve("unused"), 0);
+        Path out = tmp.resolve("ddim");
+        Sensitivity.Request ddim = new Sensitivity.Request(r.model(), r.calibration(), List.of("W4A8"), 1, r.groups(), r.count(),
+                r.seed(), r.split(), r.quantConfig(), r.steps(), out, null, null, "ddim");
+        Sensitivity.Result result = Sensitivity.run(ddim, Sensitivity.Progress.NONE);
+        assertEquals(2, result.measured(), "2 groups × 1 candidate × 1 range");
+        JsonNode j = JSON.readTree(out.resolve("sensitivity.json").toFile());
+        assertEquals("ddim", j.get("sampler").asText());
+
+        Sensitivity.Request recipe = new Sensitivity.Request(r.model(), r.calibration(), List.of("W4A8"), 1, r.groups(), r.count(),
+                r.seed(), r.split(), r.quantConfig(), r.steps(), out, null, null, null);
+        assertNotEquals("ddim", dev.viditq.eval.run.Recipe.of(r.model()).sampler(), "the model's own recipe is another sampler");
+        IllegalArgumentException other = assertThrows(IllegalArgumentException.class, () -> Sensitivity.run(recipe, Sensitivity.Progress.NONE));
+        assertTrue(other.getMessage().contains("sampler"), other.getMessage());
+
+        Sensitivity.Request unknown = new Sensitivity.Request(r.model(), r.calibration(), List.of("W4A8"), 1, r.groups(), r.count(),
+                r.seed(), r.split(), r.quantConfig(), r.steps(), tmp.resolve("bad-sampler"), null, null, "euler-x");
+        Exception bad = assertThrows(IllegalArgumentException.class, () -> Sensitivity.run(unknown, Sensitivity.Progress.NONE));
+        assertTrue(bad.getMessage().contains("euler-x"), bad.getMessage());
+    }
+
+    @Test
     void aTimeBoxedRunSaysItIsIncomplete() throws Exception {
         Path out = tmp.resolve("boxed");
         Sensitivity.Request r = request(out, 0);
@@ -148,7 +172,7 @@ class SensitivityTest {
         Path out = tmp.resolve("around");
         Sensitivity.Request r = request(out, 0);
         Sensitivity.Request around = new Sensitivity.Request(r.model(), r.calibration(), List.of("W4A8", "W8A8"), 2, r.groups(), r.count(),
-                r.seed(), r.split(), r.quantConfig(), r.steps(), out, null, "W4A8");
+                r.seed(), r.split(), r.quantConfig(), r.steps(), out, null, "W4A8", null);
         Sensitivity.Result result = Sensitivity.run(around, Sensitivity.Progress.NONE);
         assertEquals(8, result.entries(), "2 groups × 2 candidates × 2 ranges");
         JsonNode j = JSON.readTree(out.resolve("sensitivity.json").toFile());
@@ -168,9 +192,26 @@ class SensitivityTest {
         assertFalse(changed.contains(operatingPoint.iterator().next()), "raising one group to W8A8 changes the output");
 
         Sensitivity.Request withFloat = new Sensitivity.Request(r.model(), r.calibration(), List.of("float", "W4A8"), 2, r.groups(), r.count(),
-                r.seed(), r.split(), r.quantConfig(), r.steps(), tmp.resolve("around-float"), null, "W4A8");
+                r.seed(), r.split(), r.quantConfig(), r.steps(), tmp.resolve("around-float"), null, "W4A8", null);
         IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> Sensitivity.run(withFloat, Sensitivity.Progress.NONE));
         assertTrue(bad.getMessage().contains("--around"), bad.getMessage());
+
+        // candidates that differ in method, at the operating point: whole runs only
+        Path methodsOut = tmp.resolve("around-methods");
+        Sensitivity.Request methods = new Sensitivity.Request(r.model(), r.calibration(), List.of("W4A8", "W4A8-G64", "W4A8-lr8"), 1,
+                r.groups(), r.count(), r.seed(), r.split(), r.quantConfig(), r.steps(), methodsOut, null, "W4A8", null);
+        assertEquals(6, Sensitivity.run(methods, Sensitivity.Progress.NONE).entries(), "2 groups × 3 candidates");
+        Map<String, Double> mseByCandidate = new java.util.HashMap<>();
+        for (JsonNode e : JSON.readTree(methodsOut.resolve("sensitivity.json").toFile()).get("entries")) {
+            if (e.get("group").asText().equals("mlp1")) mseByCandidate.put(e.get("precision").asText(), e.get("mse").asDouble());
+        }
+        assertEquals(3, mseByCandidate.size(), mseByCandidate.toString());
+        assertNotEquals(mseByCandidate.get("W4A8"), mseByCandidate.get("W4A8-g64"), "groups of 64 change the group's weights: " + mseByCandidate);
+        assertNotEquals(mseByCandidate.get("W4A8"), mseByCandidate.get("W4A8-lr8"), "a low-rank branch changes the output: " + mseByCandidate);
+        Sensitivity.Request methodRanges = new Sensitivity.Request(r.model(), r.calibration(), List.of("W4A8-G64"), 2,
+                r.groups(), r.count(), r.seed(), r.split(), r.quantConfig(), r.steps(), tmp.resolve("around-methods-2"), null, "W4A8", null);
+        IllegalArgumentException ranges = assertThrows(IllegalArgumentException.class, () -> Sensitivity.run(methodRanges, Sensitivity.Progress.NONE));
+        assertTrue(ranges.getMessage().contains("--ranges 1"), ranges.getMessage());
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.viditq.eval.sweep;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.viditq.core.io.Checkpoints;
 import dev.viditq.core.io.SafetensorsWriter;
@@ -49,7 +50,7 @@ class SweepTest {
     }
 
     static SweepRequest request(Path model, Path out, String... settings) {
-        return new SweepRequest(model, SweepSetting.parse(List.of(settings), List.of()), Split.EVAL, 2, 0, 2, 2, 1, 2, out);
+        return new SweepRequest(model, SweepSetting.parse(List.of(settings), List.of()), Split.EVAL, 2, 0, 2, 2, null, 1, 2, out);
     }
 
     static Sweep.Listener listener(List<String> messages) {
@@ -132,10 +133,26 @@ class SweepTest {
     }
 
     @Test
+    void anotherSamplerReachesCalibrationAndEvaluation() throws IOException {
+        Path out = tmp.resolve("sweep-ddim");
+        SweepRequest ddim = new SweepRequest(model, SweepSetting.parse(List.of("float", "viditq-w8a8"), List.of()), Split.EVAL, 2, 0, 2, 2,
+                "ddim", 1, 2, out);
+        Sweep.run(ddim, Sweep.Listener.NONE);
+        for (String setting : List.of("float", "viditq-w8a8")) {
+            JsonNode result = new ObjectMapper().readTree(out.resolve(setting).resolve("result.json").toFile());
+            assertEquals("ddim", result.path("settings").path("sampler").asText(), setting + ": " + result.path("settings"));
+        }
+        assertEquals("\"ddim\"", new ObjectMapper().readTree(out.resolve("sweep.json").toFile()).path("sampler").toString());
+    }
+
+    @Test
     void aRunDirectoryOfOtherInputsIsRefused() {
-        SweepRequest moreSteps = new SweepRequest(model, SweepSetting.parse(List.of("float"), List.of()), Split.EVAL, 2, 0, 2, 3, 1, 2, run);
+        SweepRequest moreSteps = new SweepRequest(model, SweepSetting.parse(List.of("float"), List.of()), Split.EVAL, 2, 0, 2, 3, null, 1, 2, run);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Sweep.run(moreSteps, Sweep.Listener.NONE));
         assertTrue(e.getMessage().contains("steps 2 -> 3"), e.getMessage());
+        SweepRequest ddim = new SweepRequest(model, SweepSetting.parse(List.of("float"), List.of()), Split.EVAL, 2, 0, 2, 2, "ddim", 1, 2, run);
+        IllegalArgumentException sampler = assertThrows(IllegalArgumentException.class, () -> Sweep.run(ddim, Sweep.Listener.NONE));
+        assertTrue(sampler.getMessage().contains("sampler (the recipe's) -> \"ddim\""), sampler.getMessage());
     }
 
     @Test
@@ -173,7 +190,7 @@ class SweepTest {
     void aBadConfigFailsBeforeAnythingIsWritten() throws IOException {
         Path bad = Files.writeString(tmp.resolve("typo.yaml"), "preset: viditq-w8a8\nweight:\n  bitz: 4\n");
         Path out = tmp.resolve("typo-run");
-        SweepRequest req = new SweepRequest(model, SweepSetting.parse(List.of("float", bad.toString()), List.of()), Split.EVAL, 2, 0, 2, 2, 1, 2, out);
+        SweepRequest req = new SweepRequest(model, SweepSetting.parse(List.of("float", bad.toString()), List.of()), Split.EVAL, 2, 0, 2, 2, null, 1, 2, out);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Sweep.run(req, Sweep.Listener.NONE));
         assertTrue(e.getMessage().contains("setting typo") && e.getMessage().contains("bitz"), e.getMessage());
         assertFalse(Files.exists(out));

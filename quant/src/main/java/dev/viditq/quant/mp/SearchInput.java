@@ -24,10 +24,11 @@ import java.util.Set;
  * @param source     where it was read from (for messages)
  * @param model      the model folder the sensitivity was measured on, as written
  * @param modelSha256 sha256 of its denoiser checkpoint, or null
+ * @param preset     the preset (or config file) whose weight method the bits-only candidates were measured with, or null
  * @param steps      sampling steps of the measured runs
  * @param entries    [group][range][candidate]
  */
-public record SearchInput(String source, String model, String modelSha256, int steps, List<Candidate> candidates,
+public record SearchInput(String source, String model, String modelSha256, String preset, int steps, List<Candidate> candidates,
                           List<Range> ranges, List<Group> groups, Entry[][][] entries) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -91,12 +92,14 @@ public record SearchInput(String source, String model, String modelSha256, int s
         }
         String model = r.text(root, "model");
         JsonNode sha = root.get("model_sha256");
+        JsonNode preset = root.get("preset");
         int steps = r.positiveInt(root, "steps");
         List<Candidate> candidates = candidates(r, r.array(root, "candidates"));
         List<Range> ranges = ranges(r, r.array(root, "ranges"), steps);
         List<Group> groups = groups(r, r.array(root, "groups"));
         Entry[][][] entries = entries(r, r.array(root, "entries"), candidates, ranges, groups);
-        return new SearchInput(source, model, sha == null || sha.isNull() ? null : sha.asText(), steps, candidates, ranges, groups, entries);
+        return new SearchInput(source, model, sha == null || sha.isNull() ? null : sha.asText(),
+                preset == null || preset.isNull() ? null : preset.asText(), steps, candidates, ranges, groups, entries);
     }
 
     /** The candidate's index, or -1. */
