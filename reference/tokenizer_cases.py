@@ -14,7 +14,6 @@ import os
 import sys
 import tempfile
 
-import sentencepiece as spm
 
 # Training text: many scripts, so that the vocabulary has pieces of each; rare characters stay out of it
 # (character_coverage < 1) so that unknown runs and byte fallback are exercised.
@@ -85,6 +84,7 @@ VARIANTS = {
 
 
 def train(prefix, byte_fallback):
+    import sentencepiece as spm
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as f:
         for _ in range(20):
             for line in TRAIN_LINES:
@@ -105,6 +105,7 @@ def hf_tokenizer_json(model_file, out_dir):
     piece of the spm model at the same id. Returns which way worked."""
     import shutil
     import types
+    import sentencepiece as spm
     import transformers
     sp = spm.SentencePieceProcessor(model_file=model_file)
     src_dir = tempfile.mkdtemp()
@@ -160,7 +161,92 @@ def vocabulary_problem(path, sp):
     return None
 
 
+def _proto_fields(buf):
+    """(field, wire type, value) of a protobuf message: varints as ints, length-delimited as bytes, fixed32 as bytes."""
+    i = 0
+    while i < len(buf):
+        key, i = _varint(buf, i)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            value, i = _varint(buf, i)
+        elif wire == 2:
+            n, i = _varint(buf, i)
+            value, i = buf[i:i + n], i + n
+        elif wire == 5:
+            value, i = buf[i:i + 4], i + 4
+        elif wire == 1:
+            value, i = buf[i:i + 8], i + 8
+        else:
+            raise ValueError(f"wire type {wire}")
+        yield field, wire, value
+
+
+def _varint(buf, i):
+    shift = result = 0
+    while True:
+        b = buf[i]
+        i += 1
+        result |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return result, i
+
+
+def tokenizer_json_from_spm(model_file, out_path, extra_ids=100):
+    """tokenizer.json in the layout transformers' T5 converter (SpmConverter) writes: Precompiled charsmap and
+    Replace(" {2,}") normalizers, Metaspace pre-tokenizer, Unigram model (byte fallback as trained), "$A </s>",
+    <extra_id_N> added tokens. Needs neither sentencepiece nor transformers (the ModelProto is read here), so it can
+    be written where only Hugging Face tokenizers, as the reference, runs."""
+    import base64
+    import struct
+    with open(model_file, "rb") as f:
+        proto = f.read()
+    pieces, charsmap, byte_fallback, unk_id = [], b"", False, 2
+    for field, _, value in _proto_fields(proto):
+        if field == 1:  # SentencePiece {1: piece, 2: score, 3: type}
+            piece, score, kind = "", 0.0, 1
+            for f2, _, v2 in _proto_fields(value):
+                if f2 == 1:
+                    piece = v2.decode("utf-8")
+                elif f2 == 2:
+                    score = struct.unpack("<f", v2)[0]
+                elif f2 == 3:
+                    kind = v2
+            pieces.append((piece, score, kind))
+        elif field == 2:  # TrainerSpec {35: byte_fallback, 40: unk_id}
+            for f2, _, v2 in _proto_fields(value):
+                if f2 == 35:
+                    byte_fallback = bool(v2)
+                elif f2 == 40:
+                    unk_id = v2
+        elif field == 3:  # NormalizerSpec {2: precompiled_charsmap}
+            for f2, _, v2 in _proto_fields(value):
+                if f2 == 2:
+                    charsmap = v2
+    vocab = [[p, s] for p, s, _ in pieces] + [[f"<extra_id_{i}>", 0.0] for i in range(extra_ids - 1, -1, -1)]
+    special = lambda i, c: {"id": i, "content": c, "single_word": False, "lstrip": False, "rstrip": False,
+                            "normalized": False, "special": True}
+    added = [special(i, p) for i, (p, _, kind) in enumerate(pieces) if kind in (2, 3)]  # unknown, control
+    added += [special(len(pieces) + k, vocab[len(pieces) + k][0]) for k in range(extra_ids)]
+    seq = {"Sequence": {"id": "A", "type_id": 0}}
+    eos = {"SpecialToken": {"id": "</s>", "type_id": 0}}
+    doc = {
+        "version": "1.0", "truncation": None, "padding": None, "added_tokens": added,
+        "normalizer": {"type": "Sequence", "normalizers": [
+            {"type": "Precompiled", "precompiled_charsmap": base64.b64encode(charsmap).decode("ascii")},
+            {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": " "}]},
+        "pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True},
+        "post_processor": {"type": "TemplateProcessing", "single": [seq, eos], "pair": [seq, eos, {"Sequence": {"id": "B", "type_id": 0}}, eos],
+                           "special_tokens": {"</s>": {"id": "</s>", "ids": [1], "tokens": ["</s>"]}}},
+        "decoder": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True},
+        "model": {"type": "Unigram", "unk_id": unk_id, "vocab": vocab, "byte_fallback": byte_fallback},
+    }
+    with open(out_path, "w", encoding="utf-8") as f:
+        json.dump(doc, f, ensure_ascii=False)
+
+
 def main(out):
+    import sentencepiece as spm
     from tokenizers import Tokenizer
     for name, options in VARIANTS.items():
         d = os.path.join(out, name)
@@ -187,4 +273,10 @@ def main(out):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if sys.argv[1] == "--from-spm":  # tokenizer.json beside each DIR/*/spiece.model, in the converter's layout
+        for folder in sorted(os.listdir(sys.argv[2])):
+            model = os.path.join(sys.argv[2], folder, "spiece.model")
+            if os.path.exists(model):
+                tokenizer_json_from_spm(model, os.path.join(sys.argv[2], folder, "tokenizer.json"))
+    else:
+        main(sys.argv[1])

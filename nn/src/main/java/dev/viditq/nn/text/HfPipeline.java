@@ -69,7 +69,7 @@ final class HfPipeline {
                 String b64 = n.path("precompiled_charsmap").asText("");
                 if (b64.isEmpty()) yield UnaryOperator.identity();
                 PrecompiledCharsMap map = new PrecompiledCharsMap(Base64.getDecoder().decode(b64));
-                yield map::normalize;
+                yield map::normalizeAsTokenizers;
             }
             default -> throw new IllegalArgumentException("normalizer type '" + type + "' is not supported (supported: "
                     + "Sequence, Lowercase, NFC, NFD, NFKC, NFKD, StripAccents, Strip, Prepend, Replace, Precompiled)");

@@ -15,9 +15,9 @@ import java.util.function.UnaryOperator;
  * post-processor for a single sequence (T5: {@code $A </s>}). Unsupported component types are refused by name.
  *
  * <p>Known simplifications: added tokens are matched in the raw text (also those marked {@code normalized}), their
- * {@code lstrip}/{@code rstrip}/{@code single_word} options are ignored; the Precompiled normalizer applies
- * SentencePiece's longest-match rule rather than the tokenizers library's per-grapheme variant, which differs only
- * for multi-code-point graphemes that the charsmap also maps.
+ * {@code lstrip}/{@code rstrip}/{@code single_word} options are ignored. The Precompiled normalizer reads the charsmap
+ * per grapheme as the tokenizers library does (not with SentencePiece's longest match); graphemes are Java's
+ * {@code \X}, which may differ from Rust's unicode-segmentation on rare sequences.
  */
 public final class HfTokenizer implements Tokenizer {
     private static final ObjectMapper JSON = new ObjectMapper();

@@ -4,13 +4,16 @@ import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * SentencePiece's compiled normalization rules ({@code precompiled_charsmap}, e.g. T5's nmt_nfkc: NFKC, control
  * characters dropped, tabs and newlines to spaces). The blob is a little-endian uint32 trie size, a darts-clone
  * double-array trie over UTF-8 byte strings whose values are offsets into the rest of the blob, and that rest:
- * NUL-terminated replacement strings. Normalizing follows SentencePiece: at each position the longest rule that
+ * NUL-terminated replacement strings. {@link #normalize} follows SentencePiece: at each position the longest rule that
  * matches a prefix of the remaining bytes is applied; with none, one character is copied unchanged.
+ * {@link #normalizeAsTokenizers} follows Hugging Face tokenizers, which reads the same blob per grapheme.
  */
 final class PrecompiledCharsMap {
     private final int[] trie;
@@ -45,9 +48,38 @@ final class PrecompiledCharsMap {
         return out.toString(StandardCharsets.UTF_8);
     }
 
+    /**
+     * The whole string normalized as Hugging Face tokenizers' Precompiled normalizer does it, which differs from
+     * SentencePiece's longest match: per extended grapheme cluster, one shorter than 6 UTF-8 bytes is replaced whole by
+     * the replacement of the <em>shortest</em> rule matching a prefix of it; any other grapheme (or one no rule matches)
+     * character by character. So "ｶﾞ" (two half-width code points, 6 bytes) becomes "カ" + U+3099 here and "ガ" in
+     * SentencePiece.
+     */
+    String normalizeAsTokenizers(String text) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(text.length() + 8);
+        Matcher graphemes = GRAPHEME.matcher(text);
+        while (graphemes.find()) {
+            String grapheme = graphemes.group();
+            byte[] g = grapheme.getBytes(StandardCharsets.UTF_8);
+            int[] whole = g.length < 6 ? prefix(g, 0, false) : null;
+            if (whole != null) {
+                out.writeBytes(replacementAt(whole[1]));
+                continue;
+            }
+            grapheme.codePoints().forEach(c -> {
+                byte[] ch = new String(Character.toChars(c)).getBytes(StandardCharsets.UTF_8);
+                int[] m = prefix(ch, 0, false);
+                out.writeBytes(m != null ? replacementAt(m[1]) : ch);
+            });
+        }
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    private static final Pattern GRAPHEME = Pattern.compile("\\X");
+
     /** The normalization of the longest matching prefix of {@code in[pos..]}, or its first character unchanged. */
     Step step(byte[] in, int pos) {
-        int[] match = longestPrefix(in, pos);
+        int[] match = prefix(in, pos, true);
         if (match != null) return new Step(replacementAt(match[1]), match[0]);
         int len = Math.min(utf8Length(in[pos]), in.length - pos);
         byte[] same = new byte[len];
@@ -55,8 +87,11 @@ final class PrecompiledCharsMap {
         return new Step(same, len);
     }
 
-    /** {length, value} of the longest key that is a prefix of {@code in[pos..]}, or null (darts-clone commonPrefixSearch). */
-    private int[] longestPrefix(byte[] in, int pos) {
+    /**
+     * {length, value} of the longest (or the shortest) key that is a prefix of {@code in[pos..]}, or null
+     * (darts-clone commonPrefixSearch, whose results come shortest first).
+     */
+    private int[] prefix(byte[] in, int pos, boolean longest) {
         if (trie.length == 0) return null;
         int[] found = null;
         int node = offset(trie[0]);
@@ -70,6 +105,7 @@ final class PrecompiledCharsMap {
             if (hasLeaf(unit)) {
                 if (node < 0 || node >= trie.length) return found;
                 found = new int[]{i - pos + 1, value(trie[node])};
+                if (!longest) return found;
             }
         }
         return found;

@@ -89,7 +89,7 @@ class TokenizerReferenceCasesTest {
     }
 
     /** The text with control and invisible characters spelled as escapes, for a readable failure. */
-    private static String quoted(String text) {
+    static String quoted(String text) {
         StringBuilder b = new StringBuilder("\"");
         text.codePoints().forEach(c -> {
             if (c < 0x20 || (c >= 0x7f && c < 0xa0) || Character.getType(c) == Character.FORMAT
