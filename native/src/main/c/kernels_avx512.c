@@ -116,7 +116,7 @@ ALWAYS_INLINE void fwht_block(const int NV, const float *x, const float *d, floa
 }
 
 /* z = the block's diagonal and fast transform (hm sub-blocks of hp floats, hp a multiple of 16). */
-static void fwht_rows_block(const float *x, const float *d, float *z, int hm, int hp) {
+static void diag_fwht_block(const float *x, const float *d, float *z, int hm, int hp) {
     switch (hp) {
         case 16: fwht_block(1, x, d, z, hm); return;
         case 32: fwht_block(2, x, d, z, hm); return;
@@ -253,7 +253,7 @@ static void transform_rows_avx512(const vq_quant_args *a, int r0, int rows, floa
             const float *d = a->diag ? a->diag + o : NULL;
             float *dst = out + (size_t)r * k + o;
             float *z = a->hm == 1 ? dst : work, *c = work + b;
-            if (hp % 16 == 0) fwht_rows_block(x, d, z, a->hm, hp);
+            if (hp % 16 == 0) diag_fwht_block(x, d, z, a->hm, hp);
             else vq_rotate_block(a, x, d, dst, work);   /* small sub-blocks: the portable code, mix included */
             if (a->hm == 1 || hp % 16 != 0) continue;
             if (picks) mix_avx512(z, c, dst, a->hm, hp, cv, picks);
