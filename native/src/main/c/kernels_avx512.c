@@ -71,8 +71,6 @@ static void fwht_avx512(float *v, int p) {
     }
 }
 
-#define QUANT_ROW_GROUP 4   /* rows transformed per pass (their transformed rows stay in cache for the quantizer) */
-
 static void multiply_avx512(const float *x, const float *d, float *out, int n) {
     int i = 0;
     for (; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, _mm512_mul_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(d + i)));
@@ -224,7 +222,7 @@ ALWAYS_INLINE void mix_slices(const int CV, const float *z, float *c, float *y, 
     }
 }
 
-/* y = the H_m mix of z (hm x hp floats, hp a multiple of 16, hm of MIX_OUTPUTS); c holds the slice's sums. */
+/* y = the H_m mix of z (hm x hp floats, hp a multiple of 16, hm of MIX_OUTPUTS); c holds a slice's sums. */
 static void mix_avx512(const float *z, float *c, float *y, int hm, int hp, int cv, const quad_pick *picks) {
     switch (cv) {
         case 1: mix_slices(1, z, c, y, hm, hp, picks); break;
@@ -234,31 +232,27 @@ static void mix_avx512(const float *z, float *c, float *y, int hm, int hp, int c
 }
 
 /*
- * Transforms rows [r0, r0 + rows) of x into out (rows x k floats): the diagonal, then per block the fast
- * transform and the mix. work holds one block and one slice's quad sums; picks are quad_picks' of the call (cv
- * column vectors per slice), or NULL when the vector mix does not apply. Rows without a transform are not copied
- * (see quantize_avx512).
+ * row (k floats) = x's row transformed: the diagonal, then per block the fast transform and the mix. work holds one
+ * block and one slice's quad sums; picks are quad_picks' of the call (cv column vectors per slice). Sub-blocks of
+ * fewer than 16 floats take the portable code, mix included.
  */
-static void transform_rows_avx512(const vq_quant_args *a, int r0, int rows, float *out, float *work,
-                                  const quad_pick *picks, int cv) {
+static void transform_row_avx512(const vq_quant_args *a, const float *x, float *row, float *work, const quad_pick *picks,
+                                 int cv) {
     int k = a->k;
     if (!a->hblock) {
-        for (int r = 0; r < rows; r++) multiply_avx512(a->x + (r0 + r) * a->ldx, a->diag, out + (size_t)r * k, k);
+        multiply_avx512(x, a->diag, row, k);
         return;
     }
     int b = a->hblock, hp = b / a->hm;
-    for (int r = 0; r < rows; r++) {
-        for (int o = 0; o < k; o += b) {
-            const float *x = a->x + (r0 + r) * a->ldx + o;
-            const float *d = a->diag ? a->diag + o : NULL;
-            float *dst = out + (size_t)r * k + o;
-            float *z = a->hm == 1 ? dst : work, *c = work + b;
-            if (hp % 16 == 0) diag_fwht_block(x, d, z, a->hm, hp);
-            else vq_rotate_block(a, x, d, dst, work);   /* small sub-blocks: the portable code, mix included */
-            if (a->hm == 1 || hp % 16 != 0) continue;
-            if (picks) mix_avx512(z, c, dst, a->hm, hp, cv, picks);
-            else vq_mix(z, c, dst, a->hm, hp, a->hmat);
+    for (int o = 0; o < k; o += b) {
+        const float *d = a->diag ? a->diag + o : NULL;
+        if (hp % 16 != 0) {
+            vq_rotate_block(a, x + o, d, row + o, work);
+            continue;
         }
+        float *z = a->hm == 1 ? row + o : work;
+        diag_fwht_block(x + o, d, z, a->hm, hp);
+        if (a->hm > 1) mix_avx512(z, work + b, row + o, a->hm, hp, cv, picks);
     }
 }
 
@@ -292,8 +286,8 @@ static void quantize_row_avx512(const float *y, int k, float post, int8_t *q, in
 
 /*
  * This thread's scratch of at least `floats` floats, kept between calls. A fresh allocation per call was mmap'ed
- * and unmapped again once a row group passed malloc's mmap threshold (128 KiB: 4 rows of 4608 with their rotation
- * block), and every unmap interrupts the process's other threads to flush their TLBs. The kernel threads are
+ * and unmapped again once it passed malloc's mmap threshold (128 KiB: a row of 8960 with its rotation block and quad
+ * sums), and every unmap interrupts the process's other threads to flush their TLBs. The kernel threads are
  * long-lived pool threads, so each keeps one buffer (at most a few hundred KiB) for its life.
  */
 static float *thread_scratch(size_t floats) {
@@ -314,24 +308,20 @@ static int quantize_avx512(const vq_quant_args *a) {
         }
         return 0;
     }
+    /* hm is 1 or a multiple of 4 (viditq_quantize checks), so a vector mix takes quads four outputs at a time */
     int hp = a->hblock > 0 ? a->hblock / a->hm : 0;
-    int vector_mix = a->hm > 1 && hp % 16 == 0 && a->hm % MIX_OUTPUTS == 0;
+    int vector_mix = a->hm > 1 && hp % 16 == 0;
     int cv = vector_mix ? mix_columns(a->hm, hp) : 0;
     size_t pick_floats = vector_mix ? (size_t)a->hm * (a->hm / 4) * (sizeof(quad_pick) / sizeof(float)) : 0;
-    size_t row_floats = (size_t)QUANT_ROW_GROUP * a->k + vq_block_scratch_floats(a);
+    size_t row_floats = (size_t)a->k + vq_block_scratch_floats(a);
     float *scratch = thread_scratch(row_floats + pick_floats + 16);
     if (!scratch) return -1;
-    float *rows = scratch, *work = scratch + (size_t)QUANT_ROW_GROUP * a->k;
+    float *row = scratch, *work = scratch + a->k;
     quad_pick *picks = vector_mix ? (quad_pick *)(scratch + row_floats) : NULL;
     if (picks) quad_picks(a->hmat, a->hm, cv, picks);
-    for (int r0 = 0; r0 < a->rows; r0 += QUANT_ROW_GROUP) {
-        int n = a->rows - r0 < QUANT_ROW_GROUP ? a->rows - r0 : QUANT_ROW_GROUP;
-        transform_rows_avx512(a, r0, n, rows, work, picks, cv);
-        for (int r = 0; r < n; r++) {
-            int row = r0 + r;
-            quantize_row_avx512(rows + (size_t)r * a->k, a->k, a->post, a->q + row * a->ldq, a->ldq, a->scales + row,
-                                a->rowsums + row);
-        }
+    for (int r = 0; r < a->rows; r++) {
+        transform_row_avx512(a, a->x + r * a->ldx, row, work, picks, cv);
+        quantize_row_avx512(row, a->k, a->post, a->q + r * a->ldq, a->ldq, a->scales + r, a->rowsums + r);
     }
     return 0;
 }
