@@ -100,8 +100,8 @@ final class SearchCommand implements Callable<Integer> {
         boolean bitsOnly = candidates == null ? input.candidates().stream().anyMatch(c -> !c.spec().explicit())
                 : candidates.stream().anyMatch(n -> !MethodCandidate.parse(n).explicit());
         if (preset == null) {
-            if (measured == null || Presets.NAMES.contains(measured)) return measured == null ? "viditq-w4a8" : measured;
-            if (!bitsOnly) return "viditq-w4a8";
+            if (measured != null && Presets.NAMES.contains(measured)) return measured;
+            if (measured == null || !bitsOnly) return "viditq-w4a8";
             throw new IllegalArgumentException(input.source() + " was measured with the config file " + measured
                     + "; a plan starts from a preset: give --preset with the same weight method");
         }
@@ -121,16 +121,16 @@ final class SearchCommand implements Callable<Integer> {
         SafeOutput.checkFile(out, OutputPolicy.force);
         SearchBudget b = SearchBudget.parse(budget);
         SearchInput input = SearchInput.read(sensitivity);
-        String preset = planPreset(input);
+        String planPreset = planPreset(input);
         Path modelDir = modelDir(input);
         SearchStorage storage = null;
         if (modelDir != null) {
             checkSha(input, modelDir);
             warnOnOtherSteps(input, modelDir);
             List<String> layers = input.groups().stream().flatMap(g -> g.layers().stream()).toList();
-            storage = SearchStorage.fromModel(modelDir, layers, QuantConfigReader.preset(preset).weight());
+            storage = SearchStorage.fromModel(modelDir, layers, QuantConfigReader.preset(planPreset).weight());
         }
-        SearchProblem problem = new SearchProblem(input, candidates, b, storage, mseWeight, QuantConfigReader.preset(preset));
+        SearchProblem problem = new SearchProblem(input, candidates, b, storage, mseWeight, QuantConfigReader.preset(planPreset));
         if (maxBytes != null) problem.withByteCap(SearchBudget.parse(maxBytes));
         problem.withSameForAllRanges(sameForAllRanges);
         List<SearchAllocation> results = new ArrayList<>();
@@ -145,9 +145,9 @@ final class SearchCommand implements Callable<Integer> {
                 + (candidates == null ? "" : " --candidates " + String.join(",", candidates))
                 + (mseWeight > 0 ? " --mse-weight " + mseWeight : "")
                 + (lowActivationBits == null ? "" : " --low-activation-bits " + lowActivationBits)
-                + (sameForAllRanges ? " --same-for-all-ranges" : "") + (preset.equals("viditq-w4a8") ? "" : " --preset " + preset);
+                + (sameForAllRanges ? " --same-for-all-ranges" : "") + (preset == null ? "" : " --preset " + preset);
         String date = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
-        String yaml = SearchPlanWriter.yaml(problem, chosen, new SearchPlanWriter.Header(command, preset, date, other, lowActivationBits));
+        String yaml = SearchPlanWriter.yaml(problem, chosen, new SearchPlanWriter.Header(command, planPreset, date, other, lowActivationBits));
         SearchPlanWriter.write(out, yaml);
         report(problem, results, chosen);
         return 0;
