@@ -37,8 +37,9 @@ import java.util.concurrent.Callable;
                 + "scales, zero points, balancing vectors, rotation seeds and the plan. generate, forward and eval load it "
                 + "like any model folder and run the quantized Linears on the integer kernels "
                 + "(--simulate: simulated in float instead).",
-        "Config: a YAML file (docs/QUANT_CONFIG.md; ViDiT-Q's released configs are accepted) or a preset: "
-                + "naive-w8a8, naive-w4a8, smoothquant-w8a8, quarot-w8a8, viditq-w8a8, viditq-w6a6, viditq-w4a8, viditq-w4a8-mp.",
+        "Config: a YAML file (docs/QUANT_CONFIG.md; ViDiT-Q's released configs are accepted) or a preset, e.g. "
+                + "viditq-w8a8, viditq-gptq-w8a8, viditq-w4a8, viditq-gptq-w4a8-g64 (docs/QUANT_CONFIG.md lists them all; "
+                + "an unknown name is refused with the list).",
         "Examples:",
         "  ./viditq quantize --model assets/models/shapes-t2i --preset viditq-w8a8 --calibration shapes-t2i.calib.safetensors --out shapes-t2i-w8a8",
         "  ./viditq quantize --model models/pixart --config my.yaml --calibration pixart.calib.safetensors --out pixart-w4a8"})

@@ -21,9 +21,8 @@ import java.util.concurrent.Callable;
                 + "same prompts and seeds: caption alignment (overall and per attribute), PSNR/SSIM against float, for videos "
                 + "motion accuracy, temporal consistency and per-frame PSNR; denoiser bytes on disk, resident weight bytes, "
                 + "peak RSS (each setting evaluated in a fresh JVM) and seconds per sampling step.",
-        "Settings: float (always measured first: the reference), presets (naive-w8a8, naive-w4a8, smoothquant-w8a8, "
-                + "quarot-w8a8, viditq-w8a8, viditq-w6a6, viditq-w4a8, viditq-w4a8-mp, viditq-gptq-w4a8, viditq-gptq-w4a8-g128, "
-                + "viditq-gptq-w4a8-g64, svdquant-w4a8, viditq-lr-gptq-w4a8), config files, and --plan files "
+        "Settings: float (always measured first: the reference), presets (docs/QUANT_CONFIG.md lists them; "
+                + "an unknown name is refused with the list), config files, and --plan files "
                 + "(configs with a bit_map), named by the file name without .yaml. When a setting has gptq, the calibration "
                 + "records every layer's input Hessian too.",
         "Everything lands in --out: sweep.json, calibration.safetensors (made once, resumable), RUNDIR/<setting>/ "

@@ -46,6 +46,13 @@ class ConfigTest {
         // groups of 64 fit 4.5 stored bits per weight only with BF16 scales
         assertEquals(QuantConfig.ScaleType.BF16, QuantConfigReader.preset("viditq-gptq-w4a8-g64").weight().scaleType());
         assertEquals(QuantConfig.ScaleType.F32, QuantConfigReader.preset("viditq-gptq-w4a8-g128").weight().scaleType());
+        // W8A8 with GPTQ differs from viditq-w8a8 only in GPTQ and its balancing strength: same bits, same kernels
+        QuantConfig w8 = QuantConfigReader.preset("viditq-w8a8"), w8gptq = QuantConfigReader.preset("viditq-gptq-w8a8");
+        assertEquals(w8.weight(), w8gptq.weight());
+        assertEquals(w8.activation(), w8gptq.activation());
+        assertNull(w8.gptq());
+        assertTrue(w8gptq.gptq().actOrder());
+        assertEquals(0.5, w8gptq.balancing().alpha());
     }
 
     @Test
