@@ -12,8 +12,8 @@ import java.util.List;
  */
 public final class Presets {
     public static final List<String> NAMES = List.of("naive-w8a8", "naive-w4a8", "smoothquant-w8a8", "quarot-w8a8",
-            "viditq-w8a8", "viditq-gptq-w8a8", "viditq-w6a6", "viditq-w4a8", "viditq-w4a8-mp", "viditq-gptq-w4a8", "viditq-gptq-w4a8-g128",
-            "viditq-gptq-w4a8-g64", "svdquant-w4a8", "viditq-lr-gptq-w4a8");
+            "viditq-w8a8", "viditq-gptq-w8a8", "viditq-w6a6", "viditq-w4a8", "viditq-w4a8-mp", "viditq-gptq-w4a8",
+            "viditq-gptq-w4a8-g128", "viditq-gptq-w4a8-g64", "svdquant-w4a8", "viditq-lr-gptq-w4a8");
 
     private Presets() {}
 
