@@ -429,14 +429,14 @@ static void attention_softmax(const vq_attention_args *t, int q0, int kb, float 
     for (int h = 0; h < 32; h += 16) {
         __m512 old = _mm512_load_ps(m + h), now = _mm512_max_ps(old, _mm512_load_ps(rowmax + h));
         __m512 base = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(now, neg_inf, _CMP_EQ_OQ), now, _mm512_setzero_ps());
-        _mm512_store_ps(alpha + h, exp_nonpositive(_mm512_sub_ps(old, base)));
+        _mm512_store_ps(alpha + h, exp_shifted(old, log2e_times(base)));
         _mm512_store_ps(ref + h, base);
         _mm512_store_ps(m + h, now);
     }
     for (int r = 0; r < 32; r++) {
-        __m512 base = _mm512_set1_ps(ref[r]);
-        __m512 p0 = exp_nonpositive(_mm512_sub_ps(_mm512_load_ps(s + 32 * r), base));
-        __m512 p1 = exp_nonpositive(_mm512_sub_ps(_mm512_load_ps(s + 32 * r + 16), base));
+        __m512 base = log2e_times(_mm512_set1_ps(ref[r]));
+        __m512 p0 = exp_shifted(_mm512_load_ps(s + 32 * r), base);
+        __m512 p1 = exp_shifted(_mm512_load_ps(s + 32 * r + 16), base);
         rowsum[r] = _mm512_reduce_add_ps(_mm512_add_ps(p0, p1));
         _mm512_store_si512(p + 32 * r, (__m512i)_mm512_cvtne2ps_pbh(p1, p0));
     }

@@ -109,9 +109,41 @@ void vq_bf16_gemm_avx512(const vq_bf16_gemm_args *g) {
 
 /* ---------------------------------------------------------------- attention */
 
+/* The 32 floats of x from dimension c (zeros past d) as 16 bf16 pairs, rounded to nearest even. */
+static inline __m512i bf16_pairs(const float *x, int c, int d) {
+    __m512 lo = _mm512_maskz_loadu_ps(lanes_left(d - c), x + c);
+    __m512 hi = _mm512_maskz_loadu_ps(lanes_left(d - c - 16), x + c + 16);
+    return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+}
+
+/* r[i] lane j <-> r[j] lane i for 16 vectors of 16 dwords: pairs of dwords, then of qwords, then of 128-bit lanes. */
+static inline void transpose16x16_epi32(__m512i r[16]) {
+    __m512i t[16], u[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {   /* u[i + x]: rows i..i+3 at column 4L + x of each 128-bit lane L */
+        u[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+        u[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+        u[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+        u[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    for (int x = 0; x < 4; x++) {   /* column 4L + x = [u[x].L, u[4 + x].L, u[8 + x].L, u[12 + x].L] */
+        __m512i a = _mm512_shuffle_i32x4(u[x], u[4 + x], 0x88), b = _mm512_shuffle_i32x4(u[x], u[4 + x], 0xDD);
+        __m512i c = _mm512_shuffle_i32x4(u[8 + x], u[12 + x], 0x88), e = _mm512_shuffle_i32x4(u[8 + x], u[12 + x], 0xDD);
+        r[x] = _mm512_shuffle_i32x4(a, c, 0x88);
+        r[8 + x] = _mm512_shuffle_i32x4(a, c, 0xDD);
+        r[4 + x] = _mm512_shuffle_i32x4(b, e, 0x88);
+        r[12 + x] = _mm512_shuffle_i32x4(b, e, 0xDD);
+    }
+}
+
 /*
  * Packs one head for both attention kernels (layouts in kernels_amx.c): queries as bf16 rows, keys as the B tiles
- * of Q.K^T, values as the B tiles of P.V. Only AVX-512 instructions: it runs on every CPU with AVX512-BF16.
+ * of Q.K^T, values as the B tiles of P.V; zeros past lq, lk and d. Only AVX-512 instructions: it runs on every CPU
+ * with AVX512-BF16. The key tiles are a transpose (row = dimension pair, column = key): 16 keys are converted to
+ * pairs and transposed in registers, a tile at a time.
  */
 void vq_attention_pack(const float *q, int64_t ldq, const float *k, int64_t ldk, const float *v, int64_t ldv,
                        int lq, int lk, int d, uint16_t *qb, uint16_t *kp, uint16_t *vp) {
@@ -120,31 +152,29 @@ void vq_attention_pack(const float *q, int64_t ldq, const float *k, int64_t ldk,
     vq_bf16_convert_avx512(q, ldq, lq, d, qb, dq);
     memset(qb + (size_t)lq * dq, 0, (size_t)(lq32 - lq) * dq * 2);
     int dblocks = dq / 32;
-    uint16_t row[2][512] __attribute__((aligned(64)));   /* one key (or key pair) in bf16; d <= 512 */
     /* keys: dimension pair p of key j goes to tile (j / 16, p / 16), row p % 16, column j % 16 */
-    const __m512i columns = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                               _mm512_set1_epi32(16));
-    for (int j = 0; j < lk32; j++) {
-        if (j < lk) vq_bf16_convert_avx512(k + j * ldk, ldk, 1, d, row[0], dq);
-        else memset(row[0], 0, (size_t)dq * 2);
-        uint32_t *tile0 = (uint32_t *)(kp + (size_t)(j / 16) * dblocks * 512) + j % 16;
+    for (int j0 = 0; j0 < lk32; j0 += 16) {
         for (int b = 0; b < dblocks; b++) {
-            __m512i pairs = _mm512_loadu_si512(row[0] + 32 * b);
-            _mm512_i32scatter_epi32(tile0 + b * 256, columns, pairs, 4);
+            __m512i rows[16];
+            for (int j = 0; j < 16; j++) {
+                rows[j] = j0 + j < lk ? bf16_pairs(k + (int64_t)(j0 + j) * ldk, 32 * b, d) : _mm512_setzero_si512();
+            }
+            transpose16x16_epi32(rows);
+            uint16_t *tile = kp + ((size_t)(j0 / 16) * dblocks + b) * 512;
+            for (int p = 0; p < 16; p++) _mm512_storeu_si512(tile + 32 * p, rows[p]);
         }
     }
     /* values: keys 2r and 2r + 1 of a 32-key block interleaved into row r of the tile of each 16 dimensions */
     const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
                                                 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
     for (int j = 0; j < lk32; j += 2) {
-        for (int i = 0; i < 2; i++) {
-            if (j + i < lk) vq_bf16_convert_avx512(v + (j + i) * ldv, ldv, 1, d, row[i], groups * 16);
-            else memset(row[i], 0, (size_t)groups * 32);
-        }
+        const float *v0 = v + (int64_t)j * ldv, *v1 = v0 + ldv;
+        int dims0 = j < lk ? d : 0, dims1 = j + 1 < lk ? d : 0;   /* keys past lk are zeros */
         uint16_t *block = vp + (size_t)(j / 32) * groups * 512 + (size_t)(j % 32 / 2) * 32;
         for (int g = 0; g < groups; g++) {
-            __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(row[0] + 16 * g))),
-                                              _mm256_loadu_si256((const __m256i *)(row[1] + 16 * g)), 1);
+            __m512 lo = _mm512_maskz_loadu_ps(lanes_left(dims0 - 16 * g), v0 + 16 * g);
+            __m512 hi = _mm512_maskz_loadu_ps(lanes_left(dims1 - 16 * g), v1 + 16 * g);
+            __m512i both = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);   /* key j's 16 dimensions, then key j + 1's */
             _mm512_storeu_si512(block + (size_t)g * 512, _mm512_permutexvar_epi16(interleave, both));
         }
     }
@@ -154,8 +184,8 @@ void vq_attention_pack(const float *q, int64_t ldq, const float *k, int64_t ldk,
  * Flash attention of one head with vdpbf16ps on the operands of vq_attention_pack, whose tiles are vdpbf16ps
  * operands row by row: a row of a K tile holds 16 keys x one dimension pair, a row of a V tile 16 dimensions x
  * one key pair. For each tile of up to ATT_QT queries and each block of up to ATT_KB keys:
- *   S = Q.K^T in ATT_QT x 4 accumulators of 16 keys (per dimension pair: 4 key vectors loaded, one query pair
- *     broadcast per row), stored to s;
+ *   S = Q.K^T, 64 keys at a time in ATT_QT x 4 accumulators of 16 keys (per dimension pair: 4 key vectors loaded,
+ *     one query pair broadcast per row), stored to s;
  *   the online softmax of the AMX kernel in FP32 (scale, biases, running max m and sum l, P = bf16(e^(s - m)));
  *   O = alpha * O + P.V per chunk of up to 4 vectors of 16 dimensions (per key pair: the chunk's V rows loaded,
  *     one P pair broadcast per row); O, ATT_QT x d floats, stays in L1.
@@ -163,7 +193,7 @@ void vq_attention_pack(const float *q, int64_t ldq, const float *k, int64_t ldk,
  * for the tiles; a pair past d is zero). 24 accumulators + 4 operands + 1 broadcast fill 29 of the 32 registers.
  */
 #define ATT_QT 6
-#define ATT_KB 64
+#define ATT_KB 128   /* keys per block: the per-block work (row max, rescale of O) is amortised over more keys */
 
 ALWAYS_INLINE void att_scores(const int QT, const int KV, const uint16_t *q, int dq, const uint16_t *k,
                               int64_t kstride, int pairs, float *s) {
@@ -270,7 +300,7 @@ static void att_softmax(const vq_attention_args *t, int q, int qt, int key0, int
         __m512 max = _mm512_set1_ps(-__builtin_inff());
         for (int c = 0; c < nk; c += 16) {
             __m512 add = shared[c / 16];
-            if (head_row) add = _mm512_add_ps(add, _mm512_maskz_loadu_ps(keys_left(t->lk - key0 - c), head_row + key0 + c));
+            if (head_row) add = _mm512_add_ps(add, _mm512_maskz_loadu_ps(lanes_left(t->lk - key0 - c), head_row + key0 + c));
             __m512 x = _mm512_add_ps(_mm512_mul_ps(_mm512_load_ps(row + c), scale), add);
             _mm512_store_ps(row + c, x);
             max = _mm512_max_ps(max, x);
@@ -280,13 +310,13 @@ static void att_softmax(const vq_attention_args *t, int q, int qt, int key0, int
         ref[r] = now == -__builtin_inff() ? 0.0f : now;
         m[r] = now;
     }
-    _mm512_store_ps(alpha, exp_nonpositive(_mm512_sub_ps(_mm512_load_ps(old), _mm512_load_ps(ref))));
+    _mm512_store_ps(alpha, exp_shifted(_mm512_load_ps(old), log2e_times(_mm512_load_ps(ref))));
     for (int r = 0; r < qt; r++) {
         const float *row = s + r * ATT_KB;
-        __m512 base = _mm512_set1_ps(ref[r]), sum = _mm512_setzero_ps();
+        __m512 base = log2e_times(_mm512_set1_ps(ref[r])), sum = _mm512_setzero_ps();
         for (int c = 0; c < nk; c += 32) {
-            __m512 p0 = exp_nonpositive(_mm512_sub_ps(_mm512_load_ps(row + c), base));
-            __m512 p1 = exp_nonpositive(_mm512_sub_ps(_mm512_load_ps(row + c + 16), base));
+            __m512 p0 = exp_shifted(_mm512_load_ps(row + c), base);
+            __m512 p1 = exp_shifted(_mm512_load_ps(row + c + 16), base);
             sum = _mm512_add_ps(sum, _mm512_add_ps(p0, p1));
             _mm512_storeu_si512(p + r * ATT_KB + c, (__m512i)_mm512_cvtne2ps_pbh(p1, p0));
         }
@@ -314,12 +344,18 @@ void vq_attention_avx512(const vq_attention_args *t) {
         }
         for (int key0 = 0; key0 < lk32; key0 += ATT_KB) {
             int nk = lk32 - key0 < ATT_KB ? lk32 - key0 : ATT_KB;
-            scores_any(qt, nk / 16, t->qb + (int64_t)q * dq, dq, t->kp + key0 / 16 * kgroup, kgroup, pairs, s);
+            for (int c = 0; c < nk; c += 64) {   /* 64 keys (4 vectors) per pass: 24 accumulators */
+                scores_any(qt, nk - c < 64 ? (nk - c) / 16 : 4, t->qb + (int64_t)q * dq, dq,
+                           t->kp + (key0 + c) / 16 * kgroup, kgroup, pairs, s + c);
+            }
             att_softmax(t, q, qt, key0, nk, s, m, lsum, alpha, p);
             const uint16_t *v = t->vp + key0 / 32 * vblock;
-            for (int g = 0; g < groups; g += 4) {
-                values_any(qt, groups - g < 4 ? groups - g : 4, p, nk / 2, v + (int64_t)g * 512, vblock, alpha,
-                           o + 16 * g, ldo);
+            /* chunks of at most 4 vectors, balanced (d = 72: 3 + 2, not 4 + 1, whose 6 accumulators would wait on
+               the latency of vdpbf16ps) */
+            for (int g = 0, chunks = (groups + 3) / 4; g < groups; chunks--) {
+                int nv = (groups - g + chunks - 1) / chunks;
+                values_any(qt, nv, p, nk / 2, v + (int64_t)g * 512, vblock, alpha, o + 16 * g, ldo);
+                g += nv;
             }
         }
         for (int r = 0; r < qt; r++) {

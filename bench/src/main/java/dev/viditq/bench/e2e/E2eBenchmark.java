@@ -9,6 +9,7 @@ import dev.viditq.bench.profile.MachineState;
 import dev.viditq.bench.profile.ProcessMemory;
 import dev.viditq.bench.profile.StepProfiler;
 import dev.viditq.core.kernels.KernelBackend;
+import dev.viditq.core.tensor.ActivationPool;
 import dev.viditq.core.kernels.quant.IntKernelBackend;
 import dev.viditq.core.parallel.Parallel;
 import dev.viditq.nn.models.Denoiser;
@@ -68,7 +69,11 @@ public final class E2eBenchmark {
                     KernelBackend.get().name());
             TimedSampling.Timed timed;
             try (StepProfiler profiler = StepProfiler.open(model)) {
-                timed = TimedSampling.sample(model, req, profiler::snapshot, profiler::clearShapes, log);
+                timed = TimedSampling.sample(model, req, profiler::snapshot, () -> {
+                    profiler.clearShapes();
+                    log.printf("after the warm-up step: %s%n", ActivationPool.stats());
+                }, log);
+                log.printf("after sampling: %s%n", ActivationPool.stats());
                 profiler.printShapes(log);
             }
             ProcessMemory end = ProcessMemory.read();

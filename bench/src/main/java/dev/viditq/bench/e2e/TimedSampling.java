@@ -40,6 +40,7 @@ public final class TimedSampling {
             m.put("attention", meanSplit.attention());
             m.put("rest", meanSplit.rest());
             m.put("other_kernels", meanSplit.otherKernels());
+            meanSplit.otherByKind().forEach((kind, seconds) -> m.put("other_kernels." + kind, seconds));
             m.put("untimed", meanSplit.untimed());
             m.put("quantize", meanSplit.quantize());
             m.put("allocation", meanSplit.allocation());

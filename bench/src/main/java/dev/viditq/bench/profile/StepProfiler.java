@@ -50,7 +50,7 @@ public final class StepProfiler implements AutoCloseable {
 
     /** The counters so far; subtract two snapshots for one step. */
     public Snapshot snapshot() {
-        return new Snapshot(System.nanoTime(), gemmNanos.sum(), kernels.attentionNanos.sum(), kernels.otherKernelNanos.sum(),
+        return new Snapshot(System.nanoTime(), gemmNanos.sum(), kernels.attentionNanos.sum(), kernels.otherNanosByKind(),
                 intKernels.quantizeNanos.sum(), gemmFlops.sum(), ActivationPool.allocationNanos(), gcMillis());
     }
 
@@ -79,11 +79,11 @@ public final class StepProfiler implements AutoCloseable {
     }
 
     /** Cumulative nanoseconds (and GEMM operations) at one moment. */
-    public record Snapshot(long wallNanos, long gemmNanos, long attentionNanos, long otherKernelNanos, long quantizeNanos,
+    public record Snapshot(long wallNanos, long gemmNanos, long attentionNanos, long[] otherNanosByKind, long quantizeNanos,
                            long gemmFlops, long allocationNanos, long gcMillis) {
         /** A clock without counters, for engines that are not instrumented. */
         public static Snapshot wallOnly() {
-            return new Snapshot(System.nanoTime(), 0, 0, 0, 0, 0, 0, 0);
+            return new Snapshot(System.nanoTime(), 0, 0, new long[TimingKernels.Other.values().length], 0, 0, 0, 0);
         }
 
         /** What happened between {@code earlier} and this snapshot. */
@@ -91,23 +91,30 @@ public final class StepProfiler implements AutoCloseable {
             long wall = wallNanos - earlier.wallNanos;
             long gemm = gemmNanos - earlier.gemmNanos;
             long attention = attentionNanos - earlier.attentionNanos;
-            long other = otherKernelNanos - earlier.otherKernelNanos;
+            long other = 0;
+            Map<String, Double> byKind = new LinkedHashMap<>();
+            for (TimingKernels.Other kind : TimingKernels.Other.values()) {
+                long n = otherNanosByKind[kind.ordinal()] - earlier.otherNanosByKind[kind.ordinal()];
+                other += n;
+                if (n > 0) byKind.put(kind.key(), n / 1e9);
+            }
             return new Split(wall / 1e9, gemm / 1e9, attention / 1e9, other / 1e9, (wall - gemm - attention - other) / 1e9,
                     (quantizeNanos - earlier.quantizeNanos) / 1e9, gemmFlops - earlier.gemmFlops,
-                    (allocationNanos - earlier.allocationNanos) / 1e9, (gcMillis - earlier.gcMillis) / 1e3);
+                    (allocationNanos - earlier.allocationNanos) / 1e9, (gcMillis - earlier.gcMillis) / 1e3, byKind);
         }
     }
 
     /**
      * Seconds of one interval: total wall time, GEMM, attention, the other kernels (norms, activations,
-     * elementwise, patch-embedding convolution), and the untimed rest (Java glue code, sampler); the activation
+     * elementwise, patch-embedding convolution; each kind's share in {@code otherByKind}, seconds by
+     * {@link TimingKernels.Other#key}), and the untimed rest (Java glue code, sampler); the activation
      * quantization of integer layers (a part of gemm); the GEMM operations (2·rows·in·out summed over the Linears);
      * and two figures that cut across the others: the time spent obtaining activation memory (zero-fills and the
      * collections {@link ActivationPool} asks for included; inside Linears it is part of gemm, elsewhere of untimed)
      * and the JVM's collection time in the interval.
      */
     public record Split(double total, double gemm, double attention, double otherKernels, double untimed,
-                        double quantize, long gemmFlops, double allocation, double gc) {
+                        double quantize, long gemmFlops, double allocation, double gc, Map<String, Double> otherByKind) {
         /** The time outside GEMM and attention. */
         public double rest() {
             return otherKernels + untimed;
@@ -122,7 +129,9 @@ public final class StepProfiler implements AutoCloseable {
         public static Split mean(java.util.List<Split> splits) {
             double t = 0, g = 0, a = 0, o = 0, u = 0, q = 0, al = 0, gc = 0;
             long f = 0;
+            Map<String, Double> byKind = new LinkedHashMap<>();
             for (Split s : splits) {
+                s.otherByKind.forEach((k, v) -> byKind.merge(k, v, Double::sum));
                 al += s.allocation;
                 gc += s.gc;
                 f += s.gemmFlops;
@@ -134,7 +143,8 @@ public final class StepProfiler implements AutoCloseable {
                 q += s.quantize;
             }
             int n = Math.max(1, splits.size());
-            return new Split(t / n, g / n, a / n, o / n, u / n, q / n, f / n, al / n, gc / n);
+            byKind.replaceAll((k, v) -> v / n);
+            return new Split(t / n, g / n, a / n, o / n, u / n, q / n, f / n, al / n, gc / n, byKind);
         }
     }
 }

@@ -5,12 +5,13 @@ import dev.viditq.core.kernels.Kernels;
 import dev.viditq.core.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Locale;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
  * A {@link Kernels} decorator that adds up the wall time of attention calls, and of the norm / activation /
- * elementwise / convolution calls, around the real kernels. {@code gemm} is passed through untimed: weight
- * matrix products are timed per {@link dev.viditq.nn.layers.Linear} by {@link TimingExecutor} (which also covers
+ * elementwise / convolution calls (per kind, {@link Other}), around the real kernels. {@code gemm} is passed through
+ * untimed: weight matrix products are timed per {@link dev.viditq.nn.layers.Linear} by {@link TimingExecutor} (which also covers
  * quantized executors that never reach these kernels). Installed only while benchmarking ({@link StepProfiler}).
  *
  * <p>Times are summed as seen by the calling thread; the models call kernels from one thread at a time (the kernels
@@ -19,10 +20,32 @@ import java.util.concurrent.atomic.LongAdder;
 final class TimingKernels implements Kernels {
     private final Kernels inner;
     final LongAdder attentionNanos = new LongAdder();
-    final LongAdder otherKernelNanos = new LongAdder();
+    private final LongAdder[] otherNanos = new LongAdder[Other.values().length];
+
+    /** The kernels that are neither GEMM nor attention, each timed on its own (GELU: tanh and erf forms). */
+    enum Other {
+        LAYER_NORM, RMS_NORM, GROUP_NORM, MODULATE, GATED_ADD, INDEXED_ADD, GELU, SILU, SOFTMAX, ADD, MUL, CONV2D;
+
+        /** The name in the split of {@code bench e2e} (JSON key {@code other_kernels.<name>}). */
+        String key() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
 
     TimingKernels(Kernels inner) {
         this.inner = inner;
+        for (int i = 0; i < otherNanos.length; i++) otherNanos[i] = new LongAdder();
+    }
+
+    /** Nanoseconds so far in each {@link Other} kernel, by ordinal. */
+    long[] otherNanosByKind() {
+        long[] n = new long[otherNanos.length];
+        for (int i = 0; i < n.length; i++) n[i] = otherNanos[i].sum();
+        return n;
+    }
+
+    private void timed(Other kind, long t0) {
+        otherNanos[kind.ordinal()].add(System.nanoTime() - t0);
     }
 
     Kernels inner() {
@@ -52,14 +75,14 @@ final class TimingKernels implements Kernels {
     public void layerNorm(MemorySegment x, int rows, int dim, MemorySegment gamma, MemorySegment beta, float eps, MemorySegment out) {
         long t0 = System.nanoTime();
         inner.layerNorm(x, rows, dim, gamma, beta, eps, out);
-        otherKernelNanos.add(System.nanoTime() - t0);
+        timed(Other.LAYER_NORM, t0);
     }
 
     @Override
     public void rmsNorm(MemorySegment x, int rows, int dim, MemorySegment gamma, float eps, MemorySegment out) {
         long t0 = System.nanoTime();
         inner.rmsNorm(x, rows, dim, gamma, eps, out);
-        otherKernelNanos.add(System.nanoTime() - t0);
+        timed(Other.RMS_NORM, t0);
     }
 
     @Override
@@ -67,70 +90,70 @@ final class TimingKernels implements Kernels {
                           float eps, MemorySegment out) {
         long t0 = System.nanoTime();
         inner.groupNorm(x, channels, spatial, groups, gamma, beta, eps, out);
-        otherKernelNanos.add(System.nanoTime() - t0);
+        timed(Other.GROUP_NORM, t0);
     }
 
     @Override
     public void affineRows(MemorySegment x, int rowFrom, int rowTo, int dim, float[] mul, float[] add) {
         long t0 = System.nanoTime();
         inner.affineRows(x, rowFrom, rowTo, dim, mul, add);
-        otherKernelNanos.add(System.nanoTime() - t0);
+        timed(Other.MODULATE, t0);
     }
 
     @Override
     public void gatedAddRows(MemorySegment residual, MemorySegment y, int rowFrom, int rowTo, int dim, float[] gate) {
         long t0 = System.nanoTime();
         inner.gatedAddRows(residual, y, rowFrom, rowTo, dim, gate);
-        otherKernelNanos.add(System.nanoTime() - t0);
+        timed(Other.GATED_ADD, t0);
     }
 
     @Override
     public void addIndexedRows(MemorySegment x, int dim, float[] table, int[] index) {
         long t0 = System.nanoTime();
         inner.addIndexedRows(x, dim, table, index);
-        otherKernelNanos.add(System.nanoTime() - t0);
+        timed(Other.INDEXED_ADD, t0);
     }
 
     @Override
     public void geluTanh(MemorySegment x, long n) {
         long t0 = System.nanoTime();
         inner.geluTanh(x, n);
-        otherKernelNanos.add(System.nanoTime() - t0);
+        timed(Other.GELU, t0);
     }
 
     @Override
     public void geluErf(MemorySegment x, long n) {
         long t0 = System.nanoTime();
         inner.geluErf(x, n);
-        otherKernelNanos.add(System.nanoTime() - t0);
+        timed(Other.GELU, t0);
     }
 
     @Override
     public void silu(MemorySegment x, long n) {
         long t0 = System.nanoTime();
         inner.silu(x, n);
-        otherKernelNanos.add(System.nanoTime() - t0);
+        timed(Other.SILU, t0);
     }
 
     @Override
     public void softmax(MemorySegment x, int rows, int cols) {
         long t0 = System.nanoTime();
         inner.softmax(x, rows, cols);
-        otherKernelNanos.add(System.nanoTime() - t0);
+        timed(Other.SOFTMAX, t0);
     }
 
     @Override
     public void add(MemorySegment a, MemorySegment b, MemorySegment out, long n) {
         long t0 = System.nanoTime();
         inner.add(a, b, out, n);
-        otherKernelNanos.add(System.nanoTime() - t0);
+        timed(Other.ADD, t0);
     }
 
     @Override
     public void mul(MemorySegment a, MemorySegment b, MemorySegment out, long n) {
         long t0 = System.nanoTime();
         inner.mul(a, b, out, n);
-        otherKernelNanos.add(System.nanoTime() - t0);
+        timed(Other.MUL, t0);
     }
 
     @Override
@@ -138,6 +161,6 @@ final class TimingKernels implements Kernels {
                        MemorySegment out) {
         long t0 = System.nanoTime();
         inner.conv2d(x, cin, h, w, weight, bias, stride, padding, out);
-        otherKernelNanos.add(System.nanoTime() - t0);
+        timed(Other.CONV2D, t0);
     }
 }

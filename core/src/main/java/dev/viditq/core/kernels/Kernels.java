@@ -84,13 +84,7 @@ public interface Kernels {
      * the same values.
      */
     default void addIndexedRows(MemorySegment x, int dim, float[] table, int[] index) {
-        for (int r = 0; r < index.length; r++) {
-            long o = (long) r * dim;
-            int t = index[r] * dim;
-            for (int c = 0; c < dim; c++) {
-                x.setAtIndex(Tensor.F32_LE, o + c, x.getAtIndex(Tensor.F32_LE, o + c) + table[t + c]);
-            }
-        }
+        RowKernels.addIndexedRows(x, dim, table, index);
     }
 
     /** In place over rows [rowFrom, rowTo) of width {@code dim}: residual += gate ⊙ y (adaLN gate of one sample). */

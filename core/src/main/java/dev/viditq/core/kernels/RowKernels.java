@@ -12,7 +12,8 @@ import static dev.viditq.core.tensor.Tensor.F32_LE;
 
 /**
  * Per-channel row operations of the adaLN blocks (modulation x·(1 + scale) + shift, gate-and-residual
- * r += g ⊙ y) over rows of F32 activations, vectorised and split over the kernel threads. They were scalar
+ * r += g ⊙ y) and the positional-embedding add (r += table[index(r)]) over rows of F32 activations, vectorised and
+ * split over the kernel threads. They were scalar
  * segment loops on one thread in the model code: ~5% of a W8A8 PixArt-XL step in a JFR profile.
  * The vectors are per-channel [dim] arrays, applied to every row in [rowFrom, rowTo). Results equal the obvious
  * scalar loop exactly (one FMA per element: {@code fma(x, mul, add)} rounds once, as {@code Math.fma} does).
@@ -25,7 +26,7 @@ public final class RowKernels {
     private static final int MIN_ELEMENTS_PER_TASK = 1 << 16;
 
     static {
-        JitDirectives.c2Only(RowKernels.class, "affineRow", "gatedAddRow");
+        JitDirectives.c2Only(RowKernels.class, "affineRow", "gatedAddRow", "addTableRows");
     }
 
     private RowKernels() {}
@@ -42,6 +43,40 @@ public final class RowKernels {
         check(residual, rowTo, dim, gate.length, "gatedAddRows");
         check(y, rowTo, dim, gate.length, "gatedAddRows");
         forRowRanges(rowFrom, rowTo, dim, r -> gatedAddRow(residual, y, (long) r * dim * Float.BYTES, dim, gate));
+    }
+
+    /** In place: x[r, c] += table[index[r] · dim + c] for every row r < index.length of width {@code dim}. */
+    public static void addIndexedRows(MemorySegment x, int dim, float[] table, int[] index) {
+        Gemm.need(x, (long) index.length * dim, "addIndexedRows rows [" + index.length + ", " + dim + "]");
+        for (int i : index) {
+            if (i < 0 || (long) (i + 1) * dim > table.length) {
+                throw new IllegalArgumentException("addIndexedRows: table row " + i + " outside a table of " + table.length / Math.max(1, dim) + " rows");
+            }
+        }
+        int rows = index.length, perTask = Math.max(1, MIN_ELEMENTS_PER_TASK / Math.max(1, dim));
+        Parallel.forEach((rows + perTask - 1) / perTask, t -> addTableRows(x, dim, table, index, t * perTask, Math.min(rows, (t + 1) * perTask)));
+    }
+
+    /**
+     * Rows [from, to) of {@link #addIndexedRows}, all in one call: a model adds its positional table once per forward
+     * pass, so a per-row method would be called too rarely for C2 to take it early; this loop's back edges get it
+     * compiled (on-stack) within the first call.
+     */
+    private static void addTableRows(MemorySegment x, int dim, float[] table, int[] index, int from, int to) {
+        for (int r = from; r < to; r++) {
+            long base = (long) r * dim * Float.BYTES;
+            int row = index[r] * dim, c = 0;
+            for (; c <= dim - L; c += L) {
+                long at = base + (long) c * Float.BYTES;
+                FloatVector.fromMemorySegment(S, x, at, LE).add(FloatVector.fromArray(S, table, row + c)).intoMemorySegment(x, at, LE);
+            }
+            if (c < dim) {
+                VectorMask<Float> m = S.indexInRange(c, dim);
+                long at = base + (long) c * Float.BYTES;
+                FloatVector.fromMemorySegment(S, x, at, LE, m).add(FloatVector.fromArray(S, table, row + c, m))
+                        .intoMemorySegment(x, at, LE, m);
+            }
+        }
     }
 
     private static void affineRow(MemorySegment x, long base, int dim, float[] mul, float[] add) {
@@ -96,6 +131,16 @@ public final class RowKernels {
             for (int c = 0; c < dim; c++) {
                 long i = (long) r * dim + c;
                 x.setAtIndex(F32_LE, i, Math.fma(x.getAtIndex(F32_LE, i), mul[c], add[c]));
+            }
+        }
+    }
+
+    /** The scalar oracle of {@link #addIndexedRows} (tests). */
+    static void addIndexedRowsScalar(MemorySegment x, int dim, float[] table, int[] index) {
+        for (int r = 0; r < index.length; r++) {
+            for (int c = 0; c < dim; c++) {
+                long i = (long) r * dim + c;
+                x.setAtIndex(F32_LE, i, x.getAtIndex(F32_LE, i) + table[index[r] * dim + c]);
             }
         }
     }

@@ -261,29 +261,37 @@ class Bf16KernelsTest {
         return tests;
     }
 
-    /** Each query's arithmetic does not depend on which task or tile it falls in: 1 and 3 threads give the same bits. */
+    /**
+     * Each query's arithmetic does not depend on which task or tile it falls in: 1 and 3 threads give the same bits.
+     * lq = 203 over 3 heads splits each head into several tasks at both counts; lq = 64 over 4 heads is one task
+     * per head on one thread (packing and attending in the same task) and two per head on three.
+     */
     @TestFactory
     List<DynamicTest> attentionThreadSplitsAgree() {
         List<DynamicTest> tests = new ArrayList<>();
         for (Target t : targets()) {
-            tests.add(DynamicTest.dynamicTest(t.label, () -> {
-                Bf16Kernels kernels = t.kernels();
-                int lq = 203, lk = 150, heads = 3, d = 72, width = heads * d, before = Parallel.threads();
-                SplittableRandom r = new SplittableRandom(8);
-                MemorySegment q = random(r, (long) lq * width), k = random(r, (long) lk * width), v = random(r, (long) lk * width);
-                MemorySegment one = zeros((long) lq * width), three = zeros((long) lq * width);
-                try {
-                    Parallel.setThreads(1);
-                    kernels.attention(q, width, k, width, v, width, one, width, lq, lk, heads, d, 0.1f, AttentionBias.NONE);
-                    Parallel.setThreads(3);
-                    kernels.attention(q, width, k, width, v, width, three, width, lq, lk, heads, d, 0.1f, AttentionBias.NONE);
-                } finally {
-                    Parallel.setThreads(before);
-                }
-                assertClose(one, three, (long) lq * width, 0, t.label + " attention 1 vs 3 threads");
-            }));
+            for (int[] shape : new int[][]{{203, 150, 3}, {64, 150, 4}}) {
+                String name = t.label + " lq=" + shape[0] + " heads=" + shape[2];
+                tests.add(DynamicTest.dynamicTest(name, () -> threadSplitCase(t.kernels(), shape[0], shape[1], shape[2], name)));
+            }
         }
         return tests;
+    }
+
+    private static void threadSplitCase(Bf16Kernels kernels, int lq, int lk, int heads, String name) {
+        int d = 72, width = heads * d, before = Parallel.threads();
+        SplittableRandom r = new SplittableRandom(8);
+        MemorySegment q = random(r, (long) lq * width), k = random(r, (long) lk * width), v = random(r, (long) lk * width);
+        MemorySegment one = zeros((long) lq * width), three = zeros((long) lq * width);
+        try {
+            Parallel.setThreads(1);
+            kernels.attention(q, width, k, width, v, width, one, width, lq, lk, heads, d, 0.1f, AttentionBias.NONE);
+            Parallel.setThreads(3);
+            kernels.attention(q, width, k, width, v, width, three, width, lq, lk, heads, d, 0.1f, AttentionBias.NONE);
+        } finally {
+            Parallel.setThreads(before);
+        }
+        assertClose(one, three, (long) lq * width, 0, name + ": attention 1 vs 3 threads");
     }
 
     private static MemorySegment gaussian(SplittableRandom r, long count) {

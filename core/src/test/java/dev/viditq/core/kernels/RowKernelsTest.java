@@ -46,11 +46,31 @@ class RowKernelsTest {
     }
 
     @Test
+    void addIndexedRowsMatchesTheScalarLoopExactly() {
+        for (int threads : new int[]{1, 2}) {
+            Parallel.setThreads(threads);
+            for (int[] s : SHAPES) {
+                int rows = s[0], dim = s[1], tableRows = 5;
+                Random rnd = new Random(rows * 13L + dim);
+                Tensor x = random(rnd, rows, dim), expected = copy(x);
+                float[] table = randomArray(rnd, tableRows * dim);
+                int[] index = new int[rows];
+                for (int r = 0; r < rows; r++) index[r] = rnd.nextInt(tableRows);
+                RowKernels.addIndexedRows(x.data(), dim, table, index);
+                RowKernels.addIndexedRowsScalar(expected.data(), dim, table, index);
+                assertArrayEquals(expected.toFloatArray(), x.toFloatArray(), 0f, rows + "x" + dim + " on " + threads + " threads");
+            }
+        }
+    }
+
+    @Test
     void refusesVectorsOfTheWrongWidthAndRowsBeyondTheSegment() {
         Tensor x = Tensor.zeros(4, 8);
         assertThrows(IllegalArgumentException.class, () -> RowKernels.affineRows(x.data(), 0, 4, 8, new float[7], new float[8]));
         assertThrows(IllegalArgumentException.class, () -> RowKernels.affineRows(x.data(), 0, 5, 8, new float[8], new float[8]));
         assertThrows(IllegalArgumentException.class, () -> RowKernels.gatedAddRows(x.data(), x.data(), 0, 4, 8, new float[9]));
+        assertThrows(IllegalArgumentException.class, () -> RowKernels.addIndexedRows(x.data(), 8, new float[16], new int[]{0, 2}));
+        assertThrows(IllegalArgumentException.class, () -> RowKernels.addIndexedRows(x.data(), 8, new float[16], new int[5]));
     }
 
     private static Tensor random(Random rnd, int rows, int dim) {

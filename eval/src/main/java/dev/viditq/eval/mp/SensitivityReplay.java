@@ -1,5 +1,6 @@
 package dev.viditq.eval.mp;
 
+import dev.viditq.core.tensor.ActivationPool;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.InputScaling;
 import dev.viditq.nn.layers.SharedInput;
@@ -60,7 +61,8 @@ final class SensitivityReplay implements Denoiser {
         String key = ctx.stepIndex() + "/" + ctx.cfgHalf();
         if (recording) {
             Tensor out = model.forward(x, t, cond);
-            outputs.put(key, out.copy());
+            // kept across steps: outside the activation scope a guided prediction closes when it returns
+            outputs.put(key, ActivationPool.unscoped(out::copy));
             timesteps.put(ctx.stepIndex(), ctx.timestep());
             return out;
         }

@@ -34,9 +34,4 @@ final class Batches {
         for (int i = 0; i < times; i++) MemorySegment.copy(t.data(), 0, out.data(), i * t.byteSize(), t.byteSize());
         return out;
     }
-
-    /** Rows [from, to) of dimension 0, copied. */
-    static Tensor rows(Tensor t, long from, long to) {
-        return t.sliceRows(from, to).copy();
-    }
 }

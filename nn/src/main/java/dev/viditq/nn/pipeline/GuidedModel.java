@@ -1,5 +1,6 @@
 package dev.viditq.nn.pipeline;
 
+import dev.viditq.core.tensor.ActivationPool;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.models.CfgConvention;
 import dev.viditq.nn.models.Conditioning;
@@ -47,8 +48,22 @@ public final class GuidedModel implements ModelFunction {
         return uncond != null && scale != 1.0;
     }
 
+    /**
+     * Everything the forward passes allocate from the activation pool is dead once the prediction is formed, so it
+     * goes back to the pool when this returns (an {@link ActivationPool.Scope}); only the prediction, copied out, is
+     * kept. Without the scope, what the model allocates outside its blocks (patch embedding, conditioning, final
+     * layer, the doubled batch) waits for a garbage collection, which a model's small heap rarely triggers, and the
+     * pool creates fresh blocks for it at every step.
+     */
     @Override
     public Tensor predict(Tensor x, Step step) {
+        try (ActivationPool.Scope ignored = ActivationPool.openScope()) {
+            Tensor prediction = guidedPrediction(x, step);
+            return ActivationPool.unscoped(prediction::copy);
+        }
+    }
+
+    private Tensor guidedPrediction(Tensor x, Step step) {
         Tensor t = Tensor.of(new float[]{(float) step.modelTime()}, 1);
         if (!guided()) return forward(x, t, cond, step, StepContext.CfgHalf.NONE);
         int b = x.size(0);
@@ -56,7 +71,7 @@ public final class GuidedModel implements ModelFunction {
         if (batching == Batching.BATCHED) {
             StepContext.CfgHalf half = convention.condFirst() ? StepContext.CfgHalf.BATCH_COND_FIRST : StepContext.CfgHalf.BATCH_UNCOND_FIRST;
             Tensor out = forward(Batches.concat(x, x), t, doubled, step, half);
-            condOut = Batches.rows(out, convention.condFirst() ? 0 : b, convention.condFirst() ? b : 2L * b);
+            condOut = out.sliceRows(convention.condFirst() ? 0 : b, convention.condFirst() ? b : 2L * b);
             uncondOut = out.sliceRows(convention.condFirst() ? b : 0, convention.condFirst() ? 2L * b : b);
         } else {
             condOut = forward(x, t, cond, step, StepContext.CfgHalf.COND);

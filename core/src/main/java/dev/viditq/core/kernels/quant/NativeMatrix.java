@@ -260,41 +260,73 @@ public final class NativeMatrix {
         MemorySegment ks = offHeap(k, 4L * ((long) (lk - 1) * kStride + (long) heads * d));
         MemorySegment vs = offHeap(v, 4L * ((long) (lk - 1) * vStride + (long) heads * d));
         MemorySegment keys = keyBias == null ? MemorySegment.NULL : offHeap(keyBias, 4L * lk);
-        long headFloats = (long) lq * lk;
-        MemorySegment perHead = headBias == null ? null : offHeap(headBias, 4L * heads * headFloats);
+        MemorySegment perHead = headBias == null ? null : offHeap(headBias, 4L * heads * lq * lk);
         long outBytes = 4L * ((long) (lq - 1) * oStride + (long) heads * d);
         MemorySegment o = out.isNative() ? out : Arena.ofAuto().allocate(outBytes, 64);
         long perHeadPacked = sizes[0] + sizes[1] + sizes[2];
-        MemorySegment packed = scratch(1, 2L * perHeadPacked * heads);
-        Parallel.forEach(heads, h -> {
-            MemorySegment base = packed.asSlice(2L * perHeadPacked * h);
-            try {
-                int status = (int) attentionPack.invokeExact(qs.asSlice(4L * h * d), (long) qStride,
-                        ks.asSlice(4L * h * d), (long) kStride, vs.asSlice(4L * h * d), (long) vStride, lq, lk, d,
-                        base, base.asSlice(2 * sizes[0]), base.asSlice(2 * (sizes[0] + sizes[1])));
-                if (status != 0) throw new IllegalStateException("BF16 attention refused to pack d=" + d);
-            } catch (Throwable e) {
-                throw rethrow(e);
-            }
-        });
+        AttentionCall call = new AttentionCall(unit, qs, qStride, ks, kStride, vs, vStride, lq, lk, d, sizes,
+                scratch(1, 2L * perHeadPacked * heads), perHeadPacked, keys, perHead, scale, o, oStride);
         int blocks = Math.ceilDiv(lq, 32);
         // query blocks of 32 (AMX's tile rows) per task: about 4 tasks per thread over all heads, for balance
         int per = Math.max(1, (int) Math.min(blocks, (long) heads * blocks / (4L * Parallel.threads())));
         int tasksPerHead = Math.ceilDiv(blocks, per);
-        Parallel.forEach(heads * tasksPerHead, i -> {
-            int h = i / tasksPerHead, q0 = i % tasksPerHead * per * 32, q1 = Math.min(lq, q0 + per * 32);
-            MemorySegment base = packed.asSlice(2L * perHeadPacked * h);
-            MemorySegment rows = perHead == null ? MemorySegment.NULL : perHead.asSlice(4L * h * headFloats);
-            try {
-                int status = (int) attention.invokeExact(unit.bit, base, base.asSlice(2 * sizes[0]),
-                        base.asSlice(2 * (sizes[0] + sizes[1])), keys, rows, (long) lk, scale, lq, lk, d, q0, q1,
-                        o.asSlice(4L * h * d), (long) oStride);
-                if (status != 0) throw new OutOfMemoryError(unit + " attention: no scratch memory for d=" + d);
-            } catch (Throwable e) {
-                throw rethrow(e);
-            }
-        });
+        if (tasksPerHead == 1) {
+            // a task per head packs it and attends at once, while the packed operands are in that core's cache
+            Parallel.forEach(heads, h -> {
+                packHead(call, h);
+                attendHead(call, h, 0, lq);
+            });
+        } else {
+            Parallel.forEach(heads, h -> packHead(call, h));
+            Parallel.forEach(heads * tasksPerHead, i -> {
+                int q0 = i % tasksPerHead * per * 32;
+                attendHead(call, i / tasksPerHead, q0, Math.min(lq, q0 + per * 32));
+            });
+        }
         if (o != out) MemorySegment.copy(o, 0, out, 0, outBytes);
+    }
+
+    /**
+     * One attention call: q, k, v (at head 0's first column) with their strides, the packed operands of every head
+     * ({@code perHeadPacked} bf16 elements each, split as {@code sizes}), what the kernel adds to the scores (key
+     * bias or NULL, per-head bias or null), and where the output goes.
+     */
+    private record AttentionCall(Unit unit, MemorySegment q, int qStride, MemorySegment k, int kStride, MemorySegment v,
+                                 int vStride, int lq, int lk, int d, long[] sizes, MemorySegment packed, long perHeadPacked,
+                                 MemorySegment keyBias, MemorySegment headBias, float scale, MemorySegment out, int oStride) {
+        MemorySegment packedHead(int h) {
+            return packed.asSlice(2L * perHeadPacked * h);
+        }
+    }
+
+    private void packHead(AttentionCall c, int h) {
+        MemorySegment base = c.packedHead(h);
+        long[] sizes = c.sizes();
+        int d = c.d();
+        try {
+            int status = (int) attentionPack.invokeExact(c.q().asSlice(4L * h * d), (long) c.qStride(),
+                    c.k().asSlice(4L * h * d), (long) c.kStride(), c.v().asSlice(4L * h * d), (long) c.vStride(),
+                    c.lq(), c.lk(), d, base, base.asSlice(2 * sizes[0]), base.asSlice(2 * (sizes[0] + sizes[1])));
+            if (status != 0) throw new IllegalStateException("BF16 attention refused to pack d=" + d);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** Output rows [q0, q1) of head h, from its packed operands. */
+    private void attendHead(AttentionCall c, int h, int q0, int q1) {
+        MemorySegment base = c.packedHead(h);
+        long[] sizes = c.sizes();
+        int lq = c.lq(), lk = c.lk(), d = c.d();
+        MemorySegment rows = c.headBias() == null ? MemorySegment.NULL : c.headBias().asSlice(4L * h * lq * lk);
+        try {
+            int status = (int) attention.invokeExact(c.unit().bit, base, base.asSlice(2 * sizes[0]),
+                    base.asSlice(2 * (sizes[0] + sizes[1])), c.keyBias(), rows, (long) lk, c.scale(), lq, lk, d, q0, q1,
+                    c.out().asSlice(4L * h * d), (long) c.oStride());
+            if (status != 0) throw new OutOfMemoryError(c.unit() + " attention: no scratch memory for d=" + d);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
     }
 
     private long[] attentionSizes(int lq, int lk, int d) {
