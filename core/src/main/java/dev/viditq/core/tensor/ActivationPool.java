@@ -22,8 +22,10 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>Garbage blocks return only after a GC, and a model's heap allocates so little that GCs are rare; so when the
  * bytes held by live and not-yet-collected views exceed {@link #budget} this class asks for a collection itself
- * ({@link System#gc()}) rather than growing without bound. Free blocks beyond {@link #retainLimit} are released.
- * Requests below {@link #MIN_POOLED} bytes go straight to an auto arena.
+ * ({@link System#gc()}) rather than growing without bound. Only views a collection could return count: what open
+ * scopes hold is live by their promise and comes back when they close. Free blocks beyond {@link #retainLimit} (the
+ * most bytes ever out at once, which a scoped working set returns at every block's end for the next to take, plus
+ * the budget for blocks of other sizes) are released. Requests below {@link #MIN_POOLED} bytes go straight to an auto arena.
  *
  * <p>Waiting for the GC costs a full collection (~20 ms) about once per PixArt-XL step. Code whose temporaries
  * provably die at a known point (a transformer block that updates its residual stream in place) opens a
@@ -73,15 +75,18 @@ public final class ActivationPool {
      */
     private static final class Lease {
         final Block block;
+        final boolean scoped;
         final AtomicBoolean returned = new AtomicBoolean();
 
-        Lease(Block block) {
+        Lease(Block block, boolean scoped) {
             this.block = block;
+            this.scoped = scoped;
         }
 
         void giveBack(MemorySegment poisonView) {
             if (!returned.compareAndSet(false, true)) return;
             if (poisonView != null) poisonView.fill((byte) 0xFF); // all-ones bytes: NaN floats
+            if (scoped) ActivationPool.scoped.addAndGet(-block.size());
             release(block);
         }
     }
@@ -138,6 +143,10 @@ public final class ActivationPool {
     private static final Map<Long, ConcurrentLinkedDeque<Block>> FREE = new ConcurrentHashMap<>();
     /** Bytes of blocks whose views may still be reachable (live or garbage not yet collected). */
     private static final AtomicLong outstanding = new AtomicLong();
+    /** Of those, the bytes handed out inside scopes that have not returned them: a collection cannot bring them back. */
+    private static final AtomicLong scoped = new AtomicLong();
+    /** The most bytes ever outstanding at once. */
+    private static final AtomicLong peakOutstanding = new AtomicLong();
     /** Bytes of blocks on the free lists. */
     private static final AtomicLong pooled = new AtomicLong();
     private static final AtomicLong collections = new AtomicLong();
@@ -168,15 +177,17 @@ public final class ActivationPool {
             return Arena.ofAuto().allocate(Math.max(1, bytes), ALIGNMENT).asSlice(0, bytes);
         }
         long size = sizeClass(device == null ? bytes : Math.max(bytes, 4096));
-        Block b = take(size, device);
-        if (b == null && outstanding.get() + size > budget(size)) b = collectAndTake(size, device);
-        if (b == null) b = newBlock(size, device);
-        outstanding.addAndGet(size);
-        Lease lease = new Lease(b);
-        MemorySegment view = b.memory().reinterpret(bytes, Arena.ofAuto(), ignored -> lease.giveBack(null));
         Scope scope = OPEN.get().peekLast();
         // device memory stays with the GC: a GPU stream may still be reading the block when the scope closes
-        if (scope != null && scope != UNSCOPED && device == null) {
+        boolean inScope = scope != null && scope != UNSCOPED && device == null;
+        Block b = take(size, device);
+        if (b == null && collectable() + size > budget(size)) b = collectAndTake(size, device);
+        if (b == null) b = newBlock(size, device);
+        if (inScope) scoped.addAndGet(size);
+        peakOutstanding.accumulateAndGet(outstanding.addAndGet(size), Math::max);
+        Lease lease = new Lease(b, inScope);
+        MemorySegment view = b.memory().reinterpret(bytes, Arena.ofAuto(), ignored -> lease.giveBack(null));
+        if (inScope) {
             scope.leases.add(lease);
             scope.views.add(POISON ? view : null);
         }
@@ -197,7 +208,12 @@ public final class ActivationPool {
 
     /** Free blocks kept for reuse; beyond this, returned blocks are released to the system. */
     static long retainLimit(long size) {
-        return budget(size);
+        return budget(size) + peakOutstanding.get();
+    }
+
+    /** Outstanding bytes that a collection could return: not held by an open scope. */
+    private static long collectable() {
+        return outstanding.get() - scoped.get();
     }
 
     /** Requests round up to 1/8 steps between powers of two (at most 12.5% slack), so similar sizes share blocks. */
@@ -240,7 +256,7 @@ public final class ActivationPool {
             Thread.onSpinWait();
         } while (System.nanoTime() < deadline);
         // what is still outstanding is (mostly) live: leave room for as much garbage again before the next collection
-        long live = outstanding.get();
+        long live = collectable();
         if (live + size > budget(size) / 2) adaptiveBudget.accumulateAndGet(2 * (live + size), Math::max);
         return null;
     }
@@ -263,9 +279,20 @@ public final class ActivationPool {
         FREE.computeIfAbsent(b.size(), k -> new ConcurrentLinkedDeque<>()).addFirst(b);
     }
 
+    /** Blocks created so far (tests). */
+    static long blocksCreated() {
+        return created.get();
+    }
+
+    /** Collections asked for so far (tests). */
+    static long collectionsRequested() {
+        return collections.get();
+    }
+
     /** Counters for benchmarks: blocks created, collections requested, bytes outstanding and pooled. */
     public static String stats() {
         return "activation pool: " + created.get() + " blocks created, " + collections.get() + " collections requested, "
-                + (outstanding.get() >> 20) + " MiB outstanding, " + (pooled.get() >> 20) + " MiB free";
+                + (outstanding.get() >> 20) + " MiB outstanding (at most " + (peakOutstanding.get() >> 20) + "), "
+                + (pooled.get() >> 20) + " MiB free";
     }
 }

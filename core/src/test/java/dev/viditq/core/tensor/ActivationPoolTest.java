@@ -100,6 +100,24 @@ class ActivationPoolTest {
         assertTrue(Float.isNaN(escaped.get(Tensor.F32_LE, 4 * 1000)), "a tensor read after its scope closed reads NaN");
     }
 
+    /**
+     * A scope whose working set exceeds the budget (a video model's transformer block): everything it holds is live,
+     * so it asks for no collection, and its blocks are all kept when it closes, for the next block to take.
+     */
+    @Test
+    void aScopeLargerThanTheBudgetAsksForNoCollectionAndItsBlocksAreKept() {
+        long bytes = 64L << 20;
+        int n = (int) (ActivationPool.budget(bytes) / bytes) + 2;
+        for (int round = 0; round < 2; round++) {
+            long created = ActivationPool.blocksCreated(), collections = ActivationPool.collectionsRequested();
+            try (ActivationPool.Scope ignored = ActivationPool.openScope()) {
+                for (int i = 0; i < n; i++) ActivationPool.allocate(bytes, false);
+            }
+            assertEquals(collections, ActivationPool.collectionsRequested(), "round " + round + ": no collection for memory a scope holds");
+            if (round == 1) assertEquals(created, ActivationPool.blocksCreated(), "the second scope took the first one's blocks");
+        }
+    }
+
     @Test
     void aBlockReturnedByItsScopeIsNotReturnedAgainByTheCollector() throws InterruptedException {
         long bytes = 8_000_000;

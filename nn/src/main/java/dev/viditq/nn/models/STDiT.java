@@ -1,6 +1,7 @@
 package dev.viditq.nn.models;
 
 import dev.viditq.core.io.TensorFile;
+import dev.viditq.core.tensor.ActivationPool;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.*;
 
@@ -95,14 +96,18 @@ public final class STDiT extends BaseDenoiser {
         Sequences spatial = Sequences.spatial(batch, frames, perFrame);
         Sequences overTime = Sequences.temporal(batch, frames, perFrame);
         for (int i = 0; i < blocks.size(); i++) {
-            AdaLnSingleBlock block = blocks.get(i);
-            Modulation mod = block.modulation(time.t6());
-            block.selfAttention(tokens, mod, spatial);
-            Tensor xt = tokens.copy();
-            if (i == 0) Rows.addTableRows(xt, temporalPe, h, r -> (r / perFrame) % frames);
-            mod.gatedAdd(tokens, temporal.get(i).forward(xt, overTime), AdaLnSingleBlock.gateMsa());
-            block.crossAttention(tokens, batch, caption, mask);
-            block.mlp(tokens, mod);
+            // the block's parts with the temporal branch between them; tokens change in place, so everything else
+            // allocated here is dead at the block's end and goes back to the pool then (as AdaLnSingleBlock.forward)
+            try (ActivationPool.Scope ignored = ActivationPool.openScope()) {
+                AdaLnSingleBlock block = blocks.get(i);
+                Modulation mod = block.modulation(time.t6());
+                block.selfAttention(tokens, mod, spatial);
+                Tensor xt = tokens.copy();
+                if (i == 0) Rows.addTableRows(xt, temporalPe, h, r -> (r / perFrame) % frames);
+                mod.gatedAdd(tokens, temporal.get(i).forward(xt, overTime), AdaLnSingleBlock.gateMsa());
+                block.crossAttention(tokens, batch, caption, mask);
+                block.mlp(tokens, mod);
+            }
         }
         Tensor out = finalLayer.forward(tokens, time.te());
         return PatchEmbed.unpatchify(out, grid, info().patchSize(), info().outChannels(), true);
