@@ -25,7 +25,8 @@ import java.util.concurrent.atomic.LongAdder;
  * ({@link System#gc()}) rather than growing without bound. Only views a collection could return count: what open
  * scopes hold is live by their promise and comes back when they close. Free blocks beyond {@link #retainLimit} (the
  * most bytes ever out at once, which a scoped working set returns at every block's end for the next to take, plus
- * the budget for blocks of other sizes) are released. Requests below {@link #MIN_POOLED} bytes go straight to an auto arena.
+ * the budget for blocks of other sizes) are released. Requests below {@link #MIN_POOLED} bytes go straight to an
+ * auto arena.
  *
  * <p>Waiting for the GC costs a full collection (~20 ms) about once per PixArt-XL step. Code whose temporaries
  * provably die at a known point (a transformer block that updates its residual stream in place) opens a
