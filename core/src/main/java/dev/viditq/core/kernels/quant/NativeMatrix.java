@@ -294,19 +294,26 @@ public final class NativeMatrix {
     private record AttentionCall(Unit unit, MemorySegment q, int qStride, MemorySegment k, int kStride, MemorySegment v,
                                  int vStride, int lq, int lk, int d, long[] sizes, MemorySegment packed, long perHeadPacked,
                                  MemorySegment keyBias, MemorySegment headBias, float scale, MemorySegment out, int oStride) {
-        MemorySegment packedHead(int h) {
+        /** Head h's packed queries; its keys and values follow ({@link #packedKeys}, {@link #packedValues}). */
+        MemorySegment packedQueries(int h) {
             return packed.asSlice(2L * perHeadPacked * h);
+        }
+
+        MemorySegment packedKeys(int h) {
+            return packedQueries(h).asSlice(2 * sizes[0]);
+        }
+
+        MemorySegment packedValues(int h) {
+            return packedQueries(h).asSlice(2 * (sizes[0] + sizes[1]));
         }
     }
 
     private void packHead(AttentionCall c, int h) {
-        MemorySegment base = c.packedHead(h);
-        long[] sizes = c.sizes();
         int d = c.d();
         try {
             int status = (int) attentionPack.invokeExact(c.q().asSlice(4L * h * d), (long) c.qStride(),
                     c.k().asSlice(4L * h * d), (long) c.kStride(), c.v().asSlice(4L * h * d), (long) c.vStride(),
-                    c.lq(), c.lk(), d, base, base.asSlice(2 * sizes[0]), base.asSlice(2 * (sizes[0] + sizes[1])));
+                    c.lq(), c.lk(), d, c.packedQueries(h), c.packedKeys(h), c.packedValues(h));
             if (status != 0) throw new IllegalStateException("BF16 attention refused to pack d=" + d);
         } catch (Throwable e) {
             throw rethrow(e);
@@ -315,13 +322,11 @@ public final class NativeMatrix {
 
     /** Output rows [q0, q1) of head h, from its packed operands. */
     private void attendHead(AttentionCall c, int h, int q0, int q1) {
-        MemorySegment base = c.packedHead(h);
-        long[] sizes = c.sizes();
         int lq = c.lq(), lk = c.lk(), d = c.d();
         MemorySegment rows = c.headBias() == null ? MemorySegment.NULL : c.headBias().asSlice(4L * h * lq * lk);
         try {
-            int status = (int) attention.invokeExact(c.unit().bit, base, base.asSlice(2 * sizes[0]),
-                    base.asSlice(2 * (sizes[0] + sizes[1])), c.keyBias(), rows, (long) lk, c.scale(), lq, lk, d, q0, q1,
+            int status = (int) attention.invokeExact(c.unit().bit, c.packedQueries(h), c.packedKeys(h),
+                    c.packedValues(h), c.keyBias(), rows, (long) lk, c.scale(), lq, lk, d, q0, q1,
                     c.out().asSlice(4L * h * d), (long) c.oStride());
             if (status != 0) throw new OutOfMemoryError(c.unit() + " attention: no scratch memory for d=" + d);
         } catch (Throwable e) {
