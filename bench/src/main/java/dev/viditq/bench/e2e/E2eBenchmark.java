@@ -9,9 +9,9 @@ import dev.viditq.bench.profile.MachineState;
 import dev.viditq.bench.profile.ProcessMemory;
 import dev.viditq.bench.profile.StepProfiler;
 import dev.viditq.core.kernels.KernelBackend;
-import dev.viditq.core.tensor.ActivationPool;
 import dev.viditq.core.kernels.quant.IntKernelBackend;
 import dev.viditq.core.parallel.Parallel;
+import dev.viditq.core.tensor.ActivationPool;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.nn.models.ModelLoader;
 
