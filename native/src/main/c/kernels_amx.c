@@ -377,52 +377,65 @@ void vq_bf16_gemm_amx(const vq_bf16_gemm_args *a) {
 /* ---------------------------------------------------------------- attention */
 
 /*
- * Flash attention of one head on tiles: for each block of 32 queries and each block of 32 keys, S = Q.K^T
- * (4 accumulator tiles, k = the head dimension in blocks of 32), then an online softmax in FP32 on the vector
- * units (running max m and sum l per query; P = e^(S - m) rounded to bf16 into two A tiles), then
- * O = alpha * O + P.V (the P.V product on tiles, in pairs of 16-dimension groups; O stays in memory, since only
- * the vector units can rescale it). The operands are packed per head by vq_attention_pack:
+ * Flash attention of one head on tiles, 32 queries at a time, in chunks of up to ATT_CHUNK keys. Per chunk, three
+ * passes: S = Q.K^T for all its keys (4 accumulator tiles per 32 x 32 block, k = the head dimension in blocks of 32,
+ * stored into s[32][chunk]); the softmax in FP32 on the vector units over the whole chunk (scale, bias, one max and
+ * one sum per query, P = e^(S - m) rounded to bf16); then P.V with the output accumulated in tiles over every key
+ * block of the chunk. An online softmax per 32-key block would cost two horizontal reductions per query and a
+ * rescale of O in memory per block, more vector work than the tile products; here the reductions and the rescale
+ * (alpha = e^(m_old - m_new), from the second chunk on) come once per chunk, and one chunk holds every key of the
+ * benchmark shapes (ATT_CHUNK: 32 rows of scores and probabilities, 192 KiB, stay in L2).
+ * The operands are packed per head by vq_attention_pack:
  *   qb: bf16 [lq32][dq], dq = d rounded up to 32;
  *   kp: per 16 keys and 32 dimensions one B tile: row = dimension pair, column = key;
  *   vp: per 32 keys and 16 dimensions one B tile: row = key pair, column = dimension.
  * Padding (queries past lq, keys past lk, dimensions past d) is zero; padded keys also get -inf scores.
  * (The packing is kernels_bf16.c's: the AVX512-BF16 kernel reads the same operands.)
  */
+#define ATT_CHUNK 1024
 
-/* Scores of one 32 x 32 block: tmm0-3 = Q rows x K columns over the head dimension, stored into s[32][32]. */
-static inline void attention_scores(const vq_attention_args *t, const uint16_t *qrows, int dq, int kb, float *s) {
+/* s[32][kn] = the raw scores of the queries qrows against keys [k0, k0 + kn), kn a multiple of 32. */
+static void chunk_scores(const vq_attention_args *t, const uint16_t *qrows, int dq, int k0, int kn, float *s) {
     int dblocks = dq / 32;
-    const uint16_t *keys = t->kp + (size_t)(2 * kb) * dblocks * 512;
-    VQ_TILE_ZERO(0);
-    VQ_TILE_ZERO(1);
-    VQ_TILE_ZERO(2);
-    VQ_TILE_ZERO(3);
-    for (int b = 0; b < dblocks; b++) {
-        KBLOCK(VQ_TILE_DPBF16PS, (const uint8_t *)(qrows + 32 * b), (int64_t)dq * 2,
-               (const uint8_t *)(keys + (size_t)b * 512), (const uint8_t *)(keys + (size_t)(dblocks + b) * 512), 64);
+    int64_t lds = (int64_t)kn * 4;
+    for (int j = 0; j < kn; j += 32) {
+        const uint16_t *keys = t->kp + (size_t)(2 * ((k0 + j) / 32)) * dblocks * 512;
+        VQ_TILE_ZERO(0);
+        VQ_TILE_ZERO(1);
+        VQ_TILE_ZERO(2);
+        VQ_TILE_ZERO(3);
+        for (int b = 0; b < dblocks; b++) {
+            KBLOCK(VQ_TILE_DPBF16PS, (const uint8_t *)(qrows + 32 * b), (int64_t)dq * 2,
+                   (const uint8_t *)(keys + (size_t)b * 512), (const uint8_t *)(keys + (size_t)(dblocks + b) * 512), 64);
+        }
+        VQ_TILE_STORE(0, s + j, lds);
+        VQ_TILE_STORE(1, s + j + 16, lds);
+        VQ_TILE_STORE(2, s + 16 * kn + j, lds);
+        VQ_TILE_STORE(3, s + 16 * kn + j + 16, lds);
     }
-    block_store((uint32_t *)s);
 }
 
 /*
- * Online softmax over one 32 x 32 score block of the queries from q0: s = scale * s + key bias + head bias (keys
- * past lk: -inf; rows past lq read no bias), the running max m and sum l of each query, P = bf16(e^(s - m)) and
- * alpha = e^(m_old - m_new). A query that has seen only -inf so far subtracts 0 instead of -inf (whose difference
- * would be NaN) and so keeps weights 0.
+ * The softmax of one chunk for the queries from q0: s = scale * s + key bias + head bias (keys past lk: -inf; rows
+ * past lq read no bias), the running max m and sum l of each query, p[32][kn] = bf16(e^(s - m)) and
+ * alpha = e^(m_old - m_new), the factor of the output so far. A query that has seen only -inf so far subtracts 0
+ * instead of -inf (whose difference would be NaN) and so keeps weights 0.
  */
-static void attention_softmax(const vq_attention_args *t, int q0, int kb, float *s, float *m, float *l, float *alpha,
-                              uint16_t *p) {
+static void chunk_softmax(const vq_attention_args *t, int q0, int k0, int kn, float *s, float *m, float *l,
+                          float *alpha, uint16_t *p) {
     const __m512 scale = _mm512_set1_ps(t->scale);
     float rowmax[32] __attribute__((aligned(64))), rowsum[32] __attribute__((aligned(64)));
     for (int r = 0; r < 32; r++) {
         const float *head_row = t->head_bias && q0 + r < t->lq ? t->head_bias + (int64_t)(q0 + r) * t->ldb : NULL;
-        __m512 s0 = _mm512_add_ps(_mm512_mul_ps(_mm512_load_ps(s + 32 * r), scale),
-                                  attention_bias16(t->key_bias, head_row, 32 * kb, t->lk));
-        __m512 s1 = _mm512_add_ps(_mm512_mul_ps(_mm512_load_ps(s + 32 * r + 16), scale),
-                                  attention_bias16(t->key_bias, head_row, 32 * kb + 16, t->lk));
-        _mm512_store_ps(s + 32 * r, s0);
-        _mm512_store_ps(s + 32 * r + 16, s1);
-        rowmax[r] = _mm512_reduce_max_ps(_mm512_max_ps(s0, s1));
+        float *row = s + (size_t)r * kn;
+        __m512 vmax = _mm512_set1_ps(-__builtin_inff());
+        for (int j = 0; j < kn; j += 16) {
+            __m512 v = _mm512_add_ps(_mm512_mul_ps(_mm512_load_ps(row + j), scale),
+                                     attention_bias16(t->key_bias, head_row, k0 + j, t->lk));
+            _mm512_store_ps(row + j, v);
+            vmax = _mm512_max_ps(vmax, v);
+        }
+        rowmax[r] = _mm512_reduce_max_ps(vmax);
     }
     const __m512 neg_inf = _mm512_set1_ps(-__builtin_inff());
     float ref[32] __attribute__((aligned(64)));
@@ -435,10 +448,16 @@ static void attention_softmax(const vq_attention_args *t, int q0, int kb, float 
     }
     for (int r = 0; r < 32; r++) {
         __m512 base = log2e_times(_mm512_set1_ps(ref[r]));
-        __m512 p0 = exp_shifted(_mm512_load_ps(s + 32 * r), base);
-        __m512 p1 = exp_shifted(_mm512_load_ps(s + 32 * r + 16), base);
-        rowsum[r] = _mm512_reduce_add_ps(_mm512_add_ps(p0, p1));
-        _mm512_store_si512(p + 32 * r, (__m512i)_mm512_cvtne2ps_pbh(p1, p0));
+        const float *row = s + (size_t)r * kn;
+        uint16_t *prow = p + (size_t)r * kn;
+        __m512 sum = _mm512_setzero_ps();
+        for (int j = 0; j < kn; j += 32) {
+            __m512 p0 = exp_shifted(_mm512_load_ps(row + j), base);
+            __m512 p1 = exp_shifted(_mm512_load_ps(row + j + 16), base);
+            sum = _mm512_add_ps(sum, _mm512_add_ps(p0, p1));
+            _mm512_store_si512(prow + j, (__m512i)_mm512_cvtne2ps_pbh(p1, p0));
+        }
+        rowsum[r] = _mm512_reduce_add_ps(sum);
     }
     for (int h = 0; h < 32; h += 16) {
         __m512 a = _mm512_load_ps(alpha + h);
@@ -446,33 +465,52 @@ static void attention_softmax(const vq_attention_args *t, int q0, int kb, float 
     }
 }
 
-/* o[32][ldo] = alpha * o + P.V for the 32 keys of block kb, two 16-dimension groups at a time. */
-static void attention_values(const vq_attention_args *t, int kb, int groups, const uint16_t *p, const float *alpha,
-                             float *o, float *pv) {
-    const uint16_t *values = t->vp + (size_t)kb * groups * 512;
-    int ldo = groups * 16;
-    VQ_TILE_LOAD(4, p, 64);
-    VQ_TILE_LOAD(5, p + 16 * 32, 64);
+/*
+ * pv[32][groups * 16] = P.V over the chunk's keys [k0, k0 + kn): for each pair of 16-dimension groups (a lone last
+ * group alone) the output tiles accumulate over all key blocks and are stored once.
+ */
+static void chunk_values(const vq_attention_args *t, int k0, int kn, int groups, const uint16_t *p, float *pv) {
+    int64_t ldp = (int64_t)kn * 2, ldo = (int64_t)groups * 16 * 4;
+    const uint16_t *p_low = p, *p_high = p + (size_t)16 * kn;
+    float *pv_high = pv + (size_t)16 * groups * 16;
     for (int g = 0; g < groups; g += 2) {
-        int twin = g + 1 < groups ? g + 1 : g;
+        int pair = g + 1 < groups;
         VQ_TILE_ZERO(0);
-        VQ_TILE_ZERO(1);
         VQ_TILE_ZERO(2);
-        VQ_TILE_ZERO(3);
-        VQ_TILE_LOAD(6, values + (size_t)g * 512, 64);
-        VQ_TILE_DPBF16PS(0, 4, 6);
-        VQ_TILE_DPBF16PS(2, 5, 6);
-        VQ_TILE_LOAD(7, values + (size_t)twin * 512, 64);
-        VQ_TILE_DPBF16PS(1, 4, 7);
-        VQ_TILE_DPBF16PS(3, 5, 7);
-        block_store((uint32_t *)pv);
-        int width = twin == g ? 1 : 2;
-        for (int r = 0; r < 32; r++) {
-            __m512 a = _mm512_set1_ps(alpha[r]);
-            for (int w = 0; w < width; w++) {
-                float *dst = o + r * ldo + 16 * (g + w);
-                _mm512_store_ps(dst, _mm512_fmadd_ps(_mm512_load_ps(dst), a, _mm512_load_ps(pv + 32 * r + 16 * w)));
+        if (pair) {
+            VQ_TILE_ZERO(1);
+            VQ_TILE_ZERO(3);
+        }
+        for (int j = 0; j < kn; j += 32) {
+            const uint16_t *values = t->vp + (size_t)((k0 + j) / 32) * groups * 512;
+            VQ_TILE_LOAD(4, p_low + j, ldp);
+            VQ_TILE_LOAD(6, values + (size_t)g * 512, 64);
+            VQ_TILE_DPBF16PS(0, 4, 6);
+            VQ_TILE_LOAD(5, p_high + j, ldp);
+            VQ_TILE_DPBF16PS(2, 5, 6);
+            if (pair) {
+                VQ_TILE_LOAD(7, values + (size_t)(g + 1) * 512, 64);
+                VQ_TILE_DPBF16PS(1, 4, 7);
+                VQ_TILE_DPBF16PS(3, 5, 7);
             }
+        }
+        VQ_TILE_STORE(0, pv + 16 * g, ldo);
+        VQ_TILE_STORE(2, pv_high + 16 * g, ldo);
+        if (pair) {
+            VQ_TILE_STORE(1, pv + 16 * (g + 1), ldo);
+            VQ_TILE_STORE(3, pv_high + 16 * (g + 1), ldo);
+        }
+    }
+}
+
+/* o = alpha * o + pv, per query row (32 rows of groups * 16 floats). */
+static void rescale_add(float *o, const float *pv, const float *alpha, int groups) {
+    int width = groups * 16;
+    for (int r = 0; r < 32; r++) {
+        __m512 a = _mm512_set1_ps(alpha[r]);
+        for (int c = 0; c < width; c += 16) {
+            float *dst = o + (size_t)r * width + c;
+            _mm512_store_ps(dst, _mm512_fmadd_ps(_mm512_load_ps(dst), a, _mm512_load_ps(pv + (size_t)r * width + c)));
         }
     }
 }
@@ -481,23 +519,27 @@ int vq_attention_amx(const vq_attention_args *t) {
     int lq32, lk32, dq, groups;
     attention_dims(t->lq, t->lk, t->d, &lq32, &lk32, &dq, &groups);
     (void)lq32;
+    int chunk = lk32 < ATT_CHUNK ? lk32 : ATT_CHUNK;
     size_t o_floats = (size_t)32 * groups * 16;
-    float *work = (float *)scratch(SCRATCH_ATTENTION, (o_floats + 5 * 32 * 32 + 4 * 32) * sizeof(float));
+    /* o, pv, s[32][chunk], p[32][chunk] bf16, m, l, alpha */
+    size_t floats = 2 * o_floats + (size_t)32 * chunk + (size_t)16 * chunk + 3 * 32;
+    float *work = (float *)scratch(SCRATCH_ATTENTION, floats * sizeof(float));
     if (!work) return -1;
-    float *o = work, *s = o + o_floats, *pv = s + 32 * 32, *m = pv + 32 * 32, *l = m + 32, *alpha = l + 32;
-    uint16_t *p = (uint16_t *)(alpha + 32);   /* 32 x 32 bf16 */
+    float *o = work, *pv = o + o_floats, *s = pv + o_floats, *m = s + (size_t)32 * chunk, *l = m + 32, *alpha = l + 32;
+    uint16_t *p = (uint16_t *)(alpha + 32);
     vq_tiles_full();
     for (int q0 = t->q0; q0 < t->q1; q0 += 32) {
         const uint16_t *qrows = t->qb + (size_t)q0 * dq;
-        memset(o, 0, o_floats * sizeof(float));
         for (int i = 0; i < 32; i++) {
             m[i] = -__builtin_inff();
             l[i] = 0.0f;
         }
-        for (int kb = 0; kb < lk32 / 32; kb++) {
-            attention_scores(t, qrows, dq, kb, s);
-            attention_softmax(t, q0, kb, s, m, l, alpha, p);
-            attention_values(t, kb, groups, p, alpha, o, pv);
+        for (int k0 = 0; k0 < lk32; k0 += chunk) {
+            int kn = lk32 - k0 < chunk ? lk32 - k0 : chunk;
+            chunk_scores(t, qrows, dq, k0, kn, s);
+            chunk_softmax(t, q0, k0, kn, s, m, l, alpha, p);
+            chunk_values(t, k0, kn, groups, p, k0 == 0 ? o : pv);   /* the first chunk's output needs no rescale */
+            if (k0 > 0) rescale_add(o, pv, alpha, groups);
         }
         int rows = t->q1 - q0 < 32 ? t->q1 - q0 : 32;
         for (int r = 0; r < rows; r++) {

@@ -170,12 +170,13 @@ class Bf16KernelsTest {
 
     /**
      * lq, lk, heads, headDim around every boundary: query tiles of 6 (AVX512-BF16) and 32 (AMX), key blocks of 32
-     * and 64, 16-dimension vectors and 32-deep tiles; the models' head dims 64, 72 and 128, odd ones, and 1.
+     * and 64, 16-dimension vectors and 32-deep tiles; the models' head dims 64, 72 and 128, odd ones, and 1; key
+     * counts past one chunk of the AMX kernel's softmax (1024 keys) and past two.
      */
     private static final int[][] ATTENTION_SHAPES = {
             {1, 1, 1, 1}, {3, 17, 2, 8}, {17, 3, 3, 17}, {67, 130, 2, 72}, {130, 67, 1, 40}, {33, 129, 2, 33},
             {64, 277, 2, 12}, {31, 132, 3, 72}, {40, 64, 2, 64}, {32, 96, 1, 130}, {37, 95, 2, 128}, {13, 200, 1, 64},
-            {71, 33, 2, 127}, {6, 65, 1, 129},
+            {71, 33, 2, 127}, {6, 65, 1, 129}, {35, 2100, 1, 72}, {3, 1057, 2, 40},
     };
 
     /** What is added to the scores: nothing, a per-key mask with -inf, a per-head bias, or both. */
@@ -300,21 +301,29 @@ class Bf16KernelsTest {
         return s;
     }
 
-    /** Keys 0..199 masked: the first blocks see only -inf, and must not turn the later real keys into NaN. */
+    /**
+     * The first keys masked (199 of 300; 1100 of 1300, the AMX kernel's whole first chunk): the first blocks see only
+     * -inf, and must not turn the later real keys into NaN.
+     */
     @TestFactory
     List<DynamicTest> fullyMaskedFirstKeyBlocksDoNotPoisonLaterKeys() {
         List<DynamicTest> tests = new ArrayList<>();
-        for (Target t : targets()) tests.add(DynamicTest.dynamicTest(t.label, () -> maskedPrefixCase(t)));
+        for (Target t : targets()) {
+            for (int[] keys : new int[][]{{300, 200}, {1300, 1100}}) {
+                tests.add(DynamicTest.dynamicTest(t.label + " lk=" + keys[0] + " masked " + keys[1],
+                        () -> maskedPrefixCase(t, keys[0], keys[1])));
+            }
+        }
         return tests;
     }
 
-    private static void maskedPrefixCase(Target t) {
+    private static void maskedPrefixCase(Target t, int lk, int masked) {
         Bf16Kernels kernels = t.kernels();
-        int lq = 5, lk = 300, heads = 2, d = 24, width = heads * d;
+        int lq = 5, heads = 2, d = 24, width = heads * d;
         SplittableRandom r = new SplittableRandom(3);
         MemorySegment q = random(r, (long) lq * width), k = random(r, (long) lk * width), v = random(r, (long) lk * width);
         MemorySegment mask = zeros(lk);
-        for (int j = 0; j < 200; j++) mask.setAtIndex(F32_LE, j, Float.NEGATIVE_INFINITY);
+        for (int j = 0; j < masked; j++) mask.setAtIndex(F32_LE, j, Float.NEGATIVE_INFINITY);
         MemorySegment expected = zeros((long) lq * width), actual = zeros((long) lq * width);
         ORACLE.attention(roundedToBf16(q, (long) lq * width), width, roundedToBf16(k, (long) lk * width), width,
                 roundedToBf16(v, (long) lk * width), width, expected, width, lq, lk, heads, d, 0.2f, AttentionBias.perKey(mask));
