@@ -21,14 +21,13 @@ static inline void attention_dims(int lq, int lk, int d, int *lq32, int *lk32, i
 }
 
 /*
- * e^(x - m) for x <= m, given mlog2e = m * log2(e): 2^t with t = x * log2(e) - mlog2e (one fused multiply-subtract),
- * 2^t = 2^n * 2^f with n = round(t), |f| <= 1/2, and 2^f by its Taylor polynomial of degree 5 (relative error
- * below 3.3e-6, far below the bf16 rounding of the probabilities that use it). 0 where t < -126 (past FP32's normal
- * range; -inf included), so that no denormal reaches the products. Ten vector operations instead of fourteen for
- * e^x by a degree-7 series after a two-part ln 2 reduction: the softmax is the largest cost beside the products.
+ * 2^t = 2^n * 2^f with n = round(t), |f| <= 1/2, and 2^f by its Taylor polynomial of degree 5 (relative error below
+ * 3.3e-6, far below the bf16 rounding of the probabilities that use it). 0 where t < -126 (past FP32's normal
+ * range; -inf included), so that no denormal reaches the products. With t from one fused multiply-subtract, e^x is
+ * ten vector operations instead of fourteen for a degree-7 series after a two-part ln 2 reduction: the softmax is
+ * the largest cost beside the products.
  */
-static inline __m512 exp_shifted(__m512 x, __m512 mlog2e) {
-    __m512 t = _mm512_fmsub_ps(x, _mm512_set1_ps(1.44269504f), mlog2e);
+static inline __m512 exp2_poly(__m512 t) {
     __mmask16 normal = _mm512_cmp_ps_mask(t, _mm512_set1_ps(-126.0f), _CMP_GE_OQ);
     __m512 n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 f = _mm512_sub_ps(t, n);
@@ -38,6 +37,19 @@ static inline __m512 exp_shifted(__m512 x, __m512 mlog2e) {
     p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.9314718e-1f));
     p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
     return _mm512_maskz_scalef_ps(normal, p, n);
+}
+
+/* e^(x - m) for x <= m, given mlog2e = m * log2(e): 2^t with t = x * log2(e) - mlog2e. */
+static inline __m512 exp_shifted(__m512 x, __m512 mlog2e) {
+    return exp2_poly(_mm512_fmsub_ps(x, _mm512_set1_ps(1.44269504f), mlog2e));
+}
+
+/*
+ * e^(s * x - m) for raw scores x of scale s, given c = s * log2(e) and mlog2e = m * log2(e): the scale folded into
+ * the exponent's multiply-subtract, so that scores without biases need no pass that scales them first.
+ */
+static inline __m512 exp_scaled_shifted(__m512 x, __m512 c, __m512 mlog2e) {
+    return exp2_poly(_mm512_fmsub_ps(x, c, mlog2e));
 }
 
 /* The second operand of exp_shifted for a running max m (finite, or 0 in place of -inf). */

@@ -19,7 +19,9 @@
  * into consecutive tile rows) once per 32-column block, into a buffer that all row blocks then share.
  *
  * The epilogue (scales, zero point, bias) of one block runs on the vector units while the tiles compute the
- * next block: the loop issues block i's dot products, then block i-1's epilogue, then stores block i.
+ * next block, in slices of a few rows between the next block's k-blocks. Issued whole after the next block's dot
+ * products, it did not overlap them: on the AMX host, the int8 GEMM at K = 1152 ran 1.5-2.9x faster with the
+ * epilogue left out than with it (docs/BENCHMARKS.md, "AMX GEMM epilogue").
  */
 #if defined(__x86_64__)
 
@@ -109,22 +111,54 @@ typedef struct {
         DP(3, 5, 7);                                  \
     } while (0)
 
-/* tmm0-3 = A rows [0, 32) x B columns [0, 32) over all k-blocks; BF16 selects tdpbf16ps, else tdpbsud. */
-ALWAYS_INLINE void block_product(const int BF16, const uint8_t *a, int64_t lda, const b_source *b) {
+/* An output block: rows [r0, r0 + mr), columns [c0, c0 + nc). */
+typedef struct {
+    int r0, mr, c0, nc;
+} block_pos;
+
+/* Rows [lo, hi) of a finished block's epilogue, from its stored accumulators (definitions below). */
+static inline void int_epilogue_rows(const void *op, const uint32_t *acc, block_pos p, int lo, int hi);
+static inline void float_epilogue_rows(const void *op, const uint32_t *acc, block_pos p, int lo, int hi);
+
+/* The block before the one on the tiles, whose epilogue is still to run: its accumulators (NULL: none) and rows done. */
+typedef struct {
+    const uint32_t *acc;
+    block_pos p;
+    int done;
+} pending_block;
+
+/* The epilogue of e's rows up to hi (int8 sums, or float sums when BF16). */
+ALWAYS_INLINE void epilogue_until(const int BF16, const void *op, pending_block *e, int hi) {
+    if (!e->acc || hi <= e->done) return;
+    if (BF16) float_epilogue_rows(op, e->acc, e->p, e->done, hi);
+    else int_epilogue_rows(op, e->acc, e->p, e->done, hi);
+    e->done = hi;
+}
+
+/*
+ * tmm0-3 = A rows [0, 32) x B columns [0, 32) over all k-blocks; BF16 selects tdpbf16ps, else tdpbsud. Between
+ * the k-blocks, slices of the pending block's epilogue (all its rows by the end), so that the vector units work
+ * while the tiles compute.
+ */
+ALWAYS_INLINE void block_product(const int BF16, const uint8_t *a, int64_t lda, const b_source *b, const void *op,
+                                 pending_block *e) {
     VQ_TILE_ZERO(0);
     VQ_TILE_ZERO(1);
     VQ_TILE_ZERO(2);
     VQ_TILE_ZERO(3);
     int full = b->tail[0] ? b->kblocks - 1 : b->kblocks;
+    int slice = e->acc ? (e->p.mr + b->kblocks - 1) / b->kblocks : 0;
     const uint8_t *b0 = b->b[0], *b1 = b->b[1];
     for (int s = 0; s < full; s++) {
         if (BF16) KBLOCK(VQ_TILE_DPBF16PS, a + 64 * s, lda, b0 + s * b->kstep, b1 + s * b->kstep, b->stride);
         else KBLOCK(VQ_TILE_DPBSUD, a + 64 * s, lda, b0 + s * b->kstep, b1 + s * b->kstep, b->stride);
+        epilogue_until(BF16, op, e, e->done + slice < e->p.mr ? e->done + slice : e->p.mr);
     }
     if (b->tail[0]) {
         if (BF16) KBLOCK(VQ_TILE_DPBF16PS, a + 64 * full, lda, b->tail[0], b->tail[1], 64);
         else KBLOCK(VQ_TILE_DPBSUD, a + 64 * full, lda, b->tail[0], b->tail[1], 64);
     }
+    epilogue_until(BF16, op, e, e->p.mr);
 }
 
 /* The four accumulator tiles into buf[32][32] (dwords). */
@@ -135,24 +169,17 @@ static inline void block_store(uint32_t *buf) {
     VQ_TILE_STORE(3, buf + 16 * BLOCK + 16, 4 * BLOCK);
 }
 
-/* An output block: rows [r0, r0 + mr), columns [c0, c0 + nc). */
-typedef struct {
-    int r0, mr, c0, nc;
-} block_pos;
-
 /* ---------------------------------------------------------------- the GEMM driver */
 
 typedef void (*source_fn)(const void *op, int c0, int last_col, b_source *out);
-typedef void (*epilogue_fn)(const void *op, const uint32_t *acc, block_pos p);
 
-/* One GEMM call as the driver sees it: A rows, the B source per column block, the epilogue. */
+/* One GEMM call as the driver sees it: A rows, the B source per column block (the epilogue follows from the kind). */
 typedef struct {
     const uint8_t *a;
     int64_t lda;              /* bytes */
     int rows, col0, col1;
     int kblocks;              /* of A: 64-byte k-blocks to multiply */
     source_fn source;
-    epilogue_fn epilogue;
     const void *op;           /* the call's arguments, for source and epilogue */
 } gemm_plan;
 
@@ -175,8 +202,8 @@ ALWAYS_INLINE int gemm_driver(const int BF16, const gemm_plan *g) {
     int sweep = (int)(A_RESIDENT_BYTES / lda) / BLOCK * BLOCK;
     if (sweep < BLOCK) sweep = BLOCK;
     uint32_t acc[2][BLOCK * BLOCK] __attribute__((aligned(64)));
-    block_pos prev = {0, 0, 0, 0};
-    int parity = 0, pending = 0;
+    pending_block prev = {NULL, {0, 0, 0, 0}, 0};
+    int parity = 0;
     vq_tiles_full();
     for (int m0 = 0; m0 < g->rows; m0 += sweep) {
         int m1 = m0 + sweep < g->rows ? m0 + sweep : g->rows;
@@ -186,17 +213,15 @@ ALWAYS_INLINE int gemm_driver(const int BF16, const gemm_plan *g) {
             b.kblocks = g->kblocks;
             for (int r0 = m0; r0 < m1; r0 += BLOCK) {
                 const uint8_t *a = r0 + BLOCK <= g->rows ? g->a + (int64_t)r0 * lda : a_tail;
-                block_product(BF16, a, lda, &b);
-                if (pending) g->epilogue(g->op, acc[parity ^ 1], prev);
+                block_product(BF16, a, lda, &b, g->op, &prev);
                 block_store(acc[parity]);
-                prev = (block_pos){r0, g->rows - r0 < BLOCK ? g->rows - r0 : BLOCK, c0,
-                                   g->col1 - c0 < BLOCK ? g->col1 - c0 : BLOCK};
+                prev = (pending_block){acc[parity], {r0, g->rows - r0 < BLOCK ? g->rows - r0 : BLOCK, c0,
+                                                     g->col1 - c0 < BLOCK ? g->col1 - c0 : BLOCK}, 0};
                 parity ^= 1;
-                pending = 1;
             }
         }
     }
-    if (pending) g->epilogue(g->op, acc[parity ^ 1], prev);
+    epilogue_until(BF16, g->op, &prev, prev.p.mr);
     VQ_TILE_RELEASE();
     return 0;
 }
@@ -286,7 +311,7 @@ static void w4_source(const void *op, int c0, int last_col, b_source *out) {
  * out = (float)(acc - wz * qsum) * ws * sx (+ bias): per output the float operations of the VNNI kernels'
  * FINISH_PER_CHANNEL and STORE_ROWS, in the same order, so the results are equal bit for bit.
  */
-static void int_epilogue(const void *op, const uint32_t *acc, block_pos p) {
+static inline void int_epilogue_rows(const void *op, const uint32_t *acc, block_pos p, int lo, int hi) {
     const vq_gemm_args *a = (const vq_gemm_args *)op;
     for (int v = 0; v < 2 && 16 * v < p.nc; v++) {
         int c = p.c0 + 16 * v;
@@ -294,7 +319,7 @@ static void int_epilogue(const void *op, const uint32_t *acc, block_pos p) {
         __m512i wz = _mm512_loadu_si512(a->wz + c);
         __m512 ws = _mm512_loadu_ps(a->ws + c);
         __m512 bias = a->bias ? _mm512_maskz_loadu_ps(m, a->bias + c) : _mm512_setzero_ps();
-        for (int r = 0; r < p.mr; r++) {
+        for (int r = lo; r < hi; r++) {
             int row = p.r0 + r;
             __m512i sum = _mm512_loadu_si512(acc + r * BLOCK + 16 * v);
             __m512i corr = _mm512_mullo_epi32(wz, _mm512_set1_epi32(a->qsum[(int64_t)row * a->groups]));
@@ -313,7 +338,7 @@ static void gemm_w8a8_amx(const vq_gemm_args *a) {
         return;
     }
     gemm_plan g = {(const uint8_t *)a->q, a->ldq, a->rows, a->col0, a->col1, (a->kpad / 4 + 15) / 16,
-                   w8_source, int_epilogue, a};
+                   w8_source, a};
     if (gemm_int8(&g) != 0) vq_impl_avx512vnni.gemm_w8a8(a);   /* no scratch for the row tail: VNNI needs none */
 }
 
@@ -321,7 +346,7 @@ static void gemm_w8a8_amx(const vq_gemm_args *a) {
 static void gemm_w4a8_amx(const vq_gemm_args *a) {
     if (a->groups == 1 && scratch(SCRATCH_B, (size_t)2 * w4_tile_rows(a) * 64)) {
         gemm_plan g = {(const uint8_t *)a->q, a->ldq, a->rows, a->col0, a->col1, w4_tile_rows(a) / 16,
-                       w4_source, int_epilogue, a};
+                       w4_source, a};
         if (gemm_int8(&g) == 0) return;
     }
     vq_impl_avx512vnni.gemm_w4a8(a);
@@ -352,14 +377,14 @@ static void bf16_source(const void *op, int c0, int last_col, b_source *out) {
     out->kstep = 16 * VQ_STEP_BYTES;
 }
 
-static void float_epilogue(const void *op, const uint32_t *acc, block_pos p) {
+static inline void float_epilogue_rows(const void *op, const uint32_t *acc, block_pos p, int lo, int hi) {
     const vq_bf16_gemm_args *a = (const vq_bf16_gemm_args *)op;
     const float *sums = (const float *)acc;
     for (int v = 0; v < 2 && 16 * v < p.nc; v++) {
         int c = p.c0 + 16 * v;
         __mmask16 m = tail_mask(p.nc - 16 * v);
         __m512 bias = a->bias ? _mm512_maskz_loadu_ps(m, a->bias + c) : _mm512_setzero_ps();
-        for (int r = 0; r < p.mr; r++) {
+        for (int r = lo; r < hi; r++) {
             __m512 o = _mm512_loadu_ps(sums + r * BLOCK + 16 * v);
             if (a->bias) o = _mm512_add_ps(o, bias);
             _mm512_mask_storeu_ps(a->out + (p.r0 + r) * a->ldo + c, m, o);
@@ -370,7 +395,7 @@ static void float_epilogue(const void *op, const uint32_t *acc, block_pos p) {
 /* k of the packed weights is a multiple of 32 (VQ_BF16_KALIGN): whole k-blocks, no tail. */
 void vq_bf16_gemm_amx(const vq_bf16_gemm_args *a) {
     gemm_plan g = {(const uint8_t *)a->a, a->lda * 2, a->rows, a->col0, a->col1, a->kpad / 32,
-                   bf16_source, float_epilogue, a};
+                   bf16_source, a};
     if (gemm_bf16(&g) != 0) vq_bf16_gemm_avx512(a);   /* no scratch for the row tail */
 }
 
@@ -393,6 +418,14 @@ void vq_bf16_gemm_amx(const vq_bf16_gemm_args *a) {
  * (The packing is kernels_bf16.c's: the AVX512-BF16 kernel reads the same operands.)
  */
 #define ATT_CHUNK 1024
+
+/*
+ * Whether the scores of keys below key_end get nothing added: no key bias, no head bias, no padding (key_end <= lk),
+ * and a positive scale, so that max(scale * s) = scale * max(s) and the softmax can work on the raw scores.
+ */
+static inline int attention_block_is_raw(const vq_attention_args *t, int key_end) {
+    return !t->key_bias && !t->head_bias && t->scale > 0.0f && key_end <= t->lk;
+}
 
 /* s[32][kn] = the raw scores of the queries qrows against keys [k0, k0 + kn), kn a multiple of 32. */
 static void chunk_scores(const vq_attention_args *t, const uint16_t *qrows, int dq, int k0, int kn, float *s) {
@@ -419,21 +452,28 @@ static void chunk_scores(const vq_attention_args *t, const uint16_t *qrows, int 
  * The softmax of one chunk for the queries from q0: s = scale * s + key bias + head bias (keys past lk: -inf; rows
  * past lq read no bias), the running max m and sum l of each query, p[32][kn] = bf16(e^(s - m)) and
  * alpha = e^(m_old - m_new), the factor of the output so far. A query that has seen only -inf so far subtracts 0
- * instead of -inf (whose difference would be NaN) and so keeps weights 0.
+ * instead of -inf (whose difference would be NaN) and so keeps weights 0. A chunk without biases and padding
+ * (self-attention) keeps its raw scores: their max times the scale is the scaled max, and the exp scales them.
  */
 static void chunk_softmax(const vq_attention_args *t, int q0, int k0, int kn, float *s, float *m, float *l,
                           float *alpha, uint16_t *p) {
     const __m512 scale = _mm512_set1_ps(t->scale);
+    const int raw = attention_block_is_raw(t, k0 + kn);
     float rowmax[32] __attribute__((aligned(64))), rowsum[32] __attribute__((aligned(64)));
     for (int r = 0; r < 32; r++) {
         const float *head_row = t->head_bias && q0 + r < t->lq ? t->head_bias + (int64_t)(q0 + r) * t->ldb : NULL;
         float *row = s + (size_t)r * kn;
         __m512 vmax = _mm512_set1_ps(-__builtin_inff());
-        for (int j = 0; j < kn; j += 16) {
-            __m512 v = _mm512_add_ps(_mm512_mul_ps(_mm512_load_ps(row + j), scale),
-                                     attention_bias16(t->key_bias, head_row, k0 + j, t->lk));
-            _mm512_store_ps(row + j, v);
-            vmax = _mm512_max_ps(vmax, v);
+        if (raw) {
+            for (int j = 0; j < kn; j += 16) vmax = _mm512_max_ps(vmax, _mm512_load_ps(row + j));
+            vmax = _mm512_mul_ps(vmax, scale);
+        } else {
+            for (int j = 0; j < kn; j += 16) {
+                __m512 v = _mm512_add_ps(_mm512_mul_ps(_mm512_load_ps(row + j), scale),
+                                         attention_bias16(t->key_bias, head_row, k0 + j, t->lk));
+                _mm512_store_ps(row + j, v);
+                vmax = _mm512_max_ps(vmax, v);
+            }
         }
         rowmax[r] = _mm512_reduce_max_ps(vmax);
     }
@@ -446,14 +486,15 @@ static void chunk_softmax(const vq_attention_args *t, int q0, int k0, int kn, fl
         _mm512_store_ps(ref + h, base);
         _mm512_store_ps(m + h, now);
     }
+    const __m512 c_raw = _mm512_set1_ps(raw ? t->scale * 1.44269504f : 1.44269504f);   /* the exponent's multiplier */
     for (int r = 0; r < 32; r++) {
         __m512 base = log2e_times(_mm512_set1_ps(ref[r]));
         const float *row = s + (size_t)r * kn;
         uint16_t *prow = p + (size_t)r * kn;
         __m512 sum = _mm512_setzero_ps();
         for (int j = 0; j < kn; j += 32) {
-            __m512 p0 = exp_shifted(_mm512_load_ps(row + j), base);
-            __m512 p1 = exp_shifted(_mm512_load_ps(row + j + 16), base);
+            __m512 p0 = exp_scaled_shifted(_mm512_load_ps(row + j), c_raw, base);
+            __m512 p1 = exp_scaled_shifted(_mm512_load_ps(row + j + 16), c_raw, base);
             sum = _mm512_add_ps(sum, _mm512_add_ps(p0, p1));
             _mm512_store_si512(prow + j, (__m512i)_mm512_cvtne2ps_pbh(p1, p0));
         }
