@@ -21,7 +21,7 @@
  * The epilogue (scales, zero point, bias) of one block runs on the vector units while the tiles compute the
  * next block, in slices of a few rows between the next block's k-blocks. Issued whole after the next block's dot
  * products, it did not overlap them: on the AMX host, the int8 GEMM at K = 1152 ran 1.5-2.9x faster with the
- * epilogue left out than with it (docs/BENCHMARKS.md, "AMX GEMM epilogue").
+ * epilogue left out than with it (docs/BENCHMARKS.md, "AMX host: chunked attention, the GEMM epilogue...").
  */
 #if defined(__x86_64__)
 
