@@ -1,5 +1,6 @@
 package dev.viditq.core.kernels.quant;
 
+import dev.viditq.core.parallel.Parallel;
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
 
@@ -65,12 +66,27 @@ public final class PackedInt8Weight implements PackedWeight {
             if (!Float.isFinite(scales[r])) throw new IllegalArgumentException("scale of channel " + r + " is " + scales[r]);
             w.scales.setAtIndex(Tensor.F32_LE, r, scales[r]);
             w.zeros.setAtIndex(Tensor.I32_LE, r, zero + 128);
-            long row = (long) r * k;
-            for (int c = 0; c < k; c++) {
-                w.packed.set(ValueLayout.JAVA_BYTE, PackedLayout.offset8(r, c, w.kpad), (byte) (q.get(ValueLayout.JAVA_BYTE, row + c) + 128));
+        }
+        Parallel.forEach(w.npad / PackedLayout.NR, panel -> w.packPanel(q, panel));
+        return w;
+    }
+
+    /**
+     * The rows of one panel: a k-step's 4 values of a row are 4 consecutive source bytes and 4 consecutive packed
+     * ones, so they move as one int; u8 = q + 128 flips each byte's top bit (XOR 0x80 per byte).
+     */
+    private void packPanel(MemorySegment q, int panel) {
+        int first = panel * PackedLayout.NR, last = Math.min(n, first + PackedLayout.NR), steps = k / 4;
+        for (int r = first; r < last; r++) {
+            long src = (long) r * k, dst = PackedLayout.offset8(r, 0, kpad);
+            for (int s = 0; s < steps; s++) {
+                int four = q.get(ValueLayout.JAVA_INT_UNALIGNED, src + 4L * s) ^ 0x80808080;
+                packed.set(ValueLayout.JAVA_INT_UNALIGNED, dst + (long) s * PackedLayout.STEP_BYTES, four);
+            }
+            for (int c = 4 * steps; c < k; c++) {
+                packed.set(ValueLayout.JAVA_BYTE, PackedLayout.offset8(r, c, kpad), (byte) (q.get(ValueLayout.JAVA_BYTE, src + c) + 128));
             }
         }
-        return w;
     }
 
     static void checkShape(int values, int n, int k, float[] scales, int[] zeroPoints) {

@@ -13,10 +13,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class PackedWeightTest {
+    /** Shapes with partial and whole panels (48 rows), k with and without a tail past the 4-value steps. */
     @Test
     void int8GettersReturnWhatWasPacked() {
+        for (int[] shape : new int[][]{{50, 37}, {96, 64}, {1, 3}, {49, 1154}}) int8Case(shape[0], shape[1]);
+    }
+
+    private static void int8Case(int n, int k) {
         Random rnd = new Random(1);
-        int n = 50, k = 37;
         byte[] q = new byte[n * k];
         rnd.nextBytes(q);
         float[] s = new float[n];
@@ -36,6 +40,13 @@ class PackedWeightTest {
         assertArrayEquals(q, w.values());
         assertEquals(8, w.bits());
         assertTrue(w.byteSize() >= (long) n * k);
+        // every byte the values do not own is padding, u = 0
+        java.util.BitSet owned = new java.util.BitSet();
+        for (int r = 0; r < n; r++) for (int c = 0; c < k; c++) owned.set((int) PackedLayout.offset8(r, c, w.kpad()));
+        java.lang.foreign.MemorySegment packed = w.packedSegment();
+        for (int i = 0; i < packed.byteSize(); i++) {
+            if (!owned.get(i)) assertEquals(0, packed.get(java.lang.foreign.ValueLayout.JAVA_BYTE, i), "padding byte " + i + " of " + n + " x " + k);
+        }
     }
 
     @Test
