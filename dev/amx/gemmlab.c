@@ -1,0 +1,255 @@
+/*
+ * AMX GEMM lab: the product's tile kernels (native/src/main/c/kernels_amx.c, included as is) against variants of
+ * their driver, to see where a GEMM's time goes on an AMX host:
+ *   product  the shipped driver: weights in the VNNI panels, the epilogue in slices between k-blocks;
+ *   whole    the same tiles with each block's epilogue issued whole after the next block's dot products;
+ *   none     no epilogue at all (outputs not written: timing only);
+ *   tiles-*  whole / none with the weights as contiguous 1 KiB tiles instead of rows 192 bytes apart.
+ * int8 (tdpbsud) and bf16 (tdpbf16ps), 1 and 2 threads splitting the columns; GOP/s and the ratio to the tile-only
+ * ceiling measured in the same run. Build and run with dev/amx/run (Linux, x86-64, AMX for the timings; with
+ * VQ_AMX_EMULATE it only checks that the variants agree).
+ */
+#define _GNU_SOURCE
+#include "kernels_amx.c"
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+/* One thread's GEMM: the product's argument structs, and what the lab's sources need. */
+typedef struct {
+    vq_gemm_args i8;
+    vq_bf16_gemm_args b16;
+    int bf16, kblocks;
+} lab_args;
+
+static void lab_panel_source(const void *op, int c0, int last_col, b_source *out) {
+    const lab_args *a = (const lab_args *)op;
+    if (a->bf16) bf16_source(&a->b16, c0, last_col, out);
+    else w8_source(&a->i8, c0, last_col, out);
+}
+
+/* group g's k-block s at (g * kblocks + s) KiB */
+static void lab_tile_source(const void *op, int c0, int last_col, b_source *out) {
+    const lab_args *a = (const lab_args *)op;
+    const uint8_t *w = a->bf16 ? (const uint8_t *)a->b16.w : a->i8.w;
+    int g[2];
+    block_groups(c0, last_col, &g[0], &g[1]);
+    for (int j = 0; j < 2; j++) {
+        out->b[j] = w + (size_t)g[j] * a->kblocks * TILE_BYTES;
+        out->tail[j] = NULL;
+    }
+    out->stride = 64;
+    out->kstep = TILE_BYTES;
+}
+
+/* The driver before the sliced epilogue (EPI 1: whole, after the next block's dot products) or without one (EPI 0). */
+ALWAYS_INLINE void lab_driver(const int BF16, const int EPI, const gemm_plan *g) {
+    const lab_args *la = (const lab_args *)g->op;
+    uint32_t acc[2][BLOCK * BLOCK] __attribute__((aligned(64)));
+    pending_block none = {NULL, {0, 0, 0, 0}, 0};
+    block_pos prev = {0, 0, 0, 0};
+    int parity = 0, pending = 0;
+    vq_tiles_full();
+    for (int c0 = g->col0; c0 < g->col1; c0 += BLOCK) {
+        b_source b;
+        g->source(g->op, c0, g->col1, &b);
+        b.kblocks = g->kblocks;
+        for (int r0 = 0; r0 < g->rows; r0 += BLOCK) {   /* rows: a multiple of 32 here */
+            block_product(BF16, g->a + (int64_t)r0 * g->lda, g->lda, &b, NULL, &none);
+            if (EPI && pending) {
+                if (BF16) float_epilogue_rows(&la->b16, acc[parity ^ 1], prev, 0, prev.mr);
+                else int_epilogue_rows(&la->i8, acc[parity ^ 1], prev, 0, prev.mr);
+            }
+            block_store(acc[parity]);
+            prev = (block_pos){r0, BLOCK, c0, g->col1 - c0 < BLOCK ? g->col1 - c0 : BLOCK};
+            parity ^= 1;
+            pending = 1;
+        }
+    }
+    if (EPI && pending) {
+        if (BF16) float_epilogue_rows(&la->b16, acc[parity ^ 1], prev, 0, prev.mr);
+        else int_epilogue_rows(&la->i8, acc[parity ^ 1], prev, 0, prev.mr);
+    }
+    VQ_TILE_RELEASE();
+}
+
+enum { PRODUCT, WHOLE, NONE, TILES_WHOLE, TILES_NONE, VARIANTS };
+static const char *const VARIANT_NAMES[] = {"product", "whole", "none", "tiles-whole", "tiles-none"};
+
+typedef struct {
+    lab_args args;
+    gemm_plan plan;
+    int variant;
+} job;
+
+static void *run_job(void *v) {
+    job *j = (job *)v;
+    int bf16 = j->args.bf16;
+    j->plan.op = j->variant == PRODUCT ? (bf16 ? (const void *)&j->args.b16 : (const void *)&j->args.i8) : (const void *)&j->args;
+    switch (j->variant) {
+        case PRODUCT: gemm_driver(bf16, &j->plan); break;   /* 0 or 1: the product's own instantiations */
+        case WHOLE: case TILES_WHOLE: if (bf16) lab_driver(1, 1, &j->plan); else lab_driver(0, 1, &j->plan); break;
+        default: if (bf16) lab_driver(1, 0, &j->plan); else lab_driver(0, 0, &j->plan); break;
+    }
+    return NULL;
+}
+
+typedef struct {
+    int m, k, n, bf16;
+    const uint8_t *a, *panels, *tiles;
+    float *out;
+    const float *sx, *ws;
+    const int32_t *qsum, *wz;
+} problem;
+
+static void gemm(const problem *p, int variant, int threads) {
+    job jobs[16];
+    pthread_t th[16];
+    int kb = p->bf16 ? p->k / 32 : p->k / 64;
+    int tiles = variant == TILES_WHOLE || variant == TILES_NONE;
+    const uint8_t *w = tiles ? p->tiles : p->panels;
+    for (int t = 0; t < threads; t++) {
+        int c0 = p->n / 32 * t / threads * 32, c1 = t == threads - 1 ? p->n : p->n / 32 * (t + 1) / threads * 32;
+        job *j = &jobs[t];
+        memset(j, 0, sizeof *j);
+        j->variant = variant;
+        j->args.bf16 = p->bf16;
+        j->args.kblocks = kb;
+        j->args.i8 = (vq_gemm_args){(const int8_t *)p->a, p->k, p->sx, p->qsum, p->m, w, p->k, p->n, p->k / 4, 1,
+                                    p->ws, p->wz, NULL, p->n, c0, c1, p->out, p->n};
+        j->args.b16 = (vq_bf16_gemm_args){(const uint16_t *)p->a, p->k, p->m, (const uint16_t *)w, p->k, NULL, p->n, c0, c1,
+                                          p->out, p->n};
+        j->plan = (gemm_plan){p->a, p->bf16 ? 2 * p->k : p->k, p->m, c0, c1, kb,
+                              tiles ? lab_tile_source : variant == PRODUCT ? (p->bf16 ? bf16_source : w8_source) : lab_panel_source,
+                              NULL};
+    }
+    for (int t = 1; t < threads; t++) pthread_create(&th[t], NULL, run_job, &jobs[t]);
+    run_job(&jobs[0]);
+    for (int t = 1; t < threads; t++) pthread_join(th[t], NULL);
+}
+
+/* The weights in the tile layout from the panel layout: group g, k-block s, row r = panel g / 3, step 16 s + r. */
+static void to_tiles(const uint8_t *panels, uint8_t *tiles, int k, int n, int bf16) {
+    int steps = bf16 ? k / 2 : k / 4, kb = steps / 16;
+    size_t panel_bytes = (size_t)VQ_NR * k * (bf16 ? 2 : 1);
+    for (int g = 0; g < n / 16; g++)
+        for (int s = 0; s < kb; s++)
+            for (int r = 0; r < 16; r++)
+                memcpy(tiles + ((size_t)g * kb + s) * TILE_BYTES + 64 * r,
+                       panel_group(panels, panel_bytes, g) + (size_t)(16 * s + r) * VQ_STEP_BYTES, 64);
+}
+
+static problem make_problem(int m, int k, int n, int bf16) {
+    size_t ab = (size_t)m * k * (bf16 ? 2 : 1), wb = (size_t)(n + VQ_NR) * k * (bf16 ? 2 : 1);
+    uint8_t *a = aligned_alloc(64, (ab + 63) / 64 * 64), *w = aligned_alloc(64, (wb + 63) / 64 * 64);
+    uint8_t *t = aligned_alloc(64, (wb + 63) / 64 * 64);
+    for (size_t i = 0; i < ab; i++) a[i] = bf16 ? (i & 1 ? 0x3f : (uint8_t)(i * 7)) : (uint8_t)(i * 13 + 1);
+    for (size_t i = 0; i < wb; i++) w[i] = bf16 ? (i & 1 ? 0x3c : (uint8_t)(i * 5)) : (uint8_t)(i * 11 + 3);
+    to_tiles(w, t, k, n, bf16);
+    float *sx = malloc(sizeof(float) * m), *ws = malloc(sizeof(float) * (n + 64));
+    int32_t *qsum = malloc(sizeof(int32_t) * m), *wz = malloc(sizeof(int32_t) * (n + 64));
+    for (int i = 0; i < m; i++) { sx[i] = 0.01f; qsum[i] = i; }
+    for (int i = 0; i < n + 64; i++) { ws[i] = 0.02f; wz[i] = 128; }
+    return (problem){m, k, n, bf16, a, w, t, aligned_alloc(64, sizeof(float) * m * n), sx, ws, qsum, wz};
+}
+
+/* product and whole write the same outputs, from either layout (a check of the lab, not of the product). */
+static int verify(void) {
+    int bad = 0;
+    for (int bf16 = 0; bf16 <= 1; bf16++) {
+        problem p = make_problem(64, 256, 96, bf16);
+        float *first = malloc(sizeof(float) * 64 * 96);
+        gemm(&p, PRODUCT, 2);
+        memcpy(first, p.out, sizeof(float) * 64 * 96);
+        for (int v = WHOLE; v <= TILES_WHOLE; v += 2) {
+            memset(p.out, 0, sizeof(float) * 64 * 96);
+            gemm(&p, v, 2);
+            for (int i = 0; i < 64 * 96; i++) bad += p.out[i] != first[i];
+        }
+        printf("verify %s: %d outputs differ\n", bf16 ? "bf16" : "int8", bad);
+    }
+    return bad;
+}
+
+static int cmp(const void *x, const void *y) {
+    double a = *(const double *)x, b = *(const double *)y;
+    return a < b ? -1 : a > b;
+}
+
+typedef struct {
+    int bf16;
+    double secs;
+} peak_job;
+
+static void *run_peak(void *v) {
+    peak_job *p = (peak_job *)v;
+    double t0 = now();
+    if (p->bf16) vq_amx_bf16_peak(2000000);
+    else vq_amx_int8_peak(2000000);
+    p->secs = now() - t0;
+    return NULL;
+}
+
+/* ops per second of `threads` concurrent tile-only loops, best of 5 */
+static double peak(int bf16, int threads) {
+    double best = 0;
+    for (int rep = 0; rep < 5; rep++) {
+        peak_job jobs[16];
+        pthread_t th[16];
+        for (int t = 0; t < threads; t++) jobs[t] = (peak_job){bf16, 0};
+        for (int t = 1; t < threads; t++) pthread_create(&th[t], NULL, run_peak, &jobs[t]);
+        run_peak(&jobs[0]);
+        for (int t = 1; t < threads; t++) pthread_join(th[t], NULL);
+        double worst = 0;
+        for (int t = 0; t < threads; t++) worst = jobs[t].secs > worst ? jobs[t].secs : worst;
+        double ops = threads * 2000000.0 * 4 * (bf16 ? 16384.0 : 32768.0) / worst;
+        best = ops > best ? ops : best;
+    }
+    return best;
+}
+
+int main(void) {
+#ifdef VQ_AMX_EMULATE
+    return verify() != 0;
+#else
+    if (syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */) != 0) {
+        perror("AMX tile data not granted");
+        return 1;
+    }
+    if (verify() != 0) return 1;
+    static const int shapes[][3] = {{1024, 1152, 1152}, {1024, 4608, 1152}, {512, 1152, 1152}, {512, 1152, 4608}};
+    for (int threads = 1; threads <= 2; threads++) {
+        double ceiling[2] = {peak(0, threads), peak(1, threads)};
+        printf("threads %d: ceiling AMX-INT8 %.0f GOP/s, AMX-BF16 %.0f GFLOP/s\n", threads, ceiling[0] / 1e9, ceiling[1] / 1e9);
+        for (int s = 0; s < 4; s++) {
+            for (int bf16 = 0; bf16 <= 1; bf16++) {
+                problem p = make_problem(shapes[s][0], shapes[s][1], shapes[s][2], bf16);
+                double ops = 2.0 * p.m * p.k * p.n;
+                int reps = (int)(0.05 / (ops / ceiling[bf16] * 3)) + 1;
+                for (int v = 0; v < VARIANTS; v++) {
+                    double t[7];
+                    gemm(&p, v, threads);
+                    for (int r = 0; r < 7; r++) {
+                        double t0 = now();
+                        for (int i = 0; i < reps; i++) gemm(&p, v, threads);
+                        t[r] = (now() - t0) / reps;
+                    }
+                    qsort(t, 7, sizeof t[0], cmp);
+                    double rate = ops / t[3];
+                    printf("t%d %-4s m %4d k %4d n %4d %-11s %7.0f G/s  ratio %.3f\n", threads, bf16 ? "bf16" : "int8",
+                           p.m, p.k, p.n, VARIANT_NAMES[v], rate / 1e9, rate / ceiling[bf16]);
+                    fflush(stdout);
+                }
+            }
+        }
+    }
+    return 0;
+#endif
+}
