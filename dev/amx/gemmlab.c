@@ -122,10 +122,13 @@ static void gemm(const problem *p, int variant, int threads) {
         j->variant = variant;
         j->args.bf16 = p->bf16;
         j->args.kblocks = kb;
-        j->args.i8 = (vq_gemm_args){(const int8_t *)p->a, p->k, p->sx, p->qsum, p->m, w, p->k, p->n, p->k / 4, 1,
-                                    p->ws, p->wz, NULL, p->n, c0, c1, p->out, p->n};
-        j->args.b16 = (vq_bf16_gemm_args){(const uint16_t *)p->a, p->k, p->m, (const uint16_t *)w, p->k, NULL, p->n, c0, c1,
-                                          p->out, p->n};
+        j->args.i8 = (vq_gemm_args){.q = (const int8_t *)p->a, .ldq = p->k, .sx = p->sx, .qsum = p->qsum, .rows = p->m,
+                                    .w = w, .kpad = p->k, .npad = p->n, .group_steps = p->k / 4, .groups = 1,
+                                    .ws = p->ws, .wz = p->wz, .bias = NULL, .n = p->n, .col0 = c0, .col1 = c1,
+                                    .out = p->out, .ldo = p->n};
+        j->args.b16 = (vq_bf16_gemm_args){.a = (const uint16_t *)p->a, .lda = p->k, .rows = p->m, .w = (const uint16_t *)w,
+                                          .kpad = p->k, .bias = NULL, .n = p->n, .col0 = c0, .col1 = c1, .out = p->out,
+                                          .ldo = p->n};
         j->plan = (gemm_plan){p->a, p->bf16 ? 2 * p->k : p->k, p->m, c0, c1, kb,
                               tiles ? lab_tile_source : variant == PRODUCT ? (p->bf16 ? bf16_source : w8_source) : lab_panel_source,
                               NULL};
