@@ -11,6 +11,7 @@ import dev.viditq.bench.profile.StepProfiler;
 import dev.viditq.core.kernels.KernelBackend;
 import dev.viditq.core.kernels.quant.IntKernelBackend;
 import dev.viditq.core.parallel.Parallel;
+import dev.viditq.core.parallel.PoolStats;
 import dev.viditq.core.tensor.ActivationPool;
 import dev.viditq.nn.models.Denoiser;
 import dev.viditq.nn.models.ModelLoader;
@@ -74,6 +75,7 @@ public final class E2eBenchmark {
                     log.printf("after the warm-up step: %s%n", ActivationPool.stats());
                 }, log);
                 log.printf("after sampling: %s%n", ActivationPool.stats());
+                printPool(timed, req.threads(), log);
                 profiler.printShapes(log);
             }
             ProcessMemory end = ProcessMemory.read();
@@ -85,7 +87,18 @@ public final class E2eBenchmark {
                     end.rssAnon(), timed.splitMap(), loadSeconds, "viditq kernels: " + KernelBackend.get().name()
                     + ", int " + IntKernelBackend.description() + "; " + Runtime.version(),
                     timed.meanSplit() == null ? null : timed.meanSplit().gemmGflops(), ceiling, load, MachineState.jvmOptions(),
-                    QuantizedSettings.averageWeightBits(req.setting(), measuredDir), deviceMemory());
+                    QuantizedSettings.averageWeightBits(req.setting(), measuredDir), deviceMemory(), timed.poolMap());
         }
+    }
+
+    /** One line on the thread pool's calls per measured step: where a many-thread step loses its time. */
+    private static void printPool(TimedSampling.Timed timed, int threads, PrintStream log) {
+        if (timed.meanSplit() == null || threads < 2) return;
+        PoolStats p = timed.meanSplit().pool();
+        log.printf("thread pool per step: %d calls, %.3f s inside them (%.0f%% of the step), threads in the bodies %.0f%% "
+                        + "of that; a helper joins a call %.1f us after it starts (%d joins later than %d us), the caller "
+                        + "waits %.1f us per call for the last one; %d parked helpers woken%n", p.calls(), p.wallNanos() / 1e9,
+                100 * p.wallNanos() / 1e9 / timed.meanSplit().total(), 100 * p.busyFraction(), p.meanHelperStartMicros(),
+                p.lateJoins(), PoolStats.LATE_JOIN_NANOS / 1000, p.meanCallerWaitMicros(), p.parkedWakes());
     }
 }

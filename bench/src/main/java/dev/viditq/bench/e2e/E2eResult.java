@@ -32,13 +32,21 @@ import java.util.Map;
  * @param jvmOptions   the measuring JVM's options
  * @param avgWeightBits quantized settings: parameter-weighted mean weight bits of the quantized Linears (null for
  *                     bf16)
+ * @param deviceMemory with {@code --device cuda}: the GPU's bytes by kind, else null
+ * @param pool         per step (mean over the measured steps), the thread pool's calls that reached its helpers:
+ *                     {@code calls}, {@code seconds} inside them, {@code busy_fraction} of the taking-part threads'
+ *                     time in the bodies, {@code helper_start_us} (mean delay before a helper joins a call),
+ *                     {@code late_joins} (joins later than {@code PoolStats.LATE_JOIN_NANOS}),
+ *                     {@code caller_wait_us} (mean wait per call for the last helper) and {@code parked_wakes};
+ *                     null when not instrumented
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record E2eResult(String arch, String setting, String engine, int threads, int steps, double secPerStep,
                         List<Double> stepSeconds, long modelBytes, long peakRssBytes, long rssAfterLoadBytes,
                         long rssFileBytes, long rssAnonBytes, Map<String, Double> split, double loadSeconds,
                         String runtime, Double gemmGflops, Double fmaCeilingGflops, String loadAverage,
-                        String jvmOptions, Double avgWeightBits, Map<String, Long> deviceMemory) {
+                        String jvmOptions, Double avgWeightBits, Map<String, Long> deviceMemory,
+                        Map<String, Double> pool) {
     /** snake_case JSON, as printed by {@code bench e2e --json} and passed between worker and parent. */
     public static final ObjectMapper JSON = new ObjectMapper()
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)

@@ -2,6 +2,7 @@ package dev.viditq.bench.e2e;
 
 import dev.viditq.bench.arch.Architecture;
 import dev.viditq.bench.profile.StepProfiler;
+import dev.viditq.core.parallel.PoolStats;
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.models.Conditioning;
@@ -45,6 +46,21 @@ public final class TimedSampling {
             m.put("quantize", meanSplit.quantize());
             m.put("allocation", meanSplit.allocation());
             m.put("gc", meanSplit.gc());
+            return m;
+        }
+
+        /** The thread pool's figures per step ({@link E2eResult#pool}), or null without a profiler. */
+        Map<String, Double> poolMap() {
+            if (meanSplit == null) return null;
+            PoolStats p = meanSplit.pool();
+            Map<String, Double> m = new LinkedHashMap<>();
+            m.put("calls", (double) p.calls());
+            m.put("seconds", p.wallNanos() / 1e9);
+            m.put("busy_fraction", p.busyFraction());
+            m.put("helper_start_us", p.meanHelperStartMicros());
+            m.put("late_joins", (double) p.lateJoins());
+            m.put("caller_wait_us", p.meanCallerWaitMicros());
+            m.put("parked_wakes", (double) p.parkedWakes());
             return m;
         }
     }

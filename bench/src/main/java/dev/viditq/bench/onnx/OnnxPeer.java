@@ -43,7 +43,7 @@ public final class OnnxPeer {
             return new E2eResult(req.arch().name(), req.setting().label(), req.engine().label(), req.threads(), req.steps(),
                     TimedSampling.median(timed.totals()), timed.totals(), initializerBytes(onnx), end.peakRss(),
                     afterLoad.rss(), end.rssFile(), end.rssAnon(), null, loadSeconds, model.describe(), null, ceiling, load,
-                    MachineState.jvmOptions(), null, null);
+                    MachineState.jvmOptions(), null, null, null);
         }
     }
 

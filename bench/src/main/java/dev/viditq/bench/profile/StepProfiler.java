@@ -4,6 +4,8 @@ import dev.viditq.core.kernels.KernelBackend;
 import dev.viditq.core.kernels.Kernels;
 import dev.viditq.core.kernels.quant.IntKernelBackend;
 import dev.viditq.core.kernels.quant.IntKernels;
+import dev.viditq.core.parallel.Parallel;
+import dev.viditq.core.parallel.PoolStats;
 import dev.viditq.core.tensor.ActivationPool;
 import dev.viditq.nn.layers.Linear;
 import dev.viditq.nn.models.Denoiser;
@@ -42,6 +44,7 @@ public final class StepProfiler implements AutoCloseable {
         previousIntKernels = IntKernelBackend.get();
         intKernels = new TimingIntKernels(previousIntKernels);
         IntKernelBackend.set(intKernels);
+        Parallel.recordStats(true);
     }
 
     public static StepProfiler open(Denoiser model) {
@@ -51,7 +54,7 @@ public final class StepProfiler implements AutoCloseable {
     /** The counters so far; subtract two snapshots for one step. */
     public Snapshot snapshot() {
         return new Snapshot(System.nanoTime(), gemmNanos.sum(), kernels.attentionNanos.sum(), kernels.otherNanosByKind(),
-                intKernels.quantizeNanos.sum(), gemmFlops.sum(), ActivationPool.allocationNanos(), gcMillis());
+                intKernels.quantizeNanos.sum(), gemmFlops.sum(), ActivationPool.allocationNanos(), gcMillis(), Parallel.stats());
     }
 
     /** Collection time of every collector of this JVM so far (milliseconds, as the JVM counts it). */
@@ -76,14 +79,16 @@ public final class StepProfiler implements AutoCloseable {
         originals.forEach(Linear::setExecutor);
         KernelBackend.set(previousKernels);
         IntKernelBackend.set(previousIntKernels);
+        Parallel.recordStats(false);
     }
 
     /** Cumulative nanoseconds (and GEMM operations) at one moment. */
     public record Snapshot(long wallNanos, long gemmNanos, long attentionNanos, long[] otherNanosByKind, long quantizeNanos,
-                           long gemmFlops, long allocationNanos, long gcMillis) {
+                           long gemmFlops, long allocationNanos, long gcMillis, PoolStats pool) {
         /** A clock without counters, for engines that are not instrumented. */
         public static Snapshot wallOnly() {
-            return new Snapshot(System.nanoTime(), 0, 0, new long[TimingKernels.Other.values().length], 0, 0, 0, 0);
+            return new Snapshot(System.nanoTime(), 0, 0, new long[TimingKernels.Other.values().length], 0, 0, 0, 0,
+                    PoolStats.NONE);
         }
 
         /** What happened between {@code earlier} and this snapshot. */
@@ -100,7 +105,8 @@ public final class StepProfiler implements AutoCloseable {
             }
             return new Split(wall / 1e9, gemm / 1e9, attention / 1e9, other / 1e9, (wall - gemm - attention - other) / 1e9,
                     (quantizeNanos - earlier.quantizeNanos) / 1e9, gemmFlops - earlier.gemmFlops,
-                    (allocationNanos - earlier.allocationNanos) / 1e9, (gcMillis - earlier.gcMillis) / 1e3, byKind);
+                    (allocationNanos - earlier.allocationNanos) / 1e9, (gcMillis - earlier.gcMillis) / 1e3, byKind,
+                    pool.minus(earlier.pool));
         }
     }
 
@@ -111,10 +117,11 @@ public final class StepProfiler implements AutoCloseable {
      * quantization of integer layers (a part of gemm); the GEMM operations (2·rows·in·out summed over the Linears);
      * and two figures that cut across the others: the time spent obtaining activation memory (zero-fills and the
      * collections {@link ActivationPool} asks for included; inside Linears it is part of gemm, elsewhere of untimed)
-     * and the JVM's collection time in the interval.
+     * and the JVM's collection time in the interval; and what the thread pool's calls cost in it ({@link PoolStats}).
      */
     public record Split(double total, double gemm, double attention, double otherKernels, double untimed,
-                        double quantize, long gemmFlops, double allocation, double gc, Map<String, Double> otherByKind) {
+                        double quantize, long gemmFlops, double allocation, double gc, Map<String, Double> otherByKind,
+                        PoolStats pool) {
         /** The time outside GEMM and attention. */
         public double rest() {
             return otherKernels + untimed;
@@ -130,7 +137,9 @@ public final class StepProfiler implements AutoCloseable {
             double t = 0, g = 0, a = 0, o = 0, u = 0, q = 0, al = 0, gc = 0;
             long f = 0;
             Map<String, Double> byKind = new LinkedHashMap<>();
+            PoolStats pool = PoolStats.NONE;
             for (Split s : splits) {
+                pool = pool.plus(s.pool);
                 s.otherByKind.forEach((k, v) -> byKind.merge(k, v, Double::sum));
                 al += s.allocation;
                 gc += s.gc;
@@ -144,7 +153,7 @@ public final class StepProfiler implements AutoCloseable {
             }
             int n = Math.max(1, splits.size());
             byKind.replaceAll((k, v) -> v / n);
-            return new Split(t / n, g / n, a / n, o / n, u / n, q / n, f / n, al / n, gc / n, byKind);
+            return new Split(t / n, g / n, a / n, o / n, u / n, q / n, f / n, al / n, gc / n, byKind, pool.dividedBy(n));
         }
     }
 }

@@ -22,8 +22,12 @@ import java.util.function.IntConsumer;
  * parks and costs nothing.
  */
 public final class Parallel {
-    /** How long an idle helper polls for the next job before parking. */
-    static final long SPIN_NANOS = 200_000;
+    /** How long an idle helper polls for the next job before parking ({@code -Dviditq.pool.spinNanos} for experiments). */
+    static final long SPIN_NANOS = Long.getLong("viditq.pool.spinNanos", 200_000);
+
+    /** Whether calls are counted into {@link #STATS} (benchmarks turn it on; the counting costs a few clock reads per call). */
+    private static volatile boolean recording;
+    private static final PoolStats.Counters STATS = new PoolStats.Counters();
 
     private static volatile Pool pool = new Pool(Math.max(1, Integer.getInteger("viditq.threads",
             Runtime.getRuntime().availableProcessors())));
@@ -71,6 +75,16 @@ public final class Parallel {
         old.shutdown();   // waits for a forEach running on it
     }
 
+    /** Starts or stops counting what the pool's calls cost (see {@link PoolStats}); counting starts from the totals so far. */
+    public static void recordStats(boolean on) {
+        recording = on;
+    }
+
+    /** The totals counted so far while {@link #recordStats} was on; subtract two for an interval. */
+    public static PoolStats stats() {
+        return STATS.snapshot();
+    }
+
     /**
      * Runs {@code body(i)} for i in [0, n), i.e. each index once, spread over the pool's threads; indices are
      * handed out dynamically so uneven chunks balance. Runs inline when n == 1, one thread is configured, the
@@ -111,12 +125,28 @@ public final class Parallel {
         final AtomicInteger next = new AtomicInteger();
         final AtomicInteger unfinished;
         volatile Throwable failure;
+        /** When the job was published (System.nanoTime) if it is counted, else 0; then the helpers' part of the count. */
+        final long published;
+        final PoolStats.JobCounters counters;
 
-        Job(int n, IntConsumer body, int helpers) {
+        Job(int n, IntConsumer body, int helpers, boolean counted) {
             this.n = n;
             this.body = body;
             this.helpers = helpers;
             this.unfinished = new AtomicInteger(helpers);
+            this.published = counted ? System.nanoTime() : 0;
+            this.counters = counted ? new PoolStats.JobCounters() : null;
+        }
+
+        /** {@link #work} on a helper, counting when it started after publication and how long it worked. */
+        void helperWork() {
+            if (counters == null) {
+                work();
+                return;
+            }
+            long start = System.nanoTime();
+            work();
+            counters.helperWorked(start - published, System.nanoTime() - start);
         }
 
         /** Takes indices until none are left; records a failure and stops the others from taking more. */
@@ -157,11 +187,15 @@ public final class Parallel {
         /** Publishes a job for min(n, threads) - 1 helpers, works on it, waits for them and rethrows a failure. */
         void run(int n, IntConsumer body) {
             int active = Math.min(n, threads) - 1;
-            Job j = new Job(n, body, active);
+            Job j = new Job(n, body, active, recording);
             job = j;
-            for (int i = 0; i < active; i++) helpers[i].wake();
+            int wakes = 0;
+            for (int i = 0; i < active; i++) if (helpers[i].wake()) wakes++;
+            long callerStart = j.counters == null ? 0 : System.nanoTime();
             j.work();
+            long callerDone = j.counters == null ? 0 : System.nanoTime();
             while (j.unfinished.get() > 0) Thread.onSpinWait();
+            if (j.counters != null) STATS.add(j.counters, active + 1, wakes, j.published, callerStart, callerDone, System.nanoTime());
             Throwable failure = j.failure;
             if (failure instanceof RuntimeException r) throw r;
             if (failure instanceof Error err) throw err;
@@ -193,8 +227,11 @@ public final class Parallel {
                 setDaemon(true);
             }
 
-            void wake() {
-                if (parked) LockSupport.unpark(this);
+            /** Unparks the helper if it is parked; true if it was. */
+            boolean wake() {
+                if (!parked) return false;
+                LockSupport.unpark(this);
+                return true;
             }
 
             @Override
@@ -206,7 +243,7 @@ public final class Parallel {
                     seen = j;
                     if (index >= j.helpers) continue;   // a job with fewer indices than threads
                     try {
-                        j.work();
+                        j.helperWork();
                     } finally {
                         j.unfinished.decrementAndGet();
                     }

@@ -41,6 +41,38 @@ class ParallelTest {
     }
 
     @Test
+    @Timeout(10)
+    void countedCallsAddUpTheirThreadsTime() throws Exception {
+        Parallel.setThreads(3);
+        Parallel.recordStats(true);
+        try {
+            PoolStats before = Parallel.stats();
+            Parallel.forEach(3, i -> sleepMillis(20));   // one index per thread: each thread busy ~20 ms
+            Parallel.forEach(1, i -> sleepMillis(5));    // inline: not counted
+            PoolStats d = Parallel.stats().minus(before);
+            assertEquals(1, d.calls());
+            assertTrue(d.helperJoins() >= 1 && d.helperJoins() <= 2, "helpers that took part: " + d.helperJoins());
+            assertTrue(d.wallNanos() >= 20_000_000L, "wall " + d.wallNanos());
+            assertTrue(d.busyNanos() >= 20_000_000L * (1 + d.helperJoins()), "busy " + d.busyNanos());
+            assertTrue(d.busyFraction() > 0 && d.busyFraction() <= 1.0, "busy fraction " + d.busyFraction());
+            assertTrue(d.callerWaitNanos() >= 0 && d.callerWaitNanos() <= d.wallNanos());
+        } finally {
+            Parallel.recordStats(false);
+        }
+        PoolStats off = Parallel.stats();
+        Parallel.forEach(3, i -> sleepMillis(1));
+        assertEquals(off, Parallel.stats(), "nothing is counted once recording is off");
+    }
+
+    private static void sleepMillis(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Test
     void aBodysExceptionReachesTheCaller() {
         Parallel.setThreads(3);
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> Parallel.forEach(100, i -> {
