@@ -4,7 +4,11 @@
  *   product  the shipped driver: weights in the VNNI panels, the epilogue in slices between k-blocks;
  *   whole    the same tiles with each block's epilogue issued whole after the next block's dot products;
  *   none     no epilogue at all (outputs not written: timing only);
- *   tiles-*  whole / none with the weights as contiguous 1 KiB tiles instead of rows 192 bytes apart.
+ *   tiles-*  whole / none with the weights as contiguous 1 KiB tiles instead of rows 192 bytes apart;
+ *   kchunk-* whole / none with k cut into chunks of KCHUNK k-blocks: the chunk of a column block's weights (32 KiB)
+ *            stays in L1 while every row block passes it, the partial sums going to memory between chunks. Without
+ *            chunks the whole column block (32 columns x k: 72 KiB for BF16 at k = 1152, 144 KiB for int8 at
+ *            k = 4608) outgrows L1, and each k-block's four tile loads come from L2.
  * int8 (tdpbsud) and bf16 (tdpbf16ps), 1 and 2 threads splitting the columns; GOP/s and the ratio to the tile-only
  * ceiling measured in the same run. Build and run with dev/amx/run (Linux, x86-64, AMX for the timings; with
  * VQ_AMX_EMULATE it only checks that the variants agree).
@@ -80,8 +84,57 @@ ALWAYS_INLINE void lab_driver(const int BF16, const int EPI, const gemm_plan *g)
     VQ_TILE_RELEASE();
 }
 
-enum { PRODUCT, WHOLE, NONE, TILES_WHOLE, TILES_NONE, VARIANTS };
-static const char *const VARIANT_NAMES[] = {"product", "whole", "none", "tiles-whole", "tiles-none"};
+/* k-blocks per chunk: 2 B tiles each, 16 of them 32 KiB */
+#define KCHUNK 16
+
+/*
+ * The driver with k in chunks: per column block, per chunk of k-blocks, every row block (tiles reloaded from and
+ * stored to its partial sums); the epilogue (EPI 1) of a block right after its last chunk. Rows: a multiple of 32.
+ * The sums are those of the product in the same order, so the outputs are the same bit for bit.
+ */
+ALWAYS_INLINE void lab_kchunk_driver(const int BF16, const int EPI, const gemm_plan *g) {
+    const lab_args *la = (const lab_args *)g->op;
+    uint32_t *part = (uint32_t *)scratch(SCRATCH_A_TAIL, (size_t)g->rows * BLOCK * 4);
+    vq_tiles_full();
+    for (int c0 = g->col0; c0 < g->col1; c0 += BLOCK) {
+        b_source b;
+        g->source(g->op, c0, g->col1, &b);
+        block_pos p = {0, BLOCK, c0, g->col1 - c0 < BLOCK ? g->col1 - c0 : BLOCK};
+        for (int k0 = 0; k0 < g->kblocks; k0 += KCHUNK) {
+            int k1 = k0 + KCHUNK < g->kblocks ? k0 + KCHUNK : g->kblocks;
+            for (int r0 = 0; r0 < g->rows; r0 += BLOCK) {
+                uint32_t *acc = part + (size_t)r0 * BLOCK;
+                const uint8_t *a = g->a + (int64_t)r0 * g->lda;
+                if (k0 == 0) {
+                    VQ_TILE_ZERO(0);
+                    VQ_TILE_ZERO(1);
+                    VQ_TILE_ZERO(2);
+                    VQ_TILE_ZERO(3);
+                } else {
+                    VQ_TILE_LOAD(0, acc, 4 * BLOCK);
+                    VQ_TILE_LOAD(1, acc + 16, 4 * BLOCK);
+                    VQ_TILE_LOAD(2, acc + 16 * BLOCK, 4 * BLOCK);
+                    VQ_TILE_LOAD(3, acc + 16 * BLOCK + 16, 4 * BLOCK);
+                }
+                for (int s = k0; s < k1; s++) {
+                    if (BF16) KBLOCK(VQ_TILE_DPBF16PS, a + 64 * s, g->lda, b.b[0] + s * b.kstep, b.b[1] + s * b.kstep, b.stride);
+                    else KBLOCK(VQ_TILE_DPBSUD, a + 64 * s, g->lda, b.b[0] + s * b.kstep, b.b[1] + s * b.kstep, b.stride);
+                }
+                block_store(acc);
+                if (EPI && k1 == g->kblocks) {
+                    p.r0 = r0;
+                    if (BF16) float_epilogue_rows(&la->b16, acc, p, 0, BLOCK);
+                    else int_epilogue_rows(&la->i8, acc, p, 0, BLOCK);
+                }
+            }
+        }
+    }
+    VQ_TILE_RELEASE();
+}
+
+enum { PRODUCT, WHOLE, NONE, TILES_WHOLE, TILES_NONE, KCHUNK_WHOLE, KCHUNK_NONE, VARIANTS };
+static const char *const VARIANT_NAMES[] = {"product", "whole", "none", "tiles-whole", "tiles-none", "kchunk-whole",
+                                            "kchunk-none"};
 
 typedef struct {
     lab_args args;
@@ -96,6 +149,8 @@ static void *run_job(void *v) {
     switch (j->variant) {
         case PRODUCT: gemm_driver(bf16, &j->plan); break;   /* 0 or 1: the product's own instantiations */
         case WHOLE: case TILES_WHOLE: if (bf16) lab_driver(1, 1, &j->plan); else lab_driver(0, 1, &j->plan); break;
+        case KCHUNK_WHOLE: if (bf16) lab_kchunk_driver(1, 1, &j->plan); else lab_kchunk_driver(0, 1, &j->plan); break;
+        case KCHUNK_NONE: if (bf16) lab_kchunk_driver(1, 0, &j->plan); else lab_kchunk_driver(0, 0, &j->plan); break;
         default: if (bf16) lab_driver(1, 0, &j->plan); else lab_driver(0, 0, &j->plan); break;
     }
     return NULL;
@@ -163,15 +218,18 @@ static problem make_problem(int m, int k, int n, int bf16) {
     return (problem){m, k, n, bf16, a, w, t, aligned_alloc(64, sizeof(float) * m * n), sx, ws, qsum, wz};
 }
 
-/* product and whole write the same outputs, from either layout (a check of the lab, not of the product). */
+/* product, whole and kchunk-whole write the same outputs, from either layout (a check of the lab, not of the product);
+ * k = 1280: more than one chunk and a partial last one for both kinds. */
 static int verify(void) {
     int bad = 0;
     for (int bf16 = 0; bf16 <= 1; bf16++) {
-        problem p = make_problem(64, 256, 96, bf16);
+        problem p = make_problem(64, 1280, 96, bf16);
         float *first = malloc(sizeof(float) * 64 * 96);
         gemm(&p, PRODUCT, 2);
         memcpy(first, p.out, sizeof(float) * 64 * 96);
-        for (int v = WHOLE; v <= TILES_WHOLE; v += 2) {
+        static const int checked[] = {WHOLE, TILES_WHOLE, KCHUNK_WHOLE};
+        for (int c = 0; c < 3; c++) {
+            int v = checked[c];
             memset(p.out, 0, sizeof(float) * 64 * 96);
             gemm(&p, v, 2);
             for (int i = 0; i < 64 * 96; i++) bad += p.out[i] != first[i];
