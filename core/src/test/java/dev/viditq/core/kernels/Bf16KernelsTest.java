@@ -71,10 +71,13 @@ class Bf16KernelsTest {
         return r;
     }
 
-    /** m, n, k around every boundary: 32 × 32 blocks and 16-column tiles (AMX), 8 × 48 tiles (AVX512-BF16), k pairs and 32-deep tiles. */
+    /**
+     * m, n, k around every boundary: 32 × 32 blocks and 16-column tiles (AMX), 8 × 48 tiles (AVX512-BF16), k pairs
+     * and 32-deep tiles, k past one AMX k-chunk (1152: two chunks, 2000: four, the last shorter).
+     */
     private static final int[][] GEMM_SHAPES = {
             {1, 1, 1}, {3, 17, 33}, {17, 67, 130}, {33, 130, 67}, {32, 32, 32}, {64, 48, 64}, {9, 97, 1152},
-            {67, 49, 8}, {130, 3, 17}, {5, 1152, 40}, {31, 16, 31}, {100, 200, 300},
+            {67, 49, 8}, {130, 3, 17}, {5, 1152, 40}, {31, 16, 31}, {100, 200, 300}, {40, 70, 2000},
     };
 
     @TestFactory

@@ -20,10 +20,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * bit; both match the scalar oracle within float rounding, and exactly where the math is integer (unit scales).
  */
 class GemmDifferentialTest {
-    /** m, n, k; n and k cover panel tails (48), row tails (8 and 4), k tails (4 and 8). */
+    /**
+     * m, n, k; n and k cover panel tails (48), row tails (8 and 4), k tails (4 and 8), and k past one AMX k-chunk
+     * (1400: two chunks, the last with a k tail; 2900: three).
+     */
     private static final int[][] SIZES = {
             {1, 1, 1}, {3, 17, 33}, {17, 67, 130}, {33, 130, 67}, {8, 48, 64}, {9, 97, 1152}, {67, 49, 8},
-            {130, 3, 17}, {5, 1152, 40},
+            {130, 3, 17}, {5, 1152, 40}, {37, 70, 1400}, {33, 40, 2900},
     };
 
     private record Operands(QuantizedActivations x, MemorySegment bias, int n) {}
