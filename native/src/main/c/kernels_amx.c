@@ -182,7 +182,6 @@ ALWAYS_INLINE void block_product(const int BF16, const uint8_t *a, int64_t lda, 
     epilogue_until(BF16, op, e, e->p.mr);
 }
 
-
 /* ---------------------------------------------------------------- the GEMM driver */
 
 typedef void (*source_fn)(const void *op, int c0, int last_col, b_source *out);
@@ -214,10 +213,12 @@ ALWAYS_INLINE int gemm_driver(const int BF16, const gemm_plan *g) {
     int sweep = (int)(A_RESIDENT_BYTES / lda) / BLOCK * BLOCK;
     if (sweep < BLOCK) sweep = BLOCK;
     int chunks = (int)(((int64_t)g->kblocks * 2 * TILE_BYTES + B_RESIDENT_BYTES - 1) / B_RESIDENT_BYTES);
+    if (chunks < 1) chunks = 1;
     int chunk = (g->kblocks + chunks - 1) / chunks;
     uint32_t *partials = NULL;
     if (chunks > 1) {
-        partials = (uint32_t *)scratch(SCRATCH_PARTIAL, (size_t)(sweep < g->rows + BLOCK ? sweep : g->rows + BLOCK) * BLOCK * 4);
+        int partial_rows = sweep < g->rows + BLOCK ? sweep : g->rows + BLOCK;   /* the sweep's row blocks */
+        partials = (uint32_t *)scratch(SCRATCH_PARTIAL, (size_t)partial_rows * BLOCK * 4);
         if (!partials) return -1;
     }
     const uint8_t *a_tail = NULL;

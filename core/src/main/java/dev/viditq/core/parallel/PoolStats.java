@@ -59,7 +59,7 @@ public record PoolStats(long calls, long wallNanos, long capacityNanos, long bus
         return calls > 0 ? callerWaitNanos / 1e3 / calls : 0;
     }
 
-    /** The running totals (added to by callers of the pool, one at a time, and read by anyone). */
+    /** The running totals, added to by the callers of every pool (the process pool and threads' own pools) and read by anyone. */
     static final class Counters {
         private final LongAdder calls = new LongAdder(), wall = new LongAdder(), capacity = new LongAdder(),
                 busy = new LongAdder(), joins = new LongAdder(), start = new LongAdder(), late = new LongAdder(),
