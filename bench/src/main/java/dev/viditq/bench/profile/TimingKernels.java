@@ -24,7 +24,7 @@ final class TimingKernels implements Kernels {
 
     /** The kernels that are neither GEMM nor attention, each timed on its own (GELU: tanh and erf forms). */
     enum Other {
-        LAYER_NORM, RMS_NORM, GROUP_NORM, MODULATE, GATED_ADD, INDEXED_ADD, GELU, SILU, SOFTMAX, ADD, MUL, CONV2D;
+        LAYER_NORM, RMS_NORM, GROUP_NORM, MODULATE, NORM_MODULATE, GATED_ADD, INDEXED_ADD, GELU, SILU, SOFTMAX, ADD, MUL, CONV2D;
 
         /** The name in the split of {@code bench e2e} (JSON key {@code other_kernels.<name>}). */
         String key() {
@@ -98,6 +98,14 @@ final class TimingKernels implements Kernels {
         long t0 = System.nanoTime();
         inner.affineRows(x, rowFrom, rowTo, dim, mul, add);
         timed(Other.MODULATE, t0);
+    }
+
+    @Override
+    public void layerNormAffineRows(MemorySegment x, int rowFrom, int rowTo, int dim, float eps, float[] mul, float[] add,
+                                    MemorySegment out) {
+        long t0 = System.nanoTime();
+        inner.layerNormAffineRows(x, rowFrom, rowTo, dim, eps, mul, add, out);
+        timed(Other.NORM_MODULATE, t0);
     }
 
     @Override

@@ -86,6 +86,12 @@ public final class Bf16Kernels implements Kernels {
     }
 
     @Override
+    public void layerNormAffineRows(MemorySegment x, int rowFrom, int rowTo, int dim, float eps, float[] mul, float[] add,
+                                    MemorySegment out) {
+        fp32.layerNormAffineRows(x, rowFrom, rowTo, dim, eps, mul, add, out);
+    }
+
+    @Override
     public void rmsNorm(MemorySegment x, int rows, int dim, MemorySegment gamma, float eps, MemorySegment out) {
         fp32.rmsNorm(x, rows, dim, gamma, eps, out);
     }

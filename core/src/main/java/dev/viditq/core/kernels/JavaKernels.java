@@ -35,7 +35,7 @@ public final class JavaKernels implements Kernels {
         JitDirectives.c2Only(SmallGemm.class, "dot");
         JitDirectives.c2Only(FlashAttention.class, "softmaxColumns", "columnMax");
         JitDirectives.c2Only(JavaKernels.class, "lambda$gelu*", "lambda$silu*", "lambda$add*", "lambda$mul*",
-                "layerNormRow", "rmsNormRow", "scaleShift", "max", "expMinusMaxInPlace", "sum", "sumOfSquares",
+                "layerNormRow", "layerNormAffineRow", "rmsNormRow", "scaleShift", "max", "expMinusMaxInPlace", "sum", "sumOfSquares",
                 "centredSumOfSquares");
     }
 
@@ -101,6 +101,35 @@ public final class JavaKernels implements Kernels {
             if (gamma != null) y = y.mul(load(gamma, 0, i, m));
             if (beta != null) y = y.add(load(beta, 0, i, m));
             y.intoMemorySegment(out, base + (long) i * Float.BYTES, LE, m);
+        }
+    }
+
+    /** One pass per row: the normalisation as {@link #layerNormRow} computes it, then the modulation's fma in register. */
+    @Override
+    public void layerNormAffineRows(MemorySegment x, int rowFrom, int rowTo, int dim, float eps, float[] mul, float[] add,
+                                    MemorySegment out) {
+        if (mul.length != dim || add.length != dim) {
+            throw new IllegalArgumentException("layerNormAffineRows: mul of " + mul.length + ", add of " + add.length + " for width " + dim);
+        }
+        checkRows(x, out, rowTo, dim, "layerNormAffineRows");
+        if (rowTo <= rowFrom) return;
+        forRows(rowTo - rowFrom, dim, r -> layerNormAffineRow(x, (long) (rowFrom + r) * dim * Float.BYTES, dim, eps, mul, add, out));
+    }
+
+    private static void layerNormAffineRow(MemorySegment x, long base, int dim, float eps, float[] mul, float[] add,
+                                           MemorySegment out) {
+        float mean = sum(x, base, dim) / dim;
+        float inv = (float) (1.0 / Math.sqrt(centredSumOfSquares(x, base, dim, mean) / dim + eps));
+        int i = 0;
+        for (; i <= dim - L; i += L) {
+            FloatVector y = load(x, base, i).sub(mean).mul(inv);
+            y.fma(FloatVector.fromArray(S, mul, i), FloatVector.fromArray(S, add, i)).intoMemorySegment(out, base + (long) i * Float.BYTES, LE);
+        }
+        if (i < dim) {
+            VectorMask<Float> m = S.indexInRange(i, dim);
+            FloatVector y = load(x, base, i, m).sub(mean).mul(inv);
+            y.fma(FloatVector.fromArray(S, mul, i, m), FloatVector.fromArray(S, add, i, m))
+                    .intoMemorySegment(out, base + (long) i * Float.BYTES, LE, m);
         }
     }
 

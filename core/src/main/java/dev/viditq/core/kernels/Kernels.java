@@ -79,6 +79,20 @@ public interface Kernels {
     }
 
     /**
+     * Rows [rowFrom, rowTo) of width {@code dim}: out = LayerNorm(x) (no affine parameters) · mul + add, per column:
+     * adaLN's normalise-then-modulate of one sample. This default normalises into {@code out}, then modulates it with
+     * {@link #affineRows}; a kernel set may do both in one pass over the rows, with the same operations in the same
+     * order, so the result is the same bit for bit. {@code out} must not overlap x.
+     */
+    default void layerNormAffineRows(MemorySegment x, int rowFrom, int rowTo, int dim, float eps, float[] mul, float[] add,
+                                     MemorySegment out) {
+        if (rowTo <= rowFrom) return;
+        long offset = (long) rowFrom * dim * Float.BYTES, bytes = (long) (rowTo - rowFrom) * dim * Float.BYTES;
+        layerNorm(x.asSlice(offset, bytes), rowTo - rowFrom, dim, null, null, eps, out.asSlice(offset, bytes));
+        affineRows(out, rowFrom, rowTo, dim, mul, add);
+    }
+
+    /**
      * In place: x[r, :] += table[index[r], :] for the {@code index.length} rows of width {@code dim} (positional
      * embeddings). A device backend may keep {@code table} resident, by identity: callers pass the same array for
      * the same values.

@@ -39,6 +39,36 @@ class ElementwiseKernelTest {
         }
     }
 
+    /**
+     * The one-pass LayerNorm-then-modulate of a row range equals the fast LayerNorm followed by the fast modulation
+     * bit for bit, and the oracle's within float rounding; rows outside the range are not written.
+     */
+    @ParameterizedTest(name = "dim={0}")
+    @ValueSource(ints = {1, 3, 16, 17, 33, 67, 130, 1152})
+    void layerNormAffineRowsIsLayerNormThenAffineRows(int dim) {
+        SplittableRandom r = new SplittableRandom(dim + 7);
+        int rows = 6, from = 1, to = 5;
+        MemorySegment x = random(r, (long) rows * dim, 9f, 11f);
+        float[] mul = new float[dim], add = new float[dim];
+        for (int c = 0; c < dim; c++) {
+            mul[c] = (float) (1 + r.nextGaussian());
+            add[c] = (float) r.nextGaussian();
+        }
+        MemorySegment twoPasses = zeros((long) rows * dim), onePass = zeros((long) rows * dim), oracle = zeros((long) rows * dim);
+        long offset = (long) from * dim * 4, bytes = (long) (to - from) * dim * 4;
+        FAST.layerNorm(x.asSlice(offset, bytes), to - from, dim, null, null, 1e-6f, twoPasses.asSlice(offset, bytes));
+        FAST.affineRows(twoPasses, from, to, dim, mul, add);
+        FAST.layerNormAffineRows(x, from, to, dim, 1e-6f, mul, add, onePass);
+        ORACLE.layerNormAffineRows(x, from, to, dim, 1e-6f, mul, add, oracle);
+        for (long i = 0; i < (long) rows * dim; i++) {
+            float expected = twoPasses.getAtIndex(F32_LE, i), actual = onePass.getAtIndex(F32_LE, i);
+            if (Float.floatToIntBits(expected) != Float.floatToIntBits(actual)) {
+                throw new AssertionError("dim " + dim + " element " + i + ": one pass " + actual + ", two passes " + expected);
+            }
+        }
+        assertClose(oracle, onePass, (long) rows * dim, 1e-4, "layerNormAffineRows dim " + dim);
+    }
+
     @ParameterizedTest(name = "dim={0}")
     @ValueSource(ints = {1, 3, 17, 33, 67, 130, 1152})
     void rmsNormWithAndWithoutGamma(int dim) {

@@ -141,8 +141,7 @@ public final class AdaLnSingleBlock {
 
     /** x += g1 · SelfAttn(modulate(LN(x))). Returns nothing: STDiT inserts its temporal branch after this. */
     public void selfAttention(Tensor x, Modulation mod, Sequences seqs) {
-        Tensor h = norm1.forward(x);
-        mod.modulate(h, SHIFT_MSA, SCALE_MSA, attnInput.scale());
+        Tensor h = mod.normalizeAndModulate(norm1, x, SHIFT_MSA, SCALE_MSA, attnInput.scale());
         mod.gatedAdd(x, attn.forward(h, seqs), GATE_MSA);
     }
 
@@ -155,8 +154,7 @@ public final class AdaLnSingleBlock {
 
     /** x += g2 · MLP(modulate(LN(x))). */
     public void mlp(Tensor x, Modulation mod) {
-        Tensor h = norm2.forward(x);
-        mod.modulate(h, SHIFT_MLP, SCALE_MLP, mlpInput.scale());
+        Tensor h = mod.normalizeAndModulate(norm2, x, SHIFT_MLP, SCALE_MLP, mlpInput.scale());
         mod.gatedAdd(x, mlp.forward(h), GATE_MLP);
     }
 

@@ -46,9 +46,7 @@ public final class FinalLayer {
      */
     public Tensor forward(Tensor x, Tensor cond) {
         Modulation mod = adaLn != null ? Modulation.chunks(adaLn.forward(Rows.silu(cond)), 2) : Modulation.tablePlus(table, cond);
-        Tensor h = norm.forward(x);
-        mod.modulate(h, 0, 1);
-        return linear.forward(h);
+        return linear.forward(mod.normalizeAndModulate(norm, x, 0, 1, null));
     }
 
     /**

@@ -28,4 +28,13 @@ public final class LayerNorm {
     public Tensor forward(Tensor x) {
         return Rows.layerNorm(x, gamma, beta, eps);
     }
+
+    /** Whether it scales and shifts by parameters of its own (elementwise affine). */
+    public boolean affine() {
+        return gamma != null || beta != null;
+    }
+
+    public float eps() {
+        return eps;
+    }
 }

@@ -1,9 +1,8 @@
 package dev.viditq.nn.layers;
 
 import dev.viditq.core.kernels.KernelBackend;
+import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
-
-
 
 /**
  * adaLN parameters of one block for every sample: {@code n} vectors of width H per sample
@@ -75,17 +74,46 @@ public final class Modulation {
      * {@code m} null: plain modulation. See {@link InputScaling}.
      */
     public void modulate(Tensor x, int shiftIdx, int scaleIdx, float[] m) {
-        if (m != null && m.length != dim) throw new IllegalArgumentException("input scale of " + m.length + " for a modulation of width " + dim);
         int rowsPerSample = rowsPerSample(x);
         float[] mul = new float[dim], add = new float[dim];
         for (int b = 0; b < batch; b++) {
-            int sh = (b * n + shiftIdx) * dim, sc = (b * n + scaleIdx) * dim;
-            for (int c = 0; c < dim; c++) {
-                mul[c] = m == null ? 1 + values[sc + c] : (1 + values[sc + c]) * m[c];
-                add[c] = m == null ? values[sh + c] : values[sh + c] * m[c];
-            }
+            sampleAffine(b, shiftIdx, scaleIdx, m, mul, add);
             // vectorised and threaded (a scalar one-thread loop here was ~5% of a PixArt-XL W8A8 step in a JFR profile)
             KernelBackend.get().affineRows(x.data(), b * rowsPerSample, (b + 1) * rowsPerSample, dim, mul, add);
+        }
+    }
+
+    /**
+     * A new tensor: {@code norm(x)} modulated as {@link #modulate(Tensor, int, int, float[])} does. A norm without
+     * parameters of its own (adaLN's) and the modulation run as one pass over x per sample
+     * ({@code layerNormAffineRows}: the same values bit for bit, without writing and reading the normalised copy);
+     * an affine norm runs first, then the modulation.
+     */
+    public Tensor normalizeAndModulate(LayerNorm norm, Tensor x, int shiftIdx, int scaleIdx, float[] m) {
+        if (norm.affine()) {
+            Tensor h = norm.forward(x);
+            modulate(h, shiftIdx, scaleIdx, m);
+            return h;
+        }
+        if (x.dtype() != DType.F32) throw new IllegalArgumentException("activation must be F32, is " + x);
+        int rowsPerSample = rowsPerSample(x);
+        Tensor h = Tensor.allocate(DType.F32, false, x.shape());   // every row is written
+        float[] mul = new float[dim], add = new float[dim];
+        for (int b = 0; b < batch; b++) {
+            sampleAffine(b, shiftIdx, scaleIdx, m, mul, add);
+            KernelBackend.get().layerNormAffineRows(x.data(), b * rowsPerSample, (b + 1) * rowsPerSample, dim, norm.eps(),
+                    mul, add, h.data());
+        }
+        return h;
+    }
+
+    /** mul = (1 + scale) ⊙ m and add = shift ⊙ m of sample b (m null: 1). */
+    private void sampleAffine(int b, int shiftIdx, int scaleIdx, float[] m, float[] mul, float[] add) {
+        if (m != null && m.length != dim) throw new IllegalArgumentException("input scale of " + m.length + " for a modulation of width " + dim);
+        int sh = (b * n + shiftIdx) * dim, sc = (b * n + scaleIdx) * dim;
+        for (int c = 0; c < dim; c++) {
+            mul[c] = m == null ? 1 + values[sc + c] : (1 + values[sc + c]) * m[c];
+            add[c] = m == null ? values[sh + c] : values[sh + c] * m[c];
         }
     }
 

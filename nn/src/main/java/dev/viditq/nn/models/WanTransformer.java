@@ -240,8 +240,7 @@ public final class WanTransformer extends BaseDenoiser {
         Tensor context = context(text, image, batch);
         for (WanBlock block : blocks) block.forward(tokens, batch, timestepProj, positions, context);
 
-        Tensor h = normOut.forward(tokens);
-        Modulation.tablePlus(outputTable, temb).modulate(h, 0, 1);
+        Tensor h = Modulation.tablePlus(outputTable, temb).normalizeAndModulate(normOut, tokens, 0, 1, null);
         return PatchEmbed.unpatchify(projOut.forward(h), grid, config.patch(), config.outChannels(), true);
     }
 

@@ -99,15 +99,13 @@ public final class WanBlock {
 
     private void forwardInScope(Tensor x, int samples, Tensor timestepProj, WanRope.Grid rope, Tensor context) {
         Modulation mod = Modulation.tablePlus(table, timestepProj);
-        Tensor h = norm1.forward(x);
-        mod.modulate(h, SHIFT, SCALE, attnInput.scale());
+        Tensor h = mod.normalizeAndModulate(norm1, x, SHIFT, SCALE, attnInput.scale());
         mod.gatedAdd(x, attn1.self(h, samples, rope), GATE);
 
         Tensor c = norm2 == null ? x : norm2.forward(x);
         Rows.addInPlace(x, attn2.cross(c, samples, context));
 
-        h = norm3.forward(x);
-        mod.modulate(h, FFN_SHIFT, FFN_SCALE, ffnInput.scale());
+        h = mod.normalizeAndModulate(norm3, x, FFN_SHIFT, FFN_SCALE, ffnInput.scale());
         mod.gatedAdd(x, ffn.forward(h), FFN_GATE);
     }
 }
