@@ -87,7 +87,7 @@ public final class JavaKernels implements Kernels {
     private static void layerNormRow(MemorySegment x, long base, int dim, MemorySegment gamma, MemorySegment beta, float eps,
                                      MemorySegment out) {
         float mean = sum(x, base, dim) / dim;
-        float inv = (float) (1.0 / Math.sqrt(centredSumOfSquares(x, base, dim, mean) / dim + eps));
+        float inv = inverseStd(x, base, dim, mean, eps);
         int i = 0;
         for (; i <= dim - L; i += L) {
             FloatVector y = load(x, base, i).sub(mean).mul(inv);
@@ -119,7 +119,7 @@ public final class JavaKernels implements Kernels {
     private static void layerNormAffineRow(MemorySegment x, long base, int dim, float eps, float[] mul, float[] add,
                                            MemorySegment out) {
         float mean = sum(x, base, dim) / dim;
-        float inv = (float) (1.0 / Math.sqrt(centredSumOfSquares(x, base, dim, mean) / dim + eps));
+        float inv = inverseStd(x, base, dim, mean, eps);
         int i = 0;
         for (; i <= dim - L; i += L) {
             FloatVector y = load(x, base, i).sub(mean).mul(inv);
@@ -131,6 +131,11 @@ public final class JavaKernels implements Kernels {
             y.fma(FloatVector.fromArray(S, mul, i, m), FloatVector.fromArray(S, add, i, m))
                     .intoMemorySegment(out, base + (long) i * Float.BYTES, LE, m);
         }
+    }
+
+    /** 1 / sqrt(variance + eps) of the row at base, its variance taken around its mean. */
+    private static float inverseStd(MemorySegment x, long base, int dim, float mean, float eps) {
+        return (float) (1.0 / Math.sqrt(centredSumOfSquares(x, base, dim, mean) / dim + eps));
     }
 
     @Override
