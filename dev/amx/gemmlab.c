@@ -1,15 +1,14 @@
 /*
  * AMX GEMM lab: the product's tile kernels (native/src/main/c/kernels_amx.c, included as is) against variants of
  * their driver, to see where a GEMM's time goes on an AMX host:
- *   product  the shipped driver: weights in the VNNI panels, the epilogue in slices between k-blocks, k in chunks
- *            when a column block's weights over all of k would outgrow L1;
- *   whole    the same tiles, k never in chunks, each block's epilogue issued whole after the next block's dot products;
- *   none     the same without an epilogue (outputs not written: timing only);
+ *   product  the shipped driver: weights in the VNNI panels, the epilogue in slices between k-blocks;
+ *   whole    the same tiles with each block's epilogue issued whole after the next block's dot products;
+ *   none     no epilogue at all (outputs not written: timing only);
  *   tiles-*  whole / none with the weights as contiguous 1 KiB tiles instead of rows 192 bytes apart;
- *   kchunk-* whole / none with k cut into chunks of KCHUNK k-blocks (always, unlike the product): the chunk of a
- *            column block's weights (32 KiB) stays in L1 while every row block passes it, the partial sums going to
- *            memory between chunks. Without chunks the whole column block (32 columns x k: 72 KiB for BF16 at
- *            k = 1152, 144 KiB for int8 at k = 4608) outgrows L1, and each k-block's four tile loads come from L2.
+ *   kchunk-* whole / none with k cut into chunks of KCHUNK k-blocks: the chunk of a column block's weights (32 KiB)
+ *            stays in L1 while every row block passes it, the partial sums going to memory between chunks. Without
+ *            chunks the whole column block (32 columns x k: 72 KiB for BF16 at k = 1152, 144 KiB for int8 at
+ *            k = 4608) outgrows L1, and each k-block's four tile loads come from L2.
  * int8 (tdpbsud) and bf16 (tdpbf16ps), 1 and 2 threads splitting the columns; GOP/s and the ratio to the tile-only
  * ceiling measured in the same run. Build and run with dev/amx/run (Linux, x86-64, AMX for the timings; with
  * VQ_AMX_EMULATE it only checks that the variants agree).
@@ -67,7 +66,7 @@ ALWAYS_INLINE void lab_driver(const int BF16, const int EPI, const gemm_plan *g)
         g->source(g->op, c0, g->col1, &b);
         b.kblocks = g->kblocks;
         for (int r0 = 0; r0 < g->rows; r0 += BLOCK) {   /* rows: a multiple of 32 here */
-            block_product(BF16, g->a + (int64_t)r0 * g->lda, g->lda, &b, 0, b.kblocks, NULL, NULL, &none);
+            block_product(BF16, g->a + (int64_t)r0 * g->lda, g->lda, &b, NULL, &none);
             if (EPI && pending) {
                 if (BF16) float_epilogue_rows(&la->b16, acc[parity ^ 1], prev, 0, prev.mr);
                 else int_epilogue_rows(&la->i8, acc[parity ^ 1], prev, 0, prev.mr);
@@ -95,7 +94,7 @@ ALWAYS_INLINE void lab_driver(const int BF16, const int EPI, const gemm_plan *g)
  */
 ALWAYS_INLINE void lab_kchunk_driver(const int BF16, const int EPI, const gemm_plan *g) {
     const lab_args *la = (const lab_args *)g->op;
-    uint32_t *part = (uint32_t *)scratch(SCRATCH_PARTIAL, (size_t)g->rows * BLOCK * 4);
+    uint32_t *part = (uint32_t *)scratch(SCRATCH_A_TAIL, (size_t)g->rows * BLOCK * 4);
     vq_tiles_full();
     for (int c0 = g->col0; c0 < g->col1; c0 += BLOCK) {
         b_source b;

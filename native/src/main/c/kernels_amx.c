@@ -38,7 +38,6 @@
 #define BLOCK 32                     /* rows and columns of an output block */
 #define TILE_BYTES 1024              /* 16 rows x 64 bytes */
 #define A_RESIDENT_BYTES (1 << 20)   /* activation rows of one sweep over the columns: stay in L2 (2 MiB) */
-#define B_RESIDENT_BYTES (40 << 10)  /* a column block's weights over one k-chunk: stay in L1 (48 KiB) */
 
 /* ---------------------------------------------------------------- per-thread scratch */
 
@@ -46,7 +45,7 @@
  * Buffers kept per thread and grown as needed: calls come from the same pool threads again and again, and a
  * buffer allocated per call (mmap above 128 KiB) would be faulted in afresh every time. Freed when the thread ends.
  */
-enum { SCRATCH_A_TAIL, SCRATCH_B, SCRATCH_ATTENTION, SCRATCH_PARTIAL, SCRATCH_SLOTS };
+enum { SCRATCH_A_TAIL, SCRATCH_B, SCRATCH_ATTENTION, SCRATCH_SLOTS };
 
 typedef struct {
     void *p[SCRATCH_SLOTS];
@@ -136,50 +135,38 @@ ALWAYS_INLINE void epilogue_until(const int BF16, const void *op, pending_block 
     e->done = hi;
 }
 
-/* The four accumulator tiles from / into buf[32][32] (dwords: int32 sums, or FP32 ones when BF16). */
-static inline void block_load(const uint32_t *buf) {
-    VQ_TILE_LOAD(0, buf, 4 * BLOCK);
-    VQ_TILE_LOAD(1, buf + 16, 4 * BLOCK);
-    VQ_TILE_LOAD(2, buf + 16 * BLOCK, 4 * BLOCK);
-    VQ_TILE_LOAD(3, buf + 16 * BLOCK + 16, 4 * BLOCK);
+/*
+ * tmm0-3 = A rows [0, 32) x B columns [0, 32) over all k-blocks; BF16 selects tdpbf16ps, else tdpbsud. Between
+ * the k-blocks, slices of the pending block's epilogue (all its rows by the end), so that the vector units work
+ * while the tiles compute.
+ */
+ALWAYS_INLINE void block_product(const int BF16, const uint8_t *a, int64_t lda, const b_source *b, const void *op,
+                                 pending_block *e) {
+    VQ_TILE_ZERO(0);
+    VQ_TILE_ZERO(1);
+    VQ_TILE_ZERO(2);
+    VQ_TILE_ZERO(3);
+    int full = b->tail[0] ? b->kblocks - 1 : b->kblocks;
+    int slice = e->acc ? (e->p.mr + b->kblocks - 1) / b->kblocks : 0;
+    const uint8_t *b0 = b->b[0], *b1 = b->b[1];
+    for (int s = 0; s < full; s++) {
+        if (BF16) KBLOCK(VQ_TILE_DPBF16PS, a + 64 * s, lda, b0 + s * b->kstep, b1 + s * b->kstep, b->stride);
+        else KBLOCK(VQ_TILE_DPBSUD, a + 64 * s, lda, b0 + s * b->kstep, b1 + s * b->kstep, b->stride);
+        epilogue_until(BF16, op, e, e->done + slice < e->p.mr ? e->done + slice : e->p.mr);
+    }
+    if (b->tail[0]) {
+        if (BF16) KBLOCK(VQ_TILE_DPBF16PS, a + 64 * full, lda, b->tail[0], b->tail[1], 64);
+        else KBLOCK(VQ_TILE_DPBSUD, a + 64 * full, lda, b->tail[0], b->tail[1], 64);
+    }
+    epilogue_until(BF16, op, e, e->p.mr);
 }
 
+/* The four accumulator tiles into buf[32][32] (dwords). */
 static inline void block_store(uint32_t *buf) {
     VQ_TILE_STORE(0, buf, 4 * BLOCK);
     VQ_TILE_STORE(1, buf + 16, 4 * BLOCK);
     VQ_TILE_STORE(2, buf + 16 * BLOCK, 4 * BLOCK);
     VQ_TILE_STORE(3, buf + 16 * BLOCK + 16, 4 * BLOCK);
-}
-
-/*
- * tmm0-3 = A rows [0, 32) x B columns [0, 32) over k-blocks [k0, k1), starting from zero (partial NULL) or from
- * the sums so far in partial; BF16 selects tdpbf16ps, else tdpbsud. Between the k-blocks, slices of the pending
- * block's epilogue (all its rows by the end), so that the vector units work while the tiles compute.
- */
-ALWAYS_INLINE void block_product(const int BF16, const uint8_t *a, int64_t lda, const b_source *b, int k0, int k1,
-                                 const uint32_t *partial, const void *op, pending_block *e) {
-    if (partial) {
-        block_load(partial);
-    } else {
-        VQ_TILE_ZERO(0);
-        VQ_TILE_ZERO(1);
-        VQ_TILE_ZERO(2);
-        VQ_TILE_ZERO(3);
-    }
-    int full = b->tail[0] ? b->kblocks - 1 : b->kblocks;
-    int end = k1 < full ? k1 : full;
-    int slice = e->acc ? (e->p.mr + (k1 - k0) - 1) / (k1 - k0) : 0;
-    const uint8_t *b0 = b->b[0], *b1 = b->b[1];
-    for (int s = k0; s < end; s++) {
-        if (BF16) KBLOCK(VQ_TILE_DPBF16PS, a + 64 * s, lda, b0 + s * b->kstep, b1 + s * b->kstep, b->stride);
-        else KBLOCK(VQ_TILE_DPBSUD, a + 64 * s, lda, b0 + s * b->kstep, b1 + s * b->kstep, b->stride);
-        epilogue_until(BF16, op, e, e->done + slice < e->p.mr ? e->done + slice : e->p.mr);
-    }
-    if (b->tail[0] && k1 == b->kblocks) {
-        if (BF16) KBLOCK(VQ_TILE_DPBF16PS, a + 64 * full, lda, b->tail[0], b->tail[1], 64);
-        else KBLOCK(VQ_TILE_DPBSUD, a + 64 * full, lda, b->tail[0], b->tail[1], 64);
-    }
-    epilogue_until(BF16, op, e, e->p.mr);
 }
 
 /* ---------------------------------------------------------------- the GEMM driver */
@@ -197,30 +184,13 @@ typedef struct {
 } gemm_plan;
 
 /*
- * Sweeps of up to A_RESIDENT_BYTES of activation rows; in each, every 32-column block of [col0, col1) against all
- * row blocks of the sweep, so the block's B tiles stay in L1 while A streams from L2. A column block's B tiles are
- * 2 KiB per k-block: when all of k would outgrow B_RESIDENT_BYTES (BF16 past k = 640, int8 past k = 1280), k is cut
- * into equal chunks that fit, and every row block passes the chunk before the next; the sums of the chunks before
- * wait in memory (one 4 KiB block per row block of the sweep). Without chunks each k-block's four tile loads come
- * from L2; on the AMX host (dev/amx/gemmlab.c, no epilogue, 1 thread) int8 at k = 4608 ran at 0.58 of its rate at
- * k = 1152, and BF16 at k = 1152 at 0.30 of int8's, where the half rate of its tiles alone would give 0.5. The sums
- * are the same, k-block by k-block in the same order. Returns -1 when scratch memory is unavailable
- * (nothing written), else 0.
+ * Sweeps of up to A_RESIDENT_BYTES of activation rows; in each, every 32-column block of [col0, col1) against
+ * all row blocks of the sweep, so the block's B tiles (32 columns x k) stay in L1/L2 while A streams from L2.
+ * Returns -1 when scratch memory is unavailable (nothing written), else 0.
  */
 ALWAYS_INLINE int gemm_driver(const int BF16, const gemm_plan *g) {
     const int64_t lda = g->lda;
     int tail_rows = g->rows % BLOCK;
-    int sweep = (int)(A_RESIDENT_BYTES / lda) / BLOCK * BLOCK;
-    if (sweep < BLOCK) sweep = BLOCK;
-    int chunks = (int)(((int64_t)g->kblocks * 2 * TILE_BYTES + B_RESIDENT_BYTES - 1) / B_RESIDENT_BYTES);
-    if (chunks < 1) chunks = 1;
-    int chunk = (g->kblocks + chunks - 1) / chunks;
-    uint32_t *partials = NULL;
-    if (chunks > 1) {
-        int partial_rows = sweep < g->rows + BLOCK ? sweep : g->rows + BLOCK;   /* the sweep's row blocks */
-        partials = (uint32_t *)scratch(SCRATCH_PARTIAL, (size_t)partial_rows * BLOCK * 4);
-        if (!partials) return -1;
-    }
     const uint8_t *a_tail = NULL;
     if (tail_rows) {
         uint8_t *t = (uint8_t *)scratch(SCRATCH_A_TAIL, (size_t)BLOCK * lda);
@@ -229,6 +199,8 @@ ALWAYS_INLINE int gemm_driver(const int BF16, const gemm_plan *g) {
         memset(t + (size_t)tail_rows * lda, 0, (size_t)(BLOCK - tail_rows) * lda);
         a_tail = t;
     }
+    int sweep = (int)(A_RESIDENT_BYTES / lda) / BLOCK * BLOCK;
+    if (sweep < BLOCK) sweep = BLOCK;
     uint32_t acc[2][BLOCK * BLOCK] __attribute__((aligned(64)));
     pending_block prev = {NULL, {0, 0, 0, 0}, 0};
     int parity = 0;
@@ -239,21 +211,13 @@ ALWAYS_INLINE int gemm_driver(const int BF16, const gemm_plan *g) {
             b_source b;
             g->source(g->op, c0, g->col1, &b);
             b.kblocks = g->kblocks;
-            for (int k0 = 0; k0 < g->kblocks; k0 += chunk) {
-                int k1 = k0 + chunk < g->kblocks ? k0 + chunk : g->kblocks;
-                for (int r0 = m0; r0 < m1; r0 += BLOCK) {
-                    const uint8_t *a = r0 + BLOCK <= g->rows ? g->a + (int64_t)r0 * lda : a_tail;
-                    uint32_t *partial = partials ? partials + (size_t)(r0 - m0) * BLOCK : NULL;
-                    block_product(BF16, a, lda, &b, k0, k1, k0 > 0 ? partial : NULL, g->op, &prev);
-                    if (k1 < g->kblocks) {
-                        block_store(partial);
-                        continue;
-                    }
-                    block_store(acc[parity]);
-                    prev = (pending_block){acc[parity], {r0, g->rows - r0 < BLOCK ? g->rows - r0 : BLOCK, c0,
-                                                         g->col1 - c0 < BLOCK ? g->col1 - c0 : BLOCK}, 0};
-                    parity ^= 1;
-                }
+            for (int r0 = m0; r0 < m1; r0 += BLOCK) {
+                const uint8_t *a = r0 + BLOCK <= g->rows ? g->a + (int64_t)r0 * lda : a_tail;
+                block_product(BF16, a, lda, &b, g->op, &prev);
+                block_store(acc[parity]);
+                prev = (pending_block){acc[parity], {r0, g->rows - r0 < BLOCK ? g->rows - r0 : BLOCK, c0,
+                                                     g->col1 - c0 < BLOCK ? g->col1 - c0 : BLOCK}, 0};
+                parity ^= 1;
             }
         }
     }

@@ -73,7 +73,7 @@ class Bf16KernelsTest {
 
     /**
      * m, n, k around every boundary: 32 × 32 blocks and 16-column tiles (AMX), 8 × 48 tiles (AVX512-BF16), k pairs
-     * and 32-deep tiles, k past one AMX k-chunk (1152: two chunks, 2000: four, the last shorter).
+     * and 32-deep tiles, and a long k (2000) whose column block's weights outgrow L1 with a k tail.
      */
     private static final int[][] GEMM_SHAPES = {
             {1, 1, 1}, {3, 17, 33}, {17, 67, 130}, {33, 130, 67}, {32, 32, 32}, {64, 48, 64}, {9, 97, 1152},

@@ -21,8 +21,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class GemmDifferentialTest {
     /**
-     * m, n, k; n and k cover panel tails (48), row tails (8 and 4), k tails (4 and 8), and k past one AMX k-chunk
-     * (1400: two chunks, the last with a k tail; 2900: three).
+     * m, n, k; n and k cover panel tails (48), row tails (8 and 4), k tails (4 and 8), and long k (1400 and 2900,
+     * both with a k tail).
      */
     private static final int[][] SIZES = {
             {1, 1, 1}, {3, 17, 33}, {17, 67, 130}, {33, 130, 67}, {8, 48, 64}, {9, 97, 1152}, {67, 49, 8},
