@@ -4,6 +4,13 @@
  *   product  the shipped driver: weights in the VNNI panels, the epilogue in slices between k-blocks;
  *   whole    the same tiles with each block's epilogue issued whole after the next block's dot products;
  *   none     no epilogue at all (outputs not written: timing only);
+ *   rows     (int8) as whole, the epilogue's loops swapped: per row, both 16-column halves, so the row's activation
+ *            scale and sum are broadcast once instead of twice; same operations per output, same outputs;
+ *   uniform-zero (int8) as rows, the zero-point correction one integer per row (z * qsum[row], as when every
+ *            column has the same zero point: symmetric weights) instead of a vpmulld per 16 outputs; the lab's
+ *            weights have one zero point, so the outputs are the same;
+ *   cvt-only (int8) as rows with only the int-to-float conversion and the store: what the epilogue costs at least
+ *            (outputs differ: timing only);
  *   tiles-*  whole / none with the weights as contiguous 1 KiB tiles instead of rows 192 bytes apart;
  *   kchunk-* whole / none with k cut into chunks of KCHUNK k-blocks: the chunk of a column block's weights (32 KiB)
  *            stays in L1 while every row block passes it, the partial sums going to memory between chunks. Without
@@ -53,7 +60,53 @@ static void lab_tile_source(const void *op, int c0, int last_col, b_source *out)
     out->kstep = TILE_BYTES;
 }
 
-/* The driver before the sliced epilogue (EPI 1: whole, after the next block's dot products) or without one (EPI 0). */
+enum { EPI_NONE, EPI_WHOLE, EPI_ROWS, EPI_UNIFORM_ZERO, EPI_CVT_ONLY };
+
+/*
+ * The int8 epilogue with the loops swapped (EPI_ROWS), its zero-point correction one integer per row
+ * (EPI_UNIFORM_ZERO: right only when every column's zero point is wz[0]), or only conversion and store (EPI_CVT_ONLY).
+ */
+ALWAYS_INLINE void lab_int_epilogue(const int EPI, const vq_gemm_args *a, const uint32_t *acc, block_pos p) {
+    __m512i wz[2];
+    __m512 ws[2], bias[2];
+    __mmask16 m[2];
+    int halves = p.nc > 16 ? 2 : 1;
+    for (int v = 0; v < halves; v++) {
+        int c = p.c0 + 16 * v;
+        m[v] = tail_mask(p.nc - 16 * v);
+        wz[v] = _mm512_loadu_si512(a->wz + c);
+        ws[v] = _mm512_loadu_ps(a->ws + c);
+        bias[v] = a->bias ? _mm512_maskz_loadu_ps(m[v], a->bias + c) : _mm512_setzero_ps();
+    }
+    for (int r = 0; r < p.mr; r++) {
+        int row = p.r0 + r;
+        int32_t qsum = a->qsum[(int64_t)row * a->groups];
+        __m512i q = _mm512_set1_epi32(qsum), zq = _mm512_set1_epi32(a->wz[p.c0] * qsum);
+        __m512 sx = _mm512_set1_ps(a->sx[row]);
+        for (int v = 0; v < halves; v++) {
+            __m512i sum = _mm512_loadu_si512(acc + r * BLOCK + 16 * v);
+            __m512 o;
+            if (EPI == EPI_CVT_ONLY) {
+                o = _mm512_cvtepi32_ps(sum);
+            } else {
+                __m512i corr = EPI == EPI_UNIFORM_ZERO ? zq : _mm512_mullo_epi32(wz[v], q);
+                o = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(sum, corr)), ws[v]), sx);
+                if (a->bias) o = _mm512_add_ps(o, bias[v]);
+            }
+            _mm512_mask_storeu_ps(a->out + row * a->ldo + p.c0 + 16 * v, m[v], o);
+        }
+    }
+}
+
+/* A finished block's epilogue as EPI says (EPI_NONE: nothing). */
+ALWAYS_INLINE void lab_epilogue(const int BF16, const int EPI, const lab_args *la, const uint32_t *acc, block_pos p) {
+    if (EPI == EPI_NONE) return;
+    if (BF16) float_epilogue_rows(&la->b16, acc, p, 0, p.mr);
+    else if (EPI == EPI_WHOLE) int_epilogue_rows(&la->i8, acc, p, 0, p.mr);
+    else lab_int_epilogue(EPI, &la->i8, acc, p);
+}
+
+/* The driver before the sliced epilogue: each block's epilogue (EPI_*) whole, after the next block's dot products. */
 ALWAYS_INLINE void lab_driver(const int BF16, const int EPI, const gemm_plan *g) {
     const lab_args *la = (const lab_args *)g->op;
     uint32_t acc[2][BLOCK * BLOCK] __attribute__((aligned(64)));
@@ -67,20 +120,14 @@ ALWAYS_INLINE void lab_driver(const int BF16, const int EPI, const gemm_plan *g)
         b.kblocks = g->kblocks;
         for (int r0 = 0; r0 < g->rows; r0 += BLOCK) {   /* rows: a multiple of 32 here */
             block_product(BF16, g->a + (int64_t)r0 * g->lda, g->lda, &b, NULL, &none);
-            if (EPI && pending) {
-                if (BF16) float_epilogue_rows(&la->b16, acc[parity ^ 1], prev, 0, prev.mr);
-                else int_epilogue_rows(&la->i8, acc[parity ^ 1], prev, 0, prev.mr);
-            }
+            if (pending) lab_epilogue(BF16, EPI, la, acc[parity ^ 1], prev);
             block_store(acc[parity]);
             prev = (block_pos){r0, BLOCK, c0, g->col1 - c0 < BLOCK ? g->col1 - c0 : BLOCK};
             parity ^= 1;
             pending = 1;
         }
     }
-    if (EPI && pending) {
-        if (BF16) float_epilogue_rows(&la->b16, acc[parity ^ 1], prev, 0, prev.mr);
-        else int_epilogue_rows(&la->i8, acc[parity ^ 1], prev, 0, prev.mr);
-    }
+    if (pending) lab_epilogue(BF16, EPI, la, acc[parity ^ 1], prev);
     VQ_TILE_RELEASE();
 }
 
@@ -132,9 +179,13 @@ ALWAYS_INLINE void lab_kchunk_driver(const int BF16, const int EPI, const gemm_p
     VQ_TILE_RELEASE();
 }
 
-enum { PRODUCT, WHOLE, NONE, TILES_WHOLE, TILES_NONE, KCHUNK_WHOLE, KCHUNK_NONE, VARIANTS };
-static const char *const VARIANT_NAMES[] = {"product", "whole", "none", "tiles-whole", "tiles-none", "kchunk-whole",
-                                            "kchunk-none"};
+enum { PRODUCT, WHOLE, NONE, ROWS, UNIFORM_ZERO, CVT_ONLY, TILES_WHOLE, TILES_NONE, KCHUNK_WHOLE, KCHUNK_NONE, VARIANTS };
+static const char *const VARIANT_NAMES[] = {"product", "whole", "none", "rows", "uniform-zero", "cvt-only",
+                                            "tiles-whole", "tiles-none", "kchunk-whole", "kchunk-none"};
+/* The int8-only epilogue variants (BF16 skips them). */
+static int int8_only(int variant) {
+    return variant == ROWS || variant == UNIFORM_ZERO || variant == CVT_ONLY;
+}
 
 typedef struct {
     lab_args args;
@@ -148,10 +199,13 @@ static void *run_job(void *v) {
     j->plan.op = j->variant == PRODUCT ? (bf16 ? (const void *)&j->args.b16 : (const void *)&j->args.i8) : (const void *)&j->args;
     switch (j->variant) {
         case PRODUCT: gemm_driver(bf16, &j->plan); break;   /* 0 or 1: the product's own instantiations */
-        case WHOLE: case TILES_WHOLE: if (bf16) lab_driver(1, 1, &j->plan); else lab_driver(0, 1, &j->plan); break;
+        case WHOLE: case TILES_WHOLE: if (bf16) lab_driver(1, EPI_WHOLE, &j->plan); else lab_driver(0, EPI_WHOLE, &j->plan); break;
+        case ROWS: lab_driver(0, EPI_ROWS, &j->plan); break;
+        case UNIFORM_ZERO: lab_driver(0, EPI_UNIFORM_ZERO, &j->plan); break;
+        case CVT_ONLY: lab_driver(0, EPI_CVT_ONLY, &j->plan); break;
         case KCHUNK_WHOLE: if (bf16) lab_kchunk_driver(1, 1, &j->plan); else lab_kchunk_driver(0, 1, &j->plan); break;
         case KCHUNK_NONE: if (bf16) lab_kchunk_driver(1, 0, &j->plan); else lab_kchunk_driver(0, 0, &j->plan); break;
-        default: if (bf16) lab_driver(1, 0, &j->plan); else lab_driver(0, 0, &j->plan); break;
+        default: if (bf16) lab_driver(1, EPI_NONE, &j->plan); else lab_driver(0, EPI_NONE, &j->plan); break;
     }
     return NULL;
 }
@@ -218,7 +272,8 @@ static problem make_problem(int m, int k, int n, int bf16) {
     return (problem){m, k, n, bf16, a, w, t, aligned_alloc(64, sizeof(float) * m * n), sx, ws, qsum, wz};
 }
 
-/* product, whole and kchunk-whole write the same outputs, from either layout (a check of the lab, not of the product);
+/* product, whole, kchunk-whole, rows and uniform-zero write the same outputs, from either layout (a check of the lab,
+ * not of the product);
  * k = 1280: more than one chunk and a partial last one for both kinds. */
 static int verify(void) {
     int bad = 0;
@@ -227,9 +282,10 @@ static int verify(void) {
         float *first = malloc(sizeof(float) * 64 * 96);
         gemm(&p, PRODUCT, 2);
         memcpy(first, p.out, sizeof(float) * 64 * 96);
-        static const int checked[] = {WHOLE, TILES_WHOLE, KCHUNK_WHOLE};
-        for (int c = 0; c < 3; c++) {
+        static const int checked[] = {WHOLE, TILES_WHOLE, KCHUNK_WHOLE, ROWS, UNIFORM_ZERO};
+        for (int c = 0; c < 5; c++) {
             int v = checked[c];
+            if (bf16 && int8_only(v)) continue;
             memset(p.out, 0, sizeof(float) * 64 * 96);
             gemm(&p, v, 2);
             for (int i = 0; i < 64 * 96; i++) bad += p.out[i] != first[i];
@@ -276,6 +332,17 @@ static double peak(int bf16, int threads) {
     return best;
 }
 
+/* LAB_VARIANTS="product,rows,..." runs only those (default: all). */
+static int selected(int variant) {
+    const char *list = getenv("LAB_VARIANTS");
+    if (!list) return 1;
+    size_t n = strlen(VARIANT_NAMES[variant]);
+    for (const char *p = list; (p = strstr(p, VARIANT_NAMES[variant])) != NULL; p += n) {
+        if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == 0)) return 1;
+    }
+    return 0;
+}
+
 int main(void) {
 #ifdef VQ_AMX_EMULATE
     return verify() != 0;
@@ -295,6 +362,7 @@ int main(void) {
                 double ops = 2.0 * p.m * p.k * p.n;
                 int reps = (int)(0.05 / (ops / ceiling[bf16] * 3)) + 1;
                 for (int v = 0; v < VARIANTS; v++) {
+                    if ((bf16 && int8_only(v)) || !selected(v)) continue;
                     double t[7];
                     gemm(&p, v, threads);
                     for (int r = 0; r < 7; r++) {
