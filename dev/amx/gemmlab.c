@@ -12,6 +12,10 @@
  *   cvt-only (int8) as rows with only the int-to-float conversion and the store: what the epilogue costs at least
  *            (outputs differ: timing only);
  *   tiles-*  whole / none with the weights as contiguous 1 KiB tiles instead of rows 192 bytes apart;
+ *   a-tiles-* whole / none with the activations as contiguous 1 KiB tiles (16 rows x 64 bytes of one k-block)
+ *            instead of 16 rows lda bytes apart, packed before the timing; a-tiles-pack the same, each thread
+ *            packing all rows inside the timing (what a driver that repacks its sweep would pay);
+ *            ab-tiles-none both operands as tiles, no epilogue;
  *   kchunk-* whole / none with k cut into chunks of KCHUNK k-blocks: the chunk of a column block's weights (32 KiB)
  *            stays in L1 while every row block passes it, the partial sums going to memory between chunks. Without
  *            chunks the whole column block (32 columns x k: 72 KiB for BF16 at k = 1152, 144 KiB for int8 at
@@ -38,6 +42,7 @@ typedef struct {
     vq_gemm_args i8;
     vq_bf16_gemm_args b16;
     int bf16, kblocks;
+    const uint8_t *atiles;   /* the activations as contiguous 1 KiB tiles (a-tiles-*), or NULL: packed per call */
 } lab_args;
 
 static void lab_panel_source(const void *op, int c0, int last_col, b_source *out) {
@@ -179,9 +184,63 @@ ALWAYS_INLINE void lab_kchunk_driver(const int BF16, const int EPI, const gemm_p
     VQ_TILE_RELEASE();
 }
 
-enum { PRODUCT, WHOLE, NONE, ROWS, UNIFORM_ZERO, CVT_ONLY, TILES_WHOLE, TILES_NONE, KCHUNK_WHOLE, KCHUNK_NONE, VARIANTS };
+/* Row tile rb (16 rows), k-block s of the activations at (rb * kblocks + s) KiB. */
+static void pack_a_tiles(const uint8_t *a, int64_t lda, int rows, int kblocks, uint8_t *at) {
+    for (int rb = 0; rb < rows / 16; rb++)
+        for (int s = 0; s < kblocks; s++)
+            for (int r = 0; r < 16; r++)
+                memcpy(at + ((size_t)rb * kblocks + s) * TILE_BYTES + 64 * r, a + (int64_t)(16 * rb + r) * lda + 64 * s, 64);
+}
+
+/* lab_driver with the activations' tiles contiguous (la->atiles, or packed here first). Rows: a multiple of 32. */
+ALWAYS_INLINE void lab_atile_driver(const int BF16, const int EPI, const gemm_plan *g) {
+    const lab_args *la = (const lab_args *)g->op;
+    const int kb = g->kblocks;
+    const uint8_t *at = la->atiles;
+    if (!at) {
+        uint8_t *buf = (uint8_t *)scratch(SCRATCH_A_TAIL, (size_t)g->rows * kb * 64);
+        pack_a_tiles(g->a, g->lda, g->rows, kb, buf);
+        at = buf;
+    }
+    uint32_t acc[2][BLOCK * BLOCK] __attribute__((aligned(64)));
+    block_pos prev = {0, 0, 0, 0};
+    int parity = 0, pending = 0;
+    vq_tiles_full();
+    for (int c0 = g->col0; c0 < g->col1; c0 += BLOCK) {
+        b_source b;
+        g->source(g->op, c0, g->col1, &b);
+        for (int r0 = 0; r0 < g->rows; r0 += BLOCK) {
+            const uint8_t *a0 = at + (size_t)(r0 / 16) * kb * TILE_BYTES, *a1 = a0 + (size_t)kb * TILE_BYTES;
+            VQ_TILE_ZERO(0);
+            VQ_TILE_ZERO(1);
+            VQ_TILE_ZERO(2);
+            VQ_TILE_ZERO(3);
+            for (int s = 0; s < kb; s++) {
+                VQ_TILE_LOAD(4, a0 + (size_t)s * TILE_BYTES, 64);
+                VQ_TILE_LOAD(6, b.b[0] + s * b.kstep, b.stride);
+                if (BF16) VQ_TILE_DPBF16PS(0, 4, 6); else VQ_TILE_DPBSUD(0, 4, 6);
+                VQ_TILE_LOAD(7, b.b[1] + s * b.kstep, b.stride);
+                if (BF16) VQ_TILE_DPBF16PS(1, 4, 7); else VQ_TILE_DPBSUD(1, 4, 7);
+                VQ_TILE_LOAD(5, a1 + (size_t)s * TILE_BYTES, 64);
+                if (BF16) { VQ_TILE_DPBF16PS(2, 5, 6); VQ_TILE_DPBF16PS(3, 5, 7); }
+                else { VQ_TILE_DPBSUD(2, 5, 6); VQ_TILE_DPBSUD(3, 5, 7); }
+            }
+            if (pending) lab_epilogue(BF16, EPI, la, acc[parity ^ 1], prev);
+            block_store(acc[parity]);
+            prev = (block_pos){r0, BLOCK, c0, g->col1 - c0 < BLOCK ? g->col1 - c0 : BLOCK};
+            parity ^= 1;
+            pending = 1;
+        }
+    }
+    if (pending) lab_epilogue(BF16, EPI, la, acc[parity ^ 1], prev);
+    VQ_TILE_RELEASE();
+}
+
+enum { PRODUCT, WHOLE, NONE, ROWS, UNIFORM_ZERO, CVT_ONLY, TILES_WHOLE, TILES_NONE, KCHUNK_WHOLE, KCHUNK_NONE,
+       A_TILES_WHOLE, A_TILES_NONE, A_TILES_PACK, AB_TILES_NONE, VARIANTS };
 static const char *const VARIANT_NAMES[] = {"product", "whole", "none", "rows", "uniform-zero", "cvt-only",
-                                            "tiles-whole", "tiles-none", "kchunk-whole", "kchunk-none"};
+                                            "tiles-whole", "tiles-none", "kchunk-whole", "kchunk-none",
+                                            "a-tiles-whole", "a-tiles-none", "a-tiles-pack", "ab-tiles-none"};
 /* The int8-only epilogue variants (BF16 skips them). */
 static int int8_only(int variant) {
     return variant == ROWS || variant == UNIFORM_ZERO || variant == CVT_ONLY;
@@ -205,6 +264,12 @@ static void *run_job(void *v) {
         case CVT_ONLY: lab_driver(0, EPI_CVT_ONLY, &j->plan); break;
         case KCHUNK_WHOLE: if (bf16) lab_kchunk_driver(1, 1, &j->plan); else lab_kchunk_driver(0, 1, &j->plan); break;
         case KCHUNK_NONE: if (bf16) lab_kchunk_driver(1, 0, &j->plan); else lab_kchunk_driver(0, 0, &j->plan); break;
+        case A_TILES_WHOLE: case A_TILES_PACK:
+            if (bf16) lab_atile_driver(1, EPI_WHOLE, &j->plan); else lab_atile_driver(0, EPI_WHOLE, &j->plan);
+            break;
+        case A_TILES_NONE: case AB_TILES_NONE:
+            if (bf16) lab_atile_driver(1, EPI_NONE, &j->plan); else lab_atile_driver(0, EPI_NONE, &j->plan);
+            break;
         default: if (bf16) lab_driver(1, EPI_NONE, &j->plan); else lab_driver(0, EPI_NONE, &j->plan); break;
     }
     return NULL;
@@ -212,7 +277,7 @@ static void *run_job(void *v) {
 
 typedef struct {
     int m, k, n, bf16;
-    const uint8_t *a, *panels, *tiles;
+    const uint8_t *a, *panels, *tiles, *atiles;
     float *out;
     const float *sx, *ws;
     const int32_t *qsum, *wz;
@@ -222,7 +287,7 @@ static void gemm(const problem *p, int variant, int threads) {
     job jobs[16];
     pthread_t th[16];
     int kb = p->bf16 ? p->k / 32 : p->k / 64;
-    int tiles = variant == TILES_WHOLE || variant == TILES_NONE;
+    int tiles = variant == TILES_WHOLE || variant == TILES_NONE || variant == AB_TILES_NONE;
     const uint8_t *w = tiles ? p->tiles : p->panels;
     for (int t = 0; t < threads; t++) {
         int c0 = p->n / 32 * t / threads * 32, c1 = t == threads - 1 ? p->n : p->n / 32 * (t + 1) / threads * 32;
@@ -231,6 +296,7 @@ static void gemm(const problem *p, int variant, int threads) {
         j->variant = variant;
         j->args.bf16 = p->bf16;
         j->args.kblocks = kb;
+        j->args.atiles = variant == A_TILES_PACK ? NULL : p->atiles;
         j->args.i8 = (vq_gemm_args){.q = (const int8_t *)p->a, .ldq = p->k, .sx = p->sx, .qsum = p->qsum, .rows = p->m,
                                     .w = w, .kpad = p->k, .npad = p->n, .group_steps = p->k / 4, .groups = 1,
                                     .ws = p->ws, .wz = p->wz, .bias = NULL, .n = p->n, .col0 = c0, .col1 = c1,
@@ -262,17 +328,24 @@ static problem make_problem(int m, int k, int n, int bf16) {
     size_t ab = (size_t)m * k * (bf16 ? 2 : 1), wb = (size_t)(n + VQ_NR) * k * (bf16 ? 2 : 1);
     uint8_t *a = aligned_alloc(64, (ab + 63) / 64 * 64), *w = aligned_alloc(64, (wb + 63) / 64 * 64);
     uint8_t *t = aligned_alloc(64, (wb + 63) / 64 * 64);
-    for (size_t i = 0; i < ab; i++) a[i] = bf16 ? (i & 1 ? 0x3f : (uint8_t)(i * 7)) : (uint8_t)(i * 13 + 1);
+    /* a hash of the index, so that no two rows are alike (a multiple of 256 as the row length would repeat i * 13) */
+    for (size_t i = 0; i < ab; i++) {
+        uint8_t h = (uint8_t)((uint32_t)(i * 2654435761u) >> 24);
+        a[i] = bf16 ? (i & 1 ? 0x3f : h) : h;
+    }
     for (size_t i = 0; i < wb; i++) w[i] = bf16 ? (i & 1 ? 0x3c : (uint8_t)(i * 5)) : (uint8_t)(i * 11 + 3);
     to_tiles(w, t, k, n, bf16);
     float *sx = malloc(sizeof(float) * m), *ws = malloc(sizeof(float) * (n + 64));
     int32_t *qsum = malloc(sizeof(int32_t) * m), *wz = malloc(sizeof(int32_t) * (n + 64));
     for (int i = 0; i < m; i++) { sx[i] = 0.01f; qsum[i] = i; }
     for (int i = 0; i < n + 64; i++) { ws[i] = 0.02f; wz[i] = 128; }
-    return (problem){m, k, n, bf16, a, w, t, aligned_alloc(64, sizeof(float) * m * n), sx, ws, qsum, wz};
+    int kb = bf16 ? k / 32 : k / 64;
+    uint8_t *at = aligned_alloc(64, (size_t)m * kb * 64 + 64);
+    pack_a_tiles(a, bf16 ? 2 * k : k, m, kb, at);
+    return (problem){m, k, n, bf16, a, w, t, at, aligned_alloc(64, sizeof(float) * m * n), sx, ws, qsum, wz};
 }
 
-/* product, whole, kchunk-whole, rows and uniform-zero write the same outputs, from either layout (a check of the lab,
+/* product, whole, kchunk-whole, rows, uniform-zero and a-tiles-whole / -pack write the same outputs, from either layout (a check of the lab,
  * not of the product);
  * k = 1280: more than one chunk and a partial last one for both kinds. */
 static int verify(void) {
@@ -282,8 +355,8 @@ static int verify(void) {
         float *first = malloc(sizeof(float) * 64 * 96);
         gemm(&p, PRODUCT, 2);
         memcpy(first, p.out, sizeof(float) * 64 * 96);
-        static const int checked[] = {WHOLE, TILES_WHOLE, KCHUNK_WHOLE, ROWS, UNIFORM_ZERO};
-        for (int c = 0; c < 5; c++) {
+        static const int checked[] = {WHOLE, TILES_WHOLE, KCHUNK_WHOLE, ROWS, UNIFORM_ZERO, A_TILES_WHOLE, A_TILES_PACK};
+        for (int c = 0; c < 7; c++) {
             int v = checked[c];
             if (bf16 && int8_only(v)) continue;
             memset(p.out, 0, sizeof(float) * 64 * 96);
