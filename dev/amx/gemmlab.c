@@ -16,6 +16,12 @@
  *            instead of 16 rows lda bytes apart, packed before the timing; a-tiles-pack the same, each thread
  *            packing all rows inside the timing (what a driver that repacks its sweep would pay);
  *            ab-tiles-none both operands as tiles, no epilogue;
+ *   1x3-*    another blocking: 16 rows x one 48-column weight panel per block, three sums, three weight tiles, and
+ *            the activation tile in two tiles used by turns (1x3-whole / 1x3-none), so the next k-block's
+ *            activation load need not wait for the products reading the last one; 1x3-single-none with one
+ *            activation tile, to tell the turns from the blocking. The 2 x 2 block of the others needs all eight
+ *            tiles (four sums, two of each operand), and tiles are not renamed: every load waits for the products
+ *            still reading the tile it replaces;
  *   kchunk-* whole / none with k cut into chunks of KCHUNK k-blocks: the chunk of a column block's weights (32 KiB)
  *            stays in L1 while every row block passes it, the partial sums going to memory between chunks. Without
  *            chunks the whole column block (32 columns x k: 72 KiB for BF16 at k = 1152, 144 KiB for int8 at
@@ -236,11 +242,81 @@ ALWAYS_INLINE void lab_atile_driver(const int BF16, const int EPI, const gemm_pl
     VQ_TILE_RELEASE();
 }
 
+/* One k-block of a 1 x 3 block: activation tile A (3 or 4), weight tiles 5-7 from the panel's three groups. */
+#define KBLOCK_1X3(DP, A, a, lda, b, bstride)         \
+    do {                                              \
+        VQ_TILE_LOAD(A, (a), (lda));                  \
+        VQ_TILE_LOAD(5, (b), (bstride));              \
+        DP(0, A, 5);                                  \
+        VQ_TILE_LOAD(6, (b) + 64, (bstride));         \
+        DP(1, A, 6);                                  \
+        VQ_TILE_LOAD(7, (b) + 128, (bstride));        \
+        DP(2, A, 7);                                  \
+    } while (0)
+
+/* The epilogue of a 16 x 48 block stored as [16][32] (columns 0-31) and [16][32] (columns 32-47). */
+ALWAYS_INLINE void lab_epilogue_1x3(const int BF16, const int EPI, const lab_args *la, const uint32_t *acc, int r0, int c0, int col1) {
+    for (int h = 0; h < 2 && c0 + 32 * h < col1; h++) {
+        int nc = col1 - c0 - 32 * h < 32 - 16 * h ? col1 - c0 - 32 * h : 32 - 16 * h;
+        lab_epilogue(BF16, EPI, la, acc + h * 16 * BLOCK, (block_pos){r0, 16, c0 + 32 * h, nc});
+    }
+}
+
+/*
+ * Blocks of 16 rows x 48 columns (one weight panel: col0 and the split between threads on panel boundaries), three
+ * sums in tiles 0-2; the activation tile in 3 and 4 by turns (TURNS) or always in 3. The epilogue (EPI) of each block
+ * whole, after the next block's dot products. Rows: a multiple of 16; k: whole k-blocks.
+ */
+ALWAYS_INLINE void lab_1x3_driver(const int BF16, const int EPI, const int TURNS, const gemm_plan *g) {
+    const lab_args *la = (const lab_args *)g->op;
+    size_t panel_bytes = (size_t)VQ_NR * (BF16 ? la->b16.kpad * 2 : la->i8.kpad);
+    const uint8_t *w = BF16 ? (const uint8_t *)la->b16.w : la->i8.w;
+    const int64_t kstep = 16 * VQ_STEP_BYTES;
+    uint32_t acc[2][2 * 16 * BLOCK] __attribute__((aligned(64)));
+    int parity = 0, pending = 0, prev_r0 = 0, prev_c0 = 0;
+    vq_tiles_full();
+    for (int c0 = g->col0; c0 < g->col1; c0 += VQ_NR) {
+        const uint8_t *b = w + (size_t)(c0 / VQ_NR) * panel_bytes;
+        for (int r0 = 0; r0 < g->rows; r0 += 16) {
+            const uint8_t *a = g->a + (int64_t)r0 * g->lda;
+            VQ_TILE_ZERO(0);
+            VQ_TILE_ZERO(1);
+            VQ_TILE_ZERO(2);
+            for (int s = 0; s < g->kblocks; s++) {
+                const uint8_t *as = a + 64 * s, *bs = b + s * kstep;
+                if (TURNS && (s & 1)) {
+                    if (BF16) KBLOCK_1X3(VQ_TILE_DPBF16PS, 4, as, g->lda, bs, VQ_STEP_BYTES);
+                    else KBLOCK_1X3(VQ_TILE_DPBSUD, 4, as, g->lda, bs, VQ_STEP_BYTES);
+                } else {
+                    if (BF16) KBLOCK_1X3(VQ_TILE_DPBF16PS, 3, as, g->lda, bs, VQ_STEP_BYTES);
+                    else KBLOCK_1X3(VQ_TILE_DPBSUD, 3, as, g->lda, bs, VQ_STEP_BYTES);
+                }
+            }
+            if (pending) lab_epilogue_1x3(BF16, EPI, la, acc[parity ^ 1], prev_r0, prev_c0, g->col1);
+            VQ_TILE_STORE(0, acc[parity], 4 * BLOCK);
+            VQ_TILE_STORE(1, acc[parity] + 16, 4 * BLOCK);
+            VQ_TILE_STORE(2, acc[parity] + 16 * BLOCK, 4 * BLOCK);
+            prev_r0 = r0;
+            prev_c0 = c0;
+            parity ^= 1;
+            pending = 1;
+        }
+    }
+    if (pending) lab_epilogue_1x3(BF16, EPI, la, acc[parity ^ 1], prev_r0, prev_c0, g->col1);
+    VQ_TILE_RELEASE();
+}
+
 enum { PRODUCT, WHOLE, NONE, ROWS, UNIFORM_ZERO, CVT_ONLY, TILES_WHOLE, TILES_NONE, KCHUNK_WHOLE, KCHUNK_NONE,
-       A_TILES_WHOLE, A_TILES_NONE, A_TILES_PACK, AB_TILES_NONE, VARIANTS };
+       A_TILES_WHOLE, A_TILES_NONE, A_TILES_PACK, AB_TILES_NONE, B1X3_WHOLE, B1X3_NONE, B1X3_SINGLE_NONE, VARIANTS };
 static const char *const VARIANT_NAMES[] = {"product", "whole", "none", "rows", "uniform-zero", "cvt-only",
                                             "tiles-whole", "tiles-none", "kchunk-whole", "kchunk-none",
-                                            "a-tiles-whole", "a-tiles-none", "a-tiles-pack", "ab-tiles-none"};
+                                            "a-tiles-whole", "a-tiles-none", "a-tiles-pack", "ab-tiles-none",
+                                            "1x3-whole", "1x3-none", "1x3-single-none"};
+
+/* Variants whose threads split the columns on 48-column panels. */
+static int panel_split(int variant) {
+    return variant == B1X3_WHOLE || variant == B1X3_NONE || variant == B1X3_SINGLE_NONE;
+}
 /* The int8-only epilogue variants (BF16 skips them). */
 static int int8_only(int variant) {
     return variant == ROWS || variant == UNIFORM_ZERO || variant == CVT_ONLY;
@@ -270,6 +346,9 @@ static void *run_job(void *v) {
         case A_TILES_NONE: case AB_TILES_NONE:
             if (bf16) lab_atile_driver(1, EPI_NONE, &j->plan); else lab_atile_driver(0, EPI_NONE, &j->plan);
             break;
+        case B1X3_WHOLE: if (bf16) lab_1x3_driver(1, EPI_WHOLE, 1, &j->plan); else lab_1x3_driver(0, EPI_WHOLE, 1, &j->plan); break;
+        case B1X3_NONE: if (bf16) lab_1x3_driver(1, EPI_NONE, 1, &j->plan); else lab_1x3_driver(0, EPI_NONE, 1, &j->plan); break;
+        case B1X3_SINGLE_NONE: if (bf16) lab_1x3_driver(1, EPI_NONE, 0, &j->plan); else lab_1x3_driver(0, EPI_NONE, 0, &j->plan); break;
         default: if (bf16) lab_driver(1, EPI_NONE, &j->plan); else lab_driver(0, EPI_NONE, &j->plan); break;
     }
     return NULL;
@@ -290,7 +369,8 @@ static void gemm(const problem *p, int variant, int threads) {
     int tiles = variant == TILES_WHOLE || variant == TILES_NONE || variant == AB_TILES_NONE;
     const uint8_t *w = tiles ? p->tiles : p->panels;
     for (int t = 0; t < threads; t++) {
-        int c0 = p->n / 32 * t / threads * 32, c1 = t == threads - 1 ? p->n : p->n / 32 * (t + 1) / threads * 32;
+        int unit = panel_split(variant) ? VQ_NR : 32;
+        int c0 = p->n / unit * t / threads * unit, c1 = t == threads - 1 ? p->n : p->n / unit * (t + 1) / threads * unit;
         job *j = &jobs[t];
         memset(j, 0, sizeof *j);
         j->variant = variant;
@@ -345,7 +425,7 @@ static problem make_problem(int m, int k, int n, int bf16) {
     return (problem){m, k, n, bf16, a, w, t, at, aligned_alloc(64, sizeof(float) * m * n), sx, ws, qsum, wz};
 }
 
-/* product, whole, kchunk-whole, rows, uniform-zero and a-tiles-whole / -pack write the same outputs, from either layout (a check of the lab,
+/* product, whole, kchunk-whole, rows, uniform-zero, a-tiles-whole / -pack and 1x3-whole write the same outputs, from either layout (a check of the lab,
  * not of the product);
  * k = 1280: more than one chunk and a partial last one for both kinds. */
 static int verify(void) {
@@ -355,8 +435,9 @@ static int verify(void) {
         float *first = malloc(sizeof(float) * 64 * 96);
         gemm(&p, PRODUCT, 2);
         memcpy(first, p.out, sizeof(float) * 64 * 96);
-        static const int checked[] = {WHOLE, TILES_WHOLE, KCHUNK_WHOLE, ROWS, UNIFORM_ZERO, A_TILES_WHOLE, A_TILES_PACK};
-        for (int c = 0; c < 7; c++) {
+        static const int checked[] = {WHOLE, TILES_WHOLE, KCHUNK_WHOLE, ROWS, UNIFORM_ZERO, A_TILES_WHOLE, A_TILES_PACK,
+                                      B1X3_WHOLE};
+        for (int c = 0; c < 8; c++) {
             int v = checked[c];
             if (bf16 && int8_only(v)) continue;
             memset(p.out, 0, sizeof(float) * 64 * 96);
