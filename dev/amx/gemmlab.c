@@ -117,13 +117,31 @@ ALWAYS_INLINE void lab_epilogue(const int BF16, const int EPI, const lab_args *l
     else lab_int_epilogue(EPI, &la->i8, acc, p);
 }
 
+/* The lab drivers' finished blocks: two accumulator buffers by turns, the epilogue one block behind. */
+typedef struct {
+    uint32_t acc[2][BLOCK * BLOCK] __attribute__((aligned(64)));
+    block_pos prev;
+    int parity, pending;
+} lab_window;
+
+/* The block at (r0, c0) is on the tiles: the previous block's epilogue, then this one's sums into memory. */
+ALWAYS_INLINE void lab_block_done(const int BF16, const int EPI, const lab_args *la, lab_window *w, int r0, int c0, int col1) {
+    if (w->pending) lab_epilogue(BF16, EPI, la, w->acc[w->parity ^ 1], w->prev);
+    block_store(w->acc[w->parity]);
+    w->prev = (block_pos){r0, BLOCK, c0, col1 - c0 < BLOCK ? col1 - c0 : BLOCK};
+    w->parity ^= 1;
+    w->pending = 1;
+}
+
+ALWAYS_INLINE void lab_last_epilogue(const int BF16, const int EPI, const lab_args *la, lab_window *w) {
+    if (w->pending) lab_epilogue(BF16, EPI, la, w->acc[w->parity ^ 1], w->prev);
+}
+
 /* The driver before the sliced epilogue: each block's epilogue (EPI_*) whole, after the next block's dot products. */
 ALWAYS_INLINE void lab_driver(const int BF16, const int EPI, const gemm_plan *g) {
     const lab_args *la = (const lab_args *)g->op;
-    uint32_t acc[2][BLOCK * BLOCK] __attribute__((aligned(64)));
+    lab_window w = {.pending = 0, .parity = 0};
     pending_block none = {NULL, {0, 0, 0, 0}, 0};
-    block_pos prev = {0, 0, 0, 0};
-    int parity = 0, pending = 0;
     vq_tiles_full();
     for (int c0 = g->col0; c0 < g->col1; c0 += BLOCK) {
         b_source b;
@@ -131,14 +149,10 @@ ALWAYS_INLINE void lab_driver(const int BF16, const int EPI, const gemm_plan *g)
         b.kblocks = g->kblocks;
         for (int r0 = 0; r0 < g->rows; r0 += BLOCK) {   /* rows: a multiple of 32 here */
             block_product(BF16, g->a + (int64_t)r0 * g->lda, g->lda, &b, NULL, &none);
-            if (pending) lab_epilogue(BF16, EPI, la, acc[parity ^ 1], prev);
-            block_store(acc[parity]);
-            prev = (block_pos){r0, BLOCK, c0, g->col1 - c0 < BLOCK ? g->col1 - c0 : BLOCK};
-            parity ^= 1;
-            pending = 1;
+            lab_block_done(BF16, EPI, la, &w, r0, c0, g->col1);
         }
     }
-    if (pending) lab_epilogue(BF16, EPI, la, acc[parity ^ 1], prev);
+    lab_last_epilogue(BF16, EPI, la, &w);
     VQ_TILE_RELEASE();
 }
 
@@ -208,9 +222,7 @@ ALWAYS_INLINE void lab_atile_driver(const int BF16, const int EPI, const gemm_pl
         pack_a_tiles(g->a, g->lda, g->rows, kb, buf);
         at = buf;
     }
-    uint32_t acc[2][BLOCK * BLOCK] __attribute__((aligned(64)));
-    block_pos prev = {0, 0, 0, 0};
-    int parity = 0, pending = 0;
+    lab_window w = {.pending = 0, .parity = 0};
     vq_tiles_full();
     for (int c0 = g->col0; c0 < g->col1; c0 += BLOCK) {
         b_source b;
@@ -231,14 +243,10 @@ ALWAYS_INLINE void lab_atile_driver(const int BF16, const int EPI, const gemm_pl
                 if (BF16) { VQ_TILE_DPBF16PS(2, 5, 6); VQ_TILE_DPBF16PS(3, 5, 7); }
                 else { VQ_TILE_DPBSUD(2, 5, 6); VQ_TILE_DPBSUD(3, 5, 7); }
             }
-            if (pending) lab_epilogue(BF16, EPI, la, acc[parity ^ 1], prev);
-            block_store(acc[parity]);
-            prev = (block_pos){r0, BLOCK, c0, g->col1 - c0 < BLOCK ? g->col1 - c0 : BLOCK};
-            parity ^= 1;
-            pending = 1;
+            lab_block_done(BF16, EPI, la, &w, r0, c0, g->col1);
         }
     }
-    if (pending) lab_epilogue(BF16, EPI, la, acc[parity ^ 1], prev);
+    lab_last_epilogue(BF16, EPI, la, &w);
     VQ_TILE_RELEASE();
 }
 
