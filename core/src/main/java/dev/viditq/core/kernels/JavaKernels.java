@@ -90,14 +90,14 @@ public final class JavaKernels implements Kernels {
         float inv = inverseStd(x, base, dim, mean, eps);
         int i = 0;
         for (; i <= dim - L; i += L) {
-            FloatVector y = load(x, base, i).sub(mean).mul(inv);
+            FloatVector y = normalized(x, base, i, mean, inv);
             if (gamma != null) y = y.mul(load(gamma, 0, i));
             if (beta != null) y = y.add(load(beta, 0, i));
             y.intoMemorySegment(out, base + (long) i * Float.BYTES, LE);
         }
         if (i < dim) {
             VectorMask<Float> m = S.indexInRange(i, dim);
-            FloatVector y = load(x, base, i, m).sub(mean).mul(inv);
+            FloatVector y = normalized(x, base, i, m, mean, inv);
             if (gamma != null) y = y.mul(load(gamma, 0, i, m));
             if (beta != null) y = y.add(load(beta, 0, i, m));
             y.intoMemorySegment(out, base + (long) i * Float.BYTES, LE, m);
@@ -122,15 +122,24 @@ public final class JavaKernels implements Kernels {
         float inv = inverseStd(x, base, dim, mean, eps);
         int i = 0;
         for (; i <= dim - L; i += L) {
-            FloatVector y = load(x, base, i).sub(mean).mul(inv);
+            FloatVector y = normalized(x, base, i, mean, inv);
             y.fma(FloatVector.fromArray(S, mul, i), FloatVector.fromArray(S, add, i)).intoMemorySegment(out, base + (long) i * Float.BYTES, LE);
         }
         if (i < dim) {
             VectorMask<Float> m = S.indexInRange(i, dim);
-            FloatVector y = load(x, base, i, m).sub(mean).mul(inv);
+            FloatVector y = normalized(x, base, i, m, mean, inv);
             y.fma(FloatVector.fromArray(S, mul, i, m), FloatVector.fromArray(S, add, i, m))
                     .intoMemorySegment(out, base + (long) i * Float.BYTES, LE, m);
         }
+    }
+
+    /** (x[i, i + L) - mean) · inv: the LayerNorm rows' normalisation, with or without their own parameters after it. */
+    private static FloatVector normalized(MemorySegment x, long base, int i, float mean, float inv) {
+        return load(x, base, i).sub(mean).mul(inv);
+    }
+
+    private static FloatVector normalized(MemorySegment x, long base, int i, VectorMask<Float> m, float mean, float inv) {
+        return load(x, base, i, m).sub(mean).mul(inv);
     }
 
     /** 1 / sqrt(variance + eps) of the row at base, its variance taken around its mean. */
