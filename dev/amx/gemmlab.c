@@ -166,7 +166,7 @@ ALWAYS_INLINE void lab_driver(const int BF16, const int EPI, const gemm_plan *g)
  */
 ALWAYS_INLINE void lab_kchunk_driver(const int BF16, const int EPI, const gemm_plan *g) {
     const lab_args *la = (const lab_args *)g->op;
-    uint32_t *part = (uint32_t *)scratch(SCRATCH_A_TAIL, (size_t)g->rows * BLOCK * 4);
+    uint32_t *part = (uint32_t *)vq_thread_buffer(VQ_SCRATCH_A_TAIL, (size_t)g->rows * BLOCK * 4);
     vq_tiles_full();
     for (int c0 = g->col0; c0 < g->col1; c0 += BLOCK) {
         b_source b;
@@ -218,7 +218,7 @@ ALWAYS_INLINE void lab_atile_driver(const int BF16, const int EPI, const gemm_pl
     const int kb = g->kblocks;
     const uint8_t *at = la->atiles;
     if (!at) {
-        uint8_t *buf = (uint8_t *)scratch(SCRATCH_A_TAIL, (size_t)g->rows * kb * 64);
+        uint8_t *buf = (uint8_t *)vq_thread_buffer(VQ_SCRATCH_A_TAIL, (size_t)g->rows * kb * 64);
         pack_a_tiles(g->a, g->lda, g->rows, kb, buf);
         at = buf;
     }

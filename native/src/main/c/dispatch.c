@@ -198,6 +198,24 @@ VQ_EXPORT int32_t viditq_attention(int32_t unit, const uint16_t *qb, const uint1
 #endif
 }
 
+/*
+ * Attention over at most VQ_SHORT_KEYS keys (d <= VQ_SHORT_D, no biases) for heads [h0, h1) and queries [q0, q1),
+ * straight from the FP32 rows with the BF16 kernels' rounding, on AVX-512 (every CPU with AMX-BF16 has it). -1 when
+ * AVX512-BF16 does not run here, a size is out of range or there is no scratch memory.
+ */
+VQ_EXPORT int32_t viditq_attention_short(const float *q, int64_t ldq, const float *k, int64_t ldk, const float *v,
+                                         int64_t ldv, float *out, int64_t ldo, int32_t lq, int32_t lk, int32_t d,
+                                         float scale, int32_t h0, int32_t h1, int32_t q0, int32_t q1) {
+#if defined(__x86_64__)
+    if (!unit_runs(UNIT_AVX512_BF16) || lk < 1 || lk > VQ_SHORT_KEYS || d < 1 || d > VQ_SHORT_D || q0 < 0 || h0 < 0)
+        return -1;
+    vq_short_attention_args a = {q, ldq, k, ldk, v, ldv, out, ldo, lq, lk, d, scale, h0, h1, q0, q1 < lq ? q1 : lq};
+    return a.q0 < a.q1 ? vq_attention_short_avx512(&a) : 0;
+#else
+    return -1;
+#endif
+}
+
 /* Register-only loops on the calling thread; -1 when the unit does not run here. Operations per iteration:
  * vdpbf16ps 16 x 64 flops; AMX-INT8 4 x 32768 integer ops; AMX-BF16 4 x 16384 flops. */
 VQ_EXPORT int64_t viditq_bf16_dot_peak(int64_t iters) {

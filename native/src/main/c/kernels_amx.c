@@ -26,7 +26,6 @@
 #if defined(__x86_64__)
 
 #include <immintrin.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,50 +37,6 @@
 #define BLOCK 32                     /* rows and columns of an output block */
 #define TILE_BYTES 1024              /* 16 rows x 64 bytes */
 #define A_RESIDENT_BYTES (1 << 20)   /* activation rows of one sweep over the columns: stay in L2 (2 MiB) */
-
-/* ---------------------------------------------------------------- per-thread scratch */
-
-/*
- * Buffers kept per thread and grown as needed: calls come from the same pool threads again and again, and a
- * buffer allocated per call (mmap above 128 KiB) would be faulted in afresh every time. Freed when the thread ends.
- */
-enum { SCRATCH_A_TAIL, SCRATCH_B, SCRATCH_ATTENTION, SCRATCH_SLOTS };
-
-typedef struct {
-    void *p[SCRATCH_SLOTS];
-    size_t size[SCRATCH_SLOTS];
-} scratch_set;
-
-static pthread_key_t scratch_key;
-static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
-
-static void scratch_free(void *v) {
-    scratch_set *s = (scratch_set *)v;
-    for (int i = 0; i < SCRATCH_SLOTS; i++) free(s->p[i]);
-    free(s);
-}
-
-static void scratch_init(void) {
-    pthread_key_create(&scratch_key, scratch_free);
-}
-
-static void *scratch(int slot, size_t bytes) {
-    pthread_once(&scratch_once, scratch_init);
-    scratch_set *s = (scratch_set *)pthread_getspecific(scratch_key);
-    if (!s) {
-        s = (scratch_set *)calloc(1, sizeof *s);
-        if (!s || pthread_setspecific(scratch_key, s) != 0) {
-            free(s);
-            return NULL;
-        }
-    }
-    if (s->size[slot] < bytes) {
-        free(s->p[slot]);
-        s->p[slot] = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
-        s->size[slot] = s->p[slot] ? bytes : 0;
-    }
-    return s->p[slot];
-}
 
 static inline __mmask16 tail_mask(int n) {
     return n >= 16 ? (__mmask16)0xFFFF : (n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u));
@@ -193,7 +148,7 @@ ALWAYS_INLINE int gemm_driver(const int BF16, const gemm_plan *g) {
     int tail_rows = g->rows % BLOCK;
     const uint8_t *a_tail = NULL;
     if (tail_rows) {
-        uint8_t *t = (uint8_t *)scratch(SCRATCH_A_TAIL, (size_t)BLOCK * lda);
+        uint8_t *t = (uint8_t *)vq_thread_buffer(VQ_SCRATCH_A_TAIL, (size_t)BLOCK * lda);
         if (!t) return -1;
         memcpy(t, g->a + (int64_t)(g->rows - tail_rows) * lda, (size_t)tail_rows * lda);
         memset(t + (size_t)tail_rows * lda, 0, (size_t)(BLOCK - tail_rows) * lda);
@@ -253,7 +208,7 @@ static void w8_source(const void *op, int c0, int last_col, b_source *out) {
     size_t panel_bytes = (size_t)VQ_NR * a->kpad;
     int g[2], steps = a->kpad / 4, full = steps / 16, rest = steps % 16;
     block_groups(c0, last_col, &g[0], &g[1]);
-    uint8_t *tails = rest ? (uint8_t *)scratch(SCRATCH_B, 2 * TILE_BYTES) : NULL;   /* allocated by gemm_w8a8_amx */
+    uint8_t *tails = rest ? (uint8_t *)vq_thread_buffer(VQ_SCRATCH_B, 2 * TILE_BYTES) : NULL;   /* allocated by gemm_w8a8_amx */
     for (int j = 0; j < 2; j++) {
         out->b[j] = panel_group(a->w, panel_bytes, g[j]);
         out->tail[j] = NULL;
@@ -285,7 +240,7 @@ static void w4_source(const void *op, int c0, int last_col, b_source *out) {
     size_t panel_bytes = (size_t)VQ_NR * a->kpad / 2;
     int g[2], steps = a->kpad / 8, rows = w4_tile_rows(a);
     block_groups(c0, last_col, &g[0], &g[1]);
-    uint8_t *buf = (uint8_t *)scratch(SCRATCH_B, (size_t)2 * rows * 64);
+    uint8_t *buf = (uint8_t *)vq_thread_buffer(VQ_SCRATCH_B, (size_t)2 * rows * 64);
     const __m512i nibble = _mm512_set1_epi8(0x0F);
     for (int j = 0; j < 2; j++) {
         uint8_t *dst = buf + (size_t)j * rows * 64;
@@ -333,7 +288,7 @@ static inline void int_epilogue_rows(const void *op, const uint32_t *acc, block_
 
 /* col0 may be any multiple of 16 here (the VNNI kernels need a multiple of VQ_NR). */
 static void gemm_w8a8_amx(const vq_gemm_args *a) {
-    if ((a->kpad / 4) % 16 != 0 && !scratch(SCRATCH_B, 2 * TILE_BYTES)) {
+    if ((a->kpad / 4) % 16 != 0 && !vq_thread_buffer(VQ_SCRATCH_B, 2 * TILE_BYTES)) {
         vq_impl_avx512vnni.gemm_w8a8(a);
         return;
     }
@@ -344,7 +299,7 @@ static void gemm_w8a8_amx(const vq_gemm_args *a) {
 
 /* Per-channel int4 on tiles; grouped int4 (a group is less than a tile's k) on the VNNI kernel. */
 static void gemm_w4a8_amx(const vq_gemm_args *a) {
-    if (a->groups == 1 && scratch(SCRATCH_B, (size_t)2 * w4_tile_rows(a) * 64)) {
+    if (a->groups == 1 && vq_thread_buffer(VQ_SCRATCH_B, (size_t)2 * w4_tile_rows(a) * 64)) {
         gemm_plan g = {(const uint8_t *)a->q, a->ldq, a->rows, a->col0, a->col1, w4_tile_rows(a) / 16,
                        w4_source, a};
         if (gemm_int8(&g) == 0) return;
@@ -564,7 +519,7 @@ int vq_attention_amx(const vq_attention_args *t) {
     size_t o_floats = (size_t)32 * groups * 16;
     /* o, pv, s[32][chunk], p[32][chunk] bf16, m, l, alpha */
     size_t floats = 2 * o_floats + (size_t)32 * chunk + (size_t)16 * chunk + 3 * 32;
-    float *work = (float *)scratch(SCRATCH_ATTENTION, floats * sizeof(float));
+    float *work = (float *)vq_thread_buffer(VQ_SCRATCH_ATTENTION, floats * sizeof(float));
     if (!work) return -1;
     float *o = work, *pv = o + o_floats, *s = pv + o_floats, *m = s + (size_t)32 * chunk, *l = m + 32, *alpha = l + 32;
     uint16_t *p = (uint16_t *)(alpha + 32);

@@ -12,6 +12,7 @@
 #if defined(__x86_64__)
 
 #include <immintrin.h>
+#include <stdlib.h>
 #include <string.h>
 
 #pragma GCC push_options
@@ -366,6 +367,185 @@ void vq_attention_avx512(const vq_attention_args *t) {
             }
         }
     }
+}
+
+/* ---------------------------------------------------------------- attention over few keys */
+
+/*
+ * Attention over at most VQ_SHORT_KEYS keys (a video model's temporal attention: one short sequence per patch
+ * position, thousands of heads of 16 frames), straight from the FP32 rows: packing such a head into tiles costs more
+ * than its products, and the tiles' 32-row padding doubles the work of 16 keys. The arithmetic is the tile kernels':
+ * q, k, v rounded to bf16 (their products are exact in FP32, so FP32 FMAs give bf16 x bf16 -> fp32 dot products),
+ * scores and softmax in FP32, probabilities rounded to bf16 for the product with v, the output divided by the sum
+ * of the unrounded ones. Per head: keys transposed into kt (dimension c, key j at c * VQ_SHORT_KEYS + j) and values
+ * rounded into vr, both in L1; then queries four at a time, one key vector of 16 lanes per 16 keys. The rows of
+ * SHORT_GROUP heads are first copied together (a temporal attention's rows of one head lie a frame, ~1 MiB, apart:
+ * 48 streams of 288 bytes per head are more than the hardware prefetchers follow, while the group's copies stream).
+ */
+#define SHORT_QB 4
+#define SHORT_GROUP 16   /* heads whose rows are copied together, so that the copies stream */
+#define SHORT_QCHUNK 64
+
+/* x rounded to bf16 (nearest even) and back to FP32. */
+static inline __m512 bf16_round(__m512 x) {
+    __m512i wide = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(x));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
+}
+
+/* kt[c][j] = bf16(k[j][c]) for keys j < lk (zeros up to 16 KV), c < d; vr[j] = bf16(v[j]) padded with zeros to 16 DV. */
+static void short_stage(const float *k, int64_t ldk, const float *v, int64_t ldv, int lk, int d, float *kt, float *vr) {
+    int dv = (d + 15) / 16 * 16;
+    for (int j0 = 0; j0 < lk; j0 += 16) {
+        for (int c0 = 0; c0 < d; c0 += 16) {
+            __m512i rows[16];
+            for (int j = 0; j < 16; j++) {
+                rows[j] = j0 + j < lk ? _mm512_castps_si512(bf16_round(_mm512_maskz_loadu_ps(lanes_left(d - c0), k + (int64_t)(j0 + j) * ldk + c0)))
+                                      : _mm512_setzero_si512();
+            }
+            transpose16x16_epi32(rows);
+            for (int c = 0; c < 16 && c0 + c < d; c++) _mm512_store_si512(kt + (c0 + c) * VQ_SHORT_KEYS + j0, rows[c]);
+        }
+    }
+    for (int j = 0; j < lk; j++) {
+        for (int c = 0; c < dv; c += 16) {
+            _mm512_store_ps(vr + j * VQ_SHORT_D + c, bf16_round(_mm512_maskz_loadu_ps(lanes_left(d - c), v + (int64_t)j * ldv + c)));
+        }
+    }
+}
+
+/* Scores of SHORT_QB queries (rows of qr, bf16-rounded, stride VQ_SHORT_D) against KV vectors of 16 keys. */
+ALWAYS_INLINE void short_scores(const int KV, const float *qr, const float *kt, int d, __m512 acc[SHORT_QB][4]) {
+#pragma GCC unroll 4
+    for (int r = 0; r < SHORT_QB; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < KV; v++) acc[r][v] = _mm512_setzero_ps();
+    for (int c = 0; c < d; c++) {
+        __m512 key[4];
+#pragma GCC unroll 4
+        for (int v = 0; v < KV; v++) key[v] = _mm512_load_ps(kt + c * VQ_SHORT_KEYS + 16 * v);
+#pragma GCC unroll 4
+        for (int r = 0; r < SHORT_QB; r++) {
+            __m512 x = _mm512_set1_ps(qr[r * VQ_SHORT_D + c]);
+#pragma GCC unroll 4
+            for (int v = 0; v < KV; v++) acc[r][v] = _mm512_fmadd_ps(x, key[v], acc[r][v]);
+        }
+    }
+}
+
+/* o[r] = sum_j p[r][j] vr[j] over lk keys, for NV vectors of 16 dimensions from dimension 16 * g0. */
+ALWAYS_INLINE void short_values(const int NV, const float *p, const float *vr, int lk, int g0, __m512 out[SHORT_QB][4]) {
+#pragma GCC unroll 4
+    for (int r = 0; r < SHORT_QB; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < NV; c++) out[r][c] = _mm512_setzero_ps();
+    for (int j = 0; j < lk; j++) {
+        __m512 val[4];
+#pragma GCC unroll 4
+        for (int c = 0; c < NV; c++) val[c] = _mm512_load_ps(vr + j * VQ_SHORT_D + 16 * (g0 + c));
+#pragma GCC unroll 4
+        for (int r = 0; r < SHORT_QB; r++) {
+            __m512 w = _mm512_set1_ps(p[r * VQ_SHORT_KEYS + j]);
+#pragma GCC unroll 4
+            for (int c = 0; c < NV; c++) out[r][c] = _mm512_fmadd_ps(w, val[c], out[r][c]);
+        }
+    }
+}
+
+/* The softmax of one query's KV score vectors: p = bf16(e^(s - max)) into prow (zeros past lk); returns the sum. */
+static inline float short_softmax(__m512 *acc, int KV, int lk, float scale, float *prow) {
+    __m512 max = _mm512_set1_ps(-__builtin_inff());
+    for (int v = 0; v < KV; v++) {
+        acc[v] = _mm512_mask_blend_ps(lanes_left(lk - 16 * v), _mm512_set1_ps(-__builtin_inff()),
+                                      _mm512_mul_ps(acc[v], _mm512_set1_ps(scale)));
+        max = _mm512_max_ps(max, acc[v]);
+    }
+    __m512 base = log2e_times(_mm512_set1_ps(_mm512_reduce_max_ps(max))), sum = _mm512_setzero_ps();
+    for (int v = 0; v < KV; v++) {
+        __m512 e = exp_shifted(acc[v], base);
+        sum = _mm512_add_ps(sum, e);
+        _mm512_store_ps(prow + 16 * v, bf16_round(e));
+    }
+    return _mm512_reduce_add_ps(sum);
+}
+
+ALWAYS_INLINE void short_block(const int KV, const float *qr, const float *kt, const float *vr, int d, int lk,
+                               float scale, int nq, float *out, int64_t ldo) {
+    float p[SHORT_QB * VQ_SHORT_KEYS] __attribute__((aligned(64)));
+    float inv[SHORT_QB];
+    __m512 acc[SHORT_QB][4];
+    short_scores(KV, qr, kt, d, acc);
+    for (int r = 0; r < SHORT_QB; r++) inv[r] = 1.0f / short_softmax(acc[r], KV, lk, scale, p + r * VQ_SHORT_KEYS);
+    int groups = (d + 15) / 16;
+    for (int g = 0, chunks = (groups + 3) / 4; g < groups; chunks--) {   /* balanced chunks of <= 4 vectors */
+        int nv = (groups - g + chunks - 1) / chunks;
+        __m512 o[SHORT_QB][4];
+        switch (nv) {
+            case 4: short_values(4, p, vr, lk, g, o); break;
+            case 3: short_values(3, p, vr, lk, g, o); break;
+            case 2: short_values(2, p, vr, lk, g, o); break;
+            default: short_values(1, p, vr, lk, g, o); break;
+        }
+        for (int r = 0; r < nq; r++) {
+            for (int c = 0; c < nv; c++) {
+                int dim = 16 * (g + c);
+                _mm512_mask_storeu_ps(out + r * ldo + dim, lanes_left(d - dim), _mm512_mul_ps(o[r][c], _mm512_set1_ps(inv[r])));
+            }
+        }
+        g += nv;
+    }
+}
+
+/* Queries [q0, q1) of one head (q, k, v, out at its first column), four at a time after staging its keys and values. */
+static void short_head(const float *q, int64_t ldq, const float *k, int64_t ldk, const float *v, int64_t ldv, float *out,
+                       int64_t ldo, int nqueries, int lk, int d, float scale) {
+    float kt[VQ_SHORT_D * VQ_SHORT_KEYS] __attribute__((aligned(64)));
+    float vr[VQ_SHORT_KEYS * VQ_SHORT_D] __attribute__((aligned(64)));
+    float qr[SHORT_QB * VQ_SHORT_D] __attribute__((aligned(64)));
+    const int kv = (lk + 15) / 16;
+    short_stage(k, ldk, v, ldv, lk, d, kt, vr);
+    for (int q0 = 0; q0 < nqueries; q0 += SHORT_QB) {
+        int nq = nqueries - q0 < SHORT_QB ? nqueries - q0 : SHORT_QB;
+        for (int r = 0; r < SHORT_QB; r++) {   /* rows past the last repeat it; their outputs are dropped */
+            const float *row = q + (int64_t)(q0 + (r < nq ? r : nq - 1)) * ldq;
+            for (int c = 0; c < d; c += 16) {
+                _mm512_store_ps(qr + r * VQ_SHORT_D + c, bf16_round(_mm512_maskz_loadu_ps(lanes_left(d - c), row + c)));
+            }
+        }
+        float *o = out + (int64_t)q0 * ldo;
+        switch (kv) {
+            case 4: short_block(4, qr, kt, vr, d, lk, scale, nq, o, ldo); break;
+            case 3: short_block(3, qr, kt, vr, d, lk, scale, nq, o, ldo); break;
+            case 2: short_block(2, qr, kt, vr, d, lk, scale, nq, o, ldo); break;
+            default: short_block(1, qr, kt, vr, d, lk, scale, nq, o, ldo); break;
+        }
+    }
+}
+
+/* rows x width floats from src (row stride ld) to dst (row stride width). */
+static void copy_rows(const float *src, int64_t ld, int rows, int width, float *dst) {
+    for (int r = 0; r < rows; r++) memcpy(dst + (int64_t)r * width, src + (int64_t)r * ld, (size_t)width * 4);
+}
+
+int vq_attention_short_avx512(const vq_short_attention_args *a) {
+    const int d = a->d;
+    float *buf = (float *)vq_thread_buffer(VQ_SCRATCH_SHORT_ATTENTION, (size_t)(2 * a->lk + SHORT_QCHUNK) * SHORT_GROUP * d * 4);
+    if (!buf) return -1;
+    for (int g0 = a->h0; g0 < a->h1; g0 += SHORT_GROUP) {
+        int gh = a->h1 - g0 < SHORT_GROUP ? a->h1 - g0 : SHORT_GROUP, width = gh * d;
+        const int64_t col = (int64_t)g0 * d;
+        float *ks = buf, *vs = ks + (size_t)a->lk * width, *qs = vs + (size_t)a->lk * width;
+        copy_rows(a->k + col, a->ldk, a->lk, width, ks);
+        copy_rows(a->v + col, a->ldv, a->lk, width, vs);
+        for (int q0 = a->q0; q0 < a->q1; q0 += SHORT_QCHUNK) {
+            int nq = a->q1 - q0 < SHORT_QCHUNK ? a->q1 - q0 : SHORT_QCHUNK;
+            copy_rows(a->q + (int64_t)q0 * a->ldq + col, a->ldq, nq, width, qs);
+            for (int h = 0; h < gh; h++) {
+                short_head(qs + h * d, width, ks + h * d, width, vs + h * d, width,
+                           a->out + (int64_t)q0 * a->ldo + col + h * d, a->ldo, nq, a->lk, d, a->scale);
+            }
+        }
+    }
+    return 0;
 }
 
 /* Register-only vdpbf16ps loop, 16 independent chains; iters * 16 instructions of 32 multiply-adds (64 flops). */

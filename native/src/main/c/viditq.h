@@ -118,6 +118,26 @@ typedef struct {
     float *out; int64_t ldo;             /* row i of this head's output at out + i * ldo, d floats */
 } vq_attention_args;
 
+/* A buffer of at least `bytes`, 64-byte aligned, kept for the calling thread in `slot` (one per use, so that two
+ * uses in one call do not share it) and grown as needed; NULL when memory is short (thread_buffer.c). */
+enum { VQ_SCRATCH_A_TAIL, VQ_SCRATCH_B, VQ_SCRATCH_ATTENTION, VQ_SCRATCH_SHORT_ATTENTION, VQ_SCRATCH_SLOTS };
+void *vq_thread_buffer(int slot, size_t bytes);
+
+/* Attention over few keys for heads [h0, h1) and queries [q0, q1), from the FP32 rows (kernels_bf16.c). Head h's
+ * columns start at h * d in q, k, v and out; no biases. */
+#define VQ_SHORT_KEYS 64
+#define VQ_SHORT_D 128
+typedef struct {
+    const float *q; int64_t ldq;
+    const float *k; int64_t ldk;
+    const float *v; int64_t ldv;
+    float *out; int64_t ldo;
+    int lq, lk, d;                       /* 1 <= lk <= VQ_SHORT_KEYS, 1 <= d <= VQ_SHORT_D */
+    float scale;
+    int h0, h1, q0, q1;
+} vq_short_attention_args;
+
+int vq_attention_short_avx512(const vq_short_attention_args *a);   /* 0, or -1 without scratch memory */
 void vq_bf16_convert_avx512(const float *x, int64_t ldx, int rows, int k, uint16_t *a, int64_t lda);
 void vq_bf16_gemm_avx512(const vq_bf16_gemm_args *g);
 void vq_bf16_gemm_amx(const vq_bf16_gemm_args *g);

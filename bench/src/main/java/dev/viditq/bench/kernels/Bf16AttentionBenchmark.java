@@ -17,7 +17,10 @@ import java.util.Optional;
  * present, against the FP32 flash attention on the same operands, at the models' shapes:
  * <ul>
  *   <li>Wan 2.1 1.3B at 768 tokens, 12 heads × 128: self-attention 768 × 768, cross-attention 768 × 512;</li>
- *   <li>PixArt-XL/2, 16 heads × 72: self-attention of 256 tokens (256 px) and 1024 tokens (512 px).</li>
+ *   <li>PixArt-XL/2, 16 heads × 72: self-attention of 256 tokens (256 px) and 1024 tokens (512 px);</li>
+ *   <li>STDiT-XL/2 16×256, its temporal attention: 16 frames per sequence, one sequence per patch position and head
+ *   (256 × 16 = 4,096 heads of 72; a head's rows a whole row of all heads apart, as in the model), which the kernels
+ *   attend without packing (few keys).</li>
  * </ul>
  * Rows per shape and thread count: {@code attn:fp32} and {@code attn:<unit>} in GFLOP/s (4·lq·lk·headDim per head,
  * the real head dimension; the FP32 row against the FMA ceiling, the BF16 row against its unit's register-loop
@@ -28,7 +31,8 @@ import java.util.Optional;
  */
 public final class Bf16AttentionBenchmark implements KernelBenchmark {
     /** lq, lk, heads, headDim. */
-    private static final int[][] SHAPES = {{768, 768, 12, 128}, {768, 512, 12, 128}, {256, 256, 16, 72}, {1024, 1024, 16, 72}};
+    private static final int[][] SHAPES = {{768, 768, 12, 128}, {768, 512, 12, 128}, {256, 256, 16, 72}, {1024, 1024, 16, 72},
+            {16, 16, 4096, 72}};
     private static final int[][] QUICK_SHAPES = {{40, 33, 2, 72}};
 
     @Override

@@ -210,6 +210,29 @@ class Bf16KernelsTest {
     }
 
     /**
+     * Few keys, which the kernels attend from the rows without packing (up to NativeMatrix.SHORT_MAX_KEYS keys and
+     * SHORT_MAX_HEAD_DIM dimensions, no biases): key counts around each 16-key vector and both limits (65 keys and
+     * 129 dimensions take the packed path), query counts around the 4-query block, head dims 1, odd, 72 and 128, and a
+     * temporal attention's shape (16 frames, many heads).
+     */
+    private static final int[][] FEW_KEY_SHAPES = {
+            {1, 1, 1, 1}, {5, 15, 3, 7}, {16, 16, 40, 72}, {7, 17, 2, 72}, {3, 33, 2, 128}, {21, 48, 1, 31},
+            {9, 63, 2, 16}, {4, 64, 3, 72}, {6, 65, 2, 72}, {5, 16, 2, 129}, {130, 12, 1, 72},
+    };
+
+    @TestFactory
+    List<DynamicTest> attentionOverFewKeysMatchesOracle() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (Target t : targets()) {
+            for (int[] s : FEW_KEY_SHAPES) {
+                String name = t.label + " few keys lq=" + s[0] + " lk=" + s[1] + " heads=" + s[2] + " d=" + s[3];
+                tests.add(DynamicTest.dynamicTest(name, () -> attentionCase(t.kernels(), s[0], s[1], s[2], s[3], Biases.NONE, name)));
+            }
+        }
+        return tests;
+    }
+
+    /**
      * Scores of a few hundred (scale 5 on q·k of up to ~40): e^s overflows FP32 past 88, so a softmax that
      * subtracts less than the true max of a row returns inf or NaN. Without biases and padding (lk = 96, and the
      * first chunk of lk = 1100) the AMX kernel takes the max of the raw scores; with padding (lk = 90) and with a key
@@ -292,13 +315,14 @@ class Bf16KernelsTest {
     /**
      * Each query's arithmetic does not depend on which task or tile it falls in: 1 and 3 threads give the same bits.
      * lq = 203 over 3 heads splits each head into several tasks at both counts; lq = 64 over 4 heads is one task
-     * per head on one thread (packing and attending in the same task) and two per head on three.
+     * per head on one thread (packing and attending in the same task) and two per head on three. Over 16 keys (no
+     * packing) the 3 heads of 203 queries split their queries between tasks, and 50 heads of 16 split only by head.
      */
     @TestFactory
     List<DynamicTest> attentionThreadSplitsAgree() {
         List<DynamicTest> tests = new ArrayList<>();
         for (Target t : targets()) {
-            for (int[] shape : new int[][]{{203, 150, 3}, {64, 150, 4}}) {
+            for (int[] shape : new int[][]{{203, 150, 3}, {64, 150, 4}, {203, 16, 3}, {16, 16, 50}}) {
                 String name = t.label + " lq=" + shape[0] + " heads=" + shape[2];
                 tests.add(DynamicTest.dynamicTest(name, () -> threadSplitCase(t.kernels(), shape[0], shape[1], shape[2], name)));
             }

@@ -57,7 +57,7 @@ public final class NativeMatrix {
     private final int units;
     private final String amxStatus;
     private final String vendor;
-    private final MethodHandle pack, convert, gemm, attentionSizes, attentionPack, attention;
+    private final MethodHandle pack, convert, gemm, attentionSizes, attentionPack, attention, attentionShort;
     private final MethodHandle bf16DotPeak, amxInt8Peak, amxBf16Peak;
     /** Per calling thread: bf16 activations, and the packed attention operands. */
     private final ThreadLocal<MemorySegment[]> scratch = ThreadLocal.withInitial(() -> new MemorySegment[4]);
@@ -75,6 +75,9 @@ public final class NativeMatrix {
                 JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
         attention = lib.bind("viditq_attention", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS,
                 ADDRESS, ADDRESS, JAVA_LONG, JAVA_FLOAT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG));
+        attentionShort = lib.bind("viditq_attention_short", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS,
+                JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_FLOAT, JAVA_INT,
+                JAVA_INT, JAVA_INT, JAVA_INT));
         bf16DotPeak = lib.bind("viditq_bf16_dot_peak", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
         amxInt8Peak = lib.bind("viditq_amx_int8_peak", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
         amxBf16Peak = lib.bind("viditq_amx_bf16_peak", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
@@ -235,6 +238,14 @@ public final class NativeMatrix {
     /** Largest head dimension of the BF16 attention (ATTENTION_MAX_D in dispatch.c). */
     public static final int ATTENTION_MAX_HEAD_DIM = 512;
 
+    /**
+     * Up to this many keys (and head dimensions up to {@link #SHORT_MAX_HEAD_DIM}, no biases) {@link #attention}
+     * computes from the FP32 rows on AVX-512 whichever unit was asked (VQ_SHORT_KEYS in viditq.h): a video model's
+     * temporal attention has thousands of heads of 16 keys, and packing each into tiles padded to 32 rows cost more
+     * than its products.
+     */
+    public static final int SHORT_MAX_KEYS = 64, SHORT_MAX_HEAD_DIM = 128;
+
     /** Whether {@link #attention} runs a head dimension of d on {@code unit} (1 ≤ d ≤ 512). */
     public boolean runsAttention(Unit unit, int headDim) {
         return has(unit) && headDim >= 1 && headDim <= ATTENTION_MAX_HEAD_DIM;
@@ -243,7 +254,8 @@ public final class NativeMatrix {
     /**
      * Multi-head attention softmax(scale · q·kᵀ + keyBias + headBias)·v on {@code unit}: q, k, v rounded to bf16,
      * q·kᵀ and p·v with FP32 accumulation (tdpbf16ps on AMX, vdpbf16ps on AVX512-BF16), scores and softmax in
-     * FP32, probabilities rounded to bf16 for the product with v; memory O(tile) beside the packed operands.
+     * FP32, probabilities rounded to bf16 for the product with v; memory O(tile) beside the packed operands. Few keys
+     * (see {@link #SHORT_MAX_KEYS}) take the same arithmetic without packing.
      * Layout as {@code Kernels.attention}; {@code keyBias} F32 [lk] or null, {@code headBias} F32
      * [heads, lq, lk] or null.
      */
@@ -255,7 +267,6 @@ public final class NativeMatrix {
         }
         if (lk < 1) throw new IllegalArgumentException("attention needs at least one key");
         if (lq == 0 || heads == 0) return;
-        long[] sizes = attentionSizes(lq, lk, d);
         MemorySegment qs = offHeap(q, 4L * ((long) (lq - 1) * qStride + (long) heads * d));
         MemorySegment ks = offHeap(k, 4L * ((long) (lk - 1) * kStride + (long) heads * d));
         MemorySegment vs = offHeap(v, 4L * ((long) (lk - 1) * vStride + (long) heads * d));
@@ -263,6 +274,19 @@ public final class NativeMatrix {
         MemorySegment perHead = headBias == null ? null : offHeap(headBias, 4L * heads * lq * lk);
         long outBytes = 4L * ((long) (lq - 1) * oStride + (long) heads * d);
         MemorySegment o = out.isNative() ? out : Arena.ofAuto().allocate(outBytes, 64);
+        if (keyBias == null && headBias == null && lk <= SHORT_MAX_KEYS && d <= SHORT_MAX_HEAD_DIM && has(Unit.AVX512_BF16)) {
+            attendShort(qs, qStride, ks, kStride, vs, vStride, o, oStride, lq, lk, heads, d, scale);
+        } else {
+            attendPacked(unit, qs, qStride, ks, kStride, vs, vStride, keys, perHead, o, oStride, lq, lk, heads, d, scale);
+        }
+        if (o != out) MemorySegment.copy(o, 0, out, 0, outBytes);
+    }
+
+    /** The attention of every head on packed tiles: each head packed once, then its query blocks attended. */
+    private void attendPacked(Unit unit, MemorySegment qs, int qStride, MemorySegment ks, int kStride, MemorySegment vs,
+                              int vStride, MemorySegment keys, MemorySegment perHead, MemorySegment o, int oStride,
+                              int lq, int lk, int heads, int d, float scale) {
+        long[] sizes = attentionSizes(lq, lk, d);
         long perHeadPacked = sizes[0] + sizes[1] + sizes[2];
         AttentionCall call = new AttentionCall(unit, qs, qStride, ks, kStride, vs, vStride, lq, lk, d, sizes,
                 scratch(1, 2L * perHeadPacked * heads), perHeadPacked, keys, perHead, scale, o, oStride);
@@ -283,7 +307,34 @@ public final class NativeMatrix {
                 attendHead(call, i / tasksPerHead, q0, Math.min(lq, q0 + per * 32));
             });
         }
-        if (o != out) MemorySegment.copy(o, 0, out, 0, outBytes);
+    }
+
+    /**
+     * Attention over few keys from the rows in place: tasks of whole heads (about four per thread); when there are
+     * fewer heads than that, the queries of each head are split too, in blocks of 4 (the kernel's query block).
+     * A query's arithmetic does not depend on its task, so every split gives the same bits.
+     */
+    private void attendShort(MemorySegment q, int qStride, MemorySegment k, int kStride, MemorySegment v, int vStride,
+                             MemorySegment out, int oStride, int lq, int lk, int heads, int d, float scale) {
+        int wanted = 4 * Parallel.threads(), queryBlocks = Math.ceilDiv(lq, 4);
+        int headTasks = Math.min(heads, wanted);
+        int queryTasks = heads >= wanted ? 1 : Math.min(queryBlocks, Math.ceilDiv(wanted, heads));
+        Parallel.forEach(headTasks * queryTasks, i -> {
+            int ht = i / queryTasks, qt = i % queryTasks;
+            int h0 = (int) ((long) heads * ht / headTasks), h1 = (int) ((long) heads * (ht + 1) / headTasks);
+            int q0 = 4 * (int) ((long) queryBlocks * qt / queryTasks);
+            int q1 = Math.min(lq, 4 * (int) ((long) queryBlocks * (qt + 1) / queryTasks));
+            try {
+                int status = (int) attentionShort.invokeExact(q, (long) qStride, k, (long) kStride, v, (long) vStride,
+                        out, (long) oStride, lq, lk, d, scale, h0, h1, q0, q1);
+                if (status != 0) {
+                    throw new IllegalStateException("attention over few keys refused lk=" + lk + " d=" + d
+                            + ": no AVX512-BF16 here, or no memory for its staging buffer");
+                }
+            } catch (Throwable e) {
+                throw rethrow(e);
+            }
+        });
     }
 
     /**
