@@ -102,8 +102,13 @@ public final class STDiT extends BaseDenoiser {
                 AdaLnSingleBlock block = blocks.get(i);
                 Modulation mod = block.modulation(time.t6());
                 block.selfAttention(tokens, mod, spatial);
-                Tensor xt = tokens.copy();
-                if (i == 0) Rows.addTableRows(xt, temporalPe, h, r -> (r / perFrame) % frames);
+                // the temporal branch reads the tokens (its output is a new tensor); block 0 adds the temporal
+                // position embedding to a copy of them
+                Tensor xt = tokens;
+                if (i == 0) {
+                    xt = tokens.copy();
+                    Rows.addTableRows(xt, temporalPe, h, r -> (r / perFrame) % frames);
+                }
                 mod.gatedAdd(tokens, temporal.get(i).forward(xt, overTime), AdaLnSingleBlock.gateMsa());
                 block.crossAttention(tokens, batch, caption, mask);
                 block.mlp(tokens, mod);
