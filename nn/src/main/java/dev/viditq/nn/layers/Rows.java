@@ -1,9 +1,11 @@
 package dev.viditq.nn.layers;
 
 import dev.viditq.core.kernels.KernelBackend;
+import dev.viditq.core.parallel.Parallel;
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
 
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.function.IntUnaryOperator;
 
@@ -43,6 +45,30 @@ public final class Rows {
             }
         }
         KernelBackend.get().addIndexedRows(x.data(), dim, table, rowIndex);
+    }
+
+    /**
+     * The {@code parts} column blocks of an F32 [rows, parts · width] tensor as new [rows, width] tensors (q, k and v
+     * of a fused projection as dense rows). The rows are copied on every thread: a video model's 8,192 rows × 3 ×
+     * 1,152 floats per block, copied on one, were a serial stretch of each step that more threads did not shorten.
+     */
+    public static Tensor[] splitColumns(Tensor fused, int parts) {
+        if (fused.dtype() != DType.F32 || fused.size(-1) % parts != 0) {
+            throw new IllegalArgumentException("cannot split " + fused + " into " + parts + " column blocks");
+        }
+        int rows = rows(fused), total = fused.size(-1), width = total / parts;
+        Tensor[] out = new Tensor[parts];
+        for (int p = 0; p < parts; p++) out[p] = Tensor.allocate(DType.F32, false, rows, width); // every row copied
+        long rowBytes = (long) width * Float.BYTES;
+        int tasks = Math.min(rows, 4 * Parallel.threads());
+        Parallel.forEach(tasks, t -> {
+            for (long r = (long) rows * t / tasks, end = (long) rows * (t + 1) / tasks; r < end; r++) {
+                for (int p = 0; p < parts; p++) {
+                    MemorySegment.copy(fused.data(), (r * total + (long) p * width) * Float.BYTES, out[p].data(), r * rowBytes, rowBytes);
+                }
+            }
+        });
+        return out;
     }
 
     /** A copy of {@code x} with SiLU applied (the input of every adaLN linear). */

@@ -118,22 +118,11 @@ public final class SelfAttention {
     private Tensor[] denseQkv(Tensor x) {
         if (qkv == null) return qkvInput.forward(x);
         Tensor fused = qkv.forward(x);
-        return new Tensor[]{columns(fused, 0), columns(fused, dim), columns(fused, 2 * dim)};
+        return Rows.splitColumns(fused, 3);
     }
 
     private boolean transformsQk() {
         return qNorm != null || rope != null;
-    }
-
-    /** Columns [from, from + dim) of the fused [rows, 3·dim] buffer as a new [rows, dim] tensor. */
-    private Tensor columns(Tensor fused, int from) {
-        long rows = Rows.rows(fused);
-        Tensor out = Tensor.allocate(DType.F32, false, rows, dim);
-        long rowBytes = (long) dim * Float.BYTES;
-        for (long r = 0; r < rows; r++) {
-            out.data().asSlice(r * rowBytes, rowBytes).copyFrom(fused.data().asSlice((r * 3 * dim + from) * Float.BYTES, rowBytes));
-        }
-        return out;
     }
 
     /** In place on q and k [rows, dim]: per-head RMSNorm (when configured), then RoPE by position in sequence. */
