@@ -75,6 +75,7 @@ public final class E2eBenchmark {
                     log.printf("after the warm-up step: %s%n", ActivationPool.stats());
                 }, log);
                 log.printf("after sampling: %s%n", ActivationPool.stats());
+                timed.printSteal(log);
                 printPool(timed, req.threads(), log);
                 profiler.printShapes(log);
             }
@@ -87,7 +88,8 @@ public final class E2eBenchmark {
                     end.rssAnon(), timed.splitMap(), loadSeconds, "viditq kernels: " + KernelBackend.get().name()
                     + ", int " + IntKernelBackend.description() + "; " + Runtime.version(),
                     timed.meanSplit() == null ? null : timed.meanSplit().gemmGflops(), ceiling, load, MachineState.jvmOptions(),
-                    QuantizedSettings.averageWeightBits(req.setting(), measuredDir), deviceMemory(), timed.poolMap());
+                    QuantizedSettings.averageWeightBits(req.setting(), measuredDir), deviceMemory(), timed.poolMap(),
+                    timed.steal());
         }
     }
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import dev.viditq.bench.profile.MachineState;
 
 import java.util.List;
 import java.util.Map;
@@ -39,6 +40,9 @@ import java.util.Map;
  *                     {@code late_joins} (joins later than {@code PoolStats.LATE_JOIN_NANOS}),
  *                     {@code caller_wait_us} (mean wait per call for the last helper) and {@code parked_wakes};
  *                     null when not instrumented
+ * @param cpuSteal     CPU time a hypervisor took from this guest's vCPUs during the measured steps ({@code fraction} of
+ *                     all vCPUs' time, {@code worst_cpu_fraction} of the most-stolen one's); null where /proc/stat
+ *                     does not say
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record E2eResult(String arch, String setting, String engine, int threads, int steps, double secPerStep,
@@ -46,7 +50,7 @@ public record E2eResult(String arch, String setting, String engine, int threads,
                         long rssFileBytes, long rssAnonBytes, Map<String, Double> split, double loadSeconds,
                         String runtime, Double gemmGflops, Double fmaCeilingGflops, String loadAverage,
                         String jvmOptions, Double avgWeightBits, Map<String, Long> deviceMemory,
-                        Map<String, Double> pool) {
+                        Map<String, Double> pool, MachineState.Steal cpuSteal) {
     /** snake_case JSON, as printed by {@code bench e2e --json} and passed between worker and parent. */
     public static final ObjectMapper JSON = new ObjectMapper()
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)

@@ -20,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Every setting of one architecture (and optionally ONNX Runtime on each setting's exported graph) loaded in one
@@ -45,9 +46,9 @@ public final class InterleavedRun {
     /** A median over rounds of the per-round ratio {@code slower / faster} (>1: {@code faster} is faster). */
     public record Ratio(String name, String faster, String slower, double median, List<Double> perRound) {}
 
-    /** The whole run. */
+    /** The whole run; {@code cpuSteal} over the measured rounds, null where /proc/stat does not say. */
     public record Result(String arch, int threads, int rounds, List<Participant> participants, List<Ratio> ratios,
-                         String loadBefore, String loadAfter, double fmaCeilingGflops) {}
+                         String loadBefore, String loadAfter, double fmaCeilingGflops, MachineState.Steal cpuSteal) {}
 
     private record Entry(String setting, String engine, Denoiser model, String runtime) {
         String key() {
@@ -92,7 +93,10 @@ public final class InterleavedRun {
         String loadBefore = MachineState.loadAverage();
         Map<String, List<Double>> times = new LinkedHashMap<>();
         for (Entry e : entries) times.put(e.key(), new ArrayList<>());
+        Optional<MachineState.CpuTimes> measuredStart = Optional.empty();
         for (int r = 0; r <= rounds; r++) {
+            Optional<MachineState.CpuTimes> roundStart = MachineState.cpuTimes();
+            if (r == 1) measuredStart = roundStart;
             int step = Math.max(0, r - 1);
             double timestep = 999.0 * (rounds - step) / rounds;
             Tensor t = Tensor.of(new float[]{(float) timestep, (float) timestep}, 2);
@@ -105,8 +109,10 @@ public final class InterleavedRun {
                 line.append(String.format(Locale.ROOT, " %s %.3f", e.key(), s));
                 if (r > 0) times.get(e.key()).add(s);
             }
-            log.println(line + "  (load " + MachineState.loadAverage() + ")");
+            log.println(line + "  (load " + MachineState.loadAverage() + stealSince(roundStart).map(st -> ", CPU stolen "
+                    + st.describe()).orElse("") + ")");
         }
+        MachineState.Steal steal = stealSince(measuredStart).orElse(null);
         String loadAfter = MachineState.loadAverage();
         double ceiling = MachineState.fmaCeilingGflops(threads);
         List<Participant> participants = new ArrayList<>();
@@ -114,7 +120,11 @@ public final class InterleavedRun {
             participants.add(new Participant(e.setting(), e.engine(), TimedSampling.median(times.get(e.key())),
                     times.get(e.key()), e.runtime()));
         }
-        return new Result(arch.name(), threads, rounds, participants, ratios(times), loadBefore, loadAfter, ceiling);
+        return new Result(arch.name(), threads, rounds, participants, ratios(times), loadBefore, loadAfter, ceiling, steal);
+    }
+
+    private static Optional<MachineState.Steal> stealSince(Optional<MachineState.CpuTimes> start) {
+        return start.flatMap(s -> MachineState.cpuTimes().flatMap(end -> end.stealSince(s)));
     }
 
     /** ours-bf16 / ours-S for every quantized S (speed-up over float), and ORT-S / ours-S for every S run by both. */
@@ -143,8 +153,9 @@ public final class InterleavedRun {
 
     /** The human-readable table. */
     public static void print(Result r, PrintStream out) {
-        out.printf(Locale.ROOT, "%n%s, %d threads, %d rounds (after 1 warm-up), load %s -> %s, FP32 FMA loop after: %.0f GFLOP/s%n",
-                r.arch(), r.threads(), r.rounds(), r.loadBefore(), r.loadAfter(), r.fmaCeilingGflops());
+        out.printf(Locale.ROOT, "%n%s, %d threads, %d rounds (after 1 warm-up), load %s -> %s, FP32 FMA loop after: %.0f GFLOP/s%s%n",
+                r.arch(), r.threads(), r.rounds(), r.loadBefore(), r.loadAfter(), r.fmaCeilingGflops(),
+                r.cpuSteal() == null ? "" : ", CPU stolen in the measured rounds " + r.cpuSteal().describe());
         out.printf(Locale.ROOT, "%-24s %12s%n", "participant", "median s/fwd");
         for (Participant p : r.participants()) out.printf(Locale.ROOT, "%-24s %12.3f%n", p.key(), p.medianSeconds());
         for (Ratio q : r.ratios()) out.printf(Locale.ROOT, "%-42s %6.2fx  (per round: %s)%n", q.name(), q.median(),

@@ -1,6 +1,7 @@
 package dev.viditq.bench.e2e;
 
 import dev.viditq.bench.arch.Architecture;
+import dev.viditq.bench.profile.MachineState;
 import dev.viditq.bench.profile.StepProfiler;
 import dev.viditq.core.parallel.PoolStats;
 import dev.viditq.core.tensor.DType;
@@ -31,8 +32,11 @@ public final class TimedSampling {
 
     private TimedSampling() {}
 
-    /** The per-step wall times (and, when profiled, splits) of one sampling run. */
-    public record Timed(List<Double> totals, StepProfiler.Split meanSplit) {
+    /**
+     * The per-step wall times (and, when profiled, splits) of one sampling run, and the CPU time the hypervisor took
+     * during the timed steps (null where the OS does not say).
+     */
+    public record Timed(List<Double> totals, StepProfiler.Split meanSplit, MachineState.Steal steal) {
         /** seconds per step of each part, or null without a profiler. */
         Map<String, Double> splitMap() {
             if (meanSplit == null) return null;
@@ -47,6 +51,11 @@ public final class TimedSampling {
             m.put("allocation", meanSplit.allocation());
             m.put("gc", meanSplit.gc());
             return m;
+        }
+
+        /** One line on the CPU time the hypervisor took during the measured steps, where the OS counts it. */
+        public void printSteal(PrintStream log) {
+            if (steal != null) log.printf("CPU time stolen by the hypervisor in the measured steps: %s%n", steal.describe());
         }
 
         /** The thread pool's figures per step ({@link E2eResult#pool}), or null without a profiler. */
@@ -85,13 +94,19 @@ public final class TimedSampling {
         SeededGaussian rng = new SeededGaussian(SEED);
         Tensor noise = rng.next(shape);
         List<StepProfiler.Snapshot> marks = new ArrayList<>();
+        List<MachineState.CpuTimes> cpuAfterWarmUp = new ArrayList<>(1);
         marks.add(clock.get());
         sampler.sample(guided, noise, req.steps() + 1, rng, (step, latent) -> {
             marks.add(clock.get());
             StepProfiler.Split s = marks.getLast().since(marks.get(marks.size() - 2));
             log.printf("  step %d/%d%s: %.3f s%n", step.index() + 1, step.total(), step.index() == 0 ? " (warm-up)" : "", s.total());
-            if (step.index() == 0) afterWarmUp.run();
+            if (step.index() == 0) {
+                MachineState.cpuTimes().ifPresent(cpuAfterWarmUp::add);
+                afterWarmUp.run();
+            }
         });
+        MachineState.Steal steal = cpuAfterWarmUp.isEmpty() ? null : MachineState.cpuTimes()
+                .flatMap(end -> end.stealSince(cpuAfterWarmUp.getFirst())).orElse(null);
         List<Double> totals = new ArrayList<>();
         List<StepProfiler.Split> splits = new ArrayList<>();
         for (int i = 2; i < marks.size(); i++) { // interval 1 (marks 0→1) is the warm-up step
@@ -100,7 +115,7 @@ public final class TimedSampling {
             splits.add(s);
         }
         boolean profiled = marks.getLast().gemmNanos() > 0;
-        return new Timed(totals, profiled ? StepProfiler.Split.mean(splits) : null);
+        return new Timed(totals, profiled ? StepProfiler.Split.mean(splits) : null, steal);
     }
 
     /**

@@ -36,6 +36,7 @@ public final class OnnxPeer {
             log.printf("%s %s: %s loaded in %.1f s; sampling 1 + %d steps%n", req.arch().name(), req.setting().label(),
                     model.describe(), loadSeconds, req.steps());
             TimedSampling.Timed timed = TimedSampling.sample(model, req, StepProfiler.Snapshot::wallOnly, log);
+            timed.printSteal(log);
             ProcessMemory end = ProcessMemory.read();
             // after sampling, when the JIT has compiled the model's kernels and is free to compile the ceiling loop
             double ceiling = MachineState.fmaCeilingGflops(req.threads());
@@ -43,7 +44,7 @@ public final class OnnxPeer {
             return new E2eResult(req.arch().name(), req.setting().label(), req.engine().label(), req.threads(), req.steps(),
                     TimedSampling.median(timed.totals()), timed.totals(), initializerBytes(onnx), end.peakRss(),
                     afterLoad.rss(), end.rssFile(), end.rssAnon(), null, loadSeconds, model.describe(), null, ceiling, load,
-                    MachineState.jvmOptions(), null, null, null);
+                    MachineState.jvmOptions(), null, null, null, timed.steal());
         }
     }
 

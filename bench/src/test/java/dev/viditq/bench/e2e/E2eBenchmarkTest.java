@@ -1,6 +1,7 @@
 package dev.viditq.bench.e2e;
 
 import dev.viditq.bench.arch.Architecture;
+import dev.viditq.bench.profile.MachineState;
 import dev.viditq.nn.models.ModelFamily;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -60,9 +61,11 @@ class E2eBenchmarkTest {
         assertEquals(req, E2eRequest.fromArgs(req.toArgs()));
         E2eResult r = new E2eResult("a", "bf16", "viditq", 2, 2, 1.5, List.of(1.5, 1.6), 10, 20, 5, 6, 7,
                 java.util.Map.of("gemm", 1.0), 0.1, "x", 12.5, 500.0, "1.0 2.0 3.0", "-Xmx1g", 4.5,
-                java.util.Map.of("weights", 1000L), java.util.Map.of("calls", 800.0, "busy_fraction", 0.5));
+                java.util.Map.of("weights", 1000L), java.util.Map.of("calls", 800.0, "busy_fraction", 0.5),
+                new MachineState.Steal(0.01, 0.05));
         assertEquals(r, E2eResult.fromJson(r.toJson()));
         assertTrue(r.toJson().contains("\"sec_per_step\""));
+        assertTrue(r.toJson().contains("\"cpu_steal\":{\"fraction\":0.01,\"worst_cpu_fraction\":0.05}"), r.toJson());
         assertThrows(IllegalArgumentException.class, () -> Setting.parse("w2a2"));
     }
 }
