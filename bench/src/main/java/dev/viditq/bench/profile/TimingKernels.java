@@ -72,6 +72,15 @@ final class TimingKernels implements Kernels {
     }
 
     @Override
+    public void attentionGroups(int groups, MemorySegment q, int qStride, MemorySegment k, int kStride, MemorySegment v,
+                                int vStride, MemorySegment out, int oStride, int lq, int lk, int heads, int headDim,
+                                float scale, AttentionBias bias) {
+        long t0 = System.nanoTime();   // the groups as one call: run in parallel, their own times would overlap
+        inner.attentionGroups(groups, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim, scale, bias);
+        attentionNanos.add(System.nanoTime() - t0);
+    }
+
+    @Override
     public void layerNorm(MemorySegment x, int rows, int dim, MemorySegment gamma, MemorySegment beta, float eps, MemorySegment out) {
         long t0 = System.nanoTime();
         inner.layerNorm(x, rows, dim, gamma, beta, eps, out);

@@ -60,6 +60,13 @@ public final class JavaKernels implements Kernels {
     }
 
     @Override
+    public void attentionGroups(int groups, MemorySegment q, int qStride, MemorySegment k, int kStride, MemorySegment v,
+                                int vStride, MemorySegment out, int oStride, int lq, int lk, int heads, int headDim,
+                                float scale, AttentionBias bias) {
+        AttentionGroups.onThreads(this, groups, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim, scale, bias);
+    }
+
+    @Override
     public void attention(MemorySegment q, int qStride, MemorySegment k, int kStride, MemorySegment v, int vStride,
                           MemorySegment out, int oStride, int lq, int lk, int heads, int headDim, float scale,
                           AttentionBias bias) {

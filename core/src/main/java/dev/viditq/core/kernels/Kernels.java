@@ -64,6 +64,19 @@ public interface Kernels {
                    AttentionBias bias);
 
     /**
+     * {@link #attention} over {@code groups} independent groups of rows laid one after another (the frames of a
+     * video's spatial attention, the samples of a batch): group g's queries and output start g·lq rows after q's and
+     * out's, its keys and values g·lk rows after k's and v's; every group takes the same bias. Each group gives what
+     * a call of its own gives. The default runs them in turn; CPU kernels may run them in parallel
+     * ({@link AttentionGroups}).
+     */
+    default void attentionGroups(int groups, MemorySegment q, int qStride, MemorySegment k, int kStride, MemorySegment v,
+                                 int vStride, MemorySegment out, int oStride, int lq, int lk, int heads, int headDim,
+                                 float scale, AttentionBias bias) {
+        AttentionGroups.inTurn(this, groups, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim, scale, bias);
+    }
+
+    /**
      * 2D convolution of one sample: x [cin, h, w] → out [cout, oh, ow], weight [cout, cin, kh, kw] (F32/BF16/F16),
      * bias F32 [cout] or null, square stride and zero padding.
      */

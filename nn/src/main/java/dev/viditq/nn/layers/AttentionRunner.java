@@ -7,9 +7,10 @@ import dev.viditq.core.kernels.Kernels;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Maps the attention of a block onto as few {@link Kernels#attention} calls as possible, reading q/k/v in place
- * through row strides. Calls are made one after the other: the kernels parallelise inside a call (over heads and
- * query tiles), and nesting a second level of parallelism around them would only oversubscribe the pool.
+ * Maps the attention of a block onto as few kernel calls as possible, reading q/k/v in place through row strides.
+ * Sequences that follow each other (an image's samples, a video's frames for spatial attention) are one
+ * {@link Kernels#attentionGroups} call: the kernels spread its heads and query tiles over the pool, or, with enough
+ * groups, the groups themselves (a nested pool call runs inline, so the pool is never oversubscribed).
  *
  * <p>Temporal attention has many short sequences (one per patch position). The kernel sees them as extra heads:
  * for one sample, "row" t holds frame t of every patch (S·H floats), and patch s, head h is pseudo-head s·heads + h,
@@ -44,11 +45,9 @@ final class AttentionRunner {
             }
             return;
         }
-        for (int i = 0; i < seqs.count(); i++) {
-            long first = seqs.first(i);
-            kernels.attention(q.from(first), q.rowWidth(), k.from(first), k.rowWidth(), v.from(first), v.rowWidth(),
-                    out.from(first), out.rowWidth(), seqs.length(), seqs.length(), heads, headDim, scale, AttentionBias.NONE);
-        }
+        // WHOLE and SPATIAL sequences follow each other (sequence i from row i·length): one call for all of them
+        kernels.attentionGroups(seqs.count(), q.from(0), q.rowWidth(), k.from(0), k.rowWidth(), v.from(0), v.rowWidth(),
+                out.from(0), out.rowWidth(), seqs.length(), seqs.length(), heads, headDim, scale, AttentionBias.NONE);
     }
 
     /** Queries rows [qRow, qRow + lq) attend to key rows [kRow, kRow + lk). */

@@ -1,0 +1,57 @@
+package dev.viditq.core.kernels;
+
+import dev.viditq.core.parallel.Parallel;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * How {@link Kernels#attentionGroups} runs its groups: one after another, each call spreading its heads over the
+ * pool, or (CPU kernels, when the groups fill the threads evenly) one group per task, the group's own attention
+ * running on that task's thread (a nested pool call runs inline). The second makes one pool call where the first
+ * makes one or two per group: a video model's spatial attention has a group per frame (32 for a guided batch of 16
+ * frames, each a few hundred microseconds of work at 16 threads), and every pool call waits for its slowest thread.
+ * Either way each group's arithmetic is that of a call of its own, so the two give the same bits.
+ */
+public final class AttentionGroups {
+    /** The least share of the threads' time the last round of groups must fill for the groups to run in parallel. */
+    static final double MIN_BALANCE = 0.75;
+
+    private AttentionGroups() {}
+
+    /** Every group by its own {@code kernels.attention} call, in turn. */
+    public static void inTurn(Kernels kernels, int groups, MemorySegment q, int qStride, MemorySegment k, int kStride,
+                              MemorySegment v, int vStride, MemorySegment out, int oStride, int lq, int lk, int heads,
+                              int headDim, float scale, AttentionBias bias) {
+        for (int g = 0; g < groups; g++) one(kernels, g, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim, scale, bias);
+    }
+
+    /** A group per pool task when that keeps the threads evenly busy, else {@link #inTurn}. */
+    public static void onThreads(Kernels kernels, int groups, MemorySegment q, int qStride, MemorySegment k, int kStride,
+                                 MemorySegment v, int vStride, MemorySegment out, int oStride, int lq, int lk, int heads,
+                                 int headDim, float scale, AttentionBias bias) {
+        if (!spreadsEvenly(groups, Parallel.threads())) {
+            inTurn(kernels, groups, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim, scale, bias);
+            return;
+        }
+        Parallel.forEach(groups, g -> one(kernels, g, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim, scale, bias));
+    }
+
+    /** True when {@code groups} tasks on {@code threads} threads keep at least {@link #MIN_BALANCE} of them busy. */
+    static boolean spreadsEvenly(int groups, int threads) {
+        if (groups < 2 || groups < threads) return false;
+        long rounds = Math.ceilDiv(groups, threads);
+        return (double) groups / (rounds * threads) >= MIN_BALANCE;
+    }
+
+    private static void one(Kernels kernels, int g, MemorySegment q, int qStride, MemorySegment k, int kStride,
+                            MemorySegment v, int vStride, MemorySegment out, int oStride, int lq, int lk, int heads,
+                            int headDim, float scale, AttentionBias bias) {
+        long qRow = (long) g * lq, kRow = (long) g * lk;
+        kernels.attention(rows(q, qRow, qStride), qStride, rows(k, kRow, kStride), kStride, rows(v, kRow, vStride), vStride,
+                rows(out, qRow, oStride), oStride, lq, lk, heads, headDim, scale, bias);
+    }
+
+    private static MemorySegment rows(MemorySegment s, long row, int stride) {
+        return s.asSlice(row * stride * Float.BYTES);
+    }
+}

@@ -1,0 +1,120 @@
+package dev.viditq.core.kernels;
+
+import dev.viditq.core.kernels.quant.NativeMatrix;
+import dev.viditq.core.parallel.Parallel;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.SplittableRandom;
+import java.util.function.Supplier;
+
+import static dev.viditq.core.tensor.Tensor.F32_LE;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@link Kernels#attentionGroups} against a loop of one {@link Kernels#attention} call per group, bit for bit, for
+ * every CPU kernel set (in turn and a group per thread: 1, 2 and 3 threads), with q/k/v read from a fused buffer
+ * (row stride three times the heads' width), an output whose columns beside the heads must stay untouched, odd sizes,
+ * and more keys than queries so that a mix-up of the two offsets shows.
+ */
+class AttentionGroupsTest {
+    private static final int HEADS = 3, HEAD_DIM = 8, WIDTH = HEADS * HEAD_DIM;
+    private static final int FUSED = 3 * WIDTH, OUT_STRIDE = WIDTH + 5;
+    private final int threadsBefore = Parallel.threads();
+
+    @AfterEach
+    void restore() {
+        Parallel.setThreads(threadsBefore);
+    }
+
+    @Test
+    void groupsRunInParallelOnlyWhenTheyFillTheThreadsEvenly() {
+        assertTrue(AttentionGroups.spreadsEvenly(32, 16), "a video's 32 frames on 16 threads: two rounds, full");
+        assertTrue(AttentionGroups.spreadsEvenly(24, 16), "three quarters of the second round");
+        assertTrue(AttentionGroups.spreadsEvenly(2, 2));
+        assertFalse(AttentionGroups.spreadsEvenly(2, 16), "an image's guided batch of two on 16 threads");
+        assertFalse(AttentionGroups.spreadsEvenly(17, 16), "a second round of one group");
+        assertFalse(AttentionGroups.spreadsEvenly(1, 1), "one group is one call");
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3})
+    void scalarKernels(int threads) {
+        check(ScalarKernels::new, threads);
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3})
+    void javaKernels(int threads) {
+        check(JavaKernels::new, threads);
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3})
+    void bf16KernelsOnAvx512Bf16(int threads) {
+        check(() -> bf16(NativeMatrix.Unit.AVX512_BF16), threads);
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3})
+    void bf16KernelsOnAmx(int threads) {
+        check(() -> bf16(NativeMatrix.Unit.AMX), threads);
+    }
+
+    private static Kernels bf16(NativeMatrix.Unit unit) {
+        var engines = NativeMatrix.get();
+        Assumptions.assumeTrue(engines.isPresent() && engines.get().has(unit), "skipped: " + unit + " not runnable here");
+        return new Bf16Kernels(engines.get(), unit, new JavaKernels());
+    }
+
+    /** groups, lq, lk: few keys and many (the BF16 kernels' two paths), lk ≠ lq, one group, groups past the threads. */
+    private static final int[][] SHAPES = {{4, 17, 17}, {3, 5, 70}, {1, 9, 9}, {6, 33, 40}, {7, 2, 1}};
+
+    private static void check(Supplier<Kernels> make, int threads) {
+        Kernels kernels = make.get();
+        Parallel.setThreads(threads);
+        SplittableRandom rnd = new SplittableRandom(7 + threads);
+        for (int[] shape : SHAPES) {
+            int groups = shape[0], lq = shape[1], lk = shape[2];
+            MemorySegment q = random(rnd, (long) groups * lq * FUSED), kv = random(rnd, (long) groups * lk * FUSED);
+            MemorySegment k = kv, v = kv.asSlice(WIDTH * 4L);   // k and v as columns of one fused buffer
+            float scale = (float) (1 / Math.sqrt(HEAD_DIM));
+            MemorySegment expected = random(new SplittableRandom(1), (long) groups * lq * OUT_STRIDE);
+            MemorySegment actual = copy(expected);
+            for (int g = 0; g < groups; g++) {
+                kernels.attention(q.asSlice(4L * g * lq * FUSED), FUSED, k.asSlice(4L * g * lk * FUSED), FUSED,
+                        v.asSlice(4L * g * lk * FUSED), FUSED, expected.asSlice(4L * g * lq * OUT_STRIDE), OUT_STRIDE,
+                        lq, lk, HEADS, HEAD_DIM, scale, AttentionBias.NONE);
+            }
+            kernels.attentionGroups(groups, q, FUSED, k, FUSED, v, FUSED, actual, OUT_STRIDE, lq, lk, HEADS, HEAD_DIM,
+                    scale, AttentionBias.NONE);
+            for (long i = 0; i < (long) groups * lq * OUT_STRIDE; i++) {
+                int gotBits = Float.floatToRawIntBits(actual.getAtIndex(F32_LE, i));
+                int wantBits = Float.floatToRawIntBits(expected.getAtIndex(F32_LE, i));
+                if (gotBits != wantBits) {
+                    assertEquals(expected.getAtIndex(F32_LE, i), actual.getAtIndex(F32_LE, i), 0f, kernels.name() + ", "
+                            + threads + " threads, groups " + groups + " lq " + lq + " lk " + lk + ": float " + i);
+                }
+            }
+        }
+    }
+
+    private static MemorySegment random(SplittableRandom rnd, long n) {
+        MemorySegment s = Arena.ofAuto().allocate(n * 4, 64);
+        for (long i = 0; i < n; i++) s.setAtIndex(F32_LE, i, (float) rnd.nextGaussian());
+        return s;
+    }
+
+    private static MemorySegment copy(MemorySegment s) {
+        MemorySegment c = Arena.ofAuto().allocate(s.byteSize(), 64);
+        c.copyFrom(s);
+        return c;
+    }
+}
