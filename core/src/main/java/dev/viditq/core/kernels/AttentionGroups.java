@@ -10,7 +10,9 @@ import java.lang.foreign.MemorySegment;
  * running on that task's thread (a nested pool call runs inline). The second makes one pool call where the first
  * makes one or two per group: a video model's spatial attention has a group per frame (32 for a guided batch of 16
  * frames, each a few hundred microseconds of work at 16 threads), and every pool call waits for its slowest thread.
- * Either way each group's arithmetic is that of a call of its own, so the two give the same bits.
+ * Either way each group's arithmetic is that of a call of its own, so the two give the same bits. The FP32 kernels
+ * use this; the BF16 kernels take the groups' heads together in their own pool calls
+ * ({@link dev.viditq.core.kernels.quant.NativeMatrix#attentionGroups}).
  */
 public final class AttentionGroups {
     /** The least share of the threads' time the last round of groups must fill for the groups to run in parallel. */
@@ -18,10 +20,16 @@ public final class AttentionGroups {
 
     private AttentionGroups() {}
 
+    /** Refuses a negative group count (none is a call that does nothing). */
+    public static void checkCount(int groups) {
+        if (groups < 0) throw new IllegalArgumentException("attention over " + groups + " groups");
+    }
+
     /** Every group by its own {@code kernels.attention} call, in turn. */
     public static void inTurn(Kernels kernels, int groups, MemorySegment q, int qStride, MemorySegment k, int kStride,
                               MemorySegment v, int vStride, MemorySegment out, int oStride, int lq, int lk, int heads,
                               int headDim, float scale, AttentionBias bias) {
+        checkCount(groups);
         for (int g = 0; g < groups; g++) one(kernels, g, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim, scale, bias);
     }
 
@@ -29,6 +37,7 @@ public final class AttentionGroups {
     public static void onThreads(Kernels kernels, int groups, MemorySegment q, int qStride, MemorySegment k, int kStride,
                                  MemorySegment v, int vStride, MemorySegment out, int oStride, int lq, int lk, int heads,
                                  int headDim, float scale, AttentionBias bias) {
+        checkCount(groups);
         if (!spreadsEvenly(groups, Parallel.threads())) {
             inTurn(kernels, groups, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim, scale, bias);
             return;

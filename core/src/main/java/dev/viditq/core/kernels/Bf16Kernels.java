@@ -61,30 +61,34 @@ public final class Bf16Kernels implements Kernels {
     }
 
     @Override
-    public void attentionGroups(int groups, MemorySegment q, int qStride, MemorySegment k, int kStride, MemorySegment v,
-                                int vStride, MemorySegment out, int oStride, int lq, int lk, int heads, int headDim,
-                                float scale, AttentionBias bias) {
-        AttentionGroups.onThreads(this, groups, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim, scale, bias);
-    }
-
-    @Override
     public void attention(MemorySegment q, int qStride, MemorySegment k, int kStride, MemorySegment v, int vStride,
                           MemorySegment out, int oStride, int lq, int lk, int heads, int headDim, float scale,
                           AttentionBias bias) {
+        attentionGroups(1, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim, scale, bias);
+    }
+
+    /** The groups' heads together in the native kernel's pool calls (see {@link NativeMatrix#attentionGroups}). */
+    @Override
+    public void attentionGroups(int groups, MemorySegment q, int qStride, MemorySegment k, int kStride, MemorySegment v,
+                                int vStride, MemorySegment out, int oStride, int lq, int lk, int heads, int headDim,
+                                float scale, AttentionBias bias) {
         AttentionBias b = bias == null ? AttentionBias.NONE : bias;
         // empty key sets and head dimensions past the native limit stay on the FP32 kernel
         if (lk < 1 || !engines.runsAttention(unit, headDim)) {
-            fp32.attention(q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim, scale, b);
+            fp32.attentionGroups(groups, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim, scale, b);
             return;
         }
-        FlashAttention.check(q, qStride, lq, heads, headDim, "q");
-        FlashAttention.check(k, kStride, lk, heads, headDim, "k");
-        FlashAttention.check(v, vStride, lk, heads, headDim, "v");
-        FlashAttention.check(out, oStride, lq, heads, headDim, "out");
+        AttentionGroups.checkCount(groups);
+        if (groups == 0) return;
+        int qRows = Math.multiplyExact(groups, lq), kRows = Math.multiplyExact(groups, lk);
+        FlashAttention.check(q, qStride, qRows, heads, headDim, "q");
+        FlashAttention.check(k, kStride, kRows, heads, headDim, "k");
+        FlashAttention.check(v, vStride, kRows, heads, headDim, "v");
+        FlashAttention.check(out, oStride, qRows, heads, headDim, "out");
         if (b.perKey() != null) Gemm.need(b.perKey(), lk, "attention per-key bias [" + lk + "]");
         if (b.perHead() != null) Gemm.need(b.perHead(), (long) heads * lq * lk, "attention per-head bias [" + heads + ", " + lq + ", " + lk + "]");
-        engines.attention(unit, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim, scale,
-                b.perKey(), b.perHead());
+        engines.attentionGroups(unit, groups, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim,
+                scale, b.perKey(), b.perHead());
     }
 
     @Override

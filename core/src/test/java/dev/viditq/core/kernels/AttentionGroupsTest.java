@@ -1,5 +1,6 @@
 package dev.viditq.core.kernels;
 
+import dev.viditq.core.kernels.quant.EmulatedAmx;
 import dev.viditq.core.kernels.quant.NativeMatrix;
 import dev.viditq.core.parallel.Parallel;
 import org.junit.jupiter.api.AfterEach;
@@ -10,6 +11,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.function.Supplier;
 
@@ -20,7 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@link Kernels#attentionGroups} against a loop of one {@link Kernels#attention} call per group, bit for bit, for
- * every CPU kernel set (in turn and a group per thread: 1, 2 and 3 threads), with q/k/v read from a fused buffer
+ * every CPU kernel set (FP32: in turn and a group per thread; BF16: the groups' heads together; 1, 2 and 3 threads;
+ * AMX on the hardware where present and on the tile model), with q/k/v read from a fused buffer
  * (row stride three times the heads' width), an output whose columns beside the heads must stay untouched, odd sizes,
  * and more keys than queries so that a mix-up of the two offsets shows.
  */
@@ -68,9 +71,18 @@ class AttentionGroupsTest {
         check(() -> bf16(NativeMatrix.Unit.AMX), threads);
     }
 
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3})
+    void bf16KernelsOnTheAmxTileModel(int threads) {
+        check(() -> bf16(EmulatedAmx.matrix(), NativeMatrix.Unit.AMX, "the AMX tile model: " + EmulatedAmx.unavailableReason()), threads);
+    }
+
     private static Kernels bf16(NativeMatrix.Unit unit) {
-        var engines = NativeMatrix.get();
-        Assumptions.assumeTrue(engines.isPresent() && engines.get().has(unit), "skipped: " + unit + " not runnable here");
+        return bf16(NativeMatrix.get(), unit, unit + " on this CPU");
+    }
+
+    private static Kernels bf16(Optional<NativeMatrix> engines, NativeMatrix.Unit unit, String what) {
+        Assumptions.assumeTrue(engines.isPresent() && engines.get().has(unit), "skipped: " + what + " not runnable here");
         return new Bf16Kernels(engines.get(), unit, new JavaKernels());
     }
 

@@ -59,7 +59,7 @@ public final class NativeMatrix {
     private final String vendor;
     private final MethodHandle pack, convert, gemm, attentionSizes, attentionPack, attention, attentionShort;
     private final MethodHandle bf16DotPeak, amxInt8Peak, amxBf16Peak;
-    /** Per calling thread: bf16 activations, and the packed attention operands. */
+    /** Per thread: bf16 activations (slot 0), every head's packed attention operands (1), one head's (2). */
     private final ThreadLocal<MemorySegment[]> scratch = ThreadLocal.withInitial(() -> new MemorySegment[4]);
 
     private NativeMatrix(NativeLibrary lib) {
@@ -262,73 +262,125 @@ public final class NativeMatrix {
     public void attention(Unit unit, MemorySegment q, int qStride, MemorySegment k, int kStride, MemorySegment v,
                           int vStride, MemorySegment out, int oStride, int lq, int lk, int heads, int d, float scale,
                           MemorySegment keyBias, MemorySegment headBias) {
+        attentionGroups(unit, 1, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, d, scale, keyBias, headBias);
+    }
+
+    /**
+     * {@link #attention} over {@code groups} groups of rows laid one after another (as
+     * {@code Kernels.attentionGroups}: group g's queries and output g·lq rows on, its keys and values g·lk rows on;
+     * the biases the same for every group), in the same pool calls: the units of work are the groups' heads together,
+     * so an image's guided batch of two takes the pool calls of one sample, and each head's arithmetic is that of a
+     * call of its own.
+     */
+    public void attentionGroups(Unit unit, int groups, MemorySegment q, int qStride, MemorySegment k, int kStride,
+                                MemorySegment v, int vStride, MemorySegment out, int oStride, int lq, int lk, int heads,
+                                int d, float scale, MemorySegment keyBias, MemorySegment headBias) {
         if (!runsAttention(unit, d)) {
             throw new IllegalStateException(unit + " attention does not run here (d=" + d + ")" + (unit == Unit.AMX ? ": " + amxStatus : ""));
         }
         if (lk < 1) throw new IllegalArgumentException("attention needs at least one key");
-        if (lq == 0 || heads == 0) return;
-        MemorySegment qs = offHeap(q, 4L * ((long) (lq - 1) * qStride + (long) heads * d));
-        MemorySegment ks = offHeap(k, 4L * ((long) (lk - 1) * kStride + (long) heads * d));
-        MemorySegment vs = offHeap(v, 4L * ((long) (lk - 1) * vStride + (long) heads * d));
+        if (groups < 0) throw new IllegalArgumentException("attention over " + groups + " groups");
+        if (lq == 0 || heads == 0 || groups == 0) return;
+        if ((long) groups * heads > Integer.MAX_VALUE) throw new IllegalArgumentException(groups + " groups of " + heads + " heads");
+        long qRows = (long) groups * lq, kRows = (long) groups * lk;
+        MemorySegment qs = offHeap(q, 4L * ((qRows - 1) * qStride + (long) heads * d));
+        MemorySegment ks = offHeap(k, 4L * ((kRows - 1) * kStride + (long) heads * d));
+        MemorySegment vs = offHeap(v, 4L * ((kRows - 1) * vStride + (long) heads * d));
         MemorySegment keys = keyBias == null ? MemorySegment.NULL : offHeap(keyBias, 4L * lk);
         MemorySegment perHead = headBias == null ? null : offHeap(headBias, 4L * heads * lq * lk);
-        long outBytes = 4L * ((long) (lq - 1) * oStride + (long) heads * d);
+        long outBytes = 4L * ((qRows - 1) * oStride + (long) heads * d);
         MemorySegment o = out.isNative() ? out : Arena.ofAuto().allocate(outBytes, 64);
+        Heads all = new Heads(qs, qStride, ks, kStride, vs, vStride, o, oStride, lq, lk, heads, d, groups);
         if (keyBias == null && headBias == null && lk <= SHORT_MAX_KEYS && d <= SHORT_MAX_HEAD_DIM && has(Unit.AVX512_BF16)) {
-            attendShort(qs, qStride, ks, kStride, vs, vStride, o, oStride, lq, lk, heads, d, scale);
+            attendShort(all, scale);
         } else {
-            attendPacked(unit, qs, qStride, ks, kStride, vs, vStride, keys, perHead, o, oStride, lq, lk, heads, d, scale);
+            attendPacked(unit, all, keys, perHead, scale);
         }
         if (o != out) MemorySegment.copy(o, 0, out, 0, outBytes);
     }
 
+    /**
+     * The heads of every group of one call, numbered u = g·heads + h: where head u's queries, keys, values and output
+     * start (a head's rows are {@code qStride}, ... floats apart from there).
+     */
+    private record Heads(MemorySegment q, int qStride, MemorySegment k, int kStride, MemorySegment v, int vStride,
+                         MemorySegment out, int oStride, int lq, int lk, int heads, int d, int groups) {
+        int count() {
+            return groups * heads;
+        }
+
+        MemorySegment q(int u) {
+            return q.asSlice(4L * ((long) (u / heads) * lq * qStride + (long) (u % heads) * d));
+        }
+
+        MemorySegment k(int u) {
+            return k.asSlice(4L * ((long) (u / heads) * lk * kStride + (long) (u % heads) * d));
+        }
+
+        MemorySegment v(int u) {
+            return v.asSlice(4L * ((long) (u / heads) * lk * vStride + (long) (u % heads) * d));
+        }
+
+        MemorySegment out(int u) {
+            return out.asSlice(4L * ((long) (u / heads) * lq * oStride + (long) (u % heads) * d));
+        }
+
+        /** Head u's head index within its group (the per-head bias is the same for every group). */
+        int head(int u) {
+            return u % heads;
+        }
+    }
+
     /** The attention of every head on packed tiles: each head packed once, then its query blocks attended. */
-    private void attendPacked(Unit unit, MemorySegment qs, int qStride, MemorySegment ks, int kStride, MemorySegment vs,
-                              int vStride, MemorySegment keys, MemorySegment perHead, MemorySegment o, int oStride,
-                              int lq, int lk, int heads, int d, float scale) {
-        long[] sizes = attentionSizes(lq, lk, d);
-        long perHeadPacked = sizes[0] + sizes[1] + sizes[2];
-        AttentionCall call = new AttentionCall(unit, qs, qStride, ks, kStride, vs, vStride, lq, lk, d, sizes,
-                scratch(1, 2L * perHeadPacked * heads), perHeadPacked, keys, perHead, scale, o, oStride);
+    private void attendPacked(Unit unit, Heads all, MemorySegment keys, MemorySegment perHead, float scale) {
+        int lq = all.lq(), units = all.count();
+        long[] sizes = attentionSizes(lq, all.lk(), all.d());
+        AttentionCall call = new AttentionCall(unit, all, sizes, keys, perHead, scale);
         int blocks = Math.ceilDiv(lq, 32);
         // query blocks of 32 (AMX's tile rows) per task: about 4 tasks per thread over all heads, for balance
-        int per = Math.max(1, (int) Math.min(blocks, (long) heads * blocks / (4L * Parallel.threads())));
+        int per = Math.max(1, (int) Math.min(blocks, (long) units * blocks / (4L * Parallel.threads())));
         int tasksPerHead = Math.ceilDiv(blocks, per);
         if (tasksPerHead == 1) {
-            // a task per head packs it and attends at once, while the packed operands are in that core's cache
-            Parallel.forEach(heads, h -> {
-                packHead(call, h);
-                attendHead(call, h, 0, lq);
+            // a task per head packs it into its thread's buffer and attends at once, while the packed operands are in
+            // that core's cache (the buffer is reused by the thread's next head)
+            Parallel.forEach(units, u -> {
+                Packed p = new Packed(scratch(2, 2L * call.packedElements()), sizes);
+                packHead(call, u, p);
+                attendHead(call, u, p, 0, lq);
             });
         } else {
-            Parallel.forEach(heads, h -> packHead(call, h));
-            Parallel.forEach(heads * tasksPerHead, i -> {
-                int q0 = i % tasksPerHead * per * 32;
-                attendHead(call, i / tasksPerHead, q0, Math.min(lq, q0 + per * 32));
+            MemorySegment slots = scratch(1, 2L * call.packedElements() * units);   // every head's, for the second pass
+            Parallel.forEach(units, u -> packHead(call, u, call.slot(slots, u)));
+            Parallel.forEach(units * tasksPerHead, i -> {
+                int u = i / tasksPerHead, q0 = i % tasksPerHead * per * 32;
+                attendHead(call, u, call.slot(slots, u), q0, Math.min(lq, q0 + per * 32));
             });
         }
     }
 
     /**
-     * Attention over few keys from the rows in place: tasks of whole heads (about four per thread); when there are
-     * fewer heads than that, the queries of each head are split too, in blocks of 4 (the kernel's query block).
-     * A query's arithmetic does not depend on its task, so every split gives the same bits.
+     * Attention over few keys from the rows in place: tasks of whole heads of one group (about four per thread over
+     * all groups); when there are fewer heads than that, the queries of each head are split too, in blocks of 4 (the
+     * kernel's query block). A query's arithmetic does not depend on its task, so every split gives the same bits.
      */
-    private void attendShort(MemorySegment q, int qStride, MemorySegment k, int kStride, MemorySegment v, int vStride,
-                             MemorySegment out, int oStride, int lq, int lk, int heads, int d, float scale) {
+    private void attendShort(Heads all, float scale) {
+        int lq = all.lq(), heads = all.heads(), groups = all.groups();
         int wanted = 4 * Parallel.threads(), queryBlocks = Math.ceilDiv(lq, 4);
-        int headTasks = Math.min(heads, wanted);
-        int queryTasks = heads >= wanted ? 1 : Math.min(queryBlocks, Math.ceilDiv(wanted, heads));
-        Parallel.forEach(headTasks * queryTasks, i -> {
-            int ht = i / queryTasks, qt = i % queryTasks;
+        int headTasks = Math.min(heads, Math.ceilDiv(wanted, groups));
+        int queryTasks = (long) groups * heads >= wanted ? 1 : Math.min(queryBlocks, Math.ceilDiv(wanted, groups * heads));
+        int perGroup = headTasks * queryTasks;
+        Parallel.forEach(groups * perGroup, i -> {
+            int g = i / perGroup, ht = i % perGroup / queryTasks, qt = i % queryTasks;
             int h0 = (int) ((long) heads * ht / headTasks), h1 = (int) ((long) heads * (ht + 1) / headTasks);
             int q0 = 4 * (int) ((long) queryBlocks * qt / queryTasks);
             int q1 = Math.min(lq, 4 * (int) ((long) queryBlocks * (qt + 1) / queryTasks));
+            int first = g * heads;   // the group's head 0: the kernel takes heads [h0, h1) from there
             try {
-                int status = (int) attentionShort.invokeExact(q, (long) qStride, k, (long) kStride, v, (long) vStride,
-                        out, (long) oStride, lq, lk, d, scale, h0, h1, q0, q1);
+                int status = (int) attentionShort.invokeExact(all.q(first), (long) all.qStride(), all.k(first),
+                        (long) all.kStride(), all.v(first), (long) all.vStride(), all.out(first), (long) all.oStride(),
+                        lq, all.lk(), all.d(), scale, h0, h1, q0, q1);
                 if (status != 0) {
-                    throw new IllegalStateException("attention over few keys refused lk=" + lk + " d=" + d
+                    throw new IllegalStateException("attention over few keys refused lk=" + all.lk() + " d=" + all.d()
                             + ": no AVX512-BF16 here, or no memory for its staging buffer");
                 }
             } catch (Throwable e) {
@@ -337,48 +389,55 @@ public final class NativeMatrix {
         });
     }
 
-    /**
-     * One attention call: q, k, v (at head 0's first column) with their strides, the packed operands of every head
-     * ({@code perHeadPacked} bf16 elements each, split as {@code sizes}), what the kernel adds to the scores (key
-     * bias or NULL, per-head bias or null), and where the output goes.
-     */
-    private record AttentionCall(Unit unit, MemorySegment q, int qStride, MemorySegment k, int kStride, MemorySegment v,
-                                 int vStride, int lq, int lk, int d, long[] sizes, MemorySegment packed, long perHeadPacked,
-                                 MemorySegment keyBias, MemorySegment headBias, float scale, MemorySegment out, int oStride) {
-        /** Head h's packed queries; its keys and values follow ({@link #packedKeys}, {@link #packedValues}). */
-        MemorySegment packedQueries(int h) {
-            return packed.asSlice(2L * perHeadPacked * h);
+    /** One attention call on packed tiles: the heads, the packed sizes of one head, the biases. */
+    private record AttentionCall(Unit unit, Heads heads, long[] sizes, MemorySegment keyBias, MemorySegment headBias,
+                                 float scale) {
+        /** bf16 elements of one head's packed queries, keys and values. */
+        long packedElements() {
+            return sizes[0] + sizes[1] + sizes[2];
         }
 
-        MemorySegment packedKeys(int h) {
-            return packedQueries(h).asSlice(2 * sizes[0]);
-        }
-
-        MemorySegment packedValues(int h) {
-            return packedQueries(h).asSlice(2 * (sizes[0] + sizes[1]));
+        /** Head u's place in a buffer of every head's packed operands. */
+        Packed slot(MemorySegment slots, int u) {
+            return new Packed(slots.asSlice(2L * packedElements() * u), sizes);
         }
     }
 
-    private void packHead(AttentionCall c, int h) {
-        int d = c.d();
+    /** One head's packed operands: queries, then keys, then values ({@code sizes} in bf16 elements). */
+    private record Packed(MemorySegment base, long[] sizes) {
+        MemorySegment queries() {
+            return base;
+        }
+
+        MemorySegment keys() {
+            return base.asSlice(2 * sizes[0]);
+        }
+
+        MemorySegment values() {
+            return base.asSlice(2 * (sizes[0] + sizes[1]));
+        }
+    }
+
+    private void packHead(AttentionCall c, int u, Packed p) {
+        Heads all = c.heads();
+        int d = all.d();
         try {
-            int status = (int) attentionPack.invokeExact(c.q().asSlice(4L * h * d), (long) c.qStride(),
-                    c.k().asSlice(4L * h * d), (long) c.kStride(), c.v().asSlice(4L * h * d), (long) c.vStride(),
-                    c.lq(), c.lk(), d, c.packedQueries(h), c.packedKeys(h), c.packedValues(h));
+            int status = (int) attentionPack.invokeExact(all.q(u), (long) all.qStride(), all.k(u), (long) all.kStride(),
+                    all.v(u), (long) all.vStride(), all.lq(), all.lk(), d, p.queries(), p.keys(), p.values());
             if (status != 0) throw new IllegalStateException("BF16 attention refused to pack d=" + d);
         } catch (Throwable e) {
             throw rethrow(e);
         }
     }
 
-    /** Output rows [q0, q1) of head h, from its packed operands. */
-    private void attendHead(AttentionCall c, int h, int q0, int q1) {
-        int lq = c.lq(), lk = c.lk(), d = c.d();
-        MemorySegment rows = c.headBias() == null ? MemorySegment.NULL : c.headBias().asSlice(4L * h * lq * lk);
+    /** Output rows [q0, q1) of head u, from its packed operands. */
+    private void attendHead(AttentionCall c, int u, Packed p, int q0, int q1) {
+        Heads all = c.heads();
+        int lq = all.lq(), lk = all.lk(), d = all.d();
+        MemorySegment rows = c.headBias() == null ? MemorySegment.NULL : c.headBias().asSlice(4L * all.head(u) * lq * lk);
         try {
-            int status = (int) attention.invokeExact(c.unit().bit, c.packedQueries(h), c.packedKeys(h),
-                    c.packedValues(h), c.keyBias(), rows, (long) lk, c.scale(), lq, lk, d, q0, q1,
-                    c.out().asSlice(4L * h * d), (long) c.oStride());
+            int status = (int) attention.invokeExact(c.unit().bit, p.queries(), p.keys(), p.values(), c.keyBias(), rows,
+                    (long) lk, c.scale(), lq, lk, d, q0, q1, all.out(u), (long) all.oStride());
             if (status != 0) throw new OutOfMemoryError(c.unit() + " attention: no scratch memory for d=" + d);
         } catch (Throwable e) {
             throw rethrow(e);
