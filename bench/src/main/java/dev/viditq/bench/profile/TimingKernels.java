@@ -125,6 +125,28 @@ final class TimingKernels implements Kernels {
     }
 
     @Override
+    public void affineRowsPerSample(MemorySegment x, int rowsPerSample, int dim, float[][] mul, float[][] add) {
+        long t0 = System.nanoTime();
+        inner.affineRowsPerSample(x, rowsPerSample, dim, mul, add);
+        timed(Other.MODULATE, t0);
+    }
+
+    @Override
+    public void layerNormAffineRowsPerSample(MemorySegment x, int rowsPerSample, int dim, float eps, float[][] mul,
+                                             float[][] add, MemorySegment out) {
+        long t0 = System.nanoTime();
+        inner.layerNormAffineRowsPerSample(x, rowsPerSample, dim, eps, mul, add, out);
+        timed(Other.NORM_MODULATE, t0);
+    }
+
+    @Override
+    public void gatedAddRowsPerSample(MemorySegment residual, MemorySegment y, int rowsPerSample, int dim, float[][] gate) {
+        long t0 = System.nanoTime();
+        inner.gatedAddRowsPerSample(residual, y, rowsPerSample, dim, gate);
+        timed(Other.GATED_ADD, t0);
+    }
+
+    @Override
     public void addIndexedRows(MemorySegment x, int dim, float[] table, int[] index) {
         long t0 = System.nanoTime();
         inner.addIndexedRows(x, dim, table, index);

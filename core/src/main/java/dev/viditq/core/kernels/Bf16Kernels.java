@@ -103,6 +103,22 @@ public final class Bf16Kernels implements Kernels {
     }
 
     @Override
+    public void layerNormAffineRowsPerSample(MemorySegment x, int rowsPerSample, int dim, float eps, float[][] mul,
+                                             float[][] add, MemorySegment out) {
+        fp32.layerNormAffineRowsPerSample(x, rowsPerSample, dim, eps, mul, add, out);
+    }
+
+    @Override
+    public void affineRowsPerSample(MemorySegment x, int rowsPerSample, int dim, float[][] mul, float[][] add) {
+        fp32.affineRowsPerSample(x, rowsPerSample, dim, mul, add);
+    }
+
+    @Override
+    public void gatedAddRowsPerSample(MemorySegment residual, MemorySegment y, int rowsPerSample, int dim, float[][] gate) {
+        fp32.gatedAddRowsPerSample(residual, y, rowsPerSample, dim, gate);
+    }
+
+    @Override
     public void rmsNorm(MemorySegment x, int rows, int dim, MemorySegment gamma, float eps, MemorySegment out) {
         fp32.rmsNorm(x, rows, dim, gamma, eps, out);
     }

@@ -111,16 +111,39 @@ public final class JavaKernels implements Kernels {
         }
     }
 
+    @Override
+    public void affineRowsPerSample(MemorySegment x, int rowsPerSample, int dim, float[][] mul, float[][] add) {
+        RowKernels.affineRowsPerSample(x, rowsPerSample, dim, mul, add);
+    }
+
+    @Override
+    public void gatedAddRowsPerSample(MemorySegment residual, MemorySegment y, int rowsPerSample, int dim, float[][] gate) {
+        RowKernels.gatedAddRowsPerSample(residual, y, rowsPerSample, dim, gate);
+    }
+
     /** One pass per row: the normalisation as {@link #layerNormRow} computes it, then the modulation's fma in register. */
     @Override
     public void layerNormAffineRows(MemorySegment x, int rowFrom, int rowTo, int dim, float eps, float[] mul, float[] add,
                                     MemorySegment out) {
-        if (mul.length != dim || add.length != dim) {
-            throw new IllegalArgumentException("layerNormAffineRows: mul of " + mul.length + ", add of " + add.length + " for width " + dim);
-        }
+        layerNormAffineRows(x, rowFrom, rowTo, Math.max(1, rowTo - rowFrom), dim, eps, new float[][]{mul}, new float[][]{add}, out);
+    }
+
+    /** {@link #layerNormAffineRows} of every sample in one pool call. */
+    @Override
+    public void layerNormAffineRowsPerSample(MemorySegment x, int rowsPerSample, int dim, float eps, float[][] mul,
+                                             float[][] add, MemorySegment out) {
+        layerNormAffineRows(x, 0, Math.multiplyExact(mul.length, rowsPerSample), rowsPerSample, dim, eps, mul, add, out);
+    }
+
+    /** Rows [rowFrom, rowTo), row r modulated by the vectors of index (r - rowFrom) / rowsPerVector. */
+    private void layerNormAffineRows(MemorySegment x, int rowFrom, int rowTo, int rowsPerVector, int dim, float eps,
+                                     float[][] mul, float[][] add, MemorySegment out) {
+        RowKernels.checkVectors(mul, dim, rowFrom, rowTo, rowsPerVector, "layerNormAffineRows: mul");
+        RowKernels.checkVectors(add, dim, rowFrom, rowTo, rowsPerVector, "layerNormAffineRows: add");
         checkRows(x, out, rowTo, dim, "layerNormAffineRows");
         if (rowTo <= rowFrom) return;
-        forRows(rowTo - rowFrom, dim, r -> layerNormAffineRow(x, (long) (rowFrom + r) * dim * Float.BYTES, dim, eps, mul, add, out));
+        forRows(rowTo - rowFrom, dim, r -> layerNormAffineRow(x, (long) (rowFrom + r) * dim * Float.BYTES, dim, eps,
+                mul[r / rowsPerVector], add[r / rowsPerVector], out));
     }
 
     private static void layerNormAffineRow(MemorySegment x, long base, int dim, float eps, float[] mul, float[] add,

@@ -118,4 +118,26 @@ public interface Kernels {
     default void gatedAddRows(MemorySegment residual, MemorySegment y, int rowFrom, int rowTo, int dim, float[] gate) {
         RowKernels.gatedAddRows(residual, y, rowFrom, rowTo, dim, gate);
     }
+
+    // A batch's samples at once: sample s has rows [s·rowsPerSample, (s+1)·rowsPerSample) and vectors [s]. The same
+    // values as one call per sample; these defaults make those calls, CPU kernels one pool call for the batch (at 16
+    // threads each pool call waits for its slowest thread).
+
+    /** {@link #affineRows} of every sample. */
+    default void affineRowsPerSample(MemorySegment x, int rowsPerSample, int dim, float[][] mul, float[][] add) {
+        for (int s = 0; s < mul.length; s++) affineRows(x, s * rowsPerSample, (s + 1) * rowsPerSample, dim, mul[s], add[s]);
+    }
+
+    /** {@link #layerNormAffineRows} of every sample. */
+    default void layerNormAffineRowsPerSample(MemorySegment x, int rowsPerSample, int dim, float eps, float[][] mul,
+                                              float[][] add, MemorySegment out) {
+        for (int s = 0; s < mul.length; s++) {
+            layerNormAffineRows(x, s * rowsPerSample, (s + 1) * rowsPerSample, dim, eps, mul[s], add[s], out);
+        }
+    }
+
+    /** {@link #gatedAddRows} of every sample. */
+    default void gatedAddRowsPerSample(MemorySegment residual, MemorySegment y, int rowsPerSample, int dim, float[][] gate) {
+        for (int s = 0; s < gate.length; s++) gatedAddRows(residual, y, s * rowsPerSample, (s + 1) * rowsPerSample, dim, gate[s]);
+    }
 }

@@ -33,16 +33,55 @@ public final class RowKernels {
 
     /** In place: x[r, c] = fma(x[r, c], mul[c], add[c]) for rows [rowFrom, rowTo) of width {@code dim}. */
     public static void affineRows(MemorySegment x, int rowFrom, int rowTo, int dim, float[] mul, float[] add) {
-        check(x, rowTo, dim, mul.length, "affineRows");
-        if (add.length != dim) throw new IllegalArgumentException("affineRows: add of " + add.length + " for width " + dim);
-        forRowRanges(rowFrom, rowTo, dim, r -> affineRow(x, (long) r * dim * Float.BYTES, dim, mul, add));
+        affineRows(x, rowFrom, rowTo, Math.max(1, rowTo - rowFrom), dim, new float[][]{mul}, new float[][]{add});
+    }
+
+    /**
+     * {@link #affineRows} for a batch in one pool call: sample s's rows [s·rowsPerSample, (s+1)·rowsPerSample) with
+     * mul[s] and add[s].
+     */
+    public static void affineRowsPerSample(MemorySegment x, int rowsPerSample, int dim, float[][] mul, float[][] add) {
+        affineRows(x, 0, Math.multiplyExact(mul.length, rowsPerSample), rowsPerSample, dim, mul, add);
+    }
+
+    /** Rows [rowFrom, rowTo), row r with the vectors of index (r - rowFrom) / rowsPerVector. */
+    private static void affineRows(MemorySegment x, int rowFrom, int rowTo, int rowsPerVector, int dim, float[][] mul,
+                                   float[][] add) {
+        checkVectors(mul, dim, rowFrom, rowTo, rowsPerVector, "affineRows: mul");
+        checkVectors(add, dim, rowFrom, rowTo, rowsPerVector, "affineRows: add");
+        Gemm.need(x, (long) rowTo * dim, "affineRows rows [" + rowTo + ", " + dim + "]");
+        forRowRanges(rowFrom, rowTo, dim, r -> {
+            int v = (r - rowFrom) / rowsPerVector;
+            affineRow(x, (long) r * dim * Float.BYTES, dim, mul[v], add[v]);
+        });
     }
 
     /** In place: residual[r, c] = fma(gate[c], y[r, c], residual[r, c]) for rows [rowFrom, rowTo). */
     public static void gatedAddRows(MemorySegment residual, MemorySegment y, int rowFrom, int rowTo, int dim, float[] gate) {
-        check(residual, rowTo, dim, gate.length, "gatedAddRows");
-        check(y, rowTo, dim, gate.length, "gatedAddRows");
-        forRowRanges(rowFrom, rowTo, dim, r -> gatedAddRow(residual, y, (long) r * dim * Float.BYTES, dim, gate));
+        gatedAddRows(residual, y, rowFrom, rowTo, Math.max(1, rowTo - rowFrom), dim, new float[][]{gate});
+    }
+
+    /** {@link #gatedAddRows} for a batch in one pool call: sample s's rows with gate[s] (as {@link #affineRowsPerSample}). */
+    public static void gatedAddRowsPerSample(MemorySegment residual, MemorySegment y, int rowsPerSample, int dim, float[][] gate) {
+        gatedAddRows(residual, y, 0, Math.multiplyExact(gate.length, rowsPerSample), rowsPerSample, dim, gate);
+    }
+
+    private static void gatedAddRows(MemorySegment residual, MemorySegment y, int rowFrom, int rowTo, int rowsPerVector,
+                                     int dim, float[][] gate) {
+        checkVectors(gate, dim, rowFrom, rowTo, rowsPerVector, "gatedAddRows: gate");
+        Gemm.need(residual, (long) rowTo * dim, "gatedAddRows rows [" + rowTo + ", " + dim + "]");
+        Gemm.need(y, (long) rowTo * dim, "gatedAddRows rows [" + rowTo + ", " + dim + "]");
+        forRowRanges(rowFrom, rowTo, dim, r -> gatedAddRow(residual, y, (long) r * dim * Float.BYTES, dim, gate[(r - rowFrom) / rowsPerVector]));
+    }
+
+    /** Enough vectors of width {@code dim} for rows [rowFrom, rowTo) at {@code rowsPerVector} rows each. */
+    static void checkVectors(float[][] vectors, int dim, int rowFrom, int rowTo, int rowsPerVector, String what) {
+        if (rowsPerVector < 1) throw new IllegalArgumentException(what + ": " + rowsPerVector + " rows per vector");
+        long needed = rowTo <= rowFrom ? 0 : Math.ceilDiv((long) rowTo - rowFrom, rowsPerVector);
+        if (vectors.length < needed) throw new IllegalArgumentException(what + ": " + vectors.length + " vectors for " + needed + " samples");
+        for (float[] v : vectors) {
+            if (v.length != dim) throw new IllegalArgumentException(what + ": vector of " + v.length + " for width " + dim);
+        }
     }
 
     /** In place: x[r, c] += table[index[r] · dim + c] for every row r < index.length of width {@code dim}. */
@@ -107,11 +146,6 @@ public final class RowKernels {
             FloatVector.fromArray(S, gate, c, m).fma(FloatVector.fromMemorySegment(S, y, at, LE, m), FloatVector.fromMemorySegment(S, r, at, LE, m))
                     .intoMemorySegment(r, at, LE, m);
         }
-    }
-
-    private static void check(MemorySegment s, int rowTo, int dim, int vectorLength, String what) {
-        if (vectorLength != dim) throw new IllegalArgumentException(what + ": vector of " + vectorLength + " for width " + dim);
-        Gemm.need(s, (long) rowTo * dim, what + " rows [" + rowTo + ", " + dim + "]");
     }
 
     /** Splits rows [from, to) into tasks of whole rows on the kernel threads. */

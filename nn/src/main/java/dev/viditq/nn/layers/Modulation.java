@@ -75,18 +75,16 @@ public final class Modulation {
      */
     public void modulate(Tensor x, int shiftIdx, int scaleIdx, float[] m) {
         int rowsPerSample = rowsPerSample(x);
-        float[] mul = new float[dim], add = new float[dim];
-        for (int b = 0; b < batch; b++) {
-            sampleAffine(b, shiftIdx, scaleIdx, m, mul, add);
-            // vectorised and threaded (a scalar one-thread loop here was ~5% of a PixArt-XL W8A8 step in a JFR profile)
-            KernelBackend.get().affineRows(x.data(), b * rowsPerSample, (b + 1) * rowsPerSample, dim, mul, add);
-        }
+        float[][] mul = new float[batch][dim], add = new float[batch][dim];
+        for (int b = 0; b < batch; b++) sampleAffine(b, shiftIdx, scaleIdx, m, mul[b], add[b]);
+        // vectorised and threaded (a scalar one-thread loop here was ~5% of a PixArt-XL W8A8 step in a JFR profile)
+        KernelBackend.get().affineRowsPerSample(x.data(), rowsPerSample, dim, mul, add);
     }
 
     /**
      * A new tensor: {@code norm(x)} modulated as {@link #modulate(Tensor, int, int, float[])} does. A norm without
-     * parameters of its own (adaLN's) and the modulation run as one pass over x per sample
-     * ({@code layerNormAffineRows}: the same values bit for bit, without writing and reading the normalised copy);
+     * parameters of its own (adaLN's) and the modulation run as one pass over x, the batch's samples together
+     * ({@code layerNormAffineRowsPerSample}: the same values bit for bit, without writing and reading the normalised copy);
      * an affine norm runs first, then the modulation.
      */
     public Tensor normalizeAndModulate(LayerNorm norm, Tensor x, int shiftIdx, int scaleIdx, float[] m) {
@@ -98,12 +96,9 @@ public final class Modulation {
         if (x.dtype() != DType.F32) throw new IllegalArgumentException("activation must be F32, is " + x);
         int rowsPerSample = rowsPerSample(x);
         Tensor h = Tensor.allocate(DType.F32, false, x.shape());   // every row is written
-        float[] mul = new float[dim], add = new float[dim];
-        for (int b = 0; b < batch; b++) {
-            sampleAffine(b, shiftIdx, scaleIdx, m, mul, add);
-            KernelBackend.get().layerNormAffineRows(x.data(), b * rowsPerSample, (b + 1) * rowsPerSample, dim, norm.eps(),
-                    mul, add, h.data());
-        }
+        float[][] mul = new float[batch][dim], add = new float[batch][dim];
+        for (int b = 0; b < batch; b++) sampleAffine(b, shiftIdx, scaleIdx, m, mul[b], add[b]);
+        KernelBackend.get().layerNormAffineRowsPerSample(x.data(), rowsPerSample, dim, norm.eps(), mul, add, h.data());
         return h;
     }
 
@@ -121,11 +116,12 @@ public final class Modulation {
     public void gatedAdd(Tensor residual, Tensor y, int gateIdx) {
         int rowsPerSample = rowsPerSample(residual);
         if (y.numel() != residual.numel()) throw new IllegalArgumentException("cannot add " + y + " to " + residual);
+        float[][] gate = new float[batch][];
         for (int b = 0; b < batch; b++) {
             int g = (b * n + gateIdx) * dim;
-            float[] gate = java.util.Arrays.copyOfRange(values, g, g + dim);
-            KernelBackend.get().gatedAddRows(residual.data(), y.data(), b * rowsPerSample, (b + 1) * rowsPerSample, dim, gate);
+            gate[b] = java.util.Arrays.copyOfRange(values, g, g + dim);
         }
+        KernelBackend.get().gatedAddRowsPerSample(residual.data(), y.data(), rowsPerSample, dim, gate);
     }
 
     private int rowsPerSample(Tensor x) {
