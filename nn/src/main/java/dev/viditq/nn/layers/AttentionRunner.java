@@ -24,12 +24,6 @@ final class AttentionRunner {
         }
     }
 
-    /**
-     * Whether sequences that follow each other go to the kernels as one {@link Kernels#attentionGroups} call (default)
-     * or as one call each, as before it ({@code -Dviditq.attention.groups=false}: for timing the two on one machine).
-     */
-    private static final boolean GROUPED = !"false".equals(System.getProperty("viditq.attention.groups"));
-
     private AttentionRunner() {}
 
     /** Self-attention within each of {@code seqs}. TEMPORAL groupings need dense views (rowWidth = heads·headDim). */
@@ -48,14 +42,6 @@ final class AttentionRunner {
                 long row = (long) b * frames * perFrame;
                 kernels.attention(q.from(row), frameStride, k.from(row), frameStride, v.from(row), frameStride,
                         out.from(row), frameStride, frames, frames, heads * perFrame, headDim, scale, AttentionBias.NONE);
-            }
-            return;
-        }
-        if (!GROUPED) {
-            for (int i = 0; i < seqs.count(); i++) {
-                long first = seqs.first(i);
-                kernels.attention(q.from(first), q.rowWidth(), k.from(first), k.rowWidth(), v.from(first), v.rowWidth(),
-                        out.from(first), out.rowWidth(), seqs.length(), seqs.length(), heads, headDim, scale, AttentionBias.NONE);
             }
             return;
         }
