@@ -2,8 +2,10 @@ package dev.viditq.nn.layers;
 
 /**
  * How the token rows of an activation group into the sequences self-attention runs over, without moving them:
- * sequence i has {@code length} tokens at rows {@code first(i) + j·step}. Spatial attention over frames and
- * temporal attention over patches read the same [B·T·S, H] buffer with different groupings.
+ * sequence i has {@code length} tokens at rows {@code start + j·step}, where start is i·length for WHOLE and SPATIAL
+ * (the sequences follow each other: one attention call covers them as groups) and, for TEMPORAL, the patch's row in
+ * its sample's first frame. Spatial attention over frames and temporal attention over patches read the same
+ * [B·T·S, H] buffer with different groupings.
  */
 public record Sequences(int count, int length, int step, int framesPerSample, int tokensPerFrame, Kind kind) {
     public enum Kind { WHOLE, SPATIAL, TEMPORAL }
@@ -21,17 +23,6 @@ public record Sequences(int count, int length, int step, int framesPerSample, in
     /** Tokens laid out (sample, frame, patch): attention among the T frames at each patch position. */
     public static Sequences temporal(int batch, int frames, int tokensPerFrame) {
         return new Sequences(batch * tokensPerFrame, frames, tokensPerFrame, frames, tokensPerFrame, Kind.TEMPORAL);
-    }
-
-    /** Row of the first token of sequence {@code i}. */
-    public long first(int i) {
-        return switch (kind) {
-            case WHOLE, SPATIAL -> (long) i * length;
-            case TEMPORAL -> {
-                int sample = i / tokensPerFrame, patch = i % tokensPerFrame;
-                yield (long) sample * framesPerSample * tokensPerFrame + patch;
-            }
-        };
     }
 
     /** Position of the token at {@code row} inside its sequence (RoPE's position). */
