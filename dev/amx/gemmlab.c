@@ -22,6 +22,11 @@
  *            activation tile, to tell the turns from the blocking. The 2 x 2 block of the others needs all eight
  *            tiles (four sums, two of each operand), and tiles are not renamed: every load waits for the products
  *            still reading the tile it replaces;
+ *   a-t1 / b-t1 / ab-t1  the product with the activation (weight, both) tiles loaded by TILELOADDT1, the load that
+ *            hints the data will not be reused: the 32 activation rows of a row block (36 KiB at k = 1152, int8)
+ *            stream through L1 past the column block's weights (36 KiB), which L1 (48 KiB) cannot hold beside them;
+ *   pf-a / pf-ab  the product with the activation rows (and the weight rows) of the k-block PF_DIST ahead
+ *            prefetched into L1 while the tiles work on this one; a-t1-pf-b both;
  *   kchunk-* whole / none with k cut into chunks of KCHUNK k-blocks: the chunk of a column block's weights (32 KiB)
  *            stays in L1 while every row block passes it, the partial sums going to memory between chunks. Without
  *            chunks the whole column block (32 columns x k: 72 KiB for BF16 at k = 1152, 144 KiB for int8 at
@@ -314,12 +319,131 @@ ALWAYS_INLINE void lab_1x3_driver(const int BF16, const int EPI, const int TURNS
     VQ_TILE_RELEASE();
 }
 
+
+/* ---------------------------------------------------------------- hinted loads and prefetches */
+
+enum { HINT_A_T1 = 1, HINT_B_T1 = 2, HINT_PF_A = 4, HINT_PF_B = 8 };
+#define PF_DIST 2   /* k-blocks ahead */
+#ifdef VQ_AMX_EMULATE
+#define LAB_LOAD_T1(t, base, stride) VQ_TILE_LOAD(t, base, stride)
+#else
+#define LAB_LOAD_T1(t, base, stride) _tile_stream_loadd(t, base, stride)
+#endif
+#define LAB_LOAD(T1, t, base, stride)                   \
+    do {                                                \
+        if (T1) LAB_LOAD_T1(t, base, stride);           \
+        else VQ_TILE_LOAD(t, base, stride);             \
+    } while (0)
+#define LAB_DP(BF16, c, a, b)                           \
+    do {                                                \
+        if (BF16) VQ_TILE_DPBF16PS(c, a, b);            \
+        else VQ_TILE_DPBSUD(c, a, b);                   \
+    } while (0)
+
+ALWAYS_INLINE void prefetch_rows(const uint8_t *p, int64_t stride, int rows) {
+    for (int r = 0; r < rows; r++) _mm_prefetch((const char *)(p + r * stride), _MM_HINT_T0);
+}
+
+/* KBLOCK with the loads H says. */
+ALWAYS_INLINE void hint_kblock(const int BF16, const int H, const uint8_t *a, int64_t lda, const uint8_t *b0,
+                               const uint8_t *b1, int64_t bstride) {
+    LAB_LOAD(H & HINT_A_T1, 4, a, lda);
+    LAB_LOAD(H & HINT_B_T1, 6, b0, bstride);
+    LAB_DP(BF16, 0, 4, 6);
+    LAB_LOAD(H & HINT_B_T1, 7, b1, bstride);
+    LAB_DP(BF16, 1, 4, 7);
+    LAB_LOAD(H & HINT_A_T1, 5, a + 16 * lda, lda);
+    LAB_DP(BF16, 2, 5, 6);
+    LAB_DP(BF16, 3, 5, 7);
+}
+
+/* block_product with hinted loads and prefetches (H). */
+ALWAYS_INLINE void hint_block_product(const int BF16, const int H, const uint8_t *a, int64_t lda, const b_source *b,
+                                      const void *op, pending_block *e) {
+    VQ_TILE_ZERO(0);
+    VQ_TILE_ZERO(1);
+    VQ_TILE_ZERO(2);
+    VQ_TILE_ZERO(3);
+    int full = b->tail[0] ? b->kblocks - 1 : b->kblocks;
+    int slice = e->acc ? (e->p.mr + b->kblocks - 1) / b->kblocks : 0;
+    const uint8_t *b0 = b->b[0], *b1 = b->b[1];
+    for (int s = 0; s < full; s++) {
+        if ((H & HINT_PF_A) && s + PF_DIST < full) prefetch_rows(a + 64 * (s + PF_DIST), lda, BLOCK);
+        if ((H & HINT_PF_B) && s + PF_DIST < full) {
+            prefetch_rows(b0 + (s + PF_DIST) * b->kstep, b->stride, 16);
+            prefetch_rows(b1 + (s + PF_DIST) * b->kstep, b->stride, 16);
+        }
+        hint_kblock(BF16, H, a + 64 * s, lda, b0 + s * b->kstep, b1 + s * b->kstep, b->stride);
+        epilogue_until(BF16, op, e, e->done + slice < e->p.mr ? e->done + slice : e->p.mr);
+    }
+    if (b->tail[0]) hint_kblock(BF16, H, a + 64 * full, lda, b->tail[0], b->tail[1], 64);
+    epilogue_until(BF16, op, e, e->p.mr);
+}
+
+/* gemm_driver with hint_block_product (the sweeps, the sliced epilogue); rows: a multiple of 32. */
+ALWAYS_INLINE void lab_hint_driver(const int BF16, const int H, const gemm_plan *g) {
+    int sweep = (int)(A_RESIDENT_BYTES / g->lda) / BLOCK * BLOCK;
+    if (sweep < BLOCK) sweep = BLOCK;
+    uint32_t acc[2][BLOCK * BLOCK] __attribute__((aligned(64)));
+    pending_block prev = {NULL, {0, 0, 0, 0}, 0};
+    int parity = 0;
+    vq_tiles_full();
+    for (int m0 = 0; m0 < g->rows; m0 += sweep) {
+        int m1 = m0 + sweep < g->rows ? m0 + sweep : g->rows;
+        for (int c0 = g->col0; c0 < g->col1; c0 += BLOCK) {
+            b_source b;
+            g->source(g->op, c0, g->col1, &b);
+            b.kblocks = g->kblocks;
+            for (int r0 = m0; r0 < m1; r0 += BLOCK) {
+                hint_block_product(BF16, H, g->a + (int64_t)r0 * g->lda, g->lda, &b, g->op, &prev);
+                block_store(acc[parity]);
+                prev = (pending_block){acc[parity], {r0, BLOCK, c0, g->col1 - c0 < BLOCK ? g->col1 - c0 : BLOCK}, 0};
+                parity ^= 1;
+            }
+        }
+    }
+    epilogue_until(BF16, g->op, &prev, prev.p.mr);
+    VQ_TILE_RELEASE();
+}
+
+/* The hint variants' H (0: not one). */
+static int variant_hints(int variant);
+
+/* lab_hint_driver for H known only at run time: the combinations the variants use. */
+static void hint_driver(int bf16, int h, const gemm_plan *g) {
+#define HINT_CASE(H) case H: if (bf16) lab_hint_driver(1, H, g); else lab_hint_driver(0, H, g); break
+    switch (h) {
+        HINT_CASE(HINT_A_T1);
+        HINT_CASE(HINT_B_T1);
+        HINT_CASE(HINT_A_T1 | HINT_B_T1);
+        HINT_CASE(HINT_PF_A);
+        HINT_CASE(HINT_PF_A | HINT_PF_B);
+        HINT_CASE(HINT_A_T1 | HINT_PF_B);
+        default: break;
+    }
+#undef HINT_CASE
+}
+
 enum { PRODUCT, WHOLE, NONE, ROWS, UNIFORM_ZERO, CVT_ONLY, TILES_WHOLE, TILES_NONE, KCHUNK_WHOLE, KCHUNK_NONE,
-       A_TILES_WHOLE, A_TILES_NONE, A_TILES_PACK, AB_TILES_NONE, B1X3_WHOLE, B1X3_NONE, B1X3_SINGLE_NONE, VARIANTS };
+       A_TILES_WHOLE, A_TILES_NONE, A_TILES_PACK, AB_TILES_NONE, B1X3_WHOLE, B1X3_NONE, B1X3_SINGLE_NONE,
+       A_T1, B_T1, AB_T1, PF_A, PF_AB, A_T1_PF_B, VARIANTS };
 static const char *const VARIANT_NAMES[] = {"product", "whole", "none", "rows", "uniform-zero", "cvt-only",
                                             "tiles-whole", "tiles-none", "kchunk-whole", "kchunk-none",
                                             "a-tiles-whole", "a-tiles-none", "a-tiles-pack", "ab-tiles-none",
-                                            "1x3-whole", "1x3-none", "1x3-single-none"};
+                                            "1x3-whole", "1x3-none", "1x3-single-none",
+                                            "a-t1", "b-t1", "ab-t1", "pf-a", "pf-ab", "a-t1-pf-b"};
+
+static int variant_hints(int variant) {
+    switch (variant) {
+        case A_T1: return HINT_A_T1;
+        case B_T1: return HINT_B_T1;
+        case AB_T1: return HINT_A_T1 | HINT_B_T1;
+        case PF_A: return HINT_PF_A;
+        case PF_AB: return HINT_PF_A | HINT_PF_B;
+        case A_T1_PF_B: return HINT_A_T1 | HINT_PF_B;
+        default: return 0;
+    }
+}
 
 /* Variants whose threads split the columns on 48-column panels. */
 static int panel_split(int variant) {
@@ -339,7 +463,7 @@ typedef struct {
 static void *run_job(void *v) {
     job *j = (job *)v;
     int bf16 = j->args.bf16;
-    j->plan.op = j->variant == PRODUCT ? (bf16 ? (const void *)&j->args.b16 : (const void *)&j->args.i8) : (const void *)&j->args;
+    j->plan.op = j->variant == PRODUCT || variant_hints(j->variant) ? (bf16 ? (const void *)&j->args.b16 : (const void *)&j->args.i8) : (const void *)&j->args;
     switch (j->variant) {
         case PRODUCT: gemm_driver(bf16, &j->plan); break;   /* 0 or 1: the product's own instantiations */
         case WHOLE: case TILES_WHOLE: if (bf16) lab_driver(1, EPI_WHOLE, &j->plan); else lab_driver(0, EPI_WHOLE, &j->plan); break;
@@ -357,6 +481,9 @@ static void *run_job(void *v) {
         case B1X3_WHOLE: if (bf16) lab_1x3_driver(1, EPI_WHOLE, 1, &j->plan); else lab_1x3_driver(0, EPI_WHOLE, 1, &j->plan); break;
         case B1X3_NONE: if (bf16) lab_1x3_driver(1, EPI_NONE, 1, &j->plan); else lab_1x3_driver(0, EPI_NONE, 1, &j->plan); break;
         case B1X3_SINGLE_NONE: if (bf16) lab_1x3_driver(1, EPI_NONE, 0, &j->plan); else lab_1x3_driver(0, EPI_NONE, 0, &j->plan); break;
+        case A_T1: case B_T1: case AB_T1: case PF_A: case PF_AB: case A_T1_PF_B:
+            hint_driver(bf16, variant_hints(j->variant), &j->plan);
+            break;
         default: if (bf16) lab_driver(1, EPI_NONE, &j->plan); else lab_driver(0, EPI_NONE, &j->plan); break;
     }
     return NULL;
@@ -393,7 +520,7 @@ static void gemm(const problem *p, int variant, int threads) {
                                           .kpad = p->k, .bias = NULL, .n = p->n, .col0 = c0, .col1 = c1, .out = p->out,
                                           .ldo = p->n};
         j->plan = (gemm_plan){p->a, p->bf16 ? 2 * p->k : p->k, p->m, c0, c1, kb,
-                              tiles ? lab_tile_source : variant == PRODUCT ? (p->bf16 ? bf16_source : w8_source) : lab_panel_source,
+                              tiles ? lab_tile_source : variant == PRODUCT || variant_hints(variant) ? (p->bf16 ? bf16_source : w8_source) : lab_panel_source,
                               NULL};
     }
     for (int t = 1; t < threads; t++) pthread_create(&th[t], NULL, run_job, &jobs[t]);
@@ -433,7 +560,7 @@ static problem make_problem(int m, int k, int n, int bf16) {
     return (problem){m, k, n, bf16, a, w, t, at, aligned_alloc(64, sizeof(float) * m * n), sx, ws, qsum, wz};
 }
 
-/* product, whole, kchunk-whole, rows, uniform-zero, a-tiles-whole / -pack and 1x3-whole write the same outputs, from either layout (a check of the lab,
+/* product, whole, kchunk-whole, rows, uniform-zero, a-tiles-whole / -pack, 1x3-whole and the hint variants write the same outputs, from either layout (a check of the lab,
  * not of the product);
  * k = 1280: more than one chunk and a partial last one for both kinds. */
 static int verify(void) {
@@ -444,8 +571,8 @@ static int verify(void) {
         gemm(&p, PRODUCT, 2);
         memcpy(first, p.out, sizeof(float) * 64 * 96);
         static const int checked[] = {WHOLE, TILES_WHOLE, KCHUNK_WHOLE, ROWS, UNIFORM_ZERO, A_TILES_WHOLE, A_TILES_PACK,
-                                      B1X3_WHOLE};
-        for (int c = 0; c < 8; c++) {
+                                      B1X3_WHOLE, A_T1, B_T1, AB_T1, PF_A, PF_AB, A_T1_PF_B};
+        for (int c = 0; c < (int)(sizeof checked / sizeof checked[0]); c++) {
             int v = checked[c];
             if (bf16 && int8_only(v)) continue;
             memset(p.out, 0, sizeof(float) * 64 * 96);
