@@ -1,6 +1,7 @@
 package dev.viditq.bench.profile;
 
 import dev.viditq.core.kernels.AttentionBias;
+import dev.viditq.core.kernels.GroupStrides;
 import dev.viditq.core.kernels.Kernels;
 import dev.viditq.core.tensor.Tensor;
 
@@ -72,11 +73,17 @@ final class TimingKernels implements Kernels {
     }
 
     @Override
-    public void attentionGroups(int groups, MemorySegment q, int qStride, MemorySegment k, int kStride, MemorySegment v,
-                                int vStride, MemorySegment out, int oStride, int lq, int lk, int heads, int headDim,
-                                float scale, AttentionBias bias) {
+    public boolean attendsInterleavedGroupsInPlace() {
+        return inner.attendsInterleavedGroupsInPlace();
+    }
+
+    @Override
+    public void attentionGroups(int groups, GroupStrides between, MemorySegment q, int qStride, MemorySegment k,
+                                int kStride, MemorySegment v, int vStride, MemorySegment out, int oStride, int lq,
+                                int lk, int heads, int headDim, float scale, AttentionBias bias) {
         long t0 = System.nanoTime();   // the groups as one call: run in parallel, their own times would overlap
-        inner.attentionGroups(groups, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim, scale, bias);
+        inner.attentionGroups(groups, between, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim,
+                scale, bias);
         attentionNanos.add(System.nanoTime() - t0);
     }
 

@@ -25,24 +25,41 @@ public final class AttentionGroups {
         if (groups < 0) throw new IllegalArgumentException("attention over " + groups + " groups");
     }
 
-    /** Every group by its own {@code kernels.attention} call, in turn. */
-    public static void inTurn(Kernels kernels, int groups, MemorySegment q, int qStride, MemorySegment k, int kStride,
-                              MemorySegment v, int vStride, MemorySegment out, int oStride, int lq, int lk, int heads,
-                              int headDim, float scale, AttentionBias bias) {
+    /** Every group by its own {@code kernels.attention} call, in turn; groups that are extra heads by one call. */
+    public static void inTurn(Kernels kernels, int groups, GroupStrides between, MemorySegment q, int qStride,
+                              MemorySegment k, int kStride, MemorySegment v, int vStride, MemorySegment out, int oStride,
+                              int lq, int lk, int heads, int headDim, float scale, AttentionBias bias) {
         checkCount(groups);
-        for (int g = 0; g < groups; g++) one(kernels, g, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim, scale, bias);
+        if (areExtraHeads(groups, between, heads, headDim, bias)) {
+            kernels.attention(q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, groups * heads, headDim, scale, bias);
+            return;
+        }
+        for (int g = 0; g < groups; g++) {
+            one(kernels, g, between, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim, scale, bias);
+        }
+    }
+
+    /**
+     * True when group g's head h is head g·heads + h of one call: every operand's groups heads·headDim floats apart
+     * (a video's temporal sequences in dense rows), with no per-head bias to repeat.
+     */
+    static boolean areExtraHeads(int groups, GroupStrides between, int heads, int headDim, AttentionBias bias) {
+        long width = (long) heads * headDim;
+        return groups > 1 && (long) groups * heads <= Integer.MAX_VALUE && (bias == null || bias.perHead() == null)
+                && between.q() == width && between.k() == width && between.v() == width && between.out() == width;
     }
 
     /** A group per pool task when that keeps the threads evenly busy, else {@link #inTurn}. */
-    public static void onThreads(Kernels kernels, int groups, MemorySegment q, int qStride, MemorySegment k, int kStride,
-                                 MemorySegment v, int vStride, MemorySegment out, int oStride, int lq, int lk, int heads,
-                                 int headDim, float scale, AttentionBias bias) {
+    public static void onThreads(Kernels kernels, int groups, GroupStrides between, MemorySegment q, int qStride,
+                                 MemorySegment k, int kStride, MemorySegment v, int vStride, MemorySegment out,
+                                 int oStride, int lq, int lk, int heads, int headDim, float scale, AttentionBias bias) {
         checkCount(groups);
         if (!spreadsEvenly(groups, Parallel.threads())) {
-            inTurn(kernels, groups, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim, scale, bias);
+            inTurn(kernels, groups, between, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim, scale, bias);
             return;
         }
-        Parallel.forEach(groups, g -> one(kernels, g, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim, scale, bias));
+        Parallel.forEach(groups, g -> one(kernels, g, between, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk,
+                heads, headDim, scale, bias));
     }
 
     /** True when {@code groups} tasks on {@code threads} threads keep at least {@link #MIN_BALANCE} of them busy. */
@@ -52,15 +69,14 @@ public final class AttentionGroups {
         return (double) groups / (rounds * threads) >= MIN_BALANCE;
     }
 
-    private static void one(Kernels kernels, int g, MemorySegment q, int qStride, MemorySegment k, int kStride,
-                            MemorySegment v, int vStride, MemorySegment out, int oStride, int lq, int lk, int heads,
-                            int headDim, float scale, AttentionBias bias) {
-        long qRow = (long) g * lq, kRow = (long) g * lk;
-        kernels.attention(rows(q, qRow, qStride), qStride, rows(k, kRow, kStride), kStride, rows(v, kRow, vStride), vStride,
-                rows(out, qRow, oStride), oStride, lq, lk, heads, headDim, scale, bias);
+    private static void one(Kernels kernels, int g, GroupStrides between, MemorySegment q, int qStride, MemorySegment k,
+                            int kStride, MemorySegment v, int vStride, MemorySegment out, int oStride, int lq, int lk,
+                            int heads, int headDim, float scale, AttentionBias bias) {
+        kernels.attention(group(q, g, between.q()), qStride, group(k, g, between.k()), kStride, group(v, g, between.v()),
+                vStride, group(out, g, between.out()), oStride, lq, lk, heads, headDim, scale, bias);
     }
 
-    private static MemorySegment rows(MemorySegment s, long row, int stride) {
-        return s.asSlice(row * stride * Float.BYTES);
+    private static MemorySegment group(MemorySegment s, int g, long groupStride) {
+        return s.asSlice(g * groupStride * Float.BYTES);
     }
 }

@@ -64,31 +64,38 @@ public final class Bf16Kernels implements Kernels {
     public void attention(MemorySegment q, int qStride, MemorySegment k, int kStride, MemorySegment v, int vStride,
                           MemorySegment out, int oStride, int lq, int lk, int heads, int headDim, float scale,
                           AttentionBias bias) {
-        attentionGroups(1, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim, scale, bias);
+        attentionGroups(1, GroupStrides.consecutive(lq, lk, qStride, kStride, vStride, oStride), q, qStride, k, kStride,
+                v, vStride, out, oStride, lq, lk, heads, headDim, scale, bias);
     }
 
     /** The groups' heads together in the native kernel's pool calls (see {@link NativeMatrix#attentionGroups}). */
+    /** Groups are tasks of the pool (or their heads are), wherever they lie. */
     @Override
-    public void attentionGroups(int groups, MemorySegment q, int qStride, MemorySegment k, int kStride, MemorySegment v,
-                                int vStride, MemorySegment out, int oStride, int lq, int lk, int heads, int headDim,
-                                float scale, AttentionBias bias) {
+    public boolean attendsInterleavedGroupsInPlace() {
+        return true;
+    }
+
+    @Override
+    public void attentionGroups(int groups, GroupStrides between, MemorySegment q, int qStride, MemorySegment k,
+                                int kStride, MemorySegment v, int vStride, MemorySegment out, int oStride, int lq,
+                                int lk, int heads, int headDim, float scale, AttentionBias bias) {
         AttentionBias b = bias == null ? AttentionBias.NONE : bias;
         // empty key sets and head dimensions past the native limit stay on the FP32 kernel
         if (lk < 1 || !engines.runsAttention(unit, headDim)) {
-            fp32.attentionGroups(groups, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim, scale, b);
+            fp32.attentionGroups(groups, between, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim,
+                    scale, b);
             return;
         }
         AttentionGroups.checkCount(groups);
         if (groups == 0) return;
-        int qRows = Math.multiplyExact(groups, lq), kRows = Math.multiplyExact(groups, lk);
-        FlashAttention.check(q, qStride, qRows, heads, headDim, "q");
-        FlashAttention.check(k, kStride, kRows, heads, headDim, "k");
-        FlashAttention.check(v, vStride, kRows, heads, headDim, "v");
-        FlashAttention.check(out, oStride, qRows, heads, headDim, "out");
+        Gemm.need(q, GroupStrides.extent(groups, between.q(), lq, qStride, heads, headDim, "q"), "attention q");
+        Gemm.need(k, GroupStrides.extent(groups, between.k(), lk, kStride, heads, headDim, "k"), "attention k");
+        Gemm.need(v, GroupStrides.extent(groups, between.v(), lk, vStride, heads, headDim, "v"), "attention v");
+        Gemm.need(out, GroupStrides.extent(groups, between.out(), lq, oStride, heads, headDim, "out"), "attention out");
         if (b.perKey() != null) Gemm.need(b.perKey(), lk, "attention per-key bias [" + lk + "]");
         if (b.perHead() != null) Gemm.need(b.perHead(), (long) heads * lq * lk, "attention per-head bias [" + heads + ", " + lq + ", " + lk + "]");
-        engines.attentionGroups(unit, groups, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim,
-                scale, b.perKey(), b.perHead());
+        engines.attentionGroups(unit, groups, between, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads,
+                headDim, scale, b.perKey(), b.perHead());
     }
 
     @Override

@@ -59,11 +59,18 @@ public final class JavaKernels implements Kernels {
         Gemm.gemm(x, m, k, w, bias, out);
     }
 
+    /** Groups are tasks of the pool (or their heads are), wherever they lie. */
     @Override
-    public void attentionGroups(int groups, MemorySegment q, int qStride, MemorySegment k, int kStride, MemorySegment v,
-                                int vStride, MemorySegment out, int oStride, int lq, int lk, int heads, int headDim,
-                                float scale, AttentionBias bias) {
-        AttentionGroups.onThreads(this, groups, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim, scale, bias);
+    public boolean attendsInterleavedGroupsInPlace() {
+        return true;
+    }
+
+    @Override
+    public void attentionGroups(int groups, GroupStrides between, MemorySegment q, int qStride, MemorySegment k,
+                                int kStride, MemorySegment v, int vStride, MemorySegment out, int oStride, int lq,
+                                int lk, int heads, int headDim, float scale, AttentionBias bias) {
+        AttentionGroups.onThreads(this, groups, between, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads,
+                headDim, scale, bias);
     }
 
     @Override

@@ -64,16 +64,28 @@ public interface Kernels {
                    AttentionBias bias);
 
     /**
-     * {@link #attention} over {@code groups} independent groups of rows laid one after another (the frames of a
-     * video's spatial attention, the samples of a batch): group g's queries and output start g·lq rows after q's and
-     * out's, its keys and values g·lk rows after k's and v's; every group takes the same bias. Each group gives what
+     * {@link #attention} over {@code groups} independent groups of rows: group g's queries, keys, values and output
+     * start g·{@code between.q()}, g·{@code between.k()}, ... floats after q's, k's, ... ({@link GroupStrides}: groups
+     * one after another, or interleaved like a video's temporal sequences); within a group, rows are
+     * {@code qStride}, ... floats apart as in {@link #attention}. Every group takes the same bias. Each group gives what
      * a call of its own gives. The default runs them in turn; CPU kernels may run them in parallel
      * ({@link AttentionGroups}).
      */
-    default void attentionGroups(int groups, MemorySegment q, int qStride, MemorySegment k, int kStride, MemorySegment v,
-                                 int vStride, MemorySegment out, int oStride, int lq, int lk, int heads, int headDim,
-                                 float scale, AttentionBias bias) {
-        AttentionGroups.inTurn(this, groups, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim, scale, bias);
+    default void attentionGroups(int groups, GroupStrides between, MemorySegment q, int qStride, MemorySegment k,
+                                 int kStride, MemorySegment v, int vStride, MemorySegment out, int oStride, int lq,
+                                 int lk, int heads, int headDim, float scale, AttentionBias bias) {
+        AttentionGroups.inTurn(this, groups, between, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads,
+                headDim, scale, bias);
+    }
+
+    /**
+     * True when {@link #attentionGroups} reads groups laid out anywhere at no extra cost, however many and small they
+     * are (a video's temporal sequences, one token row apart in a fused q/k/v buffer). The default is one attention
+     * call per group, unless the groups are extra heads of dense rows: callers then copy such operands into dense rows
+     * first.
+     */
+    default boolean attendsInterleavedGroupsInPlace() {
+        return false;
     }
 
     /**

@@ -25,7 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * every CPU kernel set (FP32: in turn and a group per thread; BF16: the groups' heads together; 1, 2 and 3 threads;
  * AMX on the hardware where present and on the tile model), with q/k/v read from a fused buffer
  * (row stride three times the heads' width), an output whose columns beside the heads must stay untouched, odd sizes,
- * and more keys than queries so that a mix-up of the two offsets shows.
+ * and more keys than queries so that a mix-up of the two offsets shows; groups laid one after another, and
+ * interleaved one row apart as a video's temporal sequences are.
  */
 class AttentionGroupsTest {
     private static final int HEADS = 3, HEAD_DIM = 8, WIDTH = HEADS * HEAD_DIM;
@@ -45,6 +46,39 @@ class AttentionGroupsTest {
         assertFalse(AttentionGroups.spreadsEvenly(2, 16), "an image's guided batch of two on 16 threads");
         assertFalse(AttentionGroups.spreadsEvenly(17, 16), "a second round of one group");
         assertFalse(AttentionGroups.spreadsEvenly(1, 1), "one group is one call");
+    }
+
+    @Test
+    void groupsOfDenseRowsOneHeadWidthApartAreExtraHeadsOfOneCall() {
+        GroupStrides headWidth = GroupStrides.oneRowApart(WIDTH, WIDTH, WIDTH, WIDTH);
+        assertTrue(AttentionGroups.areExtraHeads(4, headWidth, HEADS, HEAD_DIM, AttentionBias.NONE));
+        assertFalse(AttentionGroups.areExtraHeads(4, GroupStrides.oneRowApart(FUSED, FUSED, FUSED, WIDTH), HEADS, HEAD_DIM,
+                AttentionBias.NONE), "a fused buffer's groups are three head widths apart");
+        assertFalse(AttentionGroups.areExtraHeads(4, GroupStrides.consecutive(5, 5, WIDTH, WIDTH, WIDTH, WIDTH), HEADS,
+                HEAD_DIM, AttentionBias.NONE), "consecutive groups of several rows");
+        MemorySegment perHead = Arena.ofAuto().allocate(4L * HEADS * 5 * 5, 64);
+        assertFalse(AttentionGroups.areExtraHeads(4, headWidth, HEADS, HEAD_DIM, new AttentionBias(null, perHead)),
+                "a per-head bias belongs to each group's heads");
+    }
+
+    /** The default, with groups that are extra heads of dense rows: what one call over groups·heads heads gives. */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2})
+    void defaultKernelsGiveExtraHeadsWhatOneCallGives(int threads) {
+        Parallel.setThreads(threads);
+        Kernels kernels = new ScalarKernels();
+        int groups = 5, frames = 4, rowsApart = groups;
+        SplittableRandom rnd = new SplittableRandom(11);
+        MemorySegment q = random(rnd, (long) groups * frames * WIDTH), k = random(rnd, (long) groups * frames * WIDTH);
+        MemorySegment v = random(rnd, (long) groups * frames * WIDTH);
+        MemorySegment expected = Arena.ofAuto().allocate(4L * groups * frames * WIDTH, 64), actual = copy(expected);
+        int stride = rowsApart * WIDTH;
+        float scale = 0.3f;
+        kernels.attention(q, stride, k, stride, v, stride, expected, stride, frames, frames, groups * HEADS, HEAD_DIM, scale,
+                AttentionBias.NONE);
+        kernels.attentionGroups(groups, GroupStrides.oneRowApart(WIDTH, WIDTH, WIDTH, WIDTH), q, stride, k, stride, v, stride,
+                actual, stride, frames, frames, HEADS, HEAD_DIM, scale, AttentionBias.NONE);
+        assertEquals(-1L, expected.mismatch(actual), "first differing byte");
     }
 
     @ParameterizedTest
@@ -94,26 +128,39 @@ class AttentionGroupsTest {
         Parallel.setThreads(threads);
         SplittableRandom rnd = new SplittableRandom(7 + threads);
         for (int[] shape : SHAPES) {
-            int groups = shape[0], lq = shape[1], lk = shape[2];
-            MemorySegment q = random(rnd, (long) groups * lq * FUSED), kv = random(rnd, (long) groups * lk * FUSED);
-            MemorySegment k = kv, v = kv.asSlice(WIDTH * 4L);   // k and v as columns of one fused buffer
-            float scale = (float) (1 / Math.sqrt(HEAD_DIM));
-            MemorySegment expected = random(new SplittableRandom(1), (long) groups * lq * OUT_STRIDE);
-            MemorySegment actual = copy(expected);
-            for (int g = 0; g < groups; g++) {
-                kernels.attention(q.asSlice(4L * g * lq * FUSED), FUSED, k.asSlice(4L * g * lk * FUSED), FUSED,
-                        v.asSlice(4L * g * lk * FUSED), FUSED, expected.asSlice(4L * g * lq * OUT_STRIDE), OUT_STRIDE,
-                        lq, lk, HEADS, HEAD_DIM, scale, AttentionBias.NONE);
-            }
-            kernels.attentionGroups(groups, q, FUSED, k, FUSED, v, FUSED, actual, OUT_STRIDE, lq, lk, HEADS, HEAD_DIM,
-                    scale, AttentionBias.NONE);
-            for (long i = 0; i < (long) groups * lq * OUT_STRIDE; i++) {
-                int gotBits = Float.floatToRawIntBits(actual.getAtIndex(F32_LE, i));
-                int wantBits = Float.floatToRawIntBits(expected.getAtIndex(F32_LE, i));
-                if (gotBits != wantBits) {
-                    assertEquals(expected.getAtIndex(F32_LE, i), actual.getAtIndex(F32_LE, i), 0f, kernels.name() + ", "
-                            + threads + " threads, groups " + groups + " lq " + lq + " lk " + lk + ": float " + i);
-                }
+            for (boolean interleaved : new boolean[]{false, true}) check(kernels, threads, rnd, shape, interleaved);
+        }
+    }
+
+    /**
+     * One shape's groups one after another, or interleaved: group g's row r at row r·groups + g (rows of a group
+     * groups rows apart, groups one row apart), as patch g of frame r in a video's temporal attention.
+     */
+    private static void check(Kernels kernels, int threads, SplittableRandom rnd, int[] shape, boolean interleaved) {
+        int groups = shape[0], lq = shape[1], lk = shape[2];
+        int rowsApart = interleaved ? groups : 1;
+        int qStride = rowsApart * FUSED, kvStride = rowsApart * FUSED, oStride = rowsApart * OUT_STRIDE;
+        GroupStrides between = interleaved ? GroupStrides.oneRowApart(FUSED, FUSED, FUSED, OUT_STRIDE)
+                : GroupStrides.consecutive(lq, lk, FUSED, FUSED, FUSED, OUT_STRIDE);
+        MemorySegment q = random(rnd, (long) groups * lq * FUSED), kv = random(rnd, (long) groups * lk * FUSED);
+        MemorySegment k = kv, v = kv.asSlice(WIDTH * 4L);   // k and v as columns of one fused buffer
+        float scale = (float) (1 / Math.sqrt(HEAD_DIM));
+        MemorySegment expected = random(new SplittableRandom(1), (long) groups * lq * OUT_STRIDE);
+        MemorySegment actual = copy(expected);
+        for (int g = 0; g < groups; g++) {
+            kernels.attention(q.asSlice(4L * g * between.q()), qStride, k.asSlice(4L * g * between.k()), kvStride,
+                    v.asSlice(4L * g * between.v()), kvStride, expected.asSlice(4L * g * between.out()), oStride,
+                    lq, lk, HEADS, HEAD_DIM, scale, AttentionBias.NONE);
+        }
+        kernels.attentionGroups(groups, between, q, qStride, k, kvStride, v, kvStride, actual, oStride, lq, lk, HEADS,
+                HEAD_DIM, scale, AttentionBias.NONE);
+        for (long i = 0; i < (long) groups * lq * OUT_STRIDE; i++) {
+            int gotBits = Float.floatToRawIntBits(actual.getAtIndex(F32_LE, i));
+            int wantBits = Float.floatToRawIntBits(expected.getAtIndex(F32_LE, i));
+            if (gotBits != wantBits) {
+                assertEquals(expected.getAtIndex(F32_LE, i), actual.getAtIndex(F32_LE, i), 0f, kernels.name() + ", "
+                        + threads + " threads, groups " + groups + (interleaved ? " interleaved" : "") + " lq " + lq
+                        + " lk " + lk + ": float " + i);
             }
         }
     }

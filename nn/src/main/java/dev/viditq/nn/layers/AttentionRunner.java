@@ -1,6 +1,7 @@
 package dev.viditq.nn.layers;
 
 import dev.viditq.core.kernels.AttentionBias;
+import dev.viditq.core.kernels.GroupStrides;
 import dev.viditq.core.kernels.KernelBackend;
 import dev.viditq.core.kernels.Kernels;
 
@@ -12,9 +13,10 @@ import java.lang.foreign.MemorySegment;
  * {@link Kernels#attentionGroups} call: the kernels spread its heads and query tiles over the pool, or, with enough
  * groups, the groups themselves (a nested pool call runs inline, so the pool is never oversubscribed).
  *
- * <p>Temporal attention has many short sequences (one per patch position). The kernel sees them as extra heads:
- * for one sample, "row" t holds frame t of every patch (S·H floats), and patch s, head h is pseudo-head s·heads + h,
- * so a single call covers all S sequences. This needs q/k/v/out rows that are exactly heads·headDim wide.
+ * <p>Temporal attention has many short sequences (one per patch position), interleaved: sequence s of a sample is
+ * patch s of every frame, its rows a frame apart, and sequence s + 1 starts one token row further on. They are one
+ * call per sample too, with groups one row apart ({@link GroupStrides#oneRowApart}), so a fused q/k/v buffer is read
+ * in place.
  */
 final class AttentionRunner {
     /** A matrix of rows inside a buffer: row r starts at float {@code offset + r·rowWidth}. */
@@ -26,28 +28,32 @@ final class AttentionRunner {
 
     private AttentionRunner() {}
 
-    /** Self-attention within each of {@code seqs}. TEMPORAL groupings need dense views (rowWidth = heads·headDim). */
+    /** Self-attention within each of {@code seqs}. */
     static void self(View q, View k, View v, View out, Sequences seqs, int heads, int headDim) {
         Kernels kernels = KernelBackend.get();
         float scale = scale(headDim);
         if (seqs.kind() == Sequences.Kind.TEMPORAL) {
-            int dim = heads * headDim;
-            for (View view : new View[]{q, k, v, out}) {
-                if (view.rowWidth() != dim) throw new IllegalArgumentException("temporal attention needs dense q/k/v rows");
-            }
             int perFrame = seqs.tokensPerFrame(), frames = seqs.framesPerSample();
             int samples = seqs.count() / perFrame;
-            int frameStride = perFrame * dim;
+            GroupStrides patches = GroupStrides.oneRowApart(q.rowWidth(), k.rowWidth(), v.rowWidth(), out.rowWidth());
             for (int b = 0; b < samples; b++) {
                 long row = (long) b * frames * perFrame;
-                kernels.attention(q.from(row), frameStride, k.from(row), frameStride, v.from(row), frameStride,
-                        out.from(row), frameStride, frames, frames, heads * perFrame, headDim, scale, AttentionBias.NONE);
+                kernels.attentionGroups(perFrame, patches, q.from(row), frameStride(q, perFrame), k.from(row),
+                        frameStride(k, perFrame), v.from(row), frameStride(v, perFrame), out.from(row),
+                        frameStride(out, perFrame), frames, frames, heads, headDim, scale, AttentionBias.NONE);
             }
             return;
         }
         // WHOLE and SPATIAL sequences follow each other (sequence i from row i·length): one call for all of them
-        kernels.attentionGroups(seqs.count(), q.from(0), q.rowWidth(), k.from(0), k.rowWidth(), v.from(0), v.rowWidth(),
-                out.from(0), out.rowWidth(), seqs.length(), seqs.length(), heads, headDim, scale, AttentionBias.NONE);
+        int length = seqs.length();
+        GroupStrides sequences = GroupStrides.consecutive(length, length, q.rowWidth(), k.rowWidth(), v.rowWidth(), out.rowWidth());
+        kernels.attentionGroups(seqs.count(), sequences, q.from(0), q.rowWidth(), k.from(0), k.rowWidth(), v.from(0),
+                v.rowWidth(), out.from(0), out.rowWidth(), length, length, heads, headDim, scale, AttentionBias.NONE);
+    }
+
+    /** Floats from a token to the same patch in the next frame. */
+    private static int frameStride(View view, int perFrame) {
+        return Math.multiplyExact(perFrame, view.rowWidth());
     }
 
     /** Queries rows [qRow, qRow + lq) attend to key rows [kRow, kRow + lk). */

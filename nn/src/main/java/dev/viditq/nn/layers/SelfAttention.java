@@ -11,7 +11,9 @@ import java.util.List;
  * Multi-head self-attention, scale headDim^-0.5, no mask. Projections either fused (the original repos'
  * {@code qkv} [3H, H], rows [Q | K | V], heads contiguous) or split (diffusers' {@code to_q/to_k/to_v}); then the
  * output projection ({@code proj} / {@code to_out.0}). The fused buffer is read in place through row strides,
- * except where the kernel needs dense q/k/v rows (temporal attention, q/k normalisation), when it is copied out.
+ * except where q and k are transformed (q/k normalisation, RoPE) or the kernels do not read a video's temporal
+ * sequences in place ({@link dev.viditq.core.kernels.Kernels#attendsInterleavedGroupsInPlace}), when they are copied
+ * out first.
  * Open-Sora 1.2 options: per-head RMSNorm of q and k ({@code q_norm}, {@code k_norm}, weight [headDim]), then RoPE
  * over each sequence's positions.
  */
@@ -98,9 +100,7 @@ public final class SelfAttention {
         Tensor attended = Tensor.allocate(DType.F32, false, x.shape()); // the sequences cover every row
         AttentionRunner.View o = new AttentionRunner.View(attended.data(), 0, dim);
         int headDim = dim / heads;
-        // temporal attention batches its sequences as extra heads, which needs dense q/k/v rows
-        boolean dense = transformsQk() || seqs.kind() == Sequences.Kind.TEMPORAL;
-        if (qkv != null && !dense) {
+        if (qkv != null && !copiesQkv(seqs)) {
             Tensor fused = qkv.forward(x);
             AttentionRunner.self(new AttentionRunner.View(fused.data(), 0, 3 * dim),
                     new AttentionRunner.View(fused.data(), dim, 3 * dim),
@@ -119,6 +119,14 @@ public final class SelfAttention {
         if (qkv == null) return qkvInput.forward(x);
         Tensor fused = qkv.forward(x);
         return Rows.splitColumns(fused, 3);
+    }
+
+    /**
+     * Whether the fused buffer's q, k and v are copied out into dense rows: when q and k are transformed, and for a
+     * video's temporal sequences when the kernels do not read such interleaved groups in place.
+     */
+    private boolean copiesQkv(Sequences seqs) {
+        return transformsQk() || seqs.kind() == Sequences.Kind.TEMPORAL && !KernelBackend.get().attendsInterleavedGroupsInPlace();
     }
 
     private boolean transformsQk() {

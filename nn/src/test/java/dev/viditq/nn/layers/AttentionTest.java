@@ -1,7 +1,13 @@
 package dev.viditq.nn.layers;
 
+import dev.viditq.core.kernels.JavaKernels;
+import dev.viditq.core.kernels.KernelBackend;
+import dev.viditq.core.kernels.Kernels;
+import dev.viditq.core.kernels.ScalarKernels;
 import dev.viditq.core.tensor.Tensor;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -47,8 +53,25 @@ class AttentionTest {
         return Tensor.of(v, rows.length, DIM);
     }
 
-    @Test
-    void temporalAndSpatialGroupingsEqualAttentionOnGatheredSequences() {
+    /**
+     * Temporal sequences read in place from the fused buffer (kernels that attend interleaved groups so) and copied
+     * into dense rows first (kernels that do not, like the scalar oracle) both equal attention over the gathered rows.
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void temporalAndSpatialGroupingsEqualAttentionOnGatheredSequences(boolean inPlace) {
+        Kernels kernels = inPlace ? new JavaKernels() : new ScalarKernels();
+        assertEquals(inPlace, kernels.attendsInterleavedGroupsInPlace());
+        Kernels before = KernelBackend.get();
+        KernelBackend.set(kernels);
+        try {
+            checkGroupings();
+        } finally {
+            KernelBackend.set(before);
+        }
+    }
+
+    private static void checkGroupings() {
         Random rnd = new Random(3);
         SelfAttention attn = SelfAttention.loadFused(new Weights(memory(fusedWeights(rnd))), "a", DIM, HEADS);
         int batch = 2, frames = 3, perFrame = 5;

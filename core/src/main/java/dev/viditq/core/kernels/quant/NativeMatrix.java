@@ -1,5 +1,6 @@
 package dev.viditq.core.kernels.quant;
 
+import dev.viditq.core.kernels.GroupStrides;
 import dev.viditq.core.parallel.Parallel;
 import dev.viditq.core.tensor.Tensor;
 
@@ -197,7 +198,8 @@ public final class NativeMatrix {
         MemorySegment a = bf16Rows(x, m, k, w.kpad());
         MemorySegment b = bias == null ? MemorySegment.NULL : offHeap(bias, (long) n * Float.BYTES);
         long outBytes = (long) m * n * Float.BYTES;
-        MemorySegment o = out.isNative() ? out : Arena.ofAuto().allocate(outBytes, 64);
+        // a heap output goes through native memory holding its contents: what lies beside the heads must stay as it was
+        MemorySegment o = out.isNative() ? out : Arena.ofAuto().allocate(outBytes, 64).copyFrom(out.asSlice(0, outBytes));
         TaskSplit split = unit == Unit.AMX
                 ? GridSplit.blocks(m, n, k, 2L * w.kpad(), Parallel.threads())
                 : GridSplit.of(m, n, k, 8, PANEL, Parallel.threads());
@@ -262,19 +264,20 @@ public final class NativeMatrix {
     public void attention(Unit unit, MemorySegment q, int qStride, MemorySegment k, int kStride, MemorySegment v,
                           int vStride, MemorySegment out, int oStride, int lq, int lk, int heads, int d, float scale,
                           MemorySegment keyBias, MemorySegment headBias) {
-        attentionGroups(unit, 1, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, d, scale, keyBias, headBias);
+        attentionGroups(unit, 1, GroupStrides.consecutive(lq, lk, qStride, kStride, vStride, oStride), q, qStride, k,
+                kStride, v, vStride, out, oStride, lq, lk, heads, d, scale, keyBias, headBias);
     }
 
     /**
-     * {@link #attention} over {@code groups} groups of rows laid one after another (as
-     * {@code Kernels.attentionGroups}: group g's queries and output g·lq rows on, its keys and values g·lk rows on;
-     * the biases the same for every group), in the same pool calls: the units of work are the groups' heads together,
+     * {@link #attention} over {@code groups} groups of rows (as {@code Kernels.attentionGroups}: group g's operands
+     * g·{@code between} floats on, the biases the same for every group), in the same pool calls: the units of work are the groups' heads together,
      * so an image's guided batch of two takes the pool calls of one sample, and each head's arithmetic is that of a
      * call of its own.
      */
-    public void attentionGroups(Unit unit, int groups, MemorySegment q, int qStride, MemorySegment k, int kStride,
-                                MemorySegment v, int vStride, MemorySegment out, int oStride, int lq, int lk, int heads,
-                                int d, float scale, MemorySegment keyBias, MemorySegment headBias) {
+    public void attentionGroups(Unit unit, int groups, GroupStrides between, MemorySegment q, int qStride,
+                                MemorySegment k, int kStride, MemorySegment v, int vStride, MemorySegment out,
+                                int oStride, int lq, int lk, int heads, int d, float scale, MemorySegment keyBias,
+                                MemorySegment headBias) {
         if (!runsAttention(unit, d)) {
             throw new IllegalStateException(unit + " attention does not run here (d=" + d + ")" + (unit == Unit.AMX ? ": " + amxStatus : ""));
         }
@@ -282,15 +285,15 @@ public final class NativeMatrix {
         if (groups < 0) throw new IllegalArgumentException("attention over " + groups + " groups");
         if (lq == 0 || heads == 0 || groups == 0) return;
         if ((long) groups * heads > Integer.MAX_VALUE) throw new IllegalArgumentException(groups + " groups of " + heads + " heads");
-        long qRows = (long) groups * lq, kRows = (long) groups * lk;
-        MemorySegment qs = offHeap(q, 4L * ((qRows - 1) * qStride + (long) heads * d));
-        MemorySegment ks = offHeap(k, 4L * ((kRows - 1) * kStride + (long) heads * d));
-        MemorySegment vs = offHeap(v, 4L * ((kRows - 1) * vStride + (long) heads * d));
+        MemorySegment qs = offHeap(q, 4L * GroupStrides.extent(groups, between.q(), lq, qStride, heads, d, "q"));
+        MemorySegment ks = offHeap(k, 4L * GroupStrides.extent(groups, between.k(), lk, kStride, heads, d, "k"));
+        MemorySegment vs = offHeap(v, 4L * GroupStrides.extent(groups, between.v(), lk, vStride, heads, d, "v"));
         MemorySegment keys = keyBias == null ? MemorySegment.NULL : offHeap(keyBias, 4L * lk);
         MemorySegment perHead = headBias == null ? null : offHeap(headBias, 4L * heads * lq * lk);
-        long outBytes = 4L * ((qRows - 1) * oStride + (long) heads * d);
-        MemorySegment o = out.isNative() ? out : Arena.ofAuto().allocate(outBytes, 64);
-        Heads all = new Heads(qs, qStride, ks, kStride, vs, vStride, o, oStride, lq, lk, heads, d, groups);
+        long outBytes = 4L * GroupStrides.extent(groups, between.out(), lq, oStride, heads, d, "out");
+        // a heap output goes through native memory holding its contents: what lies beside the heads must stay as it was
+        MemorySegment o = out.isNative() ? out : Arena.ofAuto().allocate(outBytes, 64).copyFrom(out.asSlice(0, outBytes));
+        Heads all = new Heads(qs, qStride, ks, kStride, vs, vStride, o, oStride, lq, lk, heads, d, groups, between);
         if (keyBias == null && headBias == null && lk <= SHORT_MAX_KEYS && d <= SHORT_MAX_HEAD_DIM && has(Unit.AVX512_BF16)) {
             attendShort(all, scale);
         } else {
@@ -304,25 +307,31 @@ public final class NativeMatrix {
      * start (a head's rows are {@code qStride}, ... floats apart from there).
      */
     private record Heads(MemorySegment q, int qStride, MemorySegment k, int kStride, MemorySegment v, int vStride,
-                         MemorySegment out, int oStride, int lq, int lk, int heads, int d, int groups) {
+                         MemorySegment out, int oStride, int lq, int lk, int heads, int d, int groups,
+                         GroupStrides between) {
         int count() {
             return groups * heads;
         }
 
         MemorySegment q(int u) {
-            return q.asSlice(4L * ((long) (u / heads) * lq * qStride + (long) (u % heads) * d));
+            return q.asSlice(start(u, between.q()));
         }
 
         MemorySegment k(int u) {
-            return k.asSlice(4L * ((long) (u / heads) * lk * kStride + (long) (u % heads) * d));
+            return k.asSlice(start(u, between.k()));
         }
 
         MemorySegment v(int u) {
-            return v.asSlice(4L * ((long) (u / heads) * lk * vStride + (long) (u % heads) * d));
+            return v.asSlice(start(u, between.v()));
         }
 
         MemorySegment out(int u) {
-            return out.asSlice(4L * ((long) (u / heads) * lq * oStride + (long) (u % heads) * d));
+            return out.asSlice(start(u, between.out()));
+        }
+
+        /** Bytes from an operand's start to head u's first element, its groups groupStride floats apart. */
+        private long start(int u, long groupStride) {
+            return 4L * ((u / heads) * groupStride + (long) (u % heads) * d);
         }
 
         /** Head u's head index within its group (the per-head bias is the same for every group). */
