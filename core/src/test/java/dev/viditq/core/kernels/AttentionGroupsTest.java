@@ -111,6 +111,24 @@ class AttentionGroupsTest {
         check(() -> bf16(EmulatedAmx.matrix(), NativeMatrix.Unit.AMX, "the AMX tile model: " + EmulatedAmx.unavailableReason()), threads);
     }
 
+    /** The BF16 kernels attend into native memory and copy a heap output back: what lies beside the heads stays. */
+    @Test
+    void bf16KernelsKeepTheOtherColumnsOfAHeapOutput() {
+        Kernels kernels = bf16(NativeMatrix.Unit.AVX512_BF16);
+        int lq = 5, lk = 7;
+        SplittableRandom rnd = new SplittableRandom(5);
+        MemorySegment q = random(rnd, (long) lq * FUSED), kv = random(rnd, (long) lk * FUSED);
+        float[] heap = new float[lq * OUT_STRIDE];
+        for (int i = 0; i < heap.length; i++) heap[i] = (float) rnd.nextGaussian();
+        MemorySegment expected = Arena.ofAuto().allocate(4L * heap.length, 64).copyFrom(MemorySegment.ofArray(heap));
+        MemorySegment onHeap = MemorySegment.ofArray(heap);
+        for (MemorySegment out : new MemorySegment[]{expected, onHeap}) {
+            kernels.attention(q, FUSED, kv, FUSED, kv.asSlice(WIDTH * 4L), FUSED, out, OUT_STRIDE, lq, lk, HEADS, HEAD_DIM,
+                    0.3f, AttentionBias.NONE);
+        }
+        assertEquals(-1L, expected.mismatch(onHeap), "first differing byte");
+    }
+
     private static Kernels bf16(NativeMatrix.Unit unit) {
         return bf16(NativeMatrix.get(), unit, unit + " on this CPU");
     }
