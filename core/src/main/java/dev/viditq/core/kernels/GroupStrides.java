@@ -33,6 +33,10 @@ public record GroupStrides(long q, long k, long v, long out) {
             throw new IllegalArgumentException("attention " + name + " row stride " + rowStride + " < heads·headDim " + (long) heads * headDim);
         }
         if (groups == 0 || rows == 0) return 0;
-        return (groups - 1) * groupStride + (long) (rows - 1) * rowStride + (long) heads * headDim;
+        try {
+            return Math.addExact(Math.multiplyExact(groups - 1L, groupStride), (long) (rows - 1) * rowStride + (long) heads * headDim);
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("attention " + name + ": " + groups + " groups " + groupStride + " floats apart overflow");
+        }
     }
 }
