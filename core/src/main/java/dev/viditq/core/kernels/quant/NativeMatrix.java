@@ -161,7 +161,12 @@ public final class NativeMatrix {
         }
     }
 
-    /** Packs an F32, BF16 or F16 weight [n, k] (read in place, possibly unaligned), over the thread pool. */
+    /**
+     * Packs an F32, BF16 or F16 weight [n, k] (read in place, possibly unaligned), over the thread pool. A
+     * memory-mapped weight gives its pages back afterwards: the GEMMs read only the packed copy, and the checkpoint's
+     * pages would otherwise stay resident beside it (they stay in the page cache; touching them again only faults them
+     * in).
+     */
     public PackedBf16 pack(Tensor w) {
         int code = switch (w.dtype()) {
             case F32 -> 0;
@@ -180,6 +185,7 @@ public final class NativeMatrix {
                 throw rethrow(e);
             }
         });
+        if (data.isMapped()) data.unload();
         return new PackedBf16(n, k, kpad, out);
     }
 
