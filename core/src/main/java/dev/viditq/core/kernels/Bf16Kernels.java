@@ -68,13 +68,13 @@ public final class Bf16Kernels implements Kernels {
                 v, vStride, out, oStride, lq, lk, heads, headDim, scale, bias);
     }
 
-    /** The groups' heads together in the native kernel's pool calls (see {@link NativeMatrix#attentionGroups}). */
-    /** Groups are tasks of the pool (or their heads are), wherever they lie. */
+    /** The groups' heads are tasks of the pool, wherever the groups lie. */
     @Override
     public boolean attendsInterleavedGroupsInPlace() {
         return true;
     }
 
+    /** The groups' heads together in the native kernel's pool calls (see {@link NativeMatrix#attentionGroups}). */
     @Override
     public void attentionGroups(int groups, GroupStrides between, MemorySegment q, int qStride, MemorySegment k,
                                 int kStride, MemorySegment v, int vStride, MemorySegment out, int oStride, int lq,

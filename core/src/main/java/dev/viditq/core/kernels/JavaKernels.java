@@ -59,7 +59,7 @@ public final class JavaKernels implements Kernels {
         Gemm.gemm(x, m, k, w, bias, out);
     }
 
-    /** Groups are tasks of the pool (or their heads are), wherever they lie. */
+    /** Groups are tasks of the pool (or their heads are, in turn), wherever the groups lie. */
     @Override
     public boolean attendsInterleavedGroupsInPlace() {
         return true;

@@ -204,8 +204,7 @@ public final class NativeMatrix {
         MemorySegment a = bf16Rows(x, m, k, w.kpad());
         MemorySegment b = bias == null ? MemorySegment.NULL : offHeap(bias, (long) n * Float.BYTES);
         long outBytes = (long) m * n * Float.BYTES;
-        // a heap output goes through native memory holding its contents: what lies beside the heads must stay as it was
-        MemorySegment o = out.isNative() ? out : Arena.ofAuto().allocate(outBytes, 64).copyFrom(out.asSlice(0, outBytes));
+        MemorySegment o = out.isNative() ? out : Arena.ofAuto().allocate(outBytes, 64);
         TaskSplit split = unit == Unit.AMX
                 ? GridSplit.blocks(m, n, k, 2L * w.kpad(), Parallel.threads())
                 : GridSplit.of(m, n, k, 8, PANEL, Parallel.threads());
@@ -276,9 +275,9 @@ public final class NativeMatrix {
 
     /**
      * {@link #attention} over {@code groups} groups of rows (as {@code Kernels.attentionGroups}: group g's operands
-     * g·{@code between} floats on, the biases the same for every group), in the same pool calls: the units of work are the groups' heads together,
-     * so an image's guided batch of two takes the pool calls of one sample, and each head's arithmetic is that of a
-     * call of its own.
+     * g·{@code between} floats on, the biases the same for every group), in the same pool calls: the units of work are
+     * the groups' heads together, so an image's guided batch of two takes the pool calls of one sample, and each head's
+     * arithmetic is that of a call of its own.
      */
     public void attentionGroups(Unit unit, int groups, GroupStrides between, MemorySegment q, int qStride,
                                 MemorySegment k, int kStride, MemorySegment v, int vStride, MemorySegment out,
