@@ -22,9 +22,11 @@
  *            activation tile, to tell the turns from the blocking. The 2 x 2 block of the others needs all eight
  *            tiles (four sums, two of each operand), and tiles are not renamed: every load waits for the products
  *            still reading the tile it replaces;
- *   a-t1 / b-t1 / ab-t1  the product with the activation (weight, both) tiles loaded by TILELOADDT1, the load that
+ *   plain    the product's driver with every tile loaded by the plain TILELOADD;
+ *   a-t1 / b-t1 / ab-t1  as plain with the activation (weight, both) tiles loaded by TILELOADDT1, the load that
  *            hints the data will not be reused: the 32 activation rows of a row block (36 KiB at k = 1152, int8)
- *            stream through L1 past the column block's weights (36 KiB), which L1 (48 KiB) cannot hold beside them;
+ *            stream through L1 past the column block's weights (36 KiB), which L1 (48 KiB) cannot hold beside them.
+ *            a-t1 is what the product's KBLOCK does since it was measured faster (plain is the driver before);
  *   pf-a / pf-ab  the product with the activation rows (and the weight rows) of the k-block PF_DIST ahead
  *            prefetched into L1 while the tiles work on this one; a-t1-pf-b both;
  *   kchunk-* whole / none with k cut into chunks of KCHUNK k-blocks: the chunk of a column block's weights (32 KiB)
@@ -322,16 +324,12 @@ ALWAYS_INLINE void lab_1x3_driver(const int BF16, const int EPI, const int TURNS
 
 /* ---------------------------------------------------------------- hinted loads and prefetches */
 
-enum { HINT_A_T1 = 1, HINT_B_T1 = 2, HINT_PF_A = 4, HINT_PF_B = 8 };
+/* HINT_PLAIN: no hint at all (a nonzero H that sets none of the others). */
+enum { HINT_A_T1 = 1, HINT_B_T1 = 2, HINT_PF_A = 4, HINT_PF_B = 8, HINT_PLAIN = 16 };
 #define PF_DIST 2   /* k-blocks ahead */
-#ifdef VQ_AMX_EMULATE
-#define LAB_LOAD_T1(t, base, stride) VQ_TILE_LOAD(t, base, stride)
-#else
-#define LAB_LOAD_T1(t, base, stride) _tile_stream_loadd(t, base, stride)
-#endif
 #define LAB_LOAD(T1, t, base, stride)                   \
     do {                                                \
-        if (T1) LAB_LOAD_T1(t, base, stride);           \
+        if (T1) VQ_TILE_LOAD_T1(t, base, stride);       \
         else VQ_TILE_LOAD(t, base, stride);             \
     } while (0)
 #define LAB_DP(BF16, c, a, b)                           \
@@ -413,6 +411,7 @@ static int variant_hints(int variant);
 static void hint_driver(int bf16, int h, const gemm_plan *g) {
 #define HINT_CASE(H) case H: if (bf16) lab_hint_driver(1, H, g); else lab_hint_driver(0, H, g); break
     switch (h) {
+        HINT_CASE(HINT_PLAIN);
         HINT_CASE(HINT_A_T1);
         HINT_CASE(HINT_B_T1);
         HINT_CASE(HINT_A_T1 | HINT_B_T1);
@@ -426,15 +425,16 @@ static void hint_driver(int bf16, int h, const gemm_plan *g) {
 
 enum { PRODUCT, WHOLE, NONE, ROWS, UNIFORM_ZERO, CVT_ONLY, TILES_WHOLE, TILES_NONE, KCHUNK_WHOLE, KCHUNK_NONE,
        A_TILES_WHOLE, A_TILES_NONE, A_TILES_PACK, AB_TILES_NONE, B1X3_WHOLE, B1X3_NONE, B1X3_SINGLE_NONE,
-       A_T1, B_T1, AB_T1, PF_A, PF_AB, A_T1_PF_B, VARIANTS };
+       PLAIN, A_T1, B_T1, AB_T1, PF_A, PF_AB, A_T1_PF_B, VARIANTS };
 static const char *const VARIANT_NAMES[] = {"product", "whole", "none", "rows", "uniform-zero", "cvt-only",
                                             "tiles-whole", "tiles-none", "kchunk-whole", "kchunk-none",
                                             "a-tiles-whole", "a-tiles-none", "a-tiles-pack", "ab-tiles-none",
                                             "1x3-whole", "1x3-none", "1x3-single-none",
-                                            "a-t1", "b-t1", "ab-t1", "pf-a", "pf-ab", "a-t1-pf-b"};
+                                            "plain", "a-t1", "b-t1", "ab-t1", "pf-a", "pf-ab", "a-t1-pf-b"};
 
 static int variant_hints(int variant) {
     switch (variant) {
+        case PLAIN: return HINT_PLAIN;
         case A_T1: return HINT_A_T1;
         case B_T1: return HINT_B_T1;
         case AB_T1: return HINT_A_T1 | HINT_B_T1;

@@ -25,6 +25,8 @@ typedef struct __attribute__((aligned(64))) {
 #define VQ_TILE_RELEASE() _tile_release()
 #define VQ_TILE_ZERO(t) _tile_zero(t)
 #define VQ_TILE_LOAD(t, base, stride) _tile_loadd(t, base, stride)
+/* TILELOADDT1: the same load with a hint that the data will not be reused soon (see KBLOCK). */
+#define VQ_TILE_LOAD_T1(t, base, stride) _tile_stream_loadd(t, base, stride)
 #define VQ_TILE_STORE(t, base, stride) _tile_stored(t, base, stride)
 #define VQ_TILE_DPBSUD(c, a, b) _tile_dpbsud(c, a, b)
 #define VQ_TILE_DPBF16PS(c, a, b) _tile_dpbf16ps(c, a, b)

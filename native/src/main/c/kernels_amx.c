@@ -53,15 +53,20 @@ typedef struct {
     int kblocks;              /* k-blocks, the tail one included */
 } b_source;
 
-/* One k-block: 4 loads, 4 dot products; each B tile is used twice and each A tile twice. */
+/*
+ * One k-block: 4 loads, 4 dot products; each B tile is used twice and each A tile twice. The A tiles (activations,
+ * queries) are loaded with the T1 hint: on Sapphire Rapids-class hosts that made the BF16 path of PixArt-XL/2 ~10%
+ * faster end to end and the int8 GEMM at one thread 4-22% (docs/BENCHMARKS.md, "AMX host: activation tiles
+ * loaded with the T1 hint"); the B tiles, which the next row block reads again, keep the plain load.
+ */
 #define KBLOCK(DP, a, lda, b0, b1, bstride)          \
     do {                                              \
-        VQ_TILE_LOAD(4, (a), (lda));                  \
+        VQ_TILE_LOAD_T1(4, (a), (lda));               \
         VQ_TILE_LOAD(6, (b0), (bstride));             \
         DP(0, 4, 6);                                  \
         VQ_TILE_LOAD(7, (b1), (bstride));             \
         DP(1, 4, 7);                                  \
-        VQ_TILE_LOAD(5, (a) + 16 * (lda), (lda));     \
+        VQ_TILE_LOAD_T1(5, (a) + 16 * (lda), (lda));  \
         DP(2, 5, 6);                                  \
         DP(3, 5, 7);                                  \
     } while (0)

@@ -140,6 +140,7 @@ static void vq_emu_dpbf16ps(int c, int a, int b) {
 #define VQ_TILE_RELEASE() vq_emu_release()
 #define VQ_TILE_ZERO(t) vq_emu_zero(t)
 #define VQ_TILE_LOAD(t, base, stride) vq_emu_load(t, base, stride)
+#define VQ_TILE_LOAD_T1(t, base, stride) vq_emu_load(t, base, stride)   /* a cache hint: same data */
 #define VQ_TILE_STORE(t, base, stride) vq_emu_store(t, base, stride)
 #define VQ_TILE_DPBSUD(c, a, b) vq_emu_dpbsud(c, a, b)
 #define VQ_TILE_DPBF16PS(c, a, b) vq_emu_dpbf16ps(c, a, b)
