@@ -55,8 +55,8 @@ typedef struct {
 
 /*
  * One k-block: 4 loads, 4 dot products; each B tile is used twice and each A tile twice. The A tiles (activations,
- * queries) are loaded with the T1 hint: on Sapphire Rapids-class hosts that made the BF16 path of PixArt-XL/2 ~10%
- * faster end to end and the int8 GEMM at one thread 4-22% (docs/BENCHMARKS.md, "AMX host: activation tiles
+ * queries) are loaded with the T1 hint: on a Sapphire Rapids host that made the BF16 path of PixArt-XL/2 10-22%
+ * faster end to end and the int8 GEMM at one thread 2-22% (docs/BENCHMARKS.md, "AMX host: activation tiles
  * loaded with the T1 hint"); the B tiles, which the next row block reads again, keep the plain load.
  */
 #define KBLOCK(DP, a, lda, b0, b1, bstride)          \
