@@ -64,6 +64,11 @@ final class TimingKernels implements Kernels {
     }
 
     @Override
+    public void gemmOnce(MemorySegment x, int m, int k, Tensor w, MemorySegment bias, MemorySegment out) {
+        inner.gemmOnce(x, m, k, w, bias, out);
+    }
+
+    @Override
     public void attention(MemorySegment q, int qStride, MemorySegment k, int kStride, MemorySegment v, int vStride,
                           MemorySegment out, int oStride, int lq, int lk, int heads, int headDim, float scale,
                           AttentionBias bias) {

@@ -3,6 +3,7 @@ package dev.viditq.core.kernels;
 import dev.viditq.core.kernels.quant.NativeMatrix;
 import dev.viditq.core.tensor.Tensor;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Collections;
 import java.util.Map;
@@ -15,7 +16,8 @@ import java.util.WeakHashMap;
  *
  * <p>Each weight is rounded to bf16 and packed into the unit's panel layout the first time it is multiplied, and
  * kept while the weight tensor lives (a weak map keyed by the tensor object: the layers hold their weights for
- * the model's lifetime, so this is once per load). Weights must not be modified in place after their first use.
+ * the model's lifetime, so this is once per load); {@link #gemmOnce} packs for the call only. Weights must not be
+ * modified in place after their first use.
  */
 public final class Bf16Kernels implements Kernels {
     private final NativeMatrix engines;
@@ -45,6 +47,29 @@ public final class Bf16Kernels implements Kernels {
         int n = Gemm.check(x, m, k, w, bias, out);
         if (m == 0 || n == 0) return;
         engines.gemm(unit, x, m, k, packedFor(w), bias, out);
+    }
+
+    /**
+     * Packs {@code w} for this call only, into memory freed when the call returns (packing already gives a mapped
+     * weight's pages back), unless a {@link #gemm} has kept a packed copy of it.
+     */
+    @Override
+    public void gemmOnce(MemorySegment x, int m, int k, Tensor w, MemorySegment bias, MemorySegment out) {
+        int n = Gemm.check(x, m, k, w, bias, out);
+        if (m == 0 || n == 0) return;
+        NativeMatrix.PackedBf16 kept = packed.get(w);
+        if (kept != null) {
+            engines.gemm(unit, x, m, k, kept, bias, out);
+            return;
+        }
+        try (Arena callOnly = Arena.ofShared()) {   // shared: the pool's threads write the panels
+            engines.gemm(unit, x, m, k, engines.pack(w, callOnly), bias, out);
+        }
+    }
+
+    /** How many weights have a packed copy kept (for tests). */
+    int keptPackedWeights() {
+        return packed.size();
     }
 
     /** The packed form of {@code w}, made on first use. Two threads may both pack a new weight; one copy is kept. */

@@ -18,6 +18,18 @@ public interface Kernels {
     void gemm(MemorySegment x, int m, int k, Tensor w, MemorySegment bias, MemorySegment out);
 
     /**
+     * {@link #gemm} for a weight that is not multiplied again soon: a text encoder's, which runs once per generation
+     * before the denoiser's many steps. Kernels that keep a packed copy of every weight they multiply (the BF16 kernels)
+     * pack this one for the call only, and a memory-mapped weight gives its pages back afterwards (they stay in the page
+     * cache), so the encoder's weights do not stay resident beside the model that runs next. Same result as
+     * {@link #gemm}. Device kernels keep their device copy (default: {@link #gemm}, then the pages given back).
+     */
+    default void gemmOnce(MemorySegment x, int m, int k, Tensor w, MemorySegment bias, MemorySegment out) {
+        gemm(x, m, k, w, bias, out);
+        if (w.data().isMapped()) w.data().unload();
+    }
+
+    /**
      * LayerNorm over the last dimension of {@code rows × dim}; {@code gamma}/{@code beta} F32 [dim] or null
      * (no affine). In place allowed (out == x).
      */

@@ -20,6 +20,7 @@ import static dev.viditq.core.kernels.KernelTestSupport.random;
 import static dev.viditq.core.kernels.KernelTestSupport.unalignedWeight;
 import static dev.viditq.core.kernels.KernelTestSupport.zeros;
 import static dev.viditq.core.tensor.Tensor.F32_LE;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -103,6 +104,36 @@ class Bf16KernelsTest {
         ORACLE.gemm(roundedToBf16(x, (long) m * k), m, k, roundedToBf16(w), bias, expected);
         kernels.gemm(x, m, k, w, bias, actual);
         assertClose(expected, actual, (long) m * n, GEMM_RTOL, name);
+    }
+
+    /**
+     * A weight multiplied once (a text encoder's) gives the same bits as through {@link Bf16Kernels#gemm}, and no
+     * packed copy of it is kept; a weight already kept packed is used as it is.
+     */
+    @TestFactory
+    List<DynamicTest> gemmOnceKeepsNoPackedCopy() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (Target t : targets()) {
+            for (int[] s : new int[][]{{3, 17, 33}, {40, 70, 2000}}) {
+                String name = t.label + " once m=" + s[0] + " n=" + s[1] + " k=" + s[2];
+                tests.add(DynamicTest.dynamicTest(name, () -> gemmOnceCase(t.kernels(), s[0], s[1], s[2], name)));
+            }
+        }
+        return tests;
+    }
+
+    private static void gemmOnceCase(Bf16Kernels kernels, int m, int n, int k, String name) {
+        SplittableRandom r = new SplittableRandom(name.hashCode());
+        MemorySegment x = random(r, (long) m * k, -2f, 2f), bias = random(r, n);
+        Tensor w = unalignedWeight(r, DType.BF16, n, k);
+        MemorySegment once = zeros((long) m * n), kept = zeros((long) m * n), onceAfterKept = zeros((long) m * n);
+        kernels.gemmOnce(x, m, k, w, bias, once);
+        assertEquals(0, kernels.keptPackedWeights(), name + ": gemmOnce kept a packed copy");
+        kernels.gemm(x, m, k, w, bias, kept);
+        assertEquals(1, kernels.keptPackedWeights(), name + ": gemm keeps its packed copy");
+        kernels.gemmOnce(x, m, k, w, bias, onceAfterKept);
+        assertClose(kept, once, (long) m * n, 0, name + ": gemmOnce against gemm");
+        assertClose(kept, onceAfterKept, (long) m * n, 0, name + ": gemmOnce on a kept weight");
     }
 
     /**

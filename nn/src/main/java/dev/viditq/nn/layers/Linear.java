@@ -1,9 +1,11 @@
 package dev.viditq.nn.layers;
 
 import dev.viditq.core.kernels.KernelBackend;
+import dev.viditq.core.kernels.Kernels;
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
 
+import java.lang.foreign.MemorySegment;
 import java.util.function.IntPredicate;
 
 /**
@@ -38,19 +40,31 @@ public final class Linear {
         }
     }
 
-    /** The float GEMM: {@link dev.viditq.core.kernels.Kernels#gemm} writes every output element. */
-    private static final Executor FLOAT = new Executor() {
+    /**
+     * The float GEMM ({@link dev.viditq.core.kernels.Kernels#gemm}, or with {@code once}
+     * {@link dev.viditq.core.kernels.Kernels#gemmOnce}); it writes every output element.
+     */
+    private record FloatGemm(boolean once) implements Executor {
         @Override
         public void forward(Linear layer, Tensor x, Tensor out) {
-            KernelBackend.get().gemm(x.data(), x.size(0), layer.in, layer.weight(),
-                    layer.bias == null ? null : layer.bias.data(), out.data());
+            MemorySegment bias = layer.bias == null ? null : layer.bias.data();
+            Kernels kernels = KernelBackend.get();
+            if (once) kernels.gemmOnce(x.data(), x.size(0), layer.in, layer.weight(), bias, out.data());
+            else kernels.gemm(x.data(), x.size(0), layer.in, layer.weight(), bias, out.data());
         }
 
         @Override
         public boolean writesEveryOutput() {
             return true;
         }
-    };
+    }
+
+    private static final Executor FLOAT = new FloatGemm(false);
+    /**
+     * The float GEMM for a layer whose weight is multiplied once per run (a text encoder's): no packed copy of the
+     * weight stays resident afterwards.
+     */
+    public static final Executor FLOAT_ONCE = new FloatGemm(true);
 
     private final String name;
     private final WeightStorage storage;

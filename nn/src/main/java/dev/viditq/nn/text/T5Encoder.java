@@ -28,7 +28,9 @@ import static dev.viditq.core.tensor.Tensor.F32_LE;
  *
  * <p>Weights stay as stored (memory-mapped F32/BF16/F16): every projection is a {@link Linear}, the embedding is
  * gathered row by row, and only the small norms and the bias table are converted to F32. So T5-XXL in BF16
- * (about 9.5 GB) runs from the mapping without a float copy.
+ * (about 9.5 GB) runs from the mapping without a float copy. The encoder runs once per generation, so its
+ * projections multiply with {@link Linear#FLOAT_ONCE}: no packed copy of a weight, nor its mapped pages, stays
+ * resident through the denoiser's steps that follow.
  *
  * <p>Attention follows T5: no 1/√d scaling of q·kᵀ (folded into the initialisation), the bucketed relative position
  * bias of block 0 shared by all blocks (umT5: every block has its own table, {@link T5Config#biasPerLayer()}),
@@ -79,6 +81,7 @@ public final class T5Encoder implements AutoCloseable {
         finalNorm = w.takeF32("encoder.final_layer_norm.weight", d);
         w.ignore("decoder\\..*|lm_head\\..*"); // a full T5 checkpoint also carries the decoder
         w.finish();
+        for (Linear l : linears()) l.setExecutor(Linear.FLOAT_ONCE);
     }
 
     /**

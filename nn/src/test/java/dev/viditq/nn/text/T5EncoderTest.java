@@ -6,6 +6,7 @@ import dev.viditq.core.io.SafetensorsWriter;
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.core.testing.GoldenFolder;
+import dev.viditq.nn.layers.Linear;
 import dev.viditq.nn.parity.GoldenCase;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -45,6 +46,14 @@ class T5EncoderTest {
     void goldenCaseMatches() throws Exception {
         for (GoldenCase.Comparison c : new T5Golden().run(golden())) {
             assertTrue(c.relErr() < 1e-4, c.output() + " rel err " + c.relErr());
+        }
+    }
+
+    /** The encoder runs once per generation: none of its weights may be kept packed beside the denoiser. */
+    @Test
+    void projectionsMultiplyOnce() {
+        try (T5Encoder enc = T5Encoder.load(golden())) {
+            for (Linear l : enc.linears()) assertSame(Linear.FLOAT_ONCE, l.executor(), l.name());
         }
     }
 

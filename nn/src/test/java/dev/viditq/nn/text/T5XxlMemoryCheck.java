@@ -29,12 +29,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * are the mapping itself.
  * <pre>
  *   java --add-modules jdk.incubator.vector -cp nn/target/test-classes:nn/target/classes:core/target/classes:JACKSON \
- *        dev.viditq.nn.text.T5XxlMemoryCheck /tmp/t5xxl [tokens]
+ *        dev.viditq.nn.text.T5XxlMemoryCheck /tmp/t5xxl [tokens] [java|auto]
  * </pre>
+ * ({@code auto}: the kernels the process would choose, BF16 where the CPU has a BF16 unit; default {@code java}, FP32)
  * or {@code dev/build -pl nn test -Dtest=T5XxlMemoryCheck -Dviditq.manual.t5xxl=/tmp/t5xxl}.
  * <p>Measured once (2 cores, machine shared and loaded, Vector API kernels still in progress, 16 tokens):
  * peak RSS (VmHWM) 10.12 GB = RssFile 9.30 GB (the mapped BF16 weights) + RssAnon 0.82 GB (JVM, activations).
- * An F32 copy of the weights would have added about 19 GB of anonymous memory.
+ * An F32 copy of the weights would have added about 19 GB of anonymous memory. With the projections multiplied
+ * once ({@code Linear.FLOAT_ONCE}) the mapped pages are given back after each layer, and BF16 kernels ({@code auto})
+ * pack each weight for its call only: docs/BENCHMARKS.md, "A text encoder's weights after it has run".
  */
 class T5XxlMemoryCheck {
     static final int D = 4096, FF = 10240, LAYERS = 24, HEADS = 64, KV = 64, VOCAB = 32128, BUCKETS = 32;
@@ -42,16 +45,17 @@ class T5XxlMemoryCheck {
     @Test
     @EnabledIfSystemProperty(named = "viditq.manual.t5xxl", matches = ".+")
     void bf16XxlRunsFromTheMapping() throws Exception {
-        Map<String, Long> r = run(Path.of(System.getProperty("viditq.manual.t5xxl")), 120);
+        Map<String, Long> r = run(Path.of(System.getProperty("viditq.manual.t5xxl")), 120, false);
         assertTrue(r.get("RssAnon") < 3L << 30, "anonymous memory " + r.get("RssAnon") + " bytes: weights were copied?");
     }
 
     public static void main(String[] args) throws Exception {
-        run(Path.of(args[0]), args.length > 1 ? Integer.parseInt(args[1]) : 120);
+        run(Path.of(args[0]), args.length > 1 ? Integer.parseInt(args[1]) : 120, args.length > 2 && args[2].equals("auto"));
     }
 
-    static Map<String, Long> run(Path dir, int tokens) throws Exception {
-        if (JavaKernels.unsupportedReason() == null) KernelBackend.set(new JavaKernels());
+    /** Encodes once and reports this process's memory while the encoder is still open, as a pipeline holds it. */
+    static Map<String, Long> run(Path dir, int tokens, boolean defaultKernels) throws Exception {
+        if (!defaultKernels && JavaKernels.unsupportedReason() == null) KernelBackend.set(new JavaKernels());
         Files.createDirectories(dir);
         if (!Files.exists(dir.resolve("model.safetensors"))) {
             long t0 = System.nanoTime();
@@ -69,6 +73,9 @@ class T5XxlMemoryCheck {
             long t0 = System.nanoTime();
             Tensor out = enc.forward(ids, mask);
             double seconds = (System.nanoTime() - t0) / 1e9;
+            long t1 = System.nanoTime();
+            enc.forward(ids, mask);   // a second generation's encode: what keeping (or not) packed weights costs
+            System.out.printf("second forward: %.1f s%n", (System.nanoTime() - t1) / 1e9);
             float[] v = out.toFloatArray();
             double sum = 0;
             for (float f : v) {

@@ -168,6 +168,11 @@ public final class NativeMatrix {
      * in).
      */
     public PackedBf16 pack(Tensor w) {
+        return pack(w, Arena.ofAuto());
+    }
+
+    /** {@link #pack(Tensor)} into memory of {@code arena} (a shared or global one: the pool's threads write it). */
+    public PackedBf16 pack(Tensor w, Arena arena) {
         int code = switch (w.dtype()) {
             case F32 -> 0;
             case BF16 -> 1;
@@ -176,7 +181,7 @@ public final class NativeMatrix {
         };
         if (w.rank() != 2) throw new IllegalArgumentException("bf16 packing takes a 2-D weight, not " + w);
         int n = w.size(0), k = w.size(1), kpad = Math.ceilDiv(k, K_ALIGN) * K_ALIGN, panels = Math.ceilDiv(n, PANEL);
-        MemorySegment out = Arena.ofAuto().allocate((long) panels * PANEL * kpad * 2, Tensor.ALIGNMENT);
+        MemorySegment out = arena.allocate((long) panels * PANEL * kpad * 2, Tensor.ALIGNMENT);
         MemorySegment data = w.data();
         Parallel.forEach(panels, p -> {
             try {
