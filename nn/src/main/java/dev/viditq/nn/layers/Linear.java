@@ -41,8 +41,8 @@ public final class Linear {
     }
 
     /**
-     * The float GEMM ({@link dev.viditq.core.kernels.Kernels#gemm}, or with {@code once}
-     * {@link dev.viditq.core.kernels.Kernels#gemmOnce}); it writes every output element.
+     * The float GEMM ({@link Kernels#gemm}, or with {@code once} {@link Kernels#gemmOnce}); it writes every output
+     * element.
      */
     private record FloatGemm(boolean once) implements Executor {
         @Override
