@@ -6,6 +6,7 @@
  */
 #include <string.h>
 #include "viditq.h"
+#include "quant_common.h"   /* vq_activate_outputs */
 
 static int cpu_supports(const vq_impl *impl) {
 #if defined(__x86_64__)
@@ -69,21 +70,26 @@ VQ_EXPORT void viditq_group_sums(const vq_impl *impl, const int8_t *q, int64_t l
 
 VQ_EXPORT void viditq_gemm_w8a8(const vq_impl *impl, const int8_t *q, int64_t ldq, const float *sx, const int32_t *rowsums,
                       int32_t rows, const uint8_t *w, int32_t kpad, int32_t npad, const float *ws, const int32_t *wz,
-                      const float *bias, int32_t n, int32_t col0, int32_t col1, float *out, int64_t ldo) {
+                      const float *bias, int32_t n, int32_t col0, int32_t col1, float *out, int64_t ldo,
+                      int32_t activation) {
     vq_gemm_args a = {q, ldq, sx, rowsums, rows, w, kpad, npad, kpad / 4, 1, ws, wz, bias, n, col0,
-                      col1 < n ? col1 : n, out, ldo};
-    if (rows > 0 && a.col1 > col0) impl->gemm_w8a8(&a);
+                      col1 < n ? col1 : n, out, ldo, activation};
+    if (rows <= 0 || a.col1 <= col0) return;
+    impl->gemm_w8a8(&a);
+    if (!impl->fuses_activation) vq_activate_outputs(&a);
 }
 
 /* group: k values per group (a multiple of 8) when groups > 1; ignored for groups == 1 (per channel). */
 VQ_EXPORT void viditq_gemm_w4a8(const vq_impl *impl, const int8_t *q, int64_t ldq, const float *sx, const int32_t *qsum,
                       int32_t rows, const uint8_t *w, int32_t kpad, int32_t npad, int32_t group, int32_t groups,
                       const float *ws, const int32_t *wz, const float *bias, int32_t n, int32_t col0, int32_t col1,
-                      float *out, int64_t ldo) {
+                      float *out, int64_t ldo, int32_t activation) {
     int group_steps = groups == 1 ? kpad / 8 : group / 8;
     vq_gemm_args a = {q, ldq, sx, qsum, rows, w, kpad, npad, group_steps, groups, ws, wz, bias, n, col0,
-                      col1 < n ? col1 : n, out, ldo};
-    if (rows > 0 && a.col1 > col0) impl->gemm_w4a8(&a);
+                      col1 < n ? col1 : n, out, ldo, activation};
+    if (rows <= 0 || a.col1 <= col0) return;
+    impl->gemm_w4a8(&a);
+    if (!impl->fuses_activation) vq_activate_outputs(&a);
 }
 
 /* Register-only vpdpbusd loop, 16 independent chains: the int8 ceiling of one thread.
@@ -131,6 +137,20 @@ VQ_EXPORT int32_t viditq_bf16_convert(const float *x, int64_t ldx, int32_t rows,
 #if defined(__x86_64__)
     if (!unit_runs(UNIT_AVX512_BF16)) return -1;
     vq_bf16_convert_avx512(x, ldx, rows, k, a, lda);
+    return 0;
+#else
+    return -1;
+#endif
+}
+
+/*
+ * x[0, n) = GELU-tanh(x) with the AVX-512 code of the GEMM epilogues (the Java kernels' bits; a native pass needs no
+ * JIT warm-up, which a pass run once per step, as a caption projection's, waits for); -1 without AVX512-BF16 here.
+ */
+VQ_EXPORT int32_t viditq_gelu_tanh(float *x, int64_t n) {
+#if defined(__x86_64__)
+    if (!unit_runs(UNIT_AVX512_BF16)) return -1;
+    vq_gelu_tanh_pass_avx512(x, n);
     return 0;
 #else
     return -1;

@@ -31,6 +31,7 @@
 
 #include "amx_tiles.h"
 #include "quant_common.h"
+#include "activation_avx512.h"
 #include "attention_common.h"
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
@@ -268,8 +269,9 @@ static void w4_source(const void *op, int c0, int last_col, b_source *out) {
 }
 
 /*
- * out = (float)(acc - wz * qsum) * ws * sx (+ bias): per output the float operations of the VNNI kernels'
- * FINISH_PER_CHANNEL and STORE_ROWS, in the same order, so the results are equal bit for bit.
+ * out = (float)(acc - wz * qsum) * ws * sx (+ bias), then the call's activation: per output the float operations of
+ * the VNNI kernels' FINISH_PER_CHANNEL and STORE_ROWS, in the same order, so the results are equal bit for bit. Like
+ * the rest of the epilogue, the activation runs on the vector units while the tiles compute the next block.
  */
 static inline void int_epilogue_rows(const void *op, const uint32_t *acc, block_pos p, int lo, int hi) {
     const vq_gemm_args *a = (const vq_gemm_args *)op;
@@ -286,6 +288,7 @@ static inline void int_epilogue_rows(const void *op, const uint32_t *acc, block_
             __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(sum, corr)), ws);
             __m512 o = _mm512_mul_ps(f, _mm512_set1_ps(a->sx[row]));
             if (a->bias) o = _mm512_add_ps(o, bias);
+            if (a->activation == VQ_ACT_GELU_TANH) o = vq_gelu_tanh_avx512(o);
             _mm512_mask_storeu_ps(a->out + row * a->ldo + c, m, o);
         }
     }
@@ -320,7 +323,7 @@ static void group_sums_amx(const int8_t *q, int64_t ldq, int rows, int k, int gr
     vq_impl_avx512vnni.group_sums(q, ldq, rows, k, group, groups, out);
 }
 
-const vq_impl vq_impl_amx = {"amx", quantize_amx, gemm_w8a8_amx, gemm_w4a8_amx, group_sums_amx};
+const vq_impl vq_impl_amx = {"amx", quantize_amx, gemm_w8a8_amx, gemm_w4a8_amx, group_sums_amx, 1};
 
 /* ---------------------------------------------------------------- BF16 GEMM */
 

@@ -177,7 +177,7 @@ static void gemm_w4a8_avx2(const vq_gemm_args *a) {
     gemm_avx2(a, 1);
 }
 
-const vq_impl vq_impl_avx2 = {"avx2", quantize_avx2, gemm_w8a8_avx2, gemm_w4a8_avx2, group_sums_avx2};
+const vq_impl vq_impl_avx2 = {"avx2", quantize_avx2, gemm_w8a8_avx2, gemm_w4a8_avx2, group_sums_avx2, 0};
 
 #pragma GCC pop_options
 

@@ -18,6 +18,7 @@
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma,bmi2")
 
 #include "quant_common.h"
+#include "activation_avx512.h"
 #include "tile_dispatch.h"
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
@@ -342,7 +343,8 @@ static void group_sums_avx512(const int8_t *q, int64_t ldq, int rows, int k, int
  * The tile epilogues are macros, not functions: a tile array passed to a function has its address taken, and
  * gcc then keeps the whole tile in memory (stack loads/stores around every vpdpbusd).
  *
- * STORE_ROWS: out = f * sx + bias for MR x NV vectors of per-column sums f (already times the weight scale).
+ * STORE_ROWS: out = f * sx + bias for MR x NV vectors of per-column sums f (already times the weight scale), then
+ * the call's activation.
  */
 #define STORE_ROWS(MR, NV, f, a, r0, c0)                                                            \
     do {                                                                                            \
@@ -354,6 +356,7 @@ static void group_sums_avx512(const int8_t *q, int64_t ldq, int rows, int k, int
             _Pragma("GCC unroll 8") for (int r = 0; r < (MR); r++) {                                \
                 __m512 o_ = _mm512_mul_ps(f[r][v], _mm512_set1_ps((a)->sx[(r0) + r]));              \
                 if ((a)->bias) o_ = _mm512_add_ps(o_, bias_);                                       \
+                if ((a)->activation == VQ_ACT_GELU_TANH) o_ = vq_gelu_tanh_avx512(o_);               \
                 _mm512_mask_storeu_ps((a)->out + ((r0) + r) * (a)->ldo + (c0) + 16 * v, m_, o_);    \
             }                                                                                       \
         }                                                                                           \
@@ -533,7 +536,7 @@ int64_t vq_vnni_peak_avx512(int64_t iters) {
 }
 
 const vq_impl vq_impl_avx512vnni = {"avx512-vnni", quantize_avx512, gemm_w8a8_avx512, gemm_w4a8_avx512,
-                                    group_sums_avx512};
+                                    group_sums_avx512, 1};
 
 #pragma GCC pop_options
 

@@ -21,6 +21,7 @@
 #include "viditq.h"
 #include "tile_dispatch.h"
 #include "attention_common.h"
+#include "activation_avx512.h"
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 #define BF16_MC 64   /* rows per block: 64 rows of bf16 activations (147 KiB at k = 1152) stay in L2 */
@@ -33,6 +34,16 @@ static inline __mmask16 tail_mask(int n) {
 }
 
 /* a[r][0, lda) = bf16(x[r][0, k)), rounded to nearest even, then zeros. */
+/* x[0, n) = GELU-tanh(x), 16 floats at a time (the last ones masked). */
+void vq_gelu_tanh_pass_avx512(float *x, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, vq_gelu_tanh_avx512(_mm512_loadu_ps(x + i)));
+    if (i < n) {
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1u);
+        _mm512_mask_storeu_ps(x + i, m, vq_gelu_tanh_avx512(_mm512_maskz_loadu_ps(m, x + i)));
+    }
+}
+
 void vq_bf16_convert_avx512(const float *x, int64_t ldx, int rows, int k, uint16_t *a, int64_t lda) {
     for (int r = 0; r < rows; r++) {
         const float *xr = x + r * ldx;

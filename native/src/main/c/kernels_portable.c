@@ -18,4 +18,4 @@ static void group_sums_portable(const int8_t *q, int64_t ldq, int rows, int k, i
 }
 
 const vq_impl vq_impl_portable = {"portable", quantize_portable, gemm_w8a8_portable, gemm_w4a8_portable,
-                                  group_sums_portable};
+                                  group_sums_portable, 0};

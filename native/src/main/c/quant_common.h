@@ -182,6 +182,49 @@ static inline void vq_group_sums_body(const int8_t *q, int64_t ldq, int rows, in
     }
 }
 
+/*
+ * e^x and GELU (tanh form) of one float, as dev.viditq.core.kernels.VectorMath computes them per lane: the same
+ * operations in the same order (fmaf where it fuses), so the bits are the same. e^x: Cody-Waite reduction by
+ * n = round(x log2 e), a degree-7 Taylor series, times 2^n built in the exponent field; 0 below -87.33654 (the
+ * smallest normal float's log), the argument clamped at 88.37626. gelu(x) = x / (1 + e^(-2u)),
+ * u = sqrt(2/pi) (x + 0.044715 x^3).
+ */
+static inline float vq_exp(float x) {
+    const float rounder = 12582912.0f;   /* 1.5 * 2^23: adding it rounds to an integer in the low mantissa bits */
+    float c = x < -87.33654f ? -87.33654f : (x > 88.37626f ? 88.37626f : x);
+    float t = fmaf(c, 1.44269504088896341f, rounder);
+    float n = t - rounder;
+    float r = fmaf(n, -0.693359375f, c);
+    r = fmaf(n, 2.12194440e-4f, r);
+    float p = fmaf(r, 1.0f / 5040, 1.0f / 720);
+    p = fmaf(p, r, 1.0f / 120);
+    p = fmaf(p, r, 1.0f / 24);
+    p = fmaf(p, r, 1.0f / 6);
+    p = fmaf(p, r, 0.5f);
+    p = fmaf(p, r, 1.0f);
+    p = fmaf(p, r, 1.0f);
+    uint32_t bits;
+    memcpy(&bits, &t, 4);
+    bits = (bits + (uint32_t)(127 - 0x4B400000)) << 23;
+    float two;
+    memcpy(&two, &bits, 4);
+    return x < -87.33654f ? 0.0f : p * two;
+}
+
+static inline float vq_gelu_tanh(float x) {
+    float u = fmaf(x * x, 0.044715f, 1.0f) * x * 0.7978845608028654f;
+    return x / (vq_exp(u * -2.0f) + 1.0f);
+}
+
+/* The activation of a GEMM call over its outputs (rows x [col0, col1)), for implementations that do not fuse it. */
+static inline void vq_activate_outputs(const vq_gemm_args *a) {
+    if (a->activation != VQ_ACT_GELU_TANH) return;
+    for (int r = 0; r < a->rows; r++) {
+        float *o = a->out + r * a->ldo;
+        for (int c = a->col0; c < a->col1; c++) o[c] = vq_gelu_tanh(o[c]);
+    }
+}
+
 /* Epilogue of one output: f is the weight-scaled sum; out = f * sx (+ bias). */
 static inline float vq_finish(float f, float sx, const float *bias, int c) {
     float o = f * sx;

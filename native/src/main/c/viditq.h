@@ -30,7 +30,7 @@
 #include <stdint.h>
 #include <stddef.h>
 
-#define VQ_ABI_VERSION 4   /* NativeLibrary.ABI_VERSION must match */
+#define VQ_ABI_VERSION 5   /* NativeLibrary.ABI_VERSION must match */
 #define VQ_NR 48                       /* output columns per weight panel */
 #define VQ_STEP_BYTES (VQ_NR * 4)      /* bytes per k-step of one panel */
 #define VQ_MC 64                       /* rows per block: keeps a block of activations in L2 */
@@ -66,7 +66,17 @@ typedef struct {
     const float *bias;     /* [n] or NULL */
     int n, col0, col1;     /* col0 a multiple of VQ_NR, col1 <= n */
     float *out; int64_t ldo;
+    int activation;        /* VQ_ACT_*: applied to every output after the bias */
 } vq_gemm_args;
+
+/*
+ * The activation a GEMM may apply to its outputs (an MLP's first layer: its outputs go nowhere else), so that they
+ * need no pass of their own. Every implementation computes it as dev.viditq.core.kernels.VectorMath does, the same
+ * float operations in the same order (quant_common.h, activation_avx512.h), so the outputs equal the Java pass's bit
+ * for bit. NativeIntKernels numbers them alike.
+ */
+#define VQ_ACT_NONE 0
+#define VQ_ACT_GELU_TANH 1
 
 typedef struct {
     const char *name;
@@ -74,6 +84,7 @@ typedef struct {
     void (*gemm_w8a8)(const vq_gemm_args *a);
     void (*gemm_w4a8)(const vq_gemm_args *a);
     void (*group_sums)(const int8_t *q, int64_t ldq, int rows, int k, int group, int groups, int32_t *out);
+    int fuses_activation;  /* 1: the GEMMs apply vq_gemm_args.activation in their epilogue; 0: dispatch.c does after */
 } vq_impl;
 
 extern const vq_impl vq_impl_portable;
@@ -139,6 +150,7 @@ typedef struct {
 
 int vq_attention_short_avx512(const vq_short_attention_args *a);   /* 0, or -1 without scratch memory */
 void vq_bf16_convert_avx512(const float *x, int64_t ldx, int rows, int k, uint16_t *a, int64_t lda);
+void vq_gelu_tanh_pass_avx512(float *x, int64_t n);
 void vq_bf16_gemm_avx512(const vq_bf16_gemm_args *g);
 void vq_bf16_gemm_amx(const vq_bf16_gemm_args *g);
 void vq_attention_pack(const float *q, int64_t ldq, const float *k, int64_t ldk, const float *v, int64_t ldv,

@@ -98,6 +98,42 @@ class QuantizeEndToEndTest {
     }
 
     /**
+     * An MLP's GELU computed by its first linear (in the integer GEMM's epilogue; after the low-rank branch when the
+     * layer has one; in a pass of its own when simulated) gives the bits of the same model whose executors leave the
+     * GELU to a pass after the GEMM.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"viditq-w8a8", "viditq-w4a8", "viditq-w4a8 low_rank", "viditq-w8a8 simulated"})
+    void mlpActivationInTheGemmGivesTheBitsOfItsOwnPass(String setting) {
+        String[] parts = setting.split(" ");
+        QuantConfig cfg = QuantConfigReader.parse("preset: " + parts[0] + (setting.contains("low_rank") ? "\nlow_rank: {rank: 4}" : ""),
+                setting, null);
+        ExecutionMode mode = setting.contains("simulated") ? ExecutionMode.SIMULATE : ExecutionMode.INTEGER;
+        try (Denoiser fused = GoldenModels.load(GoldenModels.pixart()); Denoiser passes = GoldenModels.load(GoldenModels.pixart())) {
+            QuantizedModel q = Quantizer.quantize(fused, QuantMethods.of(cfg.method()).plan(fused, pixartCalibration, cfg), pixartCalibration);
+            q.install(fused, mode);
+            q.install(passes, mode);
+            for (Linear l : passes.linears().values()) l.setExecutor(new GemmOnly(l.executor()));
+            Tensor a = GoldenModels.forward(fused, GoldenModels.pixart()), b = GoldenModels.forward(passes, GoldenModels.pixart());
+            float[] x = a.toFloatArray(), y = b.toFloatArray();
+            for (int i = 0; i < x.length; i++) assertEquals(Float.floatToIntBits(y[i]), Float.floatToIntBits(x[i]), setting + " at " + i);
+        }
+    }
+
+    /** An executor's GEMM alone: {@link Linear.Executor}'s default then runs an MLP's activation as a pass of its own. */
+    private record GemmOnly(Linear.Executor inner) implements Linear.Executor {
+        @Override
+        public void forward(Linear layer, Tensor x2d, Tensor out2d) {
+            inner.forward(layer, x2d, out2d);
+        }
+
+        @Override
+        public boolean writesEveryOutput() {
+            return inner.writesEveryOutput();
+        }
+    }
+
+    /**
      * Quantize, save, load: the loaded model gives the same outputs as the quantized model in memory (to float
      * rounding: the float layers' Vector API reductions may round differently once the JIT has compiled them),
      * for a dynamic preset, for static ranges per timestep and CFG half, for a bit map with step ranges and

@@ -1,5 +1,7 @@
 package dev.viditq.bench.kernels;
 
+import dev.viditq.core.kernels.Activation;
+import dev.viditq.core.kernels.KernelBackend;
 import dev.viditq.core.kernels.quant.ActivationTransform;
 import dev.viditq.core.kernels.quant.HadamardRotation;
 import dev.viditq.core.kernels.quant.IntKernelBackend;
@@ -8,6 +10,7 @@ import dev.viditq.core.kernels.quant.JavaIntKernels;
 import dev.viditq.core.kernels.quant.NativeIntKernels;
 import dev.viditq.core.kernels.quant.PackedInt4Weight;
 import dev.viditq.core.kernels.quant.PackedInt8Weight;
+import dev.viditq.core.kernels.quant.PackedWeight;
 import dev.viditq.core.kernels.quant.QuantizedActivations;
 import dev.viditq.core.tensor.Tensor;
 
@@ -31,6 +34,8 @@ import java.util.concurrent.CyclicBarrier;
  *   <li>w8a8+quant+rot: the same with ViDiT-Q balancing and a randomized Hadamard rotation of 1152 = 36·32
  *       fused into the quantization;</li>
  *   <li>w8a8, w4a8: the GEMM alone;</li>
+ *   <li>w8a8+gelu/pass: how many times faster the GEMM with GELU-tanh in its epilogue (an MLP's first layer) runs than
+ *       the GEMM followed by the float kernels' GELU pass (paired rounds, as MatrixEngineBenchmark's ratios);</li>
  *   <li>quantize, quantize-rot128, quantize-rot1152: the quantizer alone, in GB/s of F32 input against the
  *       copy bandwidth; quantize-rot4608 and quantize-rot8960 (256 rows): the rotations of wider FFN inputs;</li>
  *   <li>java:w8a8+quant: the pure Java fallback, for comparison.</li>
@@ -89,6 +94,7 @@ public final class IntKernelBenchmark implements KernelBenchmark {
                 kernels.quantize(x, m, k, null, qa);
                 out.add(gops(config, "w8a8", m, n, k, t, ceiling, () -> kernels.gemmW8A8(qa, w8, bias, y)));
                 out.add(gops(config, "w4a8", m, n, k, t, ceiling, () -> kernels.gemmW4A8(qa, w4, bias, y)));
+                out.add(BenchResult.of("w8a8+gelu/pass", m, n, k, t, geluFusedOverPass(config, kernels, qa, w8, bias, y), "x", 0));
             }
         }
         for (int t : config.threads()) {
@@ -113,6 +119,19 @@ public final class IntKernelBenchmark implements KernelBenchmark {
             }
         }
         return out;
+    }
+
+    /**
+     * How many times faster {@code kernels}' GEMM with GELU-tanh in its epilogue runs than the GEMM then the
+     * {@link KernelBackend}'s GELU pass over its outputs (paired rounds).
+     */
+    static double geluFusedOverPass(BenchConfig config, IntKernels kernels, QuantizedActivations qa, PackedWeight w,
+                                    MemorySegment bias, MemorySegment y) {
+        long outputs = (long) qa.rows() * w.n();
+        return MatrixEngineBenchmark.pairedSpeedup(config, () -> {
+            kernels.gemm(qa, w, bias, y);
+            KernelBackend.get().geluTanh(y, outputs);
+        }, () -> kernels.gemm(qa, w, bias, Activation.GELU_TANH, y));
     }
 
     /**

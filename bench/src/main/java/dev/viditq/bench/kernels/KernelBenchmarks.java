@@ -54,8 +54,10 @@ public final class KernelBenchmarks {
                 "kernel", "m", "n", "k", "threads", "value", "unit", "ceiling", "ratio");
     }
 
+    /** One result as a table row; a ratio of two timings (unit "x") with three decimals, as ratios to a ceiling. */
     public static String row(BenchResult r) {
-        return String.format(Locale.ROOT, "%-18s %6d %6d %6d %7d %10.1f %-8s %10.1f %6.3f",
+        String value = r.unit().equals("x") ? "%10.3f" : "%10.1f";
+        return String.format(Locale.ROOT, "%-18s %6d %6d %6d %7d " + value + " %-8s %10.1f %6.3f",
                 r.kernel(), r.m(), r.n(), r.k(), r.threads(), r.value(), r.unit(), r.ceiling(), r.ratio());
     }
 }

@@ -25,8 +25,10 @@ import java.util.SplittableRandom;
  * The CPU's matrix units (AMX-INT8, AMX-BF16, AVX512-BF16), where present: their ceilings (register-only loops,
  * t threads at once) and each kernel that runs on them, with its ratio to the ceiling of its own unit:
  * <ul>
- *   <li>amx:w8a8, amx:w4a8 (GEMM alone) and amx:w8a8+quant (with per-token quantization) against AMX-INT8, and
- *       amx:w8a8/vnni, how many times faster the AMX GEMM runs than the AVX-512 VNNI one (paired, as below);</li>
+ *   <li>amx:w8a8, amx:w4a8 (GEMM alone) and amx:w8a8+quant (with per-token quantization) against AMX-INT8,
+ *       amx:w8a8/vnni, how many times faster the AMX GEMM runs than the AVX-512 VNNI one (paired, as below), and
+ *       amx:w8a8+gelu/pass, how many times faster it runs with GELU-tanh in its epilogue than followed by the GELU
+ *       pass;</li>
  *   <li>bf16:amx and bf16:avx512-bf16, the float GEMM with F32 activations rounded to bf16 (BF16 weights),
  *       against AMX-BF16 and AVX512-BF16; and bf16:&lt;unit&gt;/fp32, how many times faster it is than the FP32 Java
  *       GEMM on the same operands (rounds of each timed back to back: a ratio that holds on a shared machine);</li>
@@ -102,6 +104,7 @@ public final class MatrixEngineBenchmark implements KernelBenchmark {
             }));
             double speedup = pairedSpeedup(config, () -> vnni.gemmW8A8(qa, w8, bias, y), () -> amx.gemmW8A8(qa, w8, bias, y));
             out.add(BenchResult.of("amx:w8a8/vnni", m, n, k, t, speedup, "x", 0));
+            out.add(BenchResult.of("amx:w8a8+gelu/pass", m, n, k, t, IntKernelBenchmark.geluFusedOverPass(config, amx, qa, w8, bias, y), "x", 0));
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.viditq.bench.profile;
 
+import dev.viditq.core.kernels.Activation;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.Linear;
 
@@ -8,7 +9,8 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * Wraps a {@link Linear}'s executor (float or quantized) and adds its wall time to a shared counter: the GEMM share
  * of a step, including what a quantized executor does around the integer product (quantizing activations,
- * rescaling), and counts the product's operations (2·rows·in·out). Installed only while benchmarking; the layer's own executor is put back by {@link StepProfiler#close()}.
+ * rescaling) and an MLP activation the executor applies (fused into the integer GEMM's epilogue, or its own pass), and
+ * counts the product's operations (2·rows·in·out). Installed only while benchmarking; the layer's own executor is put back by {@link StepProfiler#close()}.
  */
 final class TimingExecutor implements Linear.Executor {
     private final Linear.Executor inner;
@@ -43,6 +45,13 @@ final class TimingExecutor implements Linear.Executor {
     public void forward(Linear layer, Tensor x2d, Tensor out2d) {
         long t0 = System.nanoTime();
         inner.forward(layer, x2d, out2d);
+        record(layer, x2d.size(0), System.nanoTime() - t0);
+    }
+
+    @Override
+    public void forwardActivated(Linear layer, Tensor x2d, Tensor out2d, Activation activation) {
+        long t0 = System.nanoTime();
+        inner.forwardActivated(layer, x2d, out2d, activation);
         record(layer, x2d.size(0), System.nanoTime() - t0);
     }
 

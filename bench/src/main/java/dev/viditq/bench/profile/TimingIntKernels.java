@@ -1,9 +1,11 @@
 package dev.viditq.bench.profile;
 
+import dev.viditq.core.kernels.Activation;
 import dev.viditq.core.kernels.quant.ActivationTransform;
 import dev.viditq.core.kernels.quant.IntKernels;
 import dev.viditq.core.kernels.quant.PackedInt4Weight;
 import dev.viditq.core.kernels.quant.PackedInt8Weight;
+import dev.viditq.core.kernels.quant.PackedWeight;
 import dev.viditq.core.kernels.quant.QuantizedActivations;
 
 import java.lang.foreign.MemorySegment;
@@ -42,5 +44,11 @@ final class TimingIntKernels implements IntKernels {
     @Override
     public void gemmW4A8(QuantizedActivations x, PackedInt4Weight w, MemorySegment bias, MemorySegment out) {
         inner.gemmW4A8(x, w, bias, out);
+    }
+
+    /** The inner kernels' own (an activation they fuse stays fused). */
+    @Override
+    public void gemm(QuantizedActivations x, PackedWeight w, MemorySegment bias, Activation activation, MemorySegment out) {
+        inner.gemm(x, w, bias, activation, out);
     }
 }

@@ -161,9 +161,15 @@ public final class Bf16Kernels implements Kernels {
         fp32.groupNorm(x, channels, spatial, groups, gamma, beta, eps, out);
     }
 
+    /** Native on AVX-512 where it runs (the same bits as the Java pass, which needs JIT warm-up first). */
     @Override
     public void geluTanh(MemorySegment x, long n) {
-        fp32.geluTanh(x, n);
+        if (!engines.has(NativeMatrix.Unit.AVX512_BF16)) {
+            fp32.geluTanh(x, n);
+            return;
+        }
+        Gemm.need(x, n, "geluTanh [" + n + "]");
+        engines.geluTanh(x, n);
     }
 
     @Override

@@ -95,6 +95,36 @@ class Bf16KernelsTest {
         return tests;
     }
 
+    /**
+     * The native GELU-tanh pass gives the Java kernels' bits: lengths around its 16-float vectors and its 64K-float
+     * chunks, values where GELU bends, far out where its exp clamps, and on a heap segment.
+     */
+    @TestFactory
+    List<DynamicTest> geluTanhGivesTheJavaKernelsBits() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (Target t : targets()) {
+            for (long n : new long[] {1, 15, 16, 17, 1000, (1 << 16) + 3, 200_003}) {
+                String name = t.label + " n=" + n;
+                tests.add(DynamicTest.dynamicTest(name, () -> {
+                    Bf16Kernels kernels = t.kernels();
+                    SplittableRandom r = new SplittableRandom(n);
+                    MemorySegment x = zeros(n);
+                    for (long i = 0; i < n; i++) x.setAtIndex(F32_LE, i, (float) (i % 7 == 0 ? 60 * r.nextGaussian() : 3 * r.nextGaussian()));
+                    MemorySegment expected = zeros(n).copyFrom(x), heap = MemorySegment.ofArray(x.toArray(F32_LE));
+                    new JavaKernels().geluTanh(expected, n);
+                    kernels.geluTanh(x, n);
+                    kernels.geluTanh(heap, n);
+                    for (long i = 0; i < n; i++) {
+                        float e = expected.getAtIndex(F32_LE, i);
+                        assertEquals(Float.floatToIntBits(e), Float.floatToIntBits(x.getAtIndex(F32_LE, i)), name + " at " + i);
+                        assertEquals(Float.floatToIntBits(e), Float.floatToIntBits(heap.getAtIndex(F32_LE, i)), name + " heap at " + i);
+                    }
+                }));
+            }
+        }
+        return tests;
+    }
+
     private static void gemmCase(Bf16Kernels kernels, int m, int n, int k, DType dtype, String name) {
         SplittableRandom r = new SplittableRandom(name.hashCode());
         MemorySegment x = random(r, (long) m * k, -2f, 2f);

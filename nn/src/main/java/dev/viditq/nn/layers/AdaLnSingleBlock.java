@@ -1,5 +1,6 @@
 package dev.viditq.nn.layers;
 
+import dev.viditq.core.kernels.Activation;
 import dev.viditq.core.tensor.ActivationPool;
 import dev.viditq.core.tensor.Tensor;
 
@@ -49,7 +50,7 @@ public final class AdaLnSingleBlock {
     public static AdaLnSingleBlock loadDiT(Weights w, String prefix, int dim, int heads, int mlpHidden) {
         return new AdaLnSingleBlock(null, LayerNorm.plain(1e-6f), SelfAttention.loadFused(w, prefix + ".attn", dim, heads),
                 null, LayerNorm.plain(1e-6f),
-                Mlp.load(w, prefix + ".mlp.fc1", prefix + ".mlp.fc2", dim, mlpHidden, dim, Mlp.Activation.GELU_TANH));
+                Mlp.load(w, prefix + ".mlp.fc1", prefix + ".mlp.fc2", dim, mlpHidden, dim, Activation.GELU_TANH));
     }
 
     /**
@@ -60,7 +61,7 @@ public final class AdaLnSingleBlock {
         return new AdaLnSingleBlock(w.takeF32(prefix + ".scale_shift_table", 6, dim), LayerNorm.plain(1e-6f),
                 SelfAttention.loadFused(w, prefix + ".attn", dim, heads),
                 CrossAttention.loadFused(w, prefix + ".cross_attn", dim, heads), LayerNorm.plain(1e-6f),
-                Mlp.load(w, prefix + ".mlp.fc1", prefix + ".mlp.fc2", dim, mlpHidden, dim, Mlp.Activation.GELU_TANH));
+                Mlp.load(w, prefix + ".mlp.fc1", prefix + ".mlp.fc2", dim, mlpHidden, dim, Activation.GELU_TANH));
     }
 
     /**
@@ -72,12 +73,12 @@ public final class AdaLnSingleBlock {
         return new AdaLnSingleBlock(w.takeF32(prefix + ".scale_shift_table", 6, dim), LayerNorm.plain(1e-6f),
                 SelfAttention.loadFusedQkNorm(w, prefix + ".attn", dim, heads, qkNorm, rope),
                 CrossAttention.loadFused(w, prefix + ".cross_attn", dim, heads), LayerNorm.plain(1e-6f),
-                Mlp.load(w, prefix + ".mlp.fc1", prefix + ".mlp.fc2", dim, mlpHidden, dim, Mlp.Activation.GELU_TANH));
+                Mlp.load(w, prefix + ".mlp.fc1", prefix + ".mlp.fc2", dim, mlpHidden, dim, Activation.GELU_TANH));
     }
 
     /** The options of diffusers' BasicTransformerBlock with norm_type "ada_norm_single". */
     public record DiffusersOptions(int dim, int heads, int contextDim, int ffHidden, boolean attentionBias,
-                                   boolean outBias, boolean normAffine, float normEps, Mlp.Activation activation) {}
+                                   boolean outBias, boolean normAffine, float normEps, Activation activation) {}
 
     /**
      * diffusers layout under {@code prefix} (e.g. {@code transformer_blocks.3}): scale_shift_table, norm1/norm2

@@ -1,5 +1,6 @@
 package dev.viditq.nn.layers;
 
+import dev.viditq.core.kernels.Activation;
 import dev.viditq.core.kernels.KernelBackend;
 import dev.viditq.core.kernels.Kernels;
 import dev.viditq.core.tensor.DType;
@@ -28,6 +29,15 @@ public final class Linear {
          */
         default void forward(Linear layer, Tensor x2d, Tensor out2d, IntPredicate realRows) {
             forward(layer, x2d, out2d);
+        }
+
+        /**
+         * The same, then {@code activation} on every output (an MLP's first linear). By default a pass over the outputs;
+         * an executor that computes it in its GEMM's epilogue gives the same values.
+         */
+        default void forwardActivated(Linear layer, Tensor x2d, Tensor out2d, Activation activation) {
+            forward(layer, x2d, out2d);
+            activation.applyInPlace(KernelBackend.get(), out2d.data(), out2d.numel());
         }
 
         /**
@@ -146,6 +156,14 @@ public final class Linear {
         return forward(x, null);
     }
 
+    /** activation(x·Wᵀ + b): the first linear of an MLP (see {@link Executor#forwardActivated}). */
+    public Tensor forwardActivated(Tensor x, Activation activation) {
+        Tensor y = output(x);
+        long rows = x.numel() / in;
+        executor.forwardActivated(this, x.reshape(rows, in), y.reshape(rows, out), activation);
+        return y;
+    }
+
     /**
      * y = x·Wᵀ + b where only the rows {@code realRows} accepts carry meaning (the others are padding: caption
      * tokens beyond a caption's mask); null: every row. The output is computed for every row. It lives in
@@ -155,13 +173,18 @@ public final class Linear {
      * write every element.
      */
     public Tensor forward(Tensor x, IntPredicate realRows) {
-        if (x.dim(-1) != in) throw new IllegalArgumentException(name + " expects last dim " + in + ", got " + x);
+        Tensor y = output(x);
         long rows = x.numel() / in;
-        long[] shape = x.shape();
-        shape[shape.length - 1] = out;
-        Tensor y = Tensor.allocate(DType.F32, !executor.writesEveryOutput(), shape);
         if (realRows == null) executor.forward(this, x.reshape(rows, in), y.reshape(rows, out));
         else executor.forward(this, x.reshape(rows, in), y.reshape(rows, out), realRows);
         return y;
+    }
+
+    /** The output for input x (x's shape with the last dimension {@code out}), zeroed unless the executor writes it all. */
+    private Tensor output(Tensor x) {
+        if (x.dim(-1) != in) throw new IllegalArgumentException(name + " expects last dim " + in + ", got " + x);
+        long[] shape = x.shape();
+        shape[shape.length - 1] = out;
+        return Tensor.allocate(DType.F32, !executor.writesEveryOutput(), shape);
     }
 }

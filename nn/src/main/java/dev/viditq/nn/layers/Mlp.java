@@ -1,6 +1,6 @@
 package dev.viditq.nn.layers;
 
-import dev.viditq.core.kernels.KernelBackend;
+import dev.viditq.core.kernels.Activation;
 import dev.viditq.core.tensor.Tensor;
 
 import java.util.List;
@@ -10,21 +10,6 @@ import java.util.List;
  * projection (Dt→H, GELU-tanh, H→H) alike.
  */
 public final class Mlp {
-    /** The activations the official configs name. */
-    public enum Activation {
-        GELU_TANH, GELU_ERF;
-
-        /** diffusers' {@code activation_fn} names: "gelu-approximate" (tanh) and "gelu" (erf). */
-        public static Activation fromDiffusers(String name) {
-            return switch (name) {
-                case "gelu-approximate" -> GELU_TANH;
-                case "gelu" -> GELU_ERF;
-                default -> throw new IllegalArgumentException("activation_fn '" + name
-                        + "' is not supported (PixArt and Latte use \"gelu-approximate\")");
-            };
-        }
-    }
-
     private final Linear first;
     private final Linear second;
     private final Activation activation;
@@ -52,12 +37,8 @@ public final class Mlp {
         return first;
     }
 
+    /** The first linear applies the activation to its own outputs (a quantized one in its GEMM's epilogue). */
     public Tensor forward(Tensor x) {
-        Tensor h = first.forward(x);
-        switch (activation) {
-            case GELU_TANH -> KernelBackend.get().geluTanh(h.data(), h.numel());
-            case GELU_ERF -> KernelBackend.get().geluErf(h.data(), h.numel());
-        }
-        return second.forward(h);
+        return second.forward(first.forwardActivated(x, activation));
     }
 }

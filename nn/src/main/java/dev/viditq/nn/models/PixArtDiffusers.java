@@ -1,6 +1,7 @@
 package dev.viditq.nn.models;
 
 import dev.viditq.core.io.TensorFile;
+import dev.viditq.core.kernels.Activation;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.*;
 
@@ -72,7 +73,7 @@ public final class PixArtDiffusers extends BaseDenoiser {
         return new AdaLnSingleBlock.DiffusersOptions(h, heads, cfg.getInt("cross_attention_dim", h), 4 * h,
                 cfg.getBool("attention_bias", defaultBias), cfg.getBool("attention_out_bias", true),
                 cfg.getBool("norm_elementwise_affine", defaultAffine), (float) cfg.getDouble("norm_eps", defaultEps),
-                Mlp.Activation.fromDiffusers(cfg.getString("activation_fn", defaultActivation)));
+                Activation.fromDiffusers(cfg.getString("activation_fn", defaultActivation)));
     }
 
     @Override

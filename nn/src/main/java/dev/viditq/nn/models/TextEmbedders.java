@@ -1,5 +1,6 @@
 package dev.viditq.nn.models;
 
+import dev.viditq.core.kernels.Activation;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.Linear;
 import dev.viditq.nn.layers.Mlp;
@@ -62,7 +63,7 @@ final class TextEmbedders {
             aspectRatio = null;
         }
         tBlock = Linear.load(w, keys.tBlock(), hidden, 6 * hidden);
-        caption = Mlp.load(w, keys.caption1(), keys.caption2(), captionChannels, hidden, hidden, Mlp.Activation.GELU_TANH);
+        caption = Mlp.load(w, keys.caption1(), keys.caption2(), captionChannels, hidden, hidden, Activation.GELU_TANH);
     }
 
     List<Linear> linears() {

@@ -3,6 +3,7 @@ package dev.viditq.nn.models;
 import dev.viditq.core.io.Checkpoints;
 import dev.viditq.core.io.RenamedTensorFile;
 import dev.viditq.core.io.TensorFile;
+import dev.viditq.core.kernels.Activation;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.*;
 import dev.viditq.nn.models.wan.WanAttention;
@@ -63,7 +64,7 @@ public final class WanTransformer extends BaseDenoiser {
         static ImageEmbedder load(Weights w, int imageDim, int dim) {
             String p = "condition_embedder.image_embedder.";
             return new ImageEmbedder(LayerNorm.load(w, p + "norm1", imageDim, true, IMAGE_NORM_EPS),
-                    Mlp.load(w, p + "ff.net.0.proj", p + "ff.net.2", imageDim, imageDim, dim, Mlp.Activation.GELU_ERF),
+                    Mlp.load(w, p + "ff.net.0.proj", p + "ff.net.2", imageDim, imageDim, dim, Activation.GELU_ERF),
                     LayerNorm.load(w, p + "norm2", dim, true, IMAGE_NORM_EPS));
         }
 
@@ -85,7 +86,7 @@ public final class WanTransformer extends BaseDenoiser {
         }
         timeProj = Linear.load(w, "condition_embedder.time_proj", dim, 6 * dim);
         textEmbedder = Mlp.load(w, "condition_embedder.text_embedder.linear_1", "condition_embedder.text_embedder.linear_2",
-                c.textDim(), dim, dim, Mlp.Activation.GELU_TANH);
+                c.textDim(), dim, dim, Activation.GELU_TANH);
         imageEmbedder = c.imageToVideo() ? ImageEmbedder.load(w, c.imageDim(), dim) : null;
         register(timeEmbedder.linears());
         register(List.of(timeProj));

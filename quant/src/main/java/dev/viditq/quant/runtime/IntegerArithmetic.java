@@ -1,5 +1,7 @@
 package dev.viditq.quant.runtime;
 
+import dev.viditq.core.kernels.Activation;
+import dev.viditq.core.kernels.KernelBackend;
 import dev.viditq.core.kernels.quant.ActivationTransform;
 import dev.viditq.core.kernels.quant.IntKernelBackend;
 import dev.viditq.core.kernels.quant.PackedWeight;
@@ -54,17 +56,23 @@ final class IntegerArithmetic implements QuantizedArithmetic {
     }
 
     @Override
-    public void forward(MemorySegment x, int rows, Precision p, ActivationQuantizer.Ranges ranges, MemorySegment bias, MemorySegment out) {
+    public void forward(MemorySegment x, int rows, Precision p, ActivationQuantizer.Ranges ranges, MemorySegment bias,
+                        Activation activation, MemorySegment out) {
         QuantizedActivations q = shared == null ? null
                 : shared.quantized(x, rows, p.activationBits(), into -> quantize(x, rows, p, ranges, into));
         if (q == null) {
             q = buffer(rows);
             quantize(x, rows, p, ranges, q);
         }
-        IntKernelBackend.get().gemm(q, packed.get(p.weightBits()), bias, out);
-        if (lowRank == null) return;
+        PackedWeight w = packed.get(p.weightBits());
+        if (lowRank == null) {   // the GEMM's epilogue applies the activation
+            IntKernelBackend.get().gemm(q, w, bias, activation, out);
+            return;
+        }
+        IntKernelBackend.get().gemm(q, w, bias, out);
         if (p.activationBits() == 8) lowRank.addFromQuantized(q, rows, out);   // the activations just quantized
         else lowRank.addFromInput(x, rows, out);
+        if (activation != null) activation.applyInPlace(KernelBackend.get(), out, (long) rows * w.n());   // after the branch
     }
 
     /**

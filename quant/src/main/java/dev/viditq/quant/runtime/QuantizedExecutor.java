@@ -1,5 +1,6 @@
 package dev.viditq.quant.runtime;
 
+import dev.viditq.core.kernels.Activation;
 import dev.viditq.core.kernels.KernelBackend;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.Linear;
@@ -54,15 +55,22 @@ final class QuantizedExecutor implements Linear.Executor {
 
     @Override
     public void forward(Linear layer, Tensor x2d, Tensor out2d) {
+        forwardActivated(layer, x2d, out2d, null);
+    }
+
+    /** With an activation (null: none), which the integer GEMM computes in its epilogue where it can. */
+    @Override
+    public void forwardActivated(Linear layer, Tensor x2d, Tensor out2d, Activation activation) {
         StepContext ctx = StepContext.current();
         Precision p = plan.precisionAt(ctx.stepIndex(), ctx.timestep());
         int rows = x2d.size(0);
         MemorySegment bias = layer.bias() == null ? null : layer.bias().data();
         if (p.isFloat()) {
             KernelBackend.get().gemm(x2d.data(), rows, plan.in(), floatWeight, bias, out2d.data());
+            if (activation != null) activation.applyInPlace(KernelBackend.get(), out2d.data(), out2d.numel());
             return;
         }
-        arithmetic.forward(x2d.data(), rows, p, ranges(ctx, rows), bias, out2d.data());
+        arithmetic.forward(x2d.data(), rows, p, ranges(ctx, rows), bias, activation, out2d.data());
     }
 
     /** Static layers: the calibrated range of the step's bucket and each row's CFG half; dynamic: the row's own. */

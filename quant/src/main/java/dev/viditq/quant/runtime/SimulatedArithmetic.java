@@ -1,5 +1,6 @@
 package dev.viditq.quant.runtime;
 
+import dev.viditq.core.kernels.Activation;
 import dev.viditq.core.kernels.KernelBackend;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.quant.plan.Precision;
@@ -39,7 +40,8 @@ final class SimulatedArithmetic implements QuantizedArithmetic {
     }
 
     @Override
-    public void forward(MemorySegment x, int rows, Precision p, ActivationQuantizer.Ranges ranges, MemorySegment bias, MemorySegment out) {
+    public void forward(MemorySegment x, int rows, Precision p, ActivationQuantizer.Ranges ranges, MemorySegment bias,
+                        Activation activation, MemorySegment out) {
         byte[] q = new byte[rows * k];
         float[] scales = new float[rows];
         quantizer.quantize(x, rows, p.activationBits(), ranges, QuantizedArithmetic.tensorDynamic(scheme), q, scales);
@@ -48,9 +50,12 @@ final class SimulatedArithmetic implements QuantizedArithmetic {
             for (int c = 0; c < k; c++) xq[r * k + c] = scales[r] * q[r * k + c];
         }
         Tensor xt = Tensor.of(xq, rows, k);
-        KernelBackend.get().gemm(xt.data(), rows, k, dequantized.get(p.weightBits()), bias, out);
-        if (lowRank == null) return;
-        if (p.activationBits() == 8) lowRank.addFromDequantized(xt.data(), rows, out);
-        else lowRank.addFromInput(x, rows, out);
+        Tensor w = dequantized.get(p.weightBits());
+        KernelBackend.get().gemm(xt.data(), rows, k, w, bias, out);
+        if (lowRank != null) {
+            if (p.activationBits() == 8) lowRank.addFromDequantized(xt.data(), rows, out);
+            else lowRank.addFromInput(x, rows, out);
+        }
+        if (activation != null) activation.applyInPlace(KernelBackend.get(), out, (long) rows * w.size(0));
     }
 }

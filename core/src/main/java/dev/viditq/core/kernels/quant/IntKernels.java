@@ -1,5 +1,8 @@
 package dev.viditq.core.kernels.quant;
 
+import dev.viditq.core.kernels.Activation;
+import dev.viditq.core.kernels.KernelBackend;
+
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -53,5 +56,15 @@ public interface IntKernels {
             case PackedInt8Weight w8 -> gemmW8A8(x, w8, bias, out);
             case PackedInt4Weight w4 -> gemmW4A8(x, w4, bias, out);
         }
+    }
+
+    /**
+     * {@link #gemm}, then {@code activation} (null: none) on every output: by default a pass of the
+     * {@link KernelBackend}'s kernels over them; an implementation that computes it in its epilogue gives the same
+     * bits as the Java kernels' pass.
+     */
+    default void gemm(QuantizedActivations x, PackedWeight w, MemorySegment bias, Activation activation, MemorySegment out) {
+        gemm(x, w, bias, out);
+        if (activation != null) activation.applyInPlace(KernelBackend.get(), out, (long) x.rows() * w.n());
     }
 }

@@ -1,5 +1,6 @@
 package dev.viditq.core.kernels.quant;
 
+import dev.viditq.core.kernels.Activation;
 import dev.viditq.core.parallel.Parallel;
 
 import java.lang.foreign.Arena;
@@ -18,6 +19,10 @@ import java.util.List;
 public final class NativeIntKernels implements IntKernels {
     /** The ISA whose kernels compute 32 × 32 blocks on AMX tiles. */
     public static final String AMX = "amx";
+    /** vq_gemm_args.activation: VQ_ACT_NONE and VQ_ACT_GELU_TANH of native/src/main/c/viditq.h. */
+    private static final int ACT_NONE = 0, ACT_GELU_TANH = 1;
+    /** -Dviditq.int.fusedActivation=false leaves the activation to the Java pass (to measure what fusing saves). */
+    private static final boolean FUSES_ACTIVATION = !"false".equals(System.getProperty("viditq.int.fusedActivation"));
 
     private final NativeLibrary lib;
     private final MemorySegment impl;
@@ -154,13 +159,39 @@ public final class NativeIntKernels implements IntKernels {
 
     @Override
     public void gemmW8A8(QuantizedActivations x, PackedInt8Weight w, MemorySegment bias, MemorySegment out) {
-        IntKernelChecks.gemm(x, w, bias, out);
-        gemm(x, x.rowSumSegment(), 1, 0, w.packedSegment(), w.kpad(), w.npad(), w.n(), w.scaleSegment(),
-                w.zeroSegment(), bias, out, false);
+        gemmW8A8(x, w, bias, ACT_NONE, out);
     }
 
     @Override
     public void gemmW4A8(QuantizedActivations x, PackedInt4Weight w, MemorySegment bias, MemorySegment out) {
+        gemmW4A8(x, w, bias, ACT_NONE, out);
+    }
+
+    /**
+     * GELU-tanh in the native epilogue (or, on the portable and AVX2 code, right after each task's outputs, while
+     * they are in cache): the same float operations as the Java kernels' pass, so the same bits. Exact GELU goes
+     * through the default pass.
+     */
+    @Override
+    public void gemm(QuantizedActivations x, PackedWeight w, MemorySegment bias, Activation activation, MemorySegment out) {
+        if (activation != null && (activation != Activation.GELU_TANH || !FUSES_ACTIVATION)) {
+            IntKernels.super.gemm(x, w, bias, activation, out);
+            return;
+        }
+        int act = activation == null ? ACT_NONE : ACT_GELU_TANH;
+        switch (w) {
+            case PackedInt8Weight w8 -> gemmW8A8(x, w8, bias, act, out);
+            case PackedInt4Weight w4 -> gemmW4A8(x, w4, bias, act, out);
+        }
+    }
+
+    private void gemmW8A8(QuantizedActivations x, PackedInt8Weight w, MemorySegment bias, int activation, MemorySegment out) {
+        IntKernelChecks.gemm(x, w, bias, out);
+        gemm(x, x.rowSumSegment(), 1, 0, w.packedSegment(), w.kpad(), w.npad(), w.n(), w.scaleSegment(),
+                w.zeroSegment(), bias, out, false, activation);
+    }
+
+    private void gemmW4A8(QuantizedActivations x, PackedInt4Weight w, MemorySegment bias, int activation, MemorySegment out) {
         IntKernelChecks.gemm(x, w, bias, out);
         MemorySegment qsum = x.rowSumSegment();
         if (w.groups() > 1) {
@@ -173,12 +204,12 @@ public final class NativeIntKernels implements IntKernels {
             }
         }
         gemm(x, qsum, w.groups(), w.groupSize(), w.packedSegment(), w.kpad(), w.npad(), w.n(), w.scaleSegment(),
-                w.zeroSegment(), bias, out, true);
+                w.zeroSegment(), bias, out, true, activation);
     }
 
     private void gemm(QuantizedActivations x, MemorySegment qsum, int groups, int groupSize, MemorySegment packed,
                       int kpad, int npad, int n, MemorySegment ws, MemorySegment wz, MemorySegment bias,
-                      MemorySegment out, boolean int4) {
+                      MemorySegment out, boolean int4, int activation) {
         int rows = x.rows();
         if (rows == 0) return;
         long outBytes = (long) rows * n * Float.BYTES;
@@ -195,10 +226,10 @@ public final class NativeIntKernels implements IntKernels {
             try {
                 if (int4) {
                     lib.gemmW4A8.invokeExact(impl, q, (long) x.ldq(), sx, qs, r1 - r0, packed, kpad, npad,
-                            groupSize, groups, ws, wz, b, n, split.colStart(i), split.colEnd(i, n), os, (long) n);
+                            groupSize, groups, ws, wz, b, n, split.colStart(i), split.colEnd(i, n), os, (long) n, activation);
                 } else {
                     lib.gemmW8A8.invokeExact(impl, q, (long) x.ldq(), sx, qs, r1 - r0, packed, kpad, npad,
-                            ws, wz, b, n, split.colStart(i), split.colEnd(i, n), os, (long) n);
+                            ws, wz, b, n, split.colStart(i), split.colEnd(i, n), os, (long) n, activation);
                 }
             } catch (Throwable e) {
                 throw rethrow(e);

@@ -28,7 +28,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 final class NativeLibrary {
     /** Must match VQ_ABI_VERSION in native/src/main/c/viditq.h. */
-    static final int ABI_VERSION = 4;
+    static final int ABI_VERSION = 5;
 
     final Path path;
     private final SymbolLookup lookup;
@@ -59,10 +59,10 @@ final class NativeLibrary {
                 ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
         gemmW8A8 = bind(linker, lookup, "viditq_gemm_w8a8", FunctionDescriptor.ofVoid(ADDRESS,
                 ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS,
-                ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG));
+                ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
         gemmW4A8 = bind(linker, lookup, "viditq_gemm_w4a8", FunctionDescriptor.ofVoid(ADDRESS,
                 ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
-                ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG));
+                ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
         vnniPeak = bind(linker, lookup, "viditq_vnni_peak", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
         int abi;
         try {

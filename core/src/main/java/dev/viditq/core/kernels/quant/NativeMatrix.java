@@ -58,7 +58,7 @@ public final class NativeMatrix {
     private final int units;
     private final String amxStatus;
     private final String vendor;
-    private final MethodHandle pack, convert, gemm, attentionSizes, attentionPack, attention, attentionShort;
+    private final MethodHandle pack, convert, gemm, geluTanh, attentionSizes, attentionPack, attention, attentionShort;
     private final MethodHandle bf16DotPeak, amxInt8Peak, amxBf16Peak;
     /** Per thread: bf16 activations (slot 0), every head's packed attention operands (1), one head's (2). */
     private final ThreadLocal<MemorySegment[]> scratch = ThreadLocal.withInitial(() -> new MemorySegment[4]);
@@ -71,6 +71,7 @@ public final class NativeMatrix {
                 ADDRESS, JAVA_LONG));
         gemm = lib.bind("viditq_bf16_gemm", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS,
                 JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG));
+        geluTanh = lib.bind("viditq_gelu_tanh", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
         attentionSizes = lib.bind("viditq_attention_sizes", FunctionDescriptor.ofVoid(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
         attentionPack = lib.bind("viditq_attention_pack", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS,
                 JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
@@ -225,6 +226,26 @@ public final class NativeMatrix {
             }
         });
         if (o != out) MemorySegment.copy(o, 0, out, 0, outBytes);
+    }
+
+    /**
+     * x[0, n) = GELU-tanh(x) in place, on AVX-512 over the pool: the Java kernels' bits (the same operations), without
+     * their JIT warm-up (a pass run once per step, as a caption projection's, ran interpreted for many steps).
+     */
+    public void geluTanh(MemorySegment x, long n) {
+        long bytes = n * Float.BYTES;
+        MemorySegment xs = x.isNative() ? x : Arena.ofAuto().allocate(bytes, 64).copyFrom(x.asSlice(0, bytes));
+        long chunk = 1 << 16;
+        Parallel.forEach(Math.toIntExact(Math.ceilDiv(n, chunk)), c -> {
+            long from = c * chunk, count = Math.min(n, from + chunk) - from;
+            try {
+                int status = (int) geluTanh.invokeExact(xs.asSlice(from * Float.BYTES), count);
+                if (status != 0) throw new IllegalStateException("no AVX512-BF16 unit runs here for the GELU pass");
+            } catch (Throwable e) {
+                throw rethrow(e);
+            }
+        });
+        if (xs != x) MemorySegment.copy(xs, 0, x, 0, bytes);
     }
 
     /** x [m, k] rounded to bf16 rows of lda elements (zero past k), in this thread's scratch, over the pool. */

@@ -1,5 +1,6 @@
 package dev.viditq.nn.models.wan;
 
+import dev.viditq.core.kernels.Activation;
 import dev.viditq.core.tensor.ActivationPool;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.layers.InputScaling;
@@ -62,7 +63,7 @@ public final class WanBlock {
                 c.crossAttnNorm() ? LayerNorm.load(w, prefix + ".norm2", dim, true, c.eps()) : null,
                 WanAttention.load(w, prefix + ".attn2", WanAttention.Role.CROSS, dim, c.heads(), c.eps(), c.addedKvDim()),
                 LayerNorm.plain(c.eps()),
-                Mlp.load(w, prefix + ".ffn.net.0.proj", prefix + ".ffn.net.2", dim, c.ffnDim(), dim, Mlp.Activation.GELU_TANH));
+                Mlp.load(w, prefix + ".ffn.net.0.proj", prefix + ".ffn.net.2", dim, c.ffnDim(), dim, Activation.GELU_TANH));
     }
 
     public List<Linear> linears() {
