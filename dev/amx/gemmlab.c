@@ -29,6 +29,16 @@
  *            a-t1 is what the product's KBLOCK does since it was measured faster (plain is the driver before);
  *   pf-a / pf-ab  the product with the activation rows (and the weight rows) of the k-block PF_DIST ahead
  *            prefetched into L1 while the tiles work on this one; a-t1-pf-b both;
+ *   same-a / same-b / same-ab  the product's driver with every row block reading the activations of the first
+ *            (every column block the weights of the first, both): the same tile work and schedule on operands that
+ *            stay in the caches, so that what their loads from L2 cost shows (outputs wrong: timing only). At
+ *            k = 384 a row block's activations and a column block's weights are 12 KiB each (int8), all in L1;
+ *   1x2-db-none blocks of 16 rows x 32 columns, two sums, and the operands double-buffered (activation tile 2 or 3,
+ *            weight tiles 4-5 or 6-7 by turns): every load goes to a tile whose readers were issued a whole k-block
+ *            earlier, at the price of 3 loads per 2 products (no epilogue);
+ *   rows-outer the loops swapped: each row block's activations (plain loads, 36 KiB at k = 1152: most of L1) against
+ *            every column block in turn, the weights streaming by TILELOADDT1 (the sequential stream that the caches'
+ *            prefetchers follow best), the sliced epilogue as the product's;
  *   kchunk-* whole / none with k cut into chunks of KCHUNK k-blocks: the chunk of a column block's weights (32 KiB)
  *            stays in L1 while every row block passes it, the partial sums going to memory between chunks. Without
  *            chunks the whole column block (32 columns x k: 72 KiB for BF16 at k = 1152, 144 KiB for int8 at
@@ -163,8 +173,8 @@ ALWAYS_INLINE void lab_driver(const int BF16, const int EPI, const gemm_plan *g)
     VQ_TILE_RELEASE();
 }
 
-/* k-blocks per chunk: 2 B tiles each, 16 of them 32 KiB */
-#define KCHUNK 16
+/* k-blocks per chunk (2 B tiles each, 16 of them 32 KiB); LAB_KCHUNK=N sets it */
+static int KCHUNK = 16;
 
 /*
  * The driver with k in chunks: per column block, per chunk of k-blocks, every row block (tiles reloaded from and
@@ -322,6 +332,42 @@ ALWAYS_INLINE void lab_1x3_driver(const int BF16, const int EPI, const int TURNS
 }
 
 
+/* One k-block of a 1 x 2 block: activation tile TA, weight tiles TB0 and TB1, sums in tiles 0 and 1. */
+#define KBLOCK_1X2(DP, TA, TB0, TB1, a, lda, b0, b1, bstride)   \
+    do {                                                         \
+        VQ_TILE_LOAD_T1(TA, (a), (lda));                         \
+        VQ_TILE_LOAD(TB0, (b0), (bstride));                      \
+        DP(0, TA, TB0);                                          \
+        VQ_TILE_LOAD(TB1, (b1), (bstride));                      \
+        DP(1, TA, TB1);                                          \
+    } while (0)
+
+/* 1x2-db-none: the 1 x 2 blocks with both operands by turns; rows a multiple of 16, whole k-blocks; sums stored only. */
+ALWAYS_INLINE void lab_1x2_driver(const int BF16, const gemm_plan *g) {
+    uint32_t acc[16 * BLOCK] __attribute__((aligned(64)));
+    vq_tiles_full();
+    for (int c0 = g->col0; c0 < g->col1; c0 += BLOCK) {
+        b_source b;
+        g->source(g->op, c0, g->col1, &b);
+        for (int r0 = 0; r0 < g->rows; r0 += 16) {
+            const uint8_t *a = g->a + (int64_t)r0 * g->lda;
+            VQ_TILE_ZERO(0);
+            VQ_TILE_ZERO(1);
+            for (int s = 0; s < g->kblocks; s += 2) {
+                const uint8_t *b0 = b.b[0] + s * b.kstep, *b1 = b.b[1] + s * b.kstep;
+                if (BF16) KBLOCK_1X2(VQ_TILE_DPBF16PS, 2, 4, 5, a + 64 * s, g->lda, b0, b1, b.stride);
+                else KBLOCK_1X2(VQ_TILE_DPBSUD, 2, 4, 5, a + 64 * s, g->lda, b0, b1, b.stride);
+                if (s + 1 == g->kblocks) break;
+                if (BF16) KBLOCK_1X2(VQ_TILE_DPBF16PS, 3, 6, 7, a + 64 * (s + 1), g->lda, b0 + b.kstep, b1 + b.kstep, b.stride);
+                else KBLOCK_1X2(VQ_TILE_DPBSUD, 3, 6, 7, a + 64 * (s + 1), g->lda, b0 + b.kstep, b1 + b.kstep, b.stride);
+            }
+            VQ_TILE_STORE(0, acc, 4 * BLOCK);
+            VQ_TILE_STORE(1, acc + 16, 4 * BLOCK);
+        }
+    }
+    VQ_TILE_RELEASE();
+}
+
 /* ---------------------------------------------------------------- hinted loads and prefetches */
 
 /* HINT_PLAIN: no hint at all (a nonzero H that sets none of the others). */
@@ -404,6 +450,72 @@ ALWAYS_INLINE void lab_hint_driver(const int BF16, const int H, const gemm_plan 
     VQ_TILE_RELEASE();
 }
 
+enum { SAME_A = 1, SAME_B = 2 };
+
+/* gemm_driver (the product's block_product, sweeps and sliced epilogue) with the operands pinned as SAME says. */
+ALWAYS_INLINE void lab_same_driver(const int BF16, const int SAME, const gemm_plan *g) {
+    int sweep = (int)(A_RESIDENT_BYTES / g->lda) / BLOCK * BLOCK;
+    if (sweep < BLOCK) sweep = BLOCK;
+    uint32_t acc[2][BLOCK * BLOCK] __attribute__((aligned(64)));
+    pending_block prev = {NULL, {0, 0, 0, 0}, 0};
+    int parity = 0;
+    b_source first;
+    g->source(g->op, g->col0, g->col1, &first);
+    first.kblocks = g->kblocks;
+    vq_tiles_full();
+    for (int m0 = 0; m0 < g->rows; m0 += sweep) {
+        int m1 = m0 + sweep < g->rows ? m0 + sweep : g->rows;
+        for (int c0 = g->col0; c0 < g->col1; c0 += BLOCK) {
+            b_source b = first;
+            if (!(SAME & SAME_B)) {
+                g->source(g->op, c0, g->col1, &b);
+                b.kblocks = g->kblocks;
+            }
+            for (int r0 = m0; r0 < m1; r0 += BLOCK) {
+                const uint8_t *a = SAME & SAME_A ? g->a : g->a + (int64_t)r0 * g->lda;
+                block_product(BF16, a, g->lda, &b, g->op, &prev);
+                block_store(acc[parity]);
+                prev = (pending_block){acc[parity], {r0, BLOCK, c0, g->col1 - c0 < BLOCK ? g->col1 - c0 : BLOCK}, 0};
+                parity ^= 1;
+            }
+        }
+    }
+    epilogue_until(BF16, g->op, &prev, prev.p.mr);
+    VQ_TILE_RELEASE();
+}
+
+static void same_driver(int bf16, int same, const gemm_plan *g) {
+#define SAME_CASE(S) case S: if (bf16) lab_same_driver(1, S, g); else lab_same_driver(0, S, g); break
+    switch (same) {
+        SAME_CASE(SAME_A);
+        SAME_CASE(SAME_B);
+        SAME_CASE(SAME_A | SAME_B);
+        default: break;
+    }
+#undef SAME_CASE
+}
+
+/* rows-outer: lab_hint_driver's blocks (weights by TILELOADDT1) with the row blocks outside; rows a multiple of 32. */
+ALWAYS_INLINE void lab_rows_outer_driver(const int BF16, const gemm_plan *g) {
+    uint32_t acc[2][BLOCK * BLOCK] __attribute__((aligned(64)));
+    pending_block prev = {NULL, {0, 0, 0, 0}, 0};
+    int parity = 0;
+    vq_tiles_full();
+    for (int r0 = 0; r0 < g->rows; r0 += BLOCK) {
+        for (int c0 = g->col0; c0 < g->col1; c0 += BLOCK) {
+            b_source b;
+            g->source(g->op, c0, g->col1, &b);
+            b.kblocks = g->kblocks;
+            hint_block_product(BF16, HINT_B_T1, g->a + (int64_t)r0 * g->lda, g->lda, &b, g->op, &prev);
+            block_store(acc[parity]);
+            prev = (pending_block){acc[parity], {r0, BLOCK, c0, g->col1 - c0 < BLOCK ? g->col1 - c0 : BLOCK}, 0};
+            parity ^= 1;
+        }
+    }
+    epilogue_until(BF16, g->op, &prev, prev.p.mr);
+    VQ_TILE_RELEASE();
+}
+
 /* The hint variants' H (0: not one). */
 static int variant_hints(int variant);
 
@@ -425,12 +537,13 @@ static void hint_driver(int bf16, int h, const gemm_plan *g) {
 
 enum { PRODUCT, WHOLE, NONE, ROWS, UNIFORM_ZERO, CVT_ONLY, TILES_WHOLE, TILES_NONE, KCHUNK_WHOLE, KCHUNK_NONE,
        A_TILES_WHOLE, A_TILES_NONE, A_TILES_PACK, AB_TILES_NONE, B1X3_WHOLE, B1X3_NONE, B1X3_SINGLE_NONE,
-       PLAIN, A_T1, B_T1, AB_T1, PF_A, PF_AB, A_T1_PF_B, VARIANTS };
+       PLAIN, A_T1, B_T1, AB_T1, PF_A, PF_AB, A_T1_PF_B, SAME_A_V, SAME_B_V, SAME_AB_V, B1X2_DB_NONE, ROWS_OUTER, VARIANTS };
 static const char *const VARIANT_NAMES[] = {"product", "whole", "none", "rows", "uniform-zero", "cvt-only",
                                             "tiles-whole", "tiles-none", "kchunk-whole", "kchunk-none",
                                             "a-tiles-whole", "a-tiles-none", "a-tiles-pack", "ab-tiles-none",
                                             "1x3-whole", "1x3-none", "1x3-single-none",
-                                            "plain", "a-t1", "b-t1", "ab-t1", "pf-a", "pf-ab", "a-t1-pf-b"};
+                                            "plain", "a-t1", "b-t1", "ab-t1", "pf-a", "pf-ab", "a-t1-pf-b",
+                                            "same-a", "same-b", "same-ab", "1x2-db-none", "rows-outer"};
 
 static int variant_hints(int variant) {
     switch (variant) {
@@ -443,6 +556,12 @@ static int variant_hints(int variant) {
         case A_T1_PF_B: return HINT_A_T1 | HINT_PF_B;
         default: return 0;
     }
+}
+
+/* Variants that run on the product's argument structs and weight sources. */
+static int product_args(int variant) {
+    return variant == PRODUCT || variant_hints(variant) || variant == SAME_A_V || variant == SAME_B_V || variant == SAME_AB_V
+           || variant == ROWS_OUTER;
 }
 
 /* Variants whose threads split the columns on 48-column panels. */
@@ -463,7 +582,7 @@ typedef struct {
 static void *run_job(void *v) {
     job *j = (job *)v;
     int bf16 = j->args.bf16;
-    j->plan.op = j->variant == PRODUCT || variant_hints(j->variant) ? (bf16 ? (const void *)&j->args.b16 : (const void *)&j->args.i8) : (const void *)&j->args;
+    j->plan.op = product_args(j->variant) ? (bf16 ? (const void *)&j->args.b16 : (const void *)&j->args.i8) : (const void *)&j->args;
     switch (j->variant) {
         case PRODUCT: gemm_driver(bf16, &j->plan); break;   /* 0 or 1: the product's own instantiations */
         case WHOLE: case TILES_WHOLE: if (bf16) lab_driver(1, EPI_WHOLE, &j->plan); else lab_driver(0, EPI_WHOLE, &j->plan); break;
@@ -484,6 +603,11 @@ static void *run_job(void *v) {
         case A_T1: case B_T1: case AB_T1: case PF_A: case PF_AB: case A_T1_PF_B:
             hint_driver(bf16, variant_hints(j->variant), &j->plan);
             break;
+        case SAME_A_V: same_driver(bf16, SAME_A, &j->plan); break;
+        case SAME_B_V: same_driver(bf16, SAME_B, &j->plan); break;
+        case SAME_AB_V: same_driver(bf16, SAME_A | SAME_B, &j->plan); break;
+        case ROWS_OUTER: if (bf16) lab_rows_outer_driver(1, &j->plan); else lab_rows_outer_driver(0, &j->plan); break;
+        case B1X2_DB_NONE: if (bf16) lab_1x2_driver(1, &j->plan); else lab_1x2_driver(0, &j->plan); break;
         default: if (bf16) lab_driver(1, EPI_NONE, &j->plan); else lab_driver(0, EPI_NONE, &j->plan); break;
     }
     return NULL;
@@ -520,7 +644,7 @@ static void gemm(const problem *p, int variant, int threads) {
                                           .kpad = p->k, .bias = NULL, .n = p->n, .col0 = c0, .col1 = c1, .out = p->out,
                                           .ldo = p->n};
         j->plan = (gemm_plan){p->a, p->bf16 ? 2 * p->k : p->k, p->m, c0, c1, kb,
-                              tiles ? lab_tile_source : variant == PRODUCT || variant_hints(variant) ? (p->bf16 ? bf16_source : w8_source) : lab_panel_source,
+                              tiles ? lab_tile_source : product_args(variant) ? (p->bf16 ? bf16_source : w8_source) : lab_panel_source,
                               NULL};
     }
     for (int t = 1; t < threads; t++) pthread_create(&th[t], NULL, run_job, &jobs[t]);
@@ -571,7 +695,7 @@ static int verify(void) {
         gemm(&p, PRODUCT, 2);
         memcpy(first, p.out, sizeof(float) * 64 * 96);
         static const int checked[] = {WHOLE, TILES_WHOLE, KCHUNK_WHOLE, ROWS, UNIFORM_ZERO, A_TILES_WHOLE, A_TILES_PACK,
-                                      B1X3_WHOLE, A_T1, B_T1, AB_T1, PF_A, PF_AB, A_T1_PF_B};
+                                      B1X3_WHOLE, A_T1, B_T1, AB_T1, PF_A, PF_AB, A_T1_PF_B, ROWS_OUTER};
         for (int c = 0; c < (int)(sizeof checked / sizeof checked[0]); c++) {
             int v = checked[c];
             if (bf16 && int8_only(v)) continue;
@@ -632,6 +756,28 @@ static int selected(int variant) {
     return 0;
 }
 
+/*
+ * LAB_SHAPES="512x384x1152,512x1152x1152" (M x K x N; M a multiple of 32, K of 64, N of 48) replaces the default
+ * shapes; returns how many there are.
+ */
+static int lab_shapes(int shapes[16][3], int defaults) {
+    const char *list = getenv("LAB_SHAPES");
+    if (!list) return defaults;
+    int n = 0;
+    for (const char *p = list; n < 16 && *p;) {
+        int m, k, c, used = 0;
+        if (sscanf(p, "%dx%dx%d%n", &m, &k, &c, &used) != 3 || m % 32 || k % 64 || c % 48 || m <= 0 || k <= 0 || c <= 0) {
+            fprintf(stderr, "LAB_SHAPES: bad shape at '%s' (M x K x N, M a multiple of 32, K of 64, N of 48)\n", p);
+            exit(2);
+        }
+        shapes[n][0] = m; shapes[n][1] = k; shapes[n][2] = c;
+        n++;
+        p += used;
+        if (*p == ',') p++;
+    }
+    return n;
+}
+
 int main(void) {
 #ifdef VQ_AMX_EMULATE
     return verify() != 0;
@@ -640,12 +786,14 @@ int main(void) {
         perror("AMX tile data not granted");
         return 1;
     }
+    if (getenv("LAB_KCHUNK")) KCHUNK = atoi(getenv("LAB_KCHUNK")) > 0 ? atoi(getenv("LAB_KCHUNK")) : KCHUNK;
     if (verify() != 0) return 1;
-    static const int shapes[][3] = {{1024, 1152, 1152}, {1024, 4608, 1152}, {512, 1152, 1152}, {512, 1152, 4608}};
+    int shapes[16][3] = {{1024, 1152, 1152}, {1024, 4608, 1152}, {512, 1152, 1152}, {512, 1152, 4608}};
+    int nshapes = lab_shapes(shapes, 4);
     for (int threads = 1; threads <= 2; threads++) {
         double ceiling[2] = {peak(0, threads), peak(1, threads)};
         printf("threads %d: ceiling AMX-INT8 %.0f GOP/s, AMX-BF16 %.0f GFLOP/s\n", threads, ceiling[0] / 1e9, ceiling[1] / 1e9);
-        for (int s = 0; s < 4; s++) {
+        for (int s = 0; s < nshapes; s++) {
             for (int bf16 = 0; bf16 <= 1; bf16++) {
                 problem p = make_problem(shapes[s][0], shapes[s][1], shapes[s][2], bf16);
                 double ops = 2.0 * p.m * p.k * p.n;
