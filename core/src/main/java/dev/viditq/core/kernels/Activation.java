@@ -4,7 +4,7 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * The activation between an MLP's two linears. A linear may apply it to its own outputs
- * ({@code Linear.forward(x, activation)}): a quantized layer's integer GEMM then computes it in its epilogue, on
+ * ({@code Linear.forwardActivated(x, activation)}): a quantized layer's integer GEMM then computes it in its epilogue, on
  * outputs still in registers, instead of a pass of its own over them; everything else runs {@link #applyInPlace}
  * after the GEMM.
  */

@@ -234,7 +234,7 @@ public final class NativeMatrix {
      */
     public void geluTanh(MemorySegment x, long n) {
         long bytes = n * Float.BYTES;
-        MemorySegment xs = x.isNative() ? x : Arena.ofAuto().allocate(bytes, 64).copyFrom(x.asSlice(0, bytes));
+        MemorySegment xs = offHeap(x, bytes);
         long chunk = 1 << 16;
         Parallel.forEach(Math.toIntExact(Math.ceilDiv(n, chunk)), c -> {
             long from = c * chunk, count = Math.min(n, from + chunk) - from;
