@@ -39,16 +39,21 @@
  *   rows-outer the loops swapped: each row block's activations (plain loads, 36 KiB at k = 1152: most of L1) against
  *            every column block in turn, the weights streaming by TILELOADDT1 (the sequential stream that the caches'
  *            prefetchers follow best), the sliced epilogue as the product's;
+ *   zero-only / chain  none with less tile work at the block boundaries, to weigh it: zero-only zeroes every
+ *            block's sums but never stores them; chain zeroes them once per call and lets every block add onto the
+ *            last (no store, no zeroing between blocks; outputs wrong: timing only);
  *   kchunk-* whole / none with k cut into chunks of KCHUNK k-blocks: the chunk of a column block's weights (32 KiB)
  *            stays in L1 while every row block passes it, the partial sums going to memory between chunks. Without
  *            chunks the whole column block (32 columns x k: 72 KiB for BF16 at k = 1152, 144 KiB for int8 at
  *            k = 4608) outgrows L1, and each k-block's four tile loads come from L2.
  * int8 (tdpbsud) and bf16 (tdpbf16ps), 1 and 2 threads splitting the columns; GOP/s and the ratio to the tile-only
- * ceiling measured in the same run. Build and run with dev/amx/run (Linux, x86-64, AMX for the timings; with
+ * ceiling measured in the same run. The ceiling is the product's loop (operand tiles of zeros); the line before the
+ * variants also gives the same loop on operand tiles of random values, in case the units' speed depends on the data. Build and run with dev/amx/run (Linux, x86-64, AMX for the timings; with
  * VQ_AMX_EMULATE it only checks that the variants agree).
  */
 #define _GNU_SOURCE
 #include "kernels_amx.c"
+#include <pthread.h>
 #include <stdio.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -516,6 +521,35 @@ ALWAYS_INLINE void lab_rows_outer_driver(const int BF16, const gemm_plan *g) {
     VQ_TILE_RELEASE();
 }
 
+/* zero-only (ZERO 1) and chain (ZERO 0): none's blocks without the sums' store, and for chain without their zeroing. */
+ALWAYS_INLINE void lab_boundary_driver(const int BF16, const int ZERO, const gemm_plan *g) {
+    vq_tiles_full();
+    VQ_TILE_ZERO(0);
+    VQ_TILE_ZERO(1);
+    VQ_TILE_ZERO(2);
+    VQ_TILE_ZERO(3);
+    for (int c0 = g->col0; c0 < g->col1; c0 += BLOCK) {
+        b_source b;
+        g->source(g->op, c0, g->col1, &b);
+        for (int r0 = 0; r0 < g->rows; r0 += BLOCK) {   /* rows: a multiple of 32 here */
+            const uint8_t *a = g->a + (int64_t)r0 * g->lda;
+            if (ZERO) {
+                VQ_TILE_ZERO(0);
+                VQ_TILE_ZERO(1);
+                VQ_TILE_ZERO(2);
+                VQ_TILE_ZERO(3);
+            }
+            for (int s = 0; s < g->kblocks; s++) {
+                if (BF16) KBLOCK(VQ_TILE_DPBF16PS, a + 64 * s, g->lda, b.b[0] + s * b.kstep, b.b[1] + s * b.kstep, b.stride);
+                else KBLOCK(VQ_TILE_DPBSUD, a + 64 * s, g->lda, b.b[0] + s * b.kstep, b.b[1] + s * b.kstep, b.stride);
+            }
+        }
+    }
+    uint32_t sink[BLOCK * BLOCK] __attribute__((aligned(64)));
+    block_store(sink);   /* the sums leave the tiles once, so that the products are done when the call returns */
+    VQ_TILE_RELEASE();
+}
+
 /* The hint variants' H (0: not one). */
 static int variant_hints(int variant);
 
@@ -537,13 +571,14 @@ static void hint_driver(int bf16, int h, const gemm_plan *g) {
 
 enum { PRODUCT, WHOLE, NONE, ROWS, UNIFORM_ZERO, CVT_ONLY, TILES_WHOLE, TILES_NONE, KCHUNK_WHOLE, KCHUNK_NONE,
        A_TILES_WHOLE, A_TILES_NONE, A_TILES_PACK, AB_TILES_NONE, B1X3_WHOLE, B1X3_NONE, B1X3_SINGLE_NONE,
-       PLAIN, A_T1, B_T1, AB_T1, PF_A, PF_AB, A_T1_PF_B, SAME_A_V, SAME_B_V, SAME_AB_V, B1X2_DB_NONE, ROWS_OUTER, VARIANTS };
+       PLAIN, A_T1, B_T1, AB_T1, PF_A, PF_AB, A_T1_PF_B, SAME_A_V, SAME_B_V, SAME_AB_V, B1X2_DB_NONE, ROWS_OUTER, ZERO_ONLY, CHAIN, VARIANTS };
 static const char *const VARIANT_NAMES[] = {"product", "whole", "none", "rows", "uniform-zero", "cvt-only",
                                             "tiles-whole", "tiles-none", "kchunk-whole", "kchunk-none",
                                             "a-tiles-whole", "a-tiles-none", "a-tiles-pack", "ab-tiles-none",
                                             "1x3-whole", "1x3-none", "1x3-single-none",
                                             "plain", "a-t1", "b-t1", "ab-t1", "pf-a", "pf-ab", "a-t1-pf-b",
-                                            "same-a", "same-b", "same-ab", "1x2-db-none", "rows-outer"};
+                                            "same-a", "same-b", "same-ab", "1x2-db-none", "rows-outer",
+                                            "zero-only", "chain"};
 
 static int variant_hints(int variant) {
     switch (variant) {
@@ -608,6 +643,8 @@ static void *run_job(void *v) {
         case SAME_AB_V: same_driver(bf16, SAME_A | SAME_B, &j->plan); break;
         case ROWS_OUTER: if (bf16) lab_rows_outer_driver(1, &j->plan); else lab_rows_outer_driver(0, &j->plan); break;
         case B1X2_DB_NONE: if (bf16) lab_1x2_driver(1, &j->plan); else lab_1x2_driver(0, &j->plan); break;
+        case ZERO_ONLY: if (bf16) lab_boundary_driver(1, 1, &j->plan); else lab_boundary_driver(0, 1, &j->plan); break;
+        case CHAIN: if (bf16) lab_boundary_driver(1, 0, &j->plan); else lab_boundary_driver(0, 0, &j->plan); break;
         default: if (bf16) lab_driver(1, EPI_NONE, &j->plan); else lab_driver(0, EPI_NONE, &j->plan); break;
     }
     return NULL;
@@ -714,26 +751,74 @@ static int cmp(const void *x, const void *y) {
 }
 
 typedef struct {
-    int bf16;
+    int bf16, random;
     double secs;
 } peak_job;
+
+/* Four operand tiles of random values: int8 bytes, or bf16 of floats in [-1, 1). */
+static const uint8_t *random_operands(int bf16) {
+    static uint8_t tiles[2][4 * TILE_BYTES] __attribute__((aligned(64)));
+    static int ready[2];
+    if (!ready[bf16]) {
+        uint32_t x = 12345;
+        for (int i = 0; i < 4 * TILE_BYTES; i += 2) {
+            x = x * 1664525u + 1013904223u;
+            uint16_t v = bf16 ? (uint16_t)(0x3c00 + (x >> 24) % 0x0380) | (uint16_t)((x >> 8) & 0x8000) : (uint16_t)(x >> 16);
+            memcpy(tiles[bf16] + i, &v, 2);
+        }
+        ready[bf16] = 1;
+    }
+    return tiles[bf16];
+}
+
+/* The product's register-only loop (vq_amx_*_peak) on the operand tiles at t: iters * 4 products. */
+static int64_t peak_on(int bf16, const uint8_t *t, int64_t iters) {
+    vq_tiles_full();
+    VQ_TILE_LOAD(4, t, 64);
+    VQ_TILE_LOAD(5, t + TILE_BYTES, 64);
+    VQ_TILE_LOAD(6, t + 2 * TILE_BYTES, 64);
+    VQ_TILE_LOAD(7, t + 3 * TILE_BYTES, 64);
+    VQ_TILE_ZERO(0);
+    VQ_TILE_ZERO(1);
+    VQ_TILE_ZERO(2);
+    VQ_TILE_ZERO(3);
+    for (int64_t i = 0; i < iters; i++) {
+        if (bf16) {
+            VQ_TILE_DPBF16PS(0, 4, 6);
+            VQ_TILE_DPBF16PS(1, 4, 7);
+            VQ_TILE_DPBF16PS(2, 5, 6);
+            VQ_TILE_DPBF16PS(3, 5, 7);
+        } else {
+            VQ_TILE_DPBSUD(0, 4, 6);
+            VQ_TILE_DPBSUD(1, 4, 7);
+            VQ_TILE_DPBSUD(2, 5, 6);
+            VQ_TILE_DPBSUD(3, 5, 7);
+        }
+    }
+    int32_t out[16 * 16] __attribute__((aligned(64)));
+    VQ_TILE_STORE(0, out, 64);
+    VQ_TILE_RELEASE();
+    return out[0];
+}
 
 static void *run_peak(void *v) {
     peak_job *p = (peak_job *)v;
     double t0 = now();
-    if (p->bf16) vq_amx_bf16_peak(2000000);
+    if (p->random) peak_on(p->bf16, random_operands(p->bf16), 2000000);
+    else if (p->bf16) vq_amx_bf16_peak(2000000);
     else vq_amx_int8_peak(2000000);
     p->secs = now() - t0;
     return NULL;
 }
 
-/* ops per second of `threads` concurrent tile-only loops, best of 5 */
-static double peak(int bf16, int threads) {
+/* ops per second of `threads` concurrent tile-only loops (operands zero, or random), best of 5 */
+static double peak(int bf16, int random, int threads) {
+    random_operands(bf16);   /* filled before any thread reads them */
     double best = 0;
     for (int rep = 0; rep < 5; rep++) {
         peak_job jobs[16];
         pthread_t th[16];
-        for (int t = 0; t < threads; t++) jobs[t] = (peak_job){bf16, 0};
+        for (int t = 0; t < threads; t++) jobs[t] = (peak_job){bf16, random, 0};
         for (int t = 1; t < threads; t++) pthread_create(&th[t], NULL, run_peak, &jobs[t]);
         run_peak(&jobs[0]);
         for (int t = 1; t < threads; t++) pthread_join(th[t], NULL);
@@ -791,8 +876,9 @@ int main(void) {
     int shapes[16][3] = {{1024, 1152, 1152}, {1024, 4608, 1152}, {512, 1152, 1152}, {512, 1152, 4608}};
     int nshapes = lab_shapes(shapes, 4);
     for (int threads = 1; threads <= 2; threads++) {
-        double ceiling[2] = {peak(0, threads), peak(1, threads)};
-        printf("threads %d: ceiling AMX-INT8 %.0f GOP/s, AMX-BF16 %.0f GFLOP/s\n", threads, ceiling[0] / 1e9, ceiling[1] / 1e9);
+        double ceiling[2] = {peak(0, 0, threads), peak(1, 0, threads)};
+        printf("threads %d: ceiling AMX-INT8 %.0f GOP/s, AMX-BF16 %.0f GFLOP/s; on random operands %.0f, %.0f\n", threads,
+               ceiling[0] / 1e9, ceiling[1] / 1e9, peak(0, 1, threads) / 1e9, peak(1, 1, threads) / 1e9);
         for (int s = 0; s < nshapes; s++) {
             for (int bf16 = 0; bf16 <= 1; bf16++) {
                 problem p = make_problem(shapes[s][0], shapes[s][1], shapes[s][2], bf16);
