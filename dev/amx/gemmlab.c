@@ -741,6 +741,7 @@ static int verify(void) {
             for (int i = 0; i < 64 * 96; i++) bad += p.out[i] != first[i];
         }
         printf("verify %s: %d outputs differ\n", bf16 ? "bf16" : "int8", bad);
+        fflush(stdout);
     }
     return bad;
 }
@@ -875,10 +876,12 @@ int main(void) {
     if (verify() != 0) return 1;
     int shapes[16][3] = {{1024, 1152, 1152}, {1024, 4608, 1152}, {512, 1152, 1152}, {512, 1152, 4608}};
     int nshapes = lab_shapes(shapes, 4);
-    for (int threads = 1; threads <= 2; threads++) {
+    int max_threads = getenv("LAB_THREADS") && atoi(getenv("LAB_THREADS")) == 1 ? 1 : 2;   /* LAB_THREADS=1: one thread only */
+    for (int threads = 1; threads <= max_threads; threads++) {
         double ceiling[2] = {peak(0, 0, threads), peak(1, 0, threads)};
         printf("threads %d: ceiling AMX-INT8 %.0f GOP/s, AMX-BF16 %.0f GFLOP/s; on random operands %.0f, %.0f\n", threads,
                ceiling[0] / 1e9, ceiling[1] / 1e9, peak(0, 1, threads) / 1e9, peak(1, 1, threads) / 1e9);
+        fflush(stdout);
         for (int s = 0; s < nshapes; s++) {
             for (int bf16 = 0; bf16 <= 1; bf16++) {
                 problem p = make_problem(shapes[s][0], shapes[s][1], shapes[s][2], bf16);

@@ -22,12 +22,10 @@ record GridSplit(int rowRanges, int colUnits, int rows, int n, int rowUnit, int 
     static final long L2_ACTIVATION_BYTES = 1L << 20;
     /** Column blocks per task when the rows do not fit L2; -Dviditq.amx.wideBlocks for experiments. */
     static final int WIDE_BLOCKS = Integer.getInteger("viditq.amx.wideBlocks", 4);
-    /** Column blocks per task when they do; -Dviditq.amx.narrowBlocks for experiments (fewer, longer native calls). */
-    static final int NARROW_BLOCKS = Integer.getInteger("viditq.amx.narrowBlocks", 1);
 
     /** The split for {@code rows} activation rows of {@code rowBytes} bytes each against n columns of depth k. */
     static GridSplit blocks(int rows, int n, int k, long rowBytes, int threads) {
-        int colUnit = (rows * rowBytes <= L2_ACTIVATION_BYTES ? NARROW_BLOCKS : WIDE_BLOCKS) * BLOCK;
+        int colUnit = rows * rowBytes <= L2_ACTIVATION_BYTES ? BLOCK : WIDE_BLOCKS * BLOCK;
         return of(rows, n, k, BLOCK, colUnit, threads);
     }
 
