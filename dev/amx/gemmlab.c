@@ -47,9 +47,10 @@
  *            chunks the whole column block (32 columns x k: 72 KiB for BF16 at k = 1152, 144 KiB for int8 at
  *            k = 4608) outgrows L1, and each k-block's four tile loads come from L2.
  * int8 (tdpbsud) and bf16 (tdpbf16ps), 1 and 2 threads splitting the columns; GOP/s and the ratio to the tile-only
- * ceiling measured in the same run. The ceiling is the product's loop (operand tiles of zeros); the line before the
- * variants also gives the same loop on operand tiles of random values, in case the units' speed depends on the data. Build and run with dev/amx/run (Linux, x86-64, AMX for the timings; with
- * VQ_AMX_EMULATE it only checks that the variants agree).
+ * ceiling measured in the same run. The ceiling is the product's register-only loop (vq_amx_*_peak: operand tiles of
+ * zeros); the line before the variants also gives the same loop on operand tiles of random values, in case the units'
+ * speed depends on the data. Build and run with dev/amx/run (Linux, x86-64, AMX for the timings; with VQ_AMX_EMULATE it
+ * only checks that the variants agree).
  */
 #define _GNU_SOURCE
 #include "kernels_amx.c"
@@ -756,7 +757,7 @@ typedef struct {
     double secs;
 } peak_job;
 
-/* Four operand tiles of random values: int8 bytes, or bf16 of floats in [-1, 1). */
+/* Four operand tiles of random values: int8 bytes, or bf16 of either sign, exponents 2^-7 .. 2^-1, random mantissas. */
 static const uint8_t *random_operands(int bf16) {
     static uint8_t tiles[2][4 * TILE_BYTES] __attribute__((aligned(64)));
     static int ready[2];
@@ -764,7 +765,8 @@ static const uint8_t *random_operands(int bf16) {
         uint32_t x = 12345;
         for (int i = 0; i < 4 * TILE_BYTES; i += 2) {
             x = x * 1664525u + 1013904223u;
-            uint16_t v = bf16 ? (uint16_t)(0x3c00 + (x >> 24) % 0x0380) | (uint16_t)((x >> 8) & 0x8000) : (uint16_t)(x >> 16);
+            uint16_t r = (uint16_t)(x >> 16);
+            uint16_t v = bf16 ? (uint16_t)((r & 0x8000) | (120 + (r >> 7) % 7) << 7 | (r & 0x7F)) : r;
             memcpy(tiles[bf16] + i, &v, 2);
         }
         ready[bf16] = 1;
@@ -772,7 +774,7 @@ static const uint8_t *random_operands(int bf16) {
     return tiles[bf16];
 }
 
-/* The product's register-only loop (vq_amx_*_peak) on the operand tiles at t: iters * 4 products. */
+/* vq_amx_*_peak's loop on the operand tiles at t (four of them, 1 KiB apart): iters * 4 products. */
 static int64_t peak_on(int bf16, const uint8_t *t, int64_t iters) {
     vq_tiles_full();
     VQ_TILE_LOAD(4, t, 64);
