@@ -430,13 +430,28 @@ ALWAYS_INLINE void hint_block_product(const int BF16, const int H, const uint8_t
     epilogue_until(BF16, op, e, e->p.mr);
 }
 
+/*
+ * The finished blocks of the drivers with the product's sliced epilogue: two accumulator buffers by turns, the
+ * block just finished pending while the next one's products run.
+ */
+typedef struct {
+    uint32_t acc[2][BLOCK * BLOCK] __attribute__((aligned(64)));
+    pending_block prev;
+    int parity;
+} sliced_window;
+
+/* The block at (r0, c0) is on the tiles: its sums into the free buffer, to be the next block's pending epilogue. */
+ALWAYS_INLINE void sliced_block_done(sliced_window *w, int r0, int c0, int col1) {
+    block_store(w->acc[w->parity]);
+    w->prev = (pending_block){w->acc[w->parity], {r0, BLOCK, c0, col1 - c0 < BLOCK ? col1 - c0 : BLOCK}, 0};
+    w->parity ^= 1;
+}
+
 /* gemm_driver with hint_block_product (the sweeps, the sliced epilogue); rows: a multiple of 32. */
 ALWAYS_INLINE void lab_hint_driver(const int BF16, const int H, const gemm_plan *g) {
     int sweep = (int)(A_RESIDENT_BYTES / g->lda) / BLOCK * BLOCK;
     if (sweep < BLOCK) sweep = BLOCK;
-    uint32_t acc[2][BLOCK * BLOCK] __attribute__((aligned(64)));
-    pending_block prev = {NULL, {0, 0, 0, 0}, 0};
-    int parity = 0;
+    sliced_window w = {.prev = {NULL, {0, 0, 0, 0}, 0}, .parity = 0};
     vq_tiles_full();
     for (int m0 = 0; m0 < g->rows; m0 += sweep) {
         int m1 = m0 + sweep < g->rows ? m0 + sweep : g->rows;
@@ -445,14 +460,12 @@ ALWAYS_INLINE void lab_hint_driver(const int BF16, const int H, const gemm_plan 
             g->source(g->op, c0, g->col1, &b);
             b.kblocks = g->kblocks;
             for (int r0 = m0; r0 < m1; r0 += BLOCK) {
-                hint_block_product(BF16, H, g->a + (int64_t)r0 * g->lda, g->lda, &b, g->op, &prev);
-                block_store(acc[parity]);
-                prev = (pending_block){acc[parity], {r0, BLOCK, c0, g->col1 - c0 < BLOCK ? g->col1 - c0 : BLOCK}, 0};
-                parity ^= 1;
+                hint_block_product(BF16, H, g->a + (int64_t)r0 * g->lda, g->lda, &b, g->op, &w.prev);
+                sliced_block_done(&w, r0, c0, g->col1);
             }
         }
     }
-    epilogue_until(BF16, g->op, &prev, prev.p.mr);
+    epilogue_until(BF16, g->op, &w.prev, w.prev.p.mr);
     VQ_TILE_RELEASE();
 }
 
@@ -462,9 +475,7 @@ enum { SAME_A = 1, SAME_B = 2 };
 ALWAYS_INLINE void lab_same_driver(const int BF16, const int SAME, const gemm_plan *g) {
     int sweep = (int)(A_RESIDENT_BYTES / g->lda) / BLOCK * BLOCK;
     if (sweep < BLOCK) sweep = BLOCK;
-    uint32_t acc[2][BLOCK * BLOCK] __attribute__((aligned(64)));
-    pending_block prev = {NULL, {0, 0, 0, 0}, 0};
-    int parity = 0;
+    sliced_window w = {.prev = {NULL, {0, 0, 0, 0}, 0}, .parity = 0};
     b_source first;
     g->source(g->op, g->col0, g->col1, &first);
     first.kblocks = g->kblocks;
@@ -479,14 +490,12 @@ ALWAYS_INLINE void lab_same_driver(const int BF16, const int SAME, const gemm_pl
             }
             for (int r0 = m0; r0 < m1; r0 += BLOCK) {
                 const uint8_t *a = SAME & SAME_A ? g->a : g->a + (int64_t)r0 * g->lda;
-                block_product(BF16, a, g->lda, &b, g->op, &prev);
-                block_store(acc[parity]);
-                prev = (pending_block){acc[parity], {r0, BLOCK, c0, g->col1 - c0 < BLOCK ? g->col1 - c0 : BLOCK}, 0};
-                parity ^= 1;
+                block_product(BF16, a, g->lda, &b, g->op, &w.prev);
+                sliced_block_done(&w, r0, c0, g->col1);
             }
         }
     }
-    epilogue_until(BF16, g->op, &prev, prev.p.mr);
+    epilogue_until(BF16, g->op, &w.prev, w.prev.p.mr);
     VQ_TILE_RELEASE();
 }
 
@@ -503,22 +512,18 @@ static void same_driver(int bf16, int same, const gemm_plan *g) {
 
 /* rows-outer: lab_hint_driver's blocks (weights by TILELOADDT1) with the row blocks outside; rows a multiple of 32. */
 ALWAYS_INLINE void lab_rows_outer_driver(const int BF16, const gemm_plan *g) {
-    uint32_t acc[2][BLOCK * BLOCK] __attribute__((aligned(64)));
-    pending_block prev = {NULL, {0, 0, 0, 0}, 0};
-    int parity = 0;
+    sliced_window w = {.prev = {NULL, {0, 0, 0, 0}, 0}, .parity = 0};
     vq_tiles_full();
     for (int r0 = 0; r0 < g->rows; r0 += BLOCK) {
         for (int c0 = g->col0; c0 < g->col1; c0 += BLOCK) {
             b_source b;
             g->source(g->op, c0, g->col1, &b);
             b.kblocks = g->kblocks;
-            hint_block_product(BF16, HINT_B_T1, g->a + (int64_t)r0 * g->lda, g->lda, &b, g->op, &prev);
-            block_store(acc[parity]);
-            prev = (pending_block){acc[parity], {r0, BLOCK, c0, g->col1 - c0 < BLOCK ? g->col1 - c0 : BLOCK}, 0};
-            parity ^= 1;
+            hint_block_product(BF16, HINT_B_T1, g->a + (int64_t)r0 * g->lda, g->lda, &b, g->op, &w.prev);
+            sliced_block_done(&w, r0, c0, g->col1);
         }
     }
-    epilogue_until(BF16, g->op, &prev, prev.p.mr);
+    epilogue_until(BF16, g->op, &w.prev, w.prev.p.mr);
     VQ_TILE_RELEASE();
 }
 
