@@ -35,6 +35,11 @@ final class TimingExecutor implements Linear.Executor {
     }
 
     @Override
+    public Object reuseKey() {
+        return inner.reuseKey();
+    }
+
+    @Override
     public void forward(Linear layer, Tensor x2d, Tensor out2d, java.util.function.IntPredicate realRows) {
         long t0 = System.nanoTime();
         inner.forward(layer, x2d, out2d, realRows);

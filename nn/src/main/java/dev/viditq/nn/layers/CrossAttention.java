@@ -1,8 +1,10 @@
 package dev.viditq.nn.layers;
 
+import dev.viditq.core.tensor.ActivationPool;
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.IntPredicate;
@@ -11,9 +13,14 @@ import java.util.function.IntPredicate;
  * Multi-head cross-attention from image/video tokens to caption tokens, scale headDim^-0.5. Projections in the
  * original layout ({@code q_linear}, {@code kv_linear} [2H, H] with K rows then V rows, {@code proj}) or the
  * diffusers one ({@code to_q}, {@code to_k}, {@code to_v}, {@code to_out.0}). All tokens of sample b (all its
- * frames) attend to caption b, filtered by a {@link CaptionMask}.
+ * frames) attend to caption b, filtered by a {@link CaptionMask}. The caption's keys and values are kept for the
+ * next call when the caption is a {@link CaptionMemo}'s (unchanged since it was made) and the projections promise the
+ * same arithmetic ({@link Linear.Executor#reuseKey}): a sampler's steps then project them once.
  */
 public final class CrossAttention {
+    /** The keys and values of a memoized caption, with what they were computed by (executors and their reuse keys). */
+    private record KeysValues(long generation, List<Object> arithmetic, AttentionRunner.View keys,
+                              AttentionRunner.View values) {}
     private final Linear q;
     private final Linear kv;
     private final Linear k, v;
@@ -21,6 +28,7 @@ public final class CrossAttention {
     private final Linear out;
     private final int heads;
     private final int dim;
+    private final ArrayDeque<KeysValues> kept = new ArrayDeque<>();   // of captions a memo still keeps, newest first
 
     private CrossAttention(Linear q, Linear kv, Linear k, Linear v, Linear out, int heads) {
         this.q = q;
@@ -75,25 +83,47 @@ public final class CrossAttention {
         Tensor attended = Tensor.allocate(DType.F32, false, x.shape()); // every sample's rows are written below
         AttentionRunner.View qv = new AttentionRunner.View(qs.data(), 0, dim);
         AttentionRunner.View o = new AttentionRunner.View(attended.data(), 0, dim);
-        AttentionRunner.View keys, values;
-        IntPredicate realTokens = mask.realTokenRows(batch, captionTokens); // padding is projected, never attended to
-        if (kv != null) {
-            Tensor fused = kv.forward(context, realTokens);
-            keys = new AttentionRunner.View(fused.data(), 0, 2 * dim);
-            values = new AttentionRunner.View(fused.data(), dim, 2 * dim);
-        } else {
-            Tensor[] kvs = kvInput.forward(context, realTokens);
-            keys = new AttentionRunner.View(kvs[0].data(), 0, dim);
-            values = new AttentionRunner.View(kvs[1].data(), 0, dim);
-        }
+        KeysValues projected = keysValues(context, mask.realTokenRows(batch, captionTokens));
         for (int b = 0; b < batch; b++) {
             if (mask.attendsToNothing(b)) { // attention to no token adds nothing: its rows are zero
                 attended.data().asSlice((long) b * perSample * dim * Float.BYTES, (long) perSample * dim * Float.BYTES).fill((byte) 0);
                 continue;
             }
-            AttentionRunner.cross(qv, (long) b * perSample, perSample, keys, values, (long) b * captionTokens, captionTokens,
+            AttentionRunner.cross(qv, (long) b * perSample, perSample, projected.keys(), projected.values(), (long) b * captionTokens, captionTokens,
                     o, heads, headDim, mask.bias(b));
         }
         return out.forward(attended);
+    }
+
+    /**
+     * The caption's keys and values: those of an earlier call when the caption is the same memoized one and the
+     * projections' arithmetic is the same, else projected now (and kept, when they may be reused).
+     */
+    private KeysValues keysValues(Tensor context, IntPredicate realTokens) {
+        long generation = CaptionMemo.generation(context);
+        List<Object> arithmetic = generation == 0 ? null : Linear.reuseKeys(kv != null ? List.of(kv) : List.of(k, v));
+        if (arithmetic == null) return project(context, realTokens, 0, null);
+        synchronized (kept) {
+            for (KeysValues k : kept) if (k.generation() == generation && k.arithmetic().equals(arithmetic)) return k;
+        }
+        // kept beyond this call: outside the block's activation scope, which would hand the memory out again
+        KeysValues fresh = ActivationPool.unscoped(() -> project(context, realTokens, generation, arithmetic));
+        synchronized (kept) {
+            kept.removeIf(k -> k.generation() == generation || !CaptionMemo.kept(k.generation()));
+            kept.addFirst(fresh);
+        }
+        return fresh;
+    }
+
+    /** Keys and values projected from the caption (padding is projected, never attended to). */
+    private KeysValues project(Tensor context, IntPredicate realTokens, long generation, List<Object> arithmetic) {
+        if (kv != null) {
+            Tensor fused = kv.forward(context, realTokens);
+            return new KeysValues(generation, arithmetic, new AttentionRunner.View(fused.data(), 0, 2 * dim),
+                    new AttentionRunner.View(fused.data(), dim, 2 * dim));
+        }
+        Tensor[] kvs = kvInput.forward(context, realTokens);
+        return new KeysValues(generation, arithmetic, new AttentionRunner.View(kvs[0].data(), 0, dim),
+                new AttentionRunner.View(kvs[1].data(), 0, dim));
     }
 }

@@ -7,6 +7,8 @@ import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.IntPredicate;
 
 /**
@@ -48,6 +50,16 @@ public final class Linear {
         default boolean writesEveryOutput() {
             return false;
         }
+
+        /**
+         * What this executor's output depends on at the current step besides its input: two calls with equal keys
+         * compute equal outputs from equal inputs, so a caller may keep an output and reuse it for the same input
+         * while the key stays the same (a cross-attention's keys and values of an unchanged caption). Null, the
+         * default, promises nothing and every call must run (an observer records what it sees).
+         */
+        default Object reuseKey() {
+            return null;
+        }
     }
 
     /**
@@ -66,6 +78,12 @@ public final class Linear {
         @Override
         public boolean writesEveryOutput() {
             return true;
+        }
+
+        /** The same float arithmetic at every step. */
+        @Override
+        public Object reuseKey() {
+            return this;
         }
     }
 
@@ -149,6 +167,21 @@ public final class Linear {
 
     public void setExecutor(Executor executor) {
         this.executor = executor == null ? FLOAT : executor;
+    }
+
+    /**
+     * The executors of {@code linears}, each followed by its {@link Executor#reuseKey}, or null when one promises
+     * nothing: while the list stays equal, the layers compute equal outputs from equal inputs.
+     */
+    public static List<Object> reuseKeys(List<Linear> linears) {
+        List<Object> all = new ArrayList<>(2 * linears.size());
+        for (Linear l : linears) {
+            Object key = l.executor.reuseKey();
+            if (key == null) return null;
+            all.add(l.executor);
+            all.add(key);
+        }
+        return all;
     }
 
     /** y[..., out] = x[..., in]·Wᵀ + b. */

@@ -2,6 +2,7 @@ package dev.viditq.nn.models;
 
 import dev.viditq.core.kernels.Activation;
 import dev.viditq.core.tensor.Tensor;
+import dev.viditq.nn.layers.CaptionMemo;
 import dev.viditq.nn.layers.Linear;
 import dev.viditq.nn.layers.Mlp;
 import dev.viditq.nn.layers.Rows;
@@ -42,6 +43,7 @@ final class TextEmbedders {
     private final Linear tBlock;
     private final Mlp caption;
     private final int captionChannels;
+    private final CaptionMemo captionMemo = new CaptionMemo();
 
     TextEmbedders(Weights w, Keys keys, int hidden, int captionChannels, boolean microConditions) {
         this(w, keys, hidden, captionChannels, microConditions, false);
@@ -92,9 +94,13 @@ final class TextEmbedders {
         return new Time(te, tBlock.forward(Rows.silu(te)));
     }
 
-    /** Caption embeddings [B, L, Dt] → [B, L, H]. */
+    /**
+     * Caption embeddings [B, L, Dt] → [B, L, H]; the same tensor as last time while the caption and its mask are
+     * ({@link CaptionMemo}: the cross-attentions then reuse their keys and values).
+     */
     Tensor caption(Conditioning cond, int batch) {
-        return caption.forward(Inputs.caption(cond.caption(), batch, captionChannels));
+        return captionMemo.embed(cond.caption(), cond.captionMask(), batch, caption.linears(),
+                () -> caption.forward(Inputs.caption(cond.caption(), batch, captionChannels)));
     }
 
     private static Tensor concatColumns(Tensor a, Tensor b) {

@@ -49,6 +49,76 @@ class GuidedModelTest {
         }
     }
 
+    /** Counts a layer's calls, keeping its arithmetic and its reuse promise. */
+    private static final class CountingCalls implements Linear.Executor {
+        private final Linear.Executor inner;
+        int calls;
+
+        CountingCalls(Linear.Executor inner) {
+            this.inner = inner;
+        }
+
+        @Override public void forward(Linear layer, Tensor x2d, Tensor out2d) {
+            calls++;
+            inner.forward(layer, x2d, out2d);
+        }
+
+        @Override public void forward(Linear layer, Tensor x2d, Tensor out2d, java.util.function.IntPredicate realRows) {
+            calls++;
+            inner.forward(layer, x2d, out2d, realRows);
+        }
+
+        @Override public Object reuseKey() {
+            return inner.reuseKey();
+        }
+    }
+
+    /** Three guided steps' predictions, and how often the first block's caption keys and values were projected. */
+    private static List<float[]> threeSteps(Denoiser model, Conditioning cond, Conditioning uncond, GuidedModel.Batching batching,
+                                            int[] projections) {
+        Linear kv = model.linears().get("blocks.0.cross_attn.kv_linear");
+        CountingCalls counted = new CountingCalls(kv.executor());
+        kv.setExecutor(counted);
+        try {
+            GuidedModel guided = new GuidedModel(model, cond, uncond, 4.5, new CfgConvention(true, CfgConvention.OFFICIAL_GUIDED_CHANNELS), batching);
+            Tensor x = new SeededGaussian(21).next(1, model.info().inChannels(), 8, 8);
+            List<float[]> out = new ArrayList<>();
+            for (int i = 0; i < 3; i++) out.add(guided.predict(x, new Step(i, 3, 900 - 300 * i)).toFloatArray());
+            projections[0] = counted.calls;
+            return out;
+        } finally {
+            kv.setExecutor(null);
+        }
+    }
+
+    @Test
+    void keptCaptionKeysAndValuesGiveTheSameBitsAsProjectingThemEveryStep() {
+        try (Denoiser pixart = ModelLoader.load(TinyModels.golden("pixart_original"))) {
+            ModelInfo info = pixart.info();
+            SeededGaussian rng = new SeededGaussian(5);
+            Tensor hw = Tensor.of(new float[]{64, 64}, 1, 2), ar = Tensor.of(new float[]{1}, 1, 1);
+            Tensor mask = Tensor.of(new float[]{1, 1, 1, 1, 0, 0}, 1, info.captionTokens());
+            Conditioning cond = Conditioning.caption(rng.next(1, info.captionTokens(), info.captionChannels()), mask).withMicroConditions(hw, ar);
+            Tensor all = Tensor.of(new float[]{1, 1, 1, 1, 1, 1}, 1, info.captionTokens());
+            Conditioning uncond = Conditioning.caption(rng.next(1, info.captionTokens(), info.captionChannels()), all).withMicroConditions(hw, ar);
+            for (GuidedModel.Batching batching : GuidedModel.Batching.values()) {
+                int[] kept = new int[1], projected = new int[1];
+                List<float[]> withMemo = threeSteps(pixart, cond, uncond, batching, kept);
+                List<float[]> without;
+                System.setProperty("viditq.captionMemo", "false");
+                try {
+                    without = threeSteps(pixart, cond, uncond, batching, projected);
+                } finally {
+                    System.clearProperty("viditq.captionMemo");
+                }
+                for (int i = 0; i < 3; i++) assertArrayEquals(without.get(i), withMemo.get(i), 0f, batching + " step " + i);
+                int passes = batching == GuidedModel.Batching.BATCHED ? 1 : 2;
+                assertEquals(passes, kept[0], batching + ": each caption projected once");
+                assertEquals(3 * passes, projected[0], batching + ": without the memo, every step");
+            }
+        }
+    }
+
     /** A fake denoiser that records the step context of each forward pass and returns x·(1 + mean label). */
     private static final class Recording implements Denoiser {
         final List<StepContext> seen = new ArrayList<>();

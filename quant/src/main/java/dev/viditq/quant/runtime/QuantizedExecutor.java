@@ -11,6 +11,7 @@ import dev.viditq.quant.plan.QuantPlan;
 import dev.viditq.quant.plan.StaticRanges;
 
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 
 /**
  * A quantized Linear. Per call, on the calling thread: the precision of the current step from the plan's bit map;
@@ -71,6 +72,19 @@ final class QuantizedExecutor implements Linear.Executor {
             return;
         }
         arithmetic.forward(x2d.data(), rows, p, ranges(ctx, rows), bias, activation, out2d.data());
+    }
+
+    /**
+     * What the arithmetic of this step depends on: its precision, and for static activations the ranges' timestep
+     * bucket and CFG half (dynamic ones depend on the input alone).
+     */
+    @Override
+    public Object reuseKey() {
+        StepContext ctx = StepContext.current();
+        Precision p = plan.precisionAt(ctx.stepIndex(), ctx.timestep());
+        if (p.isFloat() || scheme.dynamic()) return p;
+        StaticRanges r = plan.ranges();
+        return r == null ? null : List.of(p, r.bucket(ctx.active() ? ctx.timestep() : Double.NaN), ctx.cfgHalf());
     }
 
     /** Static layers: the calibrated range of the step's bucket and each row's CFG half; dynamic: the row's own. */
