@@ -18,7 +18,7 @@ import static dev.viditq.nn.layers.PatchEmbedTest.random;
 import static org.junit.jupiter.api.Assertions.*;
 
 class AttentionTest {
-    private static final int DIM = 12, HEADS = 3;
+    static final int DIM = 12, HEADS = 3;
 
     private static Map<String, Tensor> fusedWeights(Random rnd) {
         Map<String, Tensor> w = new LinkedHashMap<>();
@@ -110,7 +110,8 @@ class AttentionTest {
         assertClose(a.forward(x, Sequences.whole(2, 150)), b.forward(x, Sequences.whole(2, 150)), 1e-5);
     }
 
-    private static CrossAttention cross(Random rnd) {
+    /** A fused-layout cross-attention of width DIM with random weights. */
+    static CrossAttention cross(Random rnd) {
         Map<String, Tensor> w = new LinkedHashMap<>();
         w.put("c.q_linear.weight", random(rnd, DIM, DIM));
         w.put("c.q_linear.bias", random(rnd, DIM));

@@ -3,18 +3,15 @@ package dev.viditq.nn.layers;
 import dev.viditq.core.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import static dev.viditq.nn.layers.PatchEmbedTest.memory;
 import static dev.viditq.nn.layers.PatchEmbedTest.random;
 import static org.junit.jupiter.api.Assertions.*;
 
 class CaptionMemoTest {
-    private static final int DIM = 12, HEADS = 3;
+    private static final int DIM = AttentionTest.DIM;
 
     /** Runs the float GEMM and counts its calls; its reuse key is whatever {@link #key} holds (null: no promise). */
     private static final class Counting implements Linear.Executor {
@@ -106,21 +103,10 @@ class CaptionMemoTest {
         assertEquals(2, count.calls.get());
     }
 
-    private static CrossAttention cross(Random rnd) {
-        Map<String, Tensor> w = new LinkedHashMap<>();
-        w.put("c.q_linear.weight", random(rnd, DIM, DIM));
-        w.put("c.q_linear.bias", random(rnd, DIM));
-        w.put("c.kv_linear.weight", random(rnd, 2 * DIM, DIM));
-        w.put("c.kv_linear.bias", random(rnd, 2 * DIM));
-        w.put("c.proj.weight", random(rnd, DIM, DIM));
-        w.put("c.proj.bias", random(rnd, DIM));
-        return CrossAttention.loadFused(new Weights(memory(w)), "c", DIM, HEADS);
-    }
-
     @Test
     void crossAttentionProjectsAMemoizedCaptionOnceAndGivesTheSameBits() {
         Random rnd = new Random(4);
-        CrossAttention ca = cross(rnd);
+        CrossAttention ca = AttentionTest.cross(rnd);
         Counting kv = counted(ca.linears().get(1));
         Linear embedder = new Linear("embedder", random(rnd, DIM, DIM), null);
         CaptionMemo memo = new CaptionMemo();
@@ -147,7 +133,7 @@ class CaptionMemoTest {
     @Test
     void crossAttentionProjectsACallersOwnCaptionEveryTime() {
         Random rnd = new Random(5);
-        CrossAttention ca = cross(rnd);
+        CrossAttention ca = AttentionTest.cross(rnd);
         Counting kv = counted(ca.linears().get(1));
         Tensor x = random(rnd, 6, DIM), caption = random(rnd, 1, 5, DIM);
         Tensor a = ca.forward(x, 1, caption, CaptionMask.none());
