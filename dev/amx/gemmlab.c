@@ -54,7 +54,9 @@
  */
 #define _GNU_SOURCE
 #include "kernels_amx.c"
+#include <dlfcn.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -871,7 +873,28 @@ static int lab_shapes(int shapes[16][3], int defaults) {
     return n;
 }
 
+/*
+ * On SIGILL, where: the faulting address as an offset into its binary (objdump -d --start-address of that offset
+ * on the same build names the instruction). Some hosts stopped the lab with SIGILL before its first line.
+ */
+static void report_sigill(int sig, siginfo_t *info, void *context) {
+    (void)context;
+    Dl_info where;
+    char line[256];
+    int n = dladdr(info->si_addr, &where) && where.dli_fname
+            ? snprintf(line, sizeof line, "signal %d at %p: %s + 0x%lx (%s)\n", sig, info->si_addr, where.dli_fname,
+                       (unsigned long)((char *)info->si_addr - (char *)where.dli_fbase), where.dli_sname ? where.dli_sname : "?")
+            : snprintf(line, sizeof line, "signal %d at %p\n", sig, info->si_addr);
+    if (write(2, line, n) < 0) _exit(128 + sig);
+    _exit(128 + sig);
+}
+
 int main(void) {
+    struct sigaction on_sigill = {0};
+    on_sigill.sa_sigaction = report_sigill;
+    on_sigill.sa_flags = SA_SIGINFO;
+    sigaction(SIGILL, &on_sigill, NULL);
+    fprintf(stderr, "gemmlab: started\n");
 #ifdef VQ_AMX_EMULATE
     return verify() != 0;
 #else
@@ -880,7 +903,9 @@ int main(void) {
         return 1;
     }
     if (getenv("LAB_KCHUNK")) KCHUNK = atoi(getenv("LAB_KCHUNK")) > 0 ? atoi(getenv("LAB_KCHUNK")) : KCHUNK;
+    fprintf(stderr, "gemmlab: tile data granted, verifying\n");
     if (verify() != 0) return 1;
+    fprintf(stderr, "gemmlab: verified\n");
     int shapes[16][3] = {{1024, 1152, 1152}, {1024, 4608, 1152}, {512, 1152, 1152}, {512, 1152, 4608}};
     int nshapes = lab_shapes(shapes, 4);
     int max_threads = getenv("LAB_THREADS") && atoi(getenv("LAB_THREADS")) == 1 ? 1 : 2;   /* LAB_THREADS=1: one thread only */

@@ -7,6 +7,7 @@
 #define VIDITQ_ATTENTION_COMMON_H
 
 #include <immintrin.h>
+#include <stdint.h>
 
 static inline int round_up(int v, int m) {
     return (v + m - 1) / m * m;
@@ -53,6 +54,25 @@ static inline __m512 exp_scaled_shifted(__m512 x, __m512 c, __m512 mlog2e) {
 /* The second operand of exp_shifted for a running max m (finite, or 0 in place of -inf). */
 static inline __m512 log2e_times(__m512 m) {
     return _mm512_mul_ps(m, _mm512_set1_ps(1.44269504f));
+}
+
+/* The cache lines of n floats from p, requested ahead of their reading. */
+static inline void prefetch_floats(const float *p, int n) {
+    uintptr_t line = (uintptr_t)p & ~(uintptr_t)63, last = ((uintptr_t)(p + n) - 1) & ~(uintptr_t)63;
+    for (; line <= last; line += 64) _mm_prefetch((const char *)line, _MM_HINT_T0);
+}
+
+/*
+ * The same lines requested for writing (PREFETCHW, which every x86-64 CPU with AVX-512 has), of `rows` rows ldo
+ * floats apart: the attention's output rows of the next query block (a head's columns of rows a model width apart),
+ * so that their ownership arrives while this block computes rather than stalling its stores.
+ */
+static inline void prefetch_rows_for_write(const float *out, int64_t ldo, int rows, int n) {
+    for (int r = 0; r < rows; r++) {
+        uintptr_t line = (uintptr_t)(out + r * ldo) & ~(uintptr_t)63;
+        uintptr_t last = ((uintptr_t)(out + r * ldo + n) - 1) & ~(uintptr_t)63;
+        for (; line <= last; line += 64) __asm__ volatile("prefetchw %0" : : "m"(*(const char *)line));
+    }
 }
 
 /* The first `left` of 16 lanes (none when left <= 0): the keys from key0 that exist when left = lk - key0, the

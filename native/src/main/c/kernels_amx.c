@@ -534,6 +534,9 @@ int vq_attention_amx(const vq_attention_args *t) {
     vq_tiles_full();
     for (int q0 = t->q0; q0 < t->q1; q0 += 32) {
         const uint16_t *qrows = t->qb + (size_t)q0 * dq;
+        if (q0 + 32 < t->q1) {
+            prefetch_rows_for_write(t->out + (q0 + 32) * t->ldo, t->ldo, t->q1 - q0 - 32 < 32 ? t->q1 - q0 - 32 : 32, t->d);
+        }
         for (int i = 0; i < 32; i++) {
             m[i] = -__builtin_inff();
             l[i] = 0.0f;

@@ -152,6 +152,14 @@ static inline void transpose16x16_epi32(__m512i r[16]) {
 }
 
 /*
+ * Rows read this many rows ahead of their use by vq_attention_pack: a head's rows lie a fused q/k/v row apart
+ * (13.8 KB for PixArt-XL), too far for the hardware prefetchers to follow, so each row would otherwise wait on its
+ * own misses. On the AMX host the packing of a PixArt-XL head took 31 us without, 24-25 with (8 or 16 rows ahead
+ * alike; docs/BENCHMARKS.md, "The attention's operands packed in place").
+ */
+#define PACK_AHEAD 8
+
+/*
  * Packs one head for both attention kernels (layouts in kernels_amx.c): queries as bf16 rows, keys as the B tiles
  * of Q.K^T, values as the B tiles of P.V; zeros past lq, lk and d. Only AVX-512 instructions: it runs on every CPU
  * with AVX512-BF16. The key tiles are a transpose (row = dimension pair, column = key): 16 keys are converted to
@@ -161,11 +169,18 @@ void vq_attention_pack(const float *q, int64_t ldq, const float *k, int64_t ldk,
                        int lq, int lk, int d, uint16_t *qb, uint16_t *kp, uint16_t *vp) {
     int lq32, lk32, dq, groups;
     attention_dims(lq, lk, d, &lq32, &lk32, &dq, &groups);
-    vq_bf16_convert_avx512(q, ldq, lq, d, qb, dq);
-    memset(qb + (size_t)lq * dq, 0, (size_t)(lq32 - lq) * dq * 2);
+    /* queries: bf16 rows of dq (zeros past d and past lq) */
+    for (int r = 0; r < lq32; r++) {
+        if (r + PACK_AHEAD < lq) prefetch_floats(q + (int64_t)(r + PACK_AHEAD) * ldq, d);
+        uint16_t *row = qb + (size_t)r * dq;
+        for (int c = 0; c < dq; c += 32) {
+            _mm512_storeu_si512(row + c, r < lq ? bf16_pairs(q + (int64_t)r * ldq, c, d) : _mm512_setzero_si512());
+        }
+    }
     int dblocks = dq / 32;
     /* keys: dimension pair p of key j goes to tile (j / 16, p / 16), row p % 16, column j % 16 */
     for (int j0 = 0; j0 < lk32; j0 += 16) {
+        for (int j = j0 + 16; j < j0 + 32 && j < lk; j++) prefetch_floats(k + (int64_t)j * ldk, d);
         for (int b = 0; b < dblocks; b++) {
             __m512i rows[16];
             for (int j = 0; j < 16; j++) {
@@ -180,6 +195,8 @@ void vq_attention_pack(const float *q, int64_t ldq, const float *k, int64_t ldk,
     const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
                                                 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
     for (int j = 0; j < lk32; j += 2) {
+        if (j + PACK_AHEAD < lk) prefetch_floats(v + (int64_t)(j + PACK_AHEAD) * ldv, d);
+        if (j + PACK_AHEAD + 1 < lk) prefetch_floats(v + (int64_t)(j + PACK_AHEAD + 1) * ldv, d);
         const float *v0 = v + (int64_t)j * ldv, *v1 = v0 + ldv;
         int dims0 = j < lk ? d : 0, dims1 = j + 1 < lk ? d : 0;   /* keys past lk are zeros */
         uint16_t *block = vp + (size_t)(j / 32) * groups * 512 + (size_t)(j % 32 / 2) * 32;
@@ -349,6 +366,9 @@ void vq_attention_avx512(const vq_attention_args *t) {
     uint16_t p[ATT_QT * ATT_KB] __attribute__((aligned(64)));
     for (int q = t->q0; q < t->q1; q += ATT_QT) {
         int qt = t->q1 - q < ATT_QT ? t->q1 - q : ATT_QT;
+        if (q + qt < t->q1) {
+            prefetch_rows_for_write(t->out + (int64_t)(q + qt) * t->ldo, t->ldo, t->q1 - q - qt < ATT_QT ? t->q1 - q - qt : ATT_QT, t->d);
+        }
         memset(o, 0, sizeof(float) * (size_t)qt * ldo);
         for (int r = 0; r < qt; r++) {
             m[r] = -__builtin_inff();
