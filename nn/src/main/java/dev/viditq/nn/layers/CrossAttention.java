@@ -1,10 +1,8 @@
 package dev.viditq.nn.layers;
 
-import dev.viditq.core.tensor.ActivationPool;
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.IntPredicate;
@@ -18,9 +16,9 @@ import java.util.function.IntPredicate;
  * same arithmetic ({@link Linear.Executor#reuseKey}): a sampler's steps then project them once.
  */
 public final class CrossAttention {
-    /** The keys and values of a memoized caption, with what they were computed by (executors and their reuse keys). */
-    private record KeysValues(long generation, List<Object> arithmetic, AttentionRunner.View keys,
-                              AttentionRunner.View values) {}
+    /** The caption's keys and values, as views of the projections' outputs. */
+    private record KeysValues(AttentionRunner.View keys, AttentionRunner.View values) {}
+
     private final Linear q;
     private final Linear kv;
     private final Linear k, v;
@@ -28,7 +26,7 @@ public final class CrossAttention {
     private final Linear out;
     private final int heads;
     private final int dim;
-    private final ArrayDeque<KeysValues> kept = new ArrayDeque<>();   // of captions a memo still keeps, newest first
+    private final CaptionMemo.Derived<KeysValues> kept = new CaptionMemo.Derived<>();
 
     private CrossAttention(Linear q, Linear kv, Linear k, Linear v, Linear out, int heads) {
         this.q = q;
@@ -95,35 +93,18 @@ public final class CrossAttention {
         return out.forward(attended);
     }
 
-    /**
-     * The caption's keys and values: those of an earlier call when the caption is the same memoized one and the
-     * projections' arithmetic is the same, else projected now (and kept, when they may be reused).
-     */
+    /** The caption's keys and values: kept from an earlier call for a memoized caption, else projected now. */
     private KeysValues keysValues(Tensor context, IntPredicate realTokens) {
-        long generation = CaptionMemo.generation(context);
-        List<Object> arithmetic = generation == 0 ? null : Linear.reuseKeys(kv != null ? List.of(kv) : List.of(k, v));
-        if (arithmetic == null) return project(context, realTokens, 0, null);
-        synchronized (kept) {
-            for (KeysValues k : kept) if (k.generation() == generation && k.arithmetic().equals(arithmetic)) return k;
-        }
-        // kept beyond this call: outside the block's activation scope, which would hand the memory out again
-        KeysValues fresh = ActivationPool.unscoped(() -> project(context, realTokens, generation, arithmetic));
-        synchronized (kept) {
-            kept.removeIf(k -> k.generation() == generation || !CaptionMemo.kept(k.generation()));
-            kept.addFirst(fresh);
-        }
-        return fresh;
+        return kept.of(context, kv != null ? List.of(kv) : List.of(k, v), () -> project(context, realTokens));
     }
 
     /** Keys and values projected from the caption (padding is projected, never attended to). */
-    private KeysValues project(Tensor context, IntPredicate realTokens, long generation, List<Object> arithmetic) {
+    private KeysValues project(Tensor context, IntPredicate realTokens) {
         if (kv != null) {
             Tensor fused = kv.forward(context, realTokens);
-            return new KeysValues(generation, arithmetic, new AttentionRunner.View(fused.data(), 0, 2 * dim),
-                    new AttentionRunner.View(fused.data(), dim, 2 * dim));
+            return new KeysValues(new AttentionRunner.View(fused.data(), 0, 2 * dim), new AttentionRunner.View(fused.data(), dim, 2 * dim));
         }
         Tensor[] kvs = kvInput.forward(context, realTokens);
-        return new KeysValues(generation, arithmetic, new AttentionRunner.View(kvs[0].data(), 0, dim),
-                new AttentionRunner.View(kvs[1].data(), 0, dim));
+        return new KeysValues(new AttentionRunner.View(kvs[0].data(), 0, dim), new AttentionRunner.View(kvs[1].data(), 0, dim));
     }
 }

@@ -99,8 +99,8 @@ final class TextEmbedders {
      * ({@link CaptionMemo}: the cross-attentions then reuse their keys and values).
      */
     Tensor caption(Conditioning cond, int batch) {
-        return captionMemo.embed(cond.caption(), cond.captionMask(), batch, caption.linears(),
-                () -> caption.forward(Inputs.caption(cond.caption(), batch, captionChannels)));
+        return captionMemo.embed(caption.linears(), batch, () -> caption.forward(Inputs.caption(cond.caption(), batch, captionChannels)),
+                cond.caption(), cond.captionMask());
     }
 
     private static Tensor concatColumns(Tensor a, Tensor b) {

@@ -53,6 +53,7 @@ public final class WanTransformer extends BaseDenoiser {
     private final Linear timeProj;
     private final Mlp textEmbedder;
     private final ImageEmbedder imageEmbedder; // null for T2V
+    private final CaptionMemo contextMemo = new CaptionMemo();   // the projected caption (and image), kept across steps
     private final List<WanBlock> blocks = new ArrayList<>();
     private final Tensor outputTable;          // F32 [2, dim]: shift, scale
     private final LayerNorm normOut;
@@ -245,8 +246,17 @@ public final class WanTransformer extends BaseDenoiser {
         return PatchEmbed.unpatchify(projOut.forward(h), grid, config.patch(), config.outChannels(), true);
     }
 
-    /** The projected caption, with the projected image tokens in front for I2V: [B, (N +) L, dim]. */
+    /**
+     * The projected caption, with the projected image tokens in front for I2V: [B, (N +) L, dim]; the same tensor as
+     * last time while text and image are ({@link CaptionMemo}: the cross-attentions then reuse their keys and values).
+     */
     private Tensor context(Tensor text, Tensor image, int batch) {
+        List<Linear> embedders = new ArrayList<>(textEmbedder.linears());
+        if (imageEmbedder != null) embedders.addAll(imageEmbedder.ff().linears());
+        return contextMemo.embed(embedders, batch, () -> project(text, image, batch), text, image);
+    }
+
+    private Tensor project(Tensor text, Tensor image, int batch) {
         Tensor caption = textEmbedder.forward(Inputs.caption(text, batch, config.textDim()));
         if (imageEmbedder == null) {
             if (image != null) throw new IllegalArgumentException("this Wan transformer (T2V) takes no image states");

@@ -6,6 +6,7 @@ import dev.viditq.core.io.SafetensorsWriter;
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
 import dev.viditq.nn.RandomCheckpoints;
+import dev.viditq.nn.layers.CountingExecutor;
 import dev.viditq.nn.models.golden.WanTransformerGoldenCase;
 import dev.viditq.nn.models.wan.WanConfig;
 import dev.viditq.nn.parity.GoldenCase;
@@ -187,6 +188,45 @@ class WanTransformerTest {
                     () -> a.forward(x, t, rows(text, 100), image));
             assertTrue(e.getMessage().contains("512"), e.getMessage());
         }
+    }
+
+    @Test
+    void keptContextKeysAndValuesGiveTheSameBitsAsProjectingThemEveryCall(@TempDir Path tmp) throws Exception {
+        Path dir = randomModel(tmp, config(2, 8, 6, 4, 10, 8, 20, 2, true, 7), 19);   // I2V: caption and image branches
+        SplittableRandom r = new SplittableRandom(6);
+        Tensor text = RandomCheckpoints.uniform(r, 1f, 2, 512, 10), image = RandomCheckpoints.uniform(r, 1f, 2, 3, 7);
+        Tensor[] xs = {RandomCheckpoints.uniform(r, 1f, 2, 6, 2, 2, 4), RandomCheckpoints.uniform(r, 1f, 2, 6, 2, 2, 4)};
+        try (WanTransformer model = WanTransformer.load(dir)) {
+            CountingExecutor toK = CountingExecutor.install(model.linears().get("blocks.1.attn2.to_k"));
+            CountingExecutor addK = CountingExecutor.install(model.linears().get("blocks.1.attn2.add_k_proj"));
+            float[][] kept = steps(model, xs, text, image);
+            assertEquals(1, toK.calls(), "the caption's keys projected once");
+            assertEquals(1, addK.calls(), "the image's keys projected once");
+            float[][] every;
+            System.setProperty("viditq.captionMemo", "false");
+            try {
+                every = steps(model, xs, text, image);
+            } finally {
+                System.clearProperty("viditq.captionMemo");
+            }
+            assertEquals(1 + 3, toK.calls());
+            for (int i = 0; i < kept.length; i++) assertArrayEquals(every[i], kept[i], 0f, "call " + i);
+
+            Tensor other = text.copy();                 // another caption, same tensor shape: projected again
+            other.setFloat(17, other.getFloat(17) + 1f);
+            float[] changed = model.forward(xs[0], Tensor.of(new float[]{800}, 1), other, image).toFloatArray();
+            assertEquals(1 + 3 + 1, toK.calls());
+            assertTrue(GoldenCase.relErr(changed, kept[0]) > 1e-6);
+        }
+    }
+
+    /** Three forward passes at timesteps 800, 500, 200 (the latents alternating) with one caption and image. */
+    private static float[][] steps(WanTransformer model, Tensor[] xs, Tensor text, Tensor image) {
+        float[][] out = new float[3][];
+        for (int i = 0; i < 3; i++) {
+            out[i] = model.forward(xs[i % 2], Tensor.of(new float[]{800 - 300 * i}, 1), text, image).toFloatArray();
+        }
+        return out;
     }
 
     /** Sample b of [B, ...] as [1, ...]. */

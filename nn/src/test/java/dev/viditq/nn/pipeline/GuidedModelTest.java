@@ -2,6 +2,7 @@ package dev.viditq.nn.pipeline;
 
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
+import dev.viditq.nn.layers.CountingExecutor;
 import dev.viditq.nn.layers.Linear;
 import dev.viditq.nn.models.CfgConvention;
 import dev.viditq.nn.models.Conditioning;
@@ -49,42 +50,17 @@ class GuidedModelTest {
         }
     }
 
-    /** Counts a layer's calls, keeping its arithmetic and its reuse promise. */
-    private static final class CountingCalls implements Linear.Executor {
-        private final Linear.Executor inner;
-        int calls;
-
-        CountingCalls(Linear.Executor inner) {
-            this.inner = inner;
-        }
-
-        @Override public void forward(Linear layer, Tensor x2d, Tensor out2d) {
-            calls++;
-            inner.forward(layer, x2d, out2d);
-        }
-
-        @Override public void forward(Linear layer, Tensor x2d, Tensor out2d, java.util.function.IntPredicate realRows) {
-            calls++;
-            inner.forward(layer, x2d, out2d, realRows);
-        }
-
-        @Override public Object reuseKey() {
-            return inner.reuseKey();
-        }
-    }
-
     /** Three guided steps' predictions, and how often the first block's caption keys and values were projected. */
     private static List<float[]> threeSteps(Denoiser model, Conditioning cond, Conditioning uncond, GuidedModel.Batching batching,
                                             int[] projections) {
         Linear kv = model.linears().get("blocks.0.cross_attn.kv_linear");
-        CountingCalls counted = new CountingCalls(kv.executor());
-        kv.setExecutor(counted);
+        CountingExecutor counted = CountingExecutor.install(kv);
         try {
             GuidedModel guided = new GuidedModel(model, cond, uncond, 4.5, new CfgConvention(true, CfgConvention.OFFICIAL_GUIDED_CHANNELS), batching);
             Tensor x = new SeededGaussian(21).next(1, model.info().inChannels(), 8, 8);
             List<float[]> out = new ArrayList<>();
             for (int i = 0; i < 3; i++) out.add(guided.predict(x, new Step(i, 3, 900 - 300 * i)).toFloatArray());
-            projections[0] = counted.calls;
+            projections[0] = counted.calls();
             return out;
         } finally {
             kv.setExecutor(null);

@@ -4,6 +4,7 @@ import dev.viditq.core.kernels.AttentionBias;
 import dev.viditq.core.kernels.KernelBackend;
 import dev.viditq.core.tensor.DType;
 import dev.viditq.core.tensor.Tensor;
+import dev.viditq.nn.layers.CaptionMemo;
 import dev.viditq.nn.layers.Linear;
 import dev.viditq.nn.layers.Rows;
 import dev.viditq.nn.layers.SharedInput;
@@ -40,6 +41,7 @@ public final class WanAttention {
     private final int heads;
     private final int dim;
     private final float eps;
+    private final CaptionMemo.Derived<ContextKeys> kept = new CaptionMemo.Derived<>();   // of a memoized context
 
     private WanAttention(Role role, Linear q, Linear k, Linear v, Linear out, Tensor normQ, Tensor normK, Linear addK, Linear addV,
                          Tensor normAddedK, int heads, float eps) {
@@ -128,19 +130,25 @@ public final class WanAttention {
             throw new IllegalArgumentException("the I2V cross-attention takes the image tokens followed by " + OFFICIAL_TEXT_TOKENS
                     + " caption tokens (the official length); got a context of " + length);
         }
-        Tensor text = rowsOf(context, imageTokens, length);
-        Tensor[] kv = projectionInput.forward(text);
-        Tensor ks = normalised(kv[0], normK), vs = kv[1];
-        for (int b = 0; b < samples; b++) attend(qs, b, tokens, ks, vs, b, length - imageTokens, attended);
+        ContextKeys keys = kept.of(context, addK == null ? List.of(k, v) : List.of(k, v, addK, addV),
+                () -> contextKeys(context, imageTokens, length));
+        for (int b = 0; b < samples; b++) attend(qs, b, tokens, keys.text(), keys.textValues(), b, length - imageTokens, attended);
         if (addK != null) {
-            Tensor image = rowsOf(context, 0, imageTokens);
-            Tensor[] kvi = imageInput.forward(image);
-            Tensor ki = normalised(kvi[0], normAddedK), vi = kvi[1];
             Tensor fromImage = Tensor.zeros(x.shape());
-            for (int b = 0; b < samples; b++) attend(qs, b, tokens, ki, vi, b, imageTokens, fromImage);
+            for (int b = 0; b < samples; b++) attend(qs, b, tokens, keys.image(), keys.imageValues(), b, imageTokens, fromImage);
             Rows.addInPlace(attended, fromImage);
         }
         return out.forward(attended);
+    }
+
+    /** The keys (normalised) and values of the caption's tokens, and of the image's tokens for I2V (else null). */
+    private record ContextKeys(Tensor text, Tensor textValues, Tensor image, Tensor imageValues) {}
+
+    private ContextKeys contextKeys(Tensor context, int imageTokens, int length) {
+        Tensor[] kv = projectionInput.forward(rowsOf(context, imageTokens, length));
+        if (addK == null) return new ContextKeys(normalised(kv[0], normK), kv[1], null, null);
+        Tensor[] kvi = imageInput.forward(rowsOf(context, 0, imageTokens));
+        return new ContextKeys(normalised(kv[0], normK), kv[1], normalised(kvi[0], normAddedK), kvi[1]);
     }
 
     /** The groups of Linears reading one input are those of the role it was loaded for. */
