@@ -154,8 +154,9 @@ static inline void transpose16x16_epi32(__m512i r[16]) {
 /*
  * Rows read this many rows ahead of their use by vq_attention_pack: a head's rows lie a fused q/k/v row apart
  * (13.8 KB for PixArt-XL), too far for the hardware prefetchers to follow, so each row would otherwise wait on its
- * own misses. On the AMX host the packing of a PixArt-XL head took 31 us without, 24-25 with (8 or 16 rows ahead
- * alike; docs/BENCHMARKS.md, "The attention's operands packed in place").
+ * own misses. On an AMX host the packing of a PixArt-XL head took 31 us without, 24-25 with (8 or 16 rows ahead
+ * alike; docs/BENCHMARKS.md, "AMX host: the caption's keys and values kept across steps, the attention's operands
+ * packed in place").
  */
 #define PACK_AHEAD 8
 

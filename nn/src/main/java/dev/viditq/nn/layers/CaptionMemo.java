@@ -18,10 +18,11 @@ import java.util.function.Supplier;
  * A model's embedded caption, kept while the caption stays the same. A sampler calls the model once per step with
  * one conditioning throughout, so the caption's embedding, and every cross-attention's keys and values computed from
  * it, come out the same at every step; recomputing them is ~7% of a PixArt-XL step's matrix products. The memo
- * compares each call's caption and mask with those it embedded before, by content (a caller may refill its tensors
- * between calls), and when they match returns the same embedded tensor. That tensor is never written after it is
- * made, so whoever sees it again (a cross-attention, through {@link Derived}) may reuse what it computed from it:
- * {@link #generation} names it. Two captions are kept, as guidance run as two passes alternates the conditional and unconditional one.
+ * compares each call's inputs (caption, mask, an image's states) with those it embedded before, by content (a caller
+ * may refill its tensors between calls), and when they match returns the same embedded tensor. That tensor is never
+ * written after it is made, so whoever sees it again (a cross-attention, through {@link Derived}) may reuse what it
+ * computed from it: {@link #generation} names it. Two captions are kept, as guidance run as two passes alternates
+ * the conditional and the unconditional one.
  *
  * <p>{@code -Dviditq.captionMemo=false} turns it off (every call embeds afresh): for measuring what it saves.
  */

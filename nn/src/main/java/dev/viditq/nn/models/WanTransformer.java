@@ -253,10 +253,10 @@ public final class WanTransformer extends BaseDenoiser {
     private Tensor context(Tensor text, Tensor image, int batch) {
         List<Linear> embedders = new ArrayList<>(textEmbedder.linears());
         if (imageEmbedder != null) embedders.addAll(imageEmbedder.ff().linears());
-        return contextMemo.embed(embedders, batch, () -> project(text, image, batch), text, image);
+        return contextMemo.embed(embedders, batch, () -> projectContext(text, image, batch), text, image);
     }
 
-    private Tensor project(Tensor text, Tensor image, int batch) {
+    private Tensor projectContext(Tensor text, Tensor image, int batch) {
         Tensor caption = textEmbedder.forward(Inputs.caption(text, batch, config.textDim()));
         if (imageEmbedder == null) {
             if (image != null) throw new IllegalArgumentException("this Wan transformer (T2V) takes no image states");
