@@ -24,6 +24,8 @@ public final class JavaKernels implements Kernels {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** Elements per task: 64 KiB of floats, far above the cost of handing out a task. */
     private static final int CHUNK = 16384;
+    /** At most this many floats: an element-wise activation runs its scalar twin (ScalarTwins), not the vector loop. */
+    private static final int SMALL = 4096;
 
     static {
         // the hot Vector API loops; drivers called a few times per kernel call (the forChunks/forRows lambdas,
@@ -311,6 +313,10 @@ public final class JavaKernels implements Kernels {
     @Override
     public void silu(MemorySegment x, long n) {
         checkLength(n, "silu", x);
+        if (n <= SMALL) {   // the same bits one float at a time (ScalarTwins: why)
+            for (long i = 0; i < n; i++) x.setAtIndex(Tensor.F32_LE, i, ScalarTwins.silu(x.getAtIndex(Tensor.F32_LE, i)));
+            return;
+        }
         forChunks(n, (from, to) -> {
             long i = from;
             for (; i <= to - L; i += L) VectorMath.silu(load(x, i * 4)).intoMemorySegment(x, i * 4, LE);

@@ -12,6 +12,7 @@ import static dev.viditq.core.kernels.KernelTestSupport.copy;
 import static dev.viditq.core.kernels.KernelTestSupport.random;
 import static dev.viditq.core.kernels.KernelTestSupport.zeros;
 import static dev.viditq.core.tensor.Tensor.F32_LE;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 /**
  * Norms, softmax, activations and element-wise arithmetic of {@link JavaKernels} against {@link ScalarKernels},
@@ -180,6 +181,38 @@ class ElementwiseKernelTest {
         jdk.incubator.vector.FloatVector special = jdk.incubator.vector.FloatVector.fromArray(MicroKernel.S,
                 filled(Float.NEGATIVE_INFINITY), 0);
         if (VectorMath.exp(special).lane(0) != 0f) throw new AssertionError("exp(-inf) must be 0");
+    }
+
+    @Test
+    void theScalarTwinsGiveTheVectorFunctionsBitsInEveryLane() {
+        SplittableRandom r = new SplittableRandom(11);
+        float[] xs = new float[64 * MicroKernel.L];
+        float[] special = {0f, -0f, Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.MIN_VALUE,
+                -Float.MIN_VALUE, Float.MAX_VALUE, -Float.MAX_VALUE, -87.33654f, -87.33655f, 88.37626f, 88.37627f, 1e-30f,
+                -1e-30f, 0.5f, -0.5f, 100f, -100f};
+        for (int i = 0; i < xs.length; i++) {
+            xs[i] = i < special.length ? special[i] : (float) (r.nextDouble(-100, 100) * (i % 3 == 0 ? 1e-3 : 1));
+        }
+        float[] lanes = new float[MicroKernel.L];
+        for (int i = 0; i < xs.length; i += MicroKernel.L) {
+            jdk.incubator.vector.FloatVector v = jdk.incubator.vector.FloatVector.fromArray(MicroKernel.S, xs, i);
+            VectorMath.exp(v).intoArray(lanes, 0);
+            for (int j = 0; j < lanes.length; j++) assertBits(lanes[j], ScalarTwins.exp(xs[i + j]), "exp", xs[i + j]);
+            VectorMath.silu(v).intoArray(lanes, 0);
+            for (int j = 0; j < lanes.length; j++) assertBits(lanes[j], ScalarTwins.silu(xs[i + j]), "silu", xs[i + j]);
+        }
+        // and through the kernel: a small input (the scalar twin) and a large one (the vector loop) agree bit for bit
+        int small = 2304;
+        MemorySegment x = random(r, 4 * small, -12f, 12f), head = copy(x.asSlice(0, 4L * small));
+        FAST.silu(x, 4 * small);
+        FAST.silu(head, small);
+        assertArrayEquals(KernelTestSupport.floats(x, small), KernelTestSupport.floats(head, small), 0f);
+    }
+
+    private static void assertBits(float vector, float scalar, String what, float x) {
+        if (Float.floatToIntBits(vector) != Float.floatToIntBits(scalar)) {
+            throw new AssertionError(what + "(" + x + "): vector " + vector + ", scalar twin " + scalar);
+        }
     }
 
     private static float[] filled(float v) {
