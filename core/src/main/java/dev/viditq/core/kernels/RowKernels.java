@@ -12,8 +12,8 @@ import static dev.viditq.core.tensor.Tensor.F32_LE;
 
 /**
  * Per-channel row operations of the adaLN blocks (modulation x·(1 + scale) + shift, gate-and-residual
- * r += g ⊙ y) and the positional-embedding add (r += table[index(r)]) over rows of F32 activations, vectorised and
- * split over the kernel threads. They were scalar segment loops on one thread in the model code: ~5% of a W8A8
+ * r += g ⊙ y) and the positional-embedding add (r += table[index(r)]) over rows of F32 activations, split over the
+ * kernel threads (the first two vectorised; the add, run once per forward pass, a plain loop: see addTableRows). They were scalar segment loops on one thread in the model code: ~5% of a W8A8
  * PixArt-XL step in a JFR profile.
  * The vectors are per-channel [dim] arrays, applied to every row in [rowFrom, rowTo). Results equal the obvious
  * scalar loop exactly (one FMA per element: {@code fma(x, mul, add)} rounds once, as {@code Math.fma} does).
@@ -26,7 +26,7 @@ public final class RowKernels {
     private static final int MIN_ELEMENTS_PER_TASK = 1 << 16;
 
     static {
-        JitDirectives.c2Only(RowKernels.class, "affineRow", "gatedAddRow", "addTableRows");
+        JitDirectives.c2Only(RowKernels.class, "affineRow", "gatedAddRow");
     }
 
     private RowKernels() {}
@@ -97,23 +97,18 @@ public final class RowKernels {
     }
 
     /**
-     * Rows [from, to) of {@link #addIndexedRows}, all in one call: a model adds its positional table once per forward
-     * pass, so a per-row method would be called too rarely for C2 to take it early; this loop's back edges get it
-     * compiled (on-stack) within the first call.
+     * Rows [from, to) of {@link #addIndexedRows}, all in one call. A plain loop, not the Vector API: a model adds its
+     * positional table once per forward pass, too rarely for C2 to compile the method early, and a C2-only Vector API
+     * loop ran interpreted until its on-stack compile, about the fourth step (3-8 ms a step on the project machine);
+     * this loop gets C1 code within its first call (and C2's later). Float additions, so the same bits either way.
      */
     private static void addTableRows(MemorySegment x, int dim, float[] table, int[] index, int from, int to) {
         for (int r = from; r < to; r++) {
             long base = (long) r * dim * Float.BYTES;
-            int row = index[r] * dim, c = 0;
-            for (; c <= dim - L; c += L) {
+            int row = index[r] * dim;
+            for (int c = 0; c < dim; c++) {
                 long at = base + (long) c * Float.BYTES;
-                FloatVector.fromMemorySegment(S, x, at, LE).add(FloatVector.fromArray(S, table, row + c)).intoMemorySegment(x, at, LE);
-            }
-            if (c < dim) {
-                VectorMask<Float> m = S.indexInRange(c, dim);
-                long at = base + (long) c * Float.BYTES;
-                FloatVector.fromMemorySegment(S, x, at, LE, m).add(FloatVector.fromArray(S, table, row + c, m))
-                        .intoMemorySegment(x, at, LE, m);
+                x.set(F32_LE, at, x.get(F32_LE, at) + table[row + c]);
             }
         }
     }
