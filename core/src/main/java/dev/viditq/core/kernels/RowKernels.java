@@ -13,8 +13,8 @@ import static dev.viditq.core.tensor.Tensor.F32_LE;
 /**
  * Per-channel row operations of the adaLN blocks (modulation x·(1 + scale) + shift, gate-and-residual
  * r += g ⊙ y) and the positional-embedding add (r += table[index(r)]) over rows of F32 activations, split over the
- * kernel threads (the first two vectorised; the add, run once per forward pass, a plain loop: see addTableRows). They were scalar segment loops on one thread in the model code: ~5% of a W8A8
- * PixArt-XL step in a JFR profile.
+ * kernel threads (the first two vectorised; the add, run once per forward pass, a plain loop: see addTableRows).
+ * They were scalar segment loops on one thread in the model code: ~5% of a W8A8 PixArt-XL step in a JFR profile.
  * The vectors are per-channel [dim] arrays, applied to every row in [rowFrom, rowTo). Results equal the obvious
  * scalar loop exactly (one FMA per element: {@code fma(x, mul, add)} rounds once, as {@code Math.fma} does).
  */

@@ -1,5 +1,19 @@
 package dev.viditq.core.kernels;
 
+import static dev.viditq.core.kernels.VectorMath.C2;
+import static dev.viditq.core.kernels.VectorMath.C3;
+import static dev.viditq.core.kernels.VectorMath.C4;
+import static dev.viditq.core.kernels.VectorMath.C5;
+import static dev.viditq.core.kernels.VectorMath.C6;
+import static dev.viditq.core.kernels.VectorMath.C7;
+import static dev.viditq.core.kernels.VectorMath.EXP_HI;
+import static dev.viditq.core.kernels.VectorMath.EXP_LO;
+import static dev.viditq.core.kernels.VectorMath.LOG2E;
+import static dev.viditq.core.kernels.VectorMath.NEG_LN2_HI_F;
+import static dev.viditq.core.kernels.VectorMath.NEG_LN2_LO_F;
+import static dev.viditq.core.kernels.VectorMath.ROUNDER;
+import static dev.viditq.core.kernels.VectorMath.ROUNDER_BITS;
+
 /**
  * {@link VectorMath}'s functions one float at a time, with the same operations in the same order (fused
  * multiply-adds as {@link Math#fma}, the same constants and the same exponent arithmetic), so each gives the bits its
@@ -9,11 +23,6 @@ package dev.viditq.core.kernels;
  * within its first call.
  */
 final class ScalarTwins {
-    private static final float EXP_LO = -87.33654f, EXP_HI = 88.37626f;
-    private static final float LOG2E = 1.44269504088896341f;
-    private static final float ROUNDER = 12582912f;
-    private static final int ROUNDER_BITS = 0x4B400000;
-
     private ScalarTwins() {}
 
     /** {@link VectorMath#exp}: 0 below EXP_LO (and for -inf), NaN kept, the argument clamped above. */
@@ -21,13 +30,13 @@ final class ScalarTwins {
         float clamped = x < EXP_LO ? EXP_LO : x > EXP_HI ? EXP_HI : x;
         float t = Math.fma(clamped, LOG2E, ROUNDER);
         float n = t - ROUNDER;
-        float r = Math.fma(n, -0.693359375f, clamped);
-        r = Math.fma(n, 2.12194440e-4f, r);
-        float p = Math.fma(r, 1f / 5040, 1f / 720);
-        p = Math.fma(p, r, 1f / 120);
-        p = Math.fma(p, r, 1f / 24);
-        p = Math.fma(p, r, 1f / 6);
-        p = Math.fma(p, r, 0.5f);
+        float r = Math.fma(n, NEG_LN2_HI_F, clamped);
+        r = Math.fma(n, NEG_LN2_LO_F, r);
+        float p = Math.fma(r, C7, C6);
+        p = Math.fma(p, r, C5);
+        p = Math.fma(p, r, C4);
+        p = Math.fma(p, r, C3);
+        p = Math.fma(p, r, C2);
         p = Math.fma(p, r, 1f);
         p = Math.fma(p, r, 1f);
         float twoToN = Float.intBitsToFloat((Float.floatToRawIntBits(t) + (127 - ROUNDER_BITS)) << 23);

@@ -14,26 +14,29 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VectorMath {
     private static final VectorSpecies<Float> S = MicroKernel.S;
+    // exp's constants as floats, shared with its scalar twin (ScalarTwins), which must give the same bits
     /** Below this e^x is under the smallest normal float: the result is 0 (also for -inf, as masks need). */
-    private static final float EXP_LO = -87.33654f;
+    static final float EXP_LO = -87.33654f;
     /** Above this 2^n would overflow the exponent field: inputs are clamped (e^88.37 ≈ 2.4e38). */
-    private static final float EXP_HI = 88.37626f;
-    private static final float LOG2E = 1.44269504088896341f;
+    static final float EXP_HI = 88.37626f;
+    static final float LOG2E = 1.44269504088896341f;
     /** 1.5·2^23: adding it rounds to an integer held in the low mantissa bits. */
-    private static final float ROUNDER = 12582912f;
-    private static final int ROUNDER_BITS = 0x4B400000;
+    static final float ROUNDER = 12582912f;
+    static final int ROUNDER_BITS = 0x4B400000;
+    /** -ln 2 split in a part exact in float and a remainder (Cody-Waite), so x - n·ln2 loses nothing. */
+    static final float NEG_LN2_HI_F = -0.693359375f, NEG_LN2_LO_F = 2.12194440e-4f;
+    /** Taylor coefficients of e^r to r^7: on |r| <= ln2/2 the truncation error is below 1e-8. */
+    static final float C7 = 1f / 5040, C6 = 1f / 720, C5 = 1f / 120, C4 = 1f / 24, C3 = 1f / 6, C2 = 0.5f;
     private static final float SQRT_2_OVER_PI = 0.7978845608028654f;
     private static final float FRAC_1_SQRT_2 = 0.7071067811865476f;
 
     // Constants as vectors: C2 folds them, where a broadcast per use would add nodes to every kernel that
     // inlines exp, and a kernel that runs out of its node budget stops inlining and boxes its vectors.
-    /** -ln 2 split in a part exact in float and a remainder (Cody-Waite), so x - n·ln2 loses nothing. */
-    private static final FloatVector NEG_LN2_HI = FloatVector.broadcast(S, -0.693359375f);
-    private static final FloatVector NEG_LN2_LO = FloatVector.broadcast(S, 2.12194440e-4f);
-    /** Taylor coefficients of e^r to r^7: on |r| <= ln2/2 the truncation error is below 1e-8. */
-    private static final FloatVector E7 = FloatVector.broadcast(S, 1f / 5040), E6 = FloatVector.broadcast(S, 1f / 720),
-            E5 = FloatVector.broadcast(S, 1f / 120), E4 = FloatVector.broadcast(S, 1f / 24),
-            E3 = FloatVector.broadcast(S, 1f / 6), E2 = FloatVector.broadcast(S, 0.5f), ONE = FloatVector.broadcast(S, 1f);
+    private static final FloatVector NEG_LN2_HI = FloatVector.broadcast(S, NEG_LN2_HI_F);
+    private static final FloatVector NEG_LN2_LO = FloatVector.broadcast(S, NEG_LN2_LO_F);
+    private static final FloatVector E7 = FloatVector.broadcast(S, C7), E6 = FloatVector.broadcast(S, C6),
+            E5 = FloatVector.broadcast(S, C5), E4 = FloatVector.broadcast(S, C4),
+            E3 = FloatVector.broadcast(S, C3), E2 = FloatVector.broadcast(S, C2), ONE = FloatVector.broadcast(S, 1f);
 
     /** Chebyshev fit of erfc (Numerical Recipes erfcc): erfc(z) = t·e^(-z² + R(t)), t = 1 / (1 + z/2). */
     private static final FloatVector R7 = FloatVector.broadcast(S, 1.48851587f), R6 = FloatVector.broadcast(S, -1.13520398f),
