@@ -99,7 +99,7 @@ public final class E2eBenchmark {
         PoolStats p = timed.meanSplit().pool();
         log.printf("thread pool per step: %d calls, %.3f s inside them (%.0f%% of the step), threads in the bodies %.0f%% "
                         + "of that; a helper joins a call %.1f us after it starts (%d joins later than %d us), the caller "
-                        + "waits %.1f us per call for the last one; %d parked helpers woken%n", p.calls(), p.wallNanos() / 1e9,
+                        + "waits %.1f us per call for the others' tasks; %d parked helpers woken%n", p.calls(), p.wallNanos() / 1e9,
                 100 * p.wallNanos() / 1e9 / timed.meanSplit().total(), 100 * p.busyFraction(), p.meanHelperStartMicros(),
                 p.lateJoins(), PoolStats.LATE_JOIN_NANOS / 1000, p.meanCallerWaitMicros(), p.parkedWakes());
     }

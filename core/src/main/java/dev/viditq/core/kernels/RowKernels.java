@@ -22,8 +22,10 @@ public final class RowKernels {
     private static final VectorSpecies<Float> S = VectorWidth.FLOATS;
     private static final int L = S.length();
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    /** Rows per task: enough work (~64 K elements at H = 1152) to pay for handing out a task. */
+    /** Elements per task (56 rows at H = 1152): enough work to pay for handing out a task at few threads. */
     private static final int MIN_ELEMENTS_PER_TASK = 1 << 16;
+    /** Tasks per thread that the split keeps at least, rows permitting (see forRowRanges). */
+    private static final int TASKS_PER_THREAD = 2;
 
     static {
         JitDirectives.c2Only(RowKernels.class, "affineRow", "gatedAddRow");
@@ -92,15 +94,17 @@ public final class RowKernels {
                 throw new IllegalArgumentException("addIndexedRows: table row " + i + " outside a table of " + table.length / Math.max(1, dim) + " rows");
             }
         }
-        int rows = index.length, perTask = Math.max(1, MIN_ELEMENTS_PER_TASK / Math.max(1, dim));
-        Parallel.forEach((rows + perTask - 1) / perTask, t -> addTableRows(x, dim, table, index, t * perTask, Math.min(rows, (t + 1) * perTask)));
+        addTableRows(x, dim, table, index, 0, index.length);
     }
 
     /**
-     * Rows [from, to) of {@link #addIndexedRows}, all in one call. A plain loop, not the Vector API: a model adds its
-     * positional table once per forward pass, too rarely for C2 to compile the method early, and a C2-only Vector API
-     * loop ran interpreted until its on-stack compile, about the fourth step (3-8 ms a step on the project machine);
-     * this loop gets C1 code within its first call (and C2's later). Float additions, so the same bits either way.
+     * Rows [from, to) of {@link #addIndexedRows}, all in one call, on the calling thread. A plain loop, not the Vector
+     * API: a model adds its positional table once per forward pass, too rarely for C2 to compile the method early, and a
+     * C2-only Vector API loop ran interpreted until its on-stack compile, about the fourth step (3-8 ms a step on the
+     * project machine); this loop gets C1 code within its first call (and C2's later). One thread, because until it
+     * is compiled the loop runs in the interpreter, and there 16 threads at once took 8-29 ms a step over a benchmark's
+     * first four to six steps on the AMX host (0.3 ms at 2 threads), one thread 1-2 ms (docs/BENCHMARKS.md, "AMX host:
+     * the pool's caller waits for tasks, not helpers"). Float additions, so the same bits either way.
      */
     private static void addTableRows(MemorySegment x, int dim, float[] table, int[] index, int from, int to) {
         for (int r = from; r < to; r++) {
@@ -143,11 +147,16 @@ public final class RowKernels {
         }
     }
 
-    /** Splits rows [from, to) into tasks of whole rows on the kernel threads. */
+    /**
+     * Splits rows [from, to) into tasks of whole rows on the kernel threads: tasks of {@link #MIN_ELEMENTS_PER_TASK}
+     * elements, or smaller ones where that leaves fewer than {@link #TASKS_PER_THREAD} per thread, so that at many
+     * threads the faster ones take more (at 16 threads on the AMX host, 37 tasks instead of 10 took the gated add of a
+     * PixArt-XL/2 step from 5-6 to 4 ms; docs/BENCHMARKS.md, "AMX host: the pool's caller waits for tasks, not helpers").
+     */
     private static void forRowRanges(int from, int to, int dim, java.util.function.IntConsumer row) {
         int rows = to - from;
         if (rows <= 0) return;
-        int perTask = Math.max(1, MIN_ELEMENTS_PER_TASK / Math.max(1, dim));
+        int perTask = Math.max(1, Math.min(MIN_ELEMENTS_PER_TASK / Math.max(1, dim), Math.ceilDiv(rows, TASKS_PER_THREAD * Parallel.threads())));
         int tasks = (rows + perTask - 1) / perTask;
         Parallel.forEach(tasks, t -> {
             for (int r = from + t * perTask, end = Math.min(to, r + perTask); r < end; r++) row.accept(r);

@@ -88,9 +88,10 @@ public final class Parallel {
     /**
      * Runs {@code body(i)} for i in [0, n), i.e. each index once, spread over the pool's threads; indices are
      * handed out dynamically so uneven chunks balance. Runs inline when n == 1, one thread is configured, the
-     * caller is inside another forEach (a nested call), or another thread is using the pool at the moment. The
-     * first exception thrown by a body is rethrown after every thread has stopped; the others are attached to it
-     * as suppressed.
+     * caller is inside another forEach (a nested call), or another thread is using the pool at the moment. Returns
+     * once every body call has returned; a helper woken too late to take an index may still be on its way and takes
+     * none. The first exception thrown by a body is rethrown then, the others attached to it as suppressed, and the
+     * indices not yet started when it was thrown are skipped.
      */
     public static void forEach(int n, IntConsumer body) {
         if (n <= 0) return;
@@ -115,15 +116,22 @@ public final class Parallel {
     private static final ThreadLocal<Boolean> inForEach = ThreadLocal.withInitial(() -> false);
 
     /**
-     * One forEach: the helpers that join it (those with index below {@code helpers}), indices handed out by
-     * {@code next}, the helpers still working, the first failure.
+     * One forEach: the helpers that may join it (those with index below {@code helpers}), indices handed out by
+     * {@code next}, how many indices are done, the first failure.
      */
     private static final class Job {
         final int n;
         final IntConsumer body;
         final int helpers;
         final AtomicInteger next = new AtomicInteger();
-        final AtomicInteger unfinished;
+        /**
+         * Indices whose body has returned (or was skipped after a failure). The caller waits for all n of them, not
+         * for every woken helper to check in: a helper that wakes after the others have taken every index has
+         * nothing to do, and waiting for it cost the caller 120-150 µs a call at 16 threads on the AMX host, where
+         * vCPUs wake at unequal speeds; waiting for the indices only, 40-55 µs (docs/BENCHMARKS.md, "AMX host: the
+         * pool's caller waits for tasks, not helpers").
+         */
+        final AtomicInteger done = new AtomicInteger();
         volatile Throwable failure;
         /** When the job was published (System.nanoTime) if it is counted, else 0; then the helpers' part of the count. */
         final long published;
@@ -133,7 +141,6 @@ public final class Parallel {
             this.n = n;
             this.body = body;
             this.helpers = helpers;
-            this.unfinished = new AtomicInteger(helpers);
             this.published = counted ? System.nanoTime() : 0;
             this.counters = counted ? new PoolStats.JobCounters() : null;
         }
@@ -149,20 +156,36 @@ public final class Parallel {
             counters.helperWorked(start - published, System.nanoTime() - start);
         }
 
-        /** Takes indices until none are left; records a failure and stops the others from taking more. */
+        /**
+         * Takes indices until none are left and counts them done. After a failure the indices still taken are only
+         * counted, so that the caller's wait ends; the failure is kept for it to rethrow.
+         */
         void work() {
             inForEach.set(true);
+            int finished = 0;
             try {
-                for (int i; (i = next.getAndIncrement()) < n; ) body.accept(i);
-            } catch (Throwable e) {
-                next.set(n);
-                synchronized (this) {
-                    if (failure == null) failure = e;
-                    else if (failure != e) failure.addSuppressed(e);
+                for (int i; (i = next.getAndIncrement()) < n; finished++) {
+                    if (failure != null) continue;
+                    try {
+                        body.accept(i);
+                    } catch (Throwable e) {
+                        recordFailure(e);
+                    }
                 }
             } finally {
                 inForEach.set(false);
+                if (finished > 0) done.addAndGet(finished);
             }
+        }
+
+        private synchronized void recordFailure(Throwable e) {
+            if (failure == null) failure = e;
+            else if (failure != e) failure.addSuppressed(e);
+        }
+
+        /** Spins until every index is done (its body returned on whichever thread took it). */
+        void awaitDone() {
+            while (done.get() < n) Thread.onSpinWait();
         }
     }
 
@@ -184,7 +207,7 @@ public final class Parallel {
             }
         }
 
-        /** Publishes a job for min(n, threads) - 1 helpers, works on it, waits for them and rethrows a failure. */
+        /** Publishes a job for min(n, threads) - 1 helpers, works on it, waits for its indices and rethrows a failure. */
         void run(int n, IntConsumer body) {
             int active = Math.min(n, threads) - 1;
             Job j = new Job(n, body, active, recording);
@@ -194,7 +217,7 @@ public final class Parallel {
             long callerStart = j.counters == null ? 0 : System.nanoTime();
             j.work();
             long callerDone = j.counters == null ? 0 : System.nanoTime();
-            while (j.unfinished.get() > 0) Thread.onSpinWait();
+            j.awaitDone();
             if (j.counters != null) STATS.add(j.counters, active + 1, wakes, j.published, callerStart, callerDone, System.nanoTime());
             Throwable failure = j.failure;
             if (failure instanceof RuntimeException r) throw r;
@@ -242,11 +265,7 @@ public final class Parallel {
                     if (j == seen) continue;
                     seen = j;
                     if (index >= j.helpers) continue;   // a job with fewer indices than threads
-                    try {
-                        j.helperWork();
-                    } finally {
-                        j.unfinished.decrementAndGet();
-                    }
+                    j.helperWork();
                 }
             }
 

@@ -7,16 +7,17 @@ import java.util.concurrent.atomic.LongAdder;
  * What the calls of {@link Parallel#forEach} that reached the helpers cost, totals while counting was on (calls run
  * inline are not counted). Answers where a many-thread step loses its time: in the calls' wall time, how much of the
  * threads' capacity worked, how late the helpers joined (a helper that had parked must be woken; a descheduled one
- * waits for a core), and how long the caller waited for the last one after its own share.
+ * waits for a core), and how long the caller waited for the others' indices after its own share. A helper that
+ * arrives once every index is done has nothing to take and is not counted.
  *
  * @param calls            counted calls
- * @param wallNanos        their wall time, publication to the last helper's end
+ * @param wallNanos        their wall time, publication to the last index's end
  * @param capacityNanos    wall time × threads taking part, summed over the calls
  * @param busyNanos        time the taking-part threads spent in the calls' bodies (the caller's share included)
- * @param helperJoins      helpers that took part
+ * @param helperJoins      helpers that joined before the call ended
  * @param helperStartNanos summed delay from publication to a helper's start
  * @param lateJoins        helpers that started more than {@link #LATE_JOIN_NANOS} after publication
- * @param callerWaitNanos  time the caller spun after its share until the last helper finished
+ * @param callerWaitNanos  time the caller spun after its share until every index was done
  * @param parkedWakes      helpers that had parked and had to be woken
  */
 public record PoolStats(long calls, long wallNanos, long capacityNanos, long busyNanos, long helperJoins,
@@ -54,7 +55,7 @@ public record PoolStats(long calls, long wallNanos, long capacityNanos, long bus
         return helperJoins > 0 ? helperStartNanos / 1e3 / helperJoins : 0;
     }
 
-    /** Mean time the caller waited for the last helper per call, microseconds. */
+    /** Mean time the caller waited for the others' indices per call, microseconds. */
     public double meanCallerWaitMicros() {
         return calls > 0 ? callerWaitNanos / 1e3 / calls : 0;
     }

@@ -2,19 +2,29 @@ package dev.viditq.core.kernels;
 
 import dev.viditq.core.parallel.Parallel;
 import dev.viditq.core.tensor.Tensor;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** The vectorised row kernels against their scalar oracles: odd widths (masked tails), row ranges, 1 and 2 threads. */
+/**
+ * The vectorised row kernels against their scalar oracles: odd widths (masked tails), row ranges, 1, 2 and 16 threads
+ * (at 16 the rows are cut finer than 64 K elements per task).
+ */
 class RowKernelsTest {
     private static final int[][] SHAPES = {{1, 1}, {3, 7}, {5, 16}, {9, 33}, {300, 1152}, {17, 4608}, {2, 17}};
+    private final int threadsBefore = Parallel.threads();
+
+    @AfterEach
+    void restoreThreads() {
+        Parallel.setThreads(threadsBefore);
+    }
 
     @Test
     void affineRowsMatchesTheScalarLoopExactly() {
-        for (int threads : new int[]{1, 2}) {
+        for (int threads : new int[]{1, 2, 16}) {
             Parallel.setThreads(threads);
             for (int[] s : SHAPES) {
                 int rows = s[0], dim = s[1];
@@ -31,7 +41,7 @@ class RowKernelsTest {
 
     @Test
     void gatedAddRowsMatchesTheScalarLoopExactly() {
-        for (int threads : new int[]{1, 2}) {
+        for (int threads : new int[]{1, 2, 16}) {
             Parallel.setThreads(threads);
             for (int[] s : SHAPES) {
                 int rows = s[0], dim = s[1];
@@ -47,7 +57,7 @@ class RowKernelsTest {
 
     @Test
     void addIndexedRowsMatchesTheScalarLoopExactly() {
-        for (int threads : new int[]{1, 2}) {
+        for (int threads : new int[]{1, 2, 16}) {
             Parallel.setThreads(threads);
             for (int[] s : SHAPES) {
                 int rows = s[0], dim = s[1], tableRows = 5;

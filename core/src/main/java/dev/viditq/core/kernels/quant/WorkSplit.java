@@ -45,8 +45,18 @@ record WorkSplit(int tasks, boolean byColumns, int rows, int panels) implements 
         return Math.min(rows, (int) ((long) Math.ceilDiv(rows, 8) * i / tasks) * 8);
     }
 
-    /** Row ranges for the quantizer: rows split evenly over the threads (one task when small). */
+    /** Row ranges per thread for the quantizer. */
+    static final int QUANTIZE_TASKS_PER_THREAD = 4;
+
+    /**
+     * Row ranges for the quantizer (one task when small): up to {@link #QUANTIZE_TASKS_PER_THREAD} per thread, of at
+     * least 4 rows, so that the threads that run faster take more of them. One range per thread waited on the
+     * slowest: the AMX host's vCPUs run at unequal speeds, and there, at 16 threads, four ranges per thread took the
+     * quantizer of a PixArt-XL/2 step from 0.029-0.032 to 0.024-0.027 s (docs/BENCHMARKS.md, "AMX host: the
+     * pool's caller waits for tasks, not helpers").
+     */
     static int quantizeTasks(int rows, int k) {
-        return (long) rows * k < (1 << 16) ? 1 : Math.min(Parallel.threads(), rows);
+        if ((long) rows * k < (1 << 16)) return 1;
+        return Math.min(QUANTIZE_TASKS_PER_THREAD * Parallel.threads(), Math.ceilDiv(rows, 4));
     }
 }

@@ -1,5 +1,6 @@
 package dev.viditq.core.kernels.quant;
 
+import dev.viditq.core.parallel.Parallel;
 import dev.viditq.core.tensor.Tensor;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
@@ -107,6 +108,31 @@ class QuantizeDifferentialTest {
             checkCloseToOracle(oracle, got, what);
             if (reference == null) reference = got;
             else assertBitwiseEqual(reference, got, what + " vs " + Implementations.java().name());
+        }
+    }
+
+    /** Cutting the rows into ranges for the threads (up to four per thread) changes no byte. */
+    @Test
+    void rowRangesAgree() {
+        int before = Parallel.threads();
+        try {
+            Case c = new Case(67, 1152, "smooth+random:1152");
+            Random rnd = new Random(5);
+            MemorySegment x = randomActivations(c.rows, c.k, rnd);
+            ActivationTransform t = transform(c, rnd);
+            for (IntKernels impl : Implementations.fast()) {
+                Parallel.setThreads(1);
+                QuantizedActivations one = QuantizedActivations.allocate(c.rows, c.k);
+                impl.quantize(x, c.rows, c.k, t, one);
+                for (int threads : new int[] {3, 16}) {
+                    Parallel.setThreads(threads);
+                    QuantizedActivations many = QuantizedActivations.allocate(c.rows, c.k);
+                    impl.quantize(x, c.rows, c.k, t, many);
+                    assertBitwiseEqual(one, many, impl.name() + " " + c + ": 1 vs " + threads + " threads");
+                }
+            }
+        } finally {
+            Parallel.setThreads(before);
         }
     }
 
