@@ -101,19 +101,23 @@ public final class RowKernels {
      * Rows [from, to) of {@link #addIndexedRows}, all in one call, on the calling thread. A plain loop, not the Vector
      * API: a model adds its positional table once per forward pass, too rarely for C2 to compile the method early, and a
      * C2-only Vector API loop ran interpreted until its on-stack compile, about the fourth step (3-8 ms a step on the
-     * project machine); this loop gets C1 code within its first call (and C2's later). One thread, because until it
-     * is compiled the loop runs in the interpreter, and there 16 threads at once took 8-29 ms a step over a benchmark's
-     * first four to six steps on the AMX host (0.3 ms at 2 threads), one thread 1-2 ms (docs/BENCHMARKS.md, "AMX host:
-     * the pool's caller waits for tasks, not helpers"). Float additions, so the same bits either way.
+     * project machine); this loop gets C1 code within its first call (and C2's later). Until it is compiled it runs in
+     * the interpreter, and there 16 threads at once took 8-29 ms a step over a benchmark's first four to six steps on
+     * the AMX host (0.3 ms at 2 threads): so one thread, and an array loop between bulk copies rather than a segment
+     * access per element, which on the Zen 4 at 2 threads took 0.4-0.6 ms a step over four steps where the
+     * per-element loop on one thread took 8-9 (docs/BENCHMARKS.md, "AMX host: the pool's caller waits for tasks, not
+     * helpers"). Float additions, so the same bits either way.
      */
     private static void addTableRows(MemorySegment x, int dim, float[] table, int[] index, int from, int to) {
+        float[] sum = new float[dim];
         for (int r = from; r < to; r++) {
             long base = (long) r * dim * Float.BYTES;
             int row = index[r] * dim;
-            for (int c = 0; c < dim; c++) {
-                long at = base + (long) c * Float.BYTES;
-                x.set(F32_LE, at, x.get(F32_LE, at) + table[row + c]);
-            }
+            // bulk copies and an array loop: until compiled, a segment access per element costs the interpreter
+            // many calls, an array element a few bytecodes
+            MemorySegment.copy(x, F32_LE, base, sum, 0, dim);
+            for (int c = 0; c < dim; c++) sum[c] += table[row + c];
+            MemorySegment.copy(sum, 0, x, F32_LE, base, dim);
         }
     }
 
