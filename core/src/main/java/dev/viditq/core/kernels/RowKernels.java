@@ -12,8 +12,9 @@ import static dev.viditq.core.tensor.Tensor.F32_LE;
 
 /**
  * Per-channel row operations of the adaLN blocks (modulation x·(1 + scale) + shift, gate-and-residual
- * r += g ⊙ y) and the positional-embedding add (r += table[index(r)]) over rows of F32 activations, split over the
- * kernel threads (the first two vectorised; the add, run once per forward pass, a plain loop: see addTableRows).
+ * r += g ⊙ y) and the positional-embedding add (r += table[index(r)]) over rows of F32 activations: the first two
+ * vectorised and split over the kernel threads, the add, run once per forward pass, a plain loop on the calling thread
+ * (see addTableRows).
  * They were scalar segment loops on one thread in the model code: ~5% of a W8A8 PixArt-XL step in a JFR profile.
  * The vectors are per-channel [dim] arrays, applied to every row in [rowFrom, rowTo). Results equal the obvious
  * scalar loop exactly (one FMA per element: {@code fma(x, mul, add)} rounds once, as {@code Math.fma} does).
@@ -94,11 +95,11 @@ public final class RowKernels {
                 throw new IllegalArgumentException("addIndexedRows: table row " + i + " outside a table of " + table.length / Math.max(1, dim) + " rows");
             }
         }
-        addTableRows(x, dim, table, index, 0, index.length);
+        addTableRows(x, dim, table, index);
     }
 
     /**
-     * Rows [from, to) of {@link #addIndexedRows}, all in one call, on the calling thread. A plain loop, not the Vector
+     * The rows of {@link #addIndexedRows}, all in one call, on the calling thread. A plain loop, not the Vector
      * API: a model adds its positional table once per forward pass, too rarely for C2 to compile the method early, and a
      * C2-only Vector API loop ran interpreted until its on-stack compile, about the fourth step (3-8 ms a step on the
      * project machine); this loop gets C1 code within its first call (and C2's later). Until it is compiled it runs in
@@ -108,13 +109,11 @@ public final class RowKernels {
      * per-element loop on one thread took 8-9 (docs/BENCHMARKS.md, "AMX host: the pool's caller waits for tasks, not
      * helpers"). Float additions, so the same bits either way.
      */
-    private static void addTableRows(MemorySegment x, int dim, float[] table, int[] index, int from, int to) {
+    private static void addTableRows(MemorySegment x, int dim, float[] table, int[] index) {
         float[] sum = new float[dim];
-        for (int r = from; r < to; r++) {
+        for (int r = 0; r < index.length; r++) {
             long base = (long) r * dim * Float.BYTES;
             int row = index[r] * dim;
-            // bulk copies and an array loop: until compiled, a segment access per element costs the interpreter
-            // many calls, an array element a few bytecodes
             MemorySegment.copy(x, F32_LE, base, sum, 0, dim);
             for (int c = 0; c < dim; c++) sum[c] += table[row + c];
             MemorySegment.copy(sum, 0, x, F32_LE, base, dim);

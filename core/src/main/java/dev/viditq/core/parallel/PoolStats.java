@@ -12,7 +12,7 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * @param calls            counted calls
  * @param wallNanos        their wall time, publication to the last index's end
- * @param capacityNanos    wall time × threads taking part, summed over the calls
+ * @param capacityNanos    wall time × the threads a call was meant for (the caller and the helpers it woke), summed
  * @param busyNanos        time the taking-part threads spent in the calls' bodies (the caller's share included)
  * @param helperJoins      helpers that joined before the call ended
  * @param helperStartNanos summed delay from publication to a helper's start
