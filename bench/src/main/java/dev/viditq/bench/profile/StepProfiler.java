@@ -111,8 +111,9 @@ public final class StepProfiler implements AutoCloseable {
     }
 
     /**
-     * Seconds of one interval: total wall time, GEMM, attention, the other kernels (norms, activations,
-     * elementwise, patch-embedding convolution; each kind's share in {@code otherByKind}, seconds by
+     * Seconds of one interval: total wall time, GEMM (with what a Linear's executor runs itself: an MLP's activation),
+     * attention, the other kernels (norms, activations outside a Linear, elementwise, patch-embedding convolution; each
+     * kind's share in {@code otherByKind}, seconds by
      * {@link TimingKernels.Other#key}), and the untimed rest (Java glue code, sampler); the activation
      * quantization of integer layers (a part of gemm); the GEMM operations (2·rows·in·out summed over the Linears);
      * and two figures that cut across the others: the time spent obtaining activation memory (zero-fills and the

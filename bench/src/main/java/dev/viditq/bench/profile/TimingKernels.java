@@ -13,7 +13,8 @@ import java.util.concurrent.atomic.LongAdder;
  * A {@link Kernels} decorator that adds up the wall time of attention calls, and of the norm / activation /
  * elementwise / convolution calls (per kind, {@link Other}), around the real kernels. {@code gemm} is passed through
  * untimed: weight matrix products are timed per {@link dev.viditq.nn.layers.Linear} by {@link TimingExecutor} (which also covers
- * quantized executors that never reach these kernels). Installed only while benchmarking ({@link StepProfiler}).
+ * quantized executors that never reach these kernels), and so are the kernels a Linear's executor calls itself (an MLP's
+ * GELU pass): those are not counted here. Installed only while benchmarking ({@link StepProfiler}).
  *
  * <p>Times are summed as seen by the calling thread; the models call kernels from one thread at a time (the kernels
  * parallelise inside), so the sums are wall time.
@@ -45,8 +46,13 @@ final class TimingKernels implements Kernels {
         return n;
     }
 
+    /** Adds the time since t0 to {@code kind}, unless a timed Linear called the kernel (its time counts there). */
     private void timed(Other kind, long t0) {
-        otherNanos[kind.ordinal()].add(System.nanoTime() - t0);
+        if (!InsideLinear.active()) otherNanos[kind.ordinal()].add(System.nanoTime() - t0);
+    }
+
+    private void timedAttention(long t0) {
+        if (!InsideLinear.active()) attentionNanos.add(System.nanoTime() - t0);
     }
 
     Kernels inner() {
@@ -74,7 +80,7 @@ final class TimingKernels implements Kernels {
                           AttentionBias bias) {
         long t0 = System.nanoTime();
         inner.attention(q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim, scale, bias);
-        attentionNanos.add(System.nanoTime() - t0);
+        timedAttention(t0);
     }
 
     @Override
@@ -89,7 +95,7 @@ final class TimingKernels implements Kernels {
         long t0 = System.nanoTime();   // the groups as one call: run in parallel, their own times would overlap
         inner.attentionGroups(groups, between, q, qStride, k, kStride, v, vStride, out, oStride, lq, lk, heads, headDim,
                 scale, bias);
-        attentionNanos.add(System.nanoTime() - t0);
+        timedAttention(t0);
     }
 
     @Override
