@@ -3,10 +3,7 @@ package dev.viditq.nn.layers;
 import dev.viditq.core.kernels.KernelBackend;
 import dev.viditq.core.tensor.Tensor;
 
-import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
-
-import static dev.viditq.core.tensor.Tensor.F32_LE;
 
 /**
  * Patchify: a convolution with kernel = stride = p (Conv2d, or Conv3d with kernel (1, p, p) applied per frame),
@@ -84,34 +81,35 @@ public final class PatchEmbed {
         return new Grid((int) s[0], frames, h / patch, w / patch);
     }
 
+    /**
+     * The patches of x as rows [tokens, C·p·p]. On float arrays with bulk copies at either end: the model calls this
+     * once per forward pass, too rarely for the JIT to compile it early, and in the interpreter a segment access per
+     * element cost a PixArt-XL/2 step ~3 ms (here and in {@link #unpatchify}).
+     */
     private Tensor gather(Tensor x, Grid g) {
         int p = patch, h = g.gh * p, w = g.gw * p;
         int k = channels * p * p;
         long tokens = (long) g.batch * g.frames * g.gh * g.gw;
-        Tensor out = Tensor.zeros(tokens, k);
-        MemorySegment src = x.data(), dst = out.data();
-        long frameSize = (long) h * w;
+        float[] src = x.toFloatArray(), dst = new float[Math.toIntExact(tokens * k)];
+        int frameSize = h * w;
+        int o = 0;
         for (int b = 0; b < g.batch; b++) {
             for (int t = 0; t < g.frames; t++) {
                 for (int py = 0; py < g.gh; py++) {
                     for (int px = 0; px < g.gw; px++) {
-                        long token = (((long) b * g.frames + t) * g.gh + py) * g.gw + px;
-                        long o = token * k;
                         for (int c = 0; c < channels; c++) {
                             // x[b, c, t, y, x] with T = frames (a 4-D input is the frames = 1 case)
-                            long plane = (((long) b * channels + c) * g.frames + t) * frameSize;
+                            int plane = ((b * channels + c) * g.frames + t) * frameSize;
                             for (int ky = 0; ky < p; ky++) {
-                                long row = plane + (long) (py * p + ky) * w + (long) px * p;
-                                for (int kx = 0; kx < p; kx++) {
-                                    dst.setAtIndex(F32_LE, o++, src.getAtIndex(F32_LE, row + kx));
-                                }
+                                int row = plane + (py * p + ky) * w + px * p;
+                                for (int kx = 0; kx < p; kx++) dst[o++] = src[row + kx];
                             }
                         }
                     }
                 }
             }
         }
-        return out;
+        return Tensor.of(dst, tokens, k);
     }
 
     /**
@@ -127,22 +125,19 @@ public final class PatchEmbed {
         if (tokens.numel() != expected) {
             throw new IllegalArgumentException("cannot unpatchify " + tokens + " into " + Arrays.toString(shape));
         }
-        Tensor out = Tensor.zeros(shape);
-        MemorySegment src = tokens.data(), dst = out.data();
+        float[] src = tokens.toFloatArray(), dst = new float[Math.toIntExact(expected)];
         int h = g.gh * p, w = g.gw * p;
-        long frameSize = (long) h * w;
+        int frameSize = h * w;
+        int in = 0;
         for (int b = 0; b < g.batch; b++) {
             for (int t = 0; t < g.frames; t++) {
                 for (int py = 0; py < g.gh; py++) {
                     for (int px = 0; px < g.gw; px++) {
-                        long token = (((long) b * g.frames + t) * g.gh + py) * g.gw + px;
-                        long in = token * p * p * c;
                         for (int ky = 0; ky < p; ky++) {
                             for (int kx = 0; kx < p; kx++) {
                                 for (int ch = 0; ch < c; ch++) {
-                                    long plane = (((long) b * c + ch) * g.frames + t) * frameSize;
-                                    long at = plane + (long) (py * p + ky) * w + (long) px * p + kx;
-                                    dst.setAtIndex(F32_LE, at, src.getAtIndex(F32_LE, in++));
+                                    int plane = ((b * c + ch) * g.frames + t) * frameSize;
+                                    dst[plane + (py * p + ky) * w + px * p + kx] = src[in++];
                                 }
                             }
                         }
@@ -150,6 +145,6 @@ public final class PatchEmbed {
                 }
             }
         }
-        return out;
+        return Tensor.of(dst, shape);
     }
 }
