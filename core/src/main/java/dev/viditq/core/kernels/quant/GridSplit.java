@@ -14,8 +14,13 @@ package dev.viditq.core.kernels.quant;
  * ~7 TOP/s then needs ~28 GB/s of L3, which it gets).
  */
 record GridSplit(int rowRanges, int colUnits, int rows, int n, int rowUnit, int colUnit) implements TaskSplit {
-    /** The least fraction of the threads' time a split must keep busy before more row ranges stop being added. */
-    static final double MIN_BALANCE = 0.9;
+    /**
+     * The least fraction of the threads' time a split must keep busy before more row ranges stop being added.
+     * -Dviditq.amx.minBalance for experiments: at 0.9, 1152 columns in wide tasks are 9 tasks, and on 2 threads one
+     * thread runs the last alone; 0.95 makes 18 (docs/BENCHMARKS.md, "AMX host: oneDNN beside ours": not yet told
+     * apart from the host's noise).
+     */
+    static final double MIN_BALANCE = Double.parseDouble(System.getProperty("viditq.amx.minBalance", "0.9"));
     /** Rows and columns of the kernels' output block. */
     static final int BLOCK = 32;
     /** Activation bytes of a task's rows that L2 holds beside the weights of its blocks. */
