@@ -15,11 +15,10 @@ import dev.viditq.core.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.SplittableRandom;
+import java.util.function.DoubleSupplier;
 
 /**
  * The CPU's matrix units (AMX-INT8, AMX-BF16, AVX512-BF16), where present: their ceilings (register-only loops,
@@ -36,8 +35,9 @@ import java.util.SplittableRandom;
  *       the real head dimension), against AMX-BF16.</li>
  * </ul>
  * GEMM shapes are PixArt / DiT-XL's: M = 1024 tokens, (K, N) = (1152, 1152), (1152, 4608) and (4608, 1152).
- * The ceiling is measured once per thread count (best of 5 rounds), kernels as medians; on an otherwise idle
- * machine. Listed in bench's META-INF/services; run by {@code ./viditq bench kernels --only matrix}.
+ * The ceiling rows are measured once per thread count (best of 5 rounds); kernels as medians, each against the
+ * median of its unit's ceiling sampled right after each of its samples (so a kernel row's ceiling column is that
+ * median, not the ceiling row). Listed in bench's META-INF/services; run by {@code ./viditq bench kernels --only matrix}.
  */
 public final class MatrixEngineBenchmark implements KernelBenchmark {
     @Override
@@ -51,41 +51,50 @@ public final class MatrixEngineBenchmark implements KernelBenchmark {
         List<BenchResult> out = new ArrayList<>();
         if (engines.isEmpty()) return out;
         NativeMatrix m = engines.get();
-        Map<MatrixCeilings.Kind, Map<Integer, Double>> ceilings = ceilings(config, out);
+        ceilings(config, out);
         boolean quick = config.quick();
         int rows = quick ? 9 : 1024;
         int[][] kn = quick ? new int[][]{{64, 50}} : new int[][]{{1152, 1152}, {1152, 4608}, {4608, 1152}};
         for (int[] shape : kn) {
             int k = shape[0], n = shape[1];
-            if (m.has(NativeMatrix.Unit.AMX)) integerRows(config, ceilings.get(MatrixCeilings.Kind.AMX_INT8), rows, n, k, out);
+            if (m.has(NativeMatrix.Unit.AMX)) integerRows(config, rows, n, k, out);
             for (NativeMatrix.Unit unit : NativeMatrix.Unit.values()) {
-                if (m.has(unit)) floatRows(config, m, unit, ceilings.get(MatrixCeilings.ofFloatUnit(unit)), rows, n, k, out);
+                if (m.has(unit)) floatRows(config, m, unit, rows, n, k, out);
             }
         }
         if (m.has(NativeMatrix.Unit.AMX)) {
             for (int tokens : quick ? new int[]{40} : new int[]{4096, 1024}) {
-                attentionRows(config, m, ceilings.get(MatrixCeilings.Kind.AMX_BF16), tokens, quick ? 2 : 16, quick ? 8 : 72, out);
+                attentionRows(config, m, tokens, quick ? 2 : 16, quick ? 8 : 72, out);
             }
         }
         return out;
     }
 
-    /** Each present unit's ceiling at every thread count, as rows (ratio 1) and for the kernels' ratios. */
-    private static Map<MatrixCeilings.Kind, Map<Integer, Double>> ceilings(BenchConfig config, List<BenchResult> out) {
-        Map<MatrixCeilings.Kind, Map<Integer, Double>> all = new EnumMap<>(MatrixCeilings.Kind.class);
+    /** Each present unit's ceiling at every thread count (best of 5 rounds), as rows of ratio 1. */
+    private static void ceilings(BenchConfig config, List<BenchResult> out) {
         for (MatrixCeilings.Kind kind : MatrixCeilings.Kind.values()) {
             for (int t : config.threads()) {
                 double seconds = config.quick() ? 0.002 : 0.2;
                 Optional<Double> c = MatrixCeilings.measure(kind, t, seconds, config.quick() ? 1 : 5);
                 if (c.isEmpty()) break;
-                all.computeIfAbsent(kind, x -> new java.util.HashMap<>()).put(t, c.get());
                 out.add(BenchResult.of(kind.row, 0, 0, 0, t, c.get(), kind.unit, c.get()));
             }
         }
-        return all;
     }
 
-    private static void integerRows(BenchConfig config, Map<Integer, Double> ceiling, int m, int n, int k, List<BenchResult> out) {
+    /**
+     * One short round (50 ms) of {@code kind}'s ceiling loop on {@code threads} threads, taken after each of a kernel's
+     * samples ({@link BenchConfig#secondsAndCeiling}); a kernel's ratio is to the median of these. Not to the ceiling
+     * rows measured once at the start: on the AMX hosts the same loop at 2 threads came out anywhere from 4,300 to
+     * 9,500 GOP/s between runs minutes apart, as the hypervisor placed the two threads on vCPUs that share a core's
+     * tile unit or not (docs/BENCHMARKS.md, "AMX host: oneDNN beside ours").
+     */
+    private static DoubleSupplier ceilingSample(BenchConfig config, MatrixCeilings.Kind kind, int threads) {
+        long iterations = MatrixCeilings.iterations(kind, config.quick() ? 0.002 : 0.05);
+        return () -> MatrixCeilings.sample(kind, threads, iterations);
+    }
+
+    private static void integerRows(BenchConfig config, int m, int n, int k, List<BenchResult> out) {
         IntKernels amx = NativeIntKernels.load(NativeIntKernels.AMX), vnni = NativeIntKernels.load("avx512-vnni");
         SplittableRandom r = new SplittableRandom(n + 31L * k);
         PackedInt8Weight w8 = PackedInt8Weight.pack(randomInts(r, n * k, 127), n, k, scales(r, n), null);
@@ -95,7 +104,7 @@ public final class MatrixEngineBenchmark implements KernelBenchmark {
         amx.quantize(x, m, k, null, qa);
         for (int t : config.threads()) {
             config.useThreads(t);
-            double c = ceiling.get(t);
+            DoubleSupplier c = ceilingSample(config, MatrixCeilings.Kind.AMX_INT8, t);
             out.add(rate(config, "amx:w8a8", m, n, k, t, "GOP/s", c, () -> amx.gemmW8A8(qa, w8, bias, y)));
             out.add(rate(config, "amx:w4a8", m, n, k, t, "GOP/s", c, () -> amx.gemmW4A8(qa, w4, bias, y)));
             out.add(rate(config, "amx:w8a8+quant", m, n, k, t, "GOP/s", c, () -> {
@@ -108,8 +117,8 @@ public final class MatrixEngineBenchmark implements KernelBenchmark {
         }
     }
 
-    private static void floatRows(BenchConfig config, NativeMatrix engines, NativeMatrix.Unit unit, Map<Integer, Double> ceiling,
-                                  int m, int n, int k, List<BenchResult> out) {
+    private static void floatRows(BenchConfig config, NativeMatrix engines, NativeMatrix.Unit unit, int m, int n, int k,
+                                  List<BenchResult> out) {
         Bf16Kernels kernels = new Bf16Kernels(engines, unit, new JavaKernels());
         Tensor w = BenchData.tensor(DType.BF16, 23, n, k);
         MemorySegment x = BenchData.floats((long) m * k, 24), bias = BenchData.floats(n, 25), y = Tensor.zeros(m, n).data();
@@ -118,7 +127,7 @@ public final class MatrixEngineBenchmark implements KernelBenchmark {
         for (int t : config.threads()) {
             config.useThreads(t);
             Runnable bf16 = () -> kernels.gemm(x, m, k, w, bias, y);
-            out.add(rate(config, name, m, n, k, t, "GFLOP/s", ceiling.get(t), bf16));
+            out.add(rate(config, name, m, n, k, t, "GFLOP/s", ceilingSample(config, MatrixCeilings.ofFloatUnit(unit), t), bf16));
             double speedup = pairedSpeedup(config, () -> fp32.gemm(x, m, k, w, bias, y), bf16);
             out.add(BenchResult.of(name + "/fp32", m, n, k, t, speedup, "x", 0));
         }
@@ -144,8 +153,8 @@ public final class MatrixEngineBenchmark implements KernelBenchmark {
         return (System.nanoTime() - t0) / 1e9;
     }
 
-    private static void attentionRows(BenchConfig config, NativeMatrix engines, Map<Integer, Double> ceiling, int tokens,
-                                      int heads, int d, List<BenchResult> out) {
+    private static void attentionRows(BenchConfig config, NativeMatrix engines, int tokens, int heads, int d,
+                                      List<BenchResult> out) {
         Bf16Kernels kernels = new Bf16Kernels(engines, NativeMatrix.Unit.AMX, new JavaKernels());
         int width = heads * d, stride = 3 * width;
         MemorySegment qkv = BenchData.floats((long) tokens * stride, 26), o = BenchData.floats((long) tokens * width, 27);
@@ -153,18 +162,18 @@ public final class MatrixEngineBenchmark implements KernelBenchmark {
         float scale = (float) (1 / Math.sqrt(d));
         for (int t : config.threads()) {
             config.useThreads(t);
-            double seconds = config.seconds(() -> kernels.attention(qkv, stride, k, stride, v, stride, o, width, tokens, tokens,
-                    heads, d, scale, AttentionBias.NONE));
-            double gflops = 4.0 * tokens * tokens * d * heads / seconds / 1e9;
-            out.add(BenchResult.of("attention:amx", tokens, tokens, width, t, gflops, "GFLOP/s", ceiling.get(t)));
+            BenchConfig.Measured r = config.secondsAndCeiling(() -> kernels.attention(qkv, stride, k, stride, v, stride, o, width,
+                    tokens, tokens, heads, d, scale, AttentionBias.NONE), ceilingSample(config, MatrixCeilings.Kind.AMX_BF16, t));
+            double gflops = 4.0 * tokens * tokens * d * heads / r.seconds() / 1e9;
+            out.add(BenchResult.of("attention:amx", tokens, tokens, width, t, gflops, "GFLOP/s", r.ceiling()));
         }
     }
 
-    /** 2·m·n·k operations per call of {@code work}, per second (median), next to the unit's ceiling. */
-    private static BenchResult rate(BenchConfig config, String kernel, int m, int n, int k, int t, String unit, double ceiling,
-                                    Runnable work) {
-        double seconds = config.seconds(work);
-        return BenchResult.of(kernel, m, n, k, t, 2.0 * m * n * k / seconds / 1e9, unit, ceiling);
+    /** 2·m·n·k operations per call of {@code work}, per second (median), next to the unit's ceiling sampled beside it. */
+    private static BenchResult rate(BenchConfig config, String kernel, int m, int n, int k, int t, String unit,
+                                    DoubleSupplier ceilingSample, Runnable work) {
+        BenchConfig.Measured r = config.secondsAndCeiling(work, ceilingSample);
+        return BenchResult.of(kernel, m, n, k, t, 2.0 * m * n * k / r.seconds() / 1e9, unit, r.ceiling());
     }
 
     private static byte[] randomInts(SplittableRandom r, int count, int max) {

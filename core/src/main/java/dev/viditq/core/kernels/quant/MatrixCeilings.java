@@ -51,6 +51,23 @@ public final class MatrixCeilings {
         return Optional.of(best);
     }
 
+    /**
+     * One round of {@code kind}'s loop, {@code iterations} per thread (see {@link #iterations}) on {@code threads}
+     * threads at once: a sample to take right after a kernel's sample, so that both meet the same host.
+     */
+    public static double sample(Kind kind, int threads, long iterations) {
+        NativeMatrix m = NativeMatrix.get().filter(e -> e.has(kind.hardware))
+                .orElseThrow(() -> new IllegalStateException(kind + " does not run here"));
+        return gops(m, kind, threads, iterations);
+    }
+
+    /** Iterations of {@code kind}'s loop that take about {@code seconds} on one thread (for {@link #sample}). */
+    public static long iterations(Kind kind, double seconds) {
+        NativeMatrix m = NativeMatrix.get().filter(e -> e.has(kind.hardware))
+                .orElseThrow(() -> new IllegalStateException(kind + " does not run here"));
+        return calibrate(m, kind, seconds);
+    }
+
     /** Iterations of the loop that take about {@code seconds} on one thread. */
     private static long calibrate(NativeMatrix m, Kind kind, double seconds) {
         long iters = 1000;
