@@ -1,10 +1,10 @@
 """PyTorch's CPU GEMMs (oneDNN) and attention at the PixArt-XL/2 shapes: the library peer of `viditq bench kernels --only matrix`.
 
 BF16 x BF16 -> FP32-accumulated matmul and int8 x int8 -> int32 (torch._int_mm), M tokens x K -> N, GFLOP/s (GOP/s)
-as medians of timed calls after a warm-up, at each thread count given. On a CPU with AMX, oneDNN runs both on the
-tiles (ONEDNN_VERBOSE=1 names the kernel: "brg:avx512_core_amx..."), so dividing these figures by the tile-only
-ceilings of `viditq bench kernels --only matrix` in the same session says what fraction of the ceiling a mature
-library reaches on the same host. Attention: scaled_dot_product_attention in BF16 over 16 heads of 72, self-attention
+as medians of timed calls after a warm-up, at each thread count given. On a CPU with AMX, torch 2.11 ran the BF16
+matmul as oneDNN's brg_matmul on the tiles (ONEDNN_VERBOSE=1 names it: "brg_matmul:avx10_1_512_amx") and _int_mm
+through oneDNN's gemm_api, so dividing these figures by the tile-only ceilings of `viditq bench kernels --only matrix`
+in the same session says what fraction of the ceiling a mature library reaches on the same host. Attention: scaled_dot_product_attention in BF16 over 16 heads of 72, self-attention
 of L tokens, GFLOP/s counted as 4 * L * L * 72 per head, as `bench kernels` counts ours.
 
     python3 reference/bench_cpu_gemm_torch.py --threads 2,16 --m 1024 --json

@@ -86,8 +86,8 @@ public final class MatrixEngineBenchmark implements KernelBenchmark {
      * One short round (50 ms) of {@code kind}'s ceiling loop on {@code threads} threads, taken after each of a kernel's
      * samples ({@link BenchConfig#secondsAndCeiling}); a kernel's ratio is to the median of these. Not to the ceiling
      * rows measured once at the start: on the AMX hosts the same loop at 2 threads came out anywhere from 4,300 to
-     * 9,500 GOP/s between runs minutes apart, as the hypervisor placed the two threads on vCPUs that share a core's
-     * tile unit or not (docs/BENCHMARKS.md, "AMX host: oneDNN beside ours").
+     * 9,500 GOP/s between runs minutes apart, with where the two threads ran (some pairs of those hosts' vCPUs slow
+     * each other's tiles down; docs/BENCHMARKS.md, "AMX host: oneDNN beside ours").
      */
     private static DoubleSupplier ceilingSample(BenchConfig config, MatrixCeilings.Kind kind, int threads) {
         long iterations = MatrixCeilings.iterations(kind, config.quick() ? 0.002 : 0.05);
