@@ -16,12 +16,22 @@ class CaptionMemoTest {
         return memo.embed(List.of(layer), caption.size(0), () -> layer.forward(caption), caption, null);
     }
 
+    /** A caption embedder whose calls are counted, and an empty memo. */
+    private record Embedder(Random rnd, Linear layer, CountingExecutor count, CaptionMemo memo) {
+        static Embedder seeded(long seed) {
+            Random rnd = new Random(seed);
+            Linear layer = new Linear("embedder", random(rnd, DIM, DIM), null);
+            return new Embedder(rnd, layer, CountingExecutor.install(layer), new CaptionMemo());
+        }
+    }
+
     @Test
     void theSameContentGivesTheSameEmbeddingAndOtherContentANewOne() {
-        Random rnd = new Random(1);
-        Linear layer = new Linear("embedder", random(rnd, DIM, DIM), null);
-        CountingExecutor count = CountingExecutor.install(layer);
-        CaptionMemo memo = new CaptionMemo();
+        Embedder e = Embedder.seeded(1);
+        Random rnd = e.rnd();
+        Linear layer = e.layer();
+        CountingExecutor count = e.count();
+        CaptionMemo memo = e.memo();
         Tensor first = random(rnd, 2, 5, DIM);
 
         Tensor a = embed(memo, layer, first);
@@ -49,29 +59,23 @@ class CaptionMemoTest {
 
     @Test
     void aLayerThatPromisesNothingIsCalledEveryTime() {
-        Random rnd = new Random(2);
-        Linear layer = new Linear("embedder", random(rnd, DIM, DIM), null);
-        CountingExecutor observer = CountingExecutor.install(layer);
-        observer.promise(null);                               // as a calibration observer, which records every call
-        CaptionMemo memo = new CaptionMemo();
-        Tensor caption = random(rnd, 1, 4, DIM);
-        Tensor a = embed(memo, layer, caption), b = embed(memo, layer, caption);
+        Embedder e = Embedder.seeded(2);
+        e.count().promise(null);                               // as a calibration observer, which records every call
+        Tensor caption = random(e.rnd(), 1, 4, DIM);
+        Tensor a = embed(e.memo(), e.layer(), caption), b = embed(e.memo(), e.layer(), caption);
         assertNotSame(a, b);
-        assertEquals(2, observer.calls());
+        assertEquals(2, e.count().calls());
         assertEquals(0, CaptionMemo.generation(a));
     }
 
     @Test
     void aChangedArithmeticEmbedsAgain() {
-        Random rnd = new Random(3);
-        Linear layer = new Linear("embedder", random(rnd, DIM, DIM), null);
-        CountingExecutor count = CountingExecutor.install(layer);
-        CaptionMemo memo = new CaptionMemo();
-        Tensor caption = random(rnd, 1, 4, DIM);
-        Tensor a = embed(memo, layer, caption);
-        count.promise("another step's precision");
-        assertNotSame(a, embed(memo, layer, caption));
-        assertEquals(2, count.calls());
+        Embedder e = Embedder.seeded(3);
+        Tensor caption = random(e.rnd(), 1, 4, DIM);
+        Tensor a = embed(e.memo(), e.layer(), caption);
+        e.count().promise("another step's precision");
+        assertNotSame(a, embed(e.memo(), e.layer(), caption));
+        assertEquals(2, e.count().calls());
     }
 
     @Test

@@ -56,16 +56,17 @@ public final class MatrixCeilings {
      * threads at once: a sample to take right after a kernel's sample, so that both meet the same host.
      */
     public static double sample(Kind kind, int threads, long iterations) {
-        NativeMatrix m = NativeMatrix.get().filter(e -> e.has(kind.hardware))
-                .orElseThrow(() -> new IllegalStateException(kind + " does not run here"));
-        return gops(m, kind, threads, iterations);
+        return gops(engines(kind), kind, threads, iterations);
     }
 
     /** Iterations of {@code kind}'s loop that take about {@code seconds} on one thread (for {@link #sample}). */
     public static long iterations(Kind kind, double seconds) {
-        NativeMatrix m = NativeMatrix.get().filter(e -> e.has(kind.hardware))
+        return calibrate(engines(kind), kind, seconds);
+    }
+
+    private static NativeMatrix engines(Kind kind) {
+        return NativeMatrix.get().filter(e -> e.has(kind.hardware))
                 .orElseThrow(() -> new IllegalStateException(kind + " does not run here"));
-        return calibrate(m, kind, seconds);
     }
 
     /** Iterations of the loop that take about {@code seconds} on one thread. */
